@@ -1,0 +1,83 @@
+"""Shared fixtures: a company, users per role, a customer, and the ledger check after money tests."""
+
+import datetime as dt
+
+import pytest
+
+from huikuan.accounts.models import Company, Role, Team, User
+from huikuan.customers.models import Customer, PaymentTerm
+
+
+@pytest.fixture
+def company(db, _fast_password_hasher):
+    return Company.objects.create(code="T01", name="测试科技有限公司", bank_name="招商银行",
+                                  bank_account_number="6225 0000 0000 0001")
+
+
+def _user(company, username, role, team=None):
+    u = User.objects.create_user(username=username, password="pw-123456", role=role, team=team,
+                                 display_name=username)
+    u.companies.add(company)
+    return u
+
+
+@pytest.fixture
+def users(company):
+    east = Team.objects.create(name="East")
+    west = Team.objects.create(name="West")
+    out = {r.value: _user(company, r.value, r.value) for r in Role}
+    out["finance2"] = _user(company, "finance2", Role.FINANCE)
+    out["sales_east"] = _user(company, "sales_east", Role.SALESPERSON, east)
+    out["sales_west"] = _user(company, "sales_west", Role.SALESPERSON, west)
+    out["manager_east"] = _user(company, "manager_east", Role.SALES_MANAGER, east)
+    return out
+
+
+@pytest.fixture
+def finance(users):
+    return users["finance"]
+
+
+@pytest.fixture
+def net30(company):
+    return PaymentTerm.objects.create(company=company, code="N30", name="Net 30", kind="net", days=30)
+
+
+@pytest.fixture
+def customer(company, users, net30):
+    return Customer.objects.create(company=company, code="C001", name="上海华东机械有限公司",
+                                   owner=users["sales_east"], payment_term=net30)
+
+
+@pytest.fixture
+def other_customer(company, users, net30):
+    return Customer.objects.create(company=company, code="C002", name="广州南方贸易有限公司",
+                                   owner=users["sales_west"], payment_term=net30)
+
+
+@pytest.fixture
+def day():
+    return dt.date(2026, 3, 2)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_consistent(request):
+    """After every test that touched the database, the ledger invariants must hold."""
+    yield
+    if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        from django.db import connection
+
+        if connection.connection is None and not connection.in_atomic_block:
+            return
+        from huikuan.ledger.checks import check_ledger
+
+        try:
+            problems = check_ledger()
+        except Exception:  # database already torn down / test broke its transaction on purpose
+            return
+        assert problems == [], problems
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

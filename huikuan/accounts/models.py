@@ -1,0 +1,99 @@
+"""Companies (our legal entities), teams, users and their roles."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    FINANCE = "finance", _("Finance")
+    CREDIT_MANAGER = "credit_manager", _("Credit manager")
+    COLLECTOR = "collector", _("Collector")
+    SALESPERSON = "salesperson", _("Salesperson")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    LEGAL = "legal", _("Legal")
+    AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+# What each role may do. Views and services ask ``user.can(perm)``; scoping is separate.
+PERMISSIONS: dict[str, set[str]] = {
+    "customer.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER},
+    "customer.document": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
+    },
+    "ledger.post": {Role.ADMIN, Role.FINANCE},
+    "ledger.payment": {Role.ADMIN, Role.FINANCE},
+    "ledger.allocate": {Role.ADMIN, Role.FINANCE},
+    "ledger.credit_note": {Role.ADMIN, Role.FINANCE},
+    "ledger.reverse": {Role.ADMIN, Role.FINANCE},
+    "ledger.writeoff.request": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.LEGAL},
+    "ledger.writeoff.approve": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "ledger.fapiao": {Role.ADMIN, Role.FINANCE},
+    "terms.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "admin.users": {Role.ADMIN},
+    "audit.view": {Role.ADMIN, Role.AUDITOR, Role.FINANCE, Role.CREDIT_MANAGER},
+}
+
+
+class Company(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    base_currency = models.CharField(_("base currency"), max_length=3, default="CNY")
+    timezone = models.CharField(_("time zone"), max_length=50, default="Asia/Shanghai")
+    roll_due_to_working_day = models.BooleanField(
+        _("roll due dates to the next working day"), default=False
+    )
+    bank_name = models.CharField(_("remittance bank"), max_length=200, blank=True)
+    bank_account_name = models.CharField(_("account name"), max_length=200, blank=True)
+    bank_account_number = models.CharField(_("account number"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.FINANCE)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    companies = models.ManyToManyField(Company, blank=True, related_name="users")
+
+    class Meta:
+        verbose_name = _("user")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    def can(self, perm: str) -> bool:
+        if not self.is_active:
+            return False
+        return self.role in PERMISSIONS.get(perm, set())
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == Role.AUDITOR

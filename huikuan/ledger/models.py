@@ -1,0 +1,349 @@
+"""The receivables ledger.
+
+Documents (invoice / opening balance / charge) carry dated instalments; "credits" (payments, credit
+notes, discounts, write-offs) are applied to instalments through allocations. Nothing posted is
+edited or deleted: corrections are reversals (a negative allocation pointing at the one it undoes,
+a reversal ledger entry). Denormalised balances — ``Instalment.open_amount``,
+``Credit.unapplied_amount``, ``Customer.open_amount``/``unapplied_amount`` — are changed only by
+``ledger.services`` under row locks and are re-derived by ``ledger.checks``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common.money import ZERO, MoneyField
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice / sales slip")
+    OPENING = "opening", _("Opening balance")
+    CHARGE = "charge", _("Charge")
+
+
+class Status(models.TextChoices):
+    POSTED = "posted", _("Posted")
+    REVERSED = "reversed", _("Reversed")
+
+
+class ReceivableDocument(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=10, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    number = models.CharField(_("number"), max_length=40)
+    document_date = models.DateField(_("document date"))
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    total_amount = MoneyField(_("amount"))
+    salesperson = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("salesperson"),
+    )
+    payment_term = models.ForeignKey(
+        "customers.PaymentTerm", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("payment terms")
+    )
+    reference = models.CharField(_("contract / order reference"), max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.POSTED)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reversal_reason = models.CharField(max_length=300, blank=True)
+    external_source = models.CharField(max_length=30, blank=True)
+    external_key = models.CharField(max_length=100, blank=True)
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-document_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="document_number_unique"),
+            models.UniqueConstraint(
+                fields=["company", "external_source", "external_key"],
+                condition=~Q(external_key=""),
+                name="document_external_key_unique",
+            ),
+            models.CheckConstraint(condition=Q(total_amount__gt=0), name="document_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["customer", "document_date"], name="document_customer_date")]
+        verbose_name = _("receivable document")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(ReceivableDocument, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.CharField(_("quantity"), max_length=30, blank=True)
+    unit_price = models.CharField(_("unit price"), max_length=30, blank=True)
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Instalment(models.Model):
+    """One dated line of a document's payment schedule (回款计划)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="instalments")
+    document = models.ForeignKey(ReceivableDocument, on_delete=models.PROTECT, related_name="instalments")
+    seq = models.PositiveSmallIntegerField(_("no."))
+    document_date = models.DateField(_("document date"))
+    due_date = models.DateField(_("due date"))
+    amount = MoneyField(_("amount"))
+    open_amount = MoneyField(_("open amount"))
+    discount_amount = MoneyField(_("early-payment discount"), default=ZERO)
+    discount_date = models.DateField(_("discount until"), null=True, blank=True)
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3, default="CNY")
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "seq"], name="instalment_seq_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(open_amount__gte=0) & Q(open_amount__lte=F("amount")), name="instalment_open_within"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0) & Q(discount_amount__lt=F("amount")), name="instalment_discount_within"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "due_date"], name="instalment_customer_due"),
+            models.Index(fields=["company", "due_date"], name="instalment_open_due", condition=Q(open_amount__gt=0)),
+        ]
+        verbose_name = _("instalment")
+
+    def __str__(self) -> str:
+        return f"{self.document_id}/{self.seq}"
+
+    def days_overdue(self, *, as_of) -> int:
+        return max(0, (as_of - self.due_date).days) if self.open_amount > 0 else 0
+
+
+class CreditKind(models.TextChoices):
+    PAYMENT = "payment", _("Payment")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    DISCOUNT = "discount", _("Early-payment discount")
+    WRITE_OFF = "write_off", _("Write-off")
+
+
+class Method(models.TextChoices):
+    TRANSFER = "transfer", _("Bank transfer")
+    BANK_ACCEPTANCE = "bank_acceptance", _("Bank acceptance bill")
+    COMMERCIAL_ACCEPTANCE = "commercial_acceptance", _("Commercial acceptance bill")
+    CHEQUE = "cheque", _("Cheque")
+    CASH = "cash", _("Cash")
+    WECHAT = "wechat", _("WeChat Pay")
+    ALIPAY = "alipay", _("Alipay")
+    OFFSET = "offset", _("Offset")
+    NONE = "", _("—")
+
+
+class BillStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    ENDORSED = "endorsed", _("Endorsed")
+    DISCOUNTED = "discounted", _("Discounted")
+    HONOURED = "honoured", _("Honoured")
+    DISHONOURED = "dishonoured", _("Dishonoured")
+
+
+class ChequeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending clearance")
+    CLEARED = "cleared", _("Cleared")
+    BOUNCED = "bounced", _("Bounced")
+
+
+class Credit(models.Model):
+    """Anything that reduces what a customer owes: payments, credit notes, discounts, write-offs.
+
+    ``unapplied_amount`` is the part not yet allocated to instalments (unapplied cash / open credit).
+    """
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credits")
+    kind = models.CharField(_("kind"), max_length=12, choices=CreditKind.choices, default=CreditKind.PAYMENT)
+    number = models.CharField(_("number"), max_length=40)
+    date = models.DateField(_("date"))
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    amount = MoneyField(_("amount"))
+    unapplied_amount = MoneyField(_("unapplied"))
+    method = models.CharField(_("method"), max_length=24, choices=Method.choices, blank=True, default="")
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    bill_number = models.CharField(_("bill number"), max_length=40, blank=True)
+    bill_acceptor = models.CharField(_("acceptor"), max_length=200, blank=True)
+    bill_maturity_date = models.DateField(_("bill maturity"), null=True, blank=True)
+    bill_status = models.CharField(_("bill status"), max_length=12, choices=BillStatus.choices, blank=True)
+    cheque_status = models.CharField(_("cheque status"), max_length=10, choices=ChequeStatus.choices, blank=True)
+    document = models.ForeignKey(
+        ReceivableDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="credits",
+        verbose_name=_("related document"),
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        help_text="For a discount credit: the payment whose early settlement earned it.",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.POSTED)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reversal_reason = models.CharField(max_length=300, blank=True)
+    external_source = models.CharField(max_length=30, blank=True)
+    external_key = models.CharField(max_length=100, blank=True)
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "kind", "number"], name="credit_number_unique"),
+            models.UniqueConstraint(
+                fields=["company", "external_source", "external_key"],
+                condition=~Q(external_key=""),
+                name="credit_external_key_unique",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(unapplied_amount__gte=0) & Q(unapplied_amount__lte=F("amount")),
+                name="credit_unapplied_within",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "date"], name="credit_customer_date")]
+        verbose_name = _("payment or credit")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Allocation(models.Model):
+    """Part of a credit applied to an instalment. A reversal is a negative row pointing at the original."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey(Credit, on_delete=models.PROTECT, related_name="allocations")
+    instalment = models.ForeignKey(Instalment, on_delete=models.PROTECT, related_name="allocations")
+    amount = MoneyField(_("amount"))
+    date = models.DateField(_("date"))
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    is_manual = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(reverses__isnull=True) & Q(amount__gt=0)) | (Q(reverses__isnull=False) & Q(amount__lt=0)),
+                name="allocation_sign",
+            ),
+        ]
+        indexes = [models.Index(fields=["instalment", "date"], name="allocation_instalment_date")]
+        verbose_name = _("allocation")
+
+
+class EntryKind(models.TextChoices):
+    DOCUMENT = "document", _("Document")
+    PAYMENT = "payment", _("Payment")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    DISCOUNT = "discount", _("Discount")
+    WRITE_OFF = "write_off", _("Write-off")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class LedgerEntry(models.Model):
+    """Append-only customer account movements: the statement's source. Balance = Σ debit − Σ credit."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="entries")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=12, choices=EntryKind.choices)
+    debit_amount = MoneyField(_("debit"), default=ZERO)
+    credit_amount = MoneyField(_("credit"), default=ZERO)
+    document = models.ForeignKey(ReceivableDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey(Credit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit_amount__gt=0) & Q(credit_amount=0)) | (Q(debit_amount=0) & Q(credit_amount__gt=0)),
+                name="entry_one_side",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "date"], name="entry_customer_date")]
+        verbose_name = _("ledger entry")
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+
+class WriteOffStatus(models.TextChoices):
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class WriteOffRequest(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    instalment = models.ForeignKey(Instalment, on_delete=models.PROTECT, related_name="write_off_requests")
+    amount = MoneyField(_("amount"))
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    credit = models.OneToOneField(Credit, null=True, blank=True, on_delete=models.PROTECT, related_name="write_off_request")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="writeoff_amount_positive")]
+        verbose_name = _("write-off request")
+
+
+class FapiaoType(models.TextChoices):
+    SPECIAL = "special", _("Special VAT fapiao (专票)")
+    ORDINARY = "ordinary", _("Ordinary VAT fapiao (普票)")
+    DIGITAL = "digital", _("Fully digital fapiao (数电)")
+
+
+class FapiaoStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    RED_REVERSED = "red_reversed", _("Red-reversed")
+    VOID = "void", _("Void")
+
+
+class Fapiao(models.Model):
+    """A tax fapiao issued elsewhere, recorded here and linked to the receivable it covers."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="fapiaos")
+    document = models.ForeignKey(ReceivableDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="fapiaos")
+    number = models.CharField(_("fapiao number"), max_length=40)
+    fapiao_type = models.CharField(_("type"), max_length=10, choices=FapiaoType.choices, default=FapiaoType.SPECIAL)
+    issue_date = models.DateField(_("issue date"))
+    amount = MoneyField(_("amount incl. tax"))
+    status = models.CharField(_("status"), max_length=14, choices=FapiaoStatus.choices, default=FapiaoStatus.ISSUED)
+    red_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="red_reversal")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="fapiao_number_unique"),
+            models.CheckConstraint(condition=~Q(amount=0), name="fapiao_amount_nonzero"),
+        ]
+        verbose_name = _("fapiao")

@@ -1,0 +1,24 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from huikuan.demo.seed import DEMO_PASSWORD, ensure_demo_data
+
+
+class Command(BaseCommand):
+    help = "Prepare the database with deterministic demo data and serve the web UI."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="only prepare the database")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--scale", type=float, default=1.0, help="multiply customers and documents")
+        parser.add_argument("--seed", type=int, default=20261130)
+
+    def handle(self, *args, no_serve, port, scale, seed, **opts):
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = ensure_demo_data(scale=scale, seed=seed, stdout=self.stdout)
+        self.stdout.write(_("Demo logins (password for all: %(pw)s):") % {"pw": DEMO_PASSWORD})
+        for role, username in logins:
+            self.stdout.write(f"  {role:<16} {username}")
+        if not no_serve:
+            call_command("serve", port=port, no_migrate=True)
