@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from .views import shell
 
 app_name = "web"
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.logout_view, name="logout"),
+    path("", shell.dashboard, name="dashboard"),
+    path("login/", shell.LoginView.as_view(), name="login"),
+    path("logout/", shell.logout_view, name="logout"),
+    path("company/", shell.switch_company, name="switch-company"),
+    path("", include("huikuan.web.urls_customers")),
+    path("", include("huikuan.web.urls_ledger")),
 ]
