@@ -17,8 +17,27 @@ def _cn(year: int):
     return holidays.country_holidays("CN", years=year)
 
 
-def package_knows_year(year: int) -> bool:
-    return any(d.year == year for d in _cn(year))
+def schedule_known(year: int) -> bool:
+    """True when the year's official arrangement (make-up working weekends) is known, from the
+    package or from override rows. Holidays alone are computable by rule; 调休 days are not."""
+    from .models import HolidayOverride
+
+    if any(d.year == year for d in getattr(_cn(year), "weekend_workdays", ())):
+        return True
+    return HolidayOverride.objects.filter(date__year=year).exists()
+
+
+def calendar_warning(today: dt.date) -> str | None:
+    """A warning from November on when next year's working-day schedule is not known yet."""
+    from django.utils.translation import gettext as _
+
+    nxt = today.year + 1
+    if today.month >= 11 and not schedule_known(nxt):
+        return _(
+            "The official %(year)s holiday and make-up working day schedule is not loaded yet. "
+            "Enter it as holiday overrides so due dates roll correctly."
+        ) % {"year": nxt}
+    return None
 
 
 def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
