@@ -108,7 +108,9 @@ def _check_width(row: Sequence, width: int, what: str) -> None:
         raise ValueError(f"{what} has {len(row)} values for {width} columns")
 
 
-def build_xlsx(*, sheet_title: str, columns, rows: Iterable[Sequence], totals: Sequence | None = None, fileobj):
+def build_xlsx(
+    *, sheet_title: str, columns, rows: Iterable[Sequence], totals: Sequence | None = None, fileobj
+):
     """Write the workbook into ``fileobj`` (a binary file). Separated from the response for reuse."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -118,7 +120,7 @@ def build_xlsx(*, sheet_title: str, columns, rows: Iterable[Sequence], totals: S
     width = len(columns)
     wb = Workbook(write_only=True)
     # Excel limits sheet names to 31 characters and forbids a few characters.
-    title = "".join(ch for ch in str(sheet_title) if ch not in '[]:*?/\\')[:31] or "Sheet1"
+    title = "".join(ch for ch in str(sheet_title) if ch not in "[]:*?/\\")[:31] or "Sheet1"
     ws = wb.create_sheet(title=title)
     ws.freeze_panes = "A2"
     for index, (header, kind) in enumerate(columns, start=1):
@@ -145,7 +147,9 @@ def build_xlsx(*, sheet_title: str, columns, rows: Iterable[Sequence], totals: S
         for row in rows:
             row = list(row)
             _check_width(row, width, "row")
-            ws.append([make_cell(_cell_value(v, kind), kind) for v, (_h, kind) in zip(row, columns, strict=True)])
+            ws.append(
+                [make_cell(_cell_value(v, kind), kind) for v, (_h, kind) in zip(row, columns, strict=True)]
+            )
         if totals is not None:
             totals = list(totals)
             _check_width(totals, width, "totals")
@@ -220,7 +224,9 @@ def iter_csv(*, columns, rows: Iterable[Sequence], totals: Sequence | None = Non
         yield writer.writerow([_csv_value(v, kind) for v, (_h, kind) in zip(totals, columns, strict=True)])
 
 
-def csv_response(*, filename: str, sheet_title: str = "", columns, rows, totals=None) -> StreamingHttpResponse:
+def csv_response(
+    *, filename: str, sheet_title: str = "", columns, rows, totals=None
+) -> StreamingHttpResponse:
     """A streamed UTF-8 (with BOM) CSV attachment; same arguments as ``xlsx_response``.
 
     Money is written as plain decimals ("1234.50"), percent as the percentage number, dates ISO 8601.

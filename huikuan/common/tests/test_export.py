@@ -19,7 +19,7 @@ COLUMNS = [
 
 def _rows():
     yield ["C001", "上海华东机械有限公司", D("1234567.89"), dt.date(2026, 3, 31), 12, D("12.5")]
-    yield ["C002", "=HYPERLINK(\"http://evil\",\"x\")", D("-0.01"), None, 0, D("100")]
+    yield ["C002", '=HYPERLINK("http://evil","x")', D("-0.01"), None, 0, D("100")]
     yield ["C003", "+cmd|' /C calc'!A0", D("0.00"), dt.date(2026, 1, 1), None, None]
     yield ["C004", "-2+3", D("5"), None, 1, D("0")]
     yield ["C005", "@SUM(A1)", None, None, 2, None]
@@ -77,7 +77,7 @@ def test_xlsx_formula_injection_is_neutralised():
     ws = wb.active
     names = [ws.cell(row=r, column=2).value for r in range(3, 9)]
     assert names == [
-        "'=HYPERLINK(\"http://evil\",\"x\")",
+        '\'=HYPERLINK("http://evil","x")',
         "'+cmd|' /C calc'!A0",
         "'-2+3",
         "'@SUM(A1)",
@@ -112,7 +112,10 @@ def test_xlsx_aware_datetime_is_written_in_local_time(settings):
 
 def test_csv_bom_values_and_injection():
     response = csv_response(
-        filename="客户.csv", columns=COLUMNS, rows=_rows(), totals=["合计", None, D("1234572.88"), None, 22, None]
+        filename="客户.csv",
+        columns=COLUMNS,
+        rows=_rows(),
+        totals=["合计", None, D("1234572.88"), None, 22, None],
     )
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "filename*=utf-8''%E5%AE%A2%E6%88%B7.csv" in response["Content-Disposition"]
