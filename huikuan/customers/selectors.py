@@ -1,0 +1,156 @@
+"""Reads of the customer master, always scoped by ``accounts.scoping.owner_q``.
+
+Out-of-scope rows never load: ``get_customer`` and friends raise Http404 for them.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from huikuan.accounts.scoping import owner_q
+
+from .models import Contact, Customer, CustomerFile, CustomerGroup, PaymentTerm
+
+# URL value → ORDER BY. Every ordering ends in a unique column so pages are stable.
+CUSTOMER_SORTS = {
+    "code": ("code",),
+    "-code": ("-code",),
+    "name": ("name", "code"),
+    "-name": ("-name", "-code"),
+    "owner": ("owner__display_name", "owner__username", "code"),
+    "-owner": ("-owner__display_name", "-owner__username", "-code"),
+    "region": ("region", "code"),
+    "-region": ("-region", "-code"),
+    "open_amount": ("open_amount", "code"),
+    "-open_amount": ("-open_amount", "code"),
+    "unapplied_amount": ("unapplied_amount", "code"),
+    "-unapplied_amount": ("-unapplied_amount", "code"),
+    "status": ("status", "code"),
+    "-status": ("-status", "-code"),
+}
+
+
+def scoped_customers(*, user, company) -> QuerySet[Customer]:
+    """Every customer of ``company`` the user may see (salesperson: own; sales manager: team's)."""
+    if company is None:
+        return Customer.objects.none()
+    return Customer.objects.filter(company=company).filter(owner_q(user, "owner"))
+
+
+def customer_list(
+    *,
+    user,
+    company,
+    q: str = "",
+    owner_id: int | None = None,
+    group_id: int | None = None,
+    region: str = "",
+    status: str = "",
+    with_balance: bool = False,
+    sort: str = "code",
+) -> QuerySet[Customer]:
+    """Customers for the list page and its export, with owner and group joined (no N+1).
+
+    ``q`` matches code or pinyin initials by prefix ("shhd" finds 上海华东…, "C00" finds C001) and
+    name or short name by substring. ``with_balance`` keeps customers with open receivables or
+    unapplied cash. ``sort`` is one of ``CUSTOMER_SORTS`` (anything else sorts by code).
+    """
+    qs = scoped_customers(user=user, company=company).select_related("owner", "group")
+    q = (q or "").strip()
+    if q:
+        initials = q.lower().replace(" ", "")
+        match = Q(code__istartswith=q) | Q(name__icontains=q) | Q(short_name__icontains=q)
+        if initials.isascii() and initials.isalnum():
+            # name_initials holds "<name initials> <short-name initials>"; both are searchable by prefix.
+            match |= Q(name_initials__startswith=initials) | Q(name_initials__contains=" " + initials)
+        qs = qs.filter(match)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if group_id:
+        qs = qs.filter(group_id=group_id)
+    if region:
+        qs = qs.filter(region=region)
+    if status:
+        qs = qs.filter(status=status)
+    if with_balance:
+        qs = qs.filter(Q(open_amount__gt=0) | Q(unapplied_amount__gt=0))
+    return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["code"]))
+
+
+def get_customer(*, user, company, pk) -> Customer:
+    """One customer in the user's scope (owner, group, parent, terms joined); Http404 otherwise."""
+    try:
+        return (
+            scoped_customers(user=user, company=company)
+            .select_related("owner", "group", "parent", "payment_term")
+            .get(pk=pk)
+        )
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def get_contact(*, user, company, pk) -> Contact:
+    """A contact of a customer in scope; Http404 otherwise."""
+    try:
+        return (
+            Contact.objects.filter(customer__company=company)
+            .filter(owner_q(user, "customer__owner"))
+            .select_related("customer")
+            .get(pk=pk)
+        )
+    except (Contact.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def get_customer_file(*, user, company, pk) -> CustomerFile:
+    """A stored document of a customer in scope; Http404 otherwise."""
+    try:
+        return (
+            CustomerFile.objects.filter(customer__company=company)
+            .filter(owner_q(user, "customer__owner"))
+            .select_related("customer", "uploaded_by")
+            .get(pk=pk)
+        )
+    except (CustomerFile.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def customer_contacts(*, customer: Customer, include_inactive: bool = True) -> QuerySet[Contact]:
+    qs = customer.contacts.all()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("-is_active", "-is_primary", "name")
+
+
+def customer_files(*, customer: Customer) -> QuerySet[CustomerFile]:
+    return customer.files.select_related("uploaded_by").order_by("-uploaded_at", "-pk")
+
+
+def customer_regions(*, user, company) -> list[str]:
+    """Distinct non-blank regions among the customers the user sees (for the filter)."""
+    return list(
+        scoped_customers(user=user, company=company)
+        .exclude(region="")
+        .order_by("region")
+        .values_list("region", flat=True)
+        .distinct()
+    )
+
+
+def customer_groups(*, company) -> QuerySet[CustomerGroup]:
+    return CustomerGroup.objects.filter(company=company).order_by("name")
+
+
+def payment_terms(*, company, active_only: bool = False) -> QuerySet[PaymentTerm]:
+    qs = PaymentTerm.objects.filter(company=company)
+    if active_only:
+        qs = qs.filter(active=True)
+    return qs.order_by("code")
+
+
+def get_payment_term(*, company, pk) -> PaymentTerm:
+    try:
+        return PaymentTerm.objects.get(company=company, pk=pk)
+    except (PaymentTerm.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
