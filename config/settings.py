@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "django_tasks_db",
     "huikuan.common",
@@ -140,10 +141,46 @@ EMAIL_BACKEND = os.environ.get("HUIKUAN_EMAIL_BACKEND", "django.core.mail.backen
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "huikuan.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "huikuan.api.errors.handle",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("HUIKUAN_API_ANON_RATE", "60/min"),
+        "user": os.environ.get("HUIKUAN_API_USER_RATE", "3000/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "COERCE_DECIMAL_TO_STRING": True,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Huikuan API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Huikuan API",
+    "DESCRIPTION": "Receivables and trade credit. Amounts are decimal strings; send Idempotency-Key on POSTs.",
+    "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentKindEnum": "huikuan.ledger.models.DocumentKind",
+        "CreditKindEnum": "huikuan.ledger.models.CreditKind",
+        "LedgerStatusEnum": "huikuan.ledger.models.Status",
+        "CustomerStatusEnum": "huikuan.customers.models.CustomerStatus",
+        "PaymentMethodEnum": "huikuan.ledger.models.Method",
+        "BillStatusEnum": "huikuan.ledger.models.BillStatus",
+        "ChequeStatusEnum": "huikuan.ledger.models.ChequeStatus",
+    },
+}
+
+# Throttle counters and other caches: Redis when configured (several processes), else in-process.
+if os.environ.get("HUIKUAN_REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["HUIKUAN_REDIS_URL"]}}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

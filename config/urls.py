@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/", include("huikuan.api.urls")),
+    path("api/", include("huikuan.api.urls", namespace="api")),
     path("", include("huikuan.web.urls")),
 ]
 

@@ -1,6 +1,24 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from . import views
+
+v1 = [
+    path("customers/", views.CustomerList.as_view(), name="customer-list"),
+    path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
+    path("customers/<int:pk>/contacts/", views.ContactList.as_view(), name="contact-list"),
+    path("documents/", views.DocumentList.as_view(), name="document-list"),
+    path("documents/<int:pk>/", views.DocumentDetail.as_view(), name="document-detail"),
+    path("payments/", views.PaymentList.as_view(), name="payment-list"),
+    path("payments/<int:pk>/", views.PaymentDetail.as_view(), name="payment-detail"),
+    path("payments/<int:pk>/allocations/", views.PaymentAllocations.as_view(), name="payment-allocations"),
+    path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
+]
+
+app_name = "api"
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("v1/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *[path("v1/" + str(p.pattern), p.callback, name=p.name) for p in v1],
 ]

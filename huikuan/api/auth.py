@@ -1,0 +1,53 @@
+"""Bearer authentication with hashed API keys."""
+
+import hmac
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from .models import ApiKey, hash_secret
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer hk_<prefix>_<secret>`` (or ``X-Api-Key``). Invalid, expired or revoked → 401."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        raw = ""
+        header = authentication.get_authorization_header(request).decode(errors="ignore")
+        if header.startswith(self.keyword + " "):
+            raw = header[len(self.keyword) + 1 :].strip()
+        elif request.META.get("HTTP_X_API_KEY"):
+            raw = request.META["HTTP_X_API_KEY"].strip()
+        if not raw:
+            return None
+        parts = raw.split("_")
+        if len(parts) < 3 or parts[0] != "hk":
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        key = ApiKey.objects.select_related("user", "company").filter(prefix=parts[1]).first()
+        if key is None or not hmac.compare_digest(key.hashed_key, hash_secret(raw)):
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        if key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("This API key has been revoked."))
+        if not key.is_usable():
+            raise exceptions.AuthenticationFailed(_("This API key has expired."))
+        if not key.user.is_active:
+            raise exceptions.AuthenticationFailed(_("The key's user is inactive."))
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return key.user, key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "huikuan.api.auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "hk_<prefix>_<secret>"}

@@ -1,0 +1,229 @@
+"""Explicit input and output serializers, one pair per operation."""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from huikuan.common.money import to_decimal
+from huikuan.customers.models import Channel, Contact, Customer, CustomerStatus
+from huikuan.ledger.models import Credit, DocumentKind, Instalment, Method, ReceivableDocument
+
+_MONEY_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "1234.50"}
+
+
+@extend_schema_field(_MONEY_SCHEMA)
+class MoneyInput(serializers.Field):
+    """Money as a JSON string ("1234.50") or integer; floats are refused to keep amounts exact."""
+
+    default_error_messages = {"invalid": _("Enter an amount as a string such as \"1234.50\"."),
+                              "float": _("Send amounts as strings, not floating-point numbers.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("float")
+        try:
+            value = to_decimal(data)
+        except (ValueError, TypeError):
+            self.fail("invalid")
+        if not value.is_finite():
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return None if value is None else format(Decimal(value), "f")
+
+
+@extend_schema_field(_MONEY_SCHEMA)
+class MoneyOutput(serializers.Field):
+    def __init__(self, **kw):
+        kw.setdefault("read_only", True)
+        super().__init__(**kw)
+
+    def to_representation(self, value):
+        return None if value is None else format(Decimal(value), "f")
+
+
+# ------------------------------------------------------------------ customers
+
+
+class CustomerOut(serializers.ModelSerializer):
+    open_amount = MoneyOutput()
+    unapplied_amount = MoneyOutput()
+    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    payment_terms = serializers.CharField(source="payment_term.code", default=None, read_only=True)
+    group = serializers.CharField(source="group.name", default=None, read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "code", "name", "short_name", "credit_code", "group", "region", "industry", "address", "owner",
+                  "payment_terms", "currency", "status", "open_amount", "unapplied_amount", "external_source",
+                  "external_key", "version", "created_at", "updated_at"]
+
+
+class CustomerIn(serializers.Serializer):
+    code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=200)
+    short_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    credit_code = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
+    region = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    industry = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    owner = serializers.CharField(required=False, allow_null=True, default=None, help_text="username of the owner salesperson")
+    payment_terms = serializers.CharField(required=False, allow_null=True, default=None, help_text="payment terms code")
+    currency = serializers.CharField(max_length=3, required=False, default="CNY")
+    status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False, default=CustomerStatus.ACTIVE)
+
+
+class CustomerPatch(CustomerIn):
+    code = serializers.CharField(max_length=30, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    version = serializers.IntegerField(help_text="the version you read; a stale version is refused with 409")
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        for f in self.fields.values():
+            if f.field_name != "version":
+                f.required = False
+                f.default = serializers.empty
+
+
+class ContactOut(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "title", "phone", "email", "wechat_id", "preferred_channel", "language", "is_primary", "is_active"]
+
+
+class ContactIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    wechat_id = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    preferred_channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
+    language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="zh-hans")
+    is_primary = serializers.BooleanField(required=False, default=False)
+
+
+# ------------------------------------------------------------------ ledger
+
+
+class InstalmentOut(serializers.ModelSerializer):
+    amount = MoneyOutput()
+    open_amount = MoneyOutput()
+    discount_amount = MoneyOutput()
+
+    class Meta:
+        model = Instalment
+        fields = ["id", "seq", "due_date", "amount", "open_amount", "discount_amount", "discount_date", "currency"]
+
+
+class DocumentOut(serializers.ModelSerializer):
+    total_amount = MoneyOutput()
+    customer_code = serializers.CharField(source="customer.code", read_only=True)
+    salesperson = serializers.CharField(source="salesperson.username", default=None, read_only=True)
+    instalments = InstalmentOut(many=True, read_only=True)
+
+    class Meta:
+        model = ReceivableDocument
+        fields = ["id", "number", "kind", "customer", "customer_code", "document_date", "currency", "total_amount",
+                  "salesperson", "reference", "description", "status", "external_source", "external_key", "instalments",
+                  "created_at"]
+
+
+class LineIn(serializers.Serializer):
+    description = serializers.CharField(max_length=200)
+    quantity = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    unit_price = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    amount = MoneyInput()
+
+
+class ScheduleIn(serializers.Serializer):
+    due_date = serializers.DateField()
+    amount = MoneyInput()
+    discount_amount = MoneyInput(required=False, default=Decimal("0"))
+    discount_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class DocumentIn(serializers.Serializer):
+    customer = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    document_date = serializers.DateField()
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True, default=None)
+    total = MoneyInput(required=False, allow_null=True, default=None)
+    lines = LineIn(many=True, required=False, default=list)
+    payment_terms = serializers.CharField(required=False, allow_null=True, default=None, help_text="payment terms code")
+    instalments = ScheduleIn(many=True, required=False, default=None, allow_null=True)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class AllocationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    instalment = serializers.IntegerField(source="instalment_id")
+    amount = MoneyOutput()
+    date = serializers.DateField()
+    reverses = serializers.IntegerField(source="reverses_id", allow_null=True)
+
+
+class CreditOut(serializers.ModelSerializer):
+    amount = MoneyOutput()
+    unapplied_amount = MoneyOutput()
+    customer_code = serializers.CharField(source="customer.code", read_only=True)
+
+    class Meta:
+        model = Credit
+        fields = ["id", "number", "kind", "customer", "customer_code", "date", "currency", "amount", "unapplied_amount",
+                  "method", "reference", "memo", "bill_number", "bill_acceptor", "bill_maturity_date", "bill_status",
+                  "cheque_status", "document", "status", "external_source", "external_key", "created_at"]
+
+
+class PaymentIn(serializers.Serializer):
+    customer = serializers.IntegerField()
+    amount = MoneyInput()
+    date = serializers.DateField()
+    method = serializers.ChoiceField(choices=[c for c in Method.choices if c[0]], default=Method.TRANSFER)
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True, default=None)
+    number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    memo = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    bill_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    bill_acceptor = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    bill_maturity_date = serializers.DateField(required=False, allow_null=True, default=None)
+    auto_allocate = serializers.BooleanField(required=False, default=True)
+    external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class AllocationLineIn(serializers.Serializer):
+    instalment = serializers.IntegerField()
+    amount = MoneyInput()
+
+
+class AllocateIn(serializers.Serializer):
+    date = serializers.DateField(required=False, allow_null=True, default=None)
+    allocations = AllocationLineIn(many=True, required=False, allow_null=True, default=None,
+                                   help_text="omit to apply oldest-due-first")
+
+
+class CreditNoteIn(serializers.Serializer):
+    customer = serializers.IntegerField()
+    amount = MoneyInput()
+    date = serializers.DateField()
+    reason = serializers.CharField(max_length=300)
+    number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    document = serializers.IntegerField(required=False, allow_null=True, default=None)
+    apply = serializers.BooleanField(required=False, default=True)
+    external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ErrorEnvelope(serializers.Serializer):
+    error = ErrorOut()

@@ -1,0 +1,305 @@
+"""REST API v1. Every write goes through the same services as the web UI.
+
+Scope: a key acts for its user (same visibility: a salesperson's key sees their customers) within
+its company; a key limited to a customer sees only that customer; out of scope is 404.
+"""
+
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from huikuan.accounts.models import User
+from huikuan.accounts.scoping import owner_q
+from huikuan.common import clock
+from huikuan.customers import selectors as customer_selectors
+from huikuan.customers import services as customer_services
+from huikuan.customers.models import Contact, Customer, PaymentTerm
+from huikuan.ledger import services as ledger
+from huikuan.ledger.models import Credit, CreditKind, ReceivableDocument
+
+from . import serializers as s
+from .errors import ApiError
+from .idempotency import idempotent
+from .models import ApiKey
+
+SOURCE = "api"
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def company_of(request):
+    if isinstance(request.auth, ApiKey):
+        return request.auth.company
+    company = getattr(request, "company", None)
+    if company is None:
+        raise PermissionDenied(_("No company is available to this user."))
+    return company
+
+
+def require(request, perm: str) -> None:
+    allowed = request.auth.allows(perm) if isinstance(request.auth, ApiKey) else request.user.can(perm)
+    if not allowed:
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def customers_in_scope(request):
+    qs = customer_selectors.scoped_customers(user=request.user, company=company_of(request))
+    if isinstance(request.auth, ApiKey) and request.auth.customer_id:
+        qs = qs.filter(pk=request.auth.customer_id)
+    return qs
+
+
+def customer_in_scope(request, pk) -> Customer:
+    try:
+        return customers_in_scope(request).get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def _scoped(request, qs, field="customer"):
+    qs = qs.filter(company=company_of(request)).filter(owner_q(request.user, f"{field}__owner"))
+    if isinstance(request.auth, ApiKey) and request.auth.customer_id:
+        qs = qs.filter(**{f"{field}_id": request.auth.customer_id})
+    return qs
+
+
+def _term(request, code):
+    if not code:
+        return None
+    term = PaymentTerm.objects.filter(company=company_of(request), code=code).first()
+    if term is None:
+        raise ApiError(422, "invalid", _("Unknown payment terms."), {"payment_terms": [_("Unknown payment terms.")]})
+    return term
+
+
+def _user(request, username):
+    if not username:
+        return None
+    user = User.objects.filter(username=username, companies=company_of(request)).first()
+    if user is None:
+        raise ApiError(422, "invalid", _("Unknown user."), {"owner": [_("Unknown user.")]})
+    return user
+
+
+def _valid(serializer_class, request, **kw):
+    ser = serializer_class(data=request.data, **kw)
+    ser.is_valid(raise_exception=True)
+    return ser.validated_data
+
+
+# ------------------------------------------------------------------ customers
+
+
+class CustomerList(generics.ListAPIView):
+    serializer_class = s.CustomerOut
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="code, name or pinyin initials"),
+                               OpenApiParameter("status", str), OpenApiParameter("region", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = customer_selectors.customer_list(
+            user=self.request.user, company=company_of(self.request), q=self.request.query_params.get("q", ""),
+            status=self.request.query_params.get("status", ""), region=self.request.query_params.get("region", ""),
+        ).select_related("payment_term")
+        if isinstance(self.request.auth, ApiKey) and self.request.auth.customer_id:
+            qs = qs.filter(pk=self.request.auth.customer_id)
+        return qs
+
+    @extend_schema(request=s.CustomerIn, responses={201: s.CustomerOut, 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request):
+        require(request, "customer.edit")
+        data = _valid(s.CustomerIn, request)
+        customer = customer_services.create_customer(
+            company=company_of(request), actor=request.user, code=data["code"], name=data["name"],
+            short_name=data["short_name"], credit_code=data["credit_code"], region=data["region"],
+            industry=data["industry"], address=data["address"], owner=_user(request, data["owner"]),
+            payment_term=_term(request, data["payment_terms"]), currency=data["currency"], status=data["status"],
+        )
+        return Response(s.CustomerOut(customer).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetail(APIView):
+    @extend_schema(responses={200: s.CustomerOut, 404: s.ErrorEnvelope})
+    def get(self, request, pk):
+        return Response(s.CustomerOut(customer_in_scope(request, pk)).data)
+
+    @extend_schema(request=s.CustomerPatch, responses={200: s.CustomerOut, 409: s.ErrorEnvelope, 422: s.ErrorEnvelope})
+    def patch(self, request, pk):
+        require(request, "customer.edit")
+        customer = customer_in_scope(request, pk)
+        data = _valid(s.CustomerPatch, request)
+        version = data.pop("version")
+        if "owner" in data:
+            data["owner"] = _user(request, data["owner"])
+        if "payment_terms" in data:
+            data["payment_term"] = _term(request, data.pop("payment_terms"))
+        updated = customer_services.update_customer(customer_id=customer.pk, actor=request.user, expected_version=version, **data)
+        return Response(s.CustomerOut(updated).data)
+
+
+class ContactList(APIView):
+    @extend_schema(responses={200: s.ContactOut(many=True)})
+    def get(self, request, pk):
+        customer = customer_in_scope(request, pk)
+        return Response(s.ContactOut(Contact.objects.filter(customer=customer), many=True).data)
+
+    @extend_schema(request=s.ContactIn, responses={201: s.ContactOut, 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request, pk):
+        require(request, "customer.edit")
+        customer = customer_in_scope(request, pk)
+        data = _valid(s.ContactIn, request)
+        contact = customer_services.add_contact(customer_id=customer.pk, actor=request.user, **data)
+        return Response(s.ContactOut(contact).data, status=status.HTTP_201_CREATED)
+
+
+# ------------------------------------------------------------------ documents
+
+
+class DocumentList(generics.ListAPIView):
+    serializer_class = s.DocumentOut
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str),
+                               OpenApiParameter("open", bool), OpenApiParameter("date_from", str),
+                               OpenApiParameter("date_to", str), OpenApiParameter("number", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        p = self.request.query_params
+        qs = _scoped(self.request, ReceivableDocument.objects.select_related("customer", "salesperson"))
+        if p.get("customer"):
+            qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
+        if p.get("status"):
+            qs = qs.filter(status=p["status"])
+        if p.get("number"):
+            qs = qs.filter(number=p["number"])
+        if p.get("open") in ("1", "true"):
+            qs = qs.filter(instalments__open_amount__gt=0).distinct()
+        try:
+            if p.get("date_from"):
+                qs = qs.filter(document_date__gte=p["date_from"])
+            if p.get("date_to"):
+                qs = qs.filter(document_date__lte=p["date_to"])
+        except Exception as exc:  # noqa: BLE001 - a malformed date is a client error
+            raise ApiError(422, "invalid", _("Enter a valid date.")) from exc
+        return qs.prefetch_related("instalments").order_by("-document_date", "-id")
+
+    @extend_schema(request=s.DocumentIn, responses={201: s.DocumentOut, 409: s.ErrorEnvelope, 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request):
+        require(request, "ledger.post")
+        data = _valid(s.DocumentIn, request)
+        customer = customer_in_scope(request, data["customer"])
+        term = _term(request, data["payment_terms"])
+        doc = ledger.post_document(
+            company=company_of(request), customer_id=customer.pk, document_date=data["document_date"],
+            actor=request.user, kind=data["kind"], number=data["number"], total=data["total"],
+            lines=[ledger.LineInput(**ln) for ln in data["lines"]], currency=data["currency"],
+            payment_term_id=term.pk if term else None,
+            schedule=[ledger.ScheduleInput(**x) for x in data["instalments"]] if data["instalments"] else None,
+            reference=data["reference"], description=data["description"],
+            external_source=SOURCE if data["external_key"] else "", external_key=data["external_key"],
+        )
+        doc = ReceivableDocument.objects.select_related("customer", "salesperson").prefetch_related("instalments").get(pk=doc.pk)
+        return Response(s.DocumentOut(doc).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentDetail(APIView):
+    @extend_schema(responses={200: s.DocumentOut, 404: s.ErrorEnvelope})
+    def get(self, request, pk):
+        qs = _scoped(request, ReceivableDocument.objects.select_related("customer", "salesperson").prefetch_related("instalments"))
+        return Response(s.DocumentOut(get_object_or_404(qs, pk=pk)).data)
+
+
+# ------------------------------------------------------------------ payments and credits
+
+
+class PaymentList(generics.ListAPIView):
+    serializer_class = s.CreditOut
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("kind", str),
+                               OpenApiParameter("unapplied", bool)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        p = self.request.query_params
+        qs = _scoped(self.request, Credit.objects.select_related("customer"))
+        qs = qs.filter(kind=p["kind"]) if p.get("kind") else qs.filter(kind=CreditKind.PAYMENT)
+        if p.get("customer"):
+            qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
+        if p.get("unapplied") in ("1", "true"):
+            qs = qs.filter(unapplied_amount__gt=0)
+        return qs.order_by("-date", "-id")
+
+    @extend_schema(request=s.PaymentIn, responses={201: s.CreditOut, 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request):
+        require(request, "ledger.payment")
+        data = _valid(s.PaymentIn, request)
+        customer = customer_in_scope(request, data.pop("customer"))
+        ext = data.pop("external_key")
+        credit = ledger.record_payment(company=company_of(request), customer_id=customer.pk, actor=request.user,
+                                       external_source=SOURCE if ext else "", external_key=ext, **data)
+        return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetail(APIView):
+    @extend_schema(responses={200: s.CreditOut, 404: s.ErrorEnvelope})
+    def get(self, request, pk):
+        return Response(s.CreditOut(get_object_or_404(_scoped(request, Credit.objects.select_related("customer")), pk=pk)).data)
+
+
+class PaymentAllocations(APIView):
+    @extend_schema(responses={200: s.AllocationOut(many=True)})
+    def get(self, request, pk):
+        credit = get_object_or_404(_scoped(request, Credit.objects.all()), pk=pk)
+        return Response(s.AllocationOut(credit.allocations.order_by("pk"), many=True).data)
+
+    @extend_schema(request=s.AllocateIn, responses={201: s.AllocationOut(many=True), 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request, pk):
+        require(request, "ledger.allocate")
+        credit = get_object_or_404(_scoped(request, Credit.objects.all()), pk=pk)
+        data = _valid(s.AllocateIn, request)
+        plan = None
+        if data["allocations"]:
+            plan = [ledger.AllocationInput(line["instalment"], line["amount"]) for line in data["allocations"]]
+        made = ledger.allocate(company=company_of(request), credit_id=credit.pk, actor=request.user,
+                               on=data["date"] or clock.today(company_of(request)), plan=plan)
+        return Response(s.AllocationOut(made, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class CreditNoteList(APIView):
+    @extend_schema(request=s.CreditNoteIn, responses={201: s.CreditOut, 422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request):
+        require(request, "ledger.credit_note")
+        data = _valid(s.CreditNoteIn, request)
+        customer = customer_in_scope(request, data.pop("customer"))
+        ext = data.pop("external_key")
+        credit = ledger.issue_credit_note(company=company_of(request), customer_id=customer.pk, actor=request.user,
+                                          document_id=data.pop("document"), external_source=SOURCE if ext else "",
+                                          external_key=ext, **data)
+        return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
+
+
+__all__ = ["Q"]
