@@ -1,0 +1,480 @@
+"""Reads for the ledger screens: lists, detail loaders, the customer 360 summary and fapiao views.
+
+Every loader is keyword-only and scoped: rows are limited to the active company and to what the
+user may see (``accounts.scoping.owner_q`` on the customer's owner), so an out-of-scope object is
+simply not found and the view answers 404. Totals are aggregated in SQL (exact: money columns are
+integer minor units). ``as_of`` is a business date in the company's time zone, passed in by the
+caller; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.accounts.scoping import owner_q
+from huikuan.common.models import AuditEvent
+from huikuan.common.money import ZERO, MoneyField
+from huikuan.customers.models import Customer
+
+from .models import (
+    Allocation,
+    Credit,
+    CreditKind,
+    Fapiao,
+    FapiaoStatus,
+    Instalment,
+    LedgerEntry,
+    ReceivableDocument,
+    Status,
+    WriteOffRequest,
+    WriteOffStatus,
+)
+
+# Collections aging buckets by days past due: (key, label, lowest day, highest day or None).
+AGING_BUCKETS: tuple[tuple[str, object, int | None, int | None], ...] = (
+    ("current", _("Current"), None, 0),
+    ("d1_30", _("1–30 days"), 1, 30),
+    ("d31_60", _("31–60 days"), 31, 60),
+    ("d61_90", _("61–90 days"), 61, 90),
+    ("d91_120", _("91–120 days"), 91, 120),
+    ("d120_plus", _("120+ days"), 121, None),
+)
+
+
+def _zero() -> Value:
+    return Value(ZERO, output_field=MoneyField())
+
+
+def _sum_sub(queryset: QuerySet, group_field: str, value_field: str):
+    """Correlated ``SUM(value_field)`` of ``queryset`` rows whose ``group_field`` is the outer pk (0 if none)."""
+    return Coalesce(
+        Subquery(
+            queryset.filter(**{group_field: OuterRef("pk")})
+            .order_by()
+            .values(group_field)
+            .annotate(s=Sum(value_field))
+            .values("s"),
+            output_field=MoneyField(),
+        ),
+        _zero(),
+    )
+
+
+# ---------------------------------------------------------------- customers
+
+
+def customers_in_scope(*, user, company) -> QuerySet[Customer]:
+    return Customer.objects.filter(company=company).filter(owner_q(user, "owner"))
+
+
+def get_customer(*, user, company, pk: int) -> Customer:
+    """The customer with its owner and terms, or Http404 when unknown or out of the user's scope."""
+    try:
+        return customers_in_scope(user=user, company=company).select_related("owner", "payment_term", "group").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+# ---------------------------------------------------------------- documents
+
+
+def documents_in_scope(*, user, company) -> QuerySet[ReceivableDocument]:
+    return ReceivableDocument.objects.filter(company=company).filter(owner_q(user, "customer__owner"))
+
+
+def document_list(
+    *,
+    user,
+    company,
+    q: str = "",
+    kind: str = "",
+    status: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    open_only: bool = False,
+    customer_id: int | None = None,
+) -> QuerySet[ReceivableDocument]:
+    """Documents newest first, each annotated with ``open_sum`` (Σ instalment open amounts)."""
+    qs = documents_in_scope(user=user, company=company).select_related("customer", "salesperson").annotate(
+        open_sum=_sum_sub(Instalment.objects.all(), "document", "open_amount"),
+    )
+    if q:
+        qs = qs.filter(
+            Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer__code__icontains=q)
+            | Q(customer__name_initials__icontains=q.lower()) | Q(reference__icontains=q)
+        )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    if date_from:
+        qs = qs.filter(document_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(document_date__lte=date_to)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if open_only:
+        qs = qs.filter(open_sum__gt=0)
+    return qs.order_by("-document_date", "-id")
+
+
+def list_totals(qs: QuerySet, **fields: str) -> dict[str, Decimal]:
+    """Σ of each named column over a filtered list (one query), e.g. ``list_totals(qs, total="total_amount")``."""
+    agg = qs.order_by().aggregate(**{name: Sum(col) for name, col in fields.items()})
+    return {k: (v if v is not None else ZERO) for k, v in agg.items()}
+
+
+def get_document(*, user, company, pk: int) -> ReceivableDocument:
+    try:
+        return (
+            documents_in_scope(user=user, company=company)
+            .select_related("customer", "salesperson", "payment_term", "created_by", "reversed_by")
+            .get(pk=pk)
+        )
+    except ReceivableDocument.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def document_instalments(*, document: ReceivableDocument) -> list[Instalment]:
+    """A document's instalments with their allocations (credit and reversal links prefetched)."""
+    from django.db.models import Prefetch
+
+    allocs = Allocation.objects.select_related("credit", "reverses").order_by("id")
+    return list(
+        document.instalments.order_by("seq").prefetch_related(Prefetch("allocations", queryset=allocs))
+    )
+
+
+# ---------------------------------------------------------------- credits (payments, credit notes, …)
+
+
+def credits_in_scope(*, user, company) -> QuerySet[Credit]:
+    return Credit.objects.filter(company=company).filter(owner_q(user, "customer__owner"))
+
+
+def credit_list(
+    *,
+    user,
+    company,
+    q: str = "",
+    kind: str = "",
+    method: str = "",
+    status: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    unapplied_only: bool = False,
+    customer_id: int | None = None,
+) -> QuerySet[Credit]:
+    qs = credits_in_scope(user=user, company=company).select_related("customer")
+    if q:
+        qs = qs.filter(
+            Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer__code__icontains=q)
+            | Q(reference__icontains=q) | Q(bill_number__icontains=q)
+        )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if method:
+        qs = qs.filter(method=method)
+    if status:
+        qs = qs.filter(status=status)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    if unapplied_only:
+        qs = qs.filter(unapplied_amount__gt=0)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.order_by("-date", "-id")
+
+
+def get_credit(*, user, company, pk: int) -> Credit:
+    try:
+        return (
+            credits_in_scope(user=user, company=company)
+            .select_related("customer", "document", "parent", "created_by", "reversed_by")
+            .get(pk=pk)
+        )
+    except Credit.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def credit_allocations(*, credit: Credit) -> list[Allocation]:
+    """A credit's allocations (incl. reversal rows) with instalment and document, oldest first."""
+    return list(
+        Allocation.objects.filter(credit=credit)
+        .select_related("instalment__document", "reverses", "created_by")
+        .annotate(is_reversed=Q(reversed_by__isnull=False))
+        .order_by("id")
+    )
+
+
+# ---------------------------------------------------------------- instalments
+
+
+def instalments_in_scope(*, user, company) -> QuerySet[Instalment]:
+    return Instalment.objects.filter(company=company).filter(owner_q(user, "customer__owner"))
+
+
+def open_instalments(*, user, company, customer: Customer, limit: int | None = None) -> list[Instalment]:
+    """A customer's open instalments, oldest due first (the order cash is applied in)."""
+    qs = (
+        instalments_in_scope(user=user, company=company)
+        .filter(customer=customer, open_amount__gt=0)
+        .select_related("document")
+        .order_by("due_date", "id")
+    )
+    return list(qs[:limit] if limit else qs)
+
+
+def get_instalment(*, user, company, pk: int) -> Instalment:
+    try:
+        return instalments_in_scope(user=user, company=company).select_related("document", "customer").get(pk=pk)
+    except Instalment.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# ---------------------------------------------------------------- customer 360
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    key: str
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OpenInstalmentRow:
+    instalment: Instalment
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: dt.datetime
+    date: dt.date | None
+    kind: str  # "entry" | "event"
+    title: str
+    summary: str
+    debit: Decimal | None = None
+    credit: Decimal | None = None
+    actor: str = ""
+    document_id: int | None = None
+    credit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    as_of: dt.date
+    open_amount: Decimal
+    overdue_amount: Decimal
+    unapplied_amount: Decimal
+    net_balance: Decimal
+    aging: tuple[AgingBucket, ...]
+    open_instalments: tuple[OpenInstalmentRow, ...]
+    open_instalment_count: int
+    recent_payments: tuple[Credit, ...]
+    timeline: tuple[TimelineItem, ...]
+
+
+def aging_strip(*, instalments: QuerySet[Instalment], as_of: dt.date) -> tuple[Decimal, tuple[AgingBucket, ...], int]:
+    """Open amount by days past due as of ``as_of`` in ONE query: (total open, buckets, open count).
+
+    Buckets are disjoint date ranges covering every due date, so they add up exactly to the total.
+    Days past due = ``as_of − due_date``; "current" is not yet past due (due on or after ``as_of``).
+    """
+    aggregates = {"total": Sum("open_amount"), "count": Count("id")}
+    for key, _label, low, high in AGING_BUCKETS:
+        cond = Q()
+        if low is not None:  # days ≥ low  ⇔  due ≤ as_of − low
+            cond &= Q(due_date__lte=as_of - dt.timedelta(days=low))
+        if high is not None:  # days ≤ high  ⇔  due ≥ as_of − high
+            cond &= Q(due_date__gte=as_of - dt.timedelta(days=high))
+        aggregates[key] = Sum("open_amount", filter=cond)
+    row = instalments.filter(open_amount__gt=0).order_by().aggregate(**aggregates)
+    buckets = tuple(AgingBucket(key, str(label), row[key] or ZERO) for key, label, _l, _h in AGING_BUCKETS)
+    return row["total"] or ZERO, buckets, int(row["count"] or 0)
+
+
+# Audit verbs that always come with a ledger entry: the entry already tells that story.
+_VERBS_WITH_ENTRY = {
+    "ledger.document.posted", "ledger.payment.recorded", "ledger.credit_note.issued",
+    "ledger.credit.reversed", "ledger.document.reversed",
+}
+
+VERB_LABELS = {
+    "ledger.document.posted": _("Document posted"),
+    "ledger.document.reversed": _("Document reversed"),
+    "ledger.payment.recorded": _("Payment recorded"),
+    "ledger.credit.allocated": _("Payment applied"),
+    "ledger.allocation.reversed": _("Allocation reversed"),
+    "ledger.credit_note.issued": _("Credit note issued"),
+    "ledger.credit.reversed": _("Payment or credit reversed"),
+    "ledger.write_off.requested": _("Write-off requested"),
+    "ledger.write_off.approved": _("Write-off approved"),
+    "ledger.write_off.rejected": _("Write-off rejected"),
+    "ledger.fapiao.recorded": _("Fapiao recorded"),
+    "ledger.fapiao.red_reversed": _("Fapiao red-reversed"),
+}
+
+
+def customer_timeline(*, customer: Customer, limit: int = 30) -> tuple[TimelineItem, ...]:
+    """Ledger entries and audit events of one customer, newest first, at most ``limit`` (two queries)."""
+    entries = list(
+        LedgerEntry.objects.filter(customer=customer).select_related("document", "credit").order_by("-created_at", "-id")[:limit]
+    )
+    events = list(
+        AuditEvent.objects.filter(customer_id=customer.pk, company_id=customer.company_id)
+        .exclude(verb__in=_VERBS_WITH_ENTRY)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+    items = [
+        TimelineItem(
+            at=e.created_at, date=e.date, kind="entry", title=str(e.get_kind_display()),
+            summary=(e.document.number if e.document_id else e.credit.number if e.credit_id else "") + (
+                f" · {e.summary}" if e.summary else ""),
+            debit=e.debit_amount or None, credit=e.credit_amount or None,
+            document_id=e.document_id, credit_id=e.credit_id,
+        )
+        for e in entries
+    ] + [
+        TimelineItem(
+            at=ev.at, date=None, kind="event", title=str(VERB_LABELS.get(ev.verb, ev.verb)), summary=ev.summary,
+            actor=str(ev.actor) if ev.actor_id else "",
+        )
+        for ev in events
+    ]
+    items.sort(key=lambda i: i.at, reverse=True)
+    return tuple(items[:limit])
+
+
+def customer_summary(
+    *, customer: Customer, as_of: dt.date, instalment_limit: int = 50, payment_limit: int = 10, timeline_limit: int = 30
+) -> CustomerSummary:
+    """Everything the customer 360 page shows, in a constant number of queries.
+
+    Balances come from the open instalments and credits themselves (not the denormalised customer
+    columns), aged by days past due as of ``as_of`` (a business date). Open instalments carry their
+    days overdue as of ``as_of``.
+    """
+    open_total, buckets, open_count = aging_strip(instalments=Instalment.objects.filter(customer=customer), as_of=as_of)
+    unapplied = (
+        Credit.objects.filter(customer=customer, unapplied_amount__gt=0).order_by().aggregate(s=Sum("unapplied_amount"))["s"]
+        or ZERO
+    )
+    current = next(b.amount for b in buckets if b.key == "current")
+    rows = [
+        OpenInstalmentRow(i, i.days_overdue(as_of=as_of))
+        for i in Instalment.objects.filter(customer=customer, open_amount__gt=0)
+        .select_related("document").order_by("due_date", "id")[:instalment_limit]
+    ]
+    payments = tuple(
+        Credit.objects.filter(customer=customer, kind=CreditKind.PAYMENT).order_by("-date", "-id")[:payment_limit]
+    )
+    return CustomerSummary(
+        as_of=as_of,
+        open_amount=open_total,
+        overdue_amount=open_total - current,
+        unapplied_amount=unapplied,
+        net_balance=open_total - unapplied,
+        aging=buckets,
+        open_instalments=tuple(rows),
+        open_instalment_count=open_count,
+        recent_payments=payments,
+        timeline=customer_timeline(customer=customer, limit=timeline_limit),
+    )
+
+
+# ---------------------------------------------------------------- write-offs
+
+
+def write_off_requests(*, user, company, status: str = "") -> QuerySet[WriteOffRequest]:
+    qs = (
+        WriteOffRequest.objects.filter(company=company)
+        .filter(owner_q(user, "customer__owner"))
+        .select_related("customer", "instalment__document", "requested_by", "decided_by", "credit")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-requested_at", "-id")
+
+
+def pending_write_offs(*, user, company) -> QuerySet[WriteOffRequest]:
+    return write_off_requests(user=user, company=company, status=WriteOffStatus.PENDING)
+
+
+def get_write_off(*, user, company, pk: int) -> WriteOffRequest:
+    try:
+        return write_off_requests(user=user, company=company).get(pk=pk)
+    except WriteOffRequest.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# ---------------------------------------------------------------- fapiao
+
+
+def fapiao_list(*, user, company, q: str = "", status: str = "", customer_id: int | None = None) -> QuerySet[Fapiao]:
+    qs = (
+        Fapiao.objects.filter(company=company)
+        .filter(owner_q(user, "customer__owner"))
+        .select_related("customer", "document", "red_of")
+    )
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(document__number__icontains=q))
+    if status:
+        qs = qs.filter(status=status)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.order_by("-issue_date", "-id")
+
+
+def get_fapiao(*, user, company, pk: int) -> Fapiao:
+    try:
+        return fapiao_list(user=user, company=company).get(pk=pk)
+    except Fapiao.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _fapiao_annotated(*, user, company) -> QuerySet[ReceivableDocument]:
+    """Posted documents with ``open_sum``, ``paid_sum`` (net payments applied) and ``fapiao_net``
+    (Σ fapiao amounts: issued positive, red-letter negative; void ones ignored)."""
+    return (
+        documents_in_scope(user=user, company=company)
+        .filter(status=Status.POSTED)
+        .select_related("customer")
+        .annotate(
+            open_sum=_sum_sub(Instalment.objects.all(), "document", "open_amount"),
+            fapiao_net=_sum_sub(Fapiao.objects.exclude(status=FapiaoStatus.VOID), "document", "amount"),
+            paid_sum=_sum_sub(
+                Allocation.objects.filter(credit__kind=CreditKind.PAYMENT), "instalment__document", "amount"
+            ),
+        )
+    )
+
+
+def invoiced_unpaid(*, user, company) -> QuerySet[ReceivableDocument]:
+    """Documents with a net issued fapiao amount and something still open (开票未回款)."""
+    return (
+        _fapiao_annotated(user=user, company=company)
+        .filter(fapiao_net__gt=0, open_sum__gt=0)
+        .order_by("document_date", "id")
+    )
+
+
+def paid_not_invoiced(*, user, company) -> QuerySet[ReceivableDocument]:
+    """Documents whose payments applied exceed the net fapiao amount (回款未开票); ``uninvoiced`` is the gap."""
+    return (
+        _fapiao_annotated(user=user, company=company)
+        .filter(paid_sum__gt=F("fapiao_net"))
+        .annotate(uninvoiced=ExpressionWrapper(F("paid_sum") - F("fapiao_net"), output_field=MoneyField()))
+        .order_by("document_date", "id")
+    )

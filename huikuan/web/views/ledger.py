@@ -1,0 +1,777 @@
+"""Ledger screens: customer 360, documents, payments and credit notes, allocation, write-offs, fapiao.
+
+Each view: load through a scoped selector (out of scope → 404), check the permission (→ 403), parse a
+plain form, call one service with ``as_of``/dates from the company's calendar, and map a DomainError
+to a form error in the user's language (htmx requests get the form fragment with status 422).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from huikuan.common import clock
+from huikuan.common.errors import DomainError
+from huikuan.common.export import xlsx_response
+from huikuan.common.money import ZERO, round_money, to_decimal
+from huikuan.ledger import selectors as sel
+from huikuan.ledger import services
+from huikuan.ledger.errors import DuplicateSubmission
+from huikuan.ledger.models import (
+    Credit,
+    CreditKind,
+    DocumentKind,
+    FapiaoStatus,
+    Method,
+    ReceivableDocument,
+    Status,
+    WriteOffStatus,
+)
+
+from .ledger_forms import (
+    ApplyForm,
+    CreditNoteForm,
+    DecisionForm,
+    DocumentForm,
+    FapiaoForm,
+    PaymentForm,
+    ReasonForm,
+    RedFapiaoForm,
+    WriteOffForm,
+    attach_error,
+)
+
+PAGE_SIZE = 50
+HTMX_META = "ledger/_htmx_config.html"
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _company(request):
+    if request.company is None:
+        raise Http404
+    return request.company
+
+
+def needs(perm: str):
+    """403 unless the user's role has ``perm`` (auditors and salespeople may look but not post)."""
+
+    def deco(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.can(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return deco
+
+
+def _done(request, url: str):
+    """After a successful POST: a normal redirect, or HX-Redirect for htmx so the whole page changes."""
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+def _render_form(request, template: str, context: dict, *, status: int = 200):
+    """Render a form page; an htmx request gets only the ``form`` partial (422 when invalid)."""
+    if getattr(request, "htmx", False) and request.method == "POST":
+        return render(request, f"{template}#form", context, status=status)
+    return render(request, template, context, status=status)
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _page(request, qs):
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page, params.urlencode()
+
+
+def _wants_xlsx(request) -> bool:
+    return request.GET.get("format") == "xlsx"
+
+
+def _customers(request):
+    return sel.customers_in_scope(user=request.user, company=_company(request))
+
+
+def _customer_options(request):
+    """Up to 200 customers for the picker's datalist (typing a code that is not listed still works)."""
+    return _customers(request).only("code", "name").order_by("code")[:200]
+
+
+def _duplicate(request, model, key: str | None, detail: str):
+    """A form submitted twice: send the user to what the first submission created."""
+    existing = model.objects.filter(request_key=key, company=_company(request)).first() if key else None
+    messages.info(request, _("This form was already submitted; here is the record it created."))
+    if existing is None:
+        return redirect("web:dashboard")
+    return _done(request, reverse(detail, args=[existing.pk]))
+
+
+# ---------------------------------------------------------------- customer 360
+
+
+@login_required
+def customer_detail(request, pk: int):
+    company = _company(request)
+    customer = sel.get_customer(user=request.user, company=company, pk=pk)
+    as_of = _date(request.GET.get("as_of")) or clock.today(company)
+    summary = sel.customer_summary(customer=customer, as_of=as_of)
+    return render(request, "ledger/customer_detail.html", {
+        "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
+        "can_edit": request.user.can("customer.edit"),
+        "can_post": request.user.can("ledger.post"), "can_pay": request.user.can("ledger.payment"),
+        "can_credit_note": request.user.can("ledger.credit_note"),
+        "can_write_off": request.user.can("ledger.writeoff.request"),
+    })
+
+
+# ---------------------------------------------------------------- documents
+
+
+def _document_filters(request) -> dict:
+    g = request.GET
+    return {
+        "q": g.get("q", "").strip(), "kind": g.get("kind", ""), "status": g.get("status", ""),
+        "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
+        "open_only": g.get("open") == "1", "customer_id": _int(g.get("customer")),
+    }
+
+
+@login_required
+def document_list(request):
+    company = _company(request)
+    filters = _document_filters(request)
+    qs = sel.document_list(user=request.user, company=company, **filters)
+    if _wants_xlsx(request):
+        totals = sel.list_totals(qs, total="total_amount")
+        return xlsx_response(
+            filename="documents.xlsx", sheet_title=_("Documents"),
+            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Customer code"), "text"),
+                     (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Reference"), "text"),
+                     (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
+            rows=((d.number, d.document_date, d.get_kind_display(), d.customer.code, d.customer.name,
+                   str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
+                  for d in qs.iterator(chunk_size=2000)),
+            totals=["", "", "", "", "", "", "", _("Total"), totals["total"], None],
+        )
+    page, params = _page(request, qs)
+    return render(request, "ledger/document_list.html", {
+        "nav": "documents", "page": page, "params": params, "f": filters, "GET": request.GET,
+        "kinds": DocumentKind.choices, "statuses": Status.choices, "can_post": request.user.can("ledger.post"),
+    })
+
+
+def _rows(post, *names: str) -> list[tuple[str, ...]]:
+    """Repeated inputs (``name`` lists of equal length) as tuples, skipping rows left entirely blank."""
+    cols = [post.getlist(n) for n in names]
+    width = max((len(c) for c in cols), default=0)
+    rows = []
+    for i in range(width):
+        row = tuple((c[i] if i < len(c) else "").strip() for c in cols)
+        if any(row):
+            rows.append(row)
+    return rows
+
+
+def _parse_lines(form, post) -> list[services.LineInput] | None:
+    lines = []
+    for desc, qty, price, amount in _rows(post, "line_description", "line_quantity", "line_unit_price", "line_amount"):
+        try:
+            if amount:
+                amt = to_decimal(amount)
+            elif qty and price:
+                amt = round_money(to_decimal(qty) * to_decimal(price))
+            else:
+                raise ValueError
+        except (ValueError, TypeError):
+            form.add_error("lines", _("Line “%(line)s”: enter an amount (or quantity and unit price).") % {"line": desc or "—"})
+            return None
+        if not desc:
+            form.add_error("lines", _("Every line needs a description."))
+            return None
+        lines.append(services.LineInput(description=desc[:200], amount=amt, quantity=qty[:30], unit_price=price[:30]))
+    return lines
+
+
+def _parse_schedule(form, post) -> list[services.ScheduleInput] | None:
+    out = []
+    for due, amount, discount, discount_date in _rows(post, "sched_due", "sched_amount", "sched_discount", "sched_discount_date"):
+        if not amount:  # a cleared amount drops the row
+            continue
+        due_d = _date(due)
+        try:
+            amt = to_decimal(amount)
+            disc = to_decimal(discount) if discount else ZERO
+        except (ValueError, TypeError):
+            form.add_error("schedule", _("Enter valid instalment amounts."))
+            return None
+        if due_d is None:
+            form.add_error("schedule", _("Every instalment needs a due date."))
+            return None
+        disc_d = _date(discount_date)
+        if disc and disc_d is None:
+            form.add_error("schedule", _("An instalment with a discount needs the date it applies until."))
+            return None
+        out.append(services.ScheduleInput(due_date=due_d, amount=amt, discount_amount=disc, discount_date=disc_d if disc else None))
+    return out
+
+
+def _form_rows(post):
+    """The repeated rows as typed, to re-render them after an error."""
+    return {
+        "line_rows": _rows(post, "line_description", "line_quantity", "line_unit_price", "line_amount"),
+        "sched_rows": _rows(post, "sched_due", "sched_amount", "sched_discount", "sched_discount_date"),
+    }
+
+
+def _document_context(request, form, **extra):
+    return {"nav": "documents", "form": form, "customer_options": _customer_options(request),
+            "line_rows": [], "sched_rows": [], **extra}
+
+
+@login_required
+@needs("ledger.post")
+def document_new(request):
+    company = _company(request)
+    today = clock.today(company)
+    if request.method != "POST":
+        initial = {"document_date": today}
+        cust = _customers(request).filter(pk=_int(request.GET.get("customer"))).first()
+        if cust is not None:
+            initial["customer"] = cust
+        form = DocumentForm(initial=initial, company=company, customers=_customers(request))
+        return render(request, "ledger/document_form.html", _document_context(request, form))
+
+    form = DocumentForm(request.POST, company=company, customers=_customers(request))
+    ctx = _document_context(request, form, **_form_rows(request.POST))
+    if not form.is_valid():
+        return _render_form(request, "ledger/document_form.html", ctx, status=422)
+    lines = _parse_lines(form, request.POST)
+    schedule = _parse_schedule(form, request.POST)
+    if lines is None or schedule is None:
+        return _render_form(request, "ledger/document_form.html", ctx, status=422)
+    d = form.cleaned_data
+    key = d["request_key"]
+    try:
+        doc = services.post_document(
+            company=company, customer_id=d["customer"].pk, document_date=d["document_date"], actor=request.user,
+            kind=d["kind"], number=d["number"], total=d["total"], lines=lines, currency=d["currency"] or None,
+            salesperson_id=d["salesperson"].pk if d["salesperson"] else None,
+            payment_term_id=d["payment_term"].pk if d["payment_term"] else None,
+            schedule=schedule or None, reference=d["reference"], description=d["description"], request_key=key,
+        )
+    except DuplicateSubmission:
+        return _duplicate(request, ReceivableDocument, key, "web:document-detail")
+    except DomainError as exc:
+        attach_error(form, exc)
+        return _render_form(request, "ledger/document_form.html", ctx, status=422)
+    messages.success(request, _("%(number)s posted.") % {"number": doc.number})
+    return _done(request, reverse("web:document-detail", args=[doc.pk]))
+
+
+@login_required
+@needs("ledger.post")
+@require_POST
+def document_preview_schedule(request):
+    """htmx: the instalments the chosen terms would give, as editable rows."""
+    company = _company(request)
+    form = DocumentForm(request.POST, company=company, customers=_customers(request))
+    form.is_valid()
+    d = form.cleaned_data
+    error = ""
+    rows = []
+    lines = _parse_lines(form, request.POST) if "lines" not in form.errors else None
+    total = d.get("total")
+    if lines:
+        total = sum((ln.amount for ln in lines), ZERO)
+    customer = d.get("customer")
+    term = d.get("payment_term") or (customer.payment_term if customer is not None else None)
+    date_ = d.get("document_date")
+    if customer is None:
+        error = _("Choose the customer first.")
+    elif date_ is None:
+        error = _("Enter the document date.")
+    elif total is None or total <= 0:
+        error = _("Enter the total or the lines first.")
+    else:
+        try:
+            parts = services.proposed_schedule(company=company, total=round_money(total, customer.currency),
+                                               document_date=date_, term=term, currency=customer.currency)
+        except ValueError:
+            error = _("These payment terms cannot produce a schedule.")
+        else:
+            rows = [(p.due_date.isoformat(), f"{p.amount}", f"{p.discount_amount}" if p.discount_amount else "",
+                     p.discount_date.isoformat() if p.discount_date else "") for p in parts]
+    ctx = {"sched_rows": rows, "preview_error": error, "form": form, "previewed": True}
+    return render(request, "ledger/document_form.html#schedule", ctx, status=422 if error else 200)
+
+
+@login_required
+def document_detail(request, pk: int):
+    company = _company(request)
+    doc = sel.get_document(user=request.user, company=company, pk=pk)
+    return render(request, "ledger/document_detail.html", {
+        "nav": "documents", "doc": doc, "instalments": sel.document_instalments(document=doc),
+        "lines": list(doc.lines.all()), "fapiaos": list(doc.fapiaos.order_by("issue_date", "id")),
+        "reverse_form": ReasonForm(), "can_reverse": request.user.can("ledger.reverse") and doc.status == Status.POSTED,
+        "can_write_off": request.user.can("ledger.writeoff.request") and doc.status == Status.POSTED,
+        "can_fapiao": request.user.can("ledger.fapiao"),
+        "can_credit_note": request.user.can("ledger.credit_note") and doc.status == Status.POSTED,
+        "as_of": clock.today(company),
+    })
+
+
+@login_required
+@needs("ledger.reverse")
+@require_POST
+def document_reverse(request, pk: int):
+    company = _company(request)
+    doc = sel.get_document(user=request.user, company=company, pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reverse_document(company=company, document_id=doc.pk, actor=request.user,
+                                      on=clock.today(company), reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("%(number)s reversed.") % {"number": doc.number})
+            return _done(request, reverse("web:document-detail", args=[doc.pk]))
+    return _render_form(request, "ledger/reverse_form.html", {
+        "nav": "documents", "form": form, "object": doc, "back": reverse("web:document-detail", args=[doc.pk]),
+        "action": reverse("web:document-reverse", args=[doc.pk]),
+    }, status=422)
+
+
+# ---------------------------------------------------------------- payments & credit notes
+
+
+def _credit_filters(request) -> dict:
+    g = request.GET
+    return {
+        "q": g.get("q", "").strip(), "kind": g.get("kind", ""), "method": g.get("method", ""),
+        "status": g.get("status", ""), "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
+        "unapplied_only": g.get("unapplied") == "1", "customer_id": _int(g.get("customer")),
+    }
+
+
+@login_required
+def payment_list(request):
+    company = _company(request)
+    filters = _credit_filters(request)
+    qs = sel.credit_list(user=request.user, company=company, **filters)
+    if _wants_xlsx(request):
+        totals = sel.list_totals(qs, amount="amount", unapplied="unapplied_amount")
+        return xlsx_response(
+            filename="payments.xlsx", sheet_title=_("Payments and credits"),
+            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Method"), "text"),
+                     (_("Customer code"), "text"), (_("Customer"), "text"), (_("Reference"), "text"),
+                     (_("Status"), "text"), (_("Amount"), "money"), (_("Unapplied"), "money")],
+            rows=((c.number, c.date, c.get_kind_display(), c.get_method_display() if c.method else "", c.customer.code,
+                   c.customer.name, c.reference or c.bill_number, c.get_status_display(), c.amount, c.unapplied_amount)
+                  for c in qs.iterator(chunk_size=2000)),
+            totals=["", "", "", "", "", "", "", _("Total"), totals["amount"], totals["unapplied"]],
+        )
+    page, params = _page(request, qs)
+    return render(request, "ledger/payment_list.html", {
+        "nav": "payments", "page": page, "params": params, "f": filters, "GET": request.GET,
+        "kinds": CreditKind.choices, "methods": [m for m in Method.choices if m[0]], "statuses": Status.choices,
+        "can_pay": request.user.can("ledger.payment"), "can_credit_note": request.user.can("ledger.credit_note"),
+    })
+
+
+@login_required
+@needs("ledger.payment")
+def payment_new(request):
+    company = _company(request)
+    ctx = {"nav": "payments", "customer_options": _customer_options(request)}
+    if request.method != "POST":
+        initial = {"date": clock.today(company), "auto_allocate": True}
+        cust = _customers(request).filter(pk=_int(request.GET.get("customer"))).first()
+        if cust is not None:
+            initial["customer"] = cust
+        ctx["form"] = PaymentForm(initial=initial, company=company, customers=_customers(request))
+        return render(request, "ledger/payment_form.html", ctx)
+    form = PaymentForm(request.POST, company=company, customers=_customers(request))
+    ctx["form"] = form
+    if not form.is_valid():
+        return _render_form(request, "ledger/payment_form.html", ctx, status=422)
+    d = form.cleaned_data
+    is_bill = d["method"] in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
+    reference = d["reference"]
+    if d["method"] == Method.CHEQUE and d["cheque_number"]:
+        reference = d["cheque_number"]
+    try:
+        credit = services.record_payment(
+            company=company, customer_id=d["customer"].pk, amount=d["amount"], date=d["date"], actor=request.user,
+            method=d["method"], number=d["number"], reference=reference, memo=d["memo"],
+            bill_number=d["bill_number"] if is_bill else "", bill_acceptor=d["bill_acceptor"] if is_bill else "",
+            bill_maturity_date=d["bill_maturity_date"] if is_bill else None,
+            auto_allocate=d["auto_allocate"], request_key=d["request_key"],
+        )
+    except DuplicateSubmission:
+        return _duplicate(request, Credit, d["request_key"], "web:payment-detail")
+    except DomainError as exc:
+        attach_error(form, exc)
+        return _render_form(request, "ledger/payment_form.html", ctx, status=422)
+    messages.success(request, _("%(number)s recorded.") % {"number": credit.number})
+    return _done(request, reverse("web:payment-detail", args=[credit.pk]))
+
+
+@login_required
+@needs("ledger.credit_note")
+def credit_note_new(request):
+    company = _company(request)
+    ctx = {"nav": "payments", "customer_options": _customer_options(request)}
+    if request.method != "POST":
+        initial = {"date": clock.today(company), "apply": True}
+        cust = _customers(request).filter(pk=_int(request.GET.get("customer"))).first()
+        if cust is not None:
+            initial["customer"] = cust
+        doc = sel.documents_in_scope(user=request.user, company=company).filter(pk=_int(request.GET.get("document"))).first()
+        if doc is not None:
+            initial.update(customer=doc.customer, document=doc.number)
+        ctx["form"] = CreditNoteForm(initial=initial, company=company, customers=_customers(request))
+        return render(request, "ledger/credit_note_form.html", ctx)
+    form = CreditNoteForm(request.POST, company=company, customers=_customers(request))
+    ctx["form"] = form
+    if not form.is_valid():
+        return _render_form(request, "ledger/credit_note_form.html", ctx, status=422)
+    d = form.cleaned_data
+    document_id = None
+    if d["document"]:
+        doc = sel.documents_in_scope(user=request.user, company=company).filter(number=d["document"].strip()).first()
+        if doc is None:
+            form.add_error("document", _("Unknown document number."))
+            return _render_form(request, "ledger/credit_note_form.html", ctx, status=422)
+        document_id = doc.pk
+    try:
+        credit = services.issue_credit_note(
+            company=company, customer_id=d["customer"].pk, amount=d["amount"], date=d["date"], reason=d["reason"],
+            actor=request.user, number=d["number"], document_id=document_id, apply=d["apply"],
+            request_key=d["request_key"],
+        )
+    except DuplicateSubmission:
+        return _duplicate(request, Credit, d["request_key"], "web:payment-detail")
+    except DomainError as exc:
+        attach_error(form, exc)
+        return _render_form(request, "ledger/credit_note_form.html", ctx, status=422)
+    messages.success(request, _("%(number)s issued.") % {"number": credit.number})
+    return _done(request, reverse("web:payment-detail", args=[credit.pk]))
+
+
+@login_required
+def payment_detail(request, pk: int):
+    company = _company(request)
+    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    posted = credit.status == Status.POSTED
+    return render(request, "ledger/payment_detail.html", {
+        "nav": "payments", "credit": credit, "allocations": sel.credit_allocations(credit=credit),
+        "reverse_form": ReasonForm(),
+        "can_reverse": request.user.can("ledger.reverse") and posted,
+        "can_reverse_alloc": request.user.can("ledger.reverse") and posted
+        and credit.kind in (CreditKind.PAYMENT, CreditKind.CREDIT_NOTE),
+        "can_apply": request.user.can("ledger.allocate") and posted and credit.unapplied_amount > 0
+        and credit.kind in (CreditKind.PAYMENT, CreditKind.CREDIT_NOTE),
+    })
+
+
+def _apply_context(request, credit, form, typed=None):
+    company = _company(request)
+    as_of = clock.today(company)
+    items = sel.open_instalments(user=request.user, company=company, customer=credit.customer)
+    typed = typed or {}
+    return {
+        "nav": "payments", "credit": credit, "form": form, "as_of": as_of,
+        "items": [(i, typed.get(i.pk, ""), i.days_overdue(as_of=as_of)) for i in items],
+    }
+
+
+@login_required
+@needs("ledger.allocate")
+def payment_apply(request, pk: int):
+    """Apply unapplied cash: oldest-first in one click (``mode=auto``) or by hand, one amount per instalment."""
+    company = _company(request)
+    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    if request.method != "POST":
+        return render(request, "ledger/payment_apply.html", _apply_context(request, credit, ApplyForm()))
+    form = ApplyForm(request.POST)
+    form.is_valid()
+    plan = None
+    typed: dict[int, str] = {}
+    if request.POST.get("mode") != "auto":
+        plan = []
+        for name, value in request.POST.items():
+            if not name.startswith("amt_") or not value.strip():
+                continue
+            inst_id = _int(name[4:])
+            typed[inst_id] = value
+            try:
+                amount = to_decimal(value)
+            except (ValueError, TypeError):
+                form.add_error("plan", _("Enter valid amounts."))
+                break
+            if amount:
+                plan.append(services.AllocationInput(instalment_id=inst_id, amount=amount))
+        if not form.errors and not plan:
+            form.add_error("plan", _("Enter the amount to apply to at least one item."))
+    if not form.errors:
+        try:
+            made = services.allocate(company=company, credit_id=credit.pk, actor=request.user,
+                                     on=clock.today(company), plan=plan)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            applied = sum((a.amount for a in made if a.credit_id == credit.pk), ZERO)
+            messages.success(request, _("%(amount)s applied.") % {"amount": applied})
+            return _done(request, reverse("web:payment-detail", args=[credit.pk]))
+    return _render_form(request, "ledger/payment_apply.html", _apply_context(request, credit, form, typed), status=422)
+
+
+@login_required
+@needs("ledger.reverse")
+@require_POST
+def payment_reverse(request, pk: int):
+    company = _company(request)
+    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reverse_credit(company=company, credit_id=credit.pk, actor=request.user,
+                                    on=clock.today(company), reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("%(number)s reversed.") % {"number": credit.number})
+            return _done(request, reverse("web:payment-detail", args=[credit.pk]))
+    return _render_form(request, "ledger/reverse_form.html", {
+        "nav": "payments", "form": form, "object": credit, "back": reverse("web:payment-detail", args=[credit.pk]),
+        "action": reverse("web:payment-reverse", args=[credit.pk]),
+    }, status=422)
+
+
+@login_required
+@needs("ledger.reverse")
+@require_POST
+def allocation_reverse(request, pk: int, allocation_pk: int):
+    company = _company(request)
+    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    alloc = credit.allocations.filter(pk=allocation_pk).first()
+    if alloc is None:
+        raise Http404
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reverse_allocation(company=company, allocation_id=alloc.pk, actor=request.user,
+                                        on=clock.today(company), reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Allocation of %(amount)s reversed.") % {"amount": alloc.amount})
+            return _done(request, reverse("web:payment-detail", args=[credit.pk]))
+    return _render_form(request, "ledger/reverse_form.html", {
+        "nav": "payments", "form": form, "object": credit, "back": reverse("web:payment-detail", args=[credit.pk]),
+        "action": reverse("web:allocation-reverse", args=[credit.pk, alloc.pk]),
+    }, status=422)
+
+
+# ---------------------------------------------------------------- write-offs
+
+
+def _writeoff_context(request, **extra):
+    company = _company(request)
+    pending = sel.pending_write_offs(user=request.user, company=company)
+    history = sel.write_off_requests(user=request.user, company=company).exclude(status=WriteOffStatus.PENDING)
+    page, params = _page(request, history)
+    return {"nav": "writeoffs", "pending": list(pending[:200]), "page": page, "params": params,
+            "can_decide": request.user.can("ledger.writeoff.approve"), "decision_form": DecisionForm(), **extra}
+
+
+@login_required
+def writeoff_list(request):
+    if _wants_xlsx(request):
+        qs = sel.write_off_requests(user=request.user, company=_company(request))
+        return xlsx_response(
+            filename="write-offs.xlsx", sheet_title=_("Write-offs"),
+            columns=[(_("Requested"), "date"), (_("Customer"), "text"), (_("Document"), "text"), (_("Due date"), "date"),
+                     (_("Amount"), "money"), (_("Reason"), "text"), (_("Status"), "text"), (_("Requested by"), "text"),
+                     (_("Decided by"), "text"), (_("Decided"), "date"), (_("Note"), "text")],
+            rows=((w.requested_at, w.customer.name, w.instalment.document.number, w.instalment.due_date, w.amount,
+                   w.reason, w.get_status_display(), str(w.requested_by), str(w.decided_by or ""), w.decided_at,
+                   w.decision_note) for w in qs.iterator(chunk_size=2000)),
+        )
+    return render(request, "ledger/writeoff_list.html", _writeoff_context(request))
+
+
+@login_required
+@needs("ledger.writeoff.request")
+def writeoff_new(request, instalment_pk: int):
+    company = _company(request)
+    inst = sel.get_instalment(user=request.user, company=company, pk=instalment_pk)
+    form = WriteOffForm(request.POST or None, initial={"amount": inst.open_amount})
+    ctx = {"nav": "writeoffs", "form": form, "instalment": inst}
+    if request.method != "POST":
+        return render(request, "ledger/writeoff_form.html", ctx)
+    if form.is_valid():
+        try:
+            services.request_write_off(company=company, instalment_id=inst.pk, amount=form.cleaned_data["amount"],
+                                       reason=form.cleaned_data["reason"], actor=request.user)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Write-off requested; another user must approve it."))
+            return _done(request, reverse("web:writeoff-list"))
+    return _render_form(request, "ledger/writeoff_form.html", ctx, status=422)
+
+
+@login_required
+@needs("ledger.writeoff.approve")
+@require_POST
+def writeoff_decide(request, pk: int):
+    company = _company(request)
+    req = sel.get_write_off(user=request.user, company=company, pk=pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.decide_write_off(company=company, request_id=req.pk, approve=form.cleaned_data["decision"] == "approve",
+                                      actor=request.user, note=form.cleaned_data["note"], on=clock.today(company))
+        except DomainError as exc:
+            return render(request, "ledger/writeoff_list.html",
+                          _writeoff_context(request, decision_error=str(exc.message), error_for=req.pk), status=exc.status)
+        messages.success(request, _("Decision recorded."))
+        return _done(request, reverse("web:writeoff-list"))
+    return render(request, "ledger/writeoff_list.html",
+                  _writeoff_context(request, decision_error=_("Choose approve or reject."), error_for=req.pk), status=422)
+
+
+# ---------------------------------------------------------------- fapiao
+
+FAPIAO_VIEWS = ("all", "invoiced_unpaid", "paid_not_invoiced")
+
+
+@login_required
+def fapiao_list(request):
+    company = _company(request)
+    view = request.GET.get("view", "all")
+    if view not in FAPIAO_VIEWS:
+        view = "all"
+    q = request.GET.get("q", "").strip()
+    ctx = {"nav": "fapiao", "view": view, "q": q, "GET": request.GET, "can_record": request.user.can("ledger.fapiao"),
+           "statuses": FapiaoStatus.choices, "status": request.GET.get("status", "")}
+    if view == "all":
+        qs = sel.fapiao_list(user=request.user, company=company, q=q, status=ctx["status"],
+                             customer_id=_int(request.GET.get("customer")))
+        if _wants_xlsx(request):
+            totals = sel.list_totals(qs, amount="amount")
+            return xlsx_response(
+                filename="fapiao.xlsx", sheet_title=_("Fapiao"),
+                columns=[(_("Fapiao number"), "text"), (_("Issue date"), "date"), (_("Type"), "text"),
+                         (_("Customer"), "text"), (_("Document"), "text"), (_("Status"), "text"), (_("Amount"), "money")],
+                rows=((f.number, f.issue_date, f.get_fapiao_type_display(), f.customer.name,
+                       f.document.number if f.document_id else "", f.get_status_display(), f.amount)
+                      for f in qs.iterator(chunk_size=2000)),
+                totals=["", "", "", "", "", _("Total"), totals["amount"]],
+            )
+    else:
+        qs = (sel.invoiced_unpaid if view == "invoiced_unpaid" else sel.paid_not_invoiced)(user=request.user, company=company)
+        if q:
+            qs = qs.filter(Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer__code__icontains=q))
+        if _wants_xlsx(request):
+            return xlsx_response(
+                filename=f"{view}.xlsx", sheet_title=_("Invoiced but unpaid") if view == "invoiced_unpaid" else _("Paid but not invoiced"),
+                columns=[(_("Document"), "text"), (_("Date"), "date"), (_("Customer"), "text"), (_("Amount"), "money"),
+                         (_("Fapiao (net)"), "money"), (_("Paid"), "money"), (_("Open"), "money")],
+                rows=((d.number, d.document_date, d.customer.name, d.total_amount, d.fapiao_net, d.paid_sum, d.open_sum)
+                      for d in qs.iterator(chunk_size=2000)),
+            )
+    page, params = _page(request, qs)
+    ctx.update(page=page, params=params)
+    return render(request, "ledger/fapiao_list.html", ctx)
+
+
+@login_required
+@needs("ledger.fapiao")
+def fapiao_new(request):
+    company = _company(request)
+    ctx = {"nav": "fapiao", "customer_options": _customer_options(request)}
+    if request.method != "POST":
+        initial = {"issue_date": clock.today(company)}
+        doc = sel.documents_in_scope(user=request.user, company=company).filter(pk=_int(request.GET.get("document"))).select_related("customer").first()
+        if doc is not None:
+            initial.update(customer=doc.customer, document=doc.number, amount=doc.total_amount)
+        ctx["form"] = FapiaoForm(initial=initial, company=company, customers=_customers(request))
+        return render(request, "ledger/fapiao_form.html", ctx)
+    form = FapiaoForm(request.POST, company=company, customers=_customers(request))
+    ctx["form"] = form
+    if form.is_valid():
+        d = form.cleaned_data
+        document_id = None
+        if d["document"]:
+            doc = sel.documents_in_scope(user=request.user, company=company).filter(number=d["document"].strip()).first()
+            if doc is None:
+                form.add_error("document", _("Unknown document number."))
+                return _render_form(request, "ledger/fapiao_form.html", ctx, status=422)
+            document_id = doc.pk
+        try:
+            f = services.record_fapiao(company=company, customer_id=d["customer"].pk, number=d["number"],
+                                       fapiao_type=d["fapiao_type"], issue_date=d["issue_date"], amount=d["amount"],
+                                       actor=request.user, document_id=document_id)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Fapiao %(number)s recorded.") % {"number": f.number})
+            return _done(request, reverse("web:fapiao-list"))
+    return _render_form(request, "ledger/fapiao_form.html", ctx, status=422)
+
+
+@login_required
+@needs("ledger.fapiao")
+def fapiao_red(request, pk: int):
+    company = _company(request)
+    orig = sel.get_fapiao(user=request.user, company=company, pk=pk)
+    form = RedFapiaoForm(request.POST or None, initial={"issue_date": clock.today(company)})
+    ctx = {"nav": "fapiao", "form": form, "fapiao": orig}
+    if request.method != "POST":
+        return render(request, "ledger/fapiao_red_form.html", ctx)
+    if form.is_valid():
+        try:
+            red = services.red_reverse_fapiao(company=company, fapiao_id=orig.pk, red_number=form.cleaned_data["red_number"],
+                                              issue_date=form.cleaned_data["issue_date"], actor=request.user)
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, _("Red fapiao %(number)s recorded.") % {"number": red.number})
+            return _done(request, reverse("web:fapiao-list"))
+    return _render_form(request, "ledger/fapiao_red_form.html", ctx, status=422)
+
