@@ -54,7 +54,6 @@ from .ledger_forms import (
 )
 
 PAGE_SIZE = 50
-HTMX_META = "ledger/_htmx_config.html"
 
 
 # ---------------------------------------------------------------- plumbing
