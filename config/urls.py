@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("huikuan.api.urls", namespace="api")),
+    path("imports/", include("huikuan.imports.urls", namespace="imports")),
     path("", include("huikuan.web.urls")),
 ]
 

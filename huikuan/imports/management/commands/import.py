@@ -1,0 +1,111 @@
+"""`huikuan import KIND FILE [--profile NAME] [--preset P] [--company CODE] [--user NAME] [--commit] [--dry-run]`
+
+Without --commit (or with --dry-run) the file is only checked: every bad row is printed with its
+line, column, value and reason, and nothing is written. With --commit the whole file is written in
+one transaction, or nothing if any row is refused. Exit status 1 when the file has problems.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+
+from huikuan.accounts.models import Company, User
+from huikuan.common.errors import DomainError
+from huikuan.imports.kinds import KINDS, PRESETS
+from huikuan.imports.models import JobStatus
+from huikuan.imports.services import commit_job, create_job, preview_job
+
+
+class Command(BaseCommand):
+    help = "Import customers, contacts, documents, payments, opening balances or fapiao from CSV/XLSX/XLS."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(KINDS))
+        parser.add_argument("file")
+        parser.add_argument("--profile", default="", help="a saved column mapping of this company and kind")
+        parser.add_argument("--preset", default="", choices=["", *PRESETS], help="column names of a typical export")
+        parser.add_argument("--company", default="", help="company code (default: the only one)")
+        parser.add_argument("--user", default="", help="who imports (default: the first active administrator)")
+        parser.add_argument("--commit", action="store_true", help="write the rows (all or nothing)")
+        parser.add_argument("--dry-run", action="store_true", help="only check the file (the default)")
+        parser.add_argument("--language", default="", help="zh-hans or en for messages")
+
+    def handle(self, *args, kind, file, profile, preset, company, user, commit, dry_run, language, **opts):
+        if language:
+            translation.activate(language)
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"no such file: {file}")
+        comp = self._company(company)
+        actor = self._user(user, comp)
+        try:
+            with open(path, "rb") as fh:
+                job = create_job(company=comp, actor=actor, kind=kind, file_name=path.name,
+                                 chunks=iter(lambda: fh.read(1024 * 1024), b""), size=path.stat().st_size,
+                                 profile_name=profile, preset=preset)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self._mapping_text(job))
+        if commit and not dry_run:
+            job = self._with_progress(job, actor)
+        else:
+            job = preview_job(job=job, actor=actor)
+        self._report(job, committed=commit and not dry_run)
+        if job.status not in (JobStatus.READY, JobStatus.DONE):
+            raise CommandError("the file was not imported" if commit else "the file has problems")
+
+    def _company(self, code):
+        qs = Company.objects.all()
+        if code:
+            qs = qs.filter(code=code)
+        companies = list(qs[:2])
+        if len(companies) != 1:
+            raise CommandError("name the company with --company CODE")
+        return companies[0]
+
+    def _user(self, username, company):
+        qs = User.objects.filter(is_active=True)
+        if username:
+            found = qs.filter(username=username).first()
+        else:
+            found = qs.filter(role="admin", companies=company).order_by("pk").first()
+        if found is None:
+            raise CommandError("name an active user with --user NAME")
+        return found
+
+    def _mapping_text(self, job):
+        lines = ["Columns:"]
+        for f in KINDS[job.kind].fields:
+            header = job.mapping.get(f.name)
+            if header or f.required:
+                lines.append(f"  {f.label}{' *' if f.required else ''} ← {header or '(missing)'}")
+        return "\n".join(lines)
+
+    def _with_progress(self, job, actor):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as bar:
+            task = bar.add_task("checking", total=None)
+
+            def progress(phase, done, total):
+                bar.update(task, description=phase, completed=done, total=total or None)
+
+            return commit_job(job_id=job.pk, actor=actor, on_progress=progress)
+
+    def _report(self, job, *, committed):
+        for p in job.errors:
+            where = f"line {p['line']}" if p["line"] else "file"
+            col = f" [{p['column']}]" if p["column"] else ""
+            val = f" “{p['value']}”" if p["value"] else ""
+            self.stdout.write(f"{where}{col}{val}: {p['reason']}")
+        summary = (f"{job.total_rows} rows, {job.error_rows} with problems; "
+                   f"{job.created_count} new, {job.updated_count} changed, {job.unchanged_count} unchanged")
+        self.stdout.write(summary)
+        if job.status == JobStatus.DONE:
+            self.stdout.write(self.style.SUCCESS("imported"))
+        elif job.status == JobStatus.READY:
+            self.stdout.write("checked: no problems" + ("" if committed else " (nothing written; use --commit)"))
+        else:
+            self.stdout.write(self.style.ERROR("nothing was imported"))

@@ -1,0 +1,246 @@
+"""Import jobs: store an upload, preview it, commit it (all or nothing), remember mappings.
+
+The row-level work is ``pipeline``; this module keeps the ImportJob history straight. The commit's
+own transaction lives in ``pipeline.Importer.commit``; job bookkeeping is written outside it, so a
+failed import still leaves its job marked failed with the reason.
+
+Progress: while the commit's transaction is open, its writes are invisible to other connections
+(and on SQLite another writer would wait for the lock), so progress during the write phase goes
+to a small JSON file beside the upload (``progress_path``); ``live_progress`` merges it with the
+job row for the progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from huikuan.common import audit
+from huikuan.common.errors import DomainError, NotAllowed
+
+from .kinds import KINDS, PRESETS, auto_mapping
+from .models import ImportJob, JobStatus, MappingProfile
+from .pipeline import CommitFailed, Preview, bad_row_cells, importer_for
+from .reading import FileRejected, check_size, open_table
+
+UPLOAD_DIR = "imports"
+
+
+def upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / UPLOAD_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_path(job: ImportJob) -> Path:
+    return Path(job.stored_path + ".progress.json")
+
+
+def write_progress(job: ImportJob, phase: str, done: int, total: int) -> None:
+    target = progress_path(job)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
+    os.replace(tmp, target)
+
+
+def live_progress(job: ImportJob) -> dict:
+    """{"phase", "done", "total", "percent"} for a queued or running job (else from the row)."""
+    data = {"phase": job.status, "done": job.processed_rows, "total": job.total_rows}
+    if job.is_active and job.stored_path:
+        try:
+            data.update(json.loads(progress_path(job).read_text()))
+        except (OSError, ValueError):
+            pass
+    if job.status == JobStatus.DONE:
+        data["done"] = data["total"] = max(job.total_rows, 1)
+    # checking is the first half of the bar, writing the second
+    if data["phase"] == "checking":
+        percent = 5
+    elif data["phase"] == "writing" and data["total"]:
+        percent = 50 + data["done"] * 50 // data["total"]
+    elif data["phase"] == "written":
+        percent = 50
+    else:
+        percent = 100 if job.status == JobStatus.DONE else (2 if job.is_active else 0)
+    data["percent"] = min(100, percent)
+    return data
+
+
+def _require(actor, kind: str) -> None:
+    if kind not in KINDS:
+        raise FileRejected(_("Unknown kind of import."))
+    if not actor.can(KINDS[kind].perm):
+        raise NotAllowed(_("You are not allowed to import this kind of data."))
+
+
+def create_job(*, company, actor, kind: str, file_name: str, chunks, size: int | None = None,
+               mapping: dict | None = None, profile_name: str = "", preset: str = "") -> ImportJob:
+    """Store an upload and read its header row. Oversize files are refused before any byte is
+    parsed; spreadsheets are zip-checked before calamine opens them (``reading``).
+
+    ``chunks`` is an iterable of bytes (an UploadedFile's ``.chunks()``). Raises FileRejected or
+    NotAllowed; a rejected file is deleted again.
+    """
+    _require(actor, kind)
+    if size is not None:
+        check_size(size)
+    suffix = Path(file_name).suffix.lower()[:6]
+    target = upload_dir() / f"{company.pk}-{uuid.uuid4().hex}{suffix}"
+    written = 0
+    try:
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                written += len(chunk)
+                check_size(written)
+                out.write(chunk)
+        table = open_table(target, file_name)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if not mapping and profile_name:
+        profile = MappingProfile.objects.filter(company=company, kind=kind, name=profile_name).first()
+        if profile is None:
+            target.unlink(missing_ok=True)
+            raise FileRejected(_("There is no saved mapping called “%(name)s”.") % {"name": profile_name})
+        mapping = profile.mapping
+    if not mapping:
+        mapping = auto_mapping(KINDS[kind], table.headers, preset)
+    mapping = {k: v for k, v in mapping.items() if v in table.headers}
+    return ImportJob.objects.create(
+        company=company, kind=kind, file_name=Path(file_name).name[:255], stored_path=str(target), size=written,
+        headers=table.headers, mapping=mapping, profile_name=profile_name, created_by=actor,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
+
+
+def save_profile(*, company, actor, kind: str, name: str, mapping: dict) -> MappingProfile:
+    """Create or replace a named mapping for this company and kind."""
+    _require(actor, kind)
+    name = (name or "").strip()[:60]
+    if not name:
+        raise FileRejected(_("Give the mapping a name."), field="profile_name")
+    try:
+        with transaction.atomic():
+            profile, _created = MappingProfile.objects.update_or_create(
+                company=company, kind=kind, name=name, defaults={"mapping": mapping, "created_by": actor}
+            )
+    except IntegrityError as exc:  # pragma: no cover - concurrent save of the same name
+        raise FileRejected(_("A mapping with this name was just saved by someone else.")) from exc
+    return profile
+
+
+def _importer(job: ImportJob, actor, progress=None):
+    table = open_table(Path(job.stored_path), job.file_name)
+    return table, importer_for(job.kind, company=job.company, actor=actor, table=table, mapping=job.mapping,
+                               progress=progress)
+
+
+def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str = "") -> None:
+    problems = preview.all_problems()
+    job.total_rows = preview.total_rows
+    job.error_rows = preview.error_lines
+    job.created_count, job.updated_count, job.unchanged_count = preview.created, preview.updated, preview.unchanged
+    job.errors = [p.as_dict() for p in problems]
+    job.bad_rows = bad_row_cells(table, {p.line for p in preview.problems}) if preview.problems else {}
+    job.status = status
+    job.message = message[:500]
+    job.save()
+
+
+def _file_error(job: ImportJob, exc: DomainError) -> None:
+    job.status = JobStatus.INVALID
+    job.errors = [{"line": 0, "column": "", "value": "", "reason": str(exc)}]
+    job.error_rows = 1
+    job.message = str(exc)[:500]
+    job.save()
+
+
+def preview_job(*, job: ImportJob, actor) -> ImportJob:
+    """Validate every row and store the result (errors, counts) on the job. Writes no ledger data."""
+    _require(actor, job.kind)
+    with translation.override(job.language):
+        try:
+            table, imp = _importer(job, actor)
+            preview = imp.validate()
+        except DomainError as exc:
+            _file_error(job, exc)
+            return job
+        _store(job, preview, table, status=JobStatus.READY if preview.ok else JobStatus.INVALID)
+    return job
+
+
+def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=None) -> ImportJob:
+    """Validate again and write every row in one transaction, or nothing.
+
+    Called by the background task (web) and the CLI. The job ends DONE, INVALID (validation found
+    problems, e.g. data changed since the preview) or FAILED (a service refused a row mid-commit:
+    everything was rolled back).
+    """
+    job = ImportJob.objects.select_related("company", "created_by").get(pk=job_id)
+    actor = actor or job.created_by
+    _require(actor, job.kind)
+    job.status = JobStatus.RUNNING
+    job.save(update_fields=["status", "updated_at"])
+
+    def progress(phase, done, total):
+        write_progress(job, phase, done, total)
+        if on_progress is not None:
+            on_progress(phase, done, total)
+
+    with translation.override(job.language):
+        try:
+            table, imp = _importer(job, actor, progress)
+            preview = imp.commit(dry_run=dry_run)
+        except CommitFailed as exc:
+            job.status = JobStatus.FAILED
+            job.errors = [exc.problem.as_dict()]
+            job.error_rows = 1
+            job.message = (_("Line %(line)d: %(reason)s — nothing was imported.")
+                           % {"line": exc.problem.line, "reason": exc.problem.reason})[:500]
+            job.finished_at = timezone.now()
+            job.save()
+            return job
+        except DomainError as exc:
+            _file_error(job, exc)
+            return job
+        if not preview.ok:
+            _store(job, preview, table, status=JobStatus.INVALID)
+            return job
+        status = JobStatus.READY if dry_run else JobStatus.DONE
+        _store(job, preview, table, status=status)
+        job.processed_rows = preview.total_rows
+        job.finished_at = None if dry_run else timezone.now()
+        job.save(update_fields=["processed_rows", "finished_at", "updated_at"])
+    if not dry_run:
+        audit.record(actor=actor, verb="imports.job.committed", target=job, company_id=job.company_id,
+                     summary=f"{job.kind} {job.file_name}"[:300],
+                     data={"created": job.created_count, "updated": job.updated_count,
+                           "unchanged": job.unchanged_count, "rows": job.total_rows})
+    progress_path(job).unlink(missing_ok=True)
+    return job
+
+
+def enqueue_commit(*, job: ImportJob, actor) -> ImportJob:
+    """Queue the commit as a background task (django-tasks-db worker started by `huikuan serve`)."""
+    from .tasks import commit_import
+
+    _require(actor, job.kind)
+    if job.status != JobStatus.READY:
+        raise FileRejected(_("Only a file whose preview found no problems can be imported."))
+    updated = ImportJob.objects.filter(pk=job.pk, status=JobStatus.READY).update(status=JobStatus.QUEUED)
+    if not updated:  # a second click: the first already queued it
+        raise FileRejected(_("This import is already running."))
+    job.status = JobStatus.QUEUED
+    write_progress(job, "queued", 0, job.total_rows)
+    transaction.on_commit(lambda: commit_import.enqueue(job.pk))
+    return job
+
+
+__all__ = ["PRESETS", "commit_job", "create_job", "enqueue_commit", "live_progress", "preview_job", "save_profile"]

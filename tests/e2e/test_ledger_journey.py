@@ -1,0 +1,64 @@
+"""Browser journey through the ledger screens: post an invoice with an edited schedule (htmx preview),
+record a payment, see it on the customer 360 page. Screenshots go to test-artifacts/."""
+
+import re
+from decimal import Decimal as D
+
+import pytest
+from django.conf import settings as dj_settings
+from django.test import Client
+
+from huikuan.ledger.models import Credit, ReceivableDocument
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _login(page, live_server, user):
+    c = Client()
+    c.force_login(user)
+    page.context.add_cookies([
+        {"name": dj_settings.SESSION_COOKIE_NAME, "value": c.cookies[dj_settings.SESSION_COOKIE_NAME].value,
+         "url": live_server.url},
+        {"name": "django_language", "value": "en", "url": live_server.url},
+    ])
+
+
+def test_invoice_schedule_payment_and_customer_360(page, live_server, shot, customer, finance):
+    _login(page, live_server, finance)
+    page.goto(f"{live_server.url}/documents/new/?customer={customer.pk}")
+    page.fill("input[name=document_date]", "2026-03-02")
+    page.fill("input[name=total]", "1,000.00")
+    page.click("text=Preview schedule")
+    amount = page.locator("input[name=sched_amount]").first
+    amount.wait_for()
+    assert amount.input_value() == "1000.00"
+    # split the single instalment in two by hand
+    amount.fill("400.00")
+    rows_due = page.locator("input[name=sched_due]")
+    rows_due.nth(1).fill("2026-05-01")
+    page.locator("input[name=sched_amount]").nth(1).fill("500.00")
+    page.click("button.primary:has-text('Post')")
+    # 400 + 500 ≠ 1000: the form comes back (htmx, 422) with the error and nothing stored
+    page.wait_for_selector("text=not the document total")
+    assert not ReceivableDocument.objects.exists()
+    shot(page, "ledger-document-schedule-error")
+    page.locator("input[name=sched_amount]").nth(1).fill("600.00")
+    page.click("button.primary:has-text('Post')")
+    page.wait_for_url(re.compile(r"/documents/\d+/$"))
+    doc = ReceivableDocument.objects.get()
+    assert [i.amount for i in doc.instalments.order_by("seq")] == [D("400.00"), D("600.00")]
+    shot(page, "ledger-document-detail")
+
+    page.goto(f"{live_server.url}/payments/new/?customer={customer.pk}")
+    page.fill("input[name=amount]", "４５０")
+    page.fill("input[name=date]", "2026-03-05")
+    page.click("button.primary:has-text('Record')")
+    page.wait_for_url(re.compile(r"/payments/\d+/$"))
+    pay = Credit.objects.get()
+    assert pay.amount == D("450.00") and pay.unapplied_amount == 0
+    shot(page, "ledger-payment-detail")
+
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    assert page.locator(".kpi .value").first.inner_text().replace(",", "") == "550.00"
+    assert page.locator(".aging-strip > div").count() == 6
+    shot(page, "ledger-customer-360")
