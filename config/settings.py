@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "huikuan.accounts",
     "huikuan.customers",
     "huikuan.ledger",
+    "huikuan.imports",
     "huikuan.web",
     "huikuan.api",
 ]
@@ -133,6 +134,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+HUIKUAN_IMPORT_MAX_BYTES = int(os.environ.get("HUIKUAN_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 HUIKUAN_UPLOAD_MAX_BYTES = int(os.environ.get("HUIKUAN_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}

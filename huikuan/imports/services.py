@@ -25,9 +25,10 @@ from django.utils.translation import gettext as _
 from huikuan.common import audit
 from huikuan.common.errors import DomainError, NotAllowed
 
+from .importers import importer_for
 from .kinds import KINDS, PRESETS, auto_mapping
 from .models import ImportJob, JobStatus, MappingProfile
-from .pipeline import CommitFailed, Preview, bad_row_cells, importer_for
+from .pipeline import CommitFailed, Preview, bad_row_cells
 from .reading import FileRejected, check_size, open_table
 
 UPLOAD_DIR = "imports"
