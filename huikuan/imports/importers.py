@@ -279,11 +279,12 @@ class DocumentImporter(Importer):
         customer = self.resolve_customer(line, cells)
         rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "total", "instalment_amount", "currency"))
         currency = self.row_currency(line, cells, customer[1]) if customer else None
-        total = inst_amount = None
-        if currency:
-            total = self.money_cell(line, cells, "total", currency, required=not self.per_instalment)
-            if self.per_instalment:
-                inst_amount = self.money_cell(line, cells, "instalment_amount", currency, required=True)
+        # amounts are checked even when the customer is unknown, so the row shows all its problems
+        parse_currency = currency or (customer[1] if customer else self.company.base_currency)
+        total = self.money_cell(line, cells, "total", parse_currency, required=not self.per_instalment)
+        inst_amount = None
+        if self.per_instalment:
+            inst_amount = self.money_cell(line, cells, "instalment_amount", parse_currency, required=True)
         if rec is None or customer is None or currency is None or BAD in (total, inst_amount):
             if rec is not None and rec.get("number") in self.docs:
                 self.docs[rec["number"]].bad = True
@@ -430,9 +431,11 @@ class OpeningImporter(Importer):
     def row(self, line, cells):
         customer = self.resolve_customer(line, cells)
         rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
+        # the amount is checked even when the customer is unknown, so the row shows all its problems
+        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
+                                 required=True)
         if customer is None:
             return
-        amount = self.money_cell(line, cells, "amount", customer[1], required=True)
         if rec is None or amount is BAD:
             return
         if self.duplicate_in_file(self.seen, customer[0], line, "customer_code", self.raw(cells, "customer_code")):
@@ -503,9 +506,11 @@ class PaymentImporter(Importer):
     def row(self, line, cells):
         customer = self.resolve_customer(line, cells)
         rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
+        # the amount is checked even when the customer is unknown, so the row shows all its problems
+        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
+                                 required=True)
         if customer is None:
             return
-        amount = self.money_cell(line, cells, "amount", customer[1], required=True)
         if rec is None or amount is BAD:
             return
         rec["amount"] = amount
@@ -584,9 +589,11 @@ class FapiaoImporter(Importer):
     def row(self, line, cells):
         customer = self.resolve_customer(line, cells)
         rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
+        # the amount is checked even when the customer is unknown, so the row shows all its problems
+        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
+                                 required=True)
         if customer is None:
             return
-        amount = self.money_cell(line, cells, "amount", customer[1], required=True)
         if rec is None or amount is BAD:
             return
         rec["amount"] = amount
