@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "huikuan.accounts",
     "huikuan.customers",
     "huikuan.ledger",
+    "huikuan.statements",
     "huikuan.imports",
     "huikuan.web",
     "huikuan.api",
@@ -202,3 +203,4 @@ HUIKUAN_ROLE_LABELS = {
 # Static assets (htmx, charts, CSS) are served by WhiteNoise straight from the installed packages.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+FORMAT_MODULE_PATH = ["config.formats"]

@@ -101,9 +101,13 @@ def _scope_sql(user, company):
     return sql, list(params)
 
 
-def _base_sql(*, user, company, as_of: dt.date):
+def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None):
     """Inner SELECT of (instalment fields, x = open amount as of) for instalments open on ``as_of``."""
     scope_sql, scope_params = _scope_sql(user, company)
+    only = ""
+    if customer_id is not None:
+        only = " AND i.customer_id = %s"
+        scope_params = [*scope_params, int(customer_id)]
     sql = f"""
         SELECT i.id AS id, i.customer_id AS customer_id, i.document_id AS document_id, i.salesperson_id AS salesperson_id,
                i.due_date AS due_date, i.document_date AS document_date, i.amount AS amount,
@@ -119,7 +123,7 @@ def _base_sql(*, user, company, as_of: dt.date):
           AND (i.open_amount > 0 OR l.s IS NOT NULL OR d.status = 'reversed')
           AND NOT EXISTS (SELECT 1 FROM ledger_ledgerentry e
                           WHERE e.document_id = d.id AND e.kind = 'reversal' AND e.date <= %s)
-          AND i.customer_id IN ({scope_sql})
+          AND i.customer_id IN ({scope_sql}){only}
     """
     params = [as_of, company.pk, as_of, company.pk, as_of, as_of, *scope_params]
     return sql, params
@@ -146,6 +150,7 @@ def aging_report(
     edges: tuple[int, ...] = COLLECTION_EDGES,
     years: tuple[int, ...] = ACCOUNTING_YEARS,
     min_total: Decimal | None = None,
+    customer_id: int | None = None,
 ) -> AgingReport:
     """Aging of open instalments as of ``as_of`` (a business date), grouped and bucketed in SQL.
 
@@ -164,7 +169,7 @@ def aging_report(
         if basis == "document":
             # days since the document date: "current" = dated today or later is not meaningful; 0 days → first bucket
             buckets = [Bucket("current", str(_("0 days")), as_of, None)] + buckets[1:]
-    inner, params = _base_sql(user=user, company=company, as_of=as_of)
+    inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id)
     key_sql, label_sql, join = _GROUP_SQL[group_by]
     sums = []
     bucket_params: list = []

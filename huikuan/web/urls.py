@@ -10,4 +10,5 @@ urlpatterns = [
     path("company/", shell.switch_company, name="switch-company"),
     path("", include("huikuan.web.urls_customers")),
     path("", include("huikuan.web.urls_ledger")),
+    path("", include("huikuan.web.urls_reports")),
 ]

@@ -1,0 +1,88 @@
+"""Statements sent to customers (对账单 / 往来款项对账确认函) and their confirmations."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common.money import MoneyField
+
+
+class ReplyStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting reply")
+    CONFIRMED = "confirmed", _("Confirmed (信息证明无误)")
+    DISPUTED = "disputed", _("Disputed (信息不符)")
+
+
+class Statement(models.Model):
+    """An issued statement: the balance we asserted as of ``period_to`` and the customer's reply."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="statements")
+    number = models.CharField(_("number"), max_length=40)
+    period_from = models.DateField(_("from"))
+    period_to = models.DateField(_("to"))
+    closing_amount = MoneyField(_("closing balance"))
+    reply_deadline = models.DateField(_("reply by"), null=True, blank=True)
+    sent_to = models.CharField(_("sent to"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_error = models.CharField(max_length=300, blank=True)
+    status = models.CharField(_("reply"), max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.PENDING)
+    replied_on = models.DateField(_("reply date"), null=True, blank=True)
+    replied_by = models.CharField(_("signed by"), max_length=100, blank=True)
+    confirmed_amount = MoneyField(_("balance per customer"), null=True, blank=True)
+    reply_note = models.CharField(_("differences / note"), max_length=500, blank=True)
+    reply_scan = models.FileField(_("scanned reply"), upload_to="statements/%Y/", blank=True)
+    batch = models.ForeignKey("StatementBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="statements")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-period_to", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="statement_number_unique"),
+            models.CheckConstraint(condition=Q(period_from__lte=models.F("period_to")), name="statement_period_order"),
+        ]
+        indexes = [models.Index(fields=["customer", "status", "replied_on"], name="statement_customer_status")]
+        verbose_name = _("statement")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class StatementBatch(models.Model):
+    """Bulk generation (and optional e-mailing) of statements for a selection of customers."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    period_from = models.DateField()
+    period_to = models.DateField()
+    selection = models.JSONField(default=dict)
+    send_email = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    emailed = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list)
+    error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("statement batch")
+
+    def __str__(self) -> str:
+        return f"{self.period_to} ({self.done}/{self.total})"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else (100 if self.status == BatchStatus.DONE else 0)

@@ -1,0 +1,135 @@
+"""Issuing statements, recording customers' replies, bulk batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common import audit
+from huikuan.common.errors import DomainError, NotAllowed
+from huikuan.common.money import to_decimal
+from huikuan.common.numbering import next_number
+from huikuan.customers.models import Contact, Customer
+
+from .models import ReplyStatus, Statement, StatementBatch
+from .pdf import render_statement_pdf
+from .selectors import statement_data
+
+REPLY_DAYS = 15
+
+
+class StatementError(DomainError):
+    code = "statement_error"
+
+
+def _check_period(period_from, period_to):
+    if period_from is None or period_to is None or period_from > period_to:
+        raise StatementError(_("The period's start must be on or before its end."), field="period_from")
+
+
+@transaction.atomic(durable=True)
+def issue_statement(*, user, customer: Customer, period_from: dt.date, period_to: dt.date, today: dt.date,
+                    reply_days: int = REPLY_DAYS, batch: StatementBatch | None = None) -> Statement:
+    """Record that a statement with its closing balance was issued (numbered), awaiting the reply."""
+    if not user.can("ledger.post") and not user.can("customer.edit"):
+        raise NotAllowed(_("You cannot issue statements."))
+    _check_period(period_from, period_to)
+    data = statement_data(user=user, customer=customer, period_from=period_from, period_to=period_to)
+    st = Statement.objects.create(
+        company=customer.company, customer=customer,
+        number=next_number(company_id=customer.company_id, series="ST", year=period_to.year),
+        period_from=period_from, period_to=period_to, closing_amount=data.closing,
+        reply_deadline=today + dt.timedelta(days=reply_days), batch=batch, created_by=user,
+    )
+    audit.record(actor=user, verb="statement.issued", target=st, summary=f"{st.number} {data.closing}",
+                 data={"closing": data.closing, "period_from": period_from, "period_to": period_to})
+    return st
+
+
+def email_statement(*, statement: Statement, user) -> str:
+    """E-mail the PDF to the customer's primary (or first) contact with an address. Returns the address.
+    Raises StatementError when the customer has no contact with an e-mail address."""
+    contact = (
+        Contact.objects.filter(customer=statement.customer, is_active=True).exclude(email="")
+        .order_by("-is_primary", "pk").first()
+    )
+    if contact is None:
+        raise StatementError(_("No contact of this customer has an e-mail address."))
+    data = statement_data(user=user, customer=statement.customer, period_from=statement.period_from,
+                          period_to=statement.period_to)
+    pdf = render_statement_pdf(data=data, statement=statement)
+    subject = _t("Statement of account %(number)s — %(company)s") % {"number": statement.number, "company": statement.company.name}
+    body = _t(
+        "Dear %(name)s,\n\nPlease find attached our statement of account to %(date)s. The closing balance is %(amount)s %(cur)s.\n"
+        "Please confirm it or tell us the differences by %(deadline)s.\n\n%(company)s"
+    ) % {"name": contact.name, "date": statement.period_to, "amount": statement.closing_amount, "cur": statement.customer.currency,
+         "deadline": statement.reply_deadline, "company": statement.company.name}
+    msg = EmailMessage(subject=subject, body=body, to=[contact.email])
+    msg.attach(f"{statement.number}.pdf", pdf, "application/pdf")
+    msg.send()
+    Statement.objects.filter(pk=statement.pk).update(sent_to=contact.email, sent_at=timezone.now(), send_error="")
+    return contact.email
+
+
+@transaction.atomic(durable=True)
+def record_reply(*, user, statement_id: int, company, status: str, replied_on: dt.date, replied_by: str = "",
+                 confirmed_amount=None, note: str = "", scan=None) -> Statement:
+    """Record the customer's confirmation (信息证明无误) or dispute (信息不符) of a statement."""
+    if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
+        raise NotAllowed(_("You cannot record statement replies."))
+    st = Statement.objects.select_for_update().filter(pk=statement_id, company=company).first()
+    if st is None:
+        raise StatementError(_("Unknown statement."))
+    if status not in (ReplyStatus.CONFIRMED, ReplyStatus.DISPUTED):
+        raise StatementError(_("Choose confirmed or disputed."), field="status")
+    if replied_on is None:
+        raise StatementError(_("Enter the reply date."), field="replied_on")
+    if replied_on < st.period_to:
+        raise StatementError(_("The reply cannot be dated before the statement's cut-off date."), field="replied_on")
+    amount = None
+    if confirmed_amount not in (None, ""):
+        try:
+            amount = to_decimal(confirmed_amount).quantize(to_decimal("0.01"))
+        except (ValueError, TypeError) as exc:
+            raise StatementError(_("Enter a valid amount."), field="confirmed_amount") from exc
+    elif status == ReplyStatus.CONFIRMED:
+        amount = st.closing_amount
+    if status == ReplyStatus.DISPUTED and not note.strip():
+        raise StatementError(_("Describe the differences the customer reported."), field="note")
+    before = {"status": st.status, "confirmed_amount": st.confirmed_amount}
+    st.status = status
+    st.replied_on = replied_on
+    st.replied_by = replied_by
+    st.confirmed_amount = amount
+    st.reply_note = note
+    st.recorded_by = user
+    if scan is not None:
+        st.reply_scan = scan
+    st.save()
+    audit.record(actor=user, verb=f"statement.{status}", target=st, summary=f"{st.number} {amount}",
+                 data={"before": before, "status": status, "confirmed_amount": amount, "replied_on": replied_on})
+    return st
+
+
+@transaction.atomic(durable=True)
+def start_batch(*, user, company, period_from: dt.date, period_to: dt.date, selection: dict, send_email: bool) -> StatementBatch:
+    """Queue bulk generation for the customers matching ``selection`` (owner_id, group_id, with_balance)."""
+    if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
+        raise NotAllowed(_("You cannot issue statements."))
+    _check_period(period_from, period_to)
+    batch = StatementBatch.objects.create(company=company, period_from=period_from, period_to=period_to,
+                                          selection=selection, send_email=send_email, created_by=user)
+    audit.record(actor=user, verb="statement.batch.started", target=batch, company_id=company.pk, data=selection)
+    transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
+def _enqueue(batch_id: int) -> None:
+    from .tasks import run_statement_batch
+
+    run_statement_batch.enqueue(batch_id)

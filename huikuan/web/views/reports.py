@@ -1,0 +1,288 @@
+"""Aging report with drill-down, customer statements (screen, PDF, XLSX), replies and bulk batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from huikuan.accounts.models import Role, User
+from huikuan.common import clock
+from huikuan.common.errors import DomainError
+from huikuan.common.export import xlsx_response
+from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
+from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, aging_report
+from huikuan.statements import services as st_services
+from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
+from huikuan.statements.pdf import render_statement_pdf
+from huikuan.statements.selectors import limitation, statement_data, statement_list, statements_of
+
+
+def _company(request):
+    if request.company is None:
+        raise Http404
+    return request.company
+
+
+def _date(value, default=None):
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _edges(raw: str):
+    try:
+        edges = tuple(int(x) for x in raw.replace("，", ",").split(",") if x.strip())
+        if edges and all(e > 0 for e in edges) and list(edges) == sorted(set(edges)):
+            return edges, None
+    except ValueError:
+        pass
+    return COLLECTION_EDGES, _("Bucket edges must be increasing whole numbers of days, e.g. 30,60,90,120.")
+
+
+GROUP_LABELS = {
+    "customer": _("Customer"), "salesperson": _("Salesperson"), "team": _("Team"), "region": _("Region"),
+    "group": _("Customer group"), "none": _("Total only"),
+}
+
+
+def _aging_params(request):
+    company = _company(request)
+    g = request.GET
+    as_of = _date(g.get("as_of"), clock.today(company))
+    scheme = g.get("scheme") if g.get("scheme") in ("collections", "accounting") else "collections"
+    basis = g.get("basis") if g.get("basis") in ("due", "document") else "due"
+    group = g.get("group") if g.get("group") in GROUPS else "customer"
+    edges, edge_error = _edges(g.get("edges", "") or ",".join(map(str, COLLECTION_EDGES)))
+    years = (1, 2, 3, 4, 5) if g.get("years") == "5" else (1, 2, 3)
+    return company, as_of, scheme, basis, group, edges, years, edge_error
+
+
+@login_required
+def aging(request):
+    company, as_of, scheme, basis, group, edges, years, edge_error = _aging_params(request)
+    report = aging_report(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group,
+                          edges=edges, years=years)
+    labels = [b.label for b in report.buckets]
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename=f"aging-{as_of}.xlsx", sheet_title=_("Aging"),
+            columns=[(str(GROUP_LABELS[group]), "text"), *[(lbl, "money") for lbl in labels], (_("Total"), "money")],
+            rows=((r.label, *r.buckets, r.total) for r in report.rows),
+            totals=[_("Total"), *report.totals, report.total],
+        )
+    page = Paginator(report.rows, 100).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    top = max((t for t in report.totals), default=0) or 1
+    chart = [{"label": lbl, "value": v, "pct": int(v * 100 / top) if v > 0 else 0} for lbl, v in zip(labels, report.totals, strict=True)]
+    return render(request, "reports/aging.html", {
+        "nav": "aging", "r": report, "page": page, "qs": params.urlencode(), "as_of": as_of, "scheme": scheme,
+        "basis": basis, "group": group, "groups": GROUP_LABELS.items(), "edges": ",".join(map(str, edges)),
+        "years": len(years), "edge_error": edge_error, "chart": chart, "labels": labels,
+    })
+
+
+@login_required
+def aging_drill(request):
+    company, as_of, scheme, basis, group, edges, years, _err = _aging_params(request)
+    report_buckets = aging_report(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis,
+                                  group_by="none", edges=edges, years=years).buckets
+    try:
+        idx = int(request.GET.get("bucket", ""))
+        bucket = report_buckets[idx] if idx >= 0 else None
+    except (ValueError, IndexError):
+        bucket = None
+    key = request.GET.get("key")
+    if group in ("customer", "salesperson", "team", "group") and key not in (None, "", "None"):
+        try:
+            key = int(key)
+        except ValueError as exc:
+            raise Http404 from exc
+    elif key in ("", "None"):
+        key = None
+    column = "due_date" if (scheme == "collections" and basis == "due") else "document_date"
+    items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
+                        group_by=group if key is not None or group != "none" else "none", key=key)
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename=f"aging-items-{as_of}.xlsx", sheet_title=_("Aging items"),
+            columns=[(_("Document"), "text"), (_("Customer"), "text"), (_("Document date"), "date"), (_("Due date"), "date"),
+                     (_("Days past due"), "int"), (_("Amount"), "money"), (_("Open as of"), "money")],
+            rows=((i.document_number, i.customer_label, i.document_date, i.due_date, i.days_past_due, i.amount, i.open_amount)
+                  for i in items),
+            totals=[_("Total"), "", "", "", "", sum((i.amount for i in items), 0), sum((i.open_amount for i in items), 0)],
+        )
+    tpl = "reports/aging.html#drill" if getattr(request, "htmx", False) else "reports/aging_drill.html"
+    return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of,
+                                 "total": sum((i.open_amount for i in items), 0), "qs": request.GET.urlencode()})
+
+
+# ---------------------------------------------------------------- statements
+
+
+def _period(request, company):
+    today = clock.today(company)
+    default_from = today.replace(day=1) - dt.timedelta(days=1)
+    default_from = default_from.replace(month=1, day=1) if default_from.month == 12 else today.replace(month=1, day=1)
+    period_to = _date(request.GET.get("to") or request.POST.get("to"), today)
+    period_from = _date(request.GET.get("from") or request.POST.get("from"), default_from)
+    return period_from, period_to
+
+
+@login_required
+def customer_statement(request, pk: int):
+    company = _company(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    period_from, period_to = _period(request, company)
+    if period_from > period_to:
+        messages.error(request, _("The period's start must be on or before its end."))
+        period_from = period_to.replace(day=1)
+    data = statement_data(user=request.user, customer=customer, period_from=period_from, period_to=period_to)
+    fmt = request.GET.get("format")
+    if fmt == "pdf":
+        pdf = render_statement_pdf(data=data)
+        resp = HttpResponse(pdf, content_type="application/pdf")
+        resp["Content-Disposition"] = f'attachment; filename="statement-{customer.code}-{period_to}.pdf"'
+        return resp
+    if fmt == "xlsx":
+        rows = [(period_from, "", _("Opening balance"), None, None, data.opening)]
+        rows += [(m.date, m.reference, m.summary, m.debit or None, m.credit or None, m.balance) for m in data.movements]
+        return xlsx_response(
+            filename=f"statement-{customer.code}-{period_to}.xlsx", sheet_title=_("Statement"),
+            columns=[(_("Date"), "date"), (_("Document no."), "text"), (_("Summary"), "text"), (_("Debit (billed)"), "money"),
+                     (_("Credit (received)"), "money"), (_("Balance"), "money")],
+            rows=rows, totals=[_("Closing balance"), "", data.closing_words, data.total_debit, data.total_credit, data.closing],
+        )
+    return render(request, "reports/statement.html", {
+        "nav": "customers", "customer": customer, "s": data, "period_from": period_from, "period_to": period_to,
+        "history": statements_of(customer=customer)[:20], "limitation": limitation(customer=customer),
+        "can_issue": request.user.can("ledger.post") or request.user.can("customer.edit"),
+        "reply_statuses": ReplyStatus.choices,
+    })
+
+
+@login_required
+@require_POST
+def statement_issue(request, pk: int):
+    company = _company(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    period_from, period_to = _period(request, company)
+    try:
+        st = st_services.issue_statement(user=request.user, customer=customer, period_from=period_from,
+                                         period_to=period_to, today=clock.today(company))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:customer-statement", pk=pk)
+    if request.POST.get("email") == "1":
+        try:
+            to = st_services.email_statement(statement=st, user=request.user)
+            messages.success(request, _("Statement %(n)s sent to %(to)s.") % {"n": st.number, "to": to})
+        except DomainError as exc:
+            messages.error(request, _("Statement %(n)s was issued but not sent: %(e)s") % {"n": st.number, "e": exc})
+    else:
+        messages.success(request, _("Statement %(n)s issued.") % {"n": st.number})
+    return redirect(reverse("web:customer-statement", args=[pk]) + f"?from={period_from}&to={period_to}")
+
+
+def _statement_in_scope(request, pk) -> Statement:
+    company = _company(request)
+    st = Statement.objects.select_related("customer", "company").filter(
+        pk=pk, company=company, customer__in=scoped_customers(user=request.user, company=company)).first()
+    if st is None:
+        raise Http404
+    return st
+
+
+@login_required
+def statement_pdf(request, pk: int):
+    st = _statement_in_scope(request, pk)
+    data = statement_data(user=request.user, customer=st.customer, period_from=st.period_from, period_to=st.period_to)
+    resp = HttpResponse(render_statement_pdf(data=data, statement=st), content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="{st.number}.pdf"'
+    return resp
+
+
+@login_required
+def statement_reply(request, pk: int):
+    st = _statement_in_scope(request, pk)
+    error = None
+    if request.method == "POST":
+        if request.user.is_read_only:
+            raise PermissionDenied
+        try:
+            st_services.record_reply(
+                user=request.user, statement_id=st.pk, company=st.company, status=request.POST.get("status", ""),
+                replied_on=_date(request.POST.get("replied_on")), replied_by=request.POST.get("replied_by", "").strip(),
+                confirmed_amount=request.POST.get("confirmed_amount", "").strip() or None,
+                note=request.POST.get("note", ""), scan=request.FILES.get("scan"),
+            )
+            messages.success(request, _("Reply recorded."))
+            return redirect("web:customer-statement", pk=st.customer_id)
+        except DomainError as exc:
+            error = exc
+    return render(request, "reports/statement_reply.html", {
+        "nav": "customers", "st": st, "error": error, "statuses": [c for c in ReplyStatus.choices if c[0] != "pending"],
+        "today": clock.today(st.company), "post": request.POST if request.method == "POST" else {},
+    }, status=422 if error else 200)
+
+
+@login_required
+def statement_index(request):
+    company = _company(request)
+    qs = statement_list(company=company, customer_qs=scoped_customers(user=request.user, company=company),
+                        status=request.GET.get("status", ""))
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename="statements.xlsx", sheet_title=_("Statements"),
+            columns=[(_("Number"), "text"), (_("Customer"), "text"), (_("Period to"), "date"), (_("Closing balance"), "money"),
+                     (_("Reply"), "text"), (_("Reply date"), "date"), (_("Balance per customer"), "money")],
+            rows=((s.number, f"{s.customer.code} {s.customer.name}", s.period_to, s.closing_amount, s.get_status_display(),
+                   s.replied_on, s.confirmed_amount) for s in qs.iterator(chunk_size=2000)),
+        )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    batches = StatementBatch.objects.filter(company=company).order_by("-created_at")[:10]
+    owners = User.objects.filter(companies=company, role__in=[Role.SALESPERSON, Role.SALES_MANAGER]).order_by("username")
+    return render(request, "reports/statements.html", {
+        "nav": "statements", "page": page, "status": request.GET.get("status", ""), "statuses": ReplyStatus.choices,
+        "batches": batches, "owners": owners, "groups": customer_groups(company=company),
+        "today": clock.today(company), "can_issue": request.user.can("ledger.post") or request.user.can("customer.edit"),
+    })
+
+
+@login_required
+@require_POST
+def statement_batch_new(request):
+    company = _company(request)
+    today = clock.today(company)
+    try:
+        batch = st_services.start_batch(
+            user=request.user, company=company, period_from=_date(request.POST.get("from")),
+            period_to=_date(request.POST.get("to"), today), send_email=request.POST.get("email") == "1",
+            selection={"owner_id": int(request.POST["owner"]) if request.POST.get("owner", "").isdigit() else None,
+                       "group_id": int(request.POST["group"]) if request.POST.get("group", "").isdigit() else None,
+                       "with_balance": request.POST.get("with_balance") == "1"},
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:statement-index")
+    messages.success(request, _("Statement batch queued."))
+    return redirect("web:statement-batch", pk=batch.pk)
+
+
+@login_required
+def statement_batch(request, pk: int):
+    batch = StatementBatch.objects.filter(pk=pk, company=_company(request)).first()
+    if batch is None or (batch.created_by_id != request.user.pk and request.user.role in (Role.SALESPERSON, Role.SALES_MANAGER)):
+        raise Http404
+    tpl = "reports/statement_batch.html#progress" if getattr(request, "htmx", False) else "reports/statement_batch.html"
+    return render(request, tpl, {"nav": "statements", "b": batch})
