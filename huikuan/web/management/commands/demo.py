@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
@@ -13,10 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--scale", type=float, default=1.0, help="multiply customers and documents")
         parser.add_argument("--seed", type=int, default=20261130)
+        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
+                            help="reference date of the demo history (YYYY-MM-DD; default: today)")
 
-    def handle(self, *args, no_serve, port, scale, seed, **opts):
+    def handle(self, *args, no_serve, port, scale, seed, as_of=None, **opts):
         call_command("migrate", interactive=False, verbosity=0)
-        logins = ensure_demo_data(scale=scale, seed=seed, stdout=self.stdout)
+        logins = ensure_demo_data(scale=scale, seed=seed, stdout=self.stdout, as_of=as_of)
         self.stdout.write(_("Demo logins (password for all: %(pw)s):") % {"pw": DEMO_PASSWORD})
         for role, username in logins:
             self.stdout.write(f"  {role:<16} {username}")
