@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "huikuan.customers",
     "huikuan.ledger",
     "huikuan.statements",
+    "huikuan.insight",
     "huikuan.imports",
     "huikuan.web",
     "huikuan.api",

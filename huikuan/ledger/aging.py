@@ -26,7 +26,7 @@ from huikuan.customers.models import Customer
 
 COLLECTION_EDGES = (30, 60, 90, 120)
 ACCOUNTING_YEARS = (1, 2, 3)
-GROUPS = ("customer", "salesperson", "team", "region", "group", "none")
+GROUPS = ("customer", "salesperson", "team", "region", "group", "owner", "none")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,11 @@ class AgingReport:
 
 
 def _scope_sql(user, company):
-    qs = Customer.objects.filter(company=company).filter(owner_q(user, "owner")).values("id")
+    """Visible customers as a sub-SELECT. ``user=None`` is unscoped and only for internal jobs (snapshots)."""
+    qs = Customer.objects.filter(company=company)
+    if user is not None:
+        qs = qs.filter(owner_q(user, "owner"))
+    qs = qs.values("id")
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
@@ -135,6 +139,7 @@ _GROUP_SQL = {
     "team": ("u.team_id", None, "LEFT JOIN accounts_user u ON u.id = t.salesperson_id"),
     "region": ("c.region", "c.region", "JOIN customers_customer c ON c.id = t.customer_id"),
     "group": ("c.group_id", None, "JOIN customers_customer c ON c.id = t.customer_id"),
+    "owner": ("c.owner_id", None, "JOIN customers_customer c ON c.id = t.customer_id"),
     "none": ("1", None, ""),
 }
 
@@ -210,7 +215,7 @@ def _labels(group_by: str, keys: list) -> dict:
     from huikuan.customers.models import CustomerGroup
 
     ids = [k for k in keys if k is not None]
-    if group_by == "salesperson":
+    if group_by in ("salesperson", "owner"):
         out = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
     elif group_by == "team":
         out = {t.pk: t.name for t in Team.objects.filter(pk__in=ids)}

@@ -51,7 +51,7 @@ def _edges(raw: str):
 
 GROUP_LABELS = {
     "customer": _("Customer"), "salesperson": _("Salesperson"), "team": _("Team"), "region": _("Region"),
-    "group": _("Customer group"), "none": _("Total only"),
+    "group": _("Customer group"), "owner": _("Customer owner"), "none": _("Total only"),
 }
 
 
@@ -103,7 +103,7 @@ def aging_drill(request):
     except (ValueError, IndexError):
         bucket = None
     key = request.GET.get("key")
-    if group in ("customer", "salesperson", "team", "group") and key not in (None, "", "None"):
+    if group in ("customer", "salesperson", "team", "group", "owner") and key not in (None, "", "None"):
         try:
             key = int(key)
         except ValueError as exc:

@@ -36,9 +36,43 @@ def switch_company(request):
     return redirect(nxt)
 
 
+def _line_chart(points, width=640, height=170, pad=28):
+    """Server-rendered SVG polylines for the AR / overdue trend (no JavaScript needed)."""
+    if not points:
+        return None
+    top = max([p.open_amount for p in points] + [1])
+    n = max(len(points) - 1, 1)
+
+    def xy(i, v):
+        x = pad + (width - 2 * pad) * i / n
+        y = height - pad - (height - 2 * pad) * float(v / top)
+        return f"{x:.1f},{y:.1f}"
+
+    return {
+        "width": width, "height": height,
+        "open": " ".join(xy(i, p.open_amount) for i, p in enumerate(points)),
+        "overdue": " ".join(xy(i, p.overdue_amount) for i, p in enumerate(points)),
+        "labels": [{"x": f"{pad + (width - 2 * pad) * i / n:.1f}", "text": p.date.strftime("%y-%m")} for i, p in enumerate(points)],
+        "top": top, "y_top": pad, "y_base": height - pad,
+    }
+
+
 @login_required
 def dashboard(request):
-    return render(request, "web/dashboard.html", {"nav": "dashboard"})
+    from huikuan.common import clock
+    from huikuan.common.calendar import calendar_warning
+    from huikuan.insight.selectors import dashboard as dashboard_data
+
+    if request.company is None:
+        return render(request, "web/dashboard.html", {"nav": "dashboard", "d": None})
+    today = clock.today(request.company)
+    d = dashboard_data(user=request.user, company=request.company, as_of=today)
+    top = max(d.aging_values + (1,))
+    aging = [{"label": lbl, "value": v, "pct": int(v * 100 / top) if v > 0 else 0}
+             for lbl, v in zip(d.aging_labels, d.aging_values, strict=True)]
+    warning = calendar_warning(today) if request.user.can("admin.users") else None
+    return render(request, "web/dashboard.html", {"nav": "dashboard", "d": d, "aging": aging,
+                                                  "trend": _line_chart(d.trend), "calendar_warning": warning})
 
 
 @login_required
