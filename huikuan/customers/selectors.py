@@ -23,9 +23,9 @@ CUSTOMER_SORTS = {
     "region": ("region", "code"),
     "-region": ("-region", "-code"),
     "open_amount": ("open_amount", "code"),
-    "-open_amount": ("-open_amount", "code"),
+    "-open_amount": ("-open_amount", "-code"),
     "unapplied_amount": ("unapplied_amount", "code"),
-    "-unapplied_amount": ("-unapplied_amount", "code"),
+    "-unapplied_amount": ("-unapplied_amount", "-code"),
     "status": ("status", "code"),
     "-status": ("-status", "-code"),
 }
@@ -60,7 +60,9 @@ def customer_list(
     q = (q or "").strip()
     if q:
         initials = q.lower().replace(" ", "")
-        match = Q(code__istartswith=q) | Q(name__icontains=q) | Q(short_name__icontains=q)
+        # CJK text has no case: a plain LIKE avoids UPPER() on every row (much cheaper at 100k rows).
+        contains = "contains" if q.upper() == q.lower() else "icontains"
+        match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
         if initials.isascii() and initials.isalnum():
             # name_initials holds "<name initials> <short-name initials>"; both are searchable by prefix.
             match |= Q(name_initials__startswith=initials) | Q(name_initials__contains=" " + initials)
