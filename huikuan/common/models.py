@@ -67,3 +67,22 @@ class NumberSequence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["company_id", "series", "year"], name="number_sequence_unique")
         ]
+
+
+class JobRun(models.Model):
+    """A claimed run of a periodic job for one business date: makes scheduled jobs exactly-once and
+    non-overlapping across processes (the unique row is inserted before the job starts)."""
+
+    name = models.CharField(max_length=60)
+    date = models.DateField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "date"], name="jobrun_unique")]
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.date}"
