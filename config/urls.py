@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import include, path
 
 urlpatterns = [
@@ -8,7 +7,5 @@ urlpatterns = [
     path("", include("huikuan.web.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA is never served by URL, not even with DEBUG: uploaded customer documents are private and go
+# out only through scoped views (web:customer-file-download), which answer 404 out of scope.
