@@ -174,6 +174,22 @@ def test_acceptance_bill_fields_are_required(as_user, customer):
     assert pay.bill_number == "1304 5678" and pay.bill_status == "received" and pay.unapplied_amount == D("400.00")
 
 
+def test_cheque_payment_and_htmx_validation_fragment(as_user, customer):
+    c = as_user("finance")
+    data = {"customer": customer.code, "amount": "1.005", "date": "2026-03-01", "method": "cheque",
+            "cheque_number": "CHQ-778", "request_key": uuid.uuid4().hex}
+    r = c.post(reverse("web:payment-new"), data, headers={"HX-Request": "true"})
+    assert r.status_code == 422 and b"<html" not in r.content and b"payment-form" in r.content
+    assert "more decimals" in r.content.decode()
+    assert not Credit.objects.exists()
+    data["amount"] = "１,２００.５０"
+    r = c.post(reverse("web:payment-new"), data, headers={"HX-Request": "true"})
+    pay = Credit.objects.get()
+    assert r.status_code == 200 and r["HX-Redirect"] == reverse("web:payment-detail", args=[pay.pk])
+    assert pay.amount == D("1200.50") and pay.reference == "CHQ-778" and pay.cheque_status == "pending"
+    assert pay.unapplied_amount == D("1200.50")  # nothing open to apply it to
+
+
 def test_manual_apply_and_over_allocation_refused(as_user, company, customer, finance):
     doc = _inv(company, customer, finance, "300.00")
     (inst,) = doc.instalments.all()

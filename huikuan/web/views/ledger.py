@@ -429,8 +429,8 @@ def payment_new(request):
     d = form.cleaned_data
     is_bill = d["method"] in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
     reference = d["reference"]
-    if d["method"] == Method.CHEQUE and d["cheque_number"]:
-        reference = d["cheque_number"]
+    if d["method"] == Method.CHEQUE and d["cheque_number"]:  # the cheque number is the payment's reference
+        reference = " / ".join(x for x in (d["cheque_number"], d["reference"]) if x)[:100]
     try:
         credit = services.record_payment(
             company=company, customer_id=d["customer"].pk, amount=d["amount"], date=d["date"], actor=request.user,
