@@ -27,6 +27,7 @@ from .models import (
     Allocation,
     Credit,
     CreditKind,
+    EntryKind,
     Fapiao,
     FapiaoStatus,
     Instalment,
@@ -254,6 +255,7 @@ class AgingBucket:
 @dataclass(frozen=True)
 class OpenInstalmentRow:
     instalment: Instalment
+    open_amount: Decimal  # as of the summary's date
     days_overdue: int
 
 
@@ -285,21 +287,72 @@ class CustomerSummary:
     timeline: tuple[TimelineItem, ...]
 
 
-def aging_strip(*, instalments: QuerySet[Instalment], as_of: dt.date) -> tuple[Decimal, tuple[AgingBucket, ...], int]:
-    """Open amount by days past due as of ``as_of`` in ONE query: (total open, buckets, open count).
+def _reversal_date(**outer):
+    """Business date of the reversal entry of the outer row's document or credit (NULL if never reversed)."""
+    return Subquery(
+        LedgerEntry.objects.filter(kind=EntryKind.REVERSAL, **outer).order_by("date").values("date")[:1]
+    )
 
-    Buckets are disjoint date ranges covering every due date, so they add up exactly to the total.
-    Days past due = ``as_of − due_date``; "current" is not yet past due (due on or after ``as_of``).
+
+def instalments_as_of(*, instalments: QuerySet[Instalment], as_of: dt.date) -> QuerySet[Instalment]:
+    """Instalments as they stood at the end of ``as_of``, annotated with ``open_as_of``.
+
+    Only documents dated on or before ``as_of`` count, a document reversed on or before ``as_of``
+    is gone, and ``open_as_of = amount − Σ allocations dated ≤ as_of`` (reversal allocations are
+    negative rows dated on their reversal day, so a later undo does not leak backwards). For any
+    ``as_of`` on or after the last posting this equals today's ``open_amount``.
     """
-    aggregates = {"total": Sum("open_amount"), "count": Count("id")}
+    allocated = Coalesce(
+        Subquery(
+            Allocation.objects.filter(instalment=OuterRef("pk"), date__lte=as_of)
+            .order_by().values("instalment").annotate(s=Sum("amount")).values("s"),
+            output_field=MoneyField(),
+        ),
+        _zero(),
+    )
+    return (
+        instalments.filter(document_date__lte=as_of)
+        .annotate(reversed_on=_reversal_date(document=OuterRef("document_id")))
+        .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=as_of))
+        .annotate(open_as_of=ExpressionWrapper(F("amount") - allocated, output_field=MoneyField()))
+    )
+
+
+def credits_as_of(*, credits: QuerySet[Credit], as_of: dt.date) -> QuerySet[Credit]:
+    """Credits dated on or before ``as_of`` and not reversed by then, with ``unapplied_as_of``."""
+    allocated = Coalesce(
+        Subquery(
+            Allocation.objects.filter(credit=OuterRef("pk"), date__lte=as_of)
+            .order_by().values("credit").annotate(s=Sum("amount")).values("s"),
+            output_field=MoneyField(),
+        ),
+        _zero(),
+    )
+    return (
+        credits.filter(date__lte=as_of)
+        .annotate(reversed_on=_reversal_date(credit=OuterRef("pk")))
+        .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=as_of))
+        .annotate(unapplied_as_of=ExpressionWrapper(F("amount") - allocated, output_field=MoneyField()))
+    )
+
+
+def aging_strip(*, instalments: QuerySet[Instalment], as_of: dt.date) -> tuple[Decimal, tuple[AgingBucket, ...], int]:
+    """Open amount as of ``as_of`` by days past due, in ONE query: (total open, buckets, open count).
+
+    Buckets are disjoint due-date ranges covering every date, each a ``Sum(filter=Q(...))``, so they
+    add up exactly to the total (integer minor units). Days past due = ``as_of − due_date``;
+    "current" is not yet past due (due on or after ``as_of``).
+    """
+    is_open = Q(open_as_of__gt=0)
+    aggregates = {"total": Sum("open_as_of", filter=is_open), "count": Count("id", filter=is_open)}
     for key, _label, low, high in AGING_BUCKETS:
-        cond = Q()
+        cond = is_open
         if low is not None:  # days ≥ low  ⇔  due ≤ as_of − low
             cond &= Q(due_date__lte=as_of - dt.timedelta(days=low))
         if high is not None:  # days ≤ high  ⇔  due ≥ as_of − high
             cond &= Q(due_date__gte=as_of - dt.timedelta(days=high))
-        aggregates[key] = Sum("open_amount", filter=cond)
-    row = instalments.filter(open_amount__gt=0).order_by().aggregate(**aggregates)
+        aggregates[key] = Sum("open_as_of", filter=cond)
+    row = instalments_as_of(instalments=instalments, as_of=as_of).order_by().aggregate(**aggregates)
     buckets = tuple(AgingBucket(key, str(label), row[key] or ZERO) for key, label, _l, _h in AGING_BUCKETS)
     return row["total"] or ZERO, buckets, int(row["count"] or 0)
 
@@ -362,20 +415,22 @@ def customer_summary(
 ) -> CustomerSummary:
     """Everything the customer 360 page shows, in a constant number of queries.
 
-    Balances come from the open instalments and credits themselves (not the denormalised customer
-    columns), aged by days past due as of ``as_of`` (a business date). Open instalments carry their
-    days overdue as of ``as_of``.
+    Balances are recomputed as of ``as_of`` (a business date in the company's time zone) from the
+    instalments, credits and allocations dated on or before it — not from the denormalised customer
+    columns — and aged by days past due as of that date. Recent payments and the timeline are the
+    latest records whatever their date.
     """
     open_total, buckets, open_count = aging_strip(instalments=Instalment.objects.filter(customer=customer), as_of=as_of)
     unapplied = (
-        Credit.objects.filter(customer=customer, unapplied_amount__gt=0).order_by().aggregate(s=Sum("unapplied_amount"))["s"]
+        credits_as_of(credits=Credit.objects.filter(customer=customer), as_of=as_of)
+        .filter(unapplied_as_of__gt=0).order_by().aggregate(s=Sum("unapplied_as_of"))["s"]
         or ZERO
     )
     current = next(b.amount for b in buckets if b.key == "current")
     rows = [
-        OpenInstalmentRow(i, i.days_overdue(as_of=as_of))
-        for i in Instalment.objects.filter(customer=customer, open_amount__gt=0)
-        .select_related("document").order_by("due_date", "id")[:instalment_limit]
+        OpenInstalmentRow(i, i.open_as_of, max(0, (as_of - i.due_date).days))
+        for i in instalments_as_of(instalments=Instalment.objects.filter(customer=customer), as_of=as_of)
+        .filter(open_as_of__gt=0).select_related("document").order_by("due_date", "id")[:instalment_limit]
     ]
     payments = tuple(
         Credit.objects.filter(customer=customer, kind=CreditKind.PAYMENT).order_by("-date", "-id")[:payment_limit]

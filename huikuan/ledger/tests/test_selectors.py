@@ -138,3 +138,34 @@ def test_fapiao_views(company, customer, finance):
     assert [(d.pk, d.paid_sum, d.fapiao_net, d.uninvoiced) for d in not_invoiced] == [
         (b.pk, D("80.00"), D("0.00"), D("80.00"))
     ]
+
+
+def test_summary_as_of_a_past_date_ignores_later_postings(company, customer, finance):
+    d = dt.date
+    a = _inv(company, customer, finance, "1000.00", d(2026, 2, 4), date=d(2026, 1, 5))
+    pay = s.record_payment(company=company, customer_id=customer.pk, amount=D("1200.00"), date=d(2026, 3, 1),
+                           actor=finance)  # settles A, 200 unapplied
+    _inv(company, customer, finance, "300.00", d(2026, 5, 1), date=d(2026, 4, 1))  # posted after March
+    b = _inv(company, customer, finance, "50.00", d(2026, 2, 1), date=d(2026, 1, 10))
+    s.reverse_document(company=company, document_id=b.pk, actor=finance, on=d(2026, 3, 20), reason="wrong")
+    alloc = pay.allocations.get()
+    s.reverse_allocation(company=company, allocation_id=alloc.pk, actor=finance, on=d(2026, 3, 10), reason="wrong")
+
+    def summary(day):
+        return sel.customer_summary(customer=customer, as_of=day)
+
+    feb = summary(d(2026, 2, 15))  # before the payment: A and B open, A 11 days overdue, B 14
+    assert (feb.open_amount, feb.unapplied_amount, feb.overdue_amount) == (D("1050.00"), D("0.00"), D("1050.00"))
+    assert [(r.instalment.document_id, r.open_amount, r.days_overdue) for r in feb.open_instalments] == [
+        (b.pk, D("50.00"), 14), (a.pk, D("1000.00"), 11)
+    ]
+    mar5 = summary(d(2026, 3, 5))  # payment applied to A; B not yet reversed
+    assert (mar5.open_amount, mar5.unapplied_amount) == (D("50.00"), D("200.00"))
+    mar15 = summary(d(2026, 3, 15))  # allocation undone on 10 March
+    assert (mar15.open_amount, mar15.unapplied_amount) == (D("1050.00"), D("1200.00"))
+    mar25 = summary(d(2026, 3, 25))  # B reversed on 20 March; April's invoice not yet posted
+    assert (mar25.open_amount, mar25.net_balance) == (D("1000.00"), D("-200.00"))
+    today = summary(d(2026, 12, 1))
+    customer.refresh_from_db()
+    assert (today.open_amount, today.unapplied_amount) == (customer.open_amount, customer.unapplied_amount)
+    assert sum(b.amount for b in today.aging) == today.open_amount == D("1300.00")
