@@ -227,3 +227,45 @@ class ErrorOut(serializers.Serializer):
 
 class ErrorEnvelope(serializers.Serializer):
     error = ErrorOut()
+
+
+class AgingRowOut(serializers.Serializer):
+    key = serializers.CharField(allow_null=True)
+    label = serializers.CharField()
+    buckets = serializers.ListField(child=MoneyOutput())
+    total = MoneyOutput()
+
+
+class AgingOut(serializers.Serializer):
+    as_of = serializers.DateField()
+    scheme = serializers.CharField()
+    basis = serializers.CharField()
+    group_by = serializers.CharField()
+    buckets = serializers.ListField(child=serializers.CharField())
+    rows = AgingRowOut(many=True)
+    totals = serializers.ListField(child=MoneyOutput())
+    total = MoneyOutput()
+
+
+class MovementOut(serializers.Serializer):
+    date = serializers.DateField()
+    reference = serializers.CharField()
+    summary = serializers.CharField()
+    debit = MoneyOutput()
+    credit = MoneyOutput()
+    balance = MoneyOutput()
+
+
+class StatementOut(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer.pk")
+    period_from = serializers.DateField()
+    period_to = serializers.DateField()
+    currency = serializers.CharField()
+    opening = MoneyOutput()
+    movements = MovementOut(many=True)
+    total_debit = MoneyOutput()
+    total_credit = MoneyOutput()
+    closing = MoneyOutput()
+    closing_words = serializers.CharField()
+    aging_labels = serializers.ListField(child=serializers.CharField())
+    aging_values = serializers.ListField(child=MoneyOutput())

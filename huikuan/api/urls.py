@@ -13,6 +13,8 @@ v1 = [
     path("payments/<int:pk>/", views.PaymentDetail.as_view(), name="payment-detail"),
     path("payments/<int:pk>/allocations/", views.PaymentAllocations.as_view(), name="payment-allocations"),
     path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
+    path("aging/", views.AgingView.as_view(), name="aging"),
+    path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),
 ]
 
 app_name = "api"

@@ -4,7 +4,6 @@ Scope: a key acts for its user (same visibility: a salesperson's key sees their 
 its company; a key limited to a customer sees only that customer; out of scope is 404.
 """
 
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -22,6 +21,7 @@ from huikuan.customers import selectors as customer_selectors
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
 from huikuan.ledger import services as ledger
+from huikuan.ledger.aging import GROUPS, aging_report
 from huikuan.ledger.models import Credit, CreditKind, ReceivableDocument
 
 from . import serializers as s
@@ -302,4 +302,75 @@ class CreditNoteList(APIView):
         return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
 
 
-__all__ = ["Q"]
+# ------------------------------------------------------------------ reports
+
+
+def _query_date(request, name, default=None):
+    import datetime as dt
+
+    raw = request.query_params.get(name)
+    if not raw:
+        return default
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid", _("Enter a valid date."), {name: [_("Enter a valid date (YYYY-MM-DD).")]}) from exc
+
+
+class AgingView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", str, description="YYYY-MM-DD, default today"),
+                    OpenApiParameter("scheme", str, enum=["collections", "accounting"]),
+                    OpenApiParameter("basis", str, enum=["due", "document"]),
+                    OpenApiParameter("group_by", str, enum=list(GROUPS)),
+                    OpenApiParameter("edges", str, description="e.g. 30,60,90,120")],
+        responses={200: s.AgingOut, 422: s.ErrorEnvelope},
+    )
+    def get(self, request):
+        company = company_of(request)
+        p = request.query_params
+        as_of = _query_date(request, "as_of", clock.today(company))
+        group = p.get("group_by", "customer")
+        if group not in GROUPS or p.get("scheme", "collections") not in ("collections", "accounting") \
+                or p.get("basis", "due") not in ("due", "document"):
+            raise ApiError(422, "invalid", _("Unknown option."))
+        try:
+            edges = tuple(int(x) for x in p.get("edges", "30,60,90,120").split(",") if x.strip())
+            rep = aging_report(user=request.user, company=company, as_of=as_of, scheme=p.get("scheme", "collections"),
+                               basis=p.get("basis", "due"), group_by=group, edges=edges,
+                               customer_id=request.auth.customer_id if isinstance(request.auth, ApiKey) else None)
+        except ValueError as exc:
+            raise ApiError(422, "invalid", _("Bucket edges must be increasing whole numbers of days."),
+                           {"edges": [_("Bucket edges must be increasing whole numbers of days.")]}) from exc
+        return Response(s.AgingOut({
+            "as_of": rep.as_of, "scheme": rep.scheme, "basis": rep.basis, "group_by": rep.group_by,
+            "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total,
+            "rows": [{"key": None if r.key is None else str(r.key), "label": r.label, "buckets": r.buckets, "total": r.total}
+                     for r in rep.rows],
+        }).data)
+
+
+class StatementView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str),
+                    OpenApiParameter("format", str, enum=["json", "pdf"])],
+        responses={200: s.StatementOut, 404: s.ErrorEnvelope, 422: s.ErrorEnvelope},
+    )
+    def get(self, request, pk):
+        from django.http import HttpResponse
+
+        from huikuan.statements.pdf import render_statement_pdf
+        from huikuan.statements.selectors import statement_data
+
+        customer = customer_in_scope(request, pk)
+        today = clock.today(company_of(request))
+        period_to = _query_date(request, "to", today)
+        period_from = _query_date(request, "from", period_to.replace(month=1, day=1))
+        if period_from > period_to:
+            raise ApiError(422, "invalid", _("The period's start must be on or before its end."))
+        data = statement_data(user=request.user, customer=customer, period_from=period_from, period_to=period_to)
+        if request.query_params.get("format") == "pdf":
+            resp = HttpResponse(render_statement_pdf(data=data), content_type="application/pdf")
+            resp["Content-Disposition"] = f'attachment; filename="statement-{customer.code}-{period_to}.pdf"'
+            return resp
+        return Response(s.StatementOut(data).data)

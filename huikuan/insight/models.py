@@ -18,8 +18,8 @@ class ArSnapshot(models.Model):
     class Meta:
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "date", "owner"], name="snapshot_unique",
-                                    nulls_distinct=False),
+            # owner may be NULL (customers without an owner); take_snapshot replaces a date's rows whole
+            models.UniqueConstraint(fields=["company", "date", "owner"], name="snapshot_unique"),
         ]
         verbose_name = _("receivables snapshot")
 

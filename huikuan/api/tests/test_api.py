@@ -147,3 +147,20 @@ def test_apikey_command(company, users, capsys):
     assert c.get("/api/v1/payments/").status_code == 200
     call_command("apikey", "revoke", raw.split("_")[1])
     assert c.get("/api/v1/payments/").status_code == 401
+
+
+def test_aging_and_statement_endpoints(company, customer, other_customer, finance, api):
+    _doc(company, customer, finance, "1000.00")
+    _doc(company, other_customer, finance, "5.00")
+    c = api()
+    r = c.get("/api/v1/aging/?as_of=2026-04-30&group_by=customer")
+    assert r.status_code == 200 and r.json()["total"] == "1005.00"
+    assert c.get("/api/v1/aging/?as_of=2026-99-01").status_code == 422
+    assert c.get("/api/v1/aging/?edges=9,3").status_code == 422
+    limited = api("finance", customer=other_customer)
+    assert limited.get("/api/v1/aging/?as_of=2026-04-30").json()["total"] == "5.00"
+    st = c.get(f"/api/v1/customers/{customer.pk}/statement/?from=2026-01-01&to=2026-03-31").json()
+    assert st["closing"] == "1000.00" and st["closing_words"] == "人民币壹仟元整"
+    pdf = c.get(f"/api/v1/customers/{customer.pk}/statement/?format=pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert limited.get(f"/api/v1/customers/{customer.pk}/statement/").status_code == 404
