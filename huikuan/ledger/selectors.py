@@ -13,7 +13,18 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -145,8 +156,6 @@ def get_document(*, user, company, pk: int) -> ReceivableDocument:
 
 def document_instalments(*, document: ReceivableDocument) -> list[Instalment]:
     """A document's instalments with their allocations (credit and reversal links prefetched)."""
-    from django.db.models import Prefetch
-
     allocs = Allocation.objects.select_related("credit", "reverses").order_by("id")
     return list(
         document.instalments.order_by("seq").prefetch_related(Prefetch("allocations", queryset=allocs))

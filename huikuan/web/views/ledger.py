@@ -54,6 +54,7 @@ from .ledger_forms import (
 )
 
 PAGE_SIZE = 50
+APPLY_LIMIT = 500  # open items listed on the manual apply page (oldest due first)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -509,11 +510,12 @@ def payment_detail(request, pk: int):
 def _apply_context(request, credit, form, typed=None):
     company = _company(request)
     as_of = clock.today(company)
-    items = sel.open_instalments(user=request.user, company=company, customer=credit.customer)
+    items = sel.open_instalments(user=request.user, company=company, customer=credit.customer, limit=APPLY_LIMIT)
     typed = typed or {}
     return {
         "nav": "payments", "credit": credit, "form": form, "as_of": as_of,
         "items": [(i, typed.get(i.pk, ""), i.days_overdue(as_of=as_of)) for i in items],
+        "truncated": len(items) == APPLY_LIMIT,
     }
 
 
