@@ -62,3 +62,34 @@ def test_invoice_schedule_payment_and_customer_360(page, live_server, shot, cust
     assert page.locator(".kpi .value").first.inner_text().replace(",", "") == "550.00"
     assert page.locator(".aging-strip > div").count() == 6
     shot(page, "ledger-customer-360")
+
+
+def test_manual_apply_over_allocation_and_write_off_queue(page, live_server, shot, company, customer, finance, users):
+    import datetime as dt
+
+    from huikuan.ledger import services as s
+
+    doc = s.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 1, 5),
+                          total=D("300.00"), actor=finance)
+    inst = doc.instalments.get()
+    pay = s.record_payment(company=company, customer_id=customer.pk, amount=D("100.00"), date=dt.date(2026, 2, 1),
+                           actor=finance, auto_allocate=False)
+    _login(page, live_server, finance)
+    page.goto(f"{live_server.url}/payments/{pay.pk}/apply/")
+    page.fill(f"input[name=amt_{inst.pk}]", "150")
+    page.click("button:has-text('Apply these amounts')")
+    page.wait_for_selector("text=exceeds the unapplied amount")
+    assert page.input_value(f"input[name=amt_{inst.pk}]") == "150"  # typed value kept
+    shot(page, "ledger-apply-over-allocation")
+    page.fill(f"input[name=amt_{inst.pk}]", "60")
+    page.click("button:has-text('Apply these amounts')")
+    page.wait_for_url(re.compile(rf"/payments/{pay.pk}/$"))
+    inst.refresh_from_db()
+    assert inst.open_amount == D("240.00")
+
+    s.request_write_off(company=company, instalment_id=inst.pk, amount=D("40.00"), reason="small balance",
+                        actor=finance)
+    page.goto(f"{live_server.url}/write-offs/")
+    page.click("button:has-text('Approve')")
+    page.wait_for_selector("text=your own write-off request")
+    shot(page, "ledger-writeoff-self-approval")
