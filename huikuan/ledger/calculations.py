@@ -62,9 +62,12 @@ def build_schedule(
     if terms.kind == "split":
         percents = [p for p, _ in terms.split]
         parts = split_amount(total, percents, currency)
+        # a total too small to split (e.g. 0.01 by 30/30/40) leaves zero parts: they are dropped,
+        # an instalment of 0 is not a receivable (and the database refuses it)
+        kept = [(amt, days) for amt, (_, days) in zip(parts, terms.split, strict=True) if amt != 0]
         return [
             ScheduleLine(seq=i + 1, due_date=adjust(document_date + dt.timedelta(days=days)), amount=amt)
-            for i, (amt, (_, days)) in enumerate(zip(parts, terms.split, strict=True))
+            for i, (amt, days) in enumerate(kept)
         ]
     if terms.kind == "eom":
         due = end_of_month(document_date) + dt.timedelta(days=terms.days)

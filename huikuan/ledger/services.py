@@ -9,6 +9,7 @@ Business dates (``document_date``, ``date``) are dates in the company's time zon
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ class AllocationInput:
 
 # ---------------------------------------------------------------- helpers
 
+# One amount may not exceed 1,000,000,000,000 (a trillion); balances are sums of BIGINT fen.
+MAX_AMOUNT = Decimal("999999999999.99")
+
 
 def _amount(value, currency: str, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
     try:
@@ -104,6 +108,8 @@ def _amount(value, currency: str, *, field: str = "amount", allow_zero: bool = F
         raise InvalidAmount(_("Enter a valid amount."), field=field)
     if d < 0 or (d == 0 and not allow_zero):
         raise InvalidAmount(_("The amount must be greater than zero."), field=field)
+    if d > MAX_AMOUNT:  # also keeps quantize() and the BIGINT fen columns (and their sums) in range
+        raise InvalidAmount(_("The amount is too large."), field=field)
     if not has_valid_scale(d, currency):
         raise InvalidAmount(
             _("%(currency)s amounts cannot have more decimals than the currency allows.") % {"currency": currency},
@@ -266,6 +272,11 @@ def post_document(
             )
     else:
         parts = proposed_schedule(company=company, total=total, document_date=document_date, term=term, currency=currency)
+        if any(p.amount <= 0 for p in parts):  # e.g. 0.10 split 20 × 5 %: the rounded parts overshoot
+            raise InvalidSchedule(
+                _("This total is too small to split by these payment terms; enter the schedule by hand."),
+                field="schedule",
+            )
 
     number = (number or "").strip()
     if not number:
@@ -458,7 +469,12 @@ def record_payment(
 def _auto_allocate(*, credit: Credit, customer: Customer, on: dt.date, actor, document_id: int | None = None) -> list[Allocation]:
     instalments = locks.open_instalments_of(customer.pk, document_id=document_id)
     credit = locks.credit(credit.pk)
-    plan = calc.plan_oldest_first(available=credit.unapplied_amount, items=_open_items(instalments), on=on)
+    items = _open_items(instalments)
+    if credit.kind != CreditKind.PAYMENT:
+        # an early-payment discount is earned by paying early, not by a credit note (a return or
+        # 折让 settling an untouched invoice inside the window must not also grant the 2 %)
+        items = [dataclasses.replace(i, discount_amount=ZERO, discount_date=None) for i in items]
+    plan = calc.plan_oldest_first(available=credit.unapplied_amount, items=items, on=on)
     if not plan:
         return []
     made = _apply_plan(credit=credit, customer=customer, by_id={i.pk: i for i in instalments}, plan=plan, on=on,
