@@ -109,6 +109,8 @@ def test_preview_schedule_shows_editable_rows(as_user, company, customer):
     assert 'value="2026-05-01"' in body
     r = c.post(reverse("web:document-preview-schedule"), _doc_post(customer, total=""), headers={"HX-Request": "true"})
     assert r.status_code == 422 and "Enter the total" in r.content.decode()
+    r = c.post(reverse("web:document-preview-schedule"), _doc_post(customer, total="10.005"), headers={"HX-Request": "true"})
+    assert r.status_code == 422 and "more decimals" in r.content.decode()
 
 
 def test_double_submit_with_same_request_key_has_one_effect(as_user, customer):

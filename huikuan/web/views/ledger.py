@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
-from huikuan.common.money import ZERO, round_money, to_decimal
+from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.ledger import selectors as sel
 from huikuan.ledger import services
 from huikuan.ledger.errors import DuplicateSubmission
@@ -324,11 +324,14 @@ def document_preview_schedule(request):
         error = _("Enter the document date.")
     elif total is None or total <= 0:
         error = _("Enter the total or the lines first.")
+    elif not has_valid_scale(total, customer.currency):
+        error = _("%(currency)s amounts cannot have more decimals than the currency allows.") % {
+            "currency": customer.currency}
     else:
         try:
-            parts = services.proposed_schedule(company=company, total=round_money(total, customer.currency),
-                                               document_date=date_, term=term, currency=customer.currency)
-        except ValueError:
+            parts = services.proposed_schedule(company=company, total=total, document_date=date_, term=term,
+                                               currency=customer.currency)
+        except (ValueError, ArithmeticError):
             error = _("These payment terms cannot produce a schedule.")
         else:
             rows = [(p.due_date.isoformat(), f"{p.amount}", f"{p.discount_amount}" if p.discount_amount else "",
