@@ -19,6 +19,7 @@ from huikuan.common.identifiers import is_valid_uscc, normalise_phone
 from huikuan.common.money import MINOR_UNITS, ZERO
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
+from huikuan.ledger import bulk as ledger_bulk
 from huikuan.ledger import services as ledger_services
 from huikuan.ledger.models import (
     Credit,
@@ -34,6 +35,14 @@ from . import pipeline
 from .models import ImportKind
 from .pipeline import BAD, SOURCE, Importer, Op, Problem, chunks
 from .reading import FileRejected
+
+
+def lock_customers(ids) -> None:
+    """Lock the customers a bulk commit will touch, all of them and in pk order, before any write."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        list(Customer.objects.select_for_update().filter(pk__in=ordered[start : start + 1000])
+             .order_by("pk").values_list("pk", flat=True))
 
 
 def inner(service):
@@ -406,15 +415,22 @@ class DocumentImporter(Importer):
                                           "needed.") % {"number": doc.number})
         return None
 
-    def apply(self, op):
-        doc: _Doc = op.data["doc"]
-        schedule = [ledger_services.ScheduleInput(due_date=d, amount=a) for _l, d, a in doc.schedule] or None
-        inner(ledger_services.post_document)(
-            company=self.company, customer_id=doc.customer_id, document_date=doc.document_date, actor=self.actor,
-            kind=self.doc_kind, number=doc.number, total=doc.total, currency=doc.currency,
-            payment_term_id=doc.term_id, schedule=schedule, reference=doc.reference, description=doc.description,
-            external_source=SOURCE, external_key=doc.external_key,
-        )
+    batch_size = 1000
+
+    def lock(self, ops):
+        lock_customers({op.data["doc"].customer_id for op in ops})
+
+    def apply_batch(self, ops):
+        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, documents=[
+            ledger_bulk.DocumentInput(
+                customer_id=doc.customer_id, document_date=doc.document_date, total=doc.total, number=doc.number,
+                kind=self.doc_kind, currency=doc.currency, payment_term_id=doc.term_id,
+                schedule=[ledger_services.ScheduleInput(due_date=d, amount=a) for _l, d, a in doc.schedule] or None,
+                reference=doc.reference, description=doc.description, external_source=SOURCE,
+                external_key=doc.external_key,
+            )
+            for doc in (op.data["doc"] for op in ops)
+        ])
 
 
 # ================================================================ opening balances
@@ -474,14 +490,22 @@ class OpeningImporter(Importer):
             else:
                 self.ops.append(Op("unchanged", line))
 
-    def apply(self, op):
-        d = op.data
-        inner(ledger_services.post_document)(
-            company=self.company, customer_id=d["customer_id"], document_date=d["date"], actor=self.actor,
-            kind=DocumentKind.OPENING, number=d.get("number") or "", total=d["amount"], currency=d["currency"],
-            schedule=[ledger_services.ScheduleInput(due_date=d.get("due_date") or d["date"], amount=d["amount"])],
-            description=d.get("description") or "", external_source=SOURCE, external_key=f"opening:{d['customer_id']}",
-        )
+    batch_size = 1000
+
+    def lock(self, ops):
+        lock_customers({op.data["customer_id"] for op in ops})
+
+    def apply_batch(self, ops):
+        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, documents=[
+            ledger_bulk.DocumentInput(
+                customer_id=d["customer_id"], document_date=d["date"], total=d["amount"], number=d.get("number") or "",
+                kind=DocumentKind.OPENING, currency=d["currency"],
+                schedule=[ledger_services.ScheduleInput(due_date=d.get("due_date") or d["date"], amount=d["amount"])],
+                description=d.get("description") or "", external_source=SOURCE,
+                external_key=f"opening:{d['customer_id']}",
+            )
+            for d in (op.data for op in ops)
+        ])
 
 
 # ================================================================ payments

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
@@ -311,17 +311,39 @@ class Importer:
         if not preview.ok or dry_run:
             return preview
         todo = [op for op in self.ops if op.action != "unchanged"]
-        with transaction.atomic(durable=True):
-            for done, op in enumerate(todo, start=1):
-                try:
-                    self.apply(op)
-                except DomainError as exc:
-                    name = exc.field if exc.field and exc.field in self.mapping else ""
-                    raise CommitFailed(Problem(op.line, self.column(name) if name else "", "", str(exc))) from exc
-                if done % 500 == 0:
-                    self.progress("writing", done, len(todo))
+        size = self.batch_size
+        try:
+            with transaction.atomic(durable=True):
+                self.lock(todo)
+                for start in range(0, len(todo), size):
+                    batch = todo[start : start + size]
+                    try:
+                        self.apply_batch(batch)
+                    except DomainError as exc:
+                        index = exc.params.get("index")
+                        op = batch[index] if isinstance(index, int) and index < len(batch) else batch[0]
+                        name = exc.field if exc.field and exc.field in self.mapping else ""
+                        raise CommitFailed(Problem(op.line, self.column(name) if name else "", "", str(exc))) from exc
+                    self.progress("writing", min(start + size, len(todo)), len(todo))
+        except IntegrityError as exc:  # a concurrent writer took a number or key between check and write
+            raise CommitFailed(Problem(0, "", "", _("Someone else saved a conflicting record during the import. "
+                                                     "Run the import again."))) from exc
         self.progress("writing", len(todo), len(todo))
         return preview
+
+    batch_size = 1
+
+    def lock(self, ops: list[Op]) -> None:
+        """Take row locks up front (in the project-wide order) when the batches span many rows."""
+
+    def apply_batch(self, ops: list[Op]) -> None:
+        """Write one batch; one service call per row unless a kind has a bulk service."""
+        for index, op in enumerate(ops):
+            try:
+                self.apply(op)
+            except DomainError as exc:
+                exc.params.setdefault("index", index)
+                raise
 
     # ------------------------------------------------------------ per kind
 

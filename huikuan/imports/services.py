@@ -203,8 +203,12 @@ def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=No
             job.status = JobStatus.FAILED
             job.errors = [exc.problem.as_dict()]
             job.error_rows = 1
-            job.message = (_("Line %(line)d: %(reason)s — nothing was imported.")
-                           % {"line": exc.problem.line, "reason": exc.problem.reason})[:500]
+            if exc.problem.line:
+                message = _("Line %(line)d: %(reason)s — nothing was imported.") % {
+                    "line": exc.problem.line, "reason": exc.problem.reason}
+            else:
+                message = _("%(reason)s Nothing was imported.") % {"reason": exc.problem.reason}
+            job.message = message[:500]
             job.finished_at = timezone.now()
             job.save()
             return job

@@ -168,10 +168,11 @@ def test_missing_required_column_is_a_file_error(tmp_path, company, finance, cus
 
 
 def test_all_or_nothing_when_a_service_refuses_mid_commit(tmp_path, company, finance, customer, monkeypatch):
-    from huikuan.imports import pipeline
+    from huikuan.imports import importers, pipeline
     from huikuan.ledger.errors import LedgerError
 
     rows = [["单据编号", "业务日期", "客户编码", "价税合计"]] + [[f"M{i}", "2026-01-05", "C001", "10"] for i in range(5)]
+    monkeypatch.setattr(importers.DocumentImporter, "batch_size", 2)
     real = pipeline.inner
     calls = {"n": 0}
 
@@ -180,8 +181,8 @@ def test_all_or_nothing_when_a_service_refuses_mid_commit(tmp_path, company, fin
 
         def wrapped(**kw):
             calls["n"] += 1
-            if calls["n"] == 4:
-                raise LedgerError("simulated refusal", field="total")
+            if calls["n"] == 3:  # two batches (four documents) are already written in the transaction
+                raise LedgerError("simulated refusal", field="total", index=0)
             return body(**kw)
 
         return wrapped
@@ -190,11 +191,37 @@ def test_all_or_nothing_when_a_service_refuses_mid_commit(tmp_path, company, fin
     before = counts()
     job = run(write_csv(tmp_path / "f.csv", rows), company=company, actor=finance, kind="documents")
     assert job.status == JobStatus.FAILED
-    assert job.errors[0]["line"] == 5 and job.errors[0]["column"] == "价税合计"
-    assert calls["n"] == 4
+    assert job.errors[0]["line"] == 6 and job.errors[0]["column"] == "价税合计"
+    assert "nothing was imported" in job.message
+    assert calls["n"] == 3
     assert counts() == before
     customer.refresh_from_db()
     assert customer.open_amount == 0
+
+
+def test_customers_mid_commit_refusal_rolls_back_earlier_rows(tmp_path, company, users):
+    from huikuan.customers.models import Customer as C
+
+    # the preview passes, then a clerk takes code K3 before the commit writes it
+    rows = [["客户编码", "客户名称"], ["K1", "一"], ["K2", "二"], ["K3", "三"]]
+    job = job_for(write_csv(tmp_path / "c.csv", rows), company=company, actor=users["finance"], kind="customers")
+    job = preview_job(job=job, actor=users["finance"])
+    assert job.status == JobStatus.READY
+    from huikuan.imports import importers
+
+    original = importers.CustomerImporter.finish
+
+    def finish_then_race(self):
+        original(self)
+        C.objects.create(company=company, code="K3", name="抢先")
+
+    importers.CustomerImporter.finish = finish_then_race
+    try:
+        job = commit_job(job_id=job.pk, actor=users["finance"])
+    finally:
+        importers.CustomerImporter.finish = original
+    assert job.status == JobStatus.FAILED and job.errors[0]["line"] == 4
+    assert set(C.objects.values_list("code", flat=True)) == {"K3"}
 
 
 # ---------------------------------------------------------------- other kinds
