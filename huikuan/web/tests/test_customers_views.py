@@ -396,3 +396,29 @@ def test_currency_locked_once_documents_exist(company, users, customer, day):
         )
     customer.refresh_from_db()
     assert customer.currency == "CNY"
+
+
+def test_htmx_success_uses_hx_redirect(as_user):
+    r = as_user("finance").post(reverse("web:customer-create"), _form(), HTTP_HX_REQUEST="true")
+    assert r.status_code == 200
+    assert r["HX-Redirect"].endswith(f"/customers/{Customer.objects.get(code='N001').pk}/")
+
+
+def test_download_headers_do_not_let_files_run(as_user, book, users):
+    upload = services.upload_customer_file(
+        customer_id=book["E001"].pk, actor=users["admin"], upload=SimpleUploadedFile("a.docx", _docx_bytes())
+    )
+    r = as_user("manager_east").get(reverse("web:customer-file-download", args=[upload.pk]))
+    assert r.status_code == 200
+    assert r["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in r["Content-Security-Policy"]
+    assert r["Content-Disposition"].startswith("attachment")
+
+
+def _docx_bytes():
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()
