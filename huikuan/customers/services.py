@@ -182,7 +182,8 @@ def _validate_customer(*, company, actor, values: dict, instance: Customer | Non
                 node_id = Customer.objects.filter(pk=node_id).values_list("parent_id", flat=True).first()
     if "owner" in out:
         owner = out["owner"]
-        if owner is None and actor.role == Role.SALESPERSON:
+        if owner is None and actor.role in SALES_ROLES:
+            # Sales staff own what they create; an unowned customer would drop out of their scope.
             owner = actor
         if (
             owner is not None
@@ -304,7 +305,7 @@ def update_customer(*, customer_id: int, actor, expected_version: int, **changes
     if "owner" in changes:
         wanted = changes["owner"]
         if (wanted.pk if wanted is not None else None) == customer.owner_id or (
-            wanted is None and actor.role == Role.SALESPERSON
+            wanted is None and actor.role in SALES_ROLES
         ):
             # Keeping the current owner needs no assignment right (it may be someone the actor
             # could not pick, e.g. a colleague of a sales manager's team who has since moved).

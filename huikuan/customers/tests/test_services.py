@@ -48,6 +48,11 @@ def test_salesperson_cannot_assign_someone_else(company, users):
 def test_manager_assigns_within_team_only(company, users):
     c = _create(company, users["manager_east"], owner=users["sales_east"])
     assert c.owner == users["sales_east"]
+    assert _create(company, users["manager_east"], code="K003").owner == users["manager_east"]
+    unchanged = services.update_customer(
+        customer_id=c.pk, actor=users["manager_east"], expected_version=1, owner=None
+    )
+    assert unchanged.owner == users["sales_east"]
     with pytest.raises(InvalidField):
         _create(company, users["manager_east"], code="K002", owner=users["sales_west"])
 
