@@ -163,7 +163,8 @@ def _bump_customer(customer_id: int, *, open_delta: Decimal = ZERO, unapplied_de
     if unapplied_delta:
         changes["unapplied_amount"] = F("unapplied_amount") + money_value(unapplied_delta)
     if changes:
-        Customer.objects.filter(pk=customer_id).update(version=F("version") + 1, **changes)
+        # balances are not master data: leave ``version`` (the edit-conflict check of the customer form) alone
+        Customer.objects.filter(pk=customer_id).update(**changes)
 
 
 def _check_request_key(model, request_key):

@@ -153,3 +153,14 @@ def test_reverse_document_returns_cash_to_unapplied(company, customer, finance):
     assert customer.open_amount == 0 and customer.unapplied_amount == D("100.00")
     with pytest.raises(AlreadyReversed):
         s.reverse_document(company=company, document_id=doc.pk, actor=finance, on=dt.date(2026, 1, 10), reason="x")
+
+
+def test_postings_do_not_conflict_with_a_customer_edit_in_progress(company, customer, finance):
+    """The customer form's optimistic version check guards master data only, not balances."""
+    from huikuan.customers.services import update_customer
+
+    version = customer.version
+    _inv(company, customer, finance, total="10.00")
+    s.record_payment(company=company, customer_id=customer.pk, amount=D("5.00"), date=dt.date(2026, 1, 9), actor=finance)
+    updated = update_customer(customer_id=customer.pk, actor=finance, expected_version=version, region="华东")
+    assert updated.region == "华东" and updated.open_amount == D("5.00")
