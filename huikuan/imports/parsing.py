@@ -80,16 +80,19 @@ def parse_money(value, *, currency: str = "CNY", allow_negative: bool = False, a
         if "e" in text or "E" in text:
             text = format(Decimal(repr(value)), "f")
     else:
-        text = normalise(str(value or ""))
+        text = str(value or "").strip()
+        if not (_PLAIN_NUMBER.fullmatch(text) or _GROUPED_NUMBER.fullmatch(text)):  # fast path: plain ASCII
+            text = normalise(text)
     text = text.replace(" ", "").replace("\u00a0", "")
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
-    for mark in _CURRENCY_MARKS:
-        if text.upper().startswith(mark):
-            text = text[len(mark):]
-        if text.upper().endswith(mark):
-            text = text[: -len(mark)]
+    if not text[-1:].isdigit() or not text[:1].isdigit():
+        for mark in _CURRENCY_MARKS:
+            if text.upper().startswith(mark):
+                text = text[len(mark):]
+            if text.upper().endswith(mark):
+                text = text[: -len(mark)]
     if text.startswith("-") and text[1:2] in ("¥", "$"):
         text = "-" + text[2:]
     if not text:
