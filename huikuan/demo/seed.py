@@ -17,11 +17,12 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from huikuan.accounts.models import Company, Role, Team, User
 from huikuan.common.money import ZERO, round_money
 from huikuan.customers.models import Contact, Customer, CustomerGroup, PaymentTerm
-from huikuan.ledger import services
+from huikuan.ledger import bulk, services
 from huikuan.ledger.calculations import OpenItem, PlanLine, discount_available, plan_oldest_first
 from huikuan.ledger.models import Instalment
 
@@ -94,7 +95,7 @@ def ensure_demo_data(*, scale: float = 1.0, seed: int = 20261130, stdout=None, a
     company, logins = ensure_base()
     if Customer.objects.filter(company=company).exists():
         if stdout is not None:
-            stdout.write("Demo customers already exist: nothing loaded.")
+            stdout.write(_("Demo customers already exist: nothing loaded."))
         return logins
     as_of = as_of or default_as_of()
     load_demo(company=company, scale=scale, seed=seed, as_of=as_of, stdout=stdout)
@@ -173,9 +174,20 @@ def load_demo(*, company, scale: float, seed: int, as_of: dt.date, stdout=None) 
     gc.disable()  # tens of thousands of short-lived ORM objects: the cyclic collector only costs time here
     try:
         with fast_sqlite_load(), _progress(stdout, len(events)) as advance:
+            batch: list = []  # documents of one day are posted together through ledger.bulk
             for kind, plan in events:
+                if kind == "document":
+                    batch.append(plan)
+                    continue
+                if batch:
+                    replay.documents(batch)
+                    advance(len(batch))
+                    batch = []
                 getattr(replay, kind)(plan)
                 advance()
+            if batch:
+                replay.documents(batch)
+                advance(len(batch))
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -184,29 +196,32 @@ def load_demo(*, company, scale: float, seed: int, as_of: dt.date, stdout=None) 
     if stdout is not None:
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
-        stdout.write(
-            f"Loaded {len(specs)} customers, {len(scenario.documents)} documents, {replay.payments} payments "
-            f"({replay.manual} applied manually), {len(scenario.credit_notes)} credit notes, "
-            f"{len(scenario.write_offs)} write-off requests, {len(scenario.fapiaos)} fapiao "
-            f"as of {as_of:%Y-%m-%d}: {replay.calls} service calls in {took:.1f} s "
-            f"({cpu:.1f} s CPU, {replay.calls / took:.0f} calls/s)."
-        )
+        stdout.write(_(
+            "Loaded %(customers)s customers, %(documents)s documents, %(payments)s payments (%(manual)s applied "
+            "manually), %(notes)s credit notes, %(write_offs)s write-off requests, %(fapiao)s fapiao as of %(as_of)s: "
+            "%(calls)s service calls in %(seconds).1f s (%(cpu).1f s CPU, %(rate).0f calls/s)."
+        ) % {
+            "customers": len(specs), "documents": len(scenario.documents), "payments": replay.payments,
+            "manual": replay.manual, "notes": len(scenario.credit_notes), "write_offs": len(scenario.write_offs),
+            "fapiao": len(scenario.fapiaos), "as_of": as_of.isoformat(), "calls": replay.calls, "seconds": took,
+            "cpu": cpu, "rate": replay.calls / took,
+        })
     return scenario
 
 
 @contextmanager
 def _progress(stdout, total: int):
     if stdout is None:
-        yield lambda: None
+        yield lambda n=1: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(file=stdout)
-    with Progress(TextColumn("[bold]demo ledger"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    with Progress(TextColumn("[bold]" + _("Demo ledger")), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=False) as bar:
         task = bar.add_task("events", total=total)
-        yield lambda: bar.advance(task)
+        yield lambda n=1: bar.advance(task, n)
 
 
 class Replayer:
@@ -224,14 +239,18 @@ class Replayer:
         self.manual = 0
         self.calls = 0
 
-    def document(self, plan) -> None:
-        doc = services.post_document(
-            company=self.company, customer_id=self.customer_ids[plan.customer], document_date=plan.date,
-            actor=self.finance, total=plan.total, payment_term_id=self.terms[plan.term_code].pk,
-            reference=plan.reference, description=plan.description,
-        )
+    def documents(self, plans) -> None:
+        """Post documents (all of one day) in one ``ledger.bulk.post_documents`` transaction."""
+        posted = bulk.post_documents(company=self.company, actor=self.finance, documents=[
+            bulk.DocumentInput(
+                customer_id=self.customer_ids[p.customer], document_date=p.date, total=p.total,
+                payment_term_id=self.terms[p.term_code].pk, reference=p.reference, description=p.description,
+            )
+            for p in plans
+        ])
         self.calls += 1
-        self.docs[plan.key] = (doc.pk, doc.number, doc.total_amount)
+        for p, doc in zip(plans, posted, strict=True):
+            self.docs[p.key] = (doc.pk, doc.number, p.total)
 
     def credit_note(self, plan) -> None:
         doc_id, number, total = self.docs[plan.doc]
