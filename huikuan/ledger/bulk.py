@@ -54,7 +54,7 @@ def _converter(field, connection):
 
 
 def _insert_rows(model, rows: list[dict]) -> None:
-    """INSERT many rows with executemany, skipping the ORM's per-row SQL compilation.
+    """INSERT many rows with multi-row VALUES statements, skipping the ORM's per-row SQL compilation.
 
     ``rows`` map field attnames to Python values; every other concrete column gets its default
     (``auto_now_add`` columns get the current time). Only for append-only rows whose pks nobody
@@ -73,16 +73,21 @@ def _insert_rows(model, rows: list[dict]) -> None:
         else:
             defaults.append(f.get_default())  # "" for text columns without a default, None if nullable
     qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     )
-    params = [
-        [conv(row.get(f.attname, default)) for f, conv, default in zip(fields, converters, defaults, strict=True)]
-        for row in rows
-    ]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # multi-row VALUES: one round trip per statement (executemany is one per row on PostgreSQL)
+    per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
     with connection.cursor() as cursor:
-        for start in range(0, len(params), BATCH):
-            cursor.executemany(sql, params[start : start + BATCH])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                conv(row.get(f.attname, default))
+                for row in chunk
+                for f, conv, default in zip(fields, converters, defaults, strict=True)
+            ]
+            cursor.execute(head + ", ".join([one] * len(chunk)), params)
 
 
 @dataclass(frozen=True)
