@@ -191,6 +191,12 @@ def _next_25th(day: dt.date) -> dt.date:
     return add_months(day.replace(day=25), 1)
 
 
+def _previous_25th(day: dt.date) -> dt.date:
+    if day.day >= 25:
+        return day.replace(day=25)
+    return add_months(day.replace(day=25), -1)
+
+
 def build_scenario(rng: random.Random, customers: list[CustomerSpec], *, documents: int, as_of: dt.date) -> Scenario:
     """About ``documents`` documents spread over ``customers`` by size, with payments per behaviour."""
     sc = Scenario(as_of=as_of)
@@ -213,7 +219,7 @@ def build_scenario(rng: random.Random, customers: list[CustomerSpec], *, documen
         span = max(1, (end - start).days)
         dates = sorted(start + dt.timedelta(days=rng.randrange(span + 1)) for _ in range(n_docs))
         # many customers pay on a fixed day of the month (a 付款日), everything that fell due before it
-        batcher = c.behaviour != "discount" and rng.random() < 0.5
+        batcher = c.behaviour != "discount" and rng.random() < 0.9
         delays: dict[dt.date, int] = {}  # items falling due together are paid together
         products = PRODUCTS.get(c.industry, ["货物"])
         pay_groups: dict[dt.date, list[PayTarget]] = {}
@@ -247,7 +253,8 @@ def build_scenario(rng: random.Random, customers: list[CustomerSpec], *, documen
                 if j in disputed_docs:
                     fraction = Decimal(rng.choice(["0.6", "0.7", "0.75", "0.8", "0.9"]))
                 if batcher and not take_discount:
-                    pay = _next_25th(pay)
+                    # good payers pay on the last payment day before the due date, the others on the next
+                    pay = _previous_25th(pay) if c.behaviour in ("prompt", "overpayer") else _next_25th(pay)
                 pay = max(pay, d)
                 if cutoff is not None and pay > cutoff:
                     if pay <= as_of:
