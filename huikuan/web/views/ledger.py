@@ -138,6 +138,22 @@ def _duplicate(request, model, key: str | None, detail: str):
     return _done(request, reverse(detail, args=[existing.pk]))
 
 
+def _reverse(request, *, obj, reverse_fn, done_message: str, nav: str, back: str, action: str):
+    """The shared POST flow of every reversal: a reason is required, a DomainError lands on the form."""
+    company = _company(request)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            reverse_fn(company=company, actor=request.user, on=clock.today(company), reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            attach_error(form, exc)
+        else:
+            messages.success(request, done_message)
+            return _done(request, back)
+    return _render_form(request, "ledger/reverse_form.html",
+                        {"nav": nav, "form": form, "object": obj, "back": back, "action": action}, status=422)
+
+
 # ---------------------------------------------------------------- customer 360
 
 
@@ -359,22 +375,13 @@ def document_detail(request, pk: int):
 @needs("ledger.reverse")
 @require_POST
 def document_reverse(request, pk: int):
-    company = _company(request)
-    doc = sel.get_document(user=request.user, company=company, pk=pk)
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reverse_document(company=company, document_id=doc.pk, actor=request.user,
-                                      on=clock.today(company), reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            attach_error(form, exc)
-        else:
-            messages.success(request, _("%(number)s reversed.") % {"number": doc.number})
-            return _done(request, reverse("web:document-detail", args=[doc.pk]))
-    return _render_form(request, "ledger/reverse_form.html", {
-        "nav": "documents", "form": form, "object": doc, "back": reverse("web:document-detail", args=[doc.pk]),
-        "action": reverse("web:document-reverse", args=[doc.pk]),
-    }, status=422)
+    doc = sel.get_document(user=request.user, company=_company(request), pk=pk)
+    return _reverse(
+        request, obj=doc, nav="documents",
+        reverse_fn=lambda **kw: services.reverse_document(document_id=doc.pk, **kw),
+        done_message=_("%(number)s reversed.") % {"number": doc.number},
+        back=reverse("web:document-detail", args=[doc.pk]), action=reverse("web:document-reverse", args=[doc.pk]),
+    )
 
 
 # ---------------------------------------------------------------- payments & credit notes
@@ -567,47 +574,30 @@ def payment_apply(request, pk: int):
 @needs("ledger.reverse")
 @require_POST
 def payment_reverse(request, pk: int):
-    company = _company(request)
-    credit = sel.get_credit(user=request.user, company=company, pk=pk)
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reverse_credit(company=company, credit_id=credit.pk, actor=request.user,
-                                    on=clock.today(company), reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            attach_error(form, exc)
-        else:
-            messages.success(request, _("%(number)s reversed.") % {"number": credit.number})
-            return _done(request, reverse("web:payment-detail", args=[credit.pk]))
-    return _render_form(request, "ledger/reverse_form.html", {
-        "nav": "payments", "form": form, "object": credit, "back": reverse("web:payment-detail", args=[credit.pk]),
-        "action": reverse("web:payment-reverse", args=[credit.pk]),
-    }, status=422)
+    credit = sel.get_credit(user=request.user, company=_company(request), pk=pk)
+    return _reverse(
+        request, obj=credit, nav="payments",
+        reverse_fn=lambda **kw: services.reverse_credit(credit_id=credit.pk, **kw),
+        done_message=_("%(number)s reversed.") % {"number": credit.number},
+        back=reverse("web:payment-detail", args=[credit.pk]), action=reverse("web:payment-reverse", args=[credit.pk]),
+    )
 
 
 @login_required
 @needs("ledger.reverse")
 @require_POST
 def allocation_reverse(request, pk: int, allocation_pk: int):
-    company = _company(request)
-    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    credit = sel.get_credit(user=request.user, company=_company(request), pk=pk)
     alloc = credit.allocations.filter(pk=allocation_pk).first()
     if alloc is None:
         raise Http404
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reverse_allocation(company=company, allocation_id=alloc.pk, actor=request.user,
-                                        on=clock.today(company), reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            attach_error(form, exc)
-        else:
-            messages.success(request, _("Allocation of %(amount)s reversed.") % {"amount": alloc.amount})
-            return _done(request, reverse("web:payment-detail", args=[credit.pk]))
-    return _render_form(request, "ledger/reverse_form.html", {
-        "nav": "payments", "form": form, "object": credit, "back": reverse("web:payment-detail", args=[credit.pk]),
-        "action": reverse("web:allocation-reverse", args=[credit.pk, alloc.pk]),
-    }, status=422)
+    return _reverse(
+        request, obj=credit, nav="payments",
+        reverse_fn=lambda **kw: services.reverse_allocation(allocation_id=alloc.pk, **kw),
+        done_message=_("Allocation of %(amount)s reversed.") % {"amount": alloc.amount},
+        back=reverse("web:payment-detail", args=[credit.pk]),
+        action=reverse("web:allocation-reverse", args=[credit.pk, alloc.pk]),
+    )
 
 
 # ---------------------------------------------------------------- write-offs
