@@ -15,14 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from huikuan.accounts.models import User
-from huikuan.accounts.scoping import owner_q
 from huikuan.common import clock
 from huikuan.customers import selectors as customer_selectors
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
+from huikuan.ledger import selectors as ledger_selectors
 from huikuan.ledger import services as ledger
 from huikuan.ledger.aging import GROUPS, aging_report
-from huikuan.ledger.models import Credit, CreditKind, ReceivableDocument
+from huikuan.ledger.models import CreditKind, ReceivableDocument
 
 from . import serializers as s
 from .errors import ApiError
@@ -67,11 +67,19 @@ def customer_in_scope(request, pk) -> Customer:
         raise Http404 from exc
 
 
-def _scoped(request, qs, field="customer"):
-    qs = qs.filter(company=company_of(request)).filter(owner_q(request.user, f"{field}__owner"))
+def _limited(request, qs):
+    """Narrow a scoped queryset further to the key's customer, when the key is limited to one."""
     if isinstance(request.auth, ApiKey) and request.auth.customer_id:
-        qs = qs.filter(**{f"{field}_id": request.auth.customer_id})
+        qs = qs.filter(customer_id=request.auth.customer_id)
     return qs
+
+
+def documents(request):
+    return _limited(request, ledger_selectors.documents_in_scope(user=request.user, company=company_of(request)))
+
+
+def credits(request):
+    return _limited(request, ledger_selectors.credits_in_scope(user=request.user, company=company_of(request)))
 
 
 def _term(request, code):
@@ -183,7 +191,7 @@ class DocumentList(generics.ListAPIView):
 
     def get_queryset(self):
         p = self.request.query_params
-        qs = _scoped(self.request, ReceivableDocument.objects.select_related("customer", "salesperson"))
+        qs = documents(self.request).select_related("customer", "salesperson")
         if p.get("customer"):
             qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
         if p.get("status"):
@@ -224,7 +232,7 @@ class DocumentList(generics.ListAPIView):
 class DocumentDetail(APIView):
     @extend_schema(responses={200: s.DocumentOut, 404: s.ErrorEnvelope})
     def get(self, request, pk):
-        qs = _scoped(request, ReceivableDocument.objects.select_related("customer", "salesperson").prefetch_related("instalments"))
+        qs = documents(request).select_related("customer", "salesperson").prefetch_related("instalments")
         return Response(s.DocumentOut(get_object_or_404(qs, pk=pk)).data)
 
 
@@ -242,7 +250,7 @@ class PaymentList(generics.ListAPIView):
 
     def get_queryset(self):
         p = self.request.query_params
-        qs = _scoped(self.request, Credit.objects.select_related("customer"))
+        qs = credits(self.request).select_related("customer")
         qs = qs.filter(kind=p["kind"]) if p.get("kind") else qs.filter(kind=CreditKind.PAYMENT)
         if p.get("customer"):
             qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
@@ -265,20 +273,20 @@ class PaymentList(generics.ListAPIView):
 class PaymentDetail(APIView):
     @extend_schema(responses={200: s.CreditOut, 404: s.ErrorEnvelope})
     def get(self, request, pk):
-        return Response(s.CreditOut(get_object_or_404(_scoped(request, Credit.objects.select_related("customer")), pk=pk)).data)
+        return Response(s.CreditOut(get_object_or_404(credits(request).select_related("customer"), pk=pk)).data)
 
 
 class PaymentAllocations(APIView):
     @extend_schema(responses={200: s.AllocationOut(many=True)})
     def get(self, request, pk):
-        credit = get_object_or_404(_scoped(request, Credit.objects.all()), pk=pk)
+        credit = get_object_or_404(credits(request), pk=pk)
         return Response(s.AllocationOut(credit.allocations.order_by("pk"), many=True).data)
 
     @extend_schema(request=s.AllocateIn, responses={201: s.AllocationOut(many=True), 422: s.ErrorEnvelope})
     @idempotent
     def post(self, request, pk):
         require(request, "ledger.allocate")
-        credit = get_object_or_404(_scoped(request, Credit.objects.all()), pk=pk)
+        credit = get_object_or_404(credits(request), pk=pk)
         data = _valid(s.AllocateIn, request)
         plan = None
         if data["allocations"]:
