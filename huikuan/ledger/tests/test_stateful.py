@@ -19,8 +19,9 @@ Database isolation: the test uses the ordinary pytest-django ``db`` fixture (one
 the whole test, rolled back at the end). Hypothesis runs many examples inside that one test, so
 each example (each new state machine) creates its own company, users, payment terms and
 customers with unique codes and only ever looks at its own company's rows; rows left by earlier
-examples are still checked by the global ``check_ledger()`` (they must stay consistent too) but
-never compared with the model. This is much faster than a TransactionTestCase-style flush per
+examples are still checked by the global ``check_ledger()`` at the end of every example (they must
+stay consistent too) but never compared with the model; after every step ``check_ledger()`` runs
+over the example's own company. This is much faster than a TransactionTestCase-style flush per
 example and works identically on SQLite and PostgreSQL (services' ``atomic(durable=True)``
 becomes a savepoint inside the test transaction, so a refused operation rolls back exactly as it
 does in production).
@@ -107,6 +108,7 @@ class MInst:
 class MDoc:
     id: int
     total: Decimal
+    date: dt.date
     insts: list[MInst] = field(default_factory=list)
     reversed: bool = False
 
@@ -188,7 +190,7 @@ class LedgerMachine(RuleBasedStateMachine):
                                                discount_percent=Decimal("2"), discount_days=10),
         }
         self.customer = Customer.objects.create(company=c, code="C1", name="上海测试机械有限公司",
-                                                owner=self.users["fin"], payment_term=self.terms["net"])
+                                                owner=self.users["fin"], payment_term=self.terms["2/10"])
         other = Customer.objects.create(company=c, code="C2", name="广州其他贸易有限公司",
                                         owner=self.users["fin"], payment_term=self.terms["net"])
         self.other_doc = s.post_document(company=c, customer_id=other.pk, document_date=D0, total=Decimal("100.00"),
@@ -314,12 +316,12 @@ class LedgerMachine(RuleBasedStateMachine):
         kw = {} if term == "default" else {"payment_term_id": self.terms[term].pk}
         doc = s.post_document(company=self.company, customer_id=self.customer.pk, document_date=d, total=total,
                               actor=self.users["fin"], **kw)
-        expected = model_schedule("net" if term == "default" else term, total, d)
+        expected = model_schedule("2/10" if term == "default" else term, total, d)  # the customer's terms
         rows = list(doc.instalments.order_by("seq"))
         got = [(r.due_date, r.amount, r.discount_amount, r.discount_date if r.discount_amount else None) for r in rows]
         assert got == expected
         assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
-        m = MDoc(id=doc.pk, total=total)
+        m = MDoc(id=doc.pk, total=total, date=d)
         for r, (due, amt, disc, ddate) in zip(rows, expected, strict=True):
             inst = MInst(id=r.pk, doc=m, seq=r.seq, due=due, amount=amt, open=amt, disc=disc, disc_date=ddate)
             m.insts.append(inst)
@@ -328,23 +330,29 @@ class LedgerMachine(RuleBasedStateMachine):
         self.debits += total
         self.sync()
 
-    @rule(total=st.sampled_from(["0", "-1.00", "1.005", "abc"]))
-    def post_document_bad_amount(self, total):
-        self.refused(InvalidAmount, s.post_document, company=self.company, customer_id=self.customer.pk,
-                     document_date=D0, total=total, actor=self.users["fin"])
-
-    @rule(total=AMOUNTS, delta=st.sampled_from(["0.01", "-0.01"]))
-    def post_document_bad_schedule(self, total, delta):
-        a = total - Decimal(delta)
-        schedule = [s.ScheduleInput(D0, a)] if a > 0 else [s.ScheduleInput(D0, Decimal("0.01"))] * 2
-        expected = InvalidSchedule
-        self.refused(expected, s.post_document, company=self.company, customer_id=self.customer.pk,
-                     document_date=D0, total=total, actor=self.users["fin"], schedule=schedule)
+    @rule(case=st.sampled_from(["doc_total", "doc_schedule", "pay_amount", "pay_currency"]),
+          bad=st.sampled_from(["0", "-1.00", "1.005", "abc", "1e400", "NaN"]), total=AMOUNTS,
+          delta=st.sampled_from(["0.01", "-0.01"]))
+    def invalid_input(self, case, bad, total, delta):
+        """Malformed amounts, schedules that do not add up, a foreign currency: refused, nothing changes.
+        (One rule for all of them, so cheap refusals do not crowd out the interesting operations.)"""
+        base = dict(company=self.company, customer_id=self.customer.pk, actor=self.users["fin"])
+        if case == "doc_total":
+            return self.refused(InvalidAmount, s.post_document, document_date=D0, total=bad, **base)
+        if case == "doc_schedule":
+            a = total - Decimal(delta)
+            schedule = [s.ScheduleInput(D0, a)] if a > 0 else [s.ScheduleInput(D0, Decimal("0.01"))] * 2
+            return self.refused(InvalidSchedule, s.post_document, document_date=D0, total=total, schedule=schedule,
+                                **base)
+        if case == "pay_amount":
+            return self.refused(InvalidAmount, s.record_payment, amount=bad, date=D0, **base)
+        return self.refused(CurrencyMismatch, s.record_payment, amount=total, date=D0, currency="USD", **base)
 
     @precondition(lambda self: self.docs)
-    @rule(i=PICK, days=DAYS)
-    def reverse_document(self, i, days):
-        doc = self.pick(self.docs, i)
+    @rule(i=PICK, days=DAYS, any_=st.integers(0, 4))
+    def reverse_document(self, i, days, any_):
+        live = [d for d in self.docs if not d.reversed]
+        doc = self.pick(live if live and any_ else self.docs, i)  # mostly live ones; sometimes twice
         kw = dict(company=self.company, document_id=doc.id, actor=self.users["fin"], on=D0 + dt.timedelta(days=days),
                   reason="开错客户")
         if doc.reversed:
@@ -386,11 +394,23 @@ class LedgerMachine(RuleBasedStateMachine):
         self.sync()
         assert m.id == p.pk and p.unapplied_amount == m.unapplied
 
-    @rule(amount=st.sampled_from(["0", "-5.00", "0.001", "1e400", "NaN"]), currency=st.sampled_from([None, "USD"]))
-    def record_payment_refused(self, amount, currency):
-        expected = CurrencyMismatch if currency else InvalidAmount
-        self.refused(expected, s.record_payment, company=self.company, customer_id=self.customer.pk, amount=amount,
-                     date=D0, actor=self.users["fin"], currency=currency)
+    @precondition(lambda self: self.insts)
+    @rule(i=PICK, days=st.integers(0, 14), net=st.booleans())
+    def pay_an_instalment(self, i, days, net):
+        """Pay what one instalment asks (net of its early-payment discount when there is one),
+        inside or just outside the discount window, so the discount path is exercised often."""
+        discounted = [x for x in self.insts if x.disc and x.open == x.amount]
+        inst = self.pick(discounted if discounted and net else self.insts, i)
+        amount = inst.open - inst.disc if net else inst.open
+        if amount <= 0:
+            return
+        on = inst.doc.date + dt.timedelta(days=days)
+        p = s.record_payment(company=self.company, customer_id=self.customer.pk, amount=amount, date=on,
+                             actor=self.users["fin"])
+        m = self.new_credit("payment", amount, amount)
+        self.model_auto(m, on)
+        self.sync()
+        assert m.id == p.pk
 
     @precondition(lambda self: self.credits)
     @rule(i=PICK, days=DAYS)
@@ -459,10 +479,16 @@ class LedgerMachine(RuleBasedStateMachine):
             self.new_alloc(c, inst, amt)
         self.sync()
 
-    @rule(amount=AMOUNTS, i=PICK, where=st.sampled_from(["none", "doc", "other"]), apply=st.booleans(), days=DAYS)
+    @rule(amount=AMOUNTS, i=PICK, where=st.sampled_from(["none", "doc", "doc_net", "other"]), apply=st.booleans(),
+          days=DAYS)
     def issue_credit_note(self, amount, i, where, apply, days):
         doc = self.pick(self.docs, i) if (where == "doc" and self.docs) else None
         on = D0 + dt.timedelta(days=days)
+        discounted = [x for x in self.insts if x.disc and x.open == x.amount]
+        if where == "doc_net" and discounted:
+            # what a payment would need to earn the discount: a credit note must not earn it
+            inst = self.pick(discounted, i)
+            doc, amount, on = inst.doc, inst.open - inst.disc, inst.doc.date + dt.timedelta(days=days % 11)
         kw = dict(company=self.company, customer_id=self.customer.pk, amount=amount, date=on, reason="退货折让",
                   actor=self.users["fin"], apply=apply)
         if where == "other":
@@ -478,9 +504,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert cn.pk == m.id and cn.unapplied_amount == m.unapplied
 
     @precondition(lambda self: self.credits)
-    @rule(i=PICK, days=DAYS)
-    def reverse_credit(self, i, days):
-        c = self.pick(self.credits, i)
+    @rule(i=PICK, days=DAYS, any_=st.integers(0, 4))
+    def reverse_credit(self, i, days, any_):
+        live = [c for c in self.credits if not c.reversed]
+        c = self.pick(live if live and any_ else self.credits, i)  # mostly live ones; sometimes twice
         kw = dict(company=self.company, credit_id=c.id, actor=self.users["fin"], on=D0 + dt.timedelta(days=days),
                   reason="退票")
         if c.reversed:
@@ -490,9 +517,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.sync()
 
     @precondition(lambda self: self.allocs)
-    @rule(i=PICK, days=DAYS)
-    def reverse_allocation(self, i, days):
-        a = self.pick(self.allocs, i)
+    @rule(i=PICK, days=DAYS, any_=st.integers(0, 4))
+    def reverse_allocation(self, i, days, any_):
+        live = [a for a in self.allocs if a.active]
+        a = self.pick(live if live and any_ else self.allocs, i)  # mostly live ones; sometimes twice
         kw = dict(company=self.company, allocation_id=a.id, actor=self.users["fin"], on=D0 + dt.timedelta(days=days))
         if not a.active:
             return self.refused(AlreadyReversed, s.reverse_allocation, **kw)
@@ -567,6 +595,11 @@ class LedgerMachine(RuleBasedStateMachine):
         debit = sum(entries.values_list("debit_amount", flat=True), ZERO)
         credit = sum(entries.values_list("credit_amount", flat=True), ZERO)
         assert (debit, credit) == (self.debits, self.credits_total)
+        # check_ledger() over this example's company at every step (the rows of earlier examples
+        # cannot change any more; the whole database is checked once per example in teardown)
+        assert check_ledger(company_id=self.company.pk) == []
+
+    def teardown(self):
         assert check_ledger() == []
 
 
