@@ -80,3 +80,16 @@ def test_issue_and_record_reply_through_the_ui(client, data, finance, users):
     assert client.post(reverse("web:statement-reply", args=[st.pk]), {"status": "confirmed"}).status_code == 403
     client.force_login(users["sales_west"])
     assert client.get(reverse("web:statement-pdf", args=[st.pk])).status_code == 404
+
+
+def test_customer_360_shows_last_confirmation_and_limitation_date(client, data, finance):
+    from huikuan.statements.models import ReplyStatus
+    from huikuan.statements.services import issue_statement, record_reply
+
+    st = issue_statement(user=finance, customer=data, period_from=dt.date(2026, 1, 1), period_to=dt.date(2026, 3, 31),
+                         today=dt.date(2026, 4, 1))
+    record_reply(user=finance, statement_id=st.pk, company=data.company, status=ReplyStatus.CONFIRMED,
+                 replied_on=dt.date(2026, 4, 8))
+    client.force_login(finance)
+    html = client.get(reverse("web:customer-detail", args=[data.pk])).content.decode()
+    assert "2026-04-08" in html and "2029-04-08" in html

@@ -39,6 +39,7 @@ from huikuan.ledger.models import (
     Status,
     WriteOffStatus,
 )
+from huikuan.statements.selectors import limitation
 
 from .ledger_forms import (
     ApplyForm,
@@ -165,6 +166,7 @@ def customer_detail(request, pk: int):
     summary = sel.customer_summary(customer=customer, as_of=as_of)
     return render(request, "ledger/customer_detail.html", {
         "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
+        "limitation": limitation(customer=customer),
         "can_edit": request.user.can("customer.edit"),
         "can_post": request.user.can("ledger.post"), "can_pay": request.user.can("ledger.payment"),
         "can_credit_note": request.user.can("ledger.credit_note"),
