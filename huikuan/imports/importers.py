@@ -415,13 +415,13 @@ class DocumentImporter(Importer):
                                           "needed.") % {"number": doc.number})
         return None
 
-    batch_size = 1000
+    batch_size = 10**9  # one bulk call: each customer's balance is then updated once
 
     def lock(self, ops):
         lock_customers({op.data["doc"].customer_id for op in ops})
 
     def apply_batch(self, ops):
-        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, documents=[
+        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, progress=self.write_progress, documents=[
             ledger_bulk.DocumentInput(
                 customer_id=doc.customer_id, document_date=doc.document_date, total=doc.total, number=doc.number,
                 kind=self.doc_kind, currency=doc.currency, payment_term_id=doc.term_id,
@@ -490,13 +490,13 @@ class OpeningImporter(Importer):
             else:
                 self.ops.append(Op("unchanged", line))
 
-    batch_size = 1000
+    batch_size = 10**9  # one bulk call: each customer's balance is then updated once
 
     def lock(self, ops):
         lock_customers({op.data["customer_id"] for op in ops})
 
     def apply_batch(self, ops):
-        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, documents=[
+        inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, progress=self.write_progress, documents=[
             ledger_bulk.DocumentInput(
                 customer_id=d["customer_id"], document_date=d["date"], total=d["amount"], number=d.get("number") or "",
                 kind=DocumentKind.OPENING, currency=d["currency"],

@@ -355,6 +355,9 @@ class Importer:
 
     batch_size = 1
 
+    def write_progress(self, done: int, total: int) -> None:
+        self.progress("writing", done, total)
+
     def lock(self, ops: list[Op]) -> None:
         """Take row locks up front (in the project-wide order) when the batches span many rows."""
 

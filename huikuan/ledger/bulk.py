@@ -116,7 +116,52 @@ def _refuse(exc_class, message, index: int, field: str):
     return exc_class(message, field=field, index=index)
 
 
-def _post_documents(*, company, documents: Sequence[DocumentInput], actor) -> list[_Posted]:
+def _write_chunk(*, company, actor, plans, open_delta) -> list[_Posted]:
+    """Insert one chunk of validated documents with their instalments, entries and audit events."""
+    _insert_rows(ReceivableDocument, [
+        {
+            "company_id": company.pk, "customer_id": customer.pk, "kind": d.kind, "number": number,
+            "document_date": d.document_date, "currency": currency, "total_amount": total,
+            "salesperson_id": customer.owner_id, "payment_term_id": term.pk if term else None,
+            "reference": d.reference, "description": d.description, "external_source": d.external_source,
+            "external_key": d.external_key, "created_by_id": getattr(actor, "pk", None), "request_key": None,
+        }
+        for d, customer, currency, total, term, parts, number in plans
+    ])
+    numbers = [plan[6] for plan in plans]
+    pks = dict(ReceivableDocument.objects.filter(company=company, number__in=numbers).values_list("number", "pk"))
+    docs = [_Posted(pk=pks[number], number=number) for number in numbers]
+    instalments, entries, events = [], [], []
+    kind_labels = {k: str(label) for k, label in DocumentKind.choices}
+    actor_id = getattr(actor, "pk", None)
+    target_type = ReceivableDocument._meta.label_lower
+    for doc, (d, customer, currency, total, _term, parts, number) in zip(docs, plans, strict=True):
+        for p in parts:
+            instalments.append({
+                "company_id": company.pk, "customer_id": customer.pk, "document_id": doc.pk, "seq": p.seq,
+                "document_date": d.document_date, "due_date": p.due_date, "amount": p.amount, "open_amount": p.amount,
+                "discount_amount": p.discount_amount, "discount_date": p.discount_date,
+                "salesperson_id": customer.owner_id, "currency": currency,
+            })
+        entries.append({
+            "company_id": company.pk, "customer_id": customer.pk, "date": d.document_date, "kind": EntryKind.DOCUMENT,
+            "debit_amount": total, "credit_amount": ZERO, "document_id": doc.pk, "credit_id": None,
+            "summary": str(d.description or kind_labels[d.kind])[:200],
+        })
+        events.append({
+            "actor_id": actor_id, "verb": "ledger.document.posted", "target_type": target_type, "target_id": doc.pk,
+            "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} {total} {currency}"[:300],
+            "data": {"total": str(total), "kind": d.kind, "bulk": True,
+                     "instalments": [[p.due_date.isoformat(), str(p.amount)] for p in parts]},
+        })
+        open_delta[customer.pk] += total
+    _insert_rows(Instalment, instalments)
+    _insert_rows(LedgerEntry, entries)
+    _insert_rows(AuditEvent, events)
+    return docs
+
+
+def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progress=None) -> list[_Posted]:
     if not documents:
         return []
     customer_ids = sorted({d.customer_id for d in documents})
@@ -183,50 +228,13 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor) -> li
         seen.add(number)
         plans.append((d, customer, currency, total, term, parts, number))
 
-    _insert_rows(ReceivableDocument, [
-        {
-            "company_id": company.pk, "customer_id": customer.pk, "kind": d.kind, "number": number,
-            "document_date": d.document_date, "currency": currency, "total_amount": total,
-            "salesperson_id": customer.owner_id, "payment_term_id": term.pk if term else None,
-            "reference": d.reference, "description": d.description, "external_source": d.external_source,
-            "external_key": d.external_key, "created_by_id": getattr(actor, "pk", None), "request_key": None,
-        }
-        for d, customer, currency, total, term, parts, number in plans
-    ])
-    numbers = [plan[6] for plan in plans]
-    pks: dict[str, int] = {}
-    for start in range(0, len(numbers), BATCH):
-        pks.update(ReceivableDocument.objects.filter(company=company, number__in=numbers[start : start + BATCH])
-                   .values_list("number", "pk"))
-    docs = [_Posted(pk=pks[number], number=number) for number in numbers]
-    instalments, entries, events = [], [], []
     open_delta: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    kind_labels = {k: str(label) for k, label in DocumentKind.choices}
-    actor_id = getattr(actor, "pk", None)
-    target_type = ReceivableDocument._meta.label_lower
-    for doc, (d, customer, currency, total, _term, parts, number) in zip(docs, plans, strict=True):
-        for p in parts:
-            instalments.append({
-                "company_id": company.pk, "customer_id": customer.pk, "document_id": doc.pk, "seq": p.seq,
-                "document_date": d.document_date, "due_date": p.due_date, "amount": p.amount, "open_amount": p.amount,
-                "discount_amount": p.discount_amount, "discount_date": p.discount_date,
-                "salesperson_id": customer.owner_id, "currency": currency,
-            })
-        entries.append({
-            "company_id": company.pk, "customer_id": customer.pk, "date": d.document_date, "kind": EntryKind.DOCUMENT,
-            "debit_amount": total, "credit_amount": ZERO, "document_id": doc.pk, "credit_id": None,
-            "summary": str(d.description or kind_labels[d.kind])[:200],
-        })
-        events.append({
-            "actor_id": actor_id, "verb": "ledger.document.posted", "target_type": target_type, "target_id": doc.pk,
-            "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} {total} {currency}"[:300],
-            "data": {"total": str(total), "kind": d.kind, "bulk": True,
-                     "instalments": [[p.due_date.isoformat(), str(p.amount)] for p in parts]},
-        })
-        open_delta[customer.pk] += total
-    _insert_rows(Instalment, instalments)
-    _insert_rows(LedgerEntry, entries)
-    _insert_rows(AuditEvent, events)
+    posted: list[_Posted] = []
+    for start in range(0, len(plans), BATCH):
+        chunk = plans[start : start + BATCH]
+        posted.extend(_write_chunk(company=company, actor=actor, plans=chunk, open_delta=open_delta))
+        if progress is not None:
+            progress(start + len(chunk), len(plans))
     deltas = sorted(open_delta.items())
     for start in range(0, len(deltas), 500):
         chunk = deltas[start : start + 500]
@@ -235,17 +243,18 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor) -> li
                                                 output_field=MoneyField()),
             version=F("version") + 1,
         )
-    return docs
+    return posted
 
 
 @transaction.atomic(durable=True)
-def post_documents(*, company, documents: Sequence[DocumentInput], actor) -> list[_Posted]:
+def post_documents(*, company, documents: Sequence[DocumentInput], actor, progress=None) -> list[_Posted]:
     """Post many receivable documents in one transaction, all or none (see the module docstring).
 
     Returns (pk, number) of each posted document, in input order.
 
     Amounts in the customer's currency at its minor unit; dates are business dates. Raises
     WrongCustomer, CurrencyMismatch, InvalidAmount, InvalidSchedule, DuplicateNumber or LedgerError
-    with ``params["index"]`` naming the offending input.
+    with ``params["index"]`` naming the offending input. ``progress(done, total)`` is called after
+    each chunk of rows is written. Each customer's balance is updated once, after all chunks.
     """
-    return _post_documents(company=company, documents=documents, actor=actor)
+    return _post_documents(company=company, documents=documents, actor=actor, progress=progress)
