@@ -204,6 +204,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.debits = Decimal("100.00")  # the other customer's invoice
         self.credits_total = ZERO
         self.keys: set[str] = set()
+        self.dirty = True
         self.pending_credits: list[MCredit] = []
         self.pending_allocs: list[MAlloc] = []
         self.credit_mark = Credit.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -304,6 +305,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.alloc_mark = new_allocs[-1].pk
         self.pending_credits.clear()
         self.pending_allocs.clear()
+        self.dirty = True
 
     def pick(self, seq, i):
         return seq[i % len(seq)]
@@ -577,6 +579,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def database_matches_model(self):
         assert not self.pending_credits and not self.pending_allocs
+        if not self.dirty:  # the last step was refused: ``refused`` proved nothing changed
+            return
+        self.dirty = False
         insts = dict(Instalment.objects.filter(customer=self.customer).values_list("pk", "open_amount"))
         assert insts == {i.id: i.open for i in self.insts}
         assert all(i.open >= 0 for i in self.insts)
