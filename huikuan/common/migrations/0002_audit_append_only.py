@@ -1,4 +1,4 @@
-"""On PostgreSQL, refuse UPDATE and DELETE on audit events and ledger entries at the database level."""
+"""On PostgreSQL, refuse UPDATE and DELETE on audit events at the database level (ledger entries: ledger 0002)."""
 
 from django.db import migrations
 

@@ -292,3 +292,25 @@ def test_postgres_trigger_refuses_raw_update_and_delete(company, finance):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, [ev.pk])
     assert AuditEvent.objects.get(pk=ev.pk).summary == "original"
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="the append-only trigger exists on PostgreSQL only")
+def test_postgres_trigger_keeps_ledger_entries_append_only(company, customer, finance):
+    import datetime as dt
+    from decimal import Decimal as D
+
+    from huikuan.ledger import services
+    from huikuan.ledger.models import LedgerEntry
+
+    services.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 1, 5),
+                           total=D("10.00"), actor=finance)
+    entry = LedgerEntry.objects.get(customer=customer)
+    for sql in (
+        "UPDATE ledger_ledgerentry SET debit_amount = 1 WHERE id = %s",
+        "DELETE FROM ledger_ledgerentry WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(sql, [entry.pk])
+    assert LedgerEntry.objects.get(pk=entry.pk).debit_amount == D("10.00")
