@@ -107,8 +107,8 @@ def chunks(items: list, size: int = BATCH) -> Iterable[list]:
 
 
 @contextmanager
-def _large_page_cache(kib: int = 131072):
-    """SQLite only: a 128 MB page cache while one transaction writes a whole file.
+def _large_page_cache(kib: int = 65536):
+    """SQLite only: a 64 MB page cache while one transaction writes a whole file.
 
     With SQLite's default ~8 MB cache a 100,000-document transaction spills index pages and each
     insert starts reading them back from the WAL; the import's memory budget has room for more.
