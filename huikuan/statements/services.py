@@ -7,7 +7,7 @@ import datetime as dt
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common import audit
@@ -63,8 +63,8 @@ def email_statement(*, statement: Statement, user) -> str:
     data = statement_data(user=user, customer=statement.customer, period_from=statement.period_from,
                           period_to=statement.period_to)
     pdf = render_statement_pdf(data=data, statement=statement)
-    subject = _t("Statement of account %(number)s — %(company)s") % {"number": statement.number, "company": statement.company.name}
-    body = _t(
+    subject = gettext("Statement of account %(number)s — %(company)s") % {"number": statement.number, "company": statement.company.name}
+    body = gettext(
         "Dear %(name)s,\n\nPlease find attached our statement of account to %(date)s. The closing balance is %(amount)s %(cur)s.\n"
         "Please confirm it or tell us the differences by %(deadline)s.\n\n%(company)s"
     ) % {"name": contact.name, "date": statement.period_to, "amount": statement.closing_amount, "cur": statement.customer.currency,
