@@ -53,7 +53,7 @@ def _converter(field, connection):
     return lambda v: v
 
 
-def _insert_rows(model, rows: list[dict]) -> None:
+def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list[tuple]:
     """INSERT many rows with multi-row VALUES statements, skipping the ORM's per-row SQL compilation.
 
     ``rows`` map field attnames to Python values; every other concrete column gets its default
@@ -61,7 +61,7 @@ def _insert_rows(model, rows: list[dict]) -> None:
     needs back (instalments, ledger entries, audit events).
     """
     if not rows:
-        return
+        return []
     connection = connections[router.db_for_write(model)]
     now = timezone.now()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -79,6 +79,8 @@ def _insert_rows(model, rows: list[dict]) -> None:
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # multi-row VALUES: one round trip per statement (executemany is one per row on PostgreSQL)
     per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
+    tail = (" RETURNING " + ", ".join(qn(c) for c in returning)) if returning else ""
+    out: list[tuple] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
@@ -87,7 +89,10 @@ def _insert_rows(model, rows: list[dict]) -> None:
                 for row in chunk
                 for f, conv, default in zip(fields, converters, defaults, strict=True)
             ]
-            cursor.execute(head + ", ".join([one] * len(chunk)), params)
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+            if returning:
+                out.extend(cursor.fetchall())
+    return out
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def _refuse(exc_class, message, index: int, field: str):
 
 def _write_chunk(*, company, actor, plans, open_delta) -> list[_Posted]:
     """Insert one chunk of validated documents with their instalments, entries and audit events."""
-    _insert_rows(ReceivableDocument, [
+    returned = _insert_rows(ReceivableDocument, [
         {
             "company_id": company.pk, "customer_id": customer.pk, "kind": d.kind, "number": number,
             "document_date": d.document_date, "currency": currency, "total_amount": total,
@@ -127,9 +132,10 @@ def _write_chunk(*, company, actor, plans, open_delta) -> list[_Posted]:
             "external_key": d.external_key, "created_by_id": getattr(actor, "pk", None), "request_key": None,
         }
         for d, customer, currency, total, term, parts, number in plans
-    ])
+    ], returning=("number", "id"))
+    # mapped by number, so the order RETURNING yields rows in does not matter
     numbers = [plan[6] for plan in plans]
-    pks = dict(ReceivableDocument.objects.filter(company=company, number__in=numbers).values_list("number", "pk"))
+    pks = dict(returned)
     docs = [_Posted(pk=pks[number], number=number) for number in numbers]
     instalments, entries, events = [], [], []
     kind_labels = {k: str(label) for k, label in DocumentKind.choices}
