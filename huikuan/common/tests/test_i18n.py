@@ -171,8 +171,9 @@ def test_committed_mo_matches_its_po(tmp_path, language):
 # --- 3. what staff see -------------------------------------------------------------------------------------
 
 NAV_ENGLISH = ["Dashboard", "Customers", "Documents", "Payments", "Aging", "Statements", "Write-offs",
-               "Payment terms", "Sign out"]
-PAGES = ["web:dashboard", "web:customer-list", "web:document-list", "web:aging", "web:statement-index"]
+               "Payment terms", "Sign out", "Select an option"]
+PAGES = ["web:dashboard", "web:customer-list", "web:document-list", "web:aging", "web:statement-index",
+         "web:customer-create"]
 
 
 def _visible_text(html):
