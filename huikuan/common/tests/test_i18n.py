@@ -105,6 +105,7 @@ def test_every_string_in_the_code_has_a_chinese_translation(tmp_path):
     _require("msgmerge")
     copy = tmp_path / "huikuan"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo"))
+    shutil.copytree(BASE / "config", tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     # The project's settings, but with LOCALE_PATHS pointing into the copy, so makemessages cannot
     # write to the real catalog whatever directory logic it applies.
     (tmp_path / "i18n_check_settings.py").write_text(
