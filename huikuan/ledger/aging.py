@@ -106,30 +106,48 @@ def _scope_sql(user, company):
 
 
 def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None):
-    """Inner SELECT of (instalment fields, x = open amount as of) for instalments open on ``as_of``."""
+    """Inner SELECT of (instalment fields, x = open amount as of) for instalments open on ``as_of``.
+
+    Three disjoint parts, each driven by an index, so the common case (as of today: nothing was
+    allocated later) is a scan of the currently open instalments only:
+      A. open now: x = open_amount + Σ allocations dated after X;
+      B. settled now, document not reversed, allocated after X: x = Σ allocations dated after X;
+      C. documents reversed after X: x = amount − Σ allocations dated on or before X.
+    Documents reversed on or before X appear in none of them (their instalments are closed without
+    later allocations, and C only takes reversals dated after X).
+    """
     scope_sql, scope_params = _scope_sql(user, company)
     only = ""
     if customer_id is not None:
         only = " AND i.customer_id = %s"
         scope_params = [*scope_params, int(customer_id)]
+    cols = ("i.id AS id, i.customer_id AS customer_id, i.document_id AS document_id, "
+            "i.salesperson_id AS salesperson_id, i.due_date AS due_date, i.document_date AS document_date, "
+            "i.amount AS amount")
+    scope = f"i.customer_id IN ({scope_sql}){only}"
+    later = ("SELECT a.instalment_id AS instalment_id, SUM(a.amount) AS s FROM ledger_allocation a "
+             "WHERE a.company_id = %s AND a.date > %s GROUP BY a.instalment_id")
     sql = f"""
-        SELECT i.id AS id, i.customer_id AS customer_id, i.document_id AS document_id, i.salesperson_id AS salesperson_id,
-               i.due_date AS due_date, i.document_date AS document_date, i.amount AS amount,
-               CASE WHEN d.status = 'reversed'
-                    THEN i.amount - COALESCE((SELECT SUM(a2.amount) FROM ledger_allocation a2
-                                              WHERE a2.instalment_id = i.id AND a2.date <= %s), 0)
-                    ELSE i.open_amount + COALESCE(l.s, 0) END AS x
-        FROM ledger_instalment i
+        SELECT {cols}, i.open_amount + COALESCE(l.s, 0) AS x
+        FROM ledger_instalment i LEFT JOIN ({later}) l ON l.instalment_id = i.id
+        WHERE i.company_id = %s AND i.open_amount > 0 AND i.document_date <= %s AND {scope}
+        UNION ALL
+        SELECT {cols}, l.s AS x
+        FROM ({later}) l JOIN ledger_instalment i ON i.id = l.instalment_id
         JOIN ledger_receivabledocument d ON d.id = i.document_id
-        LEFT JOIN (SELECT a.instalment_id AS instalment_id, SUM(a.amount) AS s FROM ledger_allocation a
-                   WHERE a.company_id = %s AND a.date > %s GROUP BY a.instalment_id) l ON l.instalment_id = i.id
-        WHERE i.company_id = %s AND i.document_date <= %s
-          AND (i.open_amount > 0 OR l.s IS NOT NULL OR d.status = 'reversed')
-          AND NOT EXISTS (SELECT 1 FROM ledger_ledgerentry e
-                          WHERE e.document_id = d.id AND e.kind = 'reversal' AND e.date <= %s)
-          AND i.customer_id IN ({scope_sql}){only}
+        WHERE i.open_amount = 0 AND d.status = 'posted' AND i.document_date <= %s AND {scope}
+        UNION ALL
+        SELECT {cols}, i.amount - COALESCE((SELECT SUM(a2.amount) FROM ledger_allocation a2
+                                            WHERE a2.instalment_id = i.id AND a2.date <= %s), 0) AS x
+        FROM ledger_ledgerentry e JOIN ledger_instalment i ON i.document_id = e.document_id
+        WHERE e.company_id = %s AND e.kind = 'reversal' AND e.document_id IS NOT NULL AND e.date > %s
+          AND i.document_date <= %s AND {scope}
     """
-    params = [as_of, company.pk, as_of, company.pk, as_of, as_of, *scope_params]
+    params = [
+        company.pk, as_of, company.pk, as_of, *scope_params,
+        company.pk, as_of, as_of, *scope_params,
+        as_of, company.pk, as_of, as_of, *scope_params,
+    ]
     return sql, params
 
 

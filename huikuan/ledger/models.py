@@ -65,7 +65,10 @@ class ReceivableDocument(models.Model):
             ),
             models.CheckConstraint(condition=Q(total_amount__gt=0), name="document_amount_positive"),
         ]
-        indexes = [models.Index(fields=["customer", "document_date"], name="document_customer_date")]
+        indexes = [
+            models.Index(fields=["customer", "document_date"], name="document_customer_date"),
+            models.Index(fields=["company", "-document_date", "-id"], name="document_company_recent"),
+        ]
         verbose_name = _("receivable document")
 
     def __str__(self) -> str:
@@ -212,7 +215,10 @@ class Credit(models.Model):
                 name="credit_unapplied_within",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "date"], name="credit_customer_date")]
+        indexes = [
+            models.Index(fields=["customer", "date"], name="credit_customer_date"),
+            models.Index(fields=["company", "kind", "-date", "-id"], name="credit_company_recent"),
+        ]
         verbose_name = _("payment or credit")
 
     def __str__(self) -> str:
@@ -243,7 +249,11 @@ class Allocation(models.Model):
                 name="allocation_sign",
             ),
         ]
-        indexes = [models.Index(fields=["instalment", "date"], name="allocation_instalment_date")]
+        indexes = [
+            models.Index(fields=["instalment", "date"], name="allocation_instalment_date"),
+            # as-of reports read "allocations dated after X" per company
+            models.Index(fields=["company", "date"], name="allocation_company_date"),
+        ]
         verbose_name = _("allocation")
 
 
@@ -278,7 +288,10 @@ class LedgerEntry(models.Model):
                 name="entry_one_side",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "date"], name="entry_customer_date")]
+        indexes = [
+            models.Index(fields=["customer", "date"], name="entry_customer_date"),
+            models.Index(fields=["company", "date"], name="entry_reversal_date", condition=Q(kind="reversal")),
+        ]
         verbose_name = _("ledger entry")
 
     def save(self, *args, **kwargs):
