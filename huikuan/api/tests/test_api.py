@@ -35,7 +35,7 @@ def test_expired_and_revoked_keys_get_401(company, customer, api):
     ApiKey.objects.filter(pk=c.key.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert c.get("/api/v1/customers/").status_code == 401
     ApiKey.objects.filter(pk=c.key.pk).update(expires_at=None, revoked_at=timezone.now())
-    r = c.get("/api/v1/customers/")
+    r = c.get("/api/v1/customers/", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 401 and "revoked" in r.json()["error"]["message"]
 
 
