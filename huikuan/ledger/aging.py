@@ -74,6 +74,18 @@ def accounting_buckets(as_of: dt.date, years: tuple[int, ...] = ACCOUNTING_YEARS
     return out
 
 
+def buckets_for(*, as_of: dt.date, scheme: str = "collections", basis: str = "due",
+                edges: tuple[int, ...] = COLLECTION_EDGES, years: tuple[int, ...] = ACCOUNTING_YEARS):
+    """(buckets, the date column they apply to, effective basis) for a report's options."""
+    if scheme == "accounting":
+        return accounting_buckets(as_of, years), "document_date", "document"
+    buckets = collection_buckets(as_of, edges)
+    if basis == "document":
+        # days since the document date: the first bucket is "0 days" rather than "not yet due"
+        return [Bucket("current", str(_("0 days")), as_of, None)] + buckets[1:], "document_date", "document"
+    return buckets, "due_date", "due"
+
+
 @dataclass(frozen=True)
 class AgingRow:
     key: object
@@ -93,6 +105,7 @@ class AgingReport:
     rows: list[AgingRow]
     totals: tuple[Decimal, ...]
     total: Decimal
+    row_count: int = 0
 
 
 def _scope_sql(user, company):
@@ -174,24 +187,20 @@ def aging_report(
     years: tuple[int, ...] = ACCOUNTING_YEARS,
     min_total: Decimal | None = None,
     customer_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> AgingReport:
     """Aging of open instalments as of ``as_of`` (a business date), grouped and bucketed in SQL.
 
     ``scheme`` "collections" buckets days past due (``basis`` "due") or days since the document date
     (``basis`` "document"); "accounting" buckets 账龄 by years since the document date.
+    Rows come largest total first; ``offset``/``limit`` return one page of them (``row_count`` is the
+    number of groups, ``totals`` always cover all of them).
     """
     if group_by not in GROUPS:
         raise ValueError("unknown grouping")
-    if scheme == "accounting":
-        buckets = accounting_buckets(as_of, years)
-        column = "t.document_date"
-        basis = "document"
-    else:
-        buckets = collection_buckets(as_of, edges)
-        column = "t.due_date" if basis == "due" else "t.document_date"
-        if basis == "document":
-            # days since the document date: "current" = dated today or later is not meaningful; 0 days → first bucket
-            buckets = [Bucket("current", str(_("0 days")), as_of, None)] + buckets[1:]
+    buckets, column, basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
+    column = f"t.{column}"
     inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id)
     key_sql, label_sql, join = _GROUP_SQL[group_by]
     sums = []
@@ -204,28 +213,30 @@ def aging_report(
         if b.date_to is not None:
             cond.append(f"{column} <= %s")
             bucket_params.append(b.date_to)
-        sums.append(f"SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END)")
+        sums.append(f"CAST(SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END) AS BIGINT)")
     label_col = f", MIN({label_sql})" if label_sql else ", NULL"
+    total_pos = 3 + len(buckets)
     sql = (
-        f"SELECT {key_sql} AS k{label_col}, {', '.join(sums)}, SUM(t.x) FROM ({inner}) t {join} "
-        f"WHERE t.x <> 0 GROUP BY {key_sql}"
+        f"SELECT {key_sql} AS k{label_col}, {', '.join(sums)}, CAST(SUM(t.x) AS BIGINT) FROM ({inner}) t {join} "
+        f"WHERE t.x <> 0 GROUP BY {key_sql} ORDER BY {total_pos} DESC, 1"
     )
     with connection.cursor() as cur:
         cur.execute(sql, bucket_params + params)
-        raw = cur.fetchall()
-    labels = _labels(group_by, [r[0] for r in raw])
-    rows = []
-    for r in raw:
-        values = tuple(from_minor(v or 0) for v in r[2:-1])
-        total = from_minor(r[-1] or 0)
-        if min_total is not None and total < min_total:
-            continue
-        label = r[1] if r[1] is not None else labels.get(r[0], "")
-        rows.append(AgingRow(key=r[0], label=str(label), buckets=values, total=total))
-    rows.sort(key=lambda row: (-row.total, str(row.label)))
-    totals = tuple(sum((row.buckets[i] for row in rows), ZERO) for i in range(len(buckets)))
+        raw = cur.fetchall()  # integers (minor units): cheap to filter and total before any Decimal
+    if min_total is not None:
+        floor = int(min_total * 100)
+        raw = [r for r in raw if (r[-1] or 0) >= floor]
+    n = len(buckets)
+    totals = tuple(from_minor(sum((r[2 + i] or 0) for r in raw)) for i in range(n))
+    page = raw[offset: None if limit is None else offset + limit]
+    labels = _labels(group_by, [r[0] for r in page])
+    rows = [
+        AgingRow(key=r[0], label=str(r[1] if r[1] is not None else labels.get(r[0], "")),
+                 buckets=tuple(from_minor(v or 0) for v in r[2:-1]), total=from_minor(r[-1] or 0))
+        for r in page
+    ]
     return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
-                       totals=totals, total=sum(totals, ZERO))
+                       totals=totals, total=sum(totals, ZERO), row_count=len(raw))
 
 
 def _labels(group_by: str, keys: list) -> dict:

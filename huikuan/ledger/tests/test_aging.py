@@ -125,3 +125,18 @@ def test_buckets_partition_the_open_balance(company, customer, finance, docs, pa
     assert got == tuple(expected)
     if row:
         assert sum(row.buckets) == row.total
+
+
+def test_paging_keeps_totals_over_all_groups(company, finance, users):
+    from huikuan.customers.models import Customer
+
+    for i in range(5):
+        c = Customer.objects.create(company=company, code=f"PG{i}", name=f"客户{i}", owner=users["sales_east"])
+        _inv(company, c, finance, f"{(i + 1) * 100}.00", dt.date(2026, 1, 5))
+    x = dt.date(2026, 6, 30)
+    full = aging_report(user=finance, company=company, as_of=x)
+    page = aging_report(user=finance, company=company, as_of=x, offset=1, limit=2)
+    assert [r.total for r in full.rows] == [D("500.00"), D("400.00"), D("300.00"), D("200.00"), D("100.00")]
+    assert [r.total for r in page.rows] == [D("400.00"), D("300.00")]
+    assert page.row_count == 5 and page.totals == full.totals and page.total == D("1500.00")
+    assert aging_report(user=finance, company=company, as_of=x, min_total=D("300.00")).row_count == 3

@@ -19,7 +19,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
-from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, aging_report
+from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, aging_report, buckets_for
 from huikuan.statements import services as st_services
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
 from huikuan.statements.pdf import render_statement_pdf
@@ -67,36 +67,46 @@ def _aging_params(request):
     return company, as_of, scheme, basis, group, edges, years, edge_error
 
 
+AGING_PAGE = 100
+
+
 @login_required
 def aging(request):
     company, as_of, scheme, basis, group, edges, years, edge_error = _aging_params(request)
-    report = aging_report(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group,
-                          edges=edges, years=years)
-    labels = [b.label for b in report.buckets]
+    options = dict(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group,
+                   edges=edges, years=years)
     if request.GET.get("format") == "xlsx":
+        report = aging_report(**options)
         return xlsx_response(
             filename=f"aging-{as_of}.xlsx", sheet_title=_("Aging"),
-            columns=[(str(GROUP_LABELS[group]), "text"), *[(lbl, "money") for lbl in labels], (_("Total"), "money")],
+            columns=[(str(GROUP_LABELS[group]), "text"), *[(b.label, "money") for b in report.buckets], (_("Total"), "money")],
             rows=((r.label, *r.buckets, r.total) for r in report.rows),
             totals=[_("Total"), *report.totals, report.total],
         )
-    page = Paginator(report.rows, 100).get_page(request.GET.get("page"))
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    report = aging_report(**options, offset=(number - 1) * AGING_PAGE, limit=AGING_PAGE)
+    page = Paginator(range(report.row_count), AGING_PAGE).get_page(number)
+    if page.number != number:  # past the last page: show the last one
+        report = aging_report(**options, offset=(page.number - 1) * AGING_PAGE, limit=AGING_PAGE)
+    labels = [b.label for b in report.buckets]
     params = request.GET.copy()
     params.pop("page", None)
     top = max((t for t in report.totals), default=0) or 1
     chart = [{"label": lbl, "value": v, "pct": int(v * 100 / top) if v > 0 else 0} for lbl, v in zip(labels, report.totals, strict=True)]
     return render(request, "reports/aging.html", {
-        "nav": "aging", "r": report, "page": page, "qs": params.urlencode(), "as_of": as_of, "scheme": scheme,
-        "basis": basis, "group": group, "groups": GROUP_LABELS.items(), "edges": ",".join(map(str, edges)),
-        "years": len(years), "edge_error": edge_error, "chart": chart, "labels": labels,
+        "nav": "aging", "r": report, "page": page, "qs": params.urlencode(), "params": params.urlencode(),
+        "as_of": as_of, "scheme": scheme, "basis": basis, "group": group, "groups": GROUP_LABELS.items(),
+        "edges": ",".join(map(str, edges)), "years": len(years), "edge_error": edge_error, "chart": chart, "labels": labels,
     })
 
 
 @login_required
 def aging_drill(request):
     company, as_of, scheme, basis, group, edges, years, _err = _aging_params(request)
-    report_buckets = aging_report(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis,
-                                  group_by="none", edges=edges, years=years).buckets
+    report_buckets, column, _basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
     try:
         idx = int(request.GET.get("bucket", ""))
         bucket = report_buckets[idx] if idx >= 0 else None
@@ -110,7 +120,6 @@ def aging_drill(request):
             raise Http404 from exc
     elif key in ("", "None"):
         key = None
-    column = "due_date" if (scheme == "collections" and basis == "due") else "document_date"
     items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
                         group_by=group if key is not None or group != "none" else "none", key=key)
     if request.GET.get("format") == "xlsx":
