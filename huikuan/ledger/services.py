@@ -824,3 +824,57 @@ def red_reverse_fapiao(*, company, fapiao_id: int, red_number: str, issue_date: 
     orig.save(update_fields=["status"])
     audit.record(actor=actor, verb="ledger.fapiao.red_reversed", target=orig, summary=red_number, data={"red": red_number})
     return red
+
+
+# ---------------------------------------------------------------- payment instruments
+
+_BILL_NEXT = {
+    BillStatus.RECEIVED: {BillStatus.ENDORSED, BillStatus.DISCOUNTED, BillStatus.HONOURED, BillStatus.DISHONOURED},
+    BillStatus.ENDORSED: {BillStatus.HONOURED, BillStatus.DISHONOURED},
+    BillStatus.DISCOUNTED: {BillStatus.HONOURED, BillStatus.DISHONOURED},
+}
+_CHEQUE_NEXT = {ChequeStatus.PENDING: {ChequeStatus.CLEARED, ChequeStatus.BOUNCED}}
+
+
+@transaction.atomic(durable=True)
+def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt.date, note: str = "") -> Credit:
+    """Move an acceptance bill (received → endorsed / discounted → honoured / dishonoured) or a cheque
+    (pending → cleared / bounced) along its life.
+
+    A dishonoured bill or a bounced cheque never became money: the payment is reversed in the same
+    transaction (its allocations undone, the customer's balance restored, a reversal entry written).
+    Locks the customer, then the payment's instalments, then the payment.
+    """
+    try:
+        head = Credit.objects.get(pk=credit_id, company=company, kind=CreditKind.PAYMENT)
+    except Credit.DoesNotExist as exc:
+        raise LedgerError(_("Unknown payment.")) from exc
+    _customer_for(company, head.customer_id)
+    locks.instalments(_active_allocations(credit_id=credit_id).values_list("instalment_id", flat=True))
+    credit = locks.credit(credit_id)
+    if credit.status != Status.POSTED:
+        raise AlreadyReversed(_("This payment has been reversed."))
+    if credit.bill_status:
+        field, allowed, current = "bill_status", _BILL_NEXT.get(credit.bill_status, set()), credit.bill_status
+    elif credit.cheque_status:
+        field, allowed, current = "cheque_status", _CHEQUE_NEXT.get(credit.cheque_status, set()), credit.cheque_status
+    else:
+        raise LedgerError(_("Only acceptance bills and cheques have a status to follow."))
+    if status not in allowed:
+        raise LedgerError(
+            _("A %(kind)s cannot go from %(old)s to %(new)s.")
+            % {"kind": credit.get_method_display(), "old": current, "new": status or "—"},
+            field="status",
+        )
+    Credit.objects.filter(pk=credit.pk).update(**{field: status})
+    audit.record(actor=actor, verb="ledger.instrument.status", target=credit, summary=f"{credit.number} {current} → {status}",
+                 data={"field": field, "before": current, "after": status, "note": note})
+    if status in (BillStatus.DISHONOURED, ChequeStatus.BOUNCED):
+        credit.refresh_from_db()
+        reason = str(_("%(number)s %(status)s") % {"number": credit.bill_number or credit.reference or credit.number,
+                                                   "status": status})
+        _reverse_credit_locked(credit, on=on, actor=actor, reason=(note or reason)[:300])
+        audit.record(actor=actor, verb="ledger.credit.reversed", target=credit, summary=reason[:300],
+                     data={"amount": credit.amount, "reason": reason})
+    credit.refresh_from_db()
+    return credit

@@ -17,6 +17,7 @@ urlpatterns = [
     path("payments/<int:pk>/", ledger.payment_detail, name="payment-detail"),
     path("payments/<int:pk>/apply/", ledger.payment_apply, name="payment-apply"),
     path("payments/<int:pk>/reverse/", ledger.payment_reverse, name="payment-reverse"),
+    path("payments/<int:pk>/instrument/", ledger.payment_instrument, name="payment-instrument"),
     path("payments/<int:pk>/allocations/<int:allocation_pk>/reverse/", ledger.allocation_reverse,
          name="allocation-reverse"),
     path("write-offs/", ledger.writeoff_list, name="writeoff-list"),

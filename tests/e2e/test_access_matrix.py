@@ -87,6 +87,7 @@ MATRIX = {
     "web:payment-detail": ("/payments/{p}/", OWN, 302),
     "web:payment-apply": ("/payments/{p}/apply/", only(LEDGER_POST), 302),
     "web:payment-reverse": ("/payments/{p}/reverse/", post_only(LEDGER_POST), 302),
+    "web:payment-instrument": ("/payments/{p}/instrument/", post_only(LEDGER_POST), 302),
     "web:allocation-reverse": ("/payments/{p}/allocations/{a}/reverse/", post_only(LEDGER_POST), 302),
     "web:writeoff-list": ("/write-offs/", OK_ALL, 302),
     "web:writeoff-new": ("/write-offs/new/{i}/", only(WO_REQ), 302),

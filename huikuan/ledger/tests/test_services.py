@@ -164,3 +164,37 @@ def test_postings_do_not_conflict_with_a_customer_edit_in_progress(company, cust
     s.record_payment(company=company, customer_id=customer.pk, amount=D("5.00"), date=dt.date(2026, 1, 9), actor=finance)
     updated = update_customer(customer_id=customer.pk, actor=finance, expected_version=version, region="华东")
     assert updated.region == "华东" and updated.open_amount == D("5.00")
+
+
+def test_bill_life_and_dishonour_reverses_the_payment(company, customer, finance):
+    from huikuan.ledger.errors import LedgerError
+
+    doc = _inv(company, customer, finance, total="500.00")
+    bill = s.record_payment(company=company, customer_id=customer.pk, amount=D("500.00"), date=dt.date(2026, 1, 10),
+                            actor=finance, method="bank_acceptance", bill_number="130058100002", bill_acceptor="工商银行",
+                            bill_maturity_date=dt.date(2026, 6, 10))
+    assert doc.instalments.get().open_amount == 0
+    with pytest.raises(LedgerError):
+        s.set_instrument_status(company=company, credit_id=bill.pk, status="pending", actor=finance, on=dt.date(2026, 2, 1))
+    s.set_instrument_status(company=company, credit_id=bill.pk, status="endorsed", actor=finance, on=dt.date(2026, 2, 1))
+    bill = s.set_instrument_status(company=company, credit_id=bill.pk, status="dishonoured", actor=finance,
+                                   on=dt.date(2026, 6, 11))
+    assert bill.bill_status == "dishonoured" and bill.status == "reversed"
+    assert doc.instalments.get().open_amount == D("500.00")
+    customer.refresh_from_db()
+    assert customer.open_amount == D("500.00") and customer.unapplied_amount == 0
+
+
+def test_cheque_clears_or_bounces(company, customer, finance):
+    from huikuan.ledger.errors import LedgerError
+
+    chq = s.record_payment(company=company, customer_id=customer.pk, amount=D("80.00"), date=dt.date(2026, 1, 10),
+                           actor=finance, method="cheque", reference="CHQ 0001")
+    assert chq.cheque_status == "pending"
+    chq = s.set_instrument_status(company=company, credit_id=chq.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))
+    assert chq.cheque_status == "cleared" and chq.status == "posted"
+    with pytest.raises(LedgerError):
+        s.set_instrument_status(company=company, credit_id=chq.pk, status="bounced", actor=finance, on=dt.date(2026, 1, 13))
+    transfer = s.record_payment(company=company, customer_id=customer.pk, amount=D("1.00"), date=dt.date(2026, 1, 10), actor=finance)
+    with pytest.raises(LedgerError):
+        s.set_instrument_status(company=company, credit_id=transfer.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))

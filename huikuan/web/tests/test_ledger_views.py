@@ -443,3 +443,24 @@ def test_list_and_360_query_counts_are_constant(as_user, company, customer, fina
     many = _query_counts(c, pages)
     assert many == few
     assert max(many.values()) <= 12, many
+
+
+def test_cheque_bounce_through_the_payment_page(client, company, customer, finance, users):
+    import datetime as _dt
+    from decimal import Decimal as _D
+
+    from django.urls import reverse as _reverse
+
+    from huikuan.ledger import services as _s
+
+    chq = _s.record_payment(company=company, customer_id=customer.pk, amount=_D("80.00"), date=_dt.date(2026, 1, 10),
+                            actor=finance, method="cheque")
+    client.force_login(users["auditor"])
+    assert client.post(_reverse("web:payment-instrument", args=[chq.pk]), {"status": "bounced"}).status_code == 403
+    client.force_login(finance)
+    page = client.get(_reverse("web:payment-detail", args=[chq.pk])).content.decode()
+    assert 'name="status"' in page and 'value="bounced"' in page
+    r = client.post(_reverse("web:payment-instrument", args=[chq.pk]), {"status": "bounced", "note": "存款不足"})
+    assert r.status_code == 302
+    chq.refresh_from_db()
+    assert chq.cheque_status == "bounced" and chq.status == "reversed"

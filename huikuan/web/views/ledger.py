@@ -30,6 +30,8 @@ from huikuan.ledger import selectors as sel
 from huikuan.ledger import services
 from huikuan.ledger.errors import DuplicateSubmission
 from huikuan.ledger.models import (
+    BillStatus,
+    ChequeStatus,
     Credit,
     CreditKind,
     DocumentKind,
@@ -516,7 +518,35 @@ def payment_detail(request, pk: int):
         and credit.kind in (CreditKind.PAYMENT, CreditKind.CREDIT_NOTE),
         "can_apply": request.user.can("ledger.allocate") and posted and credit.unapplied_amount > 0
         and credit.kind in (CreditKind.PAYMENT, CreditKind.CREDIT_NOTE),
+        "can_instrument": request.user.can("ledger.payment") and posted,
+        "instrument_next": _instrument_choices(credit),
     })
+
+
+def _instrument_choices(credit):
+    if credit.bill_status:
+        nxt, choices = services._BILL_NEXT.get(credit.bill_status, set()), BillStatus.choices
+    elif credit.cheque_status:
+        nxt, choices = services._CHEQUE_NEXT.get(credit.cheque_status, set()), ChequeStatus.choices
+    else:
+        return []
+    return [(v, label) for v, label in choices if v in nxt]
+
+
+@login_required
+@needs("ledger.payment")
+@require_POST
+def payment_instrument(request, pk: int):
+    company = _company(request)
+    credit = sel.get_credit(user=request.user, company=company, pk=pk)
+    try:
+        services.set_instrument_status(company=company, credit_id=credit.pk, status=request.POST.get("status", ""),
+                                       actor=request.user, on=clock.today(company), note=request.POST.get("note", "")[:300])
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Status updated."))
+    return _done(request, reverse("web:payment-detail", args=[credit.pk]))
 
 
 def _apply_context(request, credit, form, typed=None):
