@@ -49,7 +49,10 @@ def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
 
 
 def is_working_day(day: dt.date, overrides: dict[dt.date, bool] | None = None) -> bool:
-    if overrides and day in overrides:
+    """Whether ``day`` is a working day: override table first, then the package (holidays, 调休)."""
+    if overrides is None:
+        overrides = _overrides(day, day)
+    if day in overrides:
         return overrides[day]
     cal = _cn(day.year)
     if day in cal:

@@ -38,3 +38,17 @@ def test_warns_when_next_year_schedule_missing():
     HolidayOverride.objects.create(date=dt.date(2099, 1, 1), is_working_day=False, note="元旦")
     assert calendar_warning(far) is None
     assert calendar_warning(dt.date(2098, 6, 1)) is None
+
+
+@pytest.mark.django_db
+def test_holidays_command_edits_the_override_table(capsys):
+    from django.core.management import call_command
+
+    call_command("holidays", "off", "2099-02-10", "2099-02-11", note="春节")
+    call_command("holidays", "work", "2099-02-08", note="调休上班")  # a Sunday worked
+    assert next_working_day(dt.date(2099, 2, 10)) == dt.date(2099, 2, 12)
+    assert is_working_day(dt.date(2099, 2, 8))
+    call_command("holidays", "remove", "2099-02-08")
+    assert not HolidayOverride.objects.filter(date=dt.date(2099, 2, 8)).exists()
+    call_command("holidays", "list", "--year", "2099")
+    assert "春节" in capsys.readouterr().out
