@@ -91,9 +91,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUIKUAN_TEST_SQLITE", "")} if os.environ.get(
-        "HUIKUAN_TEST_SQLITE"
-    ) else {}
+    # Tests use a file (HUIKUAN_TEST_SQLITE) rather than memory when set, so live-server threads of the
+    # browser journeys get their own connections instead of sharing the test's one.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["HUIKUAN_TEST_SQLITE"]} if os.environ.get("HUIKUAN_TEST_SQLITE") else {}
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUIKUAN_TEST_DB", "test_huikuan")}
 

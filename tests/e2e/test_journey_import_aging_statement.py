@@ -123,7 +123,7 @@ def test_journey_import_with_errors_fix_commit_aging_drill_statement_pdf(
 
     # ---- the customer's statement, and its PDF
     row.locator("td").first.locator("a").click()
-    page.wait_for_url(re.compile(rf"/customers/{customer.pk}/$"))
+    page.wait_for_url(re.compile(rf"^https?://[^/]+/customers/{customer.pk}/$"))
     page.click(f"a[href='/customers/{customer.pk}/statement/']")
     page.wait_for_url(re.compile(rf"/customers/{customer.pk}/statement/"))
     page.fill("input[name=from]", "2026-01-01")
