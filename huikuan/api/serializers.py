@@ -10,6 +10,7 @@ from huikuan.common.money import to_decimal
 from huikuan.customers.models import Channel, Contact, Customer, CustomerStatus
 from huikuan.ledger.models import Credit, DocumentKind, Instalment, Method, ReceivableDocument
 
+ID_MAX = 2**63 - 1
 _MONEY_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "1234.50"}
 
 
@@ -147,7 +148,7 @@ class ScheduleIn(serializers.Serializer):
 
 
 class DocumentIn(serializers.Serializer):
-    customer = serializers.IntegerField()
+    customer = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     kind = serializers.ChoiceField(choices=DocumentKind.choices, default=DocumentKind.INVOICE)
     number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     document_date = serializers.DateField()
@@ -182,7 +183,7 @@ class CreditOut(serializers.ModelSerializer):
 
 
 class PaymentIn(serializers.Serializer):
-    customer = serializers.IntegerField()
+    customer = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     amount = MoneyInput()
     date = serializers.DateField()
     method = serializers.ChoiceField(choices=[c for c in Method.choices if c[0]], default=Method.TRANSFER)
@@ -198,7 +199,7 @@ class PaymentIn(serializers.Serializer):
 
 
 class AllocationLineIn(serializers.Serializer):
-    instalment = serializers.IntegerField()
+    instalment = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     amount = MoneyInput()
 
 
@@ -209,12 +210,12 @@ class AllocateIn(serializers.Serializer):
 
 
 class CreditNoteIn(serializers.Serializer):
-    customer = serializers.IntegerField()
+    customer = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     amount = MoneyInput()
     date = serializers.DateField()
     reason = serializers.CharField(max_length=300)
     number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    document = serializers.IntegerField(required=False, allow_null=True, default=None)
+    document = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX)
     apply = serializers.BooleanField(required=False, default=True)
     external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 

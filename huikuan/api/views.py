@@ -60,10 +60,32 @@ def customers_in_scope(request):
     return qs
 
 
+MAX_ID = 2**63 - 1
+
+
+def _id(value) -> int:
+    """A database id from a path or query value: out of range or not a number is 404, never a 500."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    if not 0 < n <= MAX_ID:
+        raise Http404
+    return n
+
+
+def _valid_id(value) -> bool:
+    return value.isdigit() and 0 < int(value) <= MAX_ID
+
+
+def _get(qs, pk):
+    return get_object_or_404(qs, pk=_id(pk))
+
+
 def customer_in_scope(request, pk) -> Customer:
     try:
-        return customers_in_scope(request).get(pk=pk)
-    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        return customers_in_scope(request).get(pk=_id(pk))
+    except Customer.DoesNotExist as exc:
         raise Http404 from exc
 
 
@@ -193,7 +215,7 @@ class DocumentList(generics.ListAPIView):
         p = self.request.query_params
         qs = documents(self.request).select_related("customer", "salesperson")
         if p.get("customer"):
-            qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
+            qs = qs.filter(customer_id=int(p["customer"])) if _valid_id(p["customer"]) else qs.none()
         if p.get("status"):
             qs = qs.filter(status=p["status"])
         if p.get("number"):
@@ -233,7 +255,7 @@ class DocumentDetail(APIView):
     @extend_schema(responses={200: s.DocumentOut, 404: s.ErrorEnvelope})
     def get(self, request, pk):
         qs = documents(request).select_related("customer", "salesperson").prefetch_related("instalments")
-        return Response(s.DocumentOut(get_object_or_404(qs, pk=pk)).data)
+        return Response(s.DocumentOut(_get(qs, pk)).data)
 
 
 # ------------------------------------------------------------------ payments and credits
@@ -253,7 +275,7 @@ class PaymentList(generics.ListAPIView):
         qs = credits(self.request).select_related("customer")
         qs = qs.filter(kind=p["kind"]) if p.get("kind") else qs.filter(kind=CreditKind.PAYMENT)
         if p.get("customer"):
-            qs = qs.filter(customer_id=p["customer"]) if p["customer"].isdigit() else qs.none()
+            qs = qs.filter(customer_id=int(p["customer"])) if _valid_id(p["customer"]) else qs.none()
         if p.get("unapplied") in ("1", "true"):
             qs = qs.filter(unapplied_amount__gt=0)
         return qs.order_by("-date", "-id")
@@ -273,20 +295,20 @@ class PaymentList(generics.ListAPIView):
 class PaymentDetail(APIView):
     @extend_schema(responses={200: s.CreditOut, 404: s.ErrorEnvelope})
     def get(self, request, pk):
-        return Response(s.CreditOut(get_object_or_404(credits(request).select_related("customer"), pk=pk)).data)
+        return Response(s.CreditOut(_get(credits(request).select_related("customer"), pk)).data)
 
 
 class PaymentAllocations(APIView):
     @extend_schema(responses={200: s.AllocationOut(many=True)})
     def get(self, request, pk):
-        credit = get_object_or_404(credits(request), pk=pk)
+        credit = _get(credits(request), pk)
         return Response(s.AllocationOut(credit.allocations.order_by("pk"), many=True).data)
 
     @extend_schema(request=s.AllocateIn, responses={201: s.AllocationOut(many=True), 422: s.ErrorEnvelope})
     @idempotent
     def post(self, request, pk):
         require(request, "ledger.allocate")
-        credit = get_object_or_404(credits(request), pk=pk)
+        credit = _get(credits(request), pk)
         data = _valid(s.AllocateIn, request)
         plan = None
         if data["allocations"]:

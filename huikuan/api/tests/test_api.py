@@ -164,3 +164,14 @@ def test_aging_and_statement_endpoints(company, customer, other_customer, financ
     pdf = c.get(f"/api/v1/customers/{customer.pk}/statement/?format=pdf")
     assert pdf["Content-Type"] == "application/pdf"
     assert limited.get(f"/api/v1/customers/{customer.pk}/statement/").status_code == 404
+
+
+def test_out_of_range_ids_and_nul_characters_are_client_errors(company, customer, api, client, users):
+    c = api()
+    assert c.get(f"/api/v1/payments/?customer={2**70}").status_code == 200
+    assert c.get(f"/api/v1/customers/{2**70}/").status_code == 404
+    r = c.post("/api/v1/payments/", {"customer": 2**70, "amount": "1.00", "date": "2026-01-01"}, format="json")
+    assert r.status_code == 422
+    assert c.get("/api/v1/customers/?q=a%00b").status_code == 422
+    client.force_login(users["finance"])
+    assert client.get("/customers/?q=a%00b").status_code == 400
