@@ -836,6 +836,11 @@ _BILL_NEXT = {
 _CHEQUE_NEXT = {ChequeStatus.PENDING: {ChequeStatus.CLEARED, ChequeStatus.BOUNCED}}
 
 
+def _status_label(code: str) -> str:
+    labels = {**dict(BillStatus.choices), **dict(ChequeStatus.choices)}
+    return str(labels.get(code, code))
+
+
 @transaction.atomic(durable=True)
 def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt.date, note: str = "") -> Credit:
     """Move an acceptance bill (received → endorsed / discounted → honoured / dishonoured) or a cheque
@@ -863,7 +868,7 @@ def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt
     if status not in allowed:
         raise LedgerError(
             _("A %(kind)s cannot go from %(old)s to %(new)s.")
-            % {"kind": credit.get_method_display(), "old": current, "new": status or "—"},
+            % {"kind": credit.get_method_display(), "old": _status_label(current), "new": _status_label(status) or "—"},
             field="status",
         )
     Credit.objects.filter(pk=credit.pk).update(**{field: status})
@@ -872,7 +877,7 @@ def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt
     if status in (BillStatus.DISHONOURED, ChequeStatus.BOUNCED):
         credit.refresh_from_db()
         reason = str(_("%(number)s %(status)s") % {"number": credit.bill_number or credit.reference or credit.number,
-                                                   "status": status})
+                                                   "status": _status_label(status)})
         _reverse_credit_locked(credit, on=on, actor=actor, reason=(note or reason)[:300])
         audit.record(actor=actor, verb="ledger.credit.reversed", target=credit, summary=reason[:300],
                      data={"amount": credit.amount, "reason": reason})
