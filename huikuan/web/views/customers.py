@@ -34,16 +34,14 @@ from huikuan.customers.termtext import (
     parse_split,
 )
 
+from .common import company_of as _company
+from .common import parse_int as _int_or_none
+
 PAGE_SIZE = 50
 
 
 # ---------------------------------------------------------------- helpers
 
-
-def _company(request):
-    if request.company is None:
-        raise Http404
-    return request.company
 
 
 def _require(request, perm: str) -> None:
@@ -71,11 +69,7 @@ def _done(request, to, *args, **kwargs):
     return redirect(url)
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+
 
 
 # ---------------------------------------------------------------- list and export

@@ -7,7 +7,6 @@ to a form error in the user's language (htmx requests get the form fragment with
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import wraps
 
 from django.contrib import messages
@@ -43,6 +42,9 @@ from huikuan.ledger.models import (
 )
 from huikuan.statements.selectors import limitation
 
+from .common import company_of as _company
+from .common import parse_date as _date
+from .common import parse_int as _int
 from .ledger_forms import (
     ApplyForm,
     CreditNoteForm,
@@ -63,10 +65,7 @@ APPLY_LIMIT = 500  # open items listed on the manual apply page (oldest due firs
 # ---------------------------------------------------------------- plumbing
 
 
-def _company(request):
-    if request.company is None:
-        raise Http404
-    return request.company
+
 
 
 def needs(perm: str):
@@ -98,18 +97,10 @@ def _render_form(request, template: str, context: dict, *, status: int = 200):
     return render(request, template, context, status=status)
 
 
-def _date(value) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+
+
 
 
 def _page(request, qs):

@@ -25,18 +25,8 @@ from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
 from huikuan.statements.pdf import render_statement_pdf
 from huikuan.statements.selectors import limitation, statement_data, statement_list, statements_of
 
-
-def _company(request):
-    if request.company is None:
-        raise Http404
-    return request.company
-
-
-def _date(value, default=None):
-    try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+from .common import company_of as _company
+from .common import parse_date as _date
 
 
 def _edges(raw: str):
