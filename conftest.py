@@ -81,3 +81,12 @@ def _ledger_consistent(request):
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leak():
+    """A test (or a task it runs) that activates a language must not change the next test's."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

@@ -445,15 +445,10 @@ class OpeningImporter(Importer):
         self.seen: dict = {}
 
     def row(self, line, cells):
-        customer = self.resolve_customer(line, cells)
-        rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
-        # the amount is checked even when the customer is unknown, so the row shows all its problems
-        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
-                                 required=True)
-        if customer is None:
+        parsed = self.customer_amount_row(line, cells)
+        if parsed is None:
             return
-        if rec is None or amount is BAD:
-            return
+        customer, rec, amount = parsed
         if self.duplicate_in_file(self.seen, customer[0], line, "customer_code", self.raw(cells, "customer_code")):
             return
         if rec.get("due_date") and rec["due_date"] < rec["date"]:
@@ -528,15 +523,10 @@ class PaymentImporter(Importer):
         return []
 
     def row(self, line, cells):
-        customer = self.resolve_customer(line, cells)
-        rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
-        # the amount is checked even when the customer is unknown, so the row shows all its problems
-        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
-                                 required=True)
-        if customer is None:
+        parsed = self.customer_amount_row(line, cells)
+        if parsed is None:
             return
-        if rec is None or amount is BAD:
-            return
+        customer, rec, amount = parsed
         rec["amount"] = amount
         key = rec.get("external_key") or rec.get("number")
         if not key:
@@ -611,15 +601,10 @@ class FapiaoImporter(Importer):
         self.seen: dict = {}
 
     def row(self, line, cells):
-        customer = self.resolve_customer(line, cells)
-        rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
-        # the amount is checked even when the customer is unknown, so the row shows all its problems
-        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
-                                 required=True)
-        if customer is None:
+        parsed = self.customer_amount_row(line, cells)
+        if parsed is None:
             return
-        if rec is None or amount is BAD:
-            return
+        customer, rec, amount = parsed
         rec["amount"] = amount
         rec["fapiao_type"] = rec.get("fapiao_type") or "special"
         if self.duplicate_in_file(self.seen, rec["number"], line, "number", rec["number"]):

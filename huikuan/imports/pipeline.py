@@ -223,6 +223,20 @@ class Importer:
             self._customer_names = out
         return self._customer_names
 
+    def customer_amount_row(self, line: int, cells: list):
+        """The common start of a row that belongs to a customer and carries an amount.
+
+        Returns ``(customer, record, amount)`` or ``None`` when the row has a problem (already reported).
+        The amount is checked even when the customer is unknown, so the row shows all its problems.
+        """
+        customer = self.resolve_customer(line, cells)
+        rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount"))
+        amount = self.money_cell(line, cells, "amount", customer[1] if customer else self.company.base_currency,
+                                 required=True)
+        if customer is None or rec is None or amount is BAD:
+            return None
+        return customer, rec, amount
+
     def resolve_customer(self, line: int, cells: list) -> tuple[int, str] | None:
         code_raw = self.raw(cells, "customer_code")
         code = cell_text(code_raw)
