@@ -4,6 +4,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("huikuan.api.urls", namespace="api")),
     path("imports/", include("huikuan.imports.urls", namespace="imports")),
+    path("credit/", include("huikuan.credit.urls", namespace="credit")),
+    path("collections/", include("huikuan.collections.urls", namespace="collections")),
+    path("dunning/", include("huikuan.dunning.urls", namespace="dunning")),
+    path("bank/", include("huikuan.banking.urls", namespace="banking")),
     path("", include("huikuan.web.urls")),
 ]
 

@@ -6,6 +6,14 @@ from decimal import Decimal
 
 from .models import AuditEvent
 
+# verb → human label (lazy translation), shown on the customer timeline. Each app registers its own
+# verbs in its AppConfig.ready(), so the timeline never needs to import a higher layer.
+VERB_LABELS: dict[str, object] = {}
+
+
+def register_verb_labels(labels: dict[str, object]) -> None:
+    VERB_LABELS.update(labels)
+
 
 def _plain(value):
     if isinstance(value, Decimal):

@@ -11,6 +11,22 @@ from django.utils import timezone
 
 from .models import JobRun
 
+# The daily run's jobs: (name, factory) where factory(company, day) returns the callable to run once
+# for that company and business date. Apps register theirs in AppConfig.ready(); `huikuan daily`
+# (and the scheduler thread of `huikuan serve`) runs them in registration order.
+DailyJob = Callable[[object, dt.date], Callable[[], str | None]]
+DAILY_JOBS: list[tuple[str, DailyJob]] = []
+
+
+def register_daily(name: str, factory: DailyJob) -> None:
+    if not any(n == name for n, _ in DAILY_JOBS):
+        DAILY_JOBS.append((name, factory))
+
+
+def daily_jobs(company, day: dt.date) -> list[tuple[str, Callable[[], str | None]]]:
+    """(unique job name, callable) for one company and business date."""
+    return [(f"{name}:{company.pk}", factory(company, day)) for name, factory in DAILY_JOBS]
+
 
 def run_once(name: str, date: dt.date, fn: Callable[[], str | None], *, force: bool = False) -> bool:
     """Run ``fn`` unless (name, date) already ran (or is running elsewhere). Returns True when it ran."""

@@ -101,6 +101,10 @@ class Instalment(models.Model):
     discount_date = models.DateField(_("discount until"), null=True, blank=True)
     salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3, default="CNY")
+    # Set by the collections app through ``services.set_instalment_dispute`` / ``pause_instalment_dunning``:
+    # the part under dispute (aging shows min(disputed, open) separately; dunning skips it) and a pause.
+    disputed_amount = MoneyField(_("disputed amount"), default=ZERO)
+    dunning_paused_until = models.DateField(_("dunning paused until"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -112,6 +116,9 @@ class Instalment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(discount_amount__gte=0) & Q(discount_amount__lt=F("amount")), name="instalment_discount_within"
+            ),
+            models.CheckConstraint(
+                condition=Q(disputed_amount__gte=0) & Q(disputed_amount__lte=F("amount")), name="instalment_disputed_within"
             ),
         ]
         indexes = [

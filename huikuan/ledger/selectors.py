@@ -30,6 +30,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.accounts.scoping import owner_q
+from huikuan.common import audit
 from huikuan.common.models import AuditEvent
 from huikuan.common.money import ZERO, MoneyField
 from huikuan.customers.models import Customer
@@ -372,7 +373,7 @@ _VERBS_WITH_ENTRY = {
     "ledger.credit.reversed", "ledger.document.reversed",
 }
 
-VERB_LABELS = {
+audit.register_verb_labels({
     "ledger.document.posted": _("Document posted"),
     "ledger.document.reversed": _("Document reversed"),
     "ledger.payment.recorded": _("Payment recorded"),
@@ -385,7 +386,11 @@ VERB_LABELS = {
     "ledger.write_off.rejected": _("Write-off rejected"),
     "ledger.fapiao.recorded": _("Fapiao recorded"),
     "ledger.fapiao.red_reversed": _("Fapiao red-reversed"),
-}
+    "ledger.instalment.disputed": _("Instalment disputed"),
+    "ledger.instalment.dispute_cleared": _("Dispute cleared"),
+    "ledger.instalment.dunning_paused": _("Reminders paused"),
+    "ledger.instalment.dunning_resumed": _("Reminders resumed"),
+})
 
 
 def customer_timeline(*, customer: Customer, limit: int = 30) -> tuple[TimelineItem, ...]:
@@ -410,7 +415,7 @@ def customer_timeline(*, customer: Customer, limit: int = 30) -> tuple[TimelineI
         for e in entries
     ] + [
         TimelineItem(
-            at=ev.at, date=None, kind="event", title=str(VERB_LABELS.get(ev.verb, ev.verb)), summary=ev.summary,
+            at=ev.at, date=None, kind="event", title=str(audit.VERB_LABELS.get(ev.verb, ev.verb)), summary=ev.summary,
             actor=str(ev.actor) if ev.actor_id else "",
         )
         for ev in events

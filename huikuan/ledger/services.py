@@ -622,6 +622,46 @@ def request_write_off(*, company, instalment_id: int, amount, reason: str, actor
 
 
 @transaction.atomic(durable=True)
+def set_instalment_dispute(*, company, instalment_id: int, amount, actor, reason: str = "") -> Instalment:
+    """Mark ``amount`` of an instalment as disputed (0 clears it). Does not change what is owed.
+
+    Aging shows the disputed part separately and dunning skips it; the collections app keeps the
+    dispute itself (reason, owner, resolution) and calls this on open, change and resolution.
+    """
+    try:
+        head = Instalment.objects.only("customer_id").get(pk=instalment_id, company=company)
+    except Instalment.DoesNotExist as exc:
+        raise LedgerError(_("Unknown instalment."), field="instalment") from exc
+    _customer_for(company, head.customer_id)
+    (inst,) = locks.instalments([instalment_id])
+    amount = _amount(amount, inst.currency, allow_zero=True)
+    if amount > inst.amount:
+        raise OverAllocation(_("The disputed amount cannot exceed the instalment (%(amount)s).") % {"amount": inst.amount},
+                             field="amount")
+    Instalment.objects.filter(pk=inst.pk).update(disputed_amount=amount)
+    inst.disputed_amount = amount
+    audit.record(actor=actor, verb="ledger.instalment.disputed" if amount else "ledger.instalment.dispute_cleared",
+                 target=inst, summary=f"{amount} {reason}"[:300], data={"amount": amount, "reason": reason})
+    return inst
+
+
+@transaction.atomic(durable=True)
+def pause_instalment_dunning(*, company, instalment_id: int, until: dt.date | None, actor, reason: str = "") -> Instalment:
+    """Pause reminders for one instalment until a date (None resumes them)."""
+    try:
+        head = Instalment.objects.only("customer_id").get(pk=instalment_id, company=company)
+    except Instalment.DoesNotExist as exc:
+        raise LedgerError(_("Unknown instalment."), field="instalment") from exc
+    _customer_for(company, head.customer_id)
+    (inst,) = locks.instalments([instalment_id])
+    Instalment.objects.filter(pk=inst.pk).update(dunning_paused_until=until)
+    inst.dunning_paused_until = until
+    audit.record(actor=actor, verb="ledger.instalment.dunning_paused" if until else "ledger.instalment.dunning_resumed",
+                 target=inst, summary=f"{until or ''} {reason}".strip()[:300], data={"until": until, "reason": reason})
+    return inst
+
+
+@transaction.atomic(durable=True)
 def decide_write_off(*, company, request_id: int, approve: bool, actor, note: str = "", on: dt.date) -> WriteOffRequest:
     """Approve (posting a write-off credit against the instalment) or reject a write-off request.
     The requester cannot decide their own request (SelfApproval)."""

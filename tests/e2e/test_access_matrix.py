@@ -18,35 +18,22 @@ from huikuan.imports.models import ImportJob
 from huikuan.ledger import services as s
 from huikuan.statements.models import StatementBatch
 from huikuan.statements.services import issue_statement
+from tests.e2e.access import (
+    EDITORS,
+    GET_405,
+    LEDGER_POST,
+    OK_ALL,
+    OWN,
+    ROLES,
+    STAFF,
+    TERMS,
+    WO_REQ,
+    extensions,
+    only,
+    post_only,
+)
 
 pytestmark = pytest.mark.django_db
-
-ROLES = ["anon", "admin", "finance", "credit_manager", "collector", "sales_east", "sales_west", "manager_east",
-         "legal", "auditor"]
-STAFF = ROLES[1:]
-
-OK_ALL = {r: 200 for r in STAFF}
-OWN = {**OK_ALL, "sales_west": 404}
-
-
-def only(codes_ok: set, other=403, west=None):
-    out = {r: (200 if r in codes_ok else other) for r in STAFF}
-    if west is not None:
-        out["sales_west"] = west
-    return out
-
-
-LEDGER_POST = {"admin", "finance"}
-EDITORS = {"admin", "finance", "credit_manager", "sales_east", "sales_west", "manager_east"}
-TERMS = {"admin", "finance", "credit_manager"}
-WO_REQ = {"admin", "finance", "credit_manager", "collector", "legal"}
-GET_405 = {r: 405 for r in STAFF}
-
-
-def post_only(perms: set):
-    """POST-only action behind a permission check: 405 for a GET by those allowed, 403 for the rest."""
-    return {r: (405 if r in perms else 403) for r in STAFF}
-
 
 IMPORTERS = {"admin", "finance", "credit_manager", "sales_east", "sales_west", "manager_east"}
 # import jobs are visible to their creator (here finance) and administrators only
@@ -127,6 +114,8 @@ MATRIX = {
     "api:aging": ("/api/v1/aging/", OK_ALL, 401),
     "api:customer-statement": ("/api/v1/customers/{c}/statement/", OWN, 401),
 }
+for _ext in extensions():
+    MATRIX.update(_ext.ROWS)
 
 
 def all_url_names():
@@ -168,8 +157,11 @@ def world(company, customer, users, finance, net30, settings, tmp_path):
                                       created_by=finance)
     j = ImportJob.objects.create(company=company, kind="customers", file_name="x.csv", created_by=finance)
     CustomerGroup.objects.create(company=company, name="G")
-    return {"c": customer.pk, "d": doc.pk, "p": pay.pk, "a": alloc.pk, "i": inst.pk, "w": wo.pk, "f": fp.pk,
+    world = {"c": customer.pk, "d": doc.pk, "p": pay.pk, "a": alloc.pk, "i": inst.pk, "w": wo.pk, "f": fp.pk,
             "ct": ct.pk, "fl": fl.pk, "t": net30.pk, "st": st.pk, "b": b.pk, "j": j.pk}
+    for ext in extensions():
+        world.update(ext.objects(world=world, company=company, customer=customer, users=users, finance=finance))
+    return world
 
 
 def test_url_role_matrix(client, world, users):

@@ -23,6 +23,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.common.http import company_of as _company
+from huikuan.common.http import parse_int as _int_or_none
 from huikuan.common.money import CURRENCY_CHOICES
 from huikuan.customers import selectors, services
 from huikuan.customers.models import Channel, CustomerStatus, DocumentKind, TermKind
@@ -33,9 +35,6 @@ from huikuan.customers.termtext import (
     parse_discount,
     parse_split,
 )
-
-from .common import company_of as _company
-from .common import parse_int as _int_or_none
 
 PAGE_SIZE = 50
 

@@ -24,6 +24,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.common.http import company_of as _company
+from huikuan.common.http import parse_date as _date
+from huikuan.common.http import parse_int as _int
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.ledger import selectors as sel
 from huikuan.ledger import services
@@ -42,9 +45,6 @@ from huikuan.ledger.models import (
 )
 from huikuan.statements.selectors import limitation
 
-from .common import company_of as _company
-from .common import parse_date as _date
-from .common import parse_int as _int
 from .ledger_forms import (
     ApplyForm,
     CreditNoteForm,

@@ -18,15 +18,14 @@ from huikuan.accounts.models import Role, User
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.common.http import company_of as _company
+from huikuan.common.http import parse_date as _date
 from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
 from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, aging_report, buckets_for
 from huikuan.statements import services as st_services
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
 from huikuan.statements.pdf import render_statement_pdf
 from huikuan.statements.selectors import limitation, statement_data, statement_list, statements_of
-
-from .common import company_of as _company
-from .common import parse_date as _date
 
 
 def _edges(raw: str):

@@ -6,15 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from huikuan.accounts.models import Company
 from huikuan.common import clock
-from huikuan.common.jobs import run_once
-from huikuan.insight.services import take_snapshot
-
-
-def _jobs(company, day: dt.date):
-    """(name, callable) pairs for one company and business date. New periodic jobs register here."""
-    yesterday = day - dt.timedelta(days=1)
-    jobs = [(f"snapshot:{company.pk}", lambda: f"{take_snapshot(company=company, as_of=yesterday)} rows")]
-    return jobs
+from huikuan.common.jobs import daily_jobs, run_once
 
 
 class Command(BaseCommand):
@@ -30,6 +22,6 @@ class Command(BaseCommand):
                 day = dt.date.fromisoformat(as_of) if as_of else clock.today(company)
             except ValueError as exc:
                 raise CommandError(f"bad --as-of: {as_of}") from exc
-            for name, fn in _jobs(company, day):
+            for name, fn in daily_jobs(company, day):
                 ran = run_once(name, day, fn, force=force)
                 self.stdout.write(f"{company.code} {name} {day}: {'done' if ran else 'already done'}")

@@ -1,4 +1,4 @@
-"""Request plumbing shared by the staff views."""
+"""Request plumbing shared by every staff view (web and the apps' own screens)."""
 
 from __future__ import annotations
 

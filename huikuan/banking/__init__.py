@@ -1,0 +1,1 @@
+"""Cash application: company bank accounts, bank statement import and parsing, matching, review queue, reconciliation."""

@@ -1,0 +1,9 @@
+"""Cash application screens."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def index(request):
+    return render(request, "banking/index.html", {"nav": "banking"})

@@ -1,0 +1,3 @@
+"""Collections casework: activities and worklist, promises to pay, disputes, payment plans, penalty interest, escalation cases, playbooks."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Credit management: policy and grades, profiles, scoring, exposure, credit checks, holds, approvals."""

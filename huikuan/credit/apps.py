@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CreditConfig(AppConfig):
+    name = "huikuan.credit"
+    label = "credit"
+    verbose_name = _("Credit management")
+
+    def ready(self):
+        # register daily jobs (huikuan.common.jobs.register_daily) and timeline verb labels
+        # (huikuan.common.audit.register_verb_labels) here
+        pass
