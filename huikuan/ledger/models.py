@@ -105,17 +105,24 @@ class Instalment(models.Model):
     # the part under dispute (aging shows min(disputed, open) separately; dunning skips it) and a pause.
     disputed_amount = MoneyField(_("disputed amount"), default=ZERO)
     dunning_paused_until = models.DateField(_("dunning paused until"), null=True, blank=True)
+    # Payment plans (分期/展期, ledger/plans.py): a replaced instalment keeps only what was already
+    # allocated to it (its amount may drop to 0) and records when; the new lines carry the plan's id.
+    replaced_on = models.DateField(_("replaced by a payment plan on"), null=True, blank=True)
+    plan_id = models.BigIntegerField(_("payment plan"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]
         constraints = [
             models.UniqueConstraint(fields=["document", "seq"], name="instalment_seq_unique"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) | (Q(amount=0) & Q(replaced_on__isnull=False)), name="instalment_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(open_amount__gte=0) & Q(open_amount__lte=F("amount")), name="instalment_open_within"
             ),
             models.CheckConstraint(
-                condition=Q(discount_amount__gte=0) & Q(discount_amount__lt=F("amount")), name="instalment_discount_within"
+                condition=Q(discount_amount__gte=0) & (Q(discount_amount__lt=F("amount")) | Q(discount_amount=0)),
+                name="instalment_discount_within",
             ),
             models.CheckConstraint(
                 condition=Q(disputed_amount__gte=0) & Q(disputed_amount__lte=F("amount")), name="instalment_disputed_within"
