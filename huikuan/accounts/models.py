@@ -33,6 +33,18 @@ PERMISSIONS: dict[str, set[str]] = {
     "terms.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "admin.users": {Role.ADMIN},
     "audit.view": {Role.ADMIN, Role.AUDITOR, Role.FINANCE, Role.CREDIT_MANAGER},
+    # credit management (huikuan.credit)
+    "credit.policy": {Role.ADMIN, Role.CREDIT_MANAGER},
+    "credit.profile.edit": {Role.ADMIN, Role.CREDIT_MANAGER},
+    "credit.request": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER,
+    },
+    "credit.approve": {Role.ADMIN, Role.CREDIT_MANAGER},
+    "credit.approve.high": {Role.ADMIN},
+    "credit.hold": {Role.ADMIN, Role.CREDIT_MANAGER},
+    "credit.order": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER},
+    "credit.report": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "credit.rescore": {Role.ADMIN, Role.CREDIT_MANAGER},
 }
 
 
