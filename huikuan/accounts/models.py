@@ -33,6 +33,23 @@ PERMISSIONS: dict[str, set[str]] = {
     "terms.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "admin.users": {Role.ADMIN},
     "audit.view": {Role.ADMIN, Role.AUDITOR, Role.FINANCE, Role.CREDIT_MANAGER},
+    # collections casework (huikuan/collections)
+    "collections.work": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
+    },
+    "collections.dispute": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
+    },
+    "collections.dispute.resolve": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "collections.plan.request": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER,
+    },
+    "collections.plan.approve": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "collections.interest.rules": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "collections.interest.post": {Role.ADMIN, Role.FINANCE},
+    "collections.case": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.LEGAL},
+    "collections.playbook": {Role.ADMIN, Role.CREDIT_MANAGER},
+    "collections.queue.refresh": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     # credit management (huikuan.credit)
     "credit.policy": {Role.ADMIN, Role.CREDIT_MANAGER},
     "credit.profile.edit": {Role.ADMIN, Role.CREDIT_MANAGER},

@@ -1,3 +1,385 @@
-"""Collections casework: activities and worklist, promises to pay, disputes, payment plans, penalty interest, escalation cases, playbooks."""
+"""Collections casework: activities and worklist, promises to pay, disputes, payment plans, penalty interest, escalation cases, playbooks.
 
-from django.db import models  # noqa: F401
+Nothing here changes what a customer owes: money moves only through ``ledger.services`` (credit notes,
+charges) and ``ledger.plans`` (payment plans). Denormalised facts kept on ledger rows for the other
+apps (``Instalment.disputed_amount``, ``dunning_paused_until``) are set through their ledger services.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common.money import ZERO, MoneyField
+
+
+class TaskKind(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    LETTER = "letter", _("Letter")
+    EMAIL = "email", _("E-mail")
+    OTHER = "other", _("Other")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Task(models.Model):
+    """A follow-up for a person: from dunning steps (call/visit tasks), broken promises and plans, playbooks, or by hand."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=TaskKind.choices, default=TaskKind.CALL)
+    due = models.DateField(_("due"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("owner"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    source = models.CharField(_("source"), max_length=20, default="manual")
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    instalment_ids = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due", "id"]
+        indexes = [models.Index(fields=["owner", "status", "due"], name="coll_task_owner_due"),
+                   models.Index(fields=["customer", "status"], name="coll_task_customer")]
+        verbose_name = _("task")
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    EMAIL = "email", _("E-mail")
+    NOTE = "note", _("Note")
+
+
+class Outcome(models.TextChoices):
+    NONE = "", _("—")
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    PROMISED = "promised", _("Promised to pay")
+    DISPUTED = "disputed", _("Disputed")
+    WRONG_CONTACT = "wrong_contact", _("Wrong contact")
+    REFUSES = "refuses", _("Refuses to pay")
+
+
+class Activity(models.Model):
+    """One contact with the customer (the contact log): call, visit, e-mail or note, with its outcome."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices, default=ActivityKind.CALL)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=100, blank=True)
+    next_action_date = models.DateField(_("next action"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("by"))
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-occurred_at"], name="coll_activity_customer")]
+        verbose_name = _("activity")
+
+
+class QueueEntry(models.Model):
+    """One row per customer with something to collect: the worklist's ranking, kept in SQL.
+
+    The money columns (overdue, disputed, days, risk, priority) are a daily snapshot computed in one
+    aggregate query (``worklist.refresh_queue``) and refreshed for a customer after each action; the
+    follow-up columns (next action, promise date, broken promise) are kept current by the services.
+    """
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    overdue_amount = MoneyField(_("overdue"), default=ZERO)
+    disputed_amount = MoneyField(_("disputed"), default=ZERO)
+    oldest_due = models.DateField(null=True, blank=True)
+    risk = models.DecimalField(_("risk factor"), max_digits=5, decimal_places=2, default=1)
+    priority = models.BigIntegerField(_("priority"), default=0)
+    snapshot_on = models.DateField(null=True, blank=True)
+    next_action_date = models.DateField(_("next action"), null=True, blank=True)
+    promise_date = models.DateField(_("promise due"), null=True, blank=True)
+    broken_promise_on = models.DateField(_("promise broken on"), null=True, blank=True)
+    last_outcome = models.CharField(max_length=16, blank=True)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "-priority"], name="coll_queue_priority")]
+        verbose_name = _("worklist entry")
+
+
+class PromiseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    KEPT = "kept", _("Kept")
+    BROKEN = "broken", _("Broken")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Promise(models.Model):
+    """承诺付款: an amount the customer promised to pay by a date, for some instalments (or the account)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(_("amount"))
+    promised_date = models.DateField(_("promised date"))
+    made_on = models.DateField(_("made on"))
+    status = models.CharField(_("status"), max_length=10, choices=PromiseStatus.choices, default=PromiseStatus.OPEN)
+    instalments = models.ManyToManyField("ledger.Instalment", blank=True, related_name="+")
+    pause_dunning = models.BooleanField(_("pause reminders until the promised date"), default=False)
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    paid_amount = MoneyField(_("paid"), default=ZERO)
+    settled_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-promised_date", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="coll_promise_amount_positive")]
+        indexes = [models.Index(fields=["company", "status", "promised_date"], name="coll_promise_due")]
+        verbose_name = _("promise to pay")
+
+
+class DisputeReason(models.TextChoices):
+    PRICE = "price", _("Price")
+    QUANTITY = "quantity", _("Quantity")
+    QUALITY = "quality", _("Quality")
+    NOT_RECEIVED = "not_received", _("Not received")
+    DUPLICATE = "duplicate", _("Duplicate")
+    OTHER = "other", _("Other")
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Resolution(models.TextChoices):
+    NONE = "", _("—")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    REJECTED = "rejected", _("Rejected")
+    CORRECTED = "corrected", _("Corrected")
+
+
+class Dispute(models.Model):
+    """A disputed amount on an instalment or a whole document; its lines set Instalment.disputed_amount."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey("ledger.ReceivableDocument", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("document"))
+    instalment = models.ForeignKey("ledger.Instalment", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("instalment"))
+    reason = models.CharField(_("reason"), max_length=16, choices=DisputeReason.choices)
+    amount = MoneyField(_("amount disputed"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("owner"))
+    status = models.CharField(_("status"), max_length=10, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    resolution = models.CharField(_("resolution"), max_length=12, choices=Resolution.choices, blank=True, default="")
+    resolution_note = models.CharField(_("resolution note"), max_length=300, blank=True)
+    credit = models.ForeignKey("ledger.Credit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    opened_on = models.DateField(_("opened on"))
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="coll_dispute_amount_positive")]
+        verbose_name = _("dispute")
+
+
+class DisputeLine(models.Model):
+    """The part of a dispute that sits on one instalment."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="lines")
+    instalment = models.ForeignKey("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="coll_disputeline_positive")]
+
+
+class PlanStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    REJECTED = "rejected", _("Rejected")
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    BROKEN = "broken", _("Broken")
+
+
+class PaymentPlan(models.Model):
+    """分期/展期: a new schedule agreed with the customer for chosen instalments, approved by a second person."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.PENDING)
+    instalments = models.ManyToManyField("ledger.Instalment", related_name="+")
+    lines = models.JSONField(_("new schedule"), default=list)  # [[iso date, "amount"], ...]
+    total_amount = MoneyField(_("amount"))
+    grace_days = models.PositiveSmallIntegerField(_("grace days before a plan counts as broken"), default=5)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    effective_on = models.DateField(null=True, blank=True)
+    broken_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(total_amount__gt=0), name="coll_plan_amount_positive")]
+        verbose_name = _("payment plan")
+
+
+class InterestBasis(models.TextChoices):
+    NONE = "none", _("No interest")
+    DAILY = "daily", _("Daily rate")
+    MONTHLY = "monthly", _("Monthly rate")
+    ANNUAL = "annual", _("Annual rate")
+    LPR = "lpr", _("Multiple of LPR")
+
+
+class CapKind(models.TextChoices):
+    NONE = "", _("No cap")
+    ABSOLUTE = "absolute", _("Amount")
+    PERCENT = "percent", _("% of principal")
+
+
+class InterestRule(models.Model):
+    """Penalty interest rule for the company (no customer, no document), a customer, or one contract/document."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("customer"))
+    document = models.ForeignKey("ledger.ReceivableDocument", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+", verbose_name=_("contract / document"))
+    basis = models.CharField(_("basis"), max_length=10, choices=InterestBasis.choices, default=InterestBasis.DAILY)
+    rate = models.DecimalField(_("rate (%)"), max_digits=9, decimal_places=5, default=0,
+                               help_text=_("Per day, month or year by basis; for LPR the multiple (e.g. 1.5)."))
+    lpr_percent = models.DecimalField(_("LPR (% a year)"), max_digits=6, decimal_places=3, default=0)
+    grace_days = models.PositiveSmallIntegerField(_("grace days"), default=0)
+    cap_kind = models.CharField(_("cap"), max_length=10, choices=CapKind.choices, blank=True, default="")
+    cap_value = models.DecimalField(_("cap value"), max_digits=15, decimal_places=2, default=0)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company"], condition=Q(customer__isnull=True, document__isnull=True),
+                                    name="coll_interest_company_rule"),
+            models.UniqueConstraint(fields=["customer"], condition=Q(document__isnull=True), name="coll_interest_customer_rule"),
+            models.UniqueConstraint(fields=["document"], name="coll_interest_document_rule"),
+        ]
+        verbose_name = _("interest rule")
+
+
+class InterestCharge(models.Model):
+    """Interest posted as a charge document (only on request): later interest starts the day after ``up_to``."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    document = models.OneToOneField("ledger.ReceivableDocument", on_delete=models.PROTECT, related_name="+")
+    up_to = models.DateField()
+    amount = MoneyField(_("amount"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-up_to", "-id"]
+
+
+class WrittenDemand(models.Model):
+    """A written demand (催款函, lawyer's letter): restarts the 3-year limitation period (Civil Code art. 195)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(_("date"))
+    reference = models.CharField(_("reference"), max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        constraints = [models.UniqueConstraint(fields=["customer", "reference"], name="coll_demand_unique")]
+        verbose_name = _("written demand")
+
+
+class CaseKind(models.TextChoices):
+    LEGAL = "legal", _("Legal")
+    AGENCY = "agency", _("Collection agency")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Opened")
+    LETTER_SENT = "letter_sent", _("Letter sent")
+    NEGOTIATING = "negotiating", _("Negotiating")
+    FILED = "filed", _("Filed")
+    JUDGMENT = "judgment", _("Judgment")
+    ENFORCEMENT = "enforcement", _("Enforcement")
+    CLOSED = "closed", _("Closed")
+
+
+class Case(models.Model):
+    """Escalation to legal or an external agency."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=10, choices=CaseKind.choices, default=CaseKind.LEGAL)
+    status = models.CharField(_("status"), max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    instalments = models.ManyToManyField("ledger.Instalment", blank=True, related_name="+")
+    claim_amount = MoneyField(_("amount claimed"), default=ZERO)
+    firm = models.CharField(_("firm / agency"), max_length=200, blank=True)
+    fee_amount = MoneyField(_("fees"), default=ZERO)
+    commission_percent = models.DecimalField(_("commission (%)"), max_digits=5, decimal_places=2, default=0)
+    recovered_amount = MoneyField(_("recovered"), default=ZERO)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("owner"))
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    opened_on = models.DateField(_("opened on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="coll_case_number_unique"),
+            models.UniqueConstraint(fields=["customer"], condition=~Q(status="closed"), name="coll_case_one_open"),
+        ]
+        verbose_name = _("escalation case")
+
+
+class PlaybookRun(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    playbook = models.CharField(_("playbook"), max_length=30)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("playbook run")
+
+
+class PlaybookStep(models.Model):
+    run = models.ForeignKey(PlaybookRun, on_delete=models.CASCADE, related_name="steps")
+    seq = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=30)
+    status = models.CharField(max_length=10)  # done | skipped | failed
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["seq"]

@@ -14,6 +14,7 @@ from huikuan.common.words import rmb_upper
 from huikuan.ledger.aging import aging_report
 from huikuan.ledger.models import EntryKind, LedgerEntry
 
+from . import hooks
 from .models import ReplyStatus, Statement
 
 LIMITATION_YEARS = 3
@@ -44,6 +45,7 @@ class StatementData:
     aging_labels: list[str]
     aging_values: tuple[Decimal, ...]
     currency: str
+    extra_lines: tuple = ()  # hooks.ExtraLine: demand figures (e.g. interest to date), not movements
 
 
 def statement_data(*, user, customer, period_from: dt.date, period_to: dt.date) -> StatementData:
@@ -77,7 +79,7 @@ def statement_data(*, user, customer, period_from: dt.date, period_to: dt.date) 
         company=customer.company, customer=customer, period_from=period_from, period_to=period_to, opening=opening,
         movements=movements, total_debit=total_d, total_credit=total_c, closing=running,
         closing_words=rmb_upper(running) if customer.currency == "CNY" else "", aging_labels=[b.label for b in aging.buckets],
-        aging_values=values, currency=customer.currency,
+        aging_values=values, currency=customer.currency, extra_lines=hooks.extra_lines(customer, period_to),
     )
 
 
@@ -117,7 +119,7 @@ def limitation(*, customer, extra_events: tuple[dt.date | None, ...] = ()) -> Li
         .values("replied_on", "confirmed_amount")
         .first()
     )
-    events = [d for d in (last["replied_on"] if last else None, *extra_events) if d]
+    events = [d for d in (last["replied_on"] if last else None, *extra_events, *hooks.demand_dates(customer)) if d]
     latest = max(events) if events else None
     return Limitation(
         last_confirmed=last["replied_on"] if last else None,
