@@ -26,7 +26,8 @@ def paydex(days_beyond_terms: Decimal | int) -> int:
     for (x0, y0), (x1, y1) in zip(PAYDEX_ANCHORS, PAYDEX_ANCHORS[1:], strict=False):
         if x0 <= d <= x1:
             value = Decimal(y0) + (Decimal(y1) - Decimal(y0)) * (d - x0) / Decimal(x1 - x0)
-            return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            index = int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            return min(index, 19) if d > 120 else index
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -210,14 +210,18 @@ def grade_row(company, code: str) -> Grade | None:
 
 def grade_maximum_limit(grade: Grade | None, *, customer_id: int, as_of: dt.date) -> Decimal | None:
     """The grade's ceiling for a limit: the lower of the absolute maximum and months × average monthly
-    sales (rounded half-up to the fen); None when the grade sets neither."""
+    sales (rounded half-up to the fen; ignored without sales in the last 12 months); None when the
+    grade sets neither."""
     if grade is None:
         return None
     caps = []
     if grade.max_limit_amount is not None:
         caps.append(grade.max_limit_amount)
     if grade.max_limit_months is not None:
-        caps.append(round_money(grade.max_limit_months * selectors.average_monthly_sales(customer_id=customer_id, as_of=as_of)))
+        # without sales history (a new customer) only the absolute maximum applies
+        monthly = selectors.average_monthly_sales(customer_id=customer_id, as_of=as_of)
+        if monthly > 0:
+            caps.append(round_money(grade.max_limit_months * monthly))
     return min(caps) if caps else None
 
 
@@ -476,7 +480,7 @@ def decide_held_order(*, company, order_id: int, action: str, reason: str, actor
     except (SalesOrder.DoesNotExist, ValueError, TypeError) as exc:
         raise CreditError(_("Unknown order.")) from exc
     _lock_customer(company, head.customer_id)
-    order = SalesOrder.objects.select_for_update().select_related("customer", "requested_by", "company").get(pk=order_id)
+    order = SalesOrder.objects.select_for_update(of=("self",)).select_related("customer", "requested_by", "company").get(pk=order_id)
     if order.status != OrderStatus.HELD:
         raise OrderNotOpen(_("This order is not on credit hold any more."))
     reason = reason.strip()
@@ -669,7 +673,7 @@ def decide_request(*, company, request_id: int, approve: bool, actor, note: str 
     except (CreditRequest.DoesNotExist, ValueError, TypeError) as exc:
         raise CreditError(_("Unknown request.")) from exc
     customer = _lock_customer(company, head.customer_id)
-    req = CreditRequest.objects.select_for_update().select_related("company", "requested_by").get(pk=request_id)
+    req = CreditRequest.objects.select_for_update(of=("self",)).select_related("company", "requested_by").get(pk=request_id)
     if req.status not in (RequestStatus.PENDING, RequestStatus.PARTLY):
         raise OrderNotOpen(_("This request has already been decided."))
     if req.requested_by_id == actor.pk:
@@ -690,10 +694,10 @@ def decide_request(*, company, request_id: int, approve: bool, actor, note: str 
         audit.record(actor=actor, verb="credit.request.first_approved", target=req, summary=note[:300], data={"note": note})
         return req
     if req.status == RequestStatus.PARTLY:
-        if not actor.can("credit.approve.high"):
-            raise NotAllowed(_("Above the threshold, the second approval needs an administrator."))
         if req.first_approver_id == actor.pk:
             raise SelfApproval(_("The second approval must come from a different person."))
+        if not actor.can("credit.approve.high"):
+            raise NotAllowed(_("Above the threshold, the second approval needs an administrator."))
     _apply_request(req, customer, actor=actor, as_of=as_of)
     req.status, req.decided_by, req.decided_at = RequestStatus.APPROVED, actor, now
     req.decision_note = note[:300]

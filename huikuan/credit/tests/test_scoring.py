@@ -1,0 +1,131 @@
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from huikuan.common.models import AuditEvent
+from huikuan.credit import calculations as calc
+from huikuan.credit import jobs, scoring, services, signals
+from huikuan.credit.models import CreditProfile, ScorecardVersion, ScoreSnapshot, VersionStatus
+
+from .conftest import invoice, pay
+
+pytestmark = pytest.mark.django_db
+
+
+def _history(company, customer, actor, *, late_days):
+    """Three invoices of 1,000 each paid ``late_days`` after their due date, a year before 2026-03-02."""
+    start = dt.date(2025, 6, 1)
+    for k in range(3):
+        d = start + dt.timedelta(days=30 * k)
+        invoice(company, customer, actor, amount="1000.00", date=d)
+        pay(company, customer, actor, amount="1000.00", date=d + dt.timedelta(days=30 + late_days))
+
+
+def test_factors_from_ledger(company, finance, customer, other_customer):
+    _history(company, customer, finance, late_days=15)
+    as_of = dt.date(2026, 3, 2)
+    # an open invoice 60 days overdue on the other customer, 2,000 of 4,000 open
+    invoice(company, other_customer, finance, amount="2000.00", date=dt.date(2025, 12, 2), due=dt.date(2026, 1, 1))
+    invoice(company, other_customer, finance, amount="2000.00", date=dt.date(2026, 2, 20))
+    f = scoring.compute_factors(company=company, as_of=as_of)
+    assert f[customer.pk]["paydex"] == 70  # 15 days beyond terms
+    assert f[customer.pk]["max_days_overdue"] == 0
+    assert f[customer.pk]["overdue_ratio"] is None  # nothing open
+    assert f[customer.pk]["relationship_months"] == 9
+    o = f[other_customer.pk]
+    assert o["paydex"] is None  # 1 experience < 3: insufficient history
+    assert o["max_days_overdue"] == 60
+    assert o["overdue_ratio"] == "50.00"
+
+
+def test_factors_as_of_a_past_date_count_later_payments_as_open(company, finance, customer):
+    invoice(company, customer, finance, amount="1000.00", date=dt.date(2026, 1, 1), due=dt.date(2026, 1, 31))
+    pay(company, customer, finance, amount="1000.00", date=dt.date(2026, 3, 1))
+    f = scoring.compute_factors(company=company, as_of=dt.date(2026, 2, 20))[customer.pk]
+    assert f["max_days_overdue"] == 20 and f["overdue_ratio"] == "100.00"
+    f = scoring.compute_factors(company=company, as_of=dt.date(2026, 3, 2))[customer.pk]
+    assert f["max_days_overdue"] == 0
+
+
+def test_rescore_writes_snapshots_grades_events_and_is_reproducible(company, finance, customer, other_customer):
+    _history(company, customer, finance, late_days=0)
+    as_of = dt.date(2026, 3, 2)
+    result = scoring.rescore(company=company, as_of=as_of)
+    assert result["customers"] == 2
+    snap = ScoreSnapshot.objects.get(customer=customer, as_of=as_of)
+    prof = CreditProfile.objects.get(customer=customer)
+    assert prof.score == snap.score and prof.grade == snap.grade != ""
+    assert AuditEvent.objects.filter(customer_id=customer.pk, verb="credit.grade.changed").count() == 1
+    # a new scorecard version does not change what the old snapshot says
+    v1 = snap.version
+    config = {"factors": {**calc.DEFAULT_SCORECARD["factors"],
+                          "paydex": {"direction": "ge", "bands": [[90, 10], [0, 0]], "missing": 0}}}
+    ScorecardVersion.objects.filter(pk=v1.pk).update(status=VersionStatus.RETIRED)
+    ScorecardVersion.objects.create(company=company, number=2, config=config, status=VersionStatus.ACTIVE)
+    scoring.rescore(company=company, as_of=as_of + dt.timedelta(days=1))
+    snap.refresh_from_db()
+    total, points = calc.score(snap.version.config, snap.factors)
+    assert (total, points) == (snap.score, snap.points)
+    assert snap.version == v1
+    newer = ScoreSnapshot.objects.get(customer=customer, as_of=as_of + dt.timedelta(days=1))
+    assert newer.version.number == 2 and newer.score != snap.score
+    # re-running the same date replaces, never duplicates
+    scoring.rescore(company=company, as_of=as_of)
+    assert ScoreSnapshot.objects.filter(customer=customer, as_of=as_of).count() == 1
+
+
+def test_overridden_grade_is_kept(company, finance, customer):
+    services.policy_of(company)
+    CreditProfile.objects.create(company=company, customer=customer, grade="C", grade_override=True)
+    scoring.rescore(company=company, as_of=dt.date(2026, 3, 2))
+    assert CreditProfile.objects.get(customer=customer).grade == "C"
+
+
+def test_behaviour_source_changes_points(company, customer):
+    day = dt.date(2026, 3, 2)
+
+    def src(company, ids, as_of):
+        return {customer.pk: {"broken_promises": 4, "disputes": 2}}
+
+    scoring.rescore(company=company, as_of=day)
+    before = ScoreSnapshot.objects.get(customer=customer).points
+    signals.register_behaviour_source(src)
+    try:
+        scoring.rescore(company=company, as_of=day)
+    finally:
+        signals.unregister_behaviour_source(src)
+    after = ScoreSnapshot.objects.get(customer=customer)
+    assert after.factors["broken_promises"] == 4 and after.points["broken_promises"] == 0
+    assert before["broken_promises"] == 5 and after.points["disputes"] == 1
+
+
+def test_daily_places_and_lifts_automatic_holds(company, finance, customer):
+    services.policy_of(company)
+    CreditProfile.objects.create(company=company, customer=customer, grade="B", grade_override=True)  # hold > 15 days
+    invoice(company, customer, finance, amount="500.00", date=dt.date(2026, 1, 1), due=dt.date(2026, 2, 1))
+    assert jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 16)) == {"placed": 0, "lifted": 0}  # 15 days
+    assert jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 17)) == {"placed": 1, "lifted": 0}
+    p = CreditProfile.objects.get(customer=customer)
+    assert p.on_hold and p.hold_source == "automatic"
+    pay(company, customer, finance, amount="500.00", date=dt.date(2026, 2, 18))
+    assert jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 18)) == {"placed": 0, "lifted": 1}
+    assert not CreditProfile.objects.get(customer=customer).on_hold
+
+
+def test_daily_leaves_manual_holds(company, finance, users, customer):
+    services.policy_of(company)
+    CreditProfile.objects.create(company=company, customer=customer, grade="B", grade_override=True)
+    services.place_hold(company=company, customer_id=customer.pk, reason="fraud check", source="manual", actor=users["admin"])
+    jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 18))
+    assert CreditProfile.objects.get(customer=customer).hold_source == "manual"
+
+
+def test_daily_job_is_registered_and_runs(company, customer):
+    from huikuan.common.jobs import daily_jobs
+
+    names = [n for n, _fn in daily_jobs(company, dt.date(2026, 3, 2))]
+    assert f"credit-daily:{company.pk}" in names
+    text = jobs.run_daily(company, dt.date(2026, 3, 2))
+    assert "scored 1" in text
+    assert D(CreditProfile.objects.get(customer=customer).limit_amount) == D(0)
