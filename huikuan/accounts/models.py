@@ -62,6 +62,11 @@ PERMISSIONS: dict[str, set[str]] = {
     "credit.order": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER},
     "credit.report": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "credit.rescore": {Role.ADMIN, Role.CREDIT_MANAGER},
+    # cash application (huikuan.banking)
+    "banking.view": {Role.ADMIN, Role.FINANCE, Role.AUDITOR},
+    "banking.import": {Role.ADMIN, Role.FINANCE},
+    "banking.confirm": {Role.ADMIN, Role.FINANCE},
+    "banking.settings": {Role.ADMIN, Role.FINANCE},
 }
 
 
