@@ -1,19 +1,583 @@
-"""Collections screens."""
+"""Collections screens: the worklist with its quick actions, the customer's collections page and panel,
+promises, disputes, payment plans, escalation cases with the evidence pack, interest rules, playbooks.
 
+Views parse the request, load objects through scoped selectors (404 out of scope), call one service
+and map ``DomainError`` to a message (or a 422 form). Each list exports XLSX with ``?export=xlsx``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from huikuan.common.http import company_of
+from huikuan.accounts.scoping import owner_q
+from huikuan.common import clock
+from huikuan.common.errors import DomainError
+from huikuan.common.export import xlsx_response
+from huikuan.common.http import company_of, parse_date, parse_int
 from huikuan.ledger.selectors import get_customer
+from huikuan.statements import services as st_services
+
+from . import selectors as sel
+from . import services, worklist
+from .evidence import evidence_pdf, evidence_zip
+from .models import (
+    ActivityKind,
+    CapKind,
+    Case,
+    CaseKind,
+    CaseStatus,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    InterestBasis,
+    InterestRule,
+    Outcome,
+    PaymentPlan,
+    PlanStatus,
+    PlaybookRun,
+    Promise,
+    PromiseStatus,
+    Resolution,
+    Task,
+)
+from .playbooks import PLAYBOOKS, run_playbook, step_label
+
+PAGE = 50
+
+
+def _need(request, perm: str) -> None:
+    if not request.user.can(perm):
+        raise PermissionDenied
+
+
+def _back(request, default: str):
+    nxt = request.POST.get("next") or request.GET.get("next")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
+    return redirect(default)
+
+
+def _ids(values) -> list[int]:
+    return [i for i in (parse_int(v) for v in values) if i is not None]
+
+
+def dunning_send_now_url(customer_id: int) -> str | None:
+    """The dunning app's "send reminder now" (dunning sits above us and may not be installed yet)."""
+    try:
+        return reverse("dunning:send-now", args=[customer_id])
+    except NoReverseMatch:
+        return None
+
+
+# ---------------------------------------------------------------- worklist
 
 
 @login_required
 def index(request):
-    return render(request, "collections/index.html", {"nav": "collections"})
+    """Today's queue, ranked (see worklist.py for the formula, shown on the page)."""
+    company = company_of(request)
+    today = clock.today(company)
+    g = request.GET
+    filters = worklist.Filters(q=(g.get("q") or "").strip()[:60], owner_id=parse_int(g.get("owner")),
+                               tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None)
+    qs = worklist.queue(user=request.user, company=company, today=today, filters=filters)
+    if g.get("export") == "xlsx":
+        return xlsx_response(
+            filename=f"worklist-{today}", sheet_title=_("Worklist"),
+            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"),
+                     (_("Risk factor"), "text"), (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date")],
+            rows=([e.customer.code, e.customer.name, str(e.customer.owner or ""), e.overdue_amount, e.disputed_amount,
+                   e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date] for e in qs[:100000]))
+    page = Paginator(qs, PAGE).get_page(g.get("page"))
+    rows = list(page.object_list)
+    last = sel.last_outcomes(e.customer_id for e in rows)
+    for e in rows:
+        e.days = (today - e.oldest_due).days if e.oldest_due else 0
+        e.last = last.get(e.customer_id)
+        e.send_now = dunning_send_now_url(e.customer_id)
+    return render(request, "collections/index.html", {
+        "nav": "collections", "page": page, "rows": rows, "today": today, "filters": filters,
+        "tasks": sel.my_tasks(user=request.user, company=company, today=today)[:20],
+        "outcomes": [c for c in Outcome.choices if c[0]], "kinds": ActivityKind.choices,
+        "can_work": request.user.can("collections.work"), "can_refresh": request.user.can("collections.queue.refresh"),
+        "tiers": [(0, _("Promises due or broken")), (1, _("Next action due")), (2, _("Overdue")), (3, _("Put off"))],
+    })
+
+
+@login_required
+@require_POST
+def queue_refresh(request):
+    _need(request, "collections.queue.refresh")
+    company = company_of(request)
+    n = worklist.refresh_queue(company=company, as_of=clock.today(company))
+    messages.success(request, _("Worklist recomputed: %(n)s customers with overdue items.") % {"n": n})
+    return redirect("collections:index")
+
+
+def _refresh_one(company, customer_id):
+    worklist.refresh_queue(company=company, as_of=clock.today(company), customer_ids=[customer_id])
+
+
+@login_required
+@require_POST
+def log_activity(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    p = request.POST
+    today = clock.today(company)
+    try:
+        act = services.log_activity(
+            company=company, customer_id=customer.pk, kind=p.get("kind") or ActivityKind.CALL, outcome=p.get("outcome") or "",
+            note=(p.get("note") or "").strip(), contact_name=(p.get("contact_name") or "").strip(), actor=request.user,
+            next_action_date=parse_date(p.get("next_action_date")), today=today)
+        if p.get("promise_amount"):
+            services.record_promise(company=company, customer_id=customer.pk, amount=p.get("promise_amount"),
+                                    promised_date=parse_date(p.get("promise_date")), today=today, actor=request.user,
+                                    instalment_ids=_ids(p.getlist("instalments")), pause_dunning=p.get("pause") == "1",
+                                    activity_id=act.pk)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        _refresh_one(company, customer.pk)
+        messages.success(request, _("Logged for %(name)s.") % {"name": customer.name})
+    return _back(request, reverse("collections:customer", args=[customer.pk]))
+
+
+@login_required
+@require_POST
+def next_action(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    try:
+        services.set_next_action(company=company, customer_id=customer.pk, on=parse_date(request.POST.get("on")),
+                                 actor=request.user, today=clock.today(company))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Next action date saved."))
+    return _back(request, reverse("collections:index"))
+
+
+@login_required
+@require_POST
+def promise_new(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    p = request.POST
+    try:
+        services.record_promise(company=company, customer_id=customer.pk, amount=p.get("amount"),
+                                promised_date=parse_date(p.get("promised_date")), today=clock.today(company),
+                                actor=request.user, instalment_ids=_ids(p.getlist("instalments")),
+                                pause_dunning=p.get("pause") == "1", note=(p.get("note") or "").strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Promise to pay recorded."))
+    return _back(request, reverse("collections:customer", args=[customer.pk]))
+
+
+@login_required
+@require_POST
+def promise_cancel(request, pk: int):
+    company = company_of(request)
+    promise = sel.get_scoped(Promise, user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    try:
+        services.cancel_promise(company=company, promise_id=promise.pk, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return _back(request, reverse("collections:customer", args=[promise.customer_id]))
+
+
+@login_required
+def promise_list(request):
+    company = company_of(request)
+    today = clock.today(company)
+    status = request.GET.get("status") if request.GET.get("status") in PromiseStatus.values else ""
+    qs = sel.promises(user=request.user, company=company, status=status)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(filename="promises", sheet_title=_("Promises to pay"),
+                             columns=[(_("Customer"), "text"), (_("Amount"), "money"), (_("Promised date"), "date"), (_("Made on"), "date"), (_("Status"), "text"), (_("Paid"), "money")],
+                             rows=([p.customer.name, p.amount, p.promised_date, p.made_on, p.get_status_display(),
+                                    p.paid_amount] for p in qs[:100000]))
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    rows = [(p, *sel.promise_progress(p, as_of=today)) for p in page.object_list]
+    return render(request, "collections/promises.html", {"nav": "collections", "page": page, "rows": rows,
+                                                          "status": status, "statuses": PromiseStatus.choices})
+
+
+@login_required
+@require_POST
+def send_statement(request, pk: int):
+    """Issue this year's statement to date and e-mail it to the customer's contact (statements services)."""
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    today = clock.today(company)
+    try:
+        st = st_services.issue_statement(user=request.user, customer=customer, period_from=dt.date(today.year, 1, 1),
+                                         period_to=today, today=today)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return _back(request, reverse("collections:index"))
+    try:
+        to = st_services.email_statement(statement=st, user=request.user)
+        messages.success(request, _("Statement %(n)s sent to %(to)s.") % {"n": st.number, "to": to})
+    except DomainError as exc:
+        messages.error(request, _("Statement %(n)s was issued but not sent: %(e)s") % {"n": st.number, "e": exc})
+    return _back(request, reverse("collections:index"))
+
+
+@login_required
+@require_POST
+def task_done(request, pk: int):
+    company = company_of(request)
+    task = sel.get_scoped(Task, user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    try:
+        services.complete_task(company=company, task_id=task.pk, actor=request.user, cancel=request.POST.get("cancel") == "1")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return _back(request, reverse("collections:index"))
+
+
+# ---------------------------------------------------------------- customer
 
 
 @login_required
 def customer_panel(request, pk: int):
     """The collections section of the customer 360 page, loaded by htmx (404 out of scope)."""
-    customer = get_customer(user=request.user, company=company_of(request), pk=pk)
-    return render(request, "collections/_customer_panel.html", {"customer": customer})
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    return render(request, "collections/_customer_panel.html", {
+        "customer": customer, "p": sel.customer_panel(customer=customer, as_of=clock.today(company)),
+        "today": clock.today(company)})
+
+
+@login_required
+def customer(request, pk: int):
+    """The customer's collections page: contact log, promises, disputes, plans, case, interest, playbooks."""
+    company = company_of(request)
+    cust = get_customer(user=request.user, company=company, pk=pk)
+    today = clock.today(company)
+    u = request.user
+    return render(request, "collections/customer.html", {
+        "nav": "collections", "customer": cust, "p": sel.customer_panel(customer=cust, as_of=today), "today": today,
+        "items": sel.open_items(customer=cust), "outcomes": [c for c in Outcome.choices if c[0]],
+        "kinds": ActivityKind.choices, "reasons": DisputeReason.choices, "case_kinds": CaseKind.choices,
+        "playbooks": [(k, v[0], [s.label for s in v[1]]) for k, v in PLAYBOOKS.items()],
+        "runs": PlaybookRun.objects.filter(customer=cust).prefetch_related("steps").select_related("started_by")[:5],
+        "send_now": dunning_send_now_url(cust.pk), "step_label": step_label,
+        "can_work": u.can("collections.work"), "can_dispute": u.can("collections.dispute"),
+        "can_plan": u.can("collections.plan.request"), "can_case": u.can("collections.case"),
+        "can_playbook": u.can("collections.playbook"), "can_post_interest": u.can("collections.interest.post"),
+        "can_resolve": u.can("collections.dispute.resolve"), "can_approve": u.can("collections.plan.approve"),
+    })
+
+
+@login_required
+@require_POST
+def interest_post(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.interest.post")
+    try:
+        ch = services.post_interest_charge(company=company, customer_id=customer.pk, as_of=clock.today(company),
+                                           actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Penalty interest of %(amount)s posted as %(no)s.") % {"amount": ch.amount,
+                                                                                           "no": ch.document.number})
+    return redirect("collections:customer", pk=customer.pk)
+
+
+@login_required
+@require_POST
+def playbook_run(request, pk: int, code: str):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.playbook")
+    try:
+        run = run_playbook(company=company, customer=customer, code=code, actor=request.user, today=clock.today(company),
+                           note=(request.POST.get("note") or "").strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        failed = [s for s in run.steps.all() if s.status != "done"]
+        (messages.warning if failed else messages.success)(
+            request, _("Playbook run: %(done)s steps done, %(failed)s failed.") % {
+                "done": run.steps.count() - len(failed), "failed": len(failed)})
+    return redirect("collections:customer", pk=customer.pk)
+
+
+# ---------------------------------------------------------------- disputes
+
+
+@login_required
+@require_POST
+def dispute_new(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.dispute")
+    p = request.POST
+    inst = parse_int(p.get("instalment"))
+    try:
+        services.open_dispute(company=company, customer_id=customer.pk, reason=p.get("reason") or "", amount=p.get("amount"),
+                              actor=request.user, today=clock.today(company), instalment_id=inst,
+                              document_id=None if inst else parse_int(p.get("document")), note=(p.get("note") or "").strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        _refresh_one(company, customer.pk)
+        messages.success(request, _("Dispute recorded; the disputed amount is excluded from reminders."))
+    return redirect("collections:customer", pk=customer.pk)
+
+
+@login_required
+@require_POST
+def dispute_resolve(request, pk: int):
+    company = company_of(request)
+    d = sel.get_scoped(Dispute, user=request.user, company=company, pk=pk)
+    _need(request, "collections.dispute.resolve")
+    p = request.POST
+    try:
+        services.resolve_dispute(company=company, dispute_id=d.pk, resolution=p.get("resolution") or "", actor=request.user,
+                                 today=clock.today(company), note=(p.get("note") or "").strip(),
+                                 credit_amount=p.get("credit_amount") or None)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        _refresh_one(company, d.customer_id)
+        messages.success(request, _("Dispute resolved."))
+    return _back(request, reverse("collections:customer", args=[d.customer_id]))
+
+
+@login_required
+def dispute_list(request):
+    company = company_of(request)
+    status = request.GET.get("status") if request.GET.get("status") in DisputeStatus.values else ""
+    qs = sel.disputes(user=request.user, company=company, status=status)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(filename="disputes", sheet_title=_("Disputes"),
+                             columns=[(_("Customer"), "text"), (_("Document"), "text"), (_("Reason"), "text"), (_("Amount"), "money"), (_("Status"), "text"), (_("Resolution"), "text"),
+                                      (_("Opened on"), "date"), (_("Resolved on"), "date")],
+                             rows=([d.customer.name, d.document.number, d.get_reason_display(), d.amount, d.get_status_display(),
+                                    d.get_resolution_display() if d.resolution else "", d.opened_on, d.resolved_on]
+                                   for d in qs[:100000]))
+    return render(request, "collections/disputes.html", {
+        "nav": "collections", "page": Paginator(qs, PAGE).get_page(request.GET.get("page")), "status": status,
+        "statuses": DisputeStatus.choices, "resolutions": [c for c in Resolution.choices if c[0]],
+        "can_resolve": request.user.can("collections.dispute.resolve")})
+
+
+# ---------------------------------------------------------------- payment plans
+
+
+@login_required
+def plan_new(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.plan.request")
+    today = clock.today(company)
+    status = 200
+    if request.method == "POST":
+        p = request.POST
+        lines = [(d, a) for d, a in zip(p.getlist("line_date"), p.getlist("line_amount"), strict=False) if d or a]
+        try:
+            parsed = []
+            for d, a in lines:
+                day = parse_date(d)
+                if day is None:
+                    raise services.InvalidPlan(gettext_lazy("Enter valid dates."), field="lines")
+                parsed.append((day, a))
+            plan = services.request_plan(company=company, customer_id=customer.pk, instalment_ids=_ids(p.getlist("instalments")),
+                                         lines=parsed, actor=request.user, today=today, note=(p.get("note") or "").strip())
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            status = 422
+        else:
+            messages.success(request, _("Payment plan proposed; another person must approve it."))
+            return redirect("collections:plan", pk=plan.pk)
+    return render(request, "collections/plan_new.html", {
+        "nav": "collections", "customer": customer, "items": sel.open_items(customer=customer), "today": today,
+        "post": request.POST if request.method == "POST" else None, "rows": range(6)}, status=status)
+
+
+@login_required
+def plan_detail(request, pk: int):
+    company = company_of(request)
+    plan = sel.get_scoped(PaymentPlan, user=request.user, company=company, pk=pk)
+    from huikuan.ledger.models import Instalment
+
+    return render(request, "collections/plan.html", {
+        "nav": "collections", "plan": plan, "replaced": plan.instalments.select_related("document").order_by("due_date", "pk"),
+        "new": Instalment.objects.filter(plan_id=plan.pk).select_related("document").order_by("due_date", "pk"),
+        "can_decide": request.user.can("collections.plan.approve") and plan.requested_by_id != request.user.pk})
+
+
+@login_required
+@require_POST
+def plan_decide(request, pk: int):
+    company = company_of(request)
+    plan = sel.get_scoped(PaymentPlan, user=request.user, company=company, pk=pk)
+    _need(request, "collections.plan.approve")
+    try:
+        services.decide_plan(company=company, plan_id=plan.pk, approve=request.POST.get("approve") == "1", actor=request.user,
+                             today=clock.today(company), note=(request.POST.get("note") or "").strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        _refresh_one(company, plan.customer_id)
+        messages.success(request, _("Decision recorded."))
+    return redirect("collections:plan", pk=plan.pk)
+
+
+@login_required
+def plan_list(request):
+    company = company_of(request)
+    status = request.GET.get("status") if request.GET.get("status") in PlanStatus.values else ""
+    qs = sel.plans(user=request.user, company=company, status=status)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(filename="payment-plans", sheet_title=_("Payment plans"),
+                             columns=[(_("Customer"), "text"), (_("Amount"), "money"), (_("Status"), "text"), (_("Requested by"), "text"), (_("Decided by"), "text"), (_("Effective"), "date")],
+                             rows=([x.customer.name, x.total_amount, x.get_status_display(), str(x.requested_by),
+                                    str(x.decided_by or ""), x.effective_on] for x in qs[:100000]))
+    return render(request, "collections/plans.html", {"nav": "collections", "status": status, "statuses": PlanStatus.choices,
+                                                       "page": Paginator(qs, PAGE).get_page(request.GET.get("page"))})
+
+
+# ---------------------------------------------------------------- cases
+
+
+@login_required
+@require_POST
+def case_open(request, pk: int):
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.case")
+    p = request.POST
+    try:
+        case = services.open_case(company=company, customer_id=customer.pk, instalment_ids=_ids(p.getlist("instalments")),
+                                  kind=p.get("kind") or CaseKind.LEGAL, actor=request.user, note=(p.get("note") or "").strip(),
+                                  today=clock.today(company), firm=(p.get("firm") or "").strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("collections:customer", pk=customer.pk)
+    return redirect("collections:case", pk=case.pk)
+
+
+class CaseForm(forms.Form):
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=CaseStatus.choices)
+    firm = forms.CharField(label=gettext_lazy("Firm / agency"), required=False, max_length=200)
+    fee_amount = forms.CharField(label=gettext_lazy("Fees"), required=False, max_length=20)
+    commission_percent = forms.CharField(label=gettext_lazy("Commission (%)"), required=False, max_length=10)
+    recovered_amount = forms.CharField(label=gettext_lazy("Recovered"), required=False, max_length=20)
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@login_required
+def case_detail(request, pk: int):
+    from huikuan.statements.selectors import limitation
+
+    company = company_of(request)
+    case = sel.get_scoped(Case, user=request.user, company=company, pk=pk)
+    status = 200
+    if request.method == "POST":
+        _need(request, "collections.case")
+        form = CaseForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_case(company=company, case_id=case.pk, actor=request.user, today=clock.today(company),
+                                     **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, _("Case updated."))
+                return redirect("collections:case", pk=case.pk)
+        status = 422
+    else:
+        form = CaseForm(initial={"status": case.status, "firm": case.firm, "fee_amount": case.fee_amount,
+                                 "commission_percent": case.commission_percent, "recovered_amount": case.recovered_amount,
+                                 "note": case.note})
+    return render(request, "collections/case.html", {
+        "nav": "collections", "case": case, "form": form, "limitation": limitation(customer=case.customer),
+        "items": case.instalments.select_related("document").order_by("due_date", "pk"),
+        "can_edit": request.user.can("collections.case") and case.status != CaseStatus.CLOSED}, status=status)
+
+
+@login_required
+def case_evidence(request, pk: int, fmt: str):
+    company = company_of(request)
+    case = sel.get_scoped(Case, user=request.user, company=company, pk=pk)
+    today = clock.today(company)
+    if fmt == "zip":
+        resp = HttpResponse(evidence_zip(case=case, as_of=today, user=request.user), content_type="application/zip")
+    else:
+        resp = HttpResponse(evidence_pdf(case=case, as_of=today), content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="{case.number}-evidence.{fmt}"'
+    return resp
+
+
+@login_required
+def case_list(request):
+    company = company_of(request)
+    status = request.GET.get("status", "open")
+    status = status if status in CaseStatus.values or status in ("open", "") else "open"
+    qs = sel.cases(user=request.user, company=company, status=status)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(filename="cases", sheet_title=_("Escalation cases"),
+                             columns=[(_("Number"), "text"), (_("Customer"), "text"), (_("Kind"), "text"), (_("Status"), "text"), (_("Firm / agency"), "text"), (_("Amount claimed"), "money"),
+                                      (_("Fees"), "money"), (_("Recovered"), "money"), (_("Opened on"), "date")],
+                             rows=([c.number, c.customer.name, c.get_kind_display(), c.get_status_display(), c.firm,
+                                    c.claim_amount, c.fee_amount, c.recovered_amount, c.opened_on] for c in qs[:100000]))
+    return render(request, "collections/cases.html", {"nav": "collections", "status": status, "statuses": CaseStatus.choices,
+                                                       "page": Paginator(qs, PAGE).get_page(request.GET.get("page"))})
+
+
+# ---------------------------------------------------------------- interest rules
+
+
+@login_required
+def interest_rules(request):
+    company = company_of(request)
+    can = request.user.can("collections.interest.rules")
+    status = 200
+    if request.method == "POST":
+        _need(request, "collections.interest.rules")
+        p = request.POST
+        cust = parse_int(p.get("customer"))
+        if cust:
+            get_customer(user=request.user, company=company, pk=cust)
+        try:
+            services.save_interest_rule(company=company, actor=request.user, basis=p.get("basis") or "", rate=p.get("rate"),
+                                        grace_days=parse_int(p.get("grace_days")) or 0, lpr_percent=p.get("lpr_percent") or 0,
+                                        cap_kind=p.get("cap_kind") or "", cap_value=p.get("cap_value") or 0, customer_id=cust,
+                                        document_id=parse_int(p.get("document")))
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            status = 422
+        else:
+            messages.success(request, _("Interest rule saved."))
+            return redirect("collections:interest-rules")
+    rules = (InterestRule.objects.filter(company=company)
+             .filter(Q(customer__isnull=True) | owner_q(request.user, "customer__owner")).select_related("customer", "document")
+             .order_by("customer_id", "document_id", "pk"))
+    return render(request, "collections/interest_rules.html", {
+        "nav": "collections", "rules": rules, "bases": InterestBasis.choices, "caps": CapKind.choices, "can": can}, status=status)

@@ -1,0 +1,87 @@
+"""The evidence pack of an escalation case: one PDF (WeasyPrint, CJK font as statements/pdf.py) and a ZIP.
+
+PDF: the case, the creditor and debtor, the claimed items (documents with contract references and due
+dates), the statements issued with their confirmations, the payment history, written demands, every
+notice and the full contact log (activities, and the notices the dunning app recorded on the customer's
+audit trail). ZIP: that PDF, the customer's files (contracts, guarantees…), the issued statements as
+PDFs and the contact log as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from huikuan.common.models import AuditEvent
+from huikuan.customers.models import CustomerFile
+from huikuan.ledger.models import Credit, Status
+from huikuan.statements.models import Statement
+from huikuan.statements.selectors import limitation, statement_data
+
+from .interest import interest_to_date
+from .models import Activity, Case, WrittenDemand
+
+MAX_STATEMENT_PDFS = 6
+
+
+def evidence_context(*, case: Case, as_of) -> dict:
+    customer = case.customer
+    items = list(case.instalments.select_related("document").order_by("due_date", "pk"))
+    if not items:  # a case without chosen items claims everything open
+        from huikuan.ledger.models import Instalment
+
+        items = list(Instalment.objects.filter(customer=customer, open_amount__gt=0).select_related("document")
+                     .order_by("due_date", "pk"))
+    notices = (AuditEvent.objects.filter(customer_id=customer.pk)
+               .filter(Q(verb__startswith="dunning.") | Q(verb__startswith="statement.")
+                       | Q(verb="collections.demand.recorded")).order_by("at", "id"))
+    return {
+        "case": case, "customer": customer, "company": case.company, "as_of": as_of, "generated_at": timezone.now(),
+        "items": items, "claimed": sum((i.open_amount for i in items), 0),
+        "interest": interest_to_date(customer=customer, as_of=as_of),
+        "statements": Statement.objects.filter(customer=customer).order_by("period_to", "pk"),
+        "payments": Credit.objects.filter(customer=customer).order_by("date", "pk"),
+        "demands": WrittenDemand.objects.filter(customer=customer).order_by("date", "pk"),
+        "activities": Activity.objects.filter(customer=customer).select_related("actor").order_by("occurred_at", "pk"),
+        "notices": notices,
+        "files": CustomerFile.objects.filter(customer=customer).order_by("pk"),
+        "limitation": limitation(customer=customer),
+        "posted": Status.POSTED,
+    }
+
+
+def evidence_pdf(*, case: Case, as_of) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string("collections/evidence_pdf.html", evidence_context(case=case, as_of=as_of))
+    return HTML(string=html).write_pdf()
+
+
+def evidence_zip(*, case: Case, as_of, user) -> bytes:
+    from huikuan.statements.pdf import render_statement_pdf
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{case.number}-evidence.pdf", evidence_pdf(case=case, as_of=as_of))
+        for f in CustomerFile.objects.filter(customer=case.customer).order_by("pk"):
+            try:
+                with f.file.open("rb") as fh:
+                    z.writestr(f"files/{f.pk}-{f.file.name.rsplit('/', 1)[-1]}", fh.read())
+            except (FileNotFoundError, OSError):
+                z.writestr(f"files/{f.pk}-MISSING.txt", f"{f.title}: file not found in storage\n")
+        for st in Statement.objects.filter(customer=case.customer).order_by("-period_to", "-pk")[:MAX_STATEMENT_PDFS]:
+            data = statement_data(user=user, customer=case.customer, period_from=st.period_from, period_to=st.period_to)
+            z.writestr(f"statements/{st.number}.pdf", render_statement_pdf(data=data, statement=st))
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["when", "kind", "outcome", "contact", "note", "next_action", "by"])
+        for a in Activity.objects.filter(customer=case.customer).select_related("actor").order_by("occurred_at", "pk"):
+            w.writerow([a.occurred_at.isoformat(), a.kind, a.outcome, a.contact_name, a.note, a.next_action_date or "",
+                        str(a.actor or "")])
+        z.writestr("contact-log.csv", "\ufeff" + out.getvalue())
+    return buf.getvalue()
