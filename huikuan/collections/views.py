@@ -114,7 +114,7 @@ def index(request):
         "tasks": sel.my_tasks(user=request.user, company=company, today=today)[:20],
         "outcomes": [c for c in Outcome.choices if c[0]], "kinds": ActivityKind.choices,
         "can_work": request.user.can("collections.work"), "can_refresh": request.user.can("collections.queue.refresh"),
-        "tiers": [(0, _("Promises due or broken")), (1, _("Next action due")), (2, _("Overdue")), (3, _("Put off"))],
+        "tiers": [(0, _("Promises due or broken")), (1, _("Next action due")), (2, _("Overdue")), (3, _("Waiting (promised or put off)"))],
     })
 
 

@@ -6,7 +6,8 @@ order    = tier, then priority descending, where tier is
            0 a promise falls due today or earlier / a promise was broken and not yet followed up,
            1 the next action date is today or earlier,
            2 everything else with money overdue,
-           3 overdue but the next action date is later (the collector put it off).
+           3 overdue but waiting: the next action date is later (the collector put it off) or a promise
+             falls due later (no chasing before the promised date).
 
 The money columns are a snapshot: ``refresh_queue`` computes them for a company (or some customers) in
 one aggregate query per table and upserts them; the daily job runs it for the whole company and the
@@ -95,7 +96,7 @@ def tier_expr(today: dt.date):
     return Case(
         When(Q(broken_promise_on__isnull=False) | Q(promise_date__lte=today), then=Value(0)),
         When(next_action_date__lte=today, then=Value(1)),
-        When(next_action_date__gt=today, then=Value(3)),
+        When(Q(next_action_date__gt=today) | Q(promise_date__gt=today), then=Value(3)),
         default=Value(2),
         output_field=IntegerField(),
     )
