@@ -23,6 +23,7 @@ from huikuan.common import audit
 from huikuan.common.errors import NotAllowed
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.customers.models import Customer
+from huikuan.customers.services import check_upload
 from huikuan.ledger import locks
 
 from . import calculations as calc
@@ -757,6 +758,7 @@ def add_report(*, company, actor, provider: str, report_date: dt.date, score=Non
     report = ThirdPartyReport(company=company, customer=customer, provider=provider, report_date=report_date,
                               score=score, rating=rating, source=source, created_by=actor)
     if file is not None:
+        check_upload(file)
         report.file.save(file.name, file, save=False)
     report.save()
     audit.record(actor=actor, verb="credit.report.added", target=report, customer_id=customer.pk,
@@ -790,3 +792,42 @@ def import_reports(*, company, actor, rows: list[dict]) -> int:
         audit.record(actor=actor, verb="credit.report.added", target=report, customer_id=customer.pk,
                      summary=f"{provider} {date} {score if score is not None else ''} {rating}".strip())
     return len(prepared)
+
+
+# ---------------------------------------------------------------- scorecard versions
+
+
+@transaction.atomic(durable=True)
+def propose_scorecard(*, company, config: dict, actor, note: str = "", metrics: dict | None = None) -> ScorecardVersion:
+    """Store a new scorecard configuration as a *proposed* version (validated; never active by itself)."""
+    _require(actor, "credit.policy")
+    try:
+        calc.validate_scorecard(config)
+    except calc.ConfigError as exc:
+        raise PolicyInvalid(_("The scorecard is invalid: %(error)s") % {"error": str(exc)}) from exc
+    policy_of(company)
+    last = ScorecardVersion.objects.select_for_update().filter(company=company).order_by("-number").first()
+    version = ScorecardVersion.objects.create(company=company, number=(last.number if last else 0) + 1, config=config,
+                                              status=VersionStatus.PROPOSED, note=note[:300], metrics=metrics or {},
+                                              created_by=actor)
+    audit.record(actor=actor, verb="credit.scorecard.proposed", target=version, company_id=company.pk,
+                 data={"number": version.number, "metrics": metrics or {}})
+    return version
+
+
+@transaction.atomic(durable=True)
+def decide_scorecard(*, company, version_id: int, accept: bool, actor) -> ScorecardVersion:
+    """Accept a proposed version (the active one is retired; old snapshots keep their version) or decline it."""
+    _require(actor, "credit.policy")
+    version = ScorecardVersion.objects.select_for_update().filter(company=company, pk=version_id).first()
+    if version is None or version.status != VersionStatus.PROPOSED:
+        raise CreditError(_("Only a proposed scorecard version can be accepted or declined."))
+    if accept:
+        ScorecardVersion.objects.filter(company=company, status=VersionStatus.ACTIVE).update(status=VersionStatus.RETIRED)
+        version.status, version.accepted_by, version.accepted_at = VersionStatus.ACTIVE, actor, timezone.now()
+    else:
+        version.status = VersionStatus.DECLINED
+    version.save()
+    audit.record(actor=actor, verb="credit.scorecard.accepted" if accept else "credit.scorecard.declined", target=version,
+                 company_id=company.pk, data={"number": version.number})
+    return version

@@ -1,0 +1,130 @@
+"""Credit screens through the client, as personas."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from huikuan.credit import scoring, services
+from huikuan.credit.models import (
+    CreditProfile,
+    CreditRequest,
+    Grade,
+    OrderStatus,
+    SalesOrder,
+    ThirdPartyReport,
+)
+
+from .conftest import invoice
+
+pytestmark = pytest.mark.django_db
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def profile(company, customer):
+    services.policy_of(company)
+    return CreditProfile.objects.create(company=company, customer=customer, limit_amount=D("10000"), grade="A")
+
+
+def test_salesperson_cannot_edit_a_limit(client, users, customer, profile):
+    client.force_login(users["sales_east"])
+    r = client.post(reverse("credit:profile-edit", args=[customer.pk]), {"limit_amount": "99999"})
+    assert r.status_code == 403
+    assert CreditProfile.objects.get(pk=profile.pk).limit_amount == D("10000.00")
+    # … but may ask for it
+    r = client.post(reverse("credit:profile-request", args=[customer.pk]),
+                    {"kind": "limit", "limit_amount": "20000", "reason": "new contract"})
+    assert r.status_code == 302
+    assert CreditRequest.objects.get().limit_amount == D("20000.00")
+
+
+def test_request_above_grade_maximum_shows_error(client, users, customer, profile):
+    client.force_login(users["sales_east"])
+    r = client.post(reverse("credit:profile-request", args=[customer.pk]),
+                    {"kind": "limit", "limit_amount": "2000000", "reason": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 422 and not CreditRequest.objects.exists()
+
+
+def test_order_entry_hold_queue_and_notification(client, users, customer, profile):
+    client.force_login(users["sales_east"])
+    r = client.post(reverse("credit:order-new"), {"customer": customer.pk, "reference": "SO-9", "amount": "12000"})
+    order = SalesOrder.objects.get(reference="SO-9")
+    assert r.status_code == 302 and order.status == OrderStatus.HELD
+    client.force_login(users["credit_manager"])
+    page = client.get(reverse("credit:queue"))
+    assert b"SO-9" in page.content
+    r = client.post(reverse("credit:order-decide", args=[order.pk]), {"action": "partial", "amount": "9000",
+                                                                      "reason": "rest next month"})
+    assert r.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.amount) == (OrderStatus.OPEN, D("9000.00"))
+    client.force_login(users["sales_east"])
+    page = client.get(reverse("credit:order", args=[order.pk]))
+    assert b"rest next month" in page.content and b"notifications" in page.content
+
+
+def test_exports_are_xlsx(client, users, customer, profile):
+    client.force_login(users["admin"])
+    for name in ("credit:profile-export", "credit:order-export", "credit:queue-export", "credit:request-export",
+                 "credit:report-export"):
+        r = client.get(reverse(name))
+        assert r.status_code == 200 and r["Content-Type"] == XLSX, name
+
+
+def test_policy_overlap_refused_with_422(client, users, company):
+    services.policy_of(company)
+    client.force_login(users["credit_manager"])
+    data = {"mode": "hard", "approval_threshold_amount": "500000", "g-TOTAL_FORMS": "2", "g-INITIAL_FORMS": "0",
+            "g-0-code": "A", "g-0-min_score": "50", "g-0-max_score": "100",
+            "g-1-code": "B", "g-1-min_score": "0", "g-1-max_score": "50"}
+    r = client.post(reverse("credit:policy"), data)
+    assert r.status_code == 422 and Grade.objects.count() == 6
+    data["g-1-max_score"] = "49"
+    r = client.post(reverse("credit:policy"), data)
+    assert r.status_code == 302 and Grade.objects.count() == 2
+
+
+def test_report_csv_unknown_customer_imports_nothing(client, users, customer):
+    client.force_login(users["credit_manager"])
+    csv = f"客户编码,机构,报告日期,评分,评级\n{customer.code},企查查,2026-03-01,70,A\nNOPE,企查查,2026-03-01,50,B\n"
+    r = client.post(reverse("credit:report-import"), {"file": SimpleUploadedFile("r.csv", csv.encode())},
+                    HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 422 and b"NOPE" in r.content and not ThirdPartyReport.objects.exists()
+    csv = f"customer,provider,date,score\n{customer.code},企查查,2026/3/1,70\n"
+    r = client.post(reverse("credit:report-import"), {"file": SimpleUploadedFile("r.csv", csv.encode("gb18030"))})
+    assert r.status_code == 302 and ThirdPartyReport.objects.get().score == 70
+
+
+def test_panel_shows_factor_points_and_chart(client, users, company, finance, customer, profile):
+    invoice(company, customer, finance, amount="100.00", date=dt.date(2026, 1, 1))
+    scoring.rescore(company=company, as_of=dt.date(2026, 2, 1))
+    scoring.rescore(company=company, as_of=dt.date(2026, 3, 1))
+    client.force_login(users["sales_east"])
+    r = client.get(reverse("credit:customer-panel", args=[customer.pk]))
+    assert r.status_code == 200 and b"<svg" in r.content and b"polyline" in r.content
+    assert r.content.count(b"<circle") == 2
+    client.force_login(users["sales_west"])
+    assert client.get(reverse("credit:customer-panel", args=[customer.pk])).status_code == 404
+
+
+def test_check_form(client, users, customer, profile):
+    client.force_login(users["sales_east"])
+    r = client.get(reverse("credit:check"), {"customer": customer.pk, "amount": "10000.01"})
+    assert r.status_code == 200 and b"check-result" in r.content
+    assert r.context["result"].outcome == "hold"
+
+
+def test_lists_run_a_constant_number_of_queries(client, users, company, customer, profile, django_assert_max_num_queries):
+    client.force_login(users["admin"])
+    for i in range(15):
+        services.submit_order(company=company, customer_id=customer.pk, reference=f"Q{i}", amount="20000",
+                              as_of=dt.date(2026, 3, 2), actor=users["admin"])
+    with django_assert_max_num_queries(12):
+        client.get(reverse("credit:queue"))
+    with django_assert_max_num_queries(12):
+        client.get(reverse("credit:orders"))
+    with django_assert_max_num_queries(12):
+        client.get(reverse("credit:profiles"))
