@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('customers', '0002_customer_balance_sort_indexes'),
-        ('ledger', '0006_instalment_allocation_dates'),
+        ('ledger', '0005_instalment_plan_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
