@@ -1,3 +1,196 @@
-"""Cash application: company bank accounts, bank statement import and parsing, matching, review queue, reconciliation."""
+"""Cash application: company bank accounts, imported statements and their lines, learned payers.
 
-from django.db import models  # noqa: F401
+A ``BankLine`` is one movement on a statement (signed: + money in, − money out). Lines are unique per
+account by ``(dedupe_key, occurrence)``: the key is the bank's serial number (流水号) when the export
+has one, else a hash of date, amount, counterparty, memo and balance; ``occurrence`` counts identical
+legitimate rows within one file, so re-importing a file or an overlapping period never duplicates.
+
+Money only reaches the ledger through ``banking.services`` (which call ``ledger.services``): each
+application of a line is a ``BankApplication`` row pointing at the payment (``ledger.Credit``) it
+created; undo reverses that payment and sends the line back to the queue.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common.money import MoneyField
+
+
+class BankAccount(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    bank = models.CharField(_("bank"), max_length=100)
+    account_number = models.CharField(_("account number"), max_length=50)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["bank", "account_number"]
+        constraints = [models.UniqueConstraint(fields=["company", "account_number"], name="bank_account_unique")]
+        verbose_name = _("bank account")
+
+    def __str__(self) -> str:
+        return f"{self.bank} {self.account_number} ({self.currency})"
+
+
+class SourceFormat(models.TextChoices):
+    CN_DEBIT_CREDIT = "cn_debit_credit", _("Chinese bank export: separate debit / credit columns")
+    CN_AMOUNT_FLAG = "cn_amount_flag", _("Chinese bank export: one amount with an in/out flag")
+    CAMT053 = "camt053", _("CAMT.053 (ISO 20022 XML)")
+    MT940 = "mt940", _("MT940")
+    WECHAT = "wechat", _("WeChat Pay bill")
+    ALIPAY = "alipay", _("Alipay bill")
+
+
+class BankStatement(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="statements")
+    source_format = models.CharField(_("format"), max_length=20, choices=SourceFormat.choices)
+    file_name = models.CharField(_("file"), max_length=200)
+    file_hash = models.CharField(max_length=64)
+    period_start = models.DateField(_("from"), null=True, blank=True)
+    period_end = models.DateField(_("to"), null=True, blank=True)
+    opening_balance = MoneyField(_("opening balance"), null=True, blank=True)
+    closing_balance = MoneyField(_("closing balance"), null=True, blank=True)
+    total_lines = models.PositiveIntegerField(_("lines in file"), default=0)
+    new_lines = models.PositiveIntegerField(_("new lines"), default=0)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        indexes = [models.Index(fields=["company", "-imported_at"], name="bank_statement_recent")]
+        verbose_name = _("bank statement")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class LineStatus(models.TextChoices):
+    UNMATCHED = "unmatched", _("Unmatched")
+    SUGGESTED = "suggested", _("Suggested")
+    AUTO_APPLIED = "auto_applied", _("Applied automatically")
+    CONFIRMED = "confirmed", _("Confirmed")
+    UNAPPLIED = "unapplied_on_account", _("Unapplied cash on account")
+    IGNORED = "ignored", _("Ignored")
+
+
+OPEN_STATUSES = (LineStatus.UNMATCHED, LineStatus.SUGGESTED)
+
+
+class BankLine(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="lines")
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    source_line = models.PositiveIntegerField(_("line in file"), default=0)
+    date = models.DateField(_("date"))
+    amount = MoneyField(_("amount"))  # signed: + received, − paid out
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    counterparty_name = models.CharField(_("counterparty"), max_length=200, blank=True)
+    counterparty_account = models.CharField(_("counterparty account"), max_length=60, blank=True)
+    counterparty_bank = models.CharField(_("counterparty bank"), max_length=200, blank=True)
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
+    serial = models.CharField(_("bank serial no."), max_length=80, blank=True)
+    balance = MoneyField(_("balance"), null=True, blank=True)
+    dedupe_key = models.CharField(max_length=100)
+    occurrence = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(_("status"), max_length=24, choices=LineStatus.choices, default=LineStatus.UNMATCHED)
+    confidence = models.DecimalField(_("confidence"), max_digits=4, decimal_places=3, default=0)
+    proposals = models.JSONField(default=list, blank=True)
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("customer"))
+    credit = models.ForeignKey("ledger.Credit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("payment"))
+    applications_made = models.PositiveSmallIntegerField(default=0)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "dedupe_key", "occurrence"], name="bank_line_unique"),
+            models.CheckConstraint(condition=~Q(amount=0), name="bank_line_amount_nonzero"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "status", "-confidence"], name="bank_line_queue"),
+            models.Index(fields=["statement", "date"], name="bank_line_statement"),
+        ]
+        verbose_name = _("bank statement line")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount} {self.counterparty_name}"
+
+    @property
+    def is_incoming(self) -> bool:
+        return self.amount > 0
+
+
+class BankApplication(models.Model):
+    """One payment created from a bank line (a line split across customers has several)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(BankLine, on_delete=models.PROTECT, related_name="applications")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey("ledger.Credit", on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(_("amount"))
+    automatic = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class BankAlias(models.Model):
+    """A payer name (normalised) that stands for a customer, learned from confirmations."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("payer name"), max_length=200)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("customer"))
+    uses = models.PositiveIntegerField(_("confirmations"), default=1)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="bank_alias_unique")]
+        verbose_name = _("payer alias")
+
+
+class BankPayerAccount(models.Model):
+    """A payer's bank account number (digits only) known to belong to a customer."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    account_number = models.CharField(_("payer account"), max_length=60)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("customer"))
+    uses = models.PositiveIntegerField(_("confirmations"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account_number"]
+        constraints = [models.UniqueConstraint(fields=["company", "account_number"], name="bank_payer_account_unique")]
+        verbose_name = _("payer account")
+
+
+class BankingSettings(models.Model):
+    """Per company: when a match is certain enough to be applied without a person."""
+
+    company = models.OneToOneField("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    auto_apply = models.BooleanField(_("apply certain matches automatically"), default=True)
+    threshold = models.DecimalField(_("auto-apply threshold (0–1)"), max_digits=4, decimal_places=3, default=Decimal("0.950"))
+    margin = models.DecimalField(_("minimum lead over the next candidate"), max_digits=4, decimal_places=3,
+                                 default=Decimal("0.100"))
+    fee_tolerance = MoneyField(_("bank charges tolerated"), default=Decimal("50.00"))
+
+    class Meta:
+        verbose_name = _("cash application settings")

@@ -1,0 +1,545 @@
+"""Matching incoming bank lines to customers and open instalments.
+
+Two halves:
+
+- ``gather`` (SQL, set-based, per batch of lines): learned payer accounts and aliases, customers by
+  exact / core name, documents whose number appears in a memo, open instalments whose open amount
+  (or amount net of an available early-payment discount) equals a line's amount, then every open
+  instalment of each candidate customer. A handful of queries per batch whatever its size; nothing
+  is loaded per line and the company's instalments are never read in full.
+- ``score`` (pure Python, no ORM): for each line and candidate customer, the evidence of identity
+  (learned account, alias, name, reference) and the best allocation (reference, exact amount,
+  discount, oldest-first or other combination, bank charge within tolerance, partial), turned into a
+  confidence in [0, 1] with the reasons that produced it.
+
+``is_certain`` decides auto-application: confidence at or above the threshold, a kind of fit that
+leaves no choice (exact amount, exact reference + amount, discount, oldest-first combination), strong
+identity, and no other customer's candidate within ``margin`` of it. Everything else is a suggestion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import ExpressionWrapper, F, Q
+from django.utils.translation import gettext_lazy as _
+from rapidfuzz import fuzz
+
+from huikuan.common.money import ZERO, MoneyField
+from huikuan.customers.models import Customer
+from huikuan.ledger.models import Instalment, ReceivableDocument, Status
+
+# ---------------------------------------------------------------- vocabulary
+
+REASONS = {
+    "account": _("Payer account %(account)s is known for this customer"),
+    "alias": _("Payer name “%(name)s” was confirmed for this customer before"),
+    "name_exact": _("Payer name matches the customer name"),
+    "name_similar": _("Payer name is %(score)s%% similar to the customer name"),
+    "ref_exact": _("Memo mentions %(numbers)s"),
+    "ref_fuzzy": _("Memo reference “%(token)s” resembles %(numbers)s"),
+    "amount_exact": _("Amount equals the open amount of %(numbers)s"),
+    "amount_ref": _("Amount equals what is open on the referenced documents"),
+    "discount": _("Amount equals %(numbers)s net of its early-payment discount %(discount)s"),
+    "oldest_combo": _("Amount equals the %(count)s oldest open items together"),
+    "combo": _("Amount equals %(count)s open items together (%(numbers)s)"),
+    "combo_multi": _("Several combinations of open items give this amount"),
+    "exact_multi": _("%(count)s open items of this customer have this amount"),
+    "fee": _("Short by %(short)s — a bank charge within the tolerance; it stays open"),
+    "partial": _("Part payment: the amount is less than what is open"),
+    "rest_on_account": _("%(rest)s more than the items: kept as unapplied cash on account"),
+    "amount_only": _("Only the amount matches (%(count)s open items company-wide have it)"),
+    "no_open_items": _("The customer has nothing open: cash on account"),
+}
+
+# fit kinds that leave no choice once the customer is certain
+CERTAIN_KINDS = {"ref_exact", "exact", "discount", "oldest_combo", "ref_discount"}
+FIT = {
+    "ref_exact": Decimal("1.00"), "exact": Decimal("1.00"), "ref_discount": Decimal("0.99"),
+    "discount": Decimal("0.99"), "oldest_combo": Decimal("0.98"), "combo": Decimal("0.92"),
+    "ref_fee": Decimal("0.85"), "fee": Decimal("0.80"), "exact_multi": Decimal("0.80"),
+    "ref_partial": Decimal("0.70"), "ref_over": Decimal("0.70"), "combo_multi": Decimal("0.60"),
+    "fee_multi": Decimal("0.60"), "partial": Decimal("0.40"), "on_account": Decimal("0.30"),
+}
+IDENTITY = {
+    "account": Decimal("0.98"), "alias": Decimal("0.97"), "name_exact": Decimal("0.97"),
+    "ref_exact": Decimal("0.97"), "ref_fuzzy": Decimal("0.70"),
+}
+STRONG_IDENTITY = {"account", "alias", "name_exact", "ref_exact"}
+AMOUNT_FANOUT = 25  # an amount shared by more open items than this identifies nobody
+COMBO_ITEMS = 14  # subset search over at most this many of a customer's oldest items
+COMBO_SIZE = 4
+FUZZY_ALL_CUSTOMERS = 5000  # above this many customers, names are compared only with candidates
+TOP = 5
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    key: int
+    date: dt.date
+    amount: Decimal  # > 0
+    name: str = ""
+    account: str = ""
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    customer_id: int
+    document_id: int
+    number: str
+    due_date: dt.date
+    open: Decimal
+    amount: Decimal
+    discount: Decimal
+    discount_date: dt.date | None
+
+    def discount_on(self, day: dt.date) -> Decimal:
+        if self.discount > 0 and self.discount_date is not None and day <= self.discount_date and self.open == self.amount:
+            return self.discount
+        return ZERO
+
+
+@dataclass
+class Proposal:
+    customer_id: int
+    customer_name: str
+    kind: str
+    confidence: Decimal
+    allocations: list = field(default_factory=list)  # [instalment_id, amount, discount, number]
+    rest: Decimal = ZERO
+    reasons: list = field(default_factory=list)  # [code, params]
+    identity: set = field(default_factory=set)
+
+    def as_json(self) -> dict:
+        return {
+            "customer_id": self.customer_id, "customer_name": self.customer_name, "kind": self.kind,
+            "confidence": str(self.confidence), "rest": str(self.rest),
+            "allocations": [[i, str(a), str(d), n] for i, a, d, n in self.allocations],
+            "reasons": self.reasons, "identity": sorted(self.identity),
+        }
+
+
+def reason_text(code: str, params: dict) -> str:
+    template = REASONS.get(code)
+    if template is None:
+        return code
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+# ---------------------------------------------------------------- normalisation
+
+_PUNCT = re.compile(r"[\s\-_.,，。、·()（）\[\]【】\"'“”‘’:：;；/\\]+")
+_LEGAL = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团公司|集团|公司|分公司|商行|经营部|工作室|厂)$")
+_REGIONS = ("北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "苏州", "南京", "宁波", "无锡", "成都", "武汉",
+            "西安", "青岛", "厦门", "东莞", "佛山", "温州", "合肥", "长沙", "郑州", "济南", "福州", "大连", "沈阳",
+            "广东", "浙江", "江苏", "山东", "福建", "河北", "河南", "湖北", "湖南", "四川", "安徽")
+
+
+def norm_name(text: str) -> str:
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+
+
+def core_name(text: str) -> str:
+    n = norm_name(text)
+    for _i in range(3):
+        n2 = _LEGAL.sub("", n)
+        if n2 == n:
+            break
+        n = n2
+    n = re.sub(r"^(中国)?", "", n)
+    for r in _REGIONS:
+        if n.startswith(r) and len(n) > len(r) + 1:
+            n = n[len(r):]
+            n = re.sub(r"^(省|市)", "", n)
+            break
+    return n
+
+
+def norm_account(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text or "").strip()
+    digits = re.sub(r"\D", "", t)
+    return digits if len(digits) >= 6 else re.sub(r"\s", "", t).lower()
+
+
+_TOKEN = re.compile(r"[A-Z]{0,6}\d[\dA-Z\-_/]*")
+
+
+def memo_tokens(memo: str) -> list[str]:
+    """Reference-like tokens of a memo, separators removed: 'INV-2026-00123' → 'INV202600123'."""
+    text = unicodedata.normalize("NFKC", memo or "").upper()
+    out = []
+    for m in _TOKEN.finditer(text):
+        tok = re.sub(r"[\-_/]", "", m.group(0))
+        if len(re.sub(r"\D", "", tok)) >= 1:
+            out.append(tok)
+    return out
+
+
+def number_key(number: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", number or "").upper())
+
+
+def number_tail(number: str) -> str:
+    runs = re.findall(r"\d+", number or "")
+    return runs[-1].lstrip("0") if runs else ""
+
+
+def number_variants(memo: str, year: int) -> set[str]:
+    """Document numbers a memo may mean, as stored ('INV-2026-00123'), for the SQL lookup."""
+    text = unicodedata.normalize("NFKC", memo or "").upper()
+    out = set()
+    for m in re.finditer(r"[A-Z]{1,6}[\-_ ]?\d{4}[\-_ ]?\d{1,8}|[A-Z]{0,6}\d{3,}", text):
+        raw = m.group(0)
+        out.add(raw.replace(" ", "").replace("_", "-"))
+        prefix = re.match(r"[A-Z]*", raw).group(0) or "INV"
+        digits = re.sub(r"\D", "", raw)
+        if len(digits) > 4 and digits[:2] == "20":
+            y, n = digits[:4], digits[4:].lstrip("0")
+            if n:
+                out.add(f"{prefix}-{y}-{int(n):05d}")
+    for m in re.finditer(r"(?:发票|单号|合同|INV|NO\.?)\s*[#:：]?\s*(\d{1,6})(?!\d)", text):
+        n = int(m.group(1))
+        if n:
+            for y in (year, year - 1):
+                out.add(f"INV-{y}-{n:05d}")
+    return out
+
+
+# ---------------------------------------------------------------- gathering (SQL)
+
+
+@dataclass
+class Pool:
+    """What the SQL half found for a batch of lines."""
+
+    customers: dict = field(default_factory=dict)  # id → (name, short_name)
+    by_account: dict = field(default_factory=dict)  # norm account → customer id
+    by_alias: dict = field(default_factory=dict)  # norm name → customer id
+    by_norm: dict = field(default_factory=lambda: defaultdict(set))  # norm name → ids
+    by_core: dict = field(default_factory=lambda: defaultdict(set))  # core name → ids
+    docs: dict = field(default_factory=dict)  # number → (document id, customer id)
+    amount_hits: dict = field(default_factory=lambda: defaultdict(list))  # amount → [Item]
+    items: dict = field(default_factory=lambda: defaultdict(list))  # customer id → [Item] (due, id)
+    fuzzy_names: bool = False
+
+
+def _items(qs) -> Iterable[Item]:
+    for row in qs.values_list("id", "customer_id", "document_id", "document__number", "due_date", "open_amount",
+                              "amount", "discount_amount", "discount_date").iterator(chunk_size=5000):
+        yield Item(*row)
+
+
+def _open_instalments(company):
+    return Instalment.objects.filter(company=company, open_amount__gt=0, document__status=Status.POSTED)
+
+
+def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None = None) -> Pool:
+    """Run the candidate queries for ``lines``. ``customer_names`` (id → (name, short name)) may be
+    passed in when the caller matches several batches, so the company's names are read once."""
+    from .models import BankAlias, BankPayerAccount
+
+    pool = Pool()
+    if customer_names is None:
+        customer_names = load_customer_names(company)
+    pool.customers = customer_names
+    pool.fuzzy_names = len(customer_names) <= FUZZY_ALL_CUSTOMERS
+    for cid, (name, short) in customer_names.items():
+        for n in (name, short):
+            if n:
+                pool.by_norm[norm_name(n)].add(cid)
+                pool.by_core[core_name(n)].add(cid)
+    accounts = {norm_account(ln.account) for ln in lines if ln.account}
+    names = {norm_name(ln.name) for ln in lines if ln.name}
+    if accounts:
+        pool.by_account = dict(BankPayerAccount.objects.filter(company=company, account_number__in=accounts)
+                               .values_list("account_number", "customer_id"))
+    if names:
+        pool.by_alias = dict(BankAlias.objects.filter(company=company, name__in=names).values_list("name", "customer_id"))
+    variants: set[str] = set()
+    for ln in lines:
+        variants |= number_variants(ln.memo, ln.date.year)
+    if variants:
+        for number, doc_id, cid in (ReceivableDocument.objects.filter(company=company, number__in=variants,
+                                                                      status=Status.POSTED)
+                                    .values_list("number", "id", "customer_id")):
+            pool.docs[number_key(number)] = (doc_id, cid)
+    amounts = sorted({ln.amount for ln in lines})
+    if amounts:
+        net = ExpressionWrapper(F("open_amount") - F("discount_amount"), output_field=MoneyField())
+        min_day = min(ln.date for ln in lines)
+        qs = (_open_instalments(company).annotate(net=net)
+              .filter(Q(open_amount__in=amounts) | Q(net__in=amounts, discount_amount__gt=0,
+                                                      open_amount=F("amount"), discount_date__gte=min_day)))
+        for item in _items(qs):
+            pool.amount_hits[item.open].append(item)
+            if item.discount:
+                pool.amount_hits[item.open - item.discount].append(item)
+    wanted: set[int] = set(pool.by_account.values()) | set(pool.by_alias.values())
+    wanted |= {cid for _d, cid in pool.docs.values()}
+    for ln in lines:
+        wanted |= _name_candidates(pool, ln.name)
+        hits = pool.amount_hits.get(ln.amount, ())
+        if len(hits) <= AMOUNT_FANOUT:
+            wanted |= {i.customer_id for i in hits}
+    wanted = sorted(wanted)
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start:start + 2000]
+        for item in _items(_open_instalments(company).filter(customer_id__in=chunk).order_by("customer_id", "due_date", "id")):
+            pool.items[item.customer_id].append(item)
+    return pool
+
+
+def load_customer_names(company) -> dict:
+    return {cid: (name, short) for cid, name, short in
+            Customer.objects.filter(company=company).values_list("id", "name", "short_name").iterator(chunk_size=10000)}
+
+
+def _name_candidates(pool: Pool, name: str) -> set[int]:
+    if not name:
+        return set()
+    n = norm_name(name)
+    out = set(pool.by_norm.get(n, ()))
+    out |= pool.by_core.get(core_name(name), set())
+    if n in pool.by_alias:
+        out.add(pool.by_alias[n])
+    if pool.fuzzy_names and not out:
+        for cid, (cname, short) in pool.customers.items():
+            if _similarity(name, cname, short) >= 0.85:
+                out.add(cid)
+    return out
+
+
+def _similarity(payer: str, name: str, short: str = "") -> float:
+    p = norm_name(payer)
+    best = 0.0
+    for n in (name, short):
+        if not n:
+            continue
+        best = max(best, fuzz.ratio(p, norm_name(n)) / 100, fuzz.ratio(core_name(payer), core_name(n)) / 100)
+    return best
+
+
+# ---------------------------------------------------------------- scoring (pure)
+
+
+def _numbers(items: Sequence[Item]) -> str:
+    return "、".join(dict.fromkeys(i.number for i in items))
+
+
+def _oldest_first(amount: Decimal, items: Sequence[Item]) -> tuple[list, Decimal]:
+    left, allocs = amount, []
+    for it in items:
+        if left <= 0:
+            break
+        take = min(left, it.open)
+        allocs.append([it.id, take, ZERO, it.number])
+        left -= take
+    return allocs, left
+
+
+def _full(items: Sequence[Item]) -> list:
+    return [[i.id, i.open, ZERO, i.number] for i in items]
+
+
+def _subsets(amount: Decimal, items: Sequence[Item], limit: int = 2) -> list[tuple[Item, ...]]:
+    pool = list(items[:COMBO_ITEMS])
+    found = []
+    for size in range(2, COMBO_SIZE + 1):
+        for combo in itertools.combinations(pool, size):
+            if sum((i.open for i in combo), ZERO) == amount:
+                found.append(combo)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal):
+    """(kind, allocations, rest, reasons) of the best way this customer's items explain the amount."""
+    amount = line.amount
+    if not items:
+        return "on_account", [], amount, [["no_open_items", {}]]
+    if referenced:
+        total = sum((i.open for i in referenced), ZERO)
+        disc = sum((i.discount_on(line.date) for i in referenced), ZERO)
+        if total == amount:
+            return "ref_exact", _full(referenced), ZERO, [["amount_ref", {}]]
+        if disc and total - disc == amount:
+            allocs = [[i.id, i.open - i.discount_on(line.date), i.discount_on(line.date), i.number] for i in referenced]
+            return "ref_discount", allocs, ZERO, [["discount", {"numbers": _numbers(referenced), "discount": str(disc)}]]
+        if total > amount:
+            allocs, _left = _oldest_first(amount, referenced)
+            if total - amount <= tolerance:
+                return "ref_fee", allocs, ZERO, [["fee", {"short": str(total - amount)}]]
+            return "ref_partial", allocs, ZERO, [["partial", {}]]
+        rest = amount - total
+        return "ref_over", _full(referenced), rest, [["rest_on_account", {"rest": str(rest)}]]
+    exact = [i for i in items if i.open == amount]
+    if len(exact) == 1:
+        return "exact", _full(exact), ZERO, [["amount_exact", {"numbers": exact[0].number}]]
+    if len(exact) > 1:
+        return "exact_multi", _full(exact[:1]), ZERO, [["exact_multi", {"count": len(exact)}]]
+    disc = [i for i in items if i.discount_on(line.date) and i.open - i.discount_on(line.date) == amount]
+    if len(disc) == 1:
+        i = disc[0]
+        d = i.discount_on(line.date)
+        return "discount", [[i.id, i.open - d, d, i.number]], ZERO, [["discount", {"numbers": i.number, "discount": str(d)}]]
+    running, prefix = ZERO, []
+    for it in items:
+        running += it.open
+        prefix.append(it)
+        if running >= amount:
+            break
+    if running == amount and len(prefix) >= 2:
+        return "oldest_combo", _full(prefix), ZERO, [["oldest_combo", {"count": len(prefix)}]]
+    combos = _subsets(amount, items)
+    if len(combos) == 1:
+        c = sorted(combos[0], key=lambda i: (i.due_date, i.id))
+        return "combo", _full(c), ZERO, [["combo", {"count": len(c), "numbers": _numbers(c)}]]
+    if combos:
+        c = sorted(combos[0], key=lambda i: (i.due_date, i.id))
+        return "combo_multi", _full(c), ZERO, [["combo_multi", {}]]
+    fee = [i for i in items if ZERO < i.open - amount <= tolerance]
+    if fee:
+        i = fee[0]
+        return ("fee" if len(fee) == 1 else "fee_multi"), [[i.id, amount, ZERO, i.number]], ZERO, \
+            [["fee", {"short": str(i.open - amount)}]]
+    allocs, left = _oldest_first(amount, items)
+    reasons = [["partial", {}]] if left <= 0 else [["rest_on_account", {"rest": str(left)}]]
+    return "partial", allocs, max(left, ZERO), reasons
+
+
+def _referenced(line: LineFacts, pool: Pool, cid: int, items: Sequence[Item]) -> tuple[list[Item], str, list]:
+    """Items of customer ``cid`` the memo refers to: exactly (number found by SQL or its key in the memo)
+    or fuzzily (a typo, a missing prefix or zeros), with the reason."""
+    if not line.memo or not items:
+        return [], "", []
+    tokens = memo_tokens(line.memo)
+    if not tokens:
+        return [], "", []
+    by_key = defaultdict(list)
+    for it in items:
+        by_key[number_key(it.number)].append(it)
+    exact_docs = set()
+    for tok in tokens:
+        if tok in by_key:
+            exact_docs.add(tok)
+    for variant in number_variants(line.memo, line.date.year):
+        k = number_key(variant)
+        if k in by_key and pool.docs.get(k, (None, None))[1] == cid:
+            exact_docs.add(k)
+    if exact_docs:
+        found = [it for k in sorted(exact_docs) for it in by_key[k]]
+        found.sort(key=lambda i: (i.due_date, i.id))
+        return found, "ref_exact", [["ref_exact", {"numbers": _numbers(found)}]]
+    # fuzzy: same tail number, or a near spelling of the whole number (within this customer only)
+    best, best_tok, best_score = None, "", 0.0
+    for tok in tokens:
+        tail = number_tail(tok)
+        for key, its in by_key.items():
+            score = fuzz.ratio(tok, key) / 100 if len(tok) >= 6 else 0.0
+            if tail and len(tail) >= 2 and tail == number_tail(key):
+                score = max(score, 0.9)
+            if score > best_score:
+                best, best_tok, best_score = its, tok, score
+    if best and best_score >= 0.85:
+        found = sorted(best, key=lambda i: (i.due_date, i.id))
+        return found, "ref_fuzzy", [["ref_fuzzy", {"token": best_tok, "numbers": _numbers(found)}]]
+    return [], "", []
+
+
+def _noisy_or(values: Iterable[Decimal]) -> Decimal:
+    miss = Decimal(1)
+    for v in values:
+        miss *= Decimal(1) - v
+    return Decimal(1) - miss
+
+
+def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Proposal]:
+    """Ranked proposals (best first, at most TOP) for one incoming line."""
+    candidates: dict[int, list] = defaultdict(list)  # cid → [(signal, strength, reason)]
+    acct = norm_account(line.account) if line.account else ""
+    if acct and acct in pool.by_account:
+        candidates[pool.by_account[acct]].append(("account", IDENTITY["account"], ["account", {"account": line.account}]))
+    n = norm_name(line.name) if line.name else ""
+    if n and n in pool.by_alias:
+        candidates[pool.by_alias[n]].append(("alias", IDENTITY["alias"], ["alias", {"name": line.name}]))
+    if line.name:
+        exact_ids = pool.by_norm.get(n, set())
+        core_ids = pool.by_core.get(core_name(line.name), set())
+        sure = exact_ids if exact_ids else core_ids
+        if len(sure) == 1:
+            (cid,) = sure
+            candidates[cid].append(("name_exact", IDENTITY["name_exact"], ["name_exact", {}]))
+        else:
+            for cid in sure:
+                candidates[cid].append(("name_similar", Decimal("0.6"), ["name_similar", {"score": 100}]))
+        if pool.fuzzy_names and not sure:
+            for cid in _name_candidates(pool, line.name):
+                s = _similarity(line.name, *pool.customers.get(cid, ("", "")))
+                candidates[cid].append(("name_similar", Decimal(str(round(0.5 + (s - 0.85) * 2, 3))),
+                                        ["name_similar", {"score": int(s * 100)}]))
+    hits = pool.amount_hits.get(line.amount, [])
+    for it in hits[:AMOUNT_FANOUT] if len(hits) <= AMOUNT_FANOUT else ():
+        candidates.setdefault(it.customer_id, [])
+    for variant in number_variants(line.memo, line.date.year):
+        found = pool.docs.get(number_key(variant))
+        if found:
+            candidates.setdefault(found[1], [])
+    proposals = []
+    for cid, signals in candidates.items():
+        items = pool.items.get(cid, [])
+        referenced, ref_kind, ref_reasons = _referenced(line, pool, cid, items)
+        kind, allocs, rest, fit_reasons = _fit(line, items, referenced, tolerance)
+        identity = {s for s, _v, _r in signals}
+        strengths = [v for _s, v, _r in signals]
+        if ref_kind:
+            identity.add(ref_kind)
+            strengths.append(IDENTITY[ref_kind])
+        if strengths:
+            ident = min(_noisy_or(strengths), Decimal("0.999"))
+        else:
+            count = len(hits)
+            ident = Decimal("0.5") / max(count, 1) if kind in ("exact", "discount") else Decimal("0.1")
+        conf = (ident * FIT[kind]).quantize(Decimal("0.001"))
+        if ref_kind == "ref_exact" and kind == "ref_exact":
+            conf = max(conf, Decimal("0.990"))
+        reasons = [r for _s, _v, r in signals] + ref_reasons + fit_reasons
+        if not strengths and kind in ("exact", "discount"):
+            reasons.append(["amount_only", {"count": len(hits)}])
+        name, _short = pool.customers.get(cid, ("", ""))
+        proposals.append(Proposal(customer_id=cid, customer_name=name, kind=kind, confidence=conf,
+                                  allocations=allocs, rest=rest, reasons=reasons, identity=identity))
+    proposals.sort(key=lambda p: (-p.confidence, p.customer_id))
+    return proposals[:TOP]
+
+
+def is_certain(proposals: Sequence[Proposal], *, threshold: Decimal, margin: Decimal) -> bool:
+    """Apply without a person only when nothing else is plausible."""
+    if not proposals:
+        return False
+    best = proposals[0]
+    if best.confidence < threshold or best.kind not in CERTAIN_KINDS or best.rest:
+        return False
+    if not (best.identity & STRONG_IDENTITY):
+        return False
+    if len(proposals) > 1 and proposals[1].confidence > best.confidence - margin:
+        return False
+    return True
+
+
+def propose(company, lines: Sequence[LineFacts], *, tolerance: Decimal, customer_names: dict | None = None) -> dict:
+    """line key → ranked proposals, for a batch of incoming lines (a few queries for the whole batch)."""
+    pool = gather(company, lines, customer_names=customer_names)
+    return {ln.key: score_line(ln, pool, tolerance=tolerance) for ln in lines}

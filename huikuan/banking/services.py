@@ -1,0 +1,539 @@
+"""Every write of the cash-application app.
+
+Money reaches the ledger only through ``ledger.services`` (``record_payment``, ``allocate``,
+``reverse_credit``): the bank-line services call their undecorated bodies (``inner``, as the import
+pipeline does) so that the payment, its allocations, the line's new status and the audit event
+commit in ONE durable transaction. Lock order: the bank line first, then customers by pk, then
+instalments by pk (then the new payment) — a second clerk confirming the same line waits on the line
+row and then finds it already applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common import audit
+from huikuan.common.errors import ConcurrentChange, DomainError, NotAllowed
+from huikuan.common.money import ZERO, has_valid_scale
+from huikuan.customers.models import Customer
+from huikuan.ledger import locks
+from huikuan.ledger import services as ledger
+from huikuan.ledger.models import Instalment, Method, Status
+
+from . import matching
+from .models import (
+    OPEN_STATUSES,
+    BankAccount,
+    BankAlias,
+    BankApplication,
+    BankingSettings,
+    BankLine,
+    BankPayerAccount,
+    BankStatement,
+    LineStatus,
+)
+from .parsers import ParsedStatement, StatementError, dedupe_keys, parse_file
+
+SOURCE = "bank"
+MATCH_BATCH = 2000
+
+
+class BankingError(DomainError):
+    code = "banking_error"
+
+
+class AlreadyDecided(ConcurrentChange):
+    code = "already_decided"
+
+
+def inner(service: Callable) -> Callable:
+    """The body of a durable ledger service, to run inside this app's own durable transaction."""
+    return service.__wrapped__
+
+
+def _require(actor, perm: str) -> None:
+    if actor is not None and not actor.can(perm):
+        raise NotAllowed(_("You are not allowed to do this."))
+
+
+def settings_for(company) -> BankingSettings:
+    obj, _created = BankingSettings.objects.get_or_create(company=company)
+    return obj
+
+
+# ---------------------------------------------------------------- accounts & settings
+
+
+@transaction.atomic(durable=True)
+def create_account(*, company, bank: str, account_number: str, currency: str, actor, name: str = "") -> BankAccount:
+    """Register one of the company's bank accounts (the number is unique within the company)."""
+    _require(actor, "banking.settings")
+    bank, number, currency = (bank or "").strip(), (account_number or "").strip(), (currency or "").strip().upper()
+    if not bank or not number:
+        raise BankingError(_("Enter the bank and the account number."), field="account_number")
+    if len(currency) != 3 or not currency.isalpha():
+        raise BankingError(_("Enter a three-letter currency code."), field="currency")
+    if BankAccount.objects.filter(company=company, account_number=number).exists():
+        raise BankingError(_("Account %(number)s already exists.") % {"number": number}, field="account_number")
+    acct = BankAccount.objects.create(company=company, bank=bank[:100], account_number=number[:50], currency=currency,
+                                      name=(name or "").strip()[:100])
+    audit.record(actor=actor, verb="banking.account.created", target=acct, summary=str(acct))
+    return acct
+
+
+@transaction.atomic(durable=True)
+def update_settings(*, company, actor, auto_apply: bool, threshold, margin, fee_tolerance) -> BankingSettings:
+    _require(actor, "banking.settings")
+    try:
+        threshold, margin, fee = Decimal(str(threshold)), Decimal(str(margin)), Decimal(str(fee_tolerance))
+    except ArithmeticError as exc:
+        raise BankingError(_("Enter numbers.")) from exc
+    if not (Decimal("0.5") <= threshold <= 1):
+        raise BankingError(_("The threshold must be between 0.5 and 1."), field="threshold")
+    if not (0 <= margin <= Decimal("0.5")):
+        raise BankingError(_("The margin must be between 0 and 0.5."), field="margin")
+    if fee < 0 or not has_valid_scale(fee, company.base_currency):
+        raise BankingError(_("Enter a valid amount."), field="fee_tolerance")
+    obj = BankingSettings.objects.select_for_update().get(pk=settings_for_pk(company))
+    obj.auto_apply, obj.threshold, obj.margin, obj.fee_tolerance = auto_apply, threshold, margin, fee
+    obj.save()
+    audit.record(actor=actor, verb="banking.settings.changed", target=None, company_id=company.pk,
+                 data={"auto_apply": auto_apply, "threshold": threshold, "margin": margin, "fee_tolerance": fee})
+    return obj
+
+
+def settings_for_pk(company) -> int:
+    return settings_for(company).pk
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportResult:
+    statement: BankStatement
+    total: int
+    new: int
+    duplicates: int
+    outgoing: int
+    matched: dict = field(default_factory=dict)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+def _pick_account(company, parsed: ParsedStatement, account_id: int | None) -> BankAccount:
+    accounts = BankAccount.objects.filter(company=company, is_active=True)
+    if account_id:
+        acct = accounts.filter(pk=account_id).first()
+        if acct is None:
+            raise BankingError(_("Unknown bank account."), field="account")
+        if parsed.account_number and _digits(parsed.account_number) and _digits(acct.account_number) \
+                and _digits(parsed.account_number) != _digits(acct.account_number):
+            raise BankingError(_("This statement is for account %(file)s, not %(chosen)s.")
+                               % {"file": parsed.account_number, "chosen": acct.account_number}, field="account")
+        return acct
+    if parsed.account_number:
+        for acct in accounts:
+            if _digits(acct.account_number) and _digits(acct.account_number) == _digits(parsed.account_number):
+                return acct
+    only = list(accounts[:2])
+    if len(only) == 1:
+        return only[0]
+    if not only:
+        raise BankingError(_("Add the company's bank account first."), field="account")
+    raise BankingError(_("Choose the bank account this statement belongs to."), field="account")
+
+
+def _check_currency(parsed: ParsedStatement, account: BankAccount) -> None:
+    if parsed.currency and parsed.currency != account.currency:
+        raise BankingError(_("The statement is in %(file)s but the account is kept in %(account)s.")
+                           % {"file": parsed.currency, "account": account.currency}, field="file")
+    wrong = [ln for ln in parsed.lines if ln.currency and ln.currency != account.currency]
+    if wrong:
+        raise BankingError(
+            _("Lines %(lines)s are in another currency (%(currency)s) than the account (%(account)s); nothing was imported.")
+            % {"lines": ", ".join(str(ln.line) for ln in wrong[:10]), "currency": wrong[0].currency,
+               "account": account.currency}, field="file")
+    bad = [ln for ln in parsed.lines if not has_valid_scale(ln.amount, account.currency)]
+    if bad:
+        raise BankingError(_("Line %(line)s has more decimals than %(currency)s allows.")
+                           % {"line": bad[0].line, "currency": account.currency}, field="file")
+
+
+def import_statement(*, company, path, file_name: str, actor, account_id: int | None = None, profile: str = "",
+                     on: dt.date, match: bool = True, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Parse a statement file and store its new lines (all or nothing), then match them.
+
+    Re-importing a file or an overlapping period stores only the lines not seen before on this
+    account (bank serial, or content hash + occurrence). Outgoing lines are kept as ignored.
+    Raises StatementError / BankingError (nothing stored).
+    """
+    _require(actor, "banking.import")
+    path = Path(path)
+    parsed = parse_file(path, file_name, profile=profile)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    statement = _store(company=company, parsed=parsed, digest=digest, file_name=file_name, actor=actor,
+                       account_id=account_id)
+    result = ImportResult(statement=statement, total=statement.total_lines, new=statement.new_lines,
+                          duplicates=statement.total_lines - statement.new_lines,
+                          outgoing=statement.lines.filter(amount__lt=0).count())
+    if match and statement.new_lines:
+        result.matched = match_lines(company=company, line_ids=list(statement.lines.filter(
+            status__in=OPEN_STATUSES).values_list("pk", flat=True)), actor=actor, on=on, progress=progress)
+    return result
+
+
+@transaction.atomic(durable=True)
+def _store(*, company, parsed, digest, file_name, actor, account_id) -> BankStatement:
+    account = _pick_account(company, parsed, account_id)
+    BankAccount.objects.select_for_update().get(pk=account.pk)  # one import per account at a time
+    _check_currency(parsed, account)
+    keys = dedupe_keys(parsed.lines)
+    existing = set()
+    key_list = sorted({k for k, _n in keys})
+    for start in range(0, len(key_list), 1000):
+        existing |= set(BankLine.objects.filter(account=account, dedupe_key__in=key_list[start:start + 1000])
+                        .values_list("dedupe_key", "occurrence"))
+    start_day, end_day = parsed.period
+    statement = BankStatement.objects.create(
+        company=company, account=account, source_format=parsed.format, file_name=file_name[:200], file_hash=digest,
+        period_start=start_day, period_end=end_day, opening_balance=parsed.opening_balance,
+        closing_balance=parsed.closing_balance, total_lines=len(parsed.lines), imported_by=actor,
+    )
+    new = [
+        BankLine(company=company, account=account, statement=statement, source_line=ln.line, date=ln.date,
+                 amount=ln.amount, currency=account.currency, counterparty_name=ln.counterparty_name,
+                 counterparty_account=ln.counterparty_account, counterparty_bank=ln.counterparty_bank, memo=ln.memo,
+                 serial=ln.serial, balance=ln.balance, dedupe_key=key, occurrence=occ,
+                 status=LineStatus.UNMATCHED if ln.amount > 0 else LineStatus.IGNORED)
+        for ln, (key, occ) in zip(parsed.lines, keys, strict=True) if (key, occ) not in existing
+    ]
+    try:
+        with transaction.atomic():
+            BankLine.objects.bulk_create(new, batch_size=1000)
+    except IntegrityError as exc:  # another import of the same lines committed in between
+        raise ConcurrentChange(_("These lines were imported at the same moment by someone else; try again.")) from exc
+    statement.new_lines = len(new)
+    statement.save(update_fields=["new_lines"])
+    audit.record(actor=actor, verb="banking.statement.imported", target=statement,
+                 summary=f"{file_name} {len(new)}/{len(parsed.lines)}"[:300],
+                 data={"format": parsed.format, "lines": len(parsed.lines), "new": len(new)})
+    return statement
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _facts(line: BankLine) -> matching.LineFacts:
+    return matching.LineFacts(key=line.pk, date=line.date, amount=line.amount, name=line.counterparty_name,
+                              account=line.counterparty_account, memo=line.memo)
+
+
+def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_apply: bool | None = None,
+                progress: Callable[[int, int], None] | None = None) -> dict:
+    """Propose matches for open incoming lines and apply the certain ones.
+
+    Proposals are stored on the lines (status suggested / unmatched); each certain line is then
+    applied in its own transaction (``apply_line``). Returns counts by outcome.
+    """
+    conf = settings_for(company)
+    do_apply = conf.auto_apply if auto_apply is None else auto_apply
+    counts = {"auto_applied": 0, "suggested": 0, "unmatched": 0}
+    ids = list(line_ids)
+    names = matching.load_customer_names(company) if ids else {}
+    done = 0
+    for start in range(0, len(ids), MATCH_BATCH):
+        batch = list(BankLine.objects.filter(pk__in=ids[start:start + MATCH_BATCH], company=company,
+                                             status__in=OPEN_STATUSES, amount__gt=0))
+        proposals = matching.propose(company, [_facts(ln) for ln in batch], tolerance=conf.fee_tolerance,
+                                     customer_names=names)
+        certain = []
+        for ln in batch:
+            props = proposals.get(ln.pk, [])
+            ln.proposals = [p.as_json() for p in props]
+            ln.confidence = props[0].confidence if props else ZERO
+            ln.customer_id = props[0].customer_id if props else None
+            ln.status = LineStatus.SUGGESTED if props else LineStatus.UNMATCHED
+            if do_apply and matching.is_certain(props, threshold=conf.threshold, margin=conf.margin):
+                certain.append((ln, props[0]))
+        with transaction.atomic(durable=True):
+            BankLine.objects.bulk_update(batch, ["proposals", "confidence", "customer", "status"], batch_size=500)
+        for ln, best in certain:
+            try:
+                apply_line(company=company, line_id=ln.pk, actor=actor, on=on, automatic=True,
+                           parts=[Part(customer_id=best.customer_id,
+                                       allocations=[(i, a, d) for i, a, d, _n in best.allocations])])
+                counts["auto_applied"] += 1
+            except DomainError:
+                counts["suggested"] += 1  # stays in the queue (e.g. the items changed meanwhile)
+        counts["suggested"] += sum(1 for ln in batch if ln.status == LineStatus.SUGGESTED) - len(certain)
+        counts["unmatched"] += sum(1 for ln in batch if ln.status == LineStatus.UNMATCHED)
+        done += len(batch)
+        if progress:
+            progress(done, len(ids))
+    return counts
+
+
+# ---------------------------------------------------------------- applying
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one customer gets from a line: allocations (instalment, cash amount, discount) and the
+    rest of its share kept as unapplied cash on account. ``extra=None`` = whatever is left of the line."""
+
+    customer_id: int
+    allocations: Sequence[tuple[int, Decimal, Decimal]] = ()
+    extra: Decimal | None = None
+
+
+class OverApplication(BankingError):
+    code = "over_application"
+
+
+def _lock_line(company, line_id: int) -> BankLine:
+    try:
+        return BankLine.objects.select_for_update().get(pk=line_id, company=company)
+    except BankLine.DoesNotExist as exc:
+        raise BankingError(_("Unknown bank line.")) from exc
+
+
+def _amount(value) -> Decimal:
+    try:
+        d = Decimal(str(value)).quantize(Decimal("0.01"))
+    except ArithmeticError as exc:
+        raise BankingError(_("Enter a valid amount.")) from exc
+    return d
+
+
+@transaction.atomic(durable=True)
+def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.date, automatic: bool = False) -> BankLine:
+    """Turn an incoming line into payments: one per customer part, allocated as given, the rest of each
+    part unapplied on the customer's account. The parts must account for exactly the line's amount.
+
+    Locks the line, then customers by pk, then instalments by pk. Raises AlreadyDecided (someone
+    else applied or ignored it), OverApplication (more than received, or more than open), and the
+    ledger's errors. Teaches aliases and payer accounts.
+    """
+    _require(actor, "banking.confirm")
+    line = _lock_line(company, line_id)
+    if line.status not in OPEN_STATUSES:
+        raise AlreadyDecided(_("This line has already been dealt with (%(status)s).") % {"status": line.get_status_display()})
+    if line.amount <= 0:
+        raise BankingError(_("Only money received can be applied to customers."))
+    if not parts:
+        raise BankingError(_("Choose a customer."))
+    customer_ids = sorted({p.customer_id for p in parts})
+    customers = {}
+    for cid in customer_ids:
+        try:
+            customers[cid] = locks.customer(cid, company_id=company.pk)
+        except Customer.DoesNotExist as exc:
+            raise BankingError(_("Unknown customer."), field="customer") from exc
+        if customers[cid].currency != line.currency:
+            raise BankingError(_("%(customer)s is kept in %(currency)s; this line is in %(line)s.")
+                               % {"customer": customers[cid].name, "currency": customers[cid].currency,
+                                  "line": line.currency})
+    inst_ids = [i for p in parts for i, _a, _d in p.allocations]
+    if len(inst_ids) != len(set(inst_ids)):
+        raise BankingError(_("An instalment appears twice."))
+    instalments = {i.pk: i for i in locks.instalments(inst_ids)}
+    shares = []
+    allocated_total = ZERO
+    for p in parts:
+        allocs = [(i, _amount(a), _amount(d)) for i, a, d in p.allocations]
+        for i, a, d in allocs:
+            inst = instalments.get(i)
+            if inst is None or inst.customer_id != p.customer_id or inst.company_id != company.pk:
+                raise BankingError(_("An instalment does not belong to the chosen customer."))
+            if a <= 0 or d < 0:
+                raise BankingError(_("Amounts must be greater than zero."))
+            if a + d > inst.open_amount:
+                raise OverApplication(_("%(number)s has only %(open)s open.")
+                                      % {"number": inst.document.number, "open": inst.open_amount})
+        cash = sum((a for _i, a, _d in allocs), ZERO)
+        allocated_total += cash
+        shares.append([p, allocs, cash])
+    if allocated_total > line.amount:
+        raise OverApplication(_("This would apply %(applied)s but only %(received)s was received.")
+                              % {"applied": allocated_total, "received": line.amount})
+    left = line.amount - allocated_total
+    for share in shares:
+        p, _allocs, cash = share
+        extra = ZERO if p.extra is None else _amount(p.extra)
+        if extra < 0:
+            raise BankingError(_("Amounts must be greater than zero."))
+        share.append(extra)
+        left -= extra
+    if left < 0:
+        raise OverApplication(_("This would apply %(applied)s but only %(received)s was received.")
+                              % {"applied": line.amount - left, "received": line.amount})
+    open_share = next((s for s in shares if s[0].extra is None), shares[0])
+    open_share[3] += left  # the rest stays unapplied on the first open-ended customer's account
+    method = Method.WECHAT if line.statement.source_format == "wechat" else (
+        Method.ALIPAY if line.statement.source_format == "alipay" else Method.TRANSFER)
+    first_credit = None
+    for p, allocs, cash, extra in shares:
+        total = cash + extra
+        if total <= 0:
+            continue
+        seq = line.applications_made + 1
+        credit = inner(ledger.record_payment)(
+            company=company, customer_id=p.customer_id, amount=total, date=line.date, actor=actor, method=method,
+            currency=line.currency, reference=(line.serial or "")[:100],
+            memo=f"{line.counterparty_name} {line.memo}".strip()[:300], auto_allocate=False,
+            external_source=SOURCE, external_key=f"{line.pk}:{seq}:{p.customer_id}",
+        )
+        plain = [ledger.AllocationInput(instalment_id=i, amount=a) for i, a, d in allocs if not d]
+        if plain:
+            inner(ledger.allocate)(company=company, credit_id=credit.pk, actor=actor, on=line.date, plan=plain)
+        for i, a, d in allocs:
+            if d:
+                _allocate_with_discount(company=company, credit_id=credit.pk, instalment=instalments[i], cash=a,
+                                        discount=d, on=line.date, actor=actor, customer=customers[p.customer_id])
+        BankApplication.objects.create(company=company, line=line, customer_id=p.customer_id, credit=credit,
+                                       amount=total, automatic=automatic, created_by=actor)
+        first_credit = first_credit or credit
+    line.status = (LineStatus.AUTO_APPLIED if automatic else
+                   LineStatus.CONFIRMED if allocated_total > 0 else LineStatus.UNAPPLIED)
+    line.credit = first_credit
+    line.customer_id = shares[0][0].customer_id
+    line.applications_made = F("applications_made") + len(shares)
+    line.decided_by = actor
+    line.decided_at = timezone.now()
+    line.save(update_fields=["status", "credit", "customer", "applications_made", "decided_by", "decided_at"])
+    line.refresh_from_db()
+    if len(customer_ids) == 1:
+        _learn(company=company, line=line, customer_id=customer_ids[0], actor=actor, alias=not automatic)
+    audit.record(actor=actor, verb="banking.line.applied", target=line, customer_id=customer_ids[0],
+                 summary=f"{line.date} {line.amount} {line.counterparty_name}"[:300],
+                 data={"automatic": automatic, "status": line.status,
+                       "parts": [[p.customer_id, [[i, a, d] for i, a, d in allocs], cash, extra]
+                                 for p, allocs, cash, extra in shares]})
+    return line
+
+
+def _allocate_with_discount(*, company, credit_id, instalment: Instalment, cash: Decimal, discount: Decimal, on, actor,
+                            customer) -> None:
+    """Settle an instalment net of its early-payment discount through the ledger's own discount rule
+    (the discount credit is created by the ledger only if it is still available on ``on``)."""
+    if instalment.discount_amount != discount or instalment.open_amount != instalment.amount \
+            or instalment.discount_date is None or on > instalment.discount_date or cash + discount != instalment.open_amount:
+        raise OverApplication(_("The early-payment discount of %(number)s is not available.")
+                              % {"number": instalment.document.number})
+    # the ledger's oldest-first plan restricted to this instalment's document grants the discount
+    # exactly as a clerk's payment would (documents with a discount have one instalment)
+    ledger._auto_allocate(credit=locks.credit(credit_id), customer=customer, on=on, actor=actor,
+                          document_id=instalment.document_id)
+    instalment.refresh_from_db()
+    if instalment.open_amount != 0:
+        raise OverApplication(_("The early-payment discount of %(number)s is not available.")
+                              % {"number": instalment.document.number})
+
+
+def _learn(*, company, line: BankLine, customer_id: int, actor, alias: bool) -> None:
+    acct = matching.norm_account(line.counterparty_account) if line.counterparty_account else ""
+    if acct:
+        updated = BankPayerAccount.objects.filter(company=company, account_number=acct).update(
+            customer_id=customer_id, uses=F("uses") + 1)
+        if not updated:
+            BankPayerAccount.objects.create(company=company, account_number=acct[:60], customer_id=customer_id)
+    name = matching.norm_name(line.counterparty_name)
+    if alias and name:
+        cust = Customer.objects.only("name", "short_name").get(pk=customer_id)
+        if name not in (matching.norm_name(cust.name), matching.norm_name(cust.short_name)):
+            updated = BankAlias.objects.filter(company=company, name=name).update(customer_id=customer_id,
+                                                                                  uses=F("uses") + 1)
+            if not updated:
+                BankAlias.objects.create(company=company, name=name[:200], customer_id=customer_id, created_by=actor)
+            audit.record(actor=actor, verb="banking.alias.learned", target=None, company_id=company.pk,
+                         customer_id=customer_id, summary=line.counterparty_name[:300])
+
+
+def confirm_proposal(*, company, line_id: int, index: int, actor, on: dt.date) -> BankLine:
+    """Apply the line as its ``index``-th stored proposal suggests (one click in the queue)."""
+    line = BankLine.objects.filter(pk=line_id, company=company).first()
+    if line is None:
+        raise BankingError(_("Unknown bank line."))
+    if not (0 <= index < len(line.proposals or [])):
+        raise BankingError(_("This suggestion is no longer available."))
+    prop = line.proposals[index]
+    part = Part(customer_id=prop["customer_id"],
+                allocations=[(int(i), Decimal(a), Decimal(d)) for i, a, d, _n in prop["allocations"]])
+    return apply_line(company=company, line_id=line_id, parts=[part], actor=actor, on=on)
+
+
+def post_on_account(*, company, line_id: int, customer_id: int, actor, on: dt.date) -> BankLine:
+    """The whole line as unapplied cash on one customer's account."""
+    return apply_line(company=company, line_id=line_id, parts=[Part(customer_id=customer_id)], actor=actor, on=on)
+
+
+@transaction.atomic(durable=True)
+def undo_line(*, company, line_id: int, actor, on: dt.date, reason: str) -> BankLine:
+    """Reverse the payments made from a line (through the ledger) and send it back to the queue."""
+    _require(actor, "banking.confirm")
+    if not (reason or "").strip():
+        raise BankingError(_("A reversal needs a reason."), field="reason")
+    line = _lock_line(company, line_id)
+    if line.status not in (LineStatus.AUTO_APPLIED, LineStatus.CONFIRMED, LineStatus.UNAPPLIED):
+        raise AlreadyDecided(_("Only applied lines can be undone."))
+    apps = list(line.applications.filter(reversed_at__isnull=True).select_related("credit"))
+    for app in sorted(apps, key=lambda a: a.customer_id):
+        if app.credit.status == Status.POSTED:
+            inner(ledger.reverse_credit)(company=company, credit_id=app.credit_id, actor=actor, on=on, reason=reason)
+        app.reversed_at = timezone.now()
+        app.save(update_fields=["reversed_at"])
+    line.status = LineStatus.SUGGESTED if line.proposals else LineStatus.UNMATCHED
+    line.credit = None
+    line.decided_by = actor
+    line.decided_at = timezone.now()
+    line.save(update_fields=["status", "credit", "decided_by", "decided_at"])
+    audit.record(actor=actor, verb="banking.line.undone", target=line, customer_id=line.customer_id,
+                 summary=reason[:300], data={"credits": [a.credit_id for a in apps], "reason": reason})
+    return line
+
+
+@transaction.atomic(durable=True)
+def ignore_line(*, company, line_id: int, actor, note: str = "", ignore: bool = True) -> BankLine:
+    """Mark an incoming line as not a customer receipt (interest, refund, own transfer) or bring it back."""
+    _require(actor, "banking.confirm")
+    line = _lock_line(company, line_id)
+    if ignore and line.status not in OPEN_STATUSES:
+        raise AlreadyDecided(_("This line has already been dealt with (%(status)s).") % {"status": line.get_status_display()})
+    if not ignore and (line.status != LineStatus.IGNORED or line.amount < 0):
+        raise AlreadyDecided(_("Only ignored incoming lines can be brought back."))
+    line.status = LineStatus.IGNORED if ignore else (LineStatus.SUGGESTED if line.proposals else LineStatus.UNMATCHED)
+    line.note = (note or "")[:300]
+    line.decided_by = actor
+    line.decided_at = timezone.now()
+    line.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    audit.record(actor=actor, verb="banking.line.ignored" if ignore else "banking.line.restored", target=line,
+                 summary=note[:300])
+    return line
+
+
+@transaction.atomic(durable=True)
+def forget_alias(*, company, alias_id: int, actor) -> None:
+    _require(actor, "banking.settings")
+    alias = BankAlias.objects.filter(pk=alias_id, company=company).first()
+    if alias is None:
+        raise BankingError(_("Unknown alias."))
+    audit.record(actor=actor, verb="banking.alias.forgotten", target=None, company_id=company.pk,
+                 customer_id=alias.customer_id, summary=alias.name)
+    alias.delete()
+
+
+__all__ = ["StatementError", "BankingError", "OverApplication", "AlreadyDecided", "Part", "apply_line",
+           "confirm_proposal", "import_statement", "match_lines", "post_on_account", "undo_line", "ignore_line"]
