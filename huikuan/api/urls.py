@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import views
+from . import credit, views
 
 v1 = [
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
@@ -15,6 +15,11 @@ v1 = [
     path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
     path("aging/", views.AgingView.as_view(), name="aging"),
     path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),
+    path("credit-checks", credit.CreditCheck.as_view(), name="credit-check"),
+    path("credit-checks/", credit.CreditCheck.as_view(), name="credit-check-slash"),
+    path("orders/", credit.OrderList.as_view(), name="order-list"),
+    path("orders/<int:pk>/", credit.OrderDetail.as_view(), name="order-detail"),
+    path("credit-reports/", credit.ReportList.as_view(), name="credit-report-list"),
 ]
 
 app_name = "api"

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.e2e.access import OK_ALL, OWN, only, post_only
+from tests.e2e.access import GET_405, OK_ALL, OWN, only, post_only
 
 POLICY = {"admin", "credit_manager"}
 HOLD = {"admin", "credit_manager"}
@@ -43,6 +43,11 @@ ROWS = {
     "credit:report-new": ("/credit/reports/new/", post_only(REPORT), 302),
     "credit:report-import": ("/credit/reports/import/", post_only(REPORT), 302),
     "credit:report-file": ("/credit/reports/{rp}/file/", OWN, 302),
+    "api:credit-check": ("/api/v1/credit-checks", GET_405, 401),
+    "api:credit-check-slash": ("/api/v1/credit-checks/", GET_405, 401),
+    "api:order-list": ("/api/v1/orders/", OK_ALL, 401),
+    "api:order-detail": ("/api/v1/orders/{so}/", OWN, 401),
+    "api:credit-report-list": ("/api/v1/credit-reports/", OK_ALL, 401),
 }
 
 
