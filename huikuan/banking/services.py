@@ -467,6 +467,8 @@ def confirm_proposal(*, company, line_id: int, index: int, actor, on: dt.date) -
     line = BankLine.objects.filter(pk=line_id, company=company).first()
     if line is None:
         raise BankingError(_("Unknown bank line."))
+    if line.status not in OPEN_STATUSES:
+        raise AlreadyDecided(_("This line has already been dealt with (%(status)s).") % {"status": line.get_status_display()})
     if not (0 <= index < len(line.proposals or [])):
         raise BankingError(_("This suggestion is no longer available."))
     prop = line.proposals[index]
