@@ -57,6 +57,7 @@ from huikuan.ledger.models import (  # noqa: E402
 )
 
 CHUNK = 2000  # customers per chunk (bounded memory at any scale)
+BASE_OPEN_SHARE = 0.159  # share of instalments the scenarios leave open (340,500 of 2,145,458 at 100k customers)
 
 
 class Table:
@@ -118,6 +119,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 30))
     ap.add_argument("--no-check", action="store_true", help="skip check_ledger at the end")
+    ap.add_argument("--open-share", type=float, default=None,
+                    help="approximate share of instalments left open (the scenarios alone leave ~16%% open); "
+                         "instalments the scenario would pay are left unpaid at random until about this share is open")
     args = ap.parse_args()
 
     from rich.console import Console
@@ -163,7 +167,7 @@ def main() -> None:
                                                "description", "created_by_id"], now),
         "instalment": Table(Instalment, ["id", "company_id", "customer_id", "document_id", "seq", "document_date",
                                          "due_date", "amount", "open_amount", "discount_amount", "discount_date",
-                                         "salesperson_id"], now),
+                                         "salesperson_id", "first_allocated_on", "last_allocated_on"], now),
         "credit": Table(Credit, ["id", "company_id", "customer_id", "kind", "number", "date", "amount",
                                  "unapplied_amount", "method", "reference", "memo", "bill_number", "bill_acceptor",
                                  "bill_maturity_date", "bill_status", "cheque_status", "document_id", "parent_id",
@@ -191,6 +195,8 @@ def main() -> None:
         ids[model] += 1
         return value
 
+    # an "open-heavy" mix: each instalment a payment would settle stays unpaid with this probability
+    skip_p = 0.0 if args.open_share is None else max(0.0, min(1.0, (args.open_share - BASE_OPEN_SHARE) / (1 - BASE_OPEN_SHARE)))
     rng = random.Random(args.seed)
     specs_all = generate_customers(rng, args.customers, code_prefix="B", with_contacts=True)
     groups = {}
@@ -202,13 +208,14 @@ def main() -> None:
     if vendor == "sqlite":
         with connection.cursor() as cur:
             cur.execute("PRAGMA synchronous=OFF")
-    totals = {"documents": 0, "instalments": 0, "payments": 0}
+    totals = {"documents": 0, "instalments": 0, "payments": 0, "open": 0}
     with Progress(TextColumn("[bold]bench ledger"), BarColumn(), MofNCompleteColumn(), TextColumn("customers"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("customers", total=len(specs_all))
         for start in range(0, len(specs_all), CHUNK):
             chunk = specs_all[start:start + CHUNK]
             crng = random.Random(f"{args.seed}-{start}")
+            orng = random.Random(f"{args.seed}-open-{start}")  # separate stream: the scenario stays the same
             sc = build_scenario(crng, chunk, documents=round(docs_per_customer * len(chunk)), as_of=args.as_of)
             cust_pk = {}
             for s in chunk:
@@ -220,6 +227,10 @@ def main() -> None:
                 owner[s.index] = people[s.owner_slot % len(people)]
             docs = {}  # plan key → (doc pk, total fen, [inst pk], customer pk)
             inst_state = {}  # inst pk → [open, amount, discount, discount_date, due, doc pk]
+            alloc_dates = {}  # inst pk → [first, last] allocation date (events come in date order)
+
+            def allocated(ipk, day, alloc_dates=alloc_dates):
+                alloc_dates.setdefault(ipk, [day, day])[1] = day
             for kind, plan in sc.events():
                 cpk = cust_pk[plan.customer]
                 if kind == "document":
@@ -249,12 +260,16 @@ def main() -> None:
                         st = inst_state[ipk]
                         if st[0] <= 0:
                             continue
+                        if skip_p and orng.random() < skip_p:
+                            continue
                         if t.take_discount and t.fraction == 1 and st[2] and st[0] == st[1] and plan.date <= st[3]:
                             lines.append((ipk, st[0] - st[2], st[2]))
                         else:
                             amt = st[0] if t.fraction == 1 else int((Decimal(st[0]) * t.fraction).quantize(Decimal(1), rounding=ROUND_HALF_UP))
                             if amt > 0:
                                 lines.append((ipk, amt, 0))
+                    if not lines and skip_p:
+                        continue  # everything it would have paid stays open
                     extra = int(plan.extra * 100)
                     cash = sum(x[1] for x in lines) + extra
                     if cash <= 0:
@@ -269,12 +284,14 @@ def main() -> None:
                     balances[cpk][1] += extra
                     for ipk, amt, disc in lines:
                         T["allocation"].add(cid, cpk, ppk, ipk, amt, as_date(plan.date), False, finance)
+                        allocated(ipk, plan.date)
                         if disc:
                             dcpk = new_id(Credit)
                             T["credit"].add(dcpk, cid, cpk, "discount", number("DSC", plan.date), as_date(plan.date), disc,
                                             0, "", "", "Early-payment discount", "", "", None, "", "",
                                             inst_state[ipk][5], ppk, finance)
                             T["allocation"].add(cid, cpk, dcpk, ipk, disc, as_date(plan.date), False, finance)
+                            allocated(ipk, plan.date)
                             T["entry"].add(cid, cpk, as_date(plan.date), "discount", 0, disc, None, dcpk,
                                            "Early-payment discount")
                         inst_state[ipk][0] -= amt + disc
@@ -298,6 +315,7 @@ def main() -> None:
                     T["entry"].add(cid, cpk, as_date(plan.date), "credit_note", 0, amount, None, cnpk, plan.reason)
                     for ipk, take in allocs:
                         T["allocation"].add(cid, cpk, cnpk, ipk, take, as_date(plan.date), False, finance)
+                        allocated(ipk, plan.date)
                         inst_state[ipk][0] -= take
                         balances[cpk][0] -= take
                     balances[cpk][1] += left
@@ -316,6 +334,7 @@ def main() -> None:
                     T["credit"].add(wpk, cid, cpk, "write_off", number("WO", plan.date), as_date(plan.date), open_fen, 0,
                                     "", "", plan.reason, "", "", None, "", "", docs[plan.doc][0], None, credit_mgr)
                     T["allocation"].add(cid, cpk, wpk, ipk, open_fen, as_date(plan.date), True, credit_mgr)
+                    allocated(ipk, plan.date)
                     T["entry"].add(cid, cpk, as_date(plan.date), "write_off", 0, open_fen, None, wpk, plan.reason)
                     T["write_off"].add(cid, cpk, ipk, open_fen, plan.reason, "approved", finance, credit_mgr, now, "同意核销", wpk)
                     inst_state[ipk][0] = 0
@@ -330,8 +349,10 @@ def main() -> None:
                         T["fapiao"].add(new_id(Fapiao), cid, cpk, dpk, f"{company.code}-{start // CHUNK}-{plan.red_number}", plan.fapiao_type,
                                         as_date(plan.red_date), -total, "issued", fpk, finance)
             for ipk, (open_fen, amt, disc, disc_date, due, dpk, cpk, seq, doc_date, sp) in inst_state.items():
+                totals["open"] += open_fen > 0
+                first, last = alloc_dates.get(ipk, (None, None))
                 T["instalment"].add(ipk, cid, cpk, dpk, seq, as_date(doc_date), as_date(due), amt, open_fen, disc,
-                                    as_date(disc_date), sp)
+                                    as_date(disc_date), sp, as_date(first), as_date(last))
             for s in chunk:
                 pk = cust_pk[s.index]
                 T["customer"].add(pk, cid, s.code, s.name, s.short_name, s.name_initials, s.credit_code,
@@ -366,7 +387,8 @@ def main() -> None:
     rows = sum(t.written for t in T.values())
     console.print(f"[bold]{company.code}[/] on {vendor}: {rows:,} rows in {load_s:.1f} s ({cpu_s:.1f} s CPU in this "
                   f"process) = {rows / load_s:,.0f} rows/s "
-                  f"({totals['documents']:,} documents, {totals['instalments']:,} instalments, {totals['payments']:,} payments)")
+                  f"({totals['documents']:,} documents, {totals['instalments']:,} instalments of which {totals['open']:,} open, "
+                  f"{totals['payments']:,} payments)")
     for name, t in T.items():
         rate = f"{t.written / t.seconds:,.0f} rows/s written" if t.seconds else ""
         console.print(f"  {name:<11} {t.written:>10,}  {rate}")

@@ -85,6 +85,8 @@ def main():
     ap.add_argument("--company", default="")
     ap.add_argument("--as-of", default="2026-11-30")
     ap.add_argument("--requests", type=int, default=20)
+    ap.add_argument("--only", choices=["aging", "pages"], default=None, help="run one half only")
+    ap.add_argument("--pages", default="", help="comma-separated substrings: only the pages whose label matches")
     args = ap.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     company = Company.objects.get(code=args.company) if args.company else Company.objects.filter(code__startswith="BENCH").order_by("-pk").first()
@@ -96,6 +98,13 @@ def main():
     n_inst = Instalment.objects.filter(company=company).count()
     n_open = Instalment.objects.filter(company=company, open_amount__gt=0).count()
     print(f"# {vendor}: company {company.code}, {n_inst:,} instalments, {n_open:,} open")
+    if args.only != "pages":
+        aging_bench(company, finance, as_of, n_open)
+    if args.only != "aging":
+        pages_bench(company, finance, as_of, args)
+
+
+def aging_bench(company, finance, as_of, n_open):
     print("\n## aging (median / max of 5, seconds)")
     for label, day in (("today", as_of), ("3 months ago", as_of - dt.timedelta(days=91)), ("1 year ago", as_of - dt.timedelta(days=365))):
         for group in ("none", "customer"):
@@ -106,6 +115,8 @@ def main():
     print(f"- numpy in memory over {rows:,} open instalments: {np_med * 1000:.1f} ms  "
           f"({rows / np_med:,.0f}/s); SQL/numpy ratio {sql_med / np_med:,.0f}×")
 
+
+def pages_bench(company, finance, as_of, args):
     client = Client()
     client.force_login(finance)
     session = client.session
@@ -128,7 +139,10 @@ def main():
         ("API customers", "/api/v1/customers/"),
         ("API documents", "/api/v1/documents/"),
     ]
+    wanted = [w for w in args.pages.split(",") if w]
     for label, url in urls:
+        if wanted and not any(w in label for w in wanted):
+            continue
         p50, p95, q = page_stats(client, url, args.requests)
         print(f"- {label}: {p50:.0f} / {p95:.0f} ms, {q} queries")
     reset_queries()

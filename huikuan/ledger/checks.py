@@ -4,28 +4,31 @@
 - credit.unapplied_amount = amount − Σ allocations (0 when reversed)
 - customer.open_amount = Σ instalment.open_amount; customer.unapplied_amount = Σ credit.unapplied_amount
 - customer.open_amount − customer.unapplied_amount = Σ entry.debit − Σ entry.credit
+- instalment.first/last_allocated_on = min/max date of its allocation rows; reversed_on = the date of
+  its document's reversal entry (NULL when none)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, DateField, F, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from huikuan.common.money import ZERO, MoneyField
 from huikuan.customers.models import Customer
 
-from .models import Allocation, Credit, Instalment, LedgerEntry, Status
+from .models import Allocation, Credit, EntryKind, Instalment, LedgerEntry, Status
 
 
 @dataclass(frozen=True)
 class Discrepancy:
     kind: str
     object_id: int
-    stored: Decimal
-    expected: Decimal
+    stored: Decimal | dt.date
+    expected: Decimal | dt.date
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.object_id}: stored {self.stored}, expected {self.expected}"
@@ -64,6 +67,29 @@ def check_ledger(*, company_id: int | None = None) -> list[Discrepancy]:
         )
     ).filter(~Q(open_amount=F("expected")))
     problems += [Discrepancy("instalment.open_amount", i.pk, i.open_amount, i.expected) for i in inst_q]
+
+    # the dates the as-of reads rely on: first/last allocation row, document reversal
+    never = Value(dt.date(1, 1, 1), output_field=DateField())
+
+    def _date_sub(model, filter_field, outer, agg, **extra):
+        return Coalesce(Subquery(model.objects.filter(**{filter_field: OuterRef(outer)}, **extra).order_by()
+                                 .values(filter_field).annotate(d=agg("date")).values("d"), output_field=DateField()),
+                        never)
+
+    dates_q = inst.annotate(
+        first_exp=_date_sub(Allocation, "instalment", "pk", Min),
+        last_exp=_date_sub(Allocation, "instalment", "pk", Max),
+        rev_exp=_date_sub(LedgerEntry, "document", "document_id", Max, kind=EntryKind.REVERSAL),
+        first_got=Coalesce("first_allocated_on", never),
+        last_got=Coalesce("last_allocated_on", never),
+        rev_got=Coalesce("reversed_on", never),
+    ).filter(~Q(first_got=F("first_exp")) | ~Q(last_got=F("last_exp")) | ~Q(rev_got=F("rev_exp")))
+    for i in dates_q:
+        for name in ("first", "last", "rev"):
+            got, exp = getattr(i, f"{name}_got"), getattr(i, f"{name}_exp")
+            if got != exp:
+                label = {"first": "first_allocated_on", "last": "last_allocated_on", "rev": "reversed_on"}[name]
+                problems.append(Discrepancy(f"instalment.{label}", i.pk, got, exp))
 
     cred_q = cred.annotate(allocated=_sum_sub(Allocation, "credit", "amount")).annotate(
         expected=Case(

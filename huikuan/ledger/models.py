@@ -109,6 +109,13 @@ class Instalment(models.Model):
     # allocated to it (its amount may drop to 0) and records when; the new lines carry the plan's id.
     replaced_on = models.DateField(_("replaced by a payment plan on"), null=True, blank=True)
     plan_id = models.BigIntegerField(_("payment plan"), null=True, blank=True)
+    # Kept by the ledger services for as-of reads (aging.py); check_ledger verifies them:
+    # the earliest and latest date of its allocation rows (reversal rows included), and the date
+    # its document was reversed. An instalment with no allocation dated after X is, as of X, open by
+    # ``open_amount`` — so only those allocated after X need their allocations read.
+    first_allocated_on = models.DateField(_("first allocated on"), null=True, blank=True, editable=False)
+    last_allocated_on = models.DateField(_("last allocated on"), null=True, blank=True, editable=False)
+    reversed_on = models.DateField(_("document reversed on"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -130,7 +137,15 @@ class Instalment(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "due_date"], name="instalment_customer_due"),
-            models.Index(fields=["company", "due_date"], name="instalment_open_due", condition=Q(open_amount__gt=0)),
+            # open instalments, covering what the aging reads (an index-only scan on PostgreSQL)
+            models.Index(fields=["company", "due_date"], name="instalment_open_cover", condition=Q(open_amount__gt=0),
+                         include=["document_date", "amount", "open_amount", "disputed_amount", "first_allocated_on",
+                                  "last_allocated_on", "reversed_on", "customer", "salesperson", "document", "id"]),
+            # as of a past date X: settled instalments allocated after X (aging.py)
+            models.Index(fields=["company", "last_allocated_on", "document_date"], name="instalment_settled_after",
+                         condition=Q(open_amount=0, last_allocated_on__isnull=False)),
+            models.Index(fields=["company", "reversed_on"], name="instalment_reversed_on",
+                         condition=Q(reversed_on__isnull=False)),
         ]
         verbose_name = _("instalment")
 

@@ -322,8 +322,7 @@ def instalments_as_of(*, instalments: QuerySet[Instalment], as_of: dt.date) -> Q
     )
     return (
         instalments.filter(document_date__lte=as_of)
-        .annotate(reversed_on=_reversal_date(document=OuterRef("document_id")))
-        .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=as_of))
+        .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=as_of))  # kept by reverse_document
         .annotate(open_as_of=ExpressionWrapper(F("amount") - allocated, output_field=MoneyField()))
     )
 

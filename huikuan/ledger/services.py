@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import DateField, F, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -165,6 +166,13 @@ def _bump_customer(customer_id: int, *, open_delta: Decimal = ZERO, unapplied_de
     if changes:
         # balances are not master data: leave ``version`` (the edit-conflict check of the customer form) alone
         Customer.objects.filter(pk=customer_id).update(**changes)
+
+
+def _allocated_on(on: dt.date) -> dict:
+    """Instalment updates for an allocation row dated ``on`` (first/last allocation dates, see the model)."""
+    day = Value(on, output_field=DateField())
+    return {"first_allocated_on": Least(Coalesce(F("first_allocated_on"), day), day),
+            "last_allocated_on": Greatest(Coalesce(F("last_allocated_on"), day), day)}
 
 
 def _check_request_key(model, request_key):
@@ -369,7 +377,8 @@ def _apply_plan(*, credit: Credit, customer: Customer, by_id: dict[int, Instalme
             ))
             _entry(customer=customer, date=on, kind=EntryKind.DISCOUNT, credit=line.discount, credit_obj=disc,
                    summary=_("Early-payment discount"))
-        Instalment.objects.filter(pk=inst.pk).update(open_amount=F("open_amount") - money_value(line.amount + line.discount))
+        Instalment.objects.filter(pk=inst.pk).update(open_amount=F("open_amount") - money_value(line.amount + line.discount),
+                                                     **_allocated_on(on))
         cash_total += line.amount
         open_total += line.amount + line.discount
     if cash_total:
@@ -713,7 +722,8 @@ def _reverse_allocation_row(alloc: Allocation, *, on: dt.date, actor) -> Allocat
         instalment_id=alloc.instalment_id, amount=-alloc.amount, date=on, reverses=alloc, is_manual=True,
         created_by=actor,
     )
-    Instalment.objects.filter(pk=alloc.instalment_id).update(open_amount=F("open_amount") + money_value(alloc.amount))
+    Instalment.objects.filter(pk=alloc.instalment_id).update(open_amount=F("open_amount") + money_value(alloc.amount),
+                                                             **_allocated_on(on))
     Credit.objects.filter(pk=alloc.credit_id).update(unapplied_amount=F("unapplied_amount") + money_value(alloc.amount))
     _bump_customer(alloc.customer_id, open_delta=alloc.amount, unapplied_delta=alloc.amount)
     return rev
@@ -809,7 +819,7 @@ def reverse_document(*, company, document_id: int, actor, on: dt.date, reason: s
     for c in Credit.objects.filter(pk__in=credit_ids, kind__in=[CreditKind.DISCOUNT, CreditKind.WRITE_OFF], status=Status.POSTED):
         _reverse_credit_locked(c, on=on, actor=actor, reason=reason)
     remaining = sum((i.open_amount for i in Instalment.objects.filter(document_id=document_id)), ZERO)
-    Instalment.objects.filter(document_id=document_id).update(open_amount=money_value(ZERO))
+    Instalment.objects.filter(document_id=document_id).update(open_amount=money_value(ZERO), reversed_on=on)
     doc.status = Status.REVERSED
     doc.reversed_at = timezone.now()
     doc.reversed_by = actor

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from huikuan.ledger import services as s
 from huikuan.ledger.aging import accounting_buckets, aging_items, aging_report, collection_buckets
-from huikuan.ledger.models import Instalment
+from huikuan.ledger.models import Instalment, LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +93,12 @@ def test_bucket_edges_validation():
     pay=st.integers(0, 900_000),
     as_of_offset=st.integers(0, 450),
     edges=st.sampled_from([(30, 60, 90, 120), (15, 45), (7,), (30, 60, 90, 180, 365)]),
+    pay2=st.integers(0, 400_000),
+    undo=st.sampled_from(["none", "payment", "document", "both"]),
+    disputed=st.integers(0, 100),
 )
-def test_buckets_partition_the_open_balance(company, customer, finance, docs, pay, as_of_offset, edges):
+def test_buckets_partition_the_open_balance(company, customer, finance, docs, pay, as_of_offset, edges, pay2, undo,
+                                             disputed):
     """SQL aging equals a Python recomputation from the raw rows, bucket by bucket, for any as-of date."""
     from huikuan.customers.models import Customer
     from huikuan.ledger.models import Allocation
@@ -105,26 +109,50 @@ def test_buckets_partition_the_open_balance(company, customer, finance, docs, pa
         d = base + dt.timedelta(days=doc_off)
         s.post_document(company=company, customer_id=cust.pk, document_date=d, total=D(cents) / 100, actor=finance,
                         schedule=[s.ScheduleInput(d + dt.timedelta(days=term), D(cents) / 100)])
+    first_payment = None
     if pay:
-        s.record_payment(company=company, customer_id=cust.pk, amount=D(pay) / 100, date=base + dt.timedelta(days=200),
+        first_payment = s.record_payment(company=company, customer_id=cust.pk, amount=D(pay) / 100,
+                                         date=base + dt.timedelta(days=200), actor=finance)
+    if pay2:  # a second payment later: instalments allocated both before and after some as-of dates
+        s.record_payment(company=company, customer_id=cust.pk, amount=D(pay2) / 100, date=base + dt.timedelta(days=320),
                          actor=finance)
+    if first_payment is not None and undo in ("payment", "both"):
+        s.reverse_credit(company=company, credit_id=first_payment.pk, actor=finance, on=base + dt.timedelta(days=260),
+                         reason="bounced")
+    if undo in ("document", "both"):
+        first_doc = Instalment.objects.filter(customer=cust).order_by("pk").first().document_id
+        s.reverse_document(company=company, document_id=first_doc, actor=finance, on=base + dt.timedelta(days=280),
+                           reason="wrong customer")
+    if disputed:
+        inst = Instalment.objects.filter(customer=cust).order_by("pk").first()
+        Instalment.objects.filter(pk=inst.pk).update(disputed_amount=(inst.amount * disputed / 100).quantize(D("0.01"), rounding="ROUND_DOWN"))
     x = base + dt.timedelta(days=as_of_offset)
     rep = aging_report(user=finance, company=company, as_of=x, edges=edges, group_by="customer")
     row = next((r for r in rep.rows if r.key == cust.pk), None)
     got = row.buckets if row else tuple(D("0.00") for _ in rep.buckets)
 
     expected = [D("0.00")] * (len(edges) + 2)
-    for inst in Instalment.objects.filter(customer=cust):
+    expected_disputed = D("0.00")
+    for inst in Instalment.objects.filter(customer=cust).select_related("document"):
         if inst.document_date > x:
+            continue
+        reversal = LedgerEntry.objects.filter(document=inst.document, kind="reversal").first()
+        if reversal is not None and reversal.date <= x:
             continue
         paid = sum((a.amount for a in Allocation.objects.filter(instalment=inst, date__lte=x)), D("0"))
         open_x = inst.amount - paid
         days = (x - inst.due_date).days
         idx = 0 if days <= 0 else 1 + next((i for i, e in enumerate(edges) if days <= e), len(edges))
         expected[idx] += open_x
+        expected_disputed += min(inst.disputed_amount, open_x)
     assert got == tuple(expected)
     if row:
         assert sum(row.buckets) == row.total
+        assert row.disputed == expected_disputed
+    # the same through the unscoped path (snapshots) and a salesperson's scoped path
+    for who in (None, customer.owner):
+        again = aging_report(user=who, company=company, as_of=x, edges=edges, group_by="customer", customer_id=cust.pk)
+        assert (again.rows[0].buckets if again.rows else tuple(D("0.00") for _ in rep.buckets)) == tuple(expected)
 
 
 def test_paging_keeps_totals_over_all_groups(company, finance, users):
