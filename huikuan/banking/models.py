@@ -57,6 +57,7 @@ class BankStatement(models.Model):
     period_end = models.DateField(_("to"), null=True, blank=True)
     opening_balance = MoneyField(_("opening balance"), null=True, blank=True)
     closing_balance = MoneyField(_("closing balance"), null=True, blank=True)
+    file_movement = MoneyField(_("sum of the lines in the file"), null=True, blank=True)
     total_lines = models.PositiveIntegerField(_("lines in file"), default=0)
     new_lines = models.PositiveIntegerField(_("new lines"), default=0)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -211,6 +211,7 @@ def _store(*, company, parsed, digest, file_name, actor, account_id) -> BankStat
         company=company, account=account, source_format=parsed.format, file_name=file_name[:200], file_hash=digest,
         period_start=start_day, period_end=end_day, opening_balance=parsed.opening_balance,
         closing_balance=parsed.closing_balance, total_lines=len(parsed.lines), imported_by=actor,
+        file_movement=sum((ln.amount for ln in parsed.lines), ZERO),
     )
     new = [
         BankLine(company=company, account=account, statement=statement, source_line=ln.line, date=ln.date,

@@ -5,4 +5,22 @@ from . import views
 app_name = "banking"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("statements.xlsx", views.statement_export, name="statement-export"),
+    path("accounts/new/", views.account_new, name="account-new"),
+    path("settings/", views.settings_view, name="settings"),
+    path("upload/", views.upload, name="upload"),
+    path("statements/<int:pk>/", views.statement, name="statement"),
+    path("statements/<int:pk>/lines.xlsx", views.statement_lines_export, name="statement-lines-export"),
+    path("statements/<int:pk>/reconciliation.xlsx", views.reconciliation_export, name="reconciliation-export"),
+    path("queue/", views.queue, name="queue"),
+    path("queue.xlsx", views.queue_export, name="queue-export"),
+    path("lines/<int:pk>/", views.line, name="line"),
+    path("lines/<int:pk>/confirm/", views.line_confirm, name="line-confirm"),
+    path("lines/<int:pk>/apply/", views.line_apply, name="line-apply"),
+    path("lines/<int:pk>/on-account/", views.line_on_account, name="line-on-account"),
+    path("lines/<int:pk>/ignore/", views.line_ignore, name="line-ignore"),
+    path("lines/<int:pk>/undo/", views.line_undo, name="line-undo"),
+    path("aliases/", views.aliases, name="aliases"),
+    path("aliases.xlsx", views.aliases_export, name="aliases-export"),
+    path("aliases/<int:pk>/forget/", views.alias_forget, name="alias-forget"),
 ]
