@@ -15,9 +15,8 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from huikuan.imports.reading import FileRejected, Table, check_size, check_zip, detect_encoding, file_format
-
 from .base import BAD_CELL, ParsedLine, ParsedStatement, StatementError, clean_text, parse_amount, parse_day
+from .reading import check_size, read_rows  # noqa: F401
 
 HEADER_SCAN_ROWS = 40
 
@@ -105,21 +104,7 @@ def _locate(profile: Profile, headers: list[str]) -> tuple[dict, list[str]]:
 
 def open_rows(path: Path, name: str):
     """(format, list of (line, cells)) for a stored CSV/XLSX/XLS upload (size, zip bomb and encoding checked)."""
-    path = Path(path)
-    check_size(path.stat().st_size)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    try:
-        fmt = file_format(name, head)
-        encoding = ""
-        if fmt == "xlsx":
-            check_zip(path)
-        if fmt == "csv":
-            encoding = detect_encoding(path)
-        table = Table(format=fmt, encoding=encoding, header_line=0, headers=[], path=path)
-        return fmt, list(table.rows())
-    except FileRejected as exc:
-        raise StatementError(exc.message if hasattr(exc, "message") else str(exc)) from exc
+    return Path(name).suffix.lower(), read_rows(path, name)
 
 
 def find_header(rows, profile: Profile):
