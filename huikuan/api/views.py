@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from huikuan.accounts.models import User
 from huikuan.common import clock
+from huikuan.common.paging import CappedPaginator
 from huikuan.customers import selectors as customer_selectors
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
@@ -33,9 +34,27 @@ SOURCE = "api"
 
 
 class Pagination(PageNumberPagination):
+    """Page-number pages whose ``count`` stops at 10,000 (or just past the requested page):
+    ``count_capped`` is true when there are more rows than ``count`` (see huikuan/common/paging.py)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        number = request.query_params.get(self.page_query_param)
+        self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count_capped"] = {"type": "boolean", "example": False}
+        return schema
 
 
 def company_of(request):

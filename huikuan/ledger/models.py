@@ -247,6 +247,7 @@ class Credit(models.Model):
         indexes = [
             models.Index(fields=["customer", "date"], name="credit_customer_date"),
             models.Index(fields=["company", "kind", "-date", "-id"], name="credit_company_recent"),
+            models.Index(fields=["company", "-date", "-id"], name="credit_company_date"),  # the payments list
         ]
         verbose_name = _("payment or credit")
 

@@ -12,7 +12,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -28,6 +27,7 @@ from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
 from huikuan.common.http import parse_int as _int
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
+from huikuan.common.paging import capped_page
 from huikuan.ledger import selectors as sel
 from huikuan.ledger import services
 from huikuan.ledger.errors import DuplicateSubmission
@@ -104,7 +104,7 @@ def _render_form(request, template: str, context: dict, *, status: int = 200):
 
 
 def _page(request, qs):
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = capped_page(qs, PAGE_SIZE, request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return page, params.urlencode()
