@@ -437,7 +437,7 @@ def check(request):
 class OrderForm(forms.Form):
     customer = forms.IntegerField(label=gettext_lazy("Customer"), widget=forms.Select)
     reference = forms.CharField(label=gettext_lazy("Order reference"), max_length=60)
-    amount = forms.DecimalField(label=gettext_lazy("Amount"), max_digits=15, decimal_places=2, min_value=0.01)
+    amount = forms.CharField(label=gettext_lazy("Amount"), max_length=30)  # "80,000.00" too; the service parses it
 
 
 def _order_columns():
@@ -508,8 +508,7 @@ class DecisionForm(forms.Form):
     action = forms.ChoiceField(label=gettext_lazy("Decision"), choices=[
         ("release", gettext_lazy("Release")), ("partial", gettext_lazy("Release part")),
         ("prepayment", gettext_lazy("Request prepayment")), ("reject", gettext_lazy("Reject"))])
-    amount = forms.DecimalField(label=gettext_lazy("Amount to release"), max_digits=15, decimal_places=2, min_value=0.01,
-                                required=False)
+    amount = forms.CharField(label=gettext_lazy("Amount to release"), max_length=30, required=False)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
@@ -543,7 +542,7 @@ def order_decide(request, pk: int):
             messages.success(request, _("Decision recorded for %(ref)s.") % {"ref": order.reference})
             return redirect(request.POST.get("next") or reverse("credit:queue"))
     else:
-        messages.error(request, _("Give a reason for the decision."))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("credit:order", pk=order.pk)
 
 

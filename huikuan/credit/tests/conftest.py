@@ -50,3 +50,12 @@ def cusers(users, company):
     u = User.objects.create_user(username="admin2", password="pw-123456", role=Role.ADMIN, display_name="admin2")
     u.companies.add(company)
     return {**users, "admin2": u}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Tests match English messages; the default language (zh-hans) is covered by the catalog test."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
