@@ -62,6 +62,13 @@ PERMISSIONS: dict[str, set[str]] = {
     "credit.order": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER},
     "credit.report": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "credit.rescore": {Role.ADMIN, Role.CREDIT_MANAGER},
+    # dunning (huikuan.dunning)
+    "dunning.policy": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "dunning.run": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "dunning.send": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
+    },
+    "dunning.pause": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR},
     # cash application (huikuan.banking)
     "banking.view": {Role.ADMIN, Role.FINANCE, Role.AUDITOR},
     "banking.import": {Role.ADMIN, Role.FINANCE},
