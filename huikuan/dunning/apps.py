@@ -1,5 +1,16 @@
+"""Dunning: policies and steps, templates, channels (email, SMS, WeCom/DingTalk, tasks, letters), the exactly-once dunning run."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+
+def _daily(company, day):
+    def job():
+        from .services import run_dunning
+
+        run = run_dunning(company=company, as_of=day, trigger="daily")
+        return f"notices={run.notices} items={run.items}"
+
+    return job
 
 
 class DunningConfig(AppConfig):
@@ -8,6 +19,13 @@ class DunningConfig(AppConfig):
     verbose_name = _("Dunning")
 
     def ready(self):
-        # register daily jobs (huikuan.common.jobs.register_daily) and timeline verb labels
-        # (huikuan.common.audit.register_verb_labels) here
-        pass
+        from huikuan.common.audit import register_verb_labels
+        from huikuan.common.jobs import register_daily
+
+        register_daily("dunning-run", _daily)
+        register_verb_labels({
+            "dunning.notice.created": _("Dunning notice created"),
+            "dunning.customer.paused": _("Dunning paused"),
+            "dunning.customer.settings": _("Dunning settings changed"),
+            "dunning.delivery.retry": _("Dunning delivery retried"),
+        })

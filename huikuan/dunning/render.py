@@ -1,0 +1,129 @@
+"""Restricted template rendering for dunning notices.
+
+Templates are written by users in the UI, so they are parsed with a private Django template Engine that
+has no loaders and no tag libraries to load, then the node tree is checked: only text, ``{{ placeholder }}``
+with a known name and whitelisted filters, ``{% if %}`` and ``{% for item in items %}`` are allowed.
+Anything else — an unknown placeholder, ``{% include %}``, ``{% load %}`` — is a ``TemplateInvalid`` error
+listing the problems (shown in the live preview and refused on save).
+
+Output: plain text (email text part, SMS, robot message). HTML outputs (email HTML part, PDF letter)
+escape the whole rendered text and then add line breaks, so markup typed into a template or carried by
+data (a customer called ``<script>``) is shown, never executed.
+"""
+
+from __future__ import annotations
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, TextNode, VariableNode
+from django.template.defaulttags import ForNode, IfNode
+from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from huikuan.common.errors import DomainError
+
+PLACEHOLDERS: dict[str, object] = {
+    "customer_name": _("customer's full legal name"),
+    "customer_code": _("customer code"),
+    "company_name": _("our company name"),
+    "notice_number": _("notice number"),
+    "notice_date": _("notice date"),
+    "total": _("amount due in figures"),
+    "total_upper": _("amount due in words (大写)"),
+    "total_with_penalty": _("amount incl. penalty to date"),
+    "penalty_to_date": _("penalty interest to date"),
+    "overdue_list": _("list of the items (one line each)"),
+    "items": _("the items, for {% for item in items %}: item.number, item.due_date, item.amount, item.days"),
+    "item_count": _("number of items"),
+    "final_payment_date": _("final payment date"),
+    "bank_name": _("remittance bank"),
+    "bank_account_name": _("remittance account name"),
+    "bank_account_number": _("remittance account number"),
+    "contact_person": _("our contact person"),
+    "contact_phone": _("our contact phone"),
+    "owner_name": _("account owner"),
+    "portal_link": _("customer portal link (empty when there is none)"),
+    "step_days": _("days after the due date"),
+}
+ITEM_FIELDS = {"number", "due_date", "amount", "days", "document_date", "reference"}
+FILTERS = {"date", "default", "upper", "lower", "floatformat", "length", "first", "last", "yesno"}
+
+
+class TemplateInvalid(DomainError):
+    code = "template_invalid"
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems), field="body")
+        self.problems = problems
+
+
+_ENGINE = Engine(loaders=[], libraries={}, autoescape=False, debug=False, string_if_invalid="")
+
+
+def _check_var(fe: FilterExpression, loop_vars: set[str], problems: list[str]) -> None:
+    var = fe.var
+    lookups = getattr(var, "lookups", None)
+    if lookups:
+        root = lookups[0]
+        if root in loop_vars:
+            if len(lookups) > 1 and lookups[1] not in ITEM_FIELDS:
+                problems.append(_g("Unknown item field: %(name)s") % {"name": ".".join(lookups)})
+        elif root not in PLACEHOLDERS or len(lookups) > 1:
+            problems.append(_g("Unknown placeholder: %(name)s") % {"name": ".".join(lookups)})
+    for func, _args in fe.filters:
+        name = getattr(func, "_filter_name", None) or func.__name__
+        if name not in FILTERS:
+            problems.append(_g("Filter not allowed: %(name)s") % {"name": name})
+
+
+def _walk(nodelist, loop_vars: set[str], problems: list[str]) -> None:
+    for node in nodelist:
+        if isinstance(node, TextNode):
+            continue
+        if isinstance(node, VariableNode):
+            _check_var(node.filter_expression, loop_vars, problems)
+        elif isinstance(node, ForNode):
+            _check_var(node.sequence, loop_vars, problems)
+            _walk(node.nodelist_loop, loop_vars | set(node.loopvars) | {"forloop"}, problems)
+            _walk(node.nodelist_empty, loop_vars, problems)
+        elif isinstance(node, IfNode):
+            for cond, nodelist in node.conditions_nodelists:
+                if cond is not None:
+                    _check_condition(cond, loop_vars, problems)
+                _walk(nodelist, loop_vars, problems)
+        else:
+            problems.append(_g("Tag not allowed: %(name)s") % {"name": node.token.contents.split()[0] if getattr(node, "token", None) else type(node).__name__})
+
+
+def _check_condition(cond, loop_vars, problems) -> None:
+    value = getattr(cond, "value", None)
+    if isinstance(value, FilterExpression):
+        _check_var(value, loop_vars, problems)
+    for attr in ("first", "second"):
+        sub = getattr(cond, attr, None)
+        if sub is not None:
+            _check_condition(sub, loop_vars, problems)
+
+
+def compile_template(source: str):
+    """Parse and check a user template; raises TemplateInvalid with every problem found."""
+    try:
+        tpl = _ENGINE.from_string(source or "")
+    except TemplateSyntaxError as exc:
+        raise TemplateInvalid([_g("Template syntax error: %(error)s") % {"error": exc}]) from exc
+    problems: list[str] = []
+    _walk(tpl.nodelist, set(), problems)
+    if problems:
+        raise TemplateInvalid(list(dict.fromkeys(problems)))
+    return tpl
+
+
+def render_text(source: str, context: dict) -> str:
+    tpl = compile_template(source)
+    return tpl.render(Context(context, autoescape=False)).strip()
+
+
+def to_html(text: str) -> str:
+    """Rendered text as safe HTML: everything escaped, then paragraphs and line breaks."""
+    return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 - escaped by linebreaks

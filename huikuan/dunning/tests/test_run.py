@@ -1,0 +1,119 @@
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from huikuan.dunning import outbox, services
+from huikuan.dunning.models import Delivery, DeliveryStatus, Notice, NoticeItem
+from huikuan.ledger import services as ls
+
+from .conftest import post
+
+pytestmark = pytest.mark.django_db
+DUE = dt.date(2026, 2, 4)
+
+
+def _run(company, day, **kw):
+    return services.run_dunning(company=company, as_of=day, enqueue=False, **kw)
+
+
+def test_step_reached_once_and_consolidated(company, customer, finance, invoice):
+    post(company, customer, finance, "500.00")  # same due date: same notice
+    run = _run(company, DUE + dt.timedelta(days=8))
+    n = Notice.objects.get()
+    assert (n.offset_days, n.total, n.items.count(), n.tone) == (7, D("10500.00"), 2, "demand")
+    assert run.notices == 1 and run.items == 2
+    assert run.counts["step:+7"] == 1
+    # the same day again, and the next day: nothing new
+    assert _run(company, DUE + dt.timedelta(days=8)).notices == 0
+    assert _run(company, DUE + dt.timedelta(days=9)).notices == 0
+    # +15 reached: one more notice
+    assert _run(company, DUE + dt.timedelta(days=15)).notices == 1
+    assert NoticeItem.objects.filter(offset_days=15).count() == 2
+    assert set(Delivery.objects.filter(notice__offset_days=15).values_list("channel", flat=True)) == {"email", "sms", "phone"}
+
+
+def test_late_first_run_sends_only_latest_step(company, customer, finance, invoice):
+    _run(company, DUE + dt.timedelta(days=40))
+    assert list(Notice.objects.values_list("offset_days", flat=True)) == [30]
+
+
+def test_paid_disputed_paused_excluded(company, customer, finance, invoice, other_customer):
+    inst = invoice.instalments.get()
+    d2 = post(company, customer, finance, "300.00")
+    d3 = post(company, customer, finance, "400.00")
+    d4 = post(company, other_customer, finance, "900.00")
+    d5 = post(company, customer, finance, "600.00")
+    ls.record_payment(company=company, customer_id=customer.pk, amount=D("10000.00"), date=DUE, actor=finance)
+    inst.refresh_from_db()
+    assert inst.open_amount == 0
+    ls.set_instalment_dispute(company=company, instalment_id=d2.instalments.get().pk, amount=D("10"), actor=finance)
+    ls.pause_instalment_dunning(company=company, instalment_id=d3.instalments.get().pk, until=DUE + dt.timedelta(days=20),
+                                actor=finance)
+    services.set_customer_dunning(company=company, customer_id=other_customer.pk, actor=finance,
+                                  paused_until=DUE + dt.timedelta(days=20), reason="谈判中")
+    _run(company, DUE + dt.timedelta(days=8))
+    ids = set(NoticeItem.objects.values_list("instalment_id", flat=True))
+    assert ids == {d5.instalments.get().pk}
+    # after the pause: the paused ones come back
+    _run(company, DUE + dt.timedelta(days=21))
+    ids = set(NoticeItem.objects.filter(offset_days=15).values_list("instalment_id", flat=True))
+    assert ids == {d3.instalments.get().pk, d4.instalments.get().pk, d5.instalments.get().pk}
+
+
+def test_min_amount_and_skipped_channel_reason(company, customer, finance):
+    post(company, customer, finance, "50.00")  # below the 100 minimum of +7, no contact at all
+    _run(company, DUE + dt.timedelta(days=8))
+    assert not Notice.objects.exists()
+    _run(company, DUE)  # step 0 has no minimum
+    d = Delivery.objects.get(channel="email")
+    assert d.status == DeliveryStatus.SKIPPED and "email" in d.last_error
+
+
+def test_dry_run_writes_no_notice(company, customer, finance, invoice):
+    run = _run(company, DUE + dt.timedelta(days=8), dry_run=True)
+    assert run.dry_run and run.notices == 1 and run.preview[0]["step"] == 7
+    assert not Notice.objects.exists()
+
+
+def test_crash_then_rerun_no_duplicates_no_loss(company, users, finance, net30, monkeypatch):
+    from huikuan.customers.models import Contact, Customer
+
+    monkeypatch.setattr(services, "CHUNK_CUSTOMERS", 2)
+    custs = []
+    for i in range(7):
+        c = Customer.objects.create(company=company, code=f"K{i}", name=f"客户{i}", owner=users["sales_east"], payment_term=net30)
+        Contact.objects.create(customer=c, name="x", email=f"k{i}@example.cn")
+        post(company, c, finance, "1000.00")
+        custs.append(c)
+
+    def boom(run, n):
+        if n == 1:
+            raise RuntimeError("injected crash")
+
+    monkeypatch.setattr(services, "_after_chunk", boom)
+    with pytest.raises(RuntimeError):
+        _run(company, DUE + dt.timedelta(days=8))
+    assert Notice.objects.count() == 4  # two chunks committed
+    monkeypatch.setattr(services, "_after_chunk", lambda run, n: None)
+    run = _run(company, DUE + dt.timedelta(days=8))
+    assert run.notices == 3
+    assert Notice.objects.count() == 7 and NoticeItem.objects.count() == 7
+    assert Delivery.objects.filter(channel="email").count() == 7
+
+
+def test_outbox_sends_only_after_commit(company, customer, finance, invoice, mailoutbox):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services._write_chunk  # noqa: B018
+        run = services.DunningRun.objects.create(company=company, as_of=DUE)
+        groups, steps = services.select(company, DUE + dt.timedelta(days=8))
+        by = {}
+        for (cid, sid), items in groups.items():
+            by.setdefault(cid, []).append((sid, items))
+        services._write_chunk(run, company, DUE + dt.timedelta(days=8), list(by), by, steps)
+        assert Delivery.objects.exists()
+        raise RuntimeError("rollback")
+    assert outbox.process() == {}
+    assert mailoutbox == [] and not Delivery.objects.exists()
