@@ -88,6 +88,9 @@ class Activity(models.Model):
         verbose_name = _("activity")
 
 
+QUIET_ROWS = Q(broken_promise_on__isnull=True, promise_date__isnull=True, next_action_date__isnull=True, overdue_amount__gt=0)
+
+
 class QueueEntry(models.Model):
     """One row per customer with something to collect: the worklist's ranking, kept in SQL.
 
@@ -98,6 +101,10 @@ class QueueEntry(models.Model):
 
     customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+")
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    # the customer's owner when the row was last refreshed: the queue is ranked and paged on it without joining
+    # customers; the shown rows are checked again on customer.owner (worklist.in_scope), so a stale value can
+    # only hide a row until the next refresh, never show one to someone out of scope
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     overdue_amount = MoneyField(_("overdue"), default=ZERO)
     disputed_amount = MoneyField(_("disputed"), default=ZERO)
     oldest_due = models.DateField(null=True, blank=True)
@@ -111,7 +118,11 @@ class QueueEntry(models.Model):
     last_contact_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["company", "-priority"], name="coll_queue_priority")]
+        # tier 2 of the worklist (no follow-up set) read in priority order, for everyone or per owner
+        indexes = [models.Index(fields=["company", "-priority", "customer"], name="coll_queue_priority", condition=QUIET_ROWS),
+                   models.Index(fields=["owner", "-priority", "customer"], name="coll_queue_owner_priority", condition=QUIET_ROWS),
+                   models.Index(fields=["company"], name="coll_queue_followups", condition=~Q(
+                       broken_promise_on__isnull=True, promise_date__isnull=True, next_action_date__isnull=True))]
         verbose_name = _("worklist entry")
 
 

@@ -117,7 +117,8 @@ def _instalments_of(customer: Customer, ids: Iterable[int], *, field: str = "ins
 
 
 def _queue(customer: Customer) -> QueueEntry:
-    entry, _created = QueueEntry.objects.get_or_create(customer_id=customer.pk, defaults={"company_id": customer.company_id})
+    entry, _created = QueueEntry.objects.get_or_create(
+        customer_id=customer.pk, defaults={"company_id": customer.company_id, "owner_id": customer.owner_id})
     return entry
 
 
@@ -337,7 +338,9 @@ def review_promises(*, company, as_of: dt.date, customer_id: int | None = None) 
                          note=gettext("Promise broken: %(amount)s promised by %(date)s, %(paid)s paid")
                          % {"amount": p.amount, "date": p.promised_date, "paid": paid})
             QueueEntry.objects.update_or_create(customer_id=p.customer_id,
-                                                defaults={"company_id": company.pk, "broken_promise_on": as_of})
+                                                defaults={"company_id": company.pk, "broken_promise_on": as_of},
+                                                create_defaults={"company_id": company.pk, "broken_promise_on": as_of,
+                                                                 "owner_id": p.customer.owner_id})
             audit.record(actor=None, verb="collections.promise.broken", target=p, summary=f"{p.amount} ({paid})",
                          data={"paid": paid})
             broken += 1

@@ -94,16 +94,22 @@ def index(request):
     g = request.GET
     filters = worklist.Filters(q=(g.get("q") or "").strip()[:60], owner_id=parse_int(g.get("owner")),
                                tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None)
-    qs = worklist.queue(user=request.user, company=company, today=today, filters=filters)
     if g.get("export") == "xlsx":
+        qs = worklist.queue(user=request.user, company=company, today=today, filters=filters)
         return xlsx_response(
             filename=f"worklist-{today}", sheet_title=_("Worklist"),
             columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"),
                      (_("Risk factor"), "text"), (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date")],
             rows=([e.customer.code, e.customer.name, str(e.customer.owner or ""), e.overdue_amount, e.disputed_amount,
-                   e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date] for e in qs[:100000]))
-    page = Paginator(qs, PAGE).get_page(g.get("page"))
-    rows = list(page.object_list)
+                   e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date]
+                  for e in worklist.in_scope(user=request.user, company=company, rows=list(qs[:100000]))))
+    # no COUNT(*) over the whole queue: a collector works from the top; "next" shows when more rows exist
+    number = max(1, min(parse_int(g.get("page")) or 1, 100000))
+    fetched = worklist.queue_page(user=request.user, company=company, today=today, filters=filters,
+                                  offset=(number - 1) * PAGE, limit=PAGE + 1)
+    page = {"number": number, "has_previous": number > 1, "has_next": len(fetched) > PAGE,
+            "previous_page_number": number - 1, "next_page_number": number + 1}
+    rows = worklist.in_scope(user=request.user, company=company, rows=fetched[:PAGE])
     last = sel.last_outcomes(e.customer_id for e in rows)
     for e in rows:
         e.days = (today - e.oldest_due).days if e.oldest_due else 0

@@ -22,11 +22,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Least
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.money import ZERO, MoneyField
+from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
 from . import calculations as calc
@@ -55,16 +57,20 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
         plans = plans.filter(customer_id__in=customer_ids)
     broken_p = dict(promises.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
     broken_pl = dict(plans.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
+    owners = Customer.objects.filter(company=company)
+    if customer_ids is not None:
+        owners = owners.filter(pk__in=customer_ids)
+    owner_of = dict(owners.values_list("pk", "owner_id").iterator(chunk_size=CHUNK * 5))
     entries = []
     for r in rows.iterator(chunk_size=CHUNK):
         risk = calc.risk_factor(broken_promises=broken_p.get(r["customer_id"], 0), broken_plans=broken_pl.get(r["customer_id"], 0))
         days = (as_of - r["oldest"]).days
         overdue = r["overdue"] or ZERO
         entries.append(QueueEntry(
-            customer_id=r["customer_id"], company_id=company.pk, overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO,
+            customer_id=r["customer_id"], company_id=company.pk, owner_id=owner_of.get(r["customer_id"]), overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO,
             oldest_due=r["oldest"], risk=risk, priority=priority(overdue, days, risk), snapshot_on=as_of,
         ))
-    fields = ["overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on"]
+    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on"]
     for i in range(0, len(entries), CHUNK):
         QueueEntry.objects.bulk_create(entries[i:i + CHUNK], update_conflicts=True, unique_fields=["customer"],
                                        update_fields=fields)
@@ -77,6 +83,9 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
     for i in range(0, len(gone), CHUNK):
         QueueEntry.objects.filter(customer_id__in=gone[i:i + CHUNK]).update(
             overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of)
+    if customer_ids is None and connection.vendor == "postgresql":
+        with connection.cursor() as cur:  # the whole table changed: fresh planner statistics for the page query
+            cur.execute(f"ANALYZE {QueueEntry._meta.db_table}")
     return len(entries)
 
 
@@ -102,19 +111,86 @@ def tier_expr(today: dt.date):
     )
 
 
+QUIET = Q(broken_promise_on__isnull=True, promise_date__isnull=True, next_action_date__isnull=True)
+
+
 def queue(*, user, company, today: dt.date, filters: Filters = Filters()) -> QuerySet[QueueEntry]:
-    """Today's queue for ``user`` (a salesperson: own customers; a sales manager: the team), ranked."""
-    qs = (QueueEntry.objects.filter(company=company).filter(owner_q(user, "customer__owner"))
-          .filter(Q(overdue_amount__gt=0) | Q(next_action_date__lte=today) | Q(promise_date__lte=today)
-                  | Q(broken_promise_on__isnull=False))
-          .annotate(tier=tier_expr(today))
-          .select_related("customer", "customer__owner"))
-    if filters.q:
-        q = filters.q
-        qs = qs.filter(Q(customer__name__icontains=q) | Q(customer__code__icontains=q)
-                       | Q(customer__name_initials__icontains=q.lower()))
-    if filters.owner_id:
-        qs = qs.filter(customer__owner_id=filters.owner_id)
+    """Today's queue for ``user`` (a salesperson: own customers; a sales manager: the team), ranked.
+
+    The ranking reads only this table: scoping uses the row's ``owner`` column (refreshed with the row).
+    Callers showing rows must pass them through ``in_scope`` (the scope checked on the customers
+    themselves), so a row whose customer changed owner since the refresh is never shown to the old owner.
+    The customers of the shown page are fetched afterwards (prefetch), so sorting never joins them.
+    One ordered QuerySet (for exports and tests); ``queue_page`` reads the same order segment by segment.
+    """
+    qs = _base(user=user, company=company, today=today, filters=filters).annotate(tier=tier_expr(today))
     if filters.tier is not None:
         qs = qs.filter(tier=filters.tier)
     return qs.order_by("tier", "-priority", "customer_id")
+
+
+def _base(*, user, company, today: dt.date, filters: Filters) -> QuerySet[QueueEntry]:
+    qs = (QueueEntry.objects.filter(company=company).filter(owner_q(user, "owner"))
+          .filter(Q(overdue_amount__gt=0) | Q(next_action_date__lte=today) | Q(promise_date__lte=today)
+                  | Q(broken_promise_on__isnull=False))
+          .prefetch_related("customer", "customer__owner"))
+    if filters.q:
+        q = filters.q
+        matching = Customer.objects.filter(company=company).filter(
+            Q(name__icontains=q) | Q(code__icontains=q) | Q(name_initials__icontains=q.lower())).values("pk")
+        qs = qs.filter(customer_id__in=matching)
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    return qs
+
+
+def queue_page(*, user, company, today: dt.date, filters: Filters = Filters(), offset: int = 0,
+               limit: int = 50) -> list[QueueEntry]:
+    """``queue(...)[offset:offset + limit]`` without sorting the whole queue.
+
+    Tier 2 (nothing promised, no next action: the bulk) is exactly the rows whose three follow-up columns
+    are empty, so it is read in priority order from a partial index; tiers 0/1 and 3 are the few rows
+    with a follow-up and are sorted on their own. Counts only the small segment (and tier 2 only when a
+    page runs past its end).
+    """
+    base = _base(user=user, company=company, today=today, filters=filters)
+    busy = base.exclude(QUIET).annotate(tier=tier_expr(today))
+    first = busy.filter(tier__in=[0, 1]).order_by("tier", "-priority", "customer_id")
+    bulk = base.filter(QUIET, overdue_amount__gt=0).order_by("-priority", "customer_id")
+    last = busy.filter(tier=3).order_by("-priority", "customer_id")
+    if filters.tier is not None:
+        segments = {0: [first.filter(tier=0)], 1: [first.filter(tier=1)], 2: [bulk], 3: [last]}[filters.tier]
+    else:
+        segments = [first, bulk, last]
+    out: list[QueueEntry] = []
+    skip = offset
+    for i, seg in enumerate(segments):
+        if len(out) >= limit:
+            break
+        if skip and i < len(segments) - 1 and seg is not bulk:
+            n = seg.count()
+            if skip >= n:
+                skip -= n
+                continue
+        got = list(seg[skip:skip + limit - len(out)])
+        if got:
+            skip = 0
+        elif skip and i < len(segments) - 1:
+            skip = max(0, skip - seg.count())
+        out += got
+    for e in out:
+        if not hasattr(e, "tier"):
+            e.tier = 2
+    return out
+
+
+def in_scope(*, user, company, rows: list[QueueEntry]) -> list[QueueEntry]:
+    """The rows whose customer the user may see now (one query on at most a page of customers)."""
+    if owner_q(user, "owner") == Q():
+        return rows
+    ids = [r.customer_id for r in rows]
+    ok: set[int] = set()
+    for i in range(0, len(ids), CHUNK):
+        ok.update(Customer.objects.filter(company=company, pk__in=ids[i:i + CHUNK])
+                  .filter(owner_q(user, "owner")).values_list("pk", flat=True))
+    return [r for r in rows if r.customer_id in ok]

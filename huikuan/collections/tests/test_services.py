@@ -280,6 +280,17 @@ def test_queue_ranks_promises_then_next_actions_then_priority(company, customer,
     assert [r.tier for r in queue(user=finance, company=company, today=TODAY)] == [0, 3]
     # a salesperson sees their own customers only; disputed parts are excluded from the amount
     assert [r.customer_id for r in queue(user=users["sales_east"], company=company, today=TODAY)] == [customer.pk]
+    # the customer moves to sales_west during the day: sales_east's page no longer shows it (checked on the customer)
+    from huikuan.collections.worklist import in_scope
+    from huikuan.customers.models import Customer
+
+    Customer.objects.filter(pk=customer.pk).update(owner=users["sales_west"])
+    rows = list(queue(user=users["sales_east"], company=company, today=TODAY))
+    assert in_scope(user=users["sales_east"], company=company, rows=rows) == []
+    refresh_queue(company=company, as_of=TODAY)
+    assert {r.customer_id for r in queue(user=users["sales_west"], company=company, today=TODAY)} == {customer.pk, other_customer.pk}
+    Customer.objects.filter(pk=customer.pk).update(owner=users["sales_east"])
+    refresh_queue(company=company, as_of=TODAY)
     svc.open_dispute(company=company, customer_id=other_customer.pk, reason="price", amount="100", actor=finance, today=TODAY,
                      instalment_id=small.instalments.get().pk)
     refresh_queue(company=company, as_of=TODAY, customer_ids=[other_customer.pk])
@@ -288,3 +299,31 @@ def test_queue_ranks_promises_then_next_actions_then_priority(company, customer,
     refresh_queue(company=company, as_of=TODAY)
     assert list(queue(user=users["sales_east"], company=company, today=TODAY)) == []
     assert Dispute.objects.count() == 1
+
+
+def test_queue_page_reads_the_same_order_as_the_full_sort(company, users, finance, net30):
+    from huikuan.collections.worklist import Filters, queue_page
+    from huikuan.customers.models import Customer
+
+    cids = []
+    for n in range(12):
+        c = Customer.objects.create(company=company, code=f"Q{n:02d}", name=f"客户{n}", owner=users["sales_east"], payment_term=net30)
+        ls.post_document(company=company, customer_id=c.pk, document_date=dt.date(2026, 1, 1) + dt.timedelta(days=n),
+                         total=D(100 * (n + 1)), actor=finance)
+        cids.append(c.pk)
+    refresh_queue(company=company, as_of=TODAY)
+    svc.set_next_action(company=company, customer_id=cids[0], on=TODAY, actor=finance)
+    svc.set_next_action(company=company, customer_id=cids[1], on=TODAY + dt.timedelta(days=2), actor=finance)
+    svc.record_promise(company=company, customer_id=cids[2], amount="1", promised_date=TODAY, today=TODAY, actor=finance)
+    svc.record_promise(company=company, customer_id=cids[3], amount="1", promised_date=TODAY + dt.timedelta(days=1),
+                       today=TODAY, actor=finance)
+    for user in (finance, users["sales_east"]):
+        for tier in (None, 0, 1, 2, 3):
+            f = Filters(tier=tier)
+            full = [e.customer_id for e in queue(user=user, company=company, today=TODAY, filters=f)]
+            for offset in range(0, 14):
+                for limit in (1, 3, 5, 20):
+                    got = [e.customer_id for e in queue_page(user=user, company=company, today=TODAY, filters=f,
+                                                             offset=offset, limit=limit)]
+                    assert got == full[offset:offset + limit], (tier, offset, limit)
+    assert [e.customer_id for e in queue(user=finance, company=company, today=TODAY)][:2] == [cids[2], cids[0]]
