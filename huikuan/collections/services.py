@@ -680,6 +680,12 @@ def decide_plan(*, company, plan_id: int, approve: bool, actor, today: dt.date, 
     plan.decision_note = str(note)[:300]
     if approve:
         lines = _parse_lines(plan.lines)
+        items = locks.instalments(plan.instalments.values_list("pk", flat=True))
+        open_now = sum((i.open_amount for i in items), ZERO)
+        if open_now != plan.total_amount:
+            raise InvalidPlan(_("The open amount of these items changed from %(then)s to %(now)s since the plan was "
+                                "proposed (a payment or credit arrived); reject it and propose a new one.")
+                              % {"then": plan.total_amount, "now": open_now})
         replace_instalments(company=company, instalment_ids=list(plan.instalments.values_list("pk", flat=True)), lines=lines,
                             on=today, actor=actor, plan_id=plan.pk)
         plan.status = PlanStatus.ACTIVE

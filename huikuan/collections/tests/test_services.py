@@ -195,6 +195,16 @@ def test_plan_needs_a_second_person_and_breaks_with_an_alert(company, customer, 
     assert Task.objects.filter(source="plan", owner=customer.owner).count() == 1
 
 
+def test_plan_refused_when_the_open_amount_changed_since_proposed(company, customer, inv, users, finance):
+    plan = svc.request_plan(company=company, customer_id=customer.pk, instalment_ids=[_inst(inv).pk], today=TODAY,
+                            actor=users["collector"], lines=[("2026-04-01", "10000")])
+    ls.record_payment(company=company, customer_id=customer.pk, amount=D("100.00"), date=TODAY, actor=finance)
+    with pytest.raises(svc.InvalidPlan, match="10000.00 to 9900.00"):
+        svc.decide_plan(company=company, plan_id=plan.pk, approve=True, actor=finance, today=TODAY)
+    assert PaymentPlan.objects.get().status == PlanStatus.PENDING
+    svc.decide_plan(company=company, plan_id=plan.pk, approve=False, actor=finance, today=TODAY)
+
+
 def test_plan_completed_when_paid(company, customer, inv, users, finance):
     plan = svc.request_plan(company=company, customer_id=customer.pk, instalment_ids=[_inst(inv).pk], today=TODAY,
                             actor=users["collector"], lines=[("2026-04-01", "10000")])
