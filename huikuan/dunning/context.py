@@ -84,8 +84,8 @@ def build_context(*, company, customer, items: list[Item], as_of: dt.date, numbe
         "portal_link": conf.portal_url,
         "step_days": offset_days,
         # not placeholders: used by the letter layout
-        "_total": total, "_penalty": penalty, "_items": items, "_customer": customer, "_company": company,
-        "_contact": contact, "_address": customer.address,
+        "lt_total": total, "lt_penalty": penalty, "lt_items": items, "lt_customer": customer, "lt_company": company,
+        "lt_contact": contact, "lt_address": customer.address,
     }
 
 
