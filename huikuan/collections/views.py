@@ -75,8 +75,11 @@ def _ids(values) -> list[int]:
     return [i for i in (parse_int(v) for v in values) if i is not None]
 
 
-def dunning_send_now_url(customer_id: int) -> str | None:
-    """The dunning app's "send reminder now" (dunning sits above us and may not be installed yet)."""
+def dunning_send_now_url(customer_id: int, user) -> str | None:
+    """The dunning app's "send reminder now" (dunning sits above us and may not be installed yet), for users
+    allowed to send reminders."""
+    if not user.can("dunning.send"):
+        return None
     try:
         return reverse("dunning:send-now", args=[customer_id])
     except NoReverseMatch:
@@ -114,7 +117,7 @@ def index(request):
     for e in rows:
         e.days = (today - e.oldest_due).days if e.oldest_due else 0
         e.last = last.get(e.customer_id)
-        e.send_now = dunning_send_now_url(e.customer_id)
+        e.send_now = dunning_send_now_url(e.customer_id, request.user)
     return render(request, "collections/index.html", {
         "nav": "collections", "page": page, "rows": rows, "today": today, "filters": filters,
         "tasks": sel.my_tasks(user=request.user, company=company, today=today)[:20],
@@ -289,7 +292,7 @@ def customer(request, pk: int):
         "kinds": ActivityKind.choices, "reasons": DisputeReason.choices, "case_kinds": CaseKind.choices,
         "playbooks": [(k, v[0], [s.label for s in v[1]]) for k, v in PLAYBOOKS.items()],
         "runs": PlaybookRun.objects.filter(customer=cust).prefetch_related("steps").select_related("started_by")[:5],
-        "send_now": dunning_send_now_url(cust.pk), "step_label": step_label,
+        "send_now": dunning_send_now_url(cust.pk, u), "step_label": step_label,
         "can_work": u.can("collections.work"), "can_dispute": u.can("collections.dispute"),
         "can_plan": u.can("collections.plan.request"), "can_case": u.can("collections.case"),
         "can_playbook": u.can("collections.playbook"), "can_post_interest": u.can("collections.interest.post"),

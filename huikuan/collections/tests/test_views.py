@@ -44,6 +44,10 @@ def test_worklist_lists_scoped_customers_and_exports(client, company, customer, 
     assert r.status_code == 200
     body = r.content.decode()
     assert body.index(customer.name) < body.index(other_customer.name)
+    send_now = reverse("dunning:send-now", args=[customer.pk])
+    assert (send_now in body) == users["collector"].can("dunning.send")
+    client.force_login(users["auditor"])
+    assert send_now not in client.get(reverse("collections:index")).content.decode()
     client.force_login(users["sales_west"])
     body = client.get(reverse("collections:index")).content.decode()
     assert other_customer.name in body and customer.name not in body
