@@ -28,7 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import ExpressionWrapper, F, Q
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Window
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
@@ -78,6 +79,7 @@ COMBO_ITEMS = 14  # subset search over at most this many of a customer's oldest 
 COMBO_SIZE = 4
 FUZZY_ALL_CUSTOMERS = 5000  # above this many customers, names are compared only with candidates
 TOP = 5
+CORE_FANOUT = 3
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class LineFacts:
     memo: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     id: int
     customer_id: int
@@ -151,20 +153,21 @@ def norm_name(text: str) -> str:
     return _PUNCT.sub("", unicodedata.normalize("NFKC", text or "")).upper()
 
 
+_REGION_RE = re.compile("^(?:中国)?(?:" + "|".join(_REGIONS) + ")(?:省|市)?")
+
+
 def core_name(text: str) -> str:
-    n = norm_name(text)
+    return _core_of_norm(norm_name(text))
+
+
+def _core_of_norm(n: str) -> str:
     for _i in range(3):
         n2 = _LEGAL.sub("", n)
         if n2 == n:
             break
         n = n2
-    n = re.sub(r"^(中国)?", "", n)
-    for r in _REGIONS:
-        if n.startswith(r) and len(n) > len(r) + 1:
-            n = n[len(r):]
-            n = re.sub(r"^(省|市)", "", n)
-            break
-    return n
+    stripped = _REGION_RE.sub("", n)
+    return stripped if len(stripped) >= 2 else n
 
 
 def norm_account(text: str) -> str:
@@ -236,13 +239,20 @@ class Pool:
 
 
 def _items(qs) -> Iterable[Item]:
-    for row in qs.values_list("id", "customer_id", "document_id", "document__number", "due_date", "open_amount",
-                              "amount", "discount_amount", "discount_date").iterator(chunk_size=5000):
-        yield Item(*row)
+    # money columns read as BIGINT fen (no per-cell converter), made Decimal once here
+    qs = qs.annotate(o_fen=Cast("open_amount", BigIntegerField()), a_fen=Cast("amount", BigIntegerField()),
+                     d_fen=Cast("discount_amount", BigIntegerField()))
+    for i, cid, doc, number, due, o, a, d, dday in qs.values_list(
+            "id", "customer_id", "document_id", "document__number", "due_date", "o_fen", "a_fen", "d_fen",
+            "discount_date"):
+        oo = Decimal(o).scaleb(-2)
+        yield Item(i, cid, doc, number, due, oo, oo if a == o else Decimal(a).scaleb(-2),
+                   Decimal(d).scaleb(-2) if d else ZERO, dday)
 
 
 def _open_instalments(company):
-    return Instalment.objects.filter(company=company, open_amount__gt=0, document__status=Status.POSTED)
+    # a reversed document's instalments are closed (open 0) by the ledger, so open > 0 is enough
+    return Instalment.objects.filter(company=company, open_amount__gt=0)
 
 
 def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None = None) -> Pool:
@@ -251,15 +261,10 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
     from .models import BankAlias, BankPayerAccount
 
     pool = Pool()
-    if customer_names is None:
-        customer_names = load_customer_names(company)
-    pool.customers = customer_names
-    pool.fuzzy_names = len(customer_names) <= FUZZY_ALL_CUSTOMERS
-    for cid, (name, short) in customer_names.items():
-        for n in (name, short):
-            if n:
-                pool.by_norm[norm_name(n)].add(cid)
-                pool.by_core[core_name(n)].add(cid)
+    index = customer_names if isinstance(customer_names, NameIndex) else NameIndex(customer_names or
+                                                                                  load_customer_names(company))
+    pool.customers, pool.by_norm, pool.by_core = index.customers, index.by_norm, index.by_core
+    pool.fuzzy_names = len(index.customers) <= FUZZY_ALL_CUSTOMERS
     accounts = {norm_account(ln.account) for ln in lines if ln.account}
     names = {norm_name(ln.name) for ln in lines if ln.name}
     if accounts:
@@ -277,22 +282,23 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
             pool.docs[number_key(number)] = (doc_id, cid)
     amounts = sorted({ln.amount for ln in lines})
     if amounts:
+        base = _open_instalments(company)
+        # amounts owed by more than AMOUNT_FANOUT items identify nobody: counted in SQL, never fetched
+        counted = base.filter(open_amount__in=amounts).annotate(
+            owners=Window(Count("id"), partition_by=[F("open_amount")])).filter(owners__lte=AMOUNT_FANOUT)
+        for item in _items(counted):
+            pool.amount_hits[item.open].append(item)
         net = ExpressionWrapper(F("open_amount") - F("discount_amount"), output_field=MoneyField())
         min_day = min(ln.date for ln in lines)
-        qs = (_open_instalments(company).annotate(net=net)
-              .filter(Q(open_amount__in=amounts) | Q(net__in=amounts, discount_amount__gt=0,
-                                                      open_amount=F("amount"), discount_date__gte=min_day)))
-        for item in _items(qs):
-            pool.amount_hits[item.open].append(item)
-            if item.discount:
-                pool.amount_hits[item.open - item.discount].append(item)
+        for item in _items(base.filter(discount_amount__gt=0, open_amount=F("amount"), discount_date__gte=min_day)
+                           .annotate(net=net).filter(net__in=amounts)):
+            pool.amount_hits[item.open - item.discount].append(item)
     wanted: set[int] = set(pool.by_account.values()) | set(pool.by_alias.values())
     wanted |= {cid for _d, cid in pool.docs.values()}
     for ln in lines:
-        wanted |= _name_candidates(pool, ln.name)
-        hits = pool.amount_hits.get(ln.amount, ())
-        if len(hits) <= AMOUNT_FANOUT:
-            wanted |= {i.customer_id for i in hits}
+        wanted |= _name_candidates(pool, ln.name, {i.customer_id for i in pool.amount_hits.get(ln.amount, ())})
+    # customers known only by a matching amount are scored on the matching items alone: loading all
+    # their items would cost the most and can only add weaker (combination) evidence
     wanted = sorted(wanted)
     for start in range(0, len(wanted), 2000):
         chunk = wanted[start:start + 2000]
@@ -301,17 +307,37 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
     return pool
 
 
+class NameIndex:
+    """The company's customer names by normalised and core name, built once per matching run."""
+
+    def __init__(self, customers: dict):
+        self.customers = customers
+        self.by_norm: dict = defaultdict(set)
+        self.by_core: dict = defaultdict(set)
+        for cid, (name, short) in customers.items():
+            n = norm_name(name)
+            self.by_norm[n].add(cid)
+            self.by_core[_core_of_norm(n)].add(cid)
+            if short:
+                self.by_norm[norm_name(short)].add(cid)
+
+
 def load_customer_names(company) -> dict:
     return {cid: (name, short) for cid, name, short in
             Customer.objects.filter(company=company).values_list("id", "name", "short_name").iterator(chunk_size=10000)}
 
 
-def _name_candidates(pool: Pool, name: str) -> set[int]:
+def _name_candidates(pool: Pool, name: str, among: set[int] | None = None) -> set[int]:
+    """Customers a payer name may stand for. A name shared by many customers (a short name used in
+    ten cities) only counts among ``among`` (those owing the line's amount)."""
     if not name:
         return set()
     n = norm_name(name)
     out = set(pool.by_norm.get(n, ()))
-    out |= pool.by_core.get(core_name(name), set())
+    if not out:
+        out = set(pool.by_core.get(core_name(name), ()))
+    if len(out) > CORE_FANOUT:
+        out = out & among if among else set()
     if n in pool.by_alias:
         out.add(pool.by_alias[n])
     if pool.fuzzy_names and not out:
@@ -354,12 +380,19 @@ def _full(items: Sequence[Item]) -> list:
 
 
 def _subsets(amount: Decimal, items: Sequence[Item], limit: int = 2) -> list[tuple[Item, ...]]:
-    pool = list(items[:COMBO_ITEMS])
+    pool = [i for i in items[:COMBO_ITEMS] if i.open < amount]
+    if len(pool) < 2:
+        return []
+    target = int(amount * 100)
+    cents = [int(i.open * 100) for i in pool]
+    if sum(cents) < target:
+        return []
     found = []
+    idx = range(len(pool))
     for size in range(2, COMBO_SIZE + 1):
-        for combo in itertools.combinations(pool, size):
-            if sum((i.open for i in combo), ZERO) == amount:
-                found.append(combo)
+        for combo in itertools.combinations(idx, size):
+            if sum(cents[k] for k in combo) == target:
+                found.append(tuple(pool[k] for k in combo))
                 if len(found) >= limit:
                     return found
     return found
@@ -475,22 +508,24 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Propo
     n = norm_name(line.name) if line.name else ""
     if n and n in pool.by_alias:
         candidates[pool.by_alias[n]].append(("alias", IDENTITY["alias"], ["alias", {"name": line.name}]))
+    hits = pool.amount_hits.get(line.amount, [])
     if line.name:
-        exact_ids = pool.by_norm.get(n, set())
-        core_ids = pool.by_core.get(core_name(line.name), set())
-        sure = exact_ids if exact_ids else core_ids
-        if len(sure) == 1:
-            (cid,) = sure
+        named = pool.by_norm.get(n) or pool.by_core.get(core_name(line.name)) or set()
+        if len(named) == 1:
+            (cid,) = named
             candidates[cid].append(("name_exact", IDENTITY["name_exact"], ["name_exact", {}]))
         else:
-            for cid in sure:
+            if len(named) > CORE_FANOUT:
+                named = named & {i.customer_id for i in hits}
+            for cid in named:
                 candidates[cid].append(("name_similar", Decimal("0.6"), ["name_similar", {"score": 100}]))
-        if pool.fuzzy_names and not sure:
+        if pool.fuzzy_names and not named:
             for cid in _name_candidates(pool, line.name):
+                if cid == pool.by_alias.get(n):
+                    continue
                 s = _similarity(line.name, *pool.customers.get(cid, ("", "")))
                 candidates[cid].append(("name_similar", Decimal(str(round(0.5 + (s - 0.85) * 2, 3))),
                                         ["name_similar", {"score": int(s * 100)}]))
-    hits = pool.amount_hits.get(line.amount, [])
     for it in hits[:AMOUNT_FANOUT] if len(hits) <= AMOUNT_FANOUT else ():
         candidates.setdefault(it.customer_id, [])
     for variant in number_variants(line.memo, line.date.year):
@@ -499,7 +534,9 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Propo
             candidates.setdefault(found[1], [])
     proposals = []
     for cid, signals in candidates.items():
-        items = pool.items.get(cid, [])
+        items = pool.items.get(cid)
+        if items is None:
+            items = sorted({i.id: i for i in hits if i.customer_id == cid}.values(), key=lambda i: (i.due_date, i.id))
         referenced, ref_kind, ref_reasons = _referenced(line, pool, cid, items)
         kind, allocs, rest, fit_reasons = _fit(line, items, referenced, tolerance)
         identity = {s for s, _v, _r in signals}

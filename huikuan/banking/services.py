@@ -45,7 +45,7 @@ from .models import (
 from .parsers import ParsedStatement, StatementError, dedupe_keys, parse_file
 
 SOURCE = "bank"
-MATCH_BATCH = 2000
+MATCH_BATCH = 10000
 
 
 class BankingError(DomainError):
@@ -253,7 +253,7 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
     do_apply = conf.auto_apply if auto_apply is None else auto_apply
     counts = {"auto_applied": 0, "suggested": 0, "unmatched": 0}
     ids = list(line_ids)
-    names = matching.load_customer_names(company) if ids else {}
+    names = matching.NameIndex(matching.load_customer_names(company)) if ids else {}
     done = 0
     for start in range(0, len(ids), MATCH_BATCH):
         batch = list(BankLine.objects.filter(pk__in=ids[start:start + MATCH_BATCH], company=company,
