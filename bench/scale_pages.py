@@ -128,7 +128,9 @@ def pages_bench(company, finance, as_of, args):
     print(f"\n## pages as finance ({args.requests} requests each: p50 / p95 ms, queries)")
     urls = [
         ("dashboard", "/"),
-        ("aging page (by customer)", f"/reports/aging/?as_of={as_of}"),
+        ("aging page (by customer, today)", "/reports/aging/"),
+        ("aging page (by customer, today, page 50)", "/reports/aging/?page=50"),
+        ("aging page by customer as of the data's end", f"/reports/aging/?as_of={as_of}"),
         ("aging page 1 year ago", f"/reports/aging/?as_of={as_of - dt.timedelta(days=365)}"),
         ("customer list", "/customers/"),
         ("customer list search 'sh'", "/customers/?q=sh"),

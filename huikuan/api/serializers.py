@@ -235,6 +235,7 @@ class AgingRowOut(serializers.Serializer):
     label = serializers.CharField()
     buckets = serializers.ListField(child=MoneyOutput())
     total = MoneyOutput()
+    disputed = MoneyOutput(help_text="part of total under dispute: Σ min(disputed amount, open)")
 
 
 class AgingOut(serializers.Serializer):
@@ -246,6 +247,7 @@ class AgingOut(serializers.Serializer):
     rows = AgingRowOut(many=True)
     totals = serializers.ListField(child=MoneyOutput())
     total = MoneyOutput()
+    disputed = MoneyOutput()
 
 
 class MovementOut(serializers.Serializer):

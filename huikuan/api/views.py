@@ -20,9 +20,10 @@ from huikuan.common.paging import CappedPaginator
 from huikuan.customers import selectors as customer_selectors
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
+from huikuan.insight.aging import aging_report
 from huikuan.ledger import selectors as ledger_selectors
 from huikuan.ledger import services as ledger
-from huikuan.ledger.aging import GROUPS, aging_report
+from huikuan.ledger.aging import GROUPS
 from huikuan.ledger.models import CreditKind, ReceivableDocument
 
 from . import serializers as s
@@ -393,9 +394,9 @@ class AgingView(APIView):
                            {"edges": [_("Bucket edges must be increasing whole numbers of days.")]}) from exc
         return Response(s.AgingOut({
             "as_of": rep.as_of, "scheme": rep.scheme, "basis": rep.basis, "group_by": rep.group_by,
-            "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total,
-            "rows": [{"key": None if r.key is None else str(r.key), "label": r.label, "buckets": r.buckets, "total": r.total}
-                     for r in rep.rows],
+            "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total, "disputed": rep.disputed,
+            "rows": [{"key": None if r.key is None else str(r.key), "label": r.label, "buckets": r.buckets, "total": r.total,
+                      "disputed": r.disputed} for r in rep.rows],
         }).data)
 
 

@@ -10,6 +10,12 @@ def _snapshot_job(company, day: dt.date):
     return lambda: f"{take_snapshot(company=company, as_of=day - dt.timedelta(days=1))} rows"
 
 
+def _customer_aging_job(company, day: dt.date):
+    from .services import refresh_customer_aging
+
+    return lambda: f"{refresh_customer_aging(company=company, as_of=day)} customers"
+
+
 class InsightConfig(AppConfig):
     name = "huikuan.insight"
     label = "insight"
@@ -19,3 +25,4 @@ class InsightConfig(AppConfig):
         from huikuan.common.jobs import register_daily
 
         register_daily("snapshot", _snapshot_job)
+        register_daily("customer-aging", _customer_aging_job)

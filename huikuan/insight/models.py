@@ -25,3 +25,38 @@ class ArSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.owner_id}"
+
+
+class CustomerAging(models.Model):
+    """Per-customer aging as of one business date (default collection buckets by due date), kept
+    for the aging page and the dashboard. Rebuilt by the daily job (``services.refresh_customer_aging``);
+    customers whose instalments changed since are in ``AgingChange`` and are recomputed live on read,
+    so what is shown stays exact (see ``insight.aging``). Amounts in fen."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="+", primary_key=True)
+    as_of = models.DateField(_("as of"))
+    current = models.BigIntegerField(default=0)
+    b1 = models.BigIntegerField(default=0)
+    b2 = models.BigIntegerField(default=0)
+    b3 = models.BigIntegerField(default=0)
+    b4 = models.BigIntegerField(default=0)
+    b5 = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    disputed = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "as_of", "-total"], name="customer_aging_rank")]
+        verbose_name = _("customer aging")
+
+
+class AgingChange(models.Model):
+    """A customer whose instalments changed after the last rebuild of ``CustomerAging``: written by
+    database triggers on ``ledger_instalment`` (every insert and update, whichever code did it)."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="+",
+                                    primary_key=True, db_constraint=False)
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        verbose_name = _("changed customer")

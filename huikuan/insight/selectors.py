@@ -11,9 +11,9 @@ from django.db.models import Count, Q, Sum
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.money import ZERO
 from huikuan.customers.models import Customer
-from huikuan.ledger.aging import aging_report
 from huikuan.ledger.models import Instalment
 
+from .aging import aging_report
 from .models import ArSnapshot
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from huikuan.common.money import ZERO
-from huikuan.ledger.aging import aging_report
+from huikuan.ledger.aging import aging_report, buckets_for, grouped_sql
 
-from .models import ArSnapshot
+from .models import AgingChange, ArSnapshot, CustomerAging
 
 
 def month_ends(until: dt.date, months: int) -> list[dt.date]:
@@ -39,3 +39,30 @@ def take_snapshot(*, company, as_of: dt.date) -> int:
     ]
     ArSnapshot.objects.bulk_create(rows)
     return len(rows)
+
+
+def refresh_customer_aging(*, company, as_of: dt.date, atomic: bool = True) -> int:
+    """Rebuild ``CustomerAging`` for ``company`` as of ``as_of`` (default collection buckets by due date);
+    returns the number of customers with an open balance.
+
+    Order matters for exactness: the change markers are cleared FIRST, then the aggregate is computed
+    in a later statement — a posting committed in between is in the aggregate and (harmlessly) still
+    marked; one still uncommitted when the markers are cleared keeps its marker (its row is not
+    visible to the DELETE). Either way no change is lost."""
+    if atomic:
+        with transaction.atomic(durable=True):
+            return refresh_customer_aging(company=company, as_of=as_of, atomic=False)
+    buckets, column, _basis = buckets_for(as_of=as_of)
+    sql, params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                              group_by="customer")
+    AgingChange.objects.filter(company=company).delete()
+    CustomerAging.objects.filter(company=company).delete()
+    cols = "customer_id, company_id, as_of, current, b1, b2, b3, b4, b5, total, disputed"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO insight_customeraging ({cols}) "
+            f"SELECT g.k, %s, %s, g.b0, g.b1, g.b2, g.b3, g.b4, g.b5, g.total, g.disputed "
+            f"FROM ({sql}) g",
+            [company.pk, as_of, *params],
+        )
+        return cur.rowcount

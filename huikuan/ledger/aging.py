@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -112,7 +112,7 @@ class AgingReport:
     disputed: Decimal = ZERO  # Σ of the rows' disputed parts (all groups, like ``totals``)
 
 
-def _scope_sql(user, company):
+def scope_sql(user, company):
     """Visible customers as a sub-SELECT (``user=None``: unscoped, only for internal jobs such as snapshots)."""
     qs = Customer.objects.filter(company=company)
     if user is not None:
@@ -122,7 +122,7 @@ def _scope_sql(user, company):
     return sql, list(params)
 
 
-def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None):
+def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None, customers: tuple[str, list] | None = None):
     """Inner SELECT of (instalment fields, x = open amount as of) for instalments open on ``as_of``.
 
     ``open as of X = amount − Σ allocations dated ≤ X``, read from the instalment row itself unless
@@ -138,11 +138,14 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None):
       C. documents reversed after X with no allocation after X (partial index ``instalment_reversed_on``).
     A document reversed on or before X appears in none of them.
     """
-    scope_sql, scope_params = ("", []) if _sees_all(user) else _scope_sql(user, company)
-    scope = f" AND i.customer_id IN ({scope_sql})" if scope_sql else ""
+    visible, scope_params = ("", []) if sees_all(user) else scope_sql(user, company)
+    scope = f" AND i.customer_id IN ({visible})" if visible else ""
     if customer_id is not None:
         scope += " AND i.customer_id = %s"
         scope_params = [*scope_params, int(customer_id)]
+    if customers is not None:
+        scope += f" AND i.customer_id IN ({customers[0]})"
+        scope_params = [*scope_params, *customers[1]]
     x = """CASE WHEN i.first_allocated_on IS NULL OR i.first_allocated_on > %s THEN i.amount
                 WHEN i.last_allocated_on <= %s AND i.reversed_on IS NULL THEN i.open_amount
                 ELSE i.amount - CAST(COALESCE((SELECT SUM(a.amount) FROM ledger_allocation a
@@ -171,20 +174,14 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None):
     return sql, params
 
 
-def _sees_all(user) -> bool:
+def sees_all(user) -> bool:
     """True for roles that see every customer of the company (no scope sub-SELECT needed)."""
     return user is None or (user.is_authenticated and user.is_active and owner_q(user, "owner") == Q())
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
-    """Run one aging statement. On PostgreSQL without JIT: the per-row sub-select makes the planner's
-    cost estimate huge, and compiling the plan (~0.8 s) cost more than running it."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL jit = off")
+def fetch(sql: str, params: list) -> list[tuple]:
+    """Run one aging statement (PostgreSQL connections run without JIT, see config/settings.py)."""
+    with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
@@ -199,6 +196,35 @@ _GROUP_SQL = {
     "owner": ("c.owner_id", None, "JOIN customers_customer c ON c.id = t.customer_id"),
     "none": ("1", None, ""),
 }
+
+
+def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column: str, group_by: str,
+                customer_id: int | None = None, customers: tuple[str, list] | None = None) -> tuple[str, list]:
+    """SELECT key, label, bucket sums…, total, disputed (integers, minor units) per group, unordered.
+
+    ``customers`` (a sub-SELECT of customer ids and its params) limits it to those customers
+    (insight's aggregate recomputes its changed customers with it)."""
+    column = f"t.{column}"
+    inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id, customers=customers)
+    key_sql, label_sql, join = _GROUP_SQL[group_by]
+    sums = []
+    bucket_params: list = []
+    for b in buckets:
+        cond = []
+        if b.date_from is not None:
+            cond.append(f"{column} >= %s")
+            bucket_params.append(b.date_from)
+        if b.date_to is not None:
+            cond.append(f"{column} <= %s")
+            bucket_params.append(b.date_to)
+        sums.append(f"CAST(SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END) AS BIGINT) AS b{len(sums)}")
+    label_col = f", MIN({label_sql}) AS label" if label_sql else ", NULL AS label"
+    disputed = "CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) AS BIGINT) AS disputed"
+    sql = (
+        f"SELECT {key_sql} AS k{label_col}, {', '.join(sums)}, CAST(SUM(t.x) AS BIGINT) AS total, {disputed} "
+        f"FROM ({inner}) t {join} WHERE t.x <> 0 GROUP BY {key_sql}"
+    )
+    return sql, bucket_params + params
 
 
 def aging_report(
@@ -226,29 +252,10 @@ def aging_report(
     if group_by not in GROUPS:
         raise ValueError("unknown grouping")
     buckets, column, basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
-    column = f"t.{column}"
-    inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id)
-    key_sql, label_sql, join = _GROUP_SQL[group_by]
-    sums = []
-    bucket_params: list = []
-    for b in buckets:
-        cond = []
-        if b.date_from is not None:
-            cond.append(f"{column} >= %s")
-            bucket_params.append(b.date_from)
-        if b.date_to is not None:
-            cond.append(f"{column} <= %s")
-            bucket_params.append(b.date_to)
-        sums.append(f"CAST(SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END) AS BIGINT)")
-    label_col = f", MIN({label_sql})" if label_sql else ", NULL"
-    total_pos = 3 + len(buckets)
-    disputed = "CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) AS BIGINT)"
-    sql = (
-        f"SELECT {key_sql} AS k{label_col}, {', '.join(sums)}, CAST(SUM(t.x) AS BIGINT), {disputed} "
-        f"FROM ({inner}) t {join} WHERE t.x <> 0 GROUP BY {key_sql} ORDER BY {total_pos} DESC, 1"
-    )
-    raw = _fetch(sql, bucket_params + params)  # integers (minor units): cheap to filter and total before any Decimal
+    sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=buckets, column=column,
+                              group_by=group_by, customer_id=customer_id)
     n = len(buckets)
+    raw = fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params)  # integers (minor units): cheap to total before any Decimal
     if min_total is not None:
         floor = int(min_total * 100)
         raw = [r for r in raw if (r[2 + n] or 0) >= floor]
@@ -338,7 +345,7 @@ def aging_items(
         f"JOIN customers_customer c ON c.id = t.customer_id LEFT JOIN accounts_user u ON u.id = t.salesperson_id "
         f"WHERE {' AND '.join(where)} ORDER BY t.due_date, t.id LIMIT %s"
     )
-    rows = _fetch(sql, params + extra + [limit])
+    rows = fetch(sql, params + extra + [limit])
     out = []
     for r in rows:
         due = r[6] if isinstance(r[6], dt.date) else dt.date.fromisoformat(r[6])

@@ -29,12 +29,27 @@ def test_aging_page_xlsx_matches_screen_and_drills_down(client, data, finance, d
     wb = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content)))
     ws = wb.active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[-1][0] in ("Total", "合计", "总计") or rows[-1][-1] == D("1250") or rows[-1][-1] == 1250
-    assert float(rows[-1][-1]) == 1250.0
+    assert rows[-1][0] in ("Total", "合计", "总计")
+    assert float(rows[-1][-2]) == 1250.0 and float(rows[-1][-1]) == 0.0  # total, disputed
     assert not any(isinstance(c, str) and c.startswith("=") for row in rows for c in row)
     drill = client.get(reverse("web:aging-drill") + f"?as_of=2026-04-30&group=customer&key={data.pk}&bucket=-1",
                        HTTP_HX_REQUEST="true")
     assert drill.status_code == 200 and "1,000.00" in drill.content.decode() and "<html" not in drill.content.decode()
+
+
+def test_aging_shows_the_disputed_part_on_screen_and_in_xlsx(client, data, company, finance):
+    from huikuan.ledger.models import Instalment
+
+    inst = Instalment.objects.get(customer=data)
+    s.set_instalment_dispute(company=company, instalment_id=inst.pk, amount=D("123.45"), actor=finance, reason="数量差异")
+    client.force_login(finance)
+    url = reverse("web:aging") + "?as_of=2026-04-30&group=customer"
+    html = client.get(url).content.decode()
+    assert "123.45" in html
+    rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(client.get(url + "&format=xlsx").streaming_content))).active
+                .iter_rows(values_only=True))
+    assert float(rows[-1][-1]) == 123.45
+    assert [float(r[-1] or 0) for r in rows[1:-1]] == [123.45, 0.0]
 
 
 def test_aging_scoped_for_salesperson(client, data, users):

@@ -21,7 +21,8 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
 from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
-from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, aging_report, buckets_for
+from huikuan.insight.aging import aging_report
+from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, buckets_for
 from huikuan.statements import services as st_services
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
 from huikuan.statements.pdf import render_statement_pdf
@@ -68,9 +69,10 @@ def aging(request):
         report = aging_report(**options)
         return xlsx_response(
             filename=f"aging-{as_of}.xlsx", sheet_title=_("Aging"),
-            columns=[(str(GROUP_LABELS[group]), "text"), *[(b.label, "money") for b in report.buckets], (_("Total"), "money")],
-            rows=((r.label, *r.buckets, r.total) for r in report.rows),
-            totals=[_("Total"), *report.totals, report.total],
+            columns=[(str(GROUP_LABELS[group]), "text"), *[(b.label, "money") for b in report.buckets], (_("Total"), "money"),
+                     (_("Disputed"), "money")],
+            rows=((r.label, *r.buckets, r.total, r.disputed) for r in report.rows),
+            totals=[_("Total"), *report.totals, report.total, report.disputed],
         )
     try:
         number = max(1, int(request.GET.get("page", "1")))

@@ -1,0 +1,104 @@
+"""The aging report, read from the per-customer aggregate when it applies — exact to the fen.
+
+Freshness rule: ``CustomerAging`` holds every customer's default aging (collections buckets
+30/60/90/120 by due date) as of one business date, rebuilt by the daily job. Any insert or update
+of an instalment — posting, allocation, reversal, write-off, dispute, payment plan, import, by any
+code path — marks its customer in ``AgingChange`` (database triggers). A read as of the
+aggregate's date takes the stored rows of unmarked customers and recomputes the marked ones live
+(``ledger.aging.grouped_sql`` limited to them), so the result equals ``ledger.aging.aging_report``
+at all times. Any other date, bucket scheme, grouping or a single customer goes to
+``ledger.aging.aging_report`` directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from huikuan.common.money import ZERO, from_minor
+from huikuan.customers.models import Customer
+from huikuan.ledger import aging as ledger_aging
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
+
+from .models import CustomerAging
+
+N = len(COLLECTION_EDGES) + 2  # stored bucket columns: current, b1…b5
+STORED = ["current", *[f"b{i}" for i in range(1, N)]]
+
+
+def _applies(*, company, as_of, scheme, basis, group_by, edges, customer_id) -> bool:
+    return (scheme == "collections" and basis == "due" and tuple(edges) == COLLECTION_EDGES
+            and group_by in ("customer", "none") and customer_id is None
+            and CustomerAging.objects.filter(company=company, as_of=as_of).exists())
+
+
+def _rows_sql(*, user, company, as_of: dt.date, min_total: Decimal | None) -> tuple[str, list]:
+    """All customers' rows as (k, label, b0…b5, total, disputed): stored or, when changed, live."""
+    changed = "SELECT customer_id FROM insight_agingchange WHERE company_id = %s"
+    buckets, column, _basis = buckets_for(as_of=as_of)
+    live, live_params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                                    group_by="customer", customers=(changed, [company.pk]))
+    stored = (f"SELECT a.customer_id AS k, NULL AS label, "
+              f"{', '.join(f'a.{c} AS b{i}' for i, c in enumerate(STORED))}, a.total AS total, a.disputed AS disputed "
+              f"FROM insight_customeraging a WHERE a.company_id = %s AND a.as_of = %s AND a.customer_id NOT IN ({changed})")
+    where, params = [], []
+    if not ledger_aging.sees_all(user):
+        scope_sql, scope_params = ledger_aging.scope_sql(user, company)
+        where.append(f"r.k IN ({scope_sql})")
+        params += scope_params
+    if min_total is not None:
+        where.append("r.total >= %s")
+        params.append(int(min_total * 100))
+    sql = f"SELECT * FROM ({stored} UNION ALL {live}) r" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return sql, [company.pk, as_of, company.pk, *live_params, *params]
+
+
+def aging_report(*, user, company, as_of: dt.date, basis: str = "due", scheme: str = "collections",
+                 group_by: str = "customer", edges: tuple[int, ...] = COLLECTION_EDGES,
+                 years: tuple[int, ...] = ledger_aging.ACCOUNTING_YEARS, min_total: Decimal | None = None,
+                 customer_id: int | None = None, offset: int = 0, limit: int | None = None) -> AgingReport:
+    """Same arguments and result as ``ledger.aging.aging_report``; served from the aggregate when it applies."""
+    if not _applies(company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group_by, edges=edges,
+                    customer_id=customer_id):
+        return ledger_aging.aging_report(user=user, company=company, as_of=as_of, basis=basis, scheme=scheme,
+                                         group_by=group_by, edges=edges, years=years, min_total=min_total,
+                                         customer_id=customer_id, offset=offset, limit=limit)
+    buckets, _column, basis = buckets_for(as_of=as_of)
+    # ``min_total`` applies to the groups: customers here, the one grand total for "none"
+    rows_sql, params = _rows_sql(user=user, company=company, as_of=as_of,
+                                 min_total=min_total if group_by == "customer" else None)
+    sums = ", ".join(f"CAST(SUM(b{i}) AS BIGINT)" for i in range(N))
+    (count, *agg), = fetch(f"SELECT COUNT(*), {sums}, CAST(SUM(total) AS BIGINT), CAST(SUM(disputed) AS BIGINT) "
+                           f"FROM ({rows_sql}) g", params)
+    totals = tuple(from_minor(v or 0) for v in agg[:N])
+    total, disputed = from_minor(agg[N] or 0), from_minor(agg[N + 1] or 0)
+    if group_by == "none":
+        if min_total is not None and total < min_total:
+            count, totals, total, disputed = 0, tuple(ZERO for _b in buckets), ZERO, ZERO
+        rows = [AgingRow(key=1, label=_("All customers"), buckets=totals, total=total, disputed=disputed)] if count else []
+        rows = rows[offset: None if limit is None else offset + limit]
+        return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
+                           totals=totals, total=total, row_count=1 if count else 0, disputed=disputed)
+    page_sql = f"{rows_sql} ORDER BY r.total DESC, r.k"
+    page_params = list(params)
+    if limit is not None:
+        page_sql += " LIMIT %s OFFSET %s"
+        page_params += [limit, offset]
+    elif offset:
+        page_sql += " LIMIT -1 OFFSET %s" if _sqlite() else " OFFSET %s"
+        page_params.append(offset)
+    raw = fetch(page_sql, page_params)
+    labels = {c.pk: f"{c.code} {c.name}" for c in Customer.objects.filter(pk__in=[r[0] for r in raw]).only("code", "name")}
+    rows = [AgingRow(key=r[0], label=labels.get(r[0], ""), buckets=tuple(from_minor(v or 0) for v in r[2:2 + N]),
+                     total=from_minor(r[2 + N] or 0), disputed=from_minor(r[3 + N] or 0)) for r in raw]
+    return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
+                       totals=totals, total=sum(totals, ZERO), row_count=count, disputed=disputed)
+
+
+def _sqlite() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
+
