@@ -50,18 +50,43 @@ def promises(*, user, company, status: str = "", customer_id: int | None = None)
 
 
 def promise_progress(promise: Promise, *, as_of: dt.date) -> tuple[Decimal, str]:
-    """(paid towards the promise so far, the state to show): an open promise shows as kept as soon as the
-    money is there and as broken once its date has passed without it — the daily job then records it."""
-    from .services import promise_paid
+    """(paid towards the promise so far, the state to show) for one promise; see ``promises_progress``."""
+    return promises_progress([promise], as_of=as_of)[0][1:]
 
-    if promise.status != PromiseStatus.OPEN:
-        return promise.paid_amount, promise.status
-    paid = promise_paid(promise, as_of=as_of)
-    if paid >= promise.amount:
-        return paid, PromiseStatus.KEPT
-    if promise.promised_date < as_of:
-        return paid, PromiseStatus.BROKEN
-    return paid, PromiseStatus.OPEN
+
+def promises_progress(promises: list[Promise], *, as_of: dt.date) -> list[tuple[Promise, Decimal, str]]:
+    """[(promise, paid so far, state to show)]: an open promise shows as kept as soon as the money is there
+    and as broken once its date has passed without it — the daily job then records it. Two queries for
+    any number of promises (their items, then the payments allocated in the window)."""
+    from huikuan.ledger.models import Allocation, CreditKind
+
+    open_ = [p for p in promises if p.status == PromiseStatus.OPEN]
+    paid: dict[int, Decimal] = {}
+    if open_:
+        links: dict[int, set[int]] = {p.pk: set() for p in open_}
+        for pid, iid in Promise.instalments.through.objects.filter(promise_id__in=links).values_list("promise_id",
+                                                                                                   "instalment_id"):
+            links[pid].add(iid)
+        rows = list(Allocation.objects.filter(
+            customer_id__in={p.customer_id for p in open_}, credit__kind=CreditKind.PAYMENT,
+            date__gte=min(p.made_on for p in open_), date__lte=min(as_of, max(p.promised_date for p in open_)),
+        ).values_list("customer_id", "instalment_id", "date", "amount"))
+        for p in open_:
+            end = min(as_of, p.promised_date)
+            items = links[p.pk]
+            paid[p.pk] = sum((a for cid, iid, d, a in rows if cid == p.customer_id and p.made_on <= d <= end
+                              and (not items or iid in items)), ZERO)
+    out = []
+    for p in promises:
+        if p.status != PromiseStatus.OPEN:
+            out.append((p, p.paid_amount, p.status))
+        elif paid[p.pk] >= p.amount:
+            out.append((p, paid[p.pk], PromiseStatus.KEPT))
+        elif p.promised_date < as_of:
+            out.append((p, paid[p.pk], PromiseStatus.BROKEN))
+        else:
+            out.append((p, paid[p.pk], PromiseStatus.OPEN))
+    return out
 
 
 def disputes(*, user, company, status: str = "", customer_id: int | None = None) -> QuerySet[Dispute]:
@@ -119,7 +144,7 @@ class Panel:
 def customer_panel(*, customer, as_of: dt.date) -> Panel:
     """Everything collections knows about one customer (already loaded in scope)."""
     prom = list(Promise.objects.filter(customer=customer).order_by("-promised_date", "-id")[:10])
-    shown = [(p, *promise_progress(p, as_of=as_of)) for p in prom]
+    shown = promises_progress(prom, as_of=as_of)
     disp = list(Dispute.objects.filter(customer=customer).select_related("document", "owner").order_by("-opened_on", "-id")[:10])
     open_amt = sum((d.amount for d in disp if d.status == DisputeStatus.OPEN), ZERO)
     rows = instalment_interest(customer=customer, as_of=as_of)

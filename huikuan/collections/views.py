@@ -227,7 +227,7 @@ def promise_list(request):
                              rows=([p.customer.name, p.amount, p.promised_date, p.made_on, p.get_status_display(),
                                     p.paid_amount] for p in qs[:100000]))
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
-    rows = [(p, *sel.promise_progress(p, as_of=today)) for p in page.object_list]
+    rows = sel.promises_progress(list(page.object_list), as_of=today)
     return render(request, "collections/promises.html", {"nav": "collections", "page": page, "rows": rows,
                                                           "status": status, "statuses": PromiseStatus.choices})
 

@@ -178,3 +178,19 @@ def test_lists_render_and_export(client, company, customer, inv, users, finance,
     assert client.get(reverse(name)).status_code == 200
     r = client.get(reverse(name) + "?export=xlsx")
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_statement_page_shows_interest_to_date_and_panel_query_count(client, company, customer, inv, finance,
+                                                                     django_assert_max_num_queries):
+    svc.save_interest_rule(company=company, actor=finance, basis="daily", rate="0.05")
+    client.force_login(finance)
+    body = client.get(reverse("web:customer-statement", args=[customer.pk]) + "?from=2026-01-01&to=2026-03-06").content.decode()
+    assert "150.00" in body  # 10,000 × 0.05 % × 30 days, under the closing balance
+    for _n in range(4):  # constant number of queries whatever the number of promises, disputes, contacts
+        svc.record_promise(company=company, customer_id=customer.pk, amount="10", promised_date=TODAY, today=TODAY,
+                           actor=finance, instalment_ids=[inv.instalments.get().pk] if _n % 2 else ())
+        svc.log_activity(company=company, customer_id=customer.pk, kind="note", note="x", actor=finance)
+        svc.open_dispute(company=company, customer_id=customer.pk, reason="price", amount="1", actor=finance, today=TODAY,
+                         document_id=inv.pk)
+    with django_assert_max_num_queries(17):
+        assert client.get(reverse("collections:customer-panel", args=[customer.pk])).status_code == 200
