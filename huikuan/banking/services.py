@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -270,7 +271,7 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
             if do_apply and matching.is_certain(props, threshold=conf.threshold, margin=conf.margin):
                 certain.append((ln, props[0]))
         with transaction.atomic(durable=True):
-            BankLine.objects.bulk_update(batch, ["proposals", "confidence", "customer", "status"], batch_size=500)
+            _store_proposals(batch)
         for ln, best in certain:
             try:
                 apply_line(company=company, line_id=ln.pk, actor=actor, on=on, automatic=True,
@@ -285,6 +286,28 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
         if progress:
             progress(done, len(ids))
     return counts
+
+
+def _store_proposals(lines: list[BankLine]) -> None:
+    """Write proposals, confidence, suggested customer and status of many lines.
+
+    PostgreSQL: one ``UPDATE … FROM (VALUES …)`` per 1,000 lines (Django's ``bulk_update`` builds a
+    CASE per column and row: 20 s for 10,000 lines). Elsewhere ``bulk_update``.
+    """
+    if connection.vendor != "postgresql":
+        BankLine.objects.bulk_update(lines, ["proposals", "confidence", "customer", "status"], batch_size=500)
+        return
+    table = BankLine._meta.db_table
+    with connection.cursor() as cur:
+        for start in range(0, len(lines), 1000):
+            chunk = lines[start:start + 1000]
+            values = ", ".join(["(%s::bigint, %s::jsonb, %s::numeric, %s::bigint, %s::varchar)"] * len(chunk))
+            params: list = []
+            for ln in chunk:
+                params += [ln.pk, json.dumps(ln.proposals, ensure_ascii=False), ln.confidence, ln.customer_id,
+                           ln.status]
+            cur.execute(f"UPDATE {table} AS b SET proposals = v.p, confidence = v.c, customer_id = v.cid, "
+                        f"status = v.s FROM (VALUES {values}) AS v(id, p, c, cid, s) WHERE b.id = v.id", params)
 
 
 # ---------------------------------------------------------------- applying
