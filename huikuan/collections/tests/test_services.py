@@ -199,7 +199,7 @@ def test_plan_refused_when_the_open_amount_changed_since_proposed(company, custo
     plan = svc.request_plan(company=company, customer_id=customer.pk, instalment_ids=[_inst(inv).pk], today=TODAY,
                             actor=users["collector"], lines=[("2026-04-01", "10000")])
     ls.record_payment(company=company, customer_id=customer.pk, amount=D("100.00"), date=TODAY, actor=finance)
-    with pytest.raises(svc.InvalidPlan, match="10000.00 to 9900.00"):
+    with pytest.raises(svc.InvalidPlan, match=r"10000\.00\D+9900\.00"):
         svc.decide_plan(company=company, plan_id=plan.pk, approve=True, actor=finance, today=TODAY)
     assert PaymentPlan.objects.get().status == PlanStatus.PENDING
     svc.decide_plan(company=company, plan_id=plan.pk, approve=False, actor=finance, today=TODAY)
