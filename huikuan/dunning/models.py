@@ -232,6 +232,12 @@ class Delivery(models.Model):
         constraints = [models.UniqueConstraint(fields=["notice", "channel"], name="dunning_delivery_once")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="dunning_delivery_due")]
 
+    def reason(self) -> str:
+        """The recorded reason in the reader's language (our own reasons are stored as English msgids)."""
+        from django.utils.translation import gettext
+
+        return gettext(self.last_error) if self.last_error else ""
+
     def channel_label(self) -> str:
         if self.channel in Channel.values:
             return str(Channel(self.channel).label)

@@ -15,7 +15,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from huikuan.common.calendar import is_working_day
 
@@ -74,9 +76,10 @@ def _claim(now: dt.datetime, company_id=None, limit: int = BATCH) -> list[int]:
     with transaction.atomic():
         # worker died mid-send: never resend blindly
         Delivery.objects.filter(status=DeliveryStatus.SENDING, updated_at__lt=now - STALE).update(
-            status=DeliveryStatus.FAILED, last_error="interrupted while sending; check the provider before retrying",
+            status=DeliveryStatus.FAILED, last_error=gettext_noop("Interrupted while sending; check the provider before retrying."),
             updated_at=now)
-        qs = Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEFERRED], next_attempt_at__lte=now)
+        qs = (Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEFERRED])
+              .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
         if company_id:
             qs = qs.filter(company_id=company_id)
         rows = list(qs.select_for_update(skip_locked=True).select_related("company").order_by("next_attempt_at", "pk")[:limit])
@@ -136,11 +139,11 @@ def _send(d: Delivery) -> channels.Result:
     conf = settings_of(company)
     if d.channel == Channel.WECOM:
         if not conf.wecom_webhook:
-            return channels.Result(DeliveryStatus.SKIPPED, error="no WeCom robot webhook configured")
+            return channels.Result(DeliveryStatus.SKIPPED, error=gettext_noop("No WeCom robot webhook configured."))
         return channels.send_robot(conf.wecom_webhook, msg.text)
     if d.channel == Channel.DINGTALK:
         if not conf.dingtalk_webhook:
-            return channels.Result(DeliveryStatus.SKIPPED, error="no DingTalk robot webhook configured")
+            return channels.Result(DeliveryStatus.SKIPPED, error=gettext_noop("No DingTalk robot webhook configured."))
         return channels.send_robot(channels.dingtalk_url(conf.dingtalk_webhook, conf.dingtalk_secret), msg.text)
     return channels.Result(channels.BOUNCED, error=f"unknown channel {d.channel}")
 

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from huikuan.common import audit
 from huikuan.common.errors import DomainError, NotAllowed
@@ -322,16 +323,16 @@ def _deliveries_for(notice_id: int, step: DunningStep, contact: dict | None, add
         to, skip = "", ""
         if ch == Channel.EMAIL:
             to = (contact or {}).get("email", "")
-            skip = "" if to else str(_("No contact with an email address."))
+            skip = "" if to else gettext_noop("No contact with an email address.")
         elif ch == Channel.SMS:
             to = (contact or {}).get("phone", "")
-            skip = "" if to else str(_("No contact with a mobile number."))
+            skip = "" if to else gettext_noop("No contact with a mobile number.")
         elif ch == Channel.LETTER:
             to = address
-            skip = "" if to else str(_("The customer has no postal address."))
+            skip = "" if to else gettext_noop("The customer has no postal address.")
         out.append(Delivery(company=company, notice_id=notice_id, channel=ch, address=to[:300],
                             status=DeliveryStatus.SKIPPED if skip else DeliveryStatus.PENDING, last_error=skip,
-                            next_attempt_at=None if skip else now, idempotency_key=_key(notice_id, ch)))
+                            next_attempt_at=None, idempotency_key=_key(notice_id, ch)))
     return out
 
 
@@ -405,6 +406,7 @@ def _write_chunk(run, company, as_of, chunk, by_customer, steps) -> None:
         group = next(g for s, g in by_customer[cid] if s == sid)
         expected[nid] = (len(group), sum((a for _i, a in group), ZERO))
         items.extend(NoticeItem(notice_id=nid, instalment_id=iid, offset_days=steps[sid].offset_days, amount=a) for iid, a in group)
+    items.sort(key=lambda i: (i.instalment_id, i.offset_days))  # one global order: concurrent runs never deadlock
     NoticeItem.objects.bulk_create(items, ignore_conflicts=True, batch_size=5000)
     got = {r["notice_id"]: (r["n"], r["s"]) for r in NoticeItem.objects.filter(notice_id__in=list(expected))
            .values("notice_id").annotate(n=Count("pk"), s=Sum("amount"))}
@@ -482,7 +484,7 @@ def retry_delivery(*, company, delivery_id: int, actor) -> Delivery:
             raise DunningError(_("Still no address for this channel: add it to the customer's contacts first."),
                                field="delivery")
     d.status = DeliveryStatus.PENDING
-    d.next_attempt_at = timezone.now()
+    d.next_attempt_at = None
     d.save(update_fields=["status", "next_attempt_at", "address", "updated_at"])
     audit.record(actor=actor, verb="dunning.delivery.retry", target=d, customer_id=d.notice.customer_id,
                  summary=f"{d.notice.number} {d.channel}")

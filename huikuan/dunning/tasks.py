@@ -16,6 +16,6 @@ def process_outbox() -> dict:
     counts = process()
     nxt = (Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEFERRED])
            .aggregate(m=Min("next_attempt_at"))["m"])
-    if nxt is not None:
+    if nxt is not None and nxt > timezone.now():
         process_outbox.using(run_after=max(nxt, timezone.now())).enqueue()
     return counts

@@ -214,7 +214,7 @@ def outbox(request):
             columns=[(_("Notice"), "text"), (_("Customer"), "text"), (_("Channel"), "text"), (_("Address"), "text"),
                      (_("Status"), "text"), (_("Attempts"), "int"), (_("Reason"), "text"), (_("Sent at"), "text")],
             rows=([d.notice.number, d.notice.customer.name, d.channel_label(), d.address, d.get_status_display(), d.attempts,
-                   d.last_error, d.sent_at.isoformat(timespec="seconds") if d.sent_at else ""] for d in qs[:100000]))
+                   d.reason(), d.sent_at.isoformat(timespec="seconds") if d.sent_at else ""] for d in qs[:100000]))
     return render(request, "dunning/outbox.html", {"nav": "dunning", "page": _page(request, qs), "status": status,
                                                    "statuses": DeliveryStatus.choices})
 
