@@ -63,7 +63,7 @@ def make_lines(company, account, rows, rng, day):
     st = BankStatement.objects.create(company=company, account=account, source_format="cn_debit_credit",
                                       file_name="bench.csv", file_hash="bench", total_lines=len(rows))
     lines = []
-    for n, (_pk, cid, name, short, number, open_amount) in enumerate(rows, start=1):
+    for n, (_pk, _cid, name, short, number, open_amount) in enumerate(rows, start=1):
         kind = rng.random()
         payer, memo, amount = name, "货款", open_amount
         if kind < 0.25:
