@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from huikuan.common import audit
+from huikuan.common import audit, clock
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.money import ZERO, to_decimal
 from huikuan.common.numbering import next_number
@@ -543,7 +543,7 @@ def open_case(*, company, customer_id: int, instalment_ids: Sequence[int] = (), 
     if kind not in CaseKind.values:
         raise CollectionsError(_("Unknown case kind."), field="kind")
     items = _instalments_of(customer, instalment_ids)
-    today = today or timezone.localdate()
+    today = today or clock.today(company)
     case = Case.objects.filter(customer=customer).exclude(status=CaseStatus.CLOSED).first()
     created = case is None
     if created:

@@ -346,11 +346,13 @@ def dispute_new(request, pk: int):
     customer = get_customer(user=request.user, company=company, pk=pk)
     _need(request, "collections.dispute")
     p = request.POST
-    inst = parse_int(p.get("instalment"))
+    target = p.get("target") or ""  # "i<instalment id>" or "d<document id>" (the whole document)
+    inst = parse_int(target[1:]) if target.startswith("i") else parse_int(p.get("instalment"))
+    doc = parse_int(target[1:]) if target.startswith("d") else parse_int(p.get("document"))
     try:
         services.open_dispute(company=company, customer_id=customer.pk, reason=p.get("reason") or "", amount=p.get("amount"),
                               actor=request.user, today=clock.today(company), instalment_id=inst,
-                              document_id=None if inst else parse_int(p.get("document")), note=(p.get("note") or "").strip())
+                              document_id=None if inst else doc, note=(p.get("note") or "").strip())
     except DomainError as exc:
         messages.error(request, str(exc))
     else:

@@ -126,6 +126,21 @@ def test_evidence_pack_pdf_and_zip(client, company, customer, inv, users, financ
     assert any(n.startswith("files/") for n in names) and any(n.startswith("statements/ST-") for n in names)
 
 
+def test_dispute_form_on_an_item_or_a_whole_document(client, company, customer, inv, users, finance):
+    from huikuan.collections.models import Dispute
+
+    client.force_login(users["collector"])
+    url = reverse("collections:dispute-new", args=[customer.pk])
+    client.post(url, {"target": f"i{inv.instalments.get().pk}", "reason": "quality", "amount": "100"})
+    client.post(url, {"target": f"d{inv.pk}", "reason": "price", "amount": "50"})
+    client.post(url, {"target": f"d{inv.pk}", "reason": "price", "amount": "99999"})  # more than open: refused
+    assert [(d.instalment_id is not None, d.amount) for d in Dispute.objects.order_by("pk")] == [
+        (True, D("100.00")), (False, D("50.00"))]
+    assert inv.instalments.get().disputed_amount == D("150.00")
+    body = client.get(reverse("collections:customer", args=[customer.pk])).content.decode()
+    assert f'value="d{inv.pk}"' in body
+
+
 def test_case_update_form_and_list(client, company, customer, users):
     case = svc.open_case(company=company, customer_id=customer.pk, actor=users["legal"], today=TODAY)
     client.force_login(users["legal"])
