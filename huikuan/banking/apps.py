@@ -1,3 +1,4 @@
+"""Cash application: company bank accounts, bank statement import and parsing, matching, review queue, reconciliation."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +9,11 @@ class BankingConfig(AppConfig):
     verbose_name = _("Cash application")
 
     def ready(self):
-        # register daily jobs (huikuan.common.jobs.register_daily) and timeline verb labels
-        # (huikuan.common.audit.register_verb_labels) here
-        pass
+        from huikuan.common.audit import register_verb_labels
+
+        register_verb_labels({
+            "banking.line.applied": _("Bank receipt applied"),
+            "banking.line.undone": _("Bank receipt reversed"),
+            "banking.alias.learned": _("Payer alias learned"),
+            "banking.alias.forgotten": _("Payer alias forgotten"),
+        })
