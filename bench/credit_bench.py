@@ -77,7 +77,8 @@ def main():
     del factors
     for run in ("first", "second"):
         res, sec = timed(lambda: scoring.rescore(company=company, as_of=as_of))
-        print(f"rescore ({run} run): {sec:.1f} s — {res['customers']} customers, {res['grade_changes']} grade changes")
+        print(f"rescore ({run} run): {sec:.1f} s (factor aggregates {res['factor_seconds']} s, scoring and writing "
+              f"{res['write_seconds']} s) — {res['customers']} customers, {res['grade_changes']} grade changes")
 
     # limits: three months of the customer's average monthly sales, so checks see every outcome
     with connection.cursor() as cur:

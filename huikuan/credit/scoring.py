@@ -18,6 +18,7 @@ Everything is a handful of GROUP BY queries per company; Python only scores the 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -199,7 +200,9 @@ def rescore(*, company, as_of: dt.date, actor=None, customer_ids: list[int] | No
     bands = [calc.Band(g.code, g.min_score, g.max_score) for g in policy.grades.all()]
     review_days = {g.code: g.review_interval_days for g in policy.grades.all()}
     tell("factors", 0, 1)
+    started = time.perf_counter()
     factors = compute_factors(company=company, as_of=as_of, customer_ids=customer_ids)
+    factor_seconds = time.perf_counter() - started
     total = len(factors)
     tell("factors", 1, 1)
     profiles = {p.customer_id: p for p in CreditProfile.objects.filter(company=company, customer_id__in=list(factors))
@@ -247,4 +250,5 @@ def rescore(*, company, as_of: dt.date, actor=None, customer_ids: list[int] | No
                     for prof, before, grade, sc in events], batch_size=2000)
         written += len(snaps)
         tell("scores", written, total)
-    return {"customers": total, "grade_changes": changed, "version": version.number}
+    return {"customers": total, "grade_changes": changed, "version": version.number,
+            "factor_seconds": round(factor_seconds, 1), "write_seconds": round(time.perf_counter() - started - factor_seconds, 1)}

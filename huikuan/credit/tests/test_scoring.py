@@ -129,3 +129,64 @@ def test_daily_job_is_registered_and_runs(company, customer):
     text = jobs.run_daily(company, dt.date(2026, 3, 2))
     assert "scored 1" in text
     assert D(CreditProfile.objects.get(customer=customer).limit_amount) == D(0)
+
+
+def test_reversed_payment_is_not_an_experience(company, finance, customer):
+    from huikuan.ledger import services as ledger
+
+    for k in range(3):
+        invoice(company, customer, finance, amount="100.00", date=dt.date(2025, 9, 1) + dt.timedelta(days=k))
+    p = pay(company, customer, finance, amount="300.00", date=dt.date(2025, 10, 1))
+    as_of = dt.date(2026, 3, 2)
+    assert scoring.compute_factors(company=company, as_of=as_of)[customer.pk]["paydex"] == 81  # paid a day early on average
+    ledger.reverse_credit(company=company, credit_id=p.pk, actor=finance, on=dt.date(2025, 12, 1), reason="bounced")
+    f = scoring.compute_factors(company=company, as_of=as_of)[customer.pk]
+    # the three items are now open and ~152 days overdue; the reversed payment no longer counts as on time
+    assert f["paydex"] < 20 and f["max_days_overdue"] == (as_of - dt.date(2025, 10, 1)).days
+
+
+def test_proposed_version_needs_acceptance(company, users):
+    from huikuan.common.errors import NotAllowed
+    from huikuan.credit.model_fit import weights_to_config
+
+    services.policy_of(company)
+    coefficients = dict.fromkeys(calc.FACTORS, 0.1) | {"paydex": -2.0}
+    config = weights_to_config(calc.DEFAULT_SCORECARD, coefficients)
+    calc.validate_scorecard(config)
+    best = max(b[1] for b in config["factors"]["paydex"]["bands"])
+    assert best > 35  # the strongest coefficient gets more of the 100 points
+    with pytest.raises(NotAllowed):
+        services.propose_scorecard(company=company, config=config, actor=users["finance"])
+    v = services.propose_scorecard(company=company, config=config, actor=users["credit_manager"])
+    assert v.status == "proposed" and services.active_scorecard(company).number == 1
+    services.decide_scorecard(company=company, version_id=v.pk, accept=True, actor=users["admin"])
+    assert services.active_scorecard(company).pk == v.pk
+    assert ScorecardVersion.objects.get(number=1).status == "retired"
+
+
+def test_fit_refuses_without_enough_history(company, customer):
+    from huikuan.credit.errors import CreditError
+    from huikuan.credit.model_fit import fit
+
+    with pytest.raises(CreditError, match="Not enough history"):
+        fit(company=company, as_of=dt.date(2026, 3, 2))
+
+
+def test_fit_on_a_small_history(company, finance, users):
+    """Twenty customers: half pay on time, half pay 90 days late; the fitted model separates them."""
+    from huikuan.credit.model_fit import fit, propose_fitted_version
+    from huikuan.customers.models import Customer
+
+    as_of = dt.date(2026, 3, 2)
+    for i in range(20):
+        c = Customer.objects.create(company=company, code=f"F{i:02}", name=f"客户{i}")
+        late = 90 if i % 2 else 0
+        for k in range(8):
+            d = dt.date(2024, 10, 1) + dt.timedelta(days=45 * k)
+            invoice(company, c, finance, amount="1000.00", date=d)
+            if d + dt.timedelta(days=30 + late) <= as_of:
+                pay(company, c, finance, amount="1000.00", date=d + dt.timedelta(days=30 + late))
+    res = fit(company=company, as_of=as_of)
+    assert res["train_late"] == 10 and res["auc"] is not None and res["auc"] >= 0.9
+    v = propose_fitted_version(company=company, as_of=as_of, actor=users["credit_manager"])
+    assert v.status == "proposed" and v.metrics["auc"] == res["auc"]
