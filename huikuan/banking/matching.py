@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Window
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -236,6 +237,7 @@ class Pool:
     amount_hits: dict = field(default_factory=lambda: defaultdict(list))  # amount → [Item]
     items: dict = field(default_factory=lambda: defaultdict(list))  # customer id → [Item] (due, id)
     fuzzy_names: bool = False
+    keys_of: dict = field(default_factory=dict)  # customer id → {number key: [Item]} (built on first use)
 
 
 def _items(qs) -> Iterable[Item]:
@@ -322,9 +324,43 @@ class NameIndex:
                 self.by_norm[norm_name(short)].add(cid)
 
 
-def load_customer_names(company) -> dict:
-    return {cid: (name, short) for cid, name, short in
-            Customer.objects.filter(company=company).values_list("id", "name", "short_name").iterator(chunk_size=10000)}
+FULL_NAME_INDEX = 20000  # up to this many customers every name is indexed (core names, fuzzy)
+_SUFFIXES = ("有限公司", "有限责任公司", "股份有限公司")
+
+
+def _name_variants(payer: str) -> set[str]:
+    p = unicodedata.normalize("NFKC", payer or "").strip()
+    if not p:
+        return set()
+    out = {p, p.replace("(", "（").replace(")", "）"), payer.strip()}
+    if not _LEGAL.search(norm_name(p)):
+        out |= {p + s for s in _SUFFIXES}
+    return out
+
+
+def load_customer_names(company, payers: Iterable[str] | None = None) -> dict:
+    """id → (name, short name) of the company's customers; above FULL_NAME_INDEX customers only those
+    whose name or short name is one of the payers' (with or without the legal suffix), looked up in SQL."""
+    qs = Customer.objects.filter(company=company)
+    if payers is not None and qs.count() > FULL_NAME_INDEX:
+        variants: set[str] = set()
+        for p in payers:
+            variants |= _name_variants(p)
+        found: dict = {}
+        names = sorted(variants)
+        if connection.vendor == "postgresql":  # one array parameter instead of 40,000 placeholders
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT id, name, short_name FROM {Customer._meta.db_table} WHERE company_id = %s "
+                            "AND (name = ANY(%s) OR short_name = ANY(%s))", [company.pk, names, names])
+                return {cid: (name, short) for cid, name, short in cur.fetchall()}
+        for start in range(0, len(names), 5000):
+            chunk = names[start:start + 5000]
+            for cid, name, short in qs.filter(name__in=chunk).values_list("id", "name", "short_name"):
+                found[cid] = (name, short)
+            for cid, name, short in qs.filter(short_name__in=chunk).values_list("id", "name", "short_name"):
+                found[cid] = (name, short)
+        return found
+    return {cid: (name, short) for cid, name, short in qs.values_list("id", "name", "short_name").iterator(chunk_size=10000)}
 
 
 def _name_candidates(pool: Pool, name: str, among: set[int] | None = None) -> set[int]:
@@ -461,9 +497,13 @@ def _referenced(line: LineFacts, pool: Pool, cid: int, items: Sequence[Item]) ->
     tokens = memo_tokens(line.memo)
     if not tokens:
         return [], "", []
-    by_key = defaultdict(list)
-    for it in items:
-        by_key[number_key(it.number)].append(it)
+    by_key = pool.keys_of.get(cid) if cid in pool.items else None
+    if by_key is None:
+        by_key = defaultdict(list)
+        for it in items:
+            by_key[number_key(it.number)].append(it)
+        if cid in pool.items:
+            pool.keys_of[cid] = by_key
     exact_docs = set()
     for tok in tokens:
         if tok in by_key:

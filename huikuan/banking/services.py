@@ -254,11 +254,13 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
     do_apply = conf.auto_apply if auto_apply is None else auto_apply
     counts = {"auto_applied": 0, "suggested": 0, "unmatched": 0}
     ids = list(line_ids)
-    names = matching.NameIndex(matching.load_customer_names(company)) if ids else {}
     done = 0
     for start in range(0, len(ids), MATCH_BATCH):
         batch = list(BankLine.objects.filter(pk__in=ids[start:start + MATCH_BATCH], company=company,
-                                             status__in=OPEN_STATUSES, amount__gt=0))
+                                             status__in=OPEN_STATUSES, amount__gt=0)
+                     .only("pk", "date", "amount", "counterparty_name", "counterparty_account", "memo", "status",
+                           "proposals", "confidence", "customer_id"))
+        names = matching.NameIndex(matching.load_customer_names(company, {ln.counterparty_name for ln in batch}))
         proposals = matching.propose(company, [_facts(ln) for ln in batch], tolerance=conf.fee_tolerance,
                                      customer_names=names)
         certain = []

@@ -197,3 +197,16 @@ def test_auditor_cannot_confirm(company, users, finance, account, customer, post
     with pytest.raises(NotAllowed):
         bs.confirm_proposal(company=company, line_id=BankLine.objects.get(serial="V1").pk, index=0,
                             actor=users["auditor"], on=ON)
+
+
+def test_large_company_name_lookup_in_sql(company, finance, account, customer, other_customer, post, write,
+                                          monkeypatch):
+    from huikuan.banking import matching
+
+    monkeypatch.setattr(matching, "FULL_NAME_INDEX", 0)  # as for a company with > 20,000 customers
+    assert set(matching.load_customer_names(company, ["广州南方贸易", "无关公司"])) == {other_customer.pk}
+    d2 = post(other_customer, "800.00")
+    post(customer, "800.00")
+    imp(company, finance, write("big.csv", csv(["2026-03-06,BG1,,800.00,广州南方贸易有限公司,,货款"])))
+    assert BankLine.objects.get(serial="BG1").status == LineStatus.AUTO_APPLIED
+    assert Instalment.objects.get(document=d2).open_amount == 0
