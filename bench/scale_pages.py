@@ -145,7 +145,11 @@ def pages_bench(company, finance, as_of, args):
     for label, url in urls:
         if wanted and not any(w in label for w in wanted):
             continue
-        p50, p95, q = page_stats(client, url, args.requests)
+        try:
+            p50, p95, q = page_stats(client, url, args.requests)
+        except Exception as exc:  # e.g. another app's tables not migrated in this database
+            print(f"- {label}: failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+            continue
         print(f"- {label}: {p50:.0f} / {p95:.0f} ms, {q} queries")
     reset_queries()
 

@@ -248,6 +248,7 @@ class AgingOut(serializers.Serializer):
     totals = serializers.ListField(child=MoneyOutput())
     total = MoneyOutput()
     disputed = MoneyOutput()
+    row_count = serializers.IntegerField(help_text="number of groups (rows holds one page of them with page_size)")
 
 
 class MovementOut(serializers.Serializer):

@@ -4,6 +4,7 @@ Scope: a key acts for its user (same visibility: a salesperson's key sees their 
 its company; a key limited to a customer sees only that customer; out of scope is 404.
 """
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ from huikuan.insight.aging import aging_report
 from huikuan.ledger import selectors as ledger_selectors
 from huikuan.ledger import services as ledger
 from huikuan.ledger.aging import GROUPS
-from huikuan.ledger.models import CreditKind, ReceivableDocument
+from huikuan.ledger.models import CreditKind, Instalment, ReceivableDocument
 
 from . import serializers as s
 from .errors import ApiError
@@ -240,8 +241,8 @@ class DocumentList(generics.ListAPIView):
             qs = qs.filter(status=p["status"])
         if p.get("number"):
             qs = qs.filter(number=p["number"])
-        if p.get("open") in ("1", "true"):
-            qs = qs.filter(instalments__open_amount__gt=0).distinct()
+        if p.get("open") in ("1", "true"):  # EXISTS, not JOIN + DISTINCT: the newest-first index still drives the page
+            qs = qs.filter(Exists(Instalment.objects.filter(document=OuterRef("pk"), open_amount__gt=0)))
         try:
             if p.get("date_from"):
                 qs = qs.filter(document_date__gte=p["date_from"])
@@ -373,7 +374,9 @@ class AgingView(APIView):
                     OpenApiParameter("scheme", str, enum=["collections", "accounting"]),
                     OpenApiParameter("basis", str, enum=["due", "document"]),
                     OpenApiParameter("group_by", str, enum=list(GROUPS)),
-                    OpenApiParameter("edges", str, description="e.g. 30,60,90,120")],
+                    OpenApiParameter("edges", str, description="e.g. 30,60,90,120"),
+                    OpenApiParameter("page_size", int, description="rows per page (largest total first); default: all rows"),
+                    OpenApiParameter("page", int, description="with page_size; default 1")],
         responses={200: s.AgingOut, 422: s.ErrorEnvelope},
     )
     def get(self, request):
@@ -384,17 +387,21 @@ class AgingView(APIView):
         if group not in GROUPS or p.get("scheme", "collections") not in ("collections", "accounting") \
                 or p.get("basis", "due") not in ("due", "document"):
             raise ApiError(422, "invalid", _("Unknown option."))
+        size = _valid_id(p.get("page_size", "")) and min(int(p["page_size"]), 1000)
+        number = int(p["page"]) if _valid_id(p.get("page", "")) else 1
         try:
             edges = tuple(int(x) for x in p.get("edges", "30,60,90,120").split(",") if x.strip())
             rep = aging_report(user=request.user, company=company, as_of=as_of, scheme=p.get("scheme", "collections"),
                                basis=p.get("basis", "due"), group_by=group, edges=edges,
-                               customer_id=request.auth.customer_id if isinstance(request.auth, ApiKey) else None)
+                               customer_id=request.auth.customer_id if isinstance(request.auth, ApiKey) else None,
+                               offset=(number - 1) * size if size else 0, limit=size or None)
         except ValueError as exc:
             raise ApiError(422, "invalid", _("Bucket edges must be increasing whole numbers of days."),
                            {"edges": [_("Bucket edges must be increasing whole numbers of days.")]}) from exc
         return Response(s.AgingOut({
             "as_of": rep.as_of, "scheme": rep.scheme, "basis": rep.basis, "group_by": rep.group_by,
             "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total, "disputed": rep.disputed,
+            "row_count": rep.row_count,
             "rows": [{"key": None if r.key is None else str(r.key), "label": r.label, "buckets": r.buckets, "total": r.total,
                       "disputed": r.disputed} for r in rep.rows],
         }).data)

@@ -175,3 +175,24 @@ def test_out_of_range_ids_and_nul_characters_are_client_errors(company, customer
     assert c.get("/api/v1/customers/?q=a%00b").status_code == 422
     client.force_login(users["finance"])
     assert client.get("/customers/?q=a%00b").status_code == 400
+
+
+def test_aging_pages_and_open_documents_filter(api, company, finance):
+    """Aging by customer in pages (row_count covers all groups); ?open=true lists documents with an open instalment."""
+    import datetime as dt
+    from decimal import Decimal as D
+
+    from huikuan.customers.models import Customer
+    from huikuan.ledger import services as ls
+
+    custs = [Customer.objects.create(company=company, code=f"AGP{i}", name=f"分页客户{i}") for i in range(3)]
+    docs = [ls.post_document(company=company, customer_id=c.pk, document_date=dt.date(2026, 1, 5), total=D(100 * (i + 1)),
+                             actor=finance) for i, c in enumerate(custs)]
+    ls.record_payment(company=company, customer_id=custs[0].pk, amount=D(100), date=dt.date(2026, 1, 6), actor=finance)
+    c = api()
+    full = c.get("/api/v1/aging/?as_of=2026-02-01&group_by=customer").json()
+    page2 = c.get("/api/v1/aging/?as_of=2026-02-01&group_by=customer&page_size=1&page=2").json()
+    assert full["row_count"] == page2["row_count"] == len(full["rows"])
+    assert page2["rows"] == full["rows"][1:2] and page2["totals"] == full["totals"]
+    numbers = {d["number"] for d in c.get("/api/v1/documents/?open=true&page_size=500").json()["results"]}
+    assert docs[1].number in numbers and docs[2].number in numbers and docs[0].number not in numbers
