@@ -92,19 +92,41 @@ def validate_scorecard(config: Mapping) -> None:
 
 
 def factor_points(spec: Mapping, value) -> int:
+    return _points(_compile_factor(spec), value)
+
+
+def _compile_factor(spec: Mapping) -> tuple[bool, tuple[tuple[Decimal, int], ...], int]:
+    return (spec["direction"] == "ge", tuple((Decimal(str(t)), int(p)) for t, p in spec["bands"]),
+            int(spec.get("missing", 0)))
+
+
+def _points(compiled, value) -> int:
+    ge, bands, missing = compiled
     if value is None:
-        return int(spec.get("missing", 0))
-    v = Decimal(str(value))
-    for threshold, points in spec["bands"]:
-        t = Decimal(str(threshold))
-        if (spec["direction"] == "ge" and v >= t) or (spec["direction"] == "le" and v <= t):
-            return int(points)
+        return missing
+    v = value if isinstance(value, int) else Decimal(str(value))
+    for t, p in bands:
+        if (v >= t) if ge else (v <= t):
+            return p
     return 0
 
 
+_COMPILED: dict[int, tuple] = {}
+
+
 def score(config: Mapping, factors: Mapping[str, object]) -> tuple[int, dict[str, int]]:
-    """Total score (0–100) and each factor's points for factor values (None = missing)."""
-    points = {name: factor_points(spec, factors.get(name)) for name, spec in config["factors"].items()}
+    """Total score (0–100) and each factor's points for factor values (None = missing).
+
+    The configuration's thresholds are converted to Decimal once per configuration object (re-scoring
+    100,000 customers otherwise spends seconds building the same Decimals)."""
+    key = id(config)
+    cached = _COMPILED.get(key)
+    if cached is None or cached[0] is not config:
+        cached = (config, [(name, _compile_factor(spec)) for name, spec in config["factors"].items()])
+        if len(_COMPILED) > 64:
+            _COMPILED.clear()
+        _COMPILED[key] = cached
+    points = {name: _points(compiled, factors.get(name)) for name, compiled in cached[1]}
     return min(100, max(0, sum(points.values()))), points
 
 
