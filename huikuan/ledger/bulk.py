@@ -77,6 +77,14 @@ def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> li
         qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     )
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    if connection.vendor == "postgresql" and not returning:
+        # COPY: no SQL text to parse per statement and no parameter limit (PostgreSQL only)
+        copy_sql = "COPY {} ({}) FROM STDIN".format(qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields))
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([conv(row.get(f.attname, default))
+                                for f, conv, default in zip(fields, converters, defaults, strict=True)])
+        return []
     # multi-row VALUES: one round trip per statement (executemany is one per row on PostgreSQL)
     per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
     tail = (" RETURNING " + ", ".join(qn(c) for c in returning)) if returning else ""
