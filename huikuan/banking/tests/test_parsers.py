@@ -137,3 +137,27 @@ def test_identical_rows_get_occurrence_counters():
     day = dt.date(2026, 3, 2)
     lines = [ParsedLine(line=i, date=day, amount=D("100"), counterparty_name="甲") for i in range(3)]
     assert dedupe_keys(lines) == [(dedupe_keys(lines)[0][0], n) for n in (1, 2, 3)]
+
+
+def test_xlsx_saved_with_the_old_xls_extension_is_read(tmp_path):
+    path = tmp_path / "export.xls"
+    path.write_bytes((SAMPLES / "cn_amount_flag.xlsx").read_bytes())
+    st = parse_file(path, "export.xls")
+    assert [ln.amount for ln in st.lines] == [D("23456.78"), D("-1000.00"), D("500.00")]
+
+
+def test_a_text_file_named_xls_is_refused(write):
+    with pytest.raises(StatementError):
+        parse_file(write("fake.xls", "交易日期,金额\n"), "fake.xls")
+
+
+def test_reasons_are_translated_when_shown():
+    from django.utils import translation
+
+    from huikuan.banking.matching import reason_text
+
+    with translation.override("en"):
+        assert reason_text("fee", {"short": "15.00"}).startswith("Short by 15.00")
+    with translation.override("zh-hans"):
+        assert "15.00" in reason_text("fee", {"short": "15.00"})
+        assert reason_text("fee", {"short": "15.00"}) != reason_text("unknown-code", {})
