@@ -180,16 +180,42 @@ def _alert_owner(*, customer: Customer, due: dt.date, note: str, source: str) ->
                                owner=customer.owner, note=note[:500], source=source)
 
 
-@transaction.atomic(durable=True)
 def log_activity(*, company, customer_id: int, kind: str, outcome: str = "", note: str = "", actor,
                  next_action_date: dt.date | None = None, contact_name: str = "", at: dt.datetime | None = None,
-                 today: dt.date | None = None) -> Activity:
-    """Record a call, visit, e-mail or note with its outcome code and the next action date.
+                 today: dt.date | None = None, promise_amount=None, promise_date: dt.date | None = None,
+                 promise_instalment_ids: Sequence[int] = (), pause_dunning: bool = False) -> Activity:
+    """Record a call, visit, e-mail or note with its outcome code and the next action date, and optionally
+    the promise to pay made in it (``promise_amount`` by ``promise_date``) — both or neither (one transaction).
 
-    ``today`` (the business date) bounds the next action date: it cannot be in the past.
+    ``today`` (the business date) bounds the next action and promised dates: they cannot be in the past.
+    The created promise is on ``activity.promise`` (None without one).
     """
+    act, promise = _log_tx(company=company, customer_id=customer_id, kind=kind, outcome=outcome, note=note, actor=actor,
+                           next_action_date=next_action_date, contact_name=contact_name, at=at, today=today,
+                           promise_amount=promise_amount, promise_date=promise_date,
+                           promise_instalment_ids=promise_instalment_ids, pause_dunning=pause_dunning)
+    if promise is not None and pause_dunning:
+        _pause_for(promise, company=company, actor=actor)
+    act.promise = promise
+    return act
+
+
+@transaction.atomic(durable=True)
+def _log_tx(*, company, customer_id, kind, outcome, note, actor, next_action_date, contact_name, at, today,
+            promise_amount, promise_date, promise_instalment_ids, pause_dunning):
     _require(actor, "collections.work")
     customer = _customer(company, customer_id)
+    act = _log_locked(company=company, customer=customer, kind=kind, outcome=outcome, note=note, actor=actor,
+                      next_action_date=next_action_date, contact_name=contact_name, at=at, today=today)
+    promise = None
+    if promise_amount not in (None, ""):
+        promise = _promise_locked(company=company, customer=customer, amount=promise_amount, promised_date=promise_date,
+                                  today=today or clock.today(company), actor=actor, instalment_ids=promise_instalment_ids,
+                                  pause_dunning=pause_dunning, note="", activity_id=act.pk)
+    return act, promise
+
+
+def _log_locked(*, company, customer, kind, outcome, note, actor, next_action_date, contact_name, at, today) -> Activity:
     if kind not in ActivityKind.values:
         raise CollectionsError(_("Unknown activity kind."), field="kind")
     if outcome not in Outcome.values:
@@ -250,7 +276,14 @@ def _create_promise(*, company, customer_id, amount, promised_date, today, actor
                     activity_id) -> Promise:
     _require(actor, "collections.work")
     customer = _customer(company, customer_id)
-    amount = _amount(amount)
+    return _promise_locked(company=company, customer=customer, amount=amount, promised_date=promised_date, today=today,
+                           actor=actor, instalment_ids=instalment_ids, pause_dunning=pause_dunning, note=note,
+                           activity_id=activity_id)
+
+
+def _promise_locked(*, company, customer, amount, promised_date, today, actor, instalment_ids, pause_dunning, note,
+                    activity_id) -> Promise:
+    amount = _amount(amount, field="promise_amount" if activity_id else "amount")
     if promised_date is None:
         raise InvalidPromise(_("Enter the promised date."), field="promised_date")
     if promised_date < today:
@@ -294,12 +327,17 @@ def record_promise(*, company, customer_id: int, amount, promised_date: dt.date,
                         today=today, actor=actor, instalment_ids=instalment_ids, pause_dunning=pause_dunning,
                         note=note, activity_id=activity_id)
     if pause_dunning:
-        ids = list(p.instalments.values_list("pk", flat=True)) or list(
-            Instalment.objects.filter(customer_id=customer_id, open_amount__gt=0).values_list("pk", flat=True))
-        for iid in ids:
-            ledger.pause_instalment_dunning(company=company, instalment_id=iid, until=promised_date, actor=actor,
-                                            reason=gettext("Promise to pay"))
+        _pause_for(p, company=company, actor=actor)
     return p
+
+
+def _pause_for(p: Promise, *, company, actor) -> None:
+    """No reminders for the promise's items (or the account's open items) until the promised date."""
+    ids = list(p.instalments.values_list("pk", flat=True)) or list(
+        Instalment.objects.filter(customer_id=p.customer_id, open_amount__gt=0).values_list("pk", flat=True))
+    for iid in ids:
+        ledger.pause_instalment_dunning(company=company, instalment_id=iid, until=p.promised_date, actor=actor,
+                                        reason=gettext("Promise to pay"))
 
 
 def promise_paid(promise: Promise, *, as_of: dt.date | None = None) -> Decimal:

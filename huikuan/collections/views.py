@@ -153,15 +153,12 @@ def log_activity(request, pk: int):
     p = request.POST
     today = clock.today(company)
     try:
-        act = services.log_activity(
+        services.log_activity(
             company=company, customer_id=customer.pk, kind=p.get("kind") or ActivityKind.CALL, outcome=p.get("outcome") or "",
             note=(p.get("note") or "").strip(), contact_name=(p.get("contact_name") or "").strip(), actor=request.user,
-            next_action_date=parse_date(p.get("next_action_date")), today=today)
-        if p.get("promise_amount"):
-            services.record_promise(company=company, customer_id=customer.pk, amount=p.get("promise_amount"),
-                                    promised_date=parse_date(p.get("promise_date")), today=today, actor=request.user,
-                                    instalment_ids=_ids(p.getlist("instalments")), pause_dunning=p.get("pause") == "1",
-                                    activity_id=act.pk)
+            next_action_date=parse_date(p.get("next_action_date")), today=today,
+            promise_amount=(p.get("promise_amount") or "").strip() or None, promise_date=parse_date(p.get("promise_date")),
+            promise_instalment_ids=_ids(p.getlist("instalments")), pause_dunning=p.get("pause") == "1")
     except DomainError as exc:
         messages.error(request, str(exc))
     else:

@@ -81,9 +81,13 @@ def test_log_call_with_promise_then_payment_shows_kept(client, company, customer
     ls.record_payment(company=company, customer_id=customer.pk, amount=D("3000.00"), date=TODAY, actor=finance)
     panel = client.get(reverse("collections:customer-panel", args=[customer.pk])).content.decode()
     assert "badge ok promise-state" in panel
-    # bad input: a past promised date changes nothing
+    # bad input: a past promised date changes nothing — not even the call it was logged with
     client.post(reverse("collections:promise-new", args=[customer.pk]), {"amount": "1", "promised_date": "2026-03-01"})
-    assert Promise.objects.count() == 1
+    client.post(reverse("collections:log-activity", args=[customer.pk]), {
+        "kind": "call", "outcome": "promised", "promise_amount": "100", "promise_date": "2026-03-01"})
+    client.post(reverse("collections:log-activity", args=[customer.pk]), {
+        "kind": "call", "outcome": "promised", "promise_amount": "99999", "promise_date": "2026-03-09"})
+    assert Promise.objects.count() == 1 and Activity.objects.count() == 1
 
 
 def test_plan_views_maker_checker(client, company, customer, inv, users):
