@@ -149,7 +149,30 @@ HUIKUAN_UPLOAD_MAX_BYTES = int(os.environ.get("HUIKUAN_UPLOAD_MAX_BYTES", str(10
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
-EMAIL_BACKEND = os.environ.get("HUIKUAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "HUIKUAN_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("HUIKUAN_EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+# SMTP for dunning emails (huikuan.dunning); without HUIKUAN_EMAIL_HOST mails go to the console (demo)
+EMAIL_HOST = os.environ.get("HUIKUAN_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("HUIKUAN_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("HUIKUAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HUIKUAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("HUIKUAN_EMAIL_TLS", "0") == "1"
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("HUIKUAN_EMAIL_FROM", "huikuan@localhost")
+# SMS provider for dunning: file (demo, var/outbox/sms.log) | aliyun | tencent | twilio
+HUIKUAN_SMS = {
+    "provider": os.environ.get("HUIKUAN_SMS_PROVIDER", "file"),
+    "access_key": os.environ.get("HUIKUAN_SMS_ACCESS_KEY", ""),
+    "secret": os.environ.get("HUIKUAN_SMS_SECRET", ""),
+    "sign_name": os.environ.get("HUIKUAN_SMS_SIGN_NAME", ""),
+    "app_id": os.environ.get("HUIKUAN_SMS_APP_ID", ""),
+    "from": os.environ.get("HUIKUAN_SMS_FROM", ""),
+    "region": os.environ.get("HUIKUAN_SMS_REGION", ""),
+    **({"endpoint": os.environ["HUIKUAN_SMS_ENDPOINT"]} if os.environ.get("HUIKUAN_SMS_ENDPOINT") else {}),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
