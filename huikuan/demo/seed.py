@@ -193,6 +193,9 @@ def load_demo(*, company, scale: float, seed: int, as_of: dt.date, stdout=None) 
             gc.enable()
     for index, status in scenario.statuses.items():
         Customer.objects.filter(pk=cust_ids[index]).update(status=status)
+    from huikuan.banking.demo import load_demo_bank  # a statement waiting in the cash-application queue
+
+    load_demo_bank(company=company, actor=replay.finance, as_of=as_of)
     if stdout is not None:
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started

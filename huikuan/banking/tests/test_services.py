@@ -210,3 +210,14 @@ def test_large_company_name_lookup_in_sql(company, finance, account, customer, o
     imp(company, finance, write("big.csv", csv(["2026-03-06,BG1,,800.00,广州南方贸易有限公司,,货款"])))
     assert BankLine.objects.get(serial="BG1").status == LineStatus.AUTO_APPLIED
     assert Instalment.objects.get(document=d2).open_amount == 0
+
+
+def test_demo_statement_waits_in_the_queue_with_suggestions(company, finance, customer, post):
+    from huikuan.banking.demo import load_demo_bank
+
+    for n in range(6):
+        post(customer, f"{1000 + n}.00", number=f"INV-2026-{n + 1:05d}")
+    st = load_demo_bank(company=company, actor=finance, as_of=ON, lines=6)
+    assert st.lines.count() == 6
+    assert st.lines.filter(status=LineStatus.SUGGESTED).count() >= 4
+    assert not Credit.objects.exists()  # matched, not applied: the demo's ledger does not move
