@@ -142,7 +142,7 @@ class AliyunSms(SmsProvider):
         c = self.conf
         params = {
             "AccessKeyId": c["access_key"], "Action": "SendSms", "Format": "JSON", "PhoneNumbers": msg.to.lstrip("+"),
-            "RegionId": c.get("region", "cn-hangzhou"), "SignName": c["sign_name"], "SignatureMethod": "HMAC-SHA1",
+            "RegionId": c.get("region") or "cn-hangzhou", "SignName": c["sign_name"], "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": uuid.uuid4().hex, "SignatureVersion": "1.0", "TemplateCode": msg.template_id,
             "TemplateParam": json.dumps(msg.params, ensure_ascii=False, separators=(",", ":")),
             "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": "2017-05-25", "OutId": msg.key,
@@ -195,7 +195,7 @@ class TencentSms(SmsProvider):
         ts = int(time.time())
         req = urllib.request.Request(endpoint + "/", data=payload, method="POST", headers={
             "Content-Type": "application/json; charset=utf-8", "Host": host, "X-TC-Action": "SendSms",
-            "X-TC-Version": "2021-01-11", "X-TC-Timestamp": str(ts), "X-TC-Region": c.get("region", "ap-guangzhou"),
+            "X-TC-Version": "2021-01-11", "X-TC-Timestamp": str(ts), "X-TC-Region": c.get("region") or "ap-guangzhou",
             "Authorization": self.authorization(secret_id=c["access_key"], secret_key=c["secret"], host=host, payload=payload,
                                                 timestamp=ts)})
         status, body = _http(req)
