@@ -117,3 +117,19 @@ def test_outbox_sends_only_after_commit(company, customer, finance, invoice, mai
         raise RuntimeError("rollback")
     assert outbox.process() == {}
     assert mailoutbox == [] and not Delivery.objects.exists()
+
+
+def test_cli_run_dry_then_real_and_daily_job_registered(company, customer, finance, invoice, mailoutbox):
+    import io
+
+    from django.core.management import call_command
+
+    from huikuan.common.jobs import daily_jobs
+
+    out = io.StringIO()
+    call_command("dunning", "run", "--as-of", "2026-02-12", "--dry-run", stdout=out)
+    assert "dry run" in out.getvalue() and "1 notices" in out.getvalue()
+    assert not Notice.objects.exists()
+    call_command("dunning", "run", "--as-of", "2026-02-12", "--no-send", stdout=out)
+    assert Notice.objects.count() == 1
+    assert any(name.startswith("dunning-run:") for name, _fn in daily_jobs(company, DUE))
