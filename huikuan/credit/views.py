@@ -263,7 +263,8 @@ class RequestForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    action = forms.ChoiceField(choices=[("place", "place"), ("release", "release")])
+    # releasing is maker-checker: a hold_release request approved by someone else (services.decide_request)
+    action = forms.ChoiceField(choices=[("place", "place")])
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
@@ -349,10 +350,9 @@ def profile_hold(request, pk: int):
     customer = get_customer(user=request.user, company=company, pk=pk)
     form = HoldForm(request.POST)
     if form.is_valid():
-        fn = services.place_hold if form.cleaned_data["action"] == "place" else services.release_hold
         try:
-            fn(company=company, customer_id=customer.pk, reason=form.cleaned_data["reason"], source="manual",
-               actor=request.user)
+            services.place_hold(company=company, customer_id=customer.pk, reason=form.cleaned_data["reason"],
+                                source="manual", actor=request.user)
         except DomainError as exc:
             _error_into(form, exc)
         else:

@@ -128,3 +128,18 @@ def test_lists_run_a_constant_number_of_queries(client, users, company, customer
         client.get(reverse("credit:orders"))
     with django_assert_max_num_queries(12):
         client.get(reverse("credit:profiles"))
+
+
+def test_manual_hold_placed_on_the_page_released_only_by_request(client, users, customer, profile):
+    client.force_login(users["credit_manager"])
+    r = client.post(reverse("credit:profile-hold", args=[customer.pk]), {"action": "place", "reason": "bounced"})
+    assert r.status_code == 302 and CreditProfile.objects.get(pk=profile.pk).on_hold
+    r = client.post(reverse("credit:profile-hold", args=[customer.pk]), {"action": "release", "reason": "ok"})
+    assert r.status_code == 422 and CreditProfile.objects.get(pk=profile.pk).on_hold
+    client.post(reverse("credit:profile-request", args=[customer.pk]), {"kind": "hold_release", "reason": "paid"})
+    req = CreditRequest.objects.get()
+    r = client.post(reverse("credit:request-decide", args=[req.pk]), {"decision": "approve"})
+    assert CreditProfile.objects.get(pk=profile.pk).on_hold  # own request: refused
+    client.force_login(users["admin"])
+    client.post(reverse("credit:request-decide", args=[req.pk]), {"decision": "approve", "note": "ok"})
+    assert not CreditProfile.objects.get(pk=profile.pk).on_hold
