@@ -83,9 +83,12 @@ def render(entries):
         if e["obsolete"]:
             out.append("\n".join(e["comments"]))
             continue
-        lines = list(e["comments"])
+        # gettext's order: translator/extracted/reference comments, then the flags, then the previous
+        # msgid ("#|" lines, kept for a fuzzy entry) — msgfmt rejects "#|" before "#,"
+        lines = [c for c in e["comments"] if not c.startswith("#|")]
         if e["flags"]:
             lines.append("#, " + ", ".join(sorted(e["flags"], key=lambda f: (f != "fuzzy", f))))
+        lines += [c for c in e["comments"] if c.startswith("#|")]
         if e["msgctxt"] is not None:
             lines.append("msgctxt " + _quote(e["msgctxt"]))
         if e["msgid"] == "":

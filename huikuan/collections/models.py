@@ -265,7 +265,7 @@ class InterestBasis(models.TextChoices):
 class CapKind(models.TextChoices):
     NONE = "", _("No cap")
     ABSOLUTE = "absolute", _("Amount")
-    PERCENT = "percent", _("% of principal")
+    PERCENT = "percent", _("Percentage of principal")
 
 
 class InterestRule(models.Model):
