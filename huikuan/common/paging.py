@@ -14,13 +14,15 @@ from django.utils.functional import cached_property
 from huikuan.common.http import parse_int
 
 COUNT_CAP = 10_000
+MAX_PAGE = 1_000_000  # pages past this are counted as if this one was asked (and are empty anyway)
 
 
 class CappedPaginator(Paginator):
     def __init__(self, object_list, per_page, *, number=None, cap: int = COUNT_CAP, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         wanted = number if isinstance(number, int) else (parse_int(number) or 1)
-        self.count_limit = max(cap + 1, max(1, wanted) * per_page + 1)
+        wanted = min(max(1, wanted), MAX_PAGE)  # a huge page number must not overflow the LIMIT
+        self.count_limit = max(cap + 1, wanted * int(per_page) + 1)
         self.capped = False
 
     @cached_property

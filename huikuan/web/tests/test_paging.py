@@ -34,3 +34,13 @@ def test_count_stops_at_the_cap_and_the_next_page_stays_reachable(company, users
     assert (p.count, p.capped, page.has_next()) == (30, False, False)
     with django_assert_max_num_queries(1):
         CappedPaginator(qs, 2, number="x", cap=5).count  # noqa: B018  bad page numbers count like page 1
+
+
+def test_a_huge_page_number_is_a_missing_page_not_an_error(company, users):
+    from django.core.paginator import EmptyPage
+
+    qs = _customers(company, users["salesperson"], 3)
+    p = CappedPaginator(qs, 2, number="9223372036854775807", cap=5)
+    assert p.count == 3
+    with pytest.raises(EmptyPage):
+        p.page("9223372036854775807")
