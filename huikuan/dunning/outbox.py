@@ -82,7 +82,7 @@ def _claim(now: dt.datetime, company_id=None, limit: int = BATCH) -> list[int]:
               .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
         if company_id:
             qs = qs.filter(company_id=company_id)
-        rows = list(qs.select_for_update(skip_locked=True).select_related("company").order_by("next_attempt_at", "pk")[:limit])
+        rows = list(qs.select_for_update(skip_locked=True, of=("self",)).select_related("company").order_by("next_attempt_at", "pk")[:limit])
         claimed, confs = [], {}
         for d in rows:
             if d.channel in CUSTOMER_FACING:
