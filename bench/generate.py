@@ -384,6 +384,13 @@ def main() -> None:
     else:
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
+    # the per-customer aging summary (insight) as of today: the triggers marked every customer as changed
+    from huikuan.common import clock
+    from huikuan.insight.services import refresh_customer_aging
+
+    started_aging = time.perf_counter()
+    n_aging = refresh_customer_aging(company=company, as_of=clock.today(company))
+    console.print(f"customer aging summary: {n_aging:,} customers in {time.perf_counter() - started_aging:.1f} s")
     rows = sum(t.written for t in T.values())
     console.print(f"[bold]{company.code}[/] on {vendor}: {rows:,} rows in {load_s:.1f} s ({cpu_s:.1f} s CPU in this "
                   f"process) = {rows / load_s:,.0f} rows/s "
