@@ -89,3 +89,40 @@ def test_two_runs_at_once_different_days_zero_duplicates(company, users, finance
         errors = _concurrently(company, [DUE + dt.timedelta(days=8), DUE + dt.timedelta(days=9)])
         assert errors == []
         _assert_exactly_once(8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_outbox_workers_never_send_twice(company, users, finance, net30, settings):
+    """Two workers claiming the same due rows at once: every email goes out exactly once (SKIP LOCKED + sending)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level concurrency needs PostgreSQL")
+    from zoneinfo import ZoneInfo
+
+    from django.core import mail
+
+    from huikuan.dunning import outbox
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    _world(company, users, finance, net30, n=6)
+    services.run_dunning(company=company, as_of=DUE + dt.timedelta(days=8), enqueue=False)
+    mail.outbox = []
+    office = dt.datetime(2026, 2, 12, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    barrier = threading.Barrier(2)
+
+    def worker():
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            outbox.process(now=office, limit=2)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [m.extra_headers["X-Huikuan-Delivery"] for m in mail.outbox]
+    assert len(keys) == 6 and len(set(keys)) == 6
+    assert Delivery.objects.filter(channel="email", status="sent").count() == 6
