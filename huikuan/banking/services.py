@@ -461,8 +461,8 @@ def _allocate_with_discount(*, company, credit_id, instalment: Instalment, cash:
                               % {"number": instalment.document.number})
     # the ledger's oldest-first plan restricted to this instalment's document grants the discount
     # exactly as a clerk's payment would (documents with a discount have one instalment)
-    ledger._auto_allocate(credit=locks.credit(credit_id), customer=customer, on=on, actor=actor,
-                          document_id=instalment.document_id)
+    inner(ledger.allocate)(company=company, credit_id=credit_id, actor=actor, on=on,
+                           document_id=instalment.document_id)
     instalment.refresh_from_db()
     if instalment.open_amount != 0:
         raise OverApplication(_("The early-payment discount of %(number)s is not available.")

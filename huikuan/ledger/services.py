@@ -497,10 +497,13 @@ def _auto_allocate(*, credit: Credit, customer: Customer, on: dt.date, actor, do
 @transaction.atomic(durable=True)
 def allocate(
     *, company, credit_id: int, actor, on: dt.date, plan: Sequence[AllocationInput] | None = None,
+    document_id: int | None = None,
 ) -> list[Allocation]:
     """Apply unapplied cash or credit to instalments of the same customer.
 
-    ``plan=None`` applies oldest-due-first. A manual plan must not exceed the credit's unapplied
+    ``plan=None`` applies oldest-due-first (only to ``document_id``'s instalments when given), granting
+    an early-payment discount still available on ``on`` exactly as a recorded payment does; a manual
+    plan never grants one. A manual plan must not exceed the credit's unapplied
     amount nor any instalment's open amount (OverAllocation) and must stay within one customer and
     currency (WrongCustomer, CurrencyMismatch).
     """
@@ -513,7 +516,9 @@ def allocate(
         credit = Credit.objects.get(pk=credit_id)
         if credit.status != Status.POSTED:
             raise AlreadyReversed(_("This payment has been reversed."))
-        return _auto_allocate(credit=credit, customer=customer, on=on, actor=actor)
+        return _auto_allocate(credit=credit, customer=customer, on=on, actor=actor, document_id=document_id)
+    if document_id is not None:
+        raise LedgerError(_("The allocation is not valid."), field="plan")
     instalments = locks.instalments(line.instalment_id for line in plan)
     credit = locks.credit(credit_id)
     if credit.status != Status.POSTED:

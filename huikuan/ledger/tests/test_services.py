@@ -128,6 +128,24 @@ def test_early_payment_discount_and_reversal(company, customer, finance):
         s.reverse_credit(company=company, credit_id=p.pk, actor=finance, on=dt.date(2026, 1, 20), reason="again")
 
 
+def test_allocate_to_one_document_grants_its_discount(company, customer, finance):
+    from huikuan.ledger.errors import LedgerError
+
+    t = PaymentTerm.objects.create(company=company, code="D", name="2/10 net 30", kind="net", days=30,
+                                   discount_percent=D("2"), discount_days=10)
+    older = _inv(company, customer, finance, date=dt.date(2025, 12, 1))
+    doc = _inv(company, customer, finance, payment_term_id=t.pk, date=dt.date(2026, 1, 1))
+    p = s.record_payment(company=company, customer_id=customer.pk, amount=D("980.00"), date=dt.date(2026, 1, 9),
+                         actor=finance, auto_allocate=False)
+    with pytest.raises(LedgerError):  # a document restriction only applies to the automatic plan
+        s.allocate(company=company, credit_id=p.pk, actor=finance, on=dt.date(2026, 1, 9), document_id=doc.pk,
+                   plan=[s.AllocationInput(doc.instalments.get().pk, D("980.00"))])
+    s.allocate(company=company, credit_id=p.pk, actor=finance, on=dt.date(2026, 1, 9), document_id=doc.pk)
+    assert doc.instalments.get().open_amount == 0  # 980 paid + 20 discount, the older invoice untouched
+    assert older.instalments.get().open_amount == older.total_amount
+    assert Credit.objects.get(kind=CreditKind.DISCOUNT).amount == D("20.00")
+
+
 def test_credit_note_write_off_maker_checker(company, customer, users, finance):
     doc = _inv(company, customer, finance, total="500.00")
     inst = doc.instalments.get()
