@@ -17,6 +17,7 @@ from huikuan.accounts.models import User
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.identifiers import is_valid_uscc, normalise_phone
 from huikuan.common.money import MINOR_UNITS, ZERO
+from huikuan.common.uploads import FileRejected
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
 from huikuan.ledger import bulk as ledger_bulk
@@ -34,7 +35,6 @@ from huikuan.ledger.models import (
 from . import pipeline
 from .models import ImportKind
 from .pipeline import BAD, SOURCE, Importer, Op, Problem, chunks
-from .reading import FileRejected
 
 
 def lock_customers(ids) -> None:

@@ -30,11 +30,11 @@ from django.utils.translation import gettext as _
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.money import MINOR_UNITS
+from huikuan.common.uploads import Table
 from huikuan.customers.models import Customer
 
 from .kinds import KINDS, Field, Kind
 from .parsing import CellError, cell_text, parse_choice, parse_date, parse_int, parse_money, parse_text
-from .reading import Table
 
 SOURCE = "import"
 BATCH = 500

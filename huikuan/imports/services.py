@@ -24,12 +24,12 @@ from django.utils.translation import gettext as _
 
 from huikuan.common import audit
 from huikuan.common.errors import DomainError, NotAllowed
+from huikuan.common.uploads import FileRejected, check_size, open_table
 
 from .importers import importer_for
 from .kinds import KINDS, PRESETS, auto_mapping
 from .models import ImportJob, JobStatus, MappingProfile
 from .pipeline import CommitFailed, Preview, bad_row_cells
-from .reading import FileRejected, check_size, open_table
 
 UPLOAD_DIR = "imports"
 
@@ -84,7 +84,7 @@ def _require(actor, kind: str) -> None:
 def create_job(*, company, actor, kind: str, file_name: str, chunks, size: int | None = None,
                mapping: dict | None = None, profile_name: str = "", preset: str = "") -> ImportJob:
     """Store an upload and read its header row. Oversize files are refused before any byte is
-    parsed; spreadsheets are zip-checked before calamine opens them (``reading``).
+    parsed; spreadsheets are zip-checked before calamine opens them (``common.uploads``).
 
     ``chunks`` is an iterable of bytes (an UploadedFile's ``.chunks()``). Raises FileRejected or
     NotAllowed; a rejected file is deleted again.

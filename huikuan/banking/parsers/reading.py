@@ -1,34 +1,33 @@
 """Rows of an uploaded CSV / XLSX / XLS statement, hostile input refused first.
 
-The same rules as ``huikuan.imports.reading`` (which this app may not import: imports sits above
-banking in the layers): size limit, zip-bomb check of XLSX before calamine opens it, CSV text
-decoded as UTF-8 (with or without BOM) or else GB18030 (a superset of GBK/GB2312) after a full
-streaming check, so a file in any other encoding is refused instead of half-read.
+The size limit, the zip-bomb check of XLSX before calamine opens it and the CSV encoding check
+(UTF-8 with or without BOM, else GB18030) are the shared ones of ``huikuan.common.uploads``, also
+used by the import pipeline; what differs here is which file types a bank statement may be.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import zipfile
 from pathlib import Path
 
-from django.conf import settings
 from django.utils.translation import gettext as _
+
+from huikuan.common import uploads
 
 from .base import StatementError
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-MAX_RATIO = 200
-MAX_UNCOMPRESSED = 512 * 1024 * 1024
+
+def _rejected(fn, *args):
+    """Run a shared upload check, re-raising its refusal as this app's error (same message)."""
+    try:
+        return fn(*args)
+    except uploads.FileRejected as exc:
+        raise StatementError(exc.message) from exc
 
 
 def check_size(size: int) -> None:
-    limit = int(getattr(settings, "HUIKUAN_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
-    if size > limit:
-        raise StatementError(_("The file is %(size)s MB; the limit is %(limit)s MB.")
-                             % {"size": round(size / 1048576, 1), "limit": round(limit / 1048576, 1)})
+    _rejected(uploads.check_size, size)
 
 
 def _format(name: str, head: bytes) -> str:
@@ -47,28 +46,6 @@ def _format(name: str, head: bytes) -> str:
     return "csv"
 
 
-def _check_zip(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            total = 0
-            for info in zf.infolist():
-                total += info.file_size
-                if (info.file_size / max(info.compress_size, 1) > MAX_RATIO and info.file_size > 10485760) \
-                        or total > MAX_UNCOMPRESSED:
-                    raise StatementError(_("The workbook is refused: it expands too much (a zip bomb?)."))
-    except zipfile.BadZipFile as exc:
-        raise StatementError(_("This file is not a valid Excel workbook.")) from exc
-
-
-def decode_text(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return codecs.decode(data, encoding)
-        except UnicodeDecodeError:
-            continue
-    raise StatementError(_("The file's text encoding is not UTF-8 or GBK/GB18030."))
-
-
 def read_rows(path: Path, name: str) -> list[tuple[int, list]]:
     """Every non-blank row as (line number the user sees, cells)."""
     path = Path(path)
@@ -77,7 +54,7 @@ def read_rows(path: Path, name: str) -> list[tuple[int, list]]:
     fmt = _format(name, data[:8])
     rows: list[tuple[int, list]] = []
     if fmt == "csv":
-        text = decode_text(data)
+        text = data.decode(_rejected(uploads.detect_encoding, path))
         first = text.split("\n", 1)[0]
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
         for n, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
@@ -85,7 +62,7 @@ def read_rows(path: Path, name: str) -> list[tuple[int, list]]:
                 rows.append((n, cells))
         return rows
     if fmt == "xlsx":
-        _check_zip(path)
+        _rejected(uploads.check_zip, path)
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:

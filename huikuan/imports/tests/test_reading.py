@@ -3,7 +3,7 @@ import zipfile
 import pytest
 from django.utils import translation
 
-from huikuan.imports.reading import FileRejected, open_table
+from huikuan.common.uploads import FileRejected, open_table
 
 from .helpers import write_csv, write_xlsx
 
@@ -52,7 +52,7 @@ def test_oversize_rejected_before_parsing(tmp_path, settings, monkeypatch):
     def boom(*a, **k):  # parsing must not even start
         raise AssertionError("parsed an oversize file")
 
-    monkeypatch.setattr("huikuan.imports.reading.detect_encoding", boom)
+    monkeypatch.setattr("huikuan.common.uploads.detect_encoding", boom)
     with translation.override("en"), pytest.raises(FileRejected, match="limit"):
         open_table(path, "big.csv")
 
@@ -66,7 +66,7 @@ def test_zip_bomb_rejected_before_calamine(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("calamine opened a zip bomb")
 
-    monkeypatch.setattr("huikuan.imports.reading._sheet_rows", boom)
+    monkeypatch.setattr("huikuan.common.uploads._sheet_rows", boom)
     assert path.stat().st_size < 1024 * 1024
     with translation.override("en"), pytest.raises(FileRejected, match="zip bomb"):
         open_table(path, "bomb.xlsx")
