@@ -1,6 +1,6 @@
 """Dunning: policies and steps, templates, channels (email, SMS, WeCom/DingTalk, tasks, letters), the exactly-once dunning run.
 
-Exactly once (see docs/decisions/dunning.md): a ``Notice`` is unique per (customer, step, cycle) where the
+Exactly once (see docs/ARCHITECTURE.md, "Dunning"): a ``Notice`` is unique per (customer, step, cycle) where the
 cycle is the business date of the run that reached the step, and a ``NoticeItem`` is unique per
 (instalment, offset): an instalment is dunned at most once at each step offset, whatever run or policy
 reaches it. Both constraints are enforced by the database, so concurrent or repeated runs cannot duplicate.
