@@ -2,5 +2,9 @@ from django.conf import settings
 
 
 def shell(request):
+    user = getattr(request, "user", None)
+    can = user.can if user is not None and user.is_authenticated else (lambda perm: False)
     return {"LANGUAGES": settings.LANGUAGES, "company": getattr(request, "company", None),
-            "companies": getattr(request, "companies", [])}
+            "companies": getattr(request, "companies", []),
+            # nav entries a role cannot open at all are not shown
+            "nav_banking": can("banking.view")}
