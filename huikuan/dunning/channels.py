@@ -4,10 +4,12 @@
 * SMS: ``SmsProvider`` with Aliyun (RPC signature v1, HMAC-SHA1), Tencent Cloud (TC3-HMAC-SHA256) and
   Twilio (basic auth, form POST) adapters using provider template ids and parameters, plus a file
   provider for the demo. The delivery's idempotency key travels as the provider's out id / session
-  context, so a retry after a timeout can be de-duplicated by the provider;
+  context. A timeout after the request went out is an *unknown* outcome (the provider may have
+  accepted it): it is never retried automatically, a user checks the provider and retries by hand;
 * WeCom / DingTalk group-robot webhooks (DingTalk signed: timestamp + secret, HMAC-SHA256).
 
-A ``Result`` is sent, bounced (permanent: bad address, refused) or failed (temporary: retried).
+A ``Result`` is sent, bounced (permanent: bad address, refused), failed (temporary: retried) or
+unknown (no answer after sending: not retried automatically, so never a duplicate).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-SENT, BOUNCED, FAILED = "sent", "bounced", "failed"
+SENT, BOUNCED, FAILED, UNKNOWN = "sent", "bounced", "failed", "unknown"
 TIMEOUT = 10
 
 
@@ -106,9 +108,9 @@ class SmsProvider:
     def deliver(self, msg: Message) -> Result:
         try:
             return self.send(msg)
-        except TimeoutError as exc:
-            return Result(FAILED, error=f"timeout: {exc}"[:500])
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except TimeoutError as exc:  # the request may have reached the provider: outcome unknown
+            return Result(UNKNOWN, error=f"timeout: {exc}"[:500])
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # incl. connect timeouts: nothing was sent
             return Result(FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
 
 

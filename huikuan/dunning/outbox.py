@@ -184,6 +184,9 @@ def _record(d: Delivery, result: channels.Result, now: dt.datetime) -> None:
         fields.update(status=DeliveryStatus.BOUNCED)
     elif result.status == DeliveryStatus.SKIPPED:
         fields.update(status=DeliveryStatus.SKIPPED)
+    elif result.status == channels.UNKNOWN:  # never resend blindly what the provider may have accepted
+        fields.update(status=DeliveryStatus.FAILED, last_error=gettext_noop(
+            "No answer from the provider after sending: the message may have gone out. Check the provider before retrying."))
     elif d.attempts >= MAX_ATTEMPTS:
         fields.update(status=DeliveryStatus.FAILED)
     else:

@@ -294,7 +294,8 @@ def test_twilio_basic_auth_form_and_retry_after_error(company, customer, invoice
     assert [e["result"] for e in d.log] == ["failed", "sent"]
 
 
-def test_sms_timeout_recorded_and_retried_with_same_key(company, customer, invoice, settings, http_server, monkeypatch):
+def test_sms_timeout_is_not_resent_automatically_and_a_manual_retry_keeps_the_key(
+        company, customer, invoice, settings, http_server, monkeypatch, users):
     monkeypatch.setattr(channels, "TIMEOUT", 0.3)
     seen = []
 
@@ -309,8 +310,13 @@ def test_sms_timeout_recorded_and_retried_with_same_key(company, customer, invoi
     services.run_dunning(company=company, as_of=AS_OF, enqueue=False)
     outbox.process(now=OFFICE)
     d = Delivery.objects.get(channel="sms")
-    assert d.status == DeliveryStatus.PENDING and "timed out" in d.last_error.lower()
-    outbox.process(now=OFFICE + dt.timedelta(minutes=5))
+    # the provider may have accepted the timed-out request: failed with "check the provider", no automatic resend
+    assert d.status == DeliveryStatus.FAILED and "may have gone out" in d.last_error
+    assert "timed out" in d.log[-1]["error"].lower()
+    outbox.process(now=OFFICE + dt.timedelta(hours=2))
+    assert len(seen) == 1
+    services.retry_delivery(company=company, delivery_id=d.pk, actor=users["admin"])
+    outbox.process(now=OFFICE + dt.timedelta(hours=3))
     d.refresh_from_db()
     assert d.status == DeliveryStatus.SENT and seen[0] == seen[1] == d.idempotency_key
 
