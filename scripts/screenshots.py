@@ -149,6 +149,12 @@ def main() -> None:
             page.locator("h2").filter(has_text=re.compile("Problems|问题")).scroll_into_view_if_needed()
             save("import-preview-errors")
 
+        # credit, collections, dunning and cash application: their main screens
+        for name, path in (("credit-overview", "/credit/"), ("collections-worklist", "/collections/"),
+                           ("dunning-runs", "/dunning/"), ("bank-statements", "/bank/")):
+            page.goto(f"{base}{path}")
+            save(name)
+
         ctx.close()
         browser.close()
 
