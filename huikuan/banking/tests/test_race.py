@@ -1,12 +1,10 @@
 """Two clerks confirming the same bank line at once (PostgreSQL only): one wins, one payment."""
 
 import datetime as dt
-import threading
 from decimal import Decimal as D
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from huikuan.accounts.models import Company, Role, User
 from huikuan.banking import services as bs
@@ -15,6 +13,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger import services as ledger
 from huikuan.ledger.checks import check_ledger
 from huikuan.ledger.models import Credit, CreditKind, Instalment
+from huikuan.ledger.tests.test_concurrency import run_threads
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 pytestmark = [
@@ -24,27 +23,6 @@ pytestmark = [
 ]
 DAY = dt.date(2026, 3, 2)
 N = 4
-
-
-def _threads(n, work):
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def target(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001
-            results[i] = exc
-        finally:
-            connection.close()
-
-    ts = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
-    return results
 
 
 @pytest.mark.parametrize("round_", range(2))
@@ -72,7 +50,7 @@ def test_racing_confirmations_create_one_payment(round_):
         except bs.AlreadyDecided:
             return "late"
 
-    results = _threads(N, work)
+    results = run_threads(N, work)
     assert sorted(results) == ["late"] * (N - 1) + ["ok"], results
     assert Credit.objects.filter(customer=customer, kind=CreditKind.PAYMENT).count() == 1
     assert Instalment.objects.get(pk=inst.pk).open_amount == 0

@@ -1,17 +1,16 @@
 """Two credit checks racing for the last available credit in hard-limit mode (PostgreSQL only)."""
 
 import datetime as dt
-import threading
 from decimal import Decimal as D
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from huikuan.accounts.models import Company, Role, User
 from huikuan.credit import services
 from huikuan.credit.models import CreditProfile, OrderStatus, SalesOrder
 from huikuan.customers.models import Customer
+from huikuan.ledger.tests.test_concurrency import run_threads
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 pytestmark = [
@@ -21,27 +20,6 @@ pytestmark = [
 ]
 DAY = dt.date(2026, 3, 2)
 N = 6
-
-
-def _threads(n, work):
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def target(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001
-            results[i] = exc
-        finally:
-            connection.close()
-
-    ts = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(60)
-    return results
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -57,7 +35,7 @@ def test_racing_orders_never_both_take_the_last_credit(round_):
         return services.submit_order(company=company, customer_id=customer.pk, reference=f"R{round_}-{i}",
                                      amount="600", as_of=DAY, actor=user).outcome
 
-    results = _threads(N, work)
+    results = run_threads(N, work)
     assert all(isinstance(r, str) for r in results), results
     assert results.count("approve") == 1 and results.count("hold") == N - 1
     assert SalesOrder.objects.filter(customer=customer, status=OrderStatus.OPEN).count() == 1
