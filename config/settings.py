@@ -85,7 +85,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'huikuan.sqlite3'}"),
-        conn_max_age=0,
+        # Persistent connections (seconds; 0 closes after each request): a new PostgreSQL connection costs
+        # a backend fork, several milliseconds on every API call otherwise (docs/PERFORMANCE.md, API load).
+        conn_max_age=int(os.environ.get("HUIKUAN_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,58 +1,83 @@
 import atexit
+import os
 import subprocess
 import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 
 class Command(BaseCommand):
     help = (
-        "Serve the Huikuan web UI with waitress (static files by WhiteNoise) and run the background "
-        "task worker (django-tasks-db) beside it."
+        "Serve the Huikuan web UI (static files by WhiteNoise) and run the background task worker "
+        "(django-tasks-db) and the daily jobs beside it. One process with threads (waitress) by default; "
+        "--processes N starts N worker processes (gunicorn, POSIX only) to use every core."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--threads", type=int, default=8, help="threads per process")
+        parser.add_argument(
+            "--processes", type=int, default=int(os.environ.get("HUIKUAN_WEB_PROCESSES", "1")),
+            help="web processes (default 1, or HUIKUAN_WEB_PROCESSES); more than 1 needs gunicorn (Linux, macOS)",
+        )
         parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
         parser.add_argument("--no-schedule", action="store_true", help="do not run the daily jobs from this process")
 
-    def handle(self, *args, host, port, threads, no_migrate, no_worker, no_schedule, **opts):
+    def handle(self, *args, host, port, threads, processes, no_migrate, no_worker, no_schedule, **opts):
+        if processes < 1 or threads < 1:
+            raise CommandError("--processes and --threads must be at least 1")
+        if processes > 1 and sys.platform == "win32":
+            raise CommandError("--processes above 1 needs gunicorn, which does not run on Windows; use --threads")
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "huikuan.cli", "db_worker", "--interval", "2"])
-            atexit.register(worker.terminate)
+            _child([sys.executable, "-m", "huikuan.cli", "db_worker", "--interval", "2"])
         if not no_schedule:
-            import threading
-
-            threading.Thread(target=_scheduler, name="huikuan-scheduler", daemon=True).start()
-        from waitress import serve
-
+            _child([sys.executable, "-m", "huikuan.cli", "daily", "--every", "300", "--verbosity", "0"])
+        # Nothing of this process's database connection may leak into forked web workers.
+        connections.close_all()
         from config.wsgi import application
 
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-        self.stdout.write(f"Huikuan on http://{host}:{port}/  (database: {engine})")
-        serve(application, host=host, port=port, threads=threads, ident="huikuan")
+        self.stdout.write(f"Huikuan on http://{host}:{port}/  (database: {engine}, {processes} process(es) × {threads} threads)")
+        if processes == 1:
+            from waitress import serve
+
+            serve(application, host=host, port=port, threads=threads, ident="huikuan")
+        else:
+            _Gunicorn(application, {
+                "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
+                "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120, "keepalive": 5,
+            }).run()
 
 
-def _scheduler(interval: float = 300.0) -> None:
-    """Call the idempotent ``daily`` command now and every few minutes; each job runs once per date."""
-    import time
+def _child(argv: list[str]) -> None:
+    proc = subprocess.Popen(argv)
+    atexit.register(proc.terminate)
 
-    from django.db import connection
 
-    while True:
-        try:
-            call_command("daily", verbosity=0)
-        except Exception:  # noqa: BLE001 - a failing job is recorded in JobRun; keep serving
-            import logging
+def _gunicorn_base():
+    from gunicorn.app.base import BaseApplication
 
-            logging.getLogger("huikuan.scheduler").exception("daily run failed")
-        finally:
-            connection.close()
-        time.sleep(interval)
+    return BaseApplication
+
+
+class _Gunicorn(_gunicorn_base() if sys.platform != "win32" else object):  # type: ignore[misc]
+    """gunicorn driven from this command: the already-loaded WSGI application, forked into N workers."""
+
+    def __init__(self, application, options: dict):
+        self.application = application
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
