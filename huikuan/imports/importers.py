@@ -22,6 +22,7 @@ from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
 from huikuan.ledger import bulk as ledger_bulk
 from huikuan.ledger import services as ledger_services
+from huikuan.ledger.errors import LedgerError
 from huikuan.ledger.models import (
     Credit,
     CreditKind,
@@ -508,7 +509,6 @@ class OpeningImporter(Importer):
 
 class PaymentImporter(Importer):
     kind_code = ImportKind.PAYMENTS
-    BILLS = ("bank_acceptance", "commercial_acceptance")
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -535,17 +535,12 @@ class PaymentImporter(Importer):
         if self.duplicate_in_file(self.seen, key, line, "external_key" if rec.get("external_key") else "number", key):
             return
         method = rec.get("method") or "transfer"
-        if method in self.BILLS:
-            if not rec.get("bill_number"):
-                self.problem(line, "bill_number", "", _("An acceptance bill needs its bill number."))
-                return
-            maturity = rec.get("bill_maturity_date")
-            if maturity is None:
-                self.problem(line, "bill_maturity_date", "", _("An acceptance bill needs its maturity date."))
-                return
-            if maturity <= rec["date"]:
-                self.problem(line, "bill_maturity_date", maturity, _("The bill's maturity must be after the receipt date."))
-                return
+        try:  # the ledger's own bill checks (number, maturity after the date and within 6 months), at preview
+            ledger_bulk.check_bill(method=method, bill_number=rec.get("bill_number") or "",
+                                   bill_maturity_date=rec.get("bill_maturity_date"), date=rec["date"])
+        except LedgerError as exc:
+            self.problem(line, exc.field, rec.get(exc.field) or "", str(exc))
+            return
         rec["method"] = method
         rec["key"] = key
         self.rows.append((line, customer[0], customer[1], rec))
@@ -579,14 +574,21 @@ class PaymentImporter(Importer):
             else:
                 self.ops.append(Op("unchanged", line))
 
-    def apply(self, op):
-        d = op.data
-        inner(ledger_services.record_payment)(
-            company=self.company, customer_id=d["customer_id"], amount=d["amount"], date=d["date"], actor=self.actor,
-            method=d["method"], currency=d["currency"], number=d.get("number") or "", reference=d.get("reference") or "",
-            memo=d.get("memo") or "", bill_number=d.get("bill_number") or "",
-            bill_maturity_date=d.get("bill_maturity_date"), external_source=SOURCE, external_key=d["key"],
-        )
+    batch_size = 10**9  # one bulk call: each customer's balance and each instalment is then updated once
+
+    def lock(self, ops):
+        lock_customers({op.data["customer_id"] for op in ops})
+
+    def apply_batch(self, ops):
+        inner(ledger_bulk.record_payments)(company=self.company, actor=self.actor, progress=self.write_progress, payments=[
+            ledger_bulk.PaymentInput(
+                customer_id=d["customer_id"], amount=d["amount"], date=d["date"], method=d["method"],
+                currency=d["currency"], number=d.get("number") or "", reference=d.get("reference") or "",
+                memo=d.get("memo") or "", bill_number=d.get("bill_number") or "",
+                bill_maturity_date=d.get("bill_maturity_date"), external_source=SOURCE, external_key=d["key"],
+            )
+            for d in (op.data for op in ops)
+        ])
 
 
 # ================================================================ fapiao

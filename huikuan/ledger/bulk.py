@@ -15,26 +15,39 @@ position of the offending input) in ``exc.params``; nothing of the batch is writ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huikuan.common.models import AuditEvent
+from huikuan.common.models import AuditEvent, NumberSequence
 from huikuan.common.money import ZERO, MoneyField, money_value, to_minor
 from huikuan.common.numbering import next_number
 from huikuan.customers.models import Customer, PaymentTerm
 
 from . import calculations as calc
 from .errors import CurrencyMismatch, DuplicateNumber, InvalidSchedule, LedgerError, WrongCustomer
-from .models import DocumentKind, EntryKind, Instalment, LedgerEntry, ReceivableDocument
-from .services import SERIES, ScheduleInput, _amount, proposed_schedule
+from .models import (
+    Allocation,
+    BillStatus,
+    ChequeStatus,
+    Credit,
+    CreditKind,
+    DocumentKind,
+    EntryKind,
+    Instalment,
+    LedgerEntry,
+    Method,
+    ReceivableDocument,
+)
+from .services import SERIES, ScheduleInput, _amount, _validate_bill, proposed_schedule
 
 BATCH = 1000
 
@@ -53,18 +66,19 @@ def _converter(field, connection):
     return lambda v: v
 
 
-def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = ()) -> list[tuple]:
+def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = (), with_pk: bool = False) -> list[tuple]:
     """INSERT many rows with multi-row VALUES statements, skipping the ORM's per-row SQL compilation.
 
     ``rows`` map field attnames to Python values; every other concrete column gets its default
     (``auto_now_add`` columns get the current time). Only for append-only rows whose pks nobody
-    needs back (instalments, ledger entries, audit events).
+    needs back (instalments, ledger entries, audit events), or whose pks were reserved beforehand
+    (``with_pk``, see ``_reserve_ids``).
     """
     if not rows:
         return []
     connection = connections[router.db_for_write(model)]
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     converters = [_converter(f, connection) for f in fields]
     defaults = []
     for f in fields:
@@ -272,3 +286,345 @@ def post_documents(*, company, documents: Sequence[DocumentInput], actor, progre
     each chunk of rows is written. Each customer's balance is updated once, after all chunks.
     """
     return _post_documents(company=company, documents=documents, actor=actor, progress=progress)
+
+
+# ---------------------------------------------------------------- payments
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    customer_id: int
+    amount: Decimal
+    date: dt.date
+    method: str = Method.TRANSFER
+    currency: str | None = None
+    number: str = ""
+    reference: str = ""
+    memo: str = ""
+    bill_number: str = ""
+    bill_acceptor: str = ""
+    bill_maturity_date: dt.date | None = None
+    external_source: str = ""
+    external_key: str = ""
+
+
+def check_bill(*, method: str, bill_number: str, bill_maturity_date: dt.date | None, date: dt.date) -> None:
+    """``record_payment``'s checks of an acceptance bill (number, maturity after the receipt date and
+    within 6 months); raises LedgerError with ``field``. Lets an import report them at preview."""
+    _validate_bill(method, bill_number, bill_maturity_date, date)
+
+
+def _reserve_ids(model, count: int) -> list[int]:
+    """``count`` new primary keys of ``model``, ascending, that no other insert will take.
+
+    PostgreSQL: drawn from the column's sequence. SQLite: the import's IMMEDIATE transaction holds the
+    database write lock, so the next AUTOINCREMENT values (above the table's maximum and its
+    ``sqlite_sequence`` entry) are ours until COMMIT. Rows inserted with these ids keep the order in
+    which ``record_payment`` would have created them (a payment, then its discount credits).
+    """
+    if count <= 0:
+        return []
+    connection = connections[router.db_for_write(model)]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [connection.ops.quote_name(table), model._meta.pk.column, count])
+            return sorted(r[0] for r in cursor.fetchall())
+        if not connection.in_atomic_block:  # pragma: no cover - guarded by the durable caller
+            raise RuntimeError("ids can only be reserved inside the writing transaction")
+        cursor.execute(f"SELECT MAX({connection.ops.quote_name(model._meta.pk.column)}) FROM {connection.ops.quote_name(table)}")
+        top = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        top = max(top, row[0] if row else 0)
+        return list(range(top + 1, top + 1 + count))
+
+
+def _reserve_numbers(*, company_id: int, series: str, year: int, count: int, width: int = 6) -> list[str]:
+    """The next ``count`` numbers of a series, as ``count`` calls of ``next_number`` would give them."""
+    if count <= 0:
+        return []
+    updated = NumberSequence.objects.filter(company_id=company_id, series=series, year=year).update(last=F("last") + count)
+    if not updated:
+        try:
+            with transaction.atomic():
+                NumberSequence.objects.create(company_id=company_id, series=series, year=year, last=count)
+        except IntegrityError:  # created concurrently since the UPDATE: take the block after theirs
+            NumberSequence.objects.filter(company_id=company_id, series=series, year=year).update(last=F("last") + count)
+    last = NumberSequence.objects.get(company_id=company_id, series=series, year=year).last
+    return [f"{series}-{year}-{n:0{width}d}" for n in range(last - count + 1, last + 1)]
+
+
+def _update_instalments(changes: dict[int, list]) -> None:
+    """One UPDATE per 500 instalments: open amount down by the allocated total (``F()``-style, under the
+    row locks taken before), first/last allocation dates widened exactly as ``services._allocated_on``."""
+    if not changes:
+        return
+    connection = connections[router.db_for_write(Instalment)]
+    qn = connection.ops.quote_name
+    t = qn(Instalment._meta.db_table)
+    adapt = connection.ops.adapt_datefield_value
+    if connection.vendor == "postgresql":
+        one = "(%s::bigint, %s::bigint, %s::date, %s::date)"
+    else:
+        one = "(%s, %s, %s, %s)"
+    first, last = f"{t}.{qn('first_allocated_on')}", f"{t}.{qn('last_allocated_on')}"
+    head = (
+        f"UPDATE {t} SET {qn('open_amount')} = {t}.{qn('open_amount')} - v.column2, "
+        f"{qn('first_allocated_on')} = CASE WHEN {first} IS NULL OR {first} > v.column3 THEN v.column3 ELSE {first} END, "
+        f"{qn('last_allocated_on')} = CASE WHEN {last} IS NULL OR {last} < v.column4 THEN v.column4 ELSE {last} END "
+        "FROM (VALUES "
+    )
+    tail = f") AS v WHERE {t}.{qn('id')} = v.column1"
+    items = sorted(changes.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            params = []
+            for pk, (delta, lo, hi) in chunk:
+                params += [pk, to_minor(delta), adapt(lo), adapt(hi)]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+
+
+def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, Decimal]) -> None:
+    """Each customer's balances once, with ``F()`` under the customer locks; ``version`` untouched (as
+    ``services._bump_customer``: balances are not master data)."""
+    ids = sorted(set(open_delta) | set(unapplied_delta))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        Customer.objects.filter(pk__in=chunk).update(
+            open_amount=F("open_amount") + Case(
+                *[When(pk=cid, then=money_value(open_delta.get(cid, ZERO))) for cid in chunk], output_field=MoneyField()),
+            unapplied_amount=F("unapplied_amount") + Case(
+                *[When(pk=cid, then=money_value(unapplied_delta.get(cid, ZERO))) for cid in chunk],
+                output_field=MoneyField()),
+        )
+
+
+def _lock_open_items(customer_ids: list[int]) -> dict[int, list[calc.OpenItem]]:
+    """Lock the open instalments of the customers (already locked) by pk, per chunk of customers, and
+    return them per customer in the order ``plan_oldest_first`` reads them (due date, pk).
+
+    The chunks are not one global pk order, but every other writer locks a customer before its
+    instalments and all of these customers are held already, so no one can wait on us while holding them.
+    """
+    items: dict[int, list[calc.OpenItem]] = defaultdict(list)
+    for start in range(0, len(customer_ids), BATCH):
+        chunk = customer_ids[start : start + BATCH]
+        rows = (Instalment.objects.select_for_update().filter(customer_id__in=chunk, open_amount__gt=0).order_by("pk")
+                .values_list("pk", "customer_id", "due_date", "open_amount", "amount", "discount_amount", "discount_date",
+                             "document_id"))
+        for pk, cid, due, open_amount, amount, discount, discount_date, document_id in rows:
+            items[cid].append(_Open(pk, due, open_amount, amount, discount, discount_date, document_id))
+    for lst in items.values():
+        lst.sort(key=lambda i: (i.due_date, i.instalment_id))
+    return items
+
+
+@dataclass(frozen=True)
+class _Open(calc.OpenItem):
+    document_id: int = 0
+
+
+def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Customer]) -> list[list]:
+    """``record_payment``'s checks for every input, in input order; refusals carry ``index``."""
+    clean = []
+    for index, p in enumerate(payments):
+        try:
+            customer = customers.get(p.customer_id)
+            if customer is None:
+                raise WrongCustomer(_("Unknown customer."), field="customer")
+            currency = p.currency or customer.currency
+            if currency != customer.currency:
+                raise CurrencyMismatch(
+                    _("The payment is in %(paid)s but this customer's account is in %(account)s.")
+                    % {"paid": currency, "account": customer.currency}, field="currency")
+            amount = _amount(p.amount, currency)
+            if p.method not in Method.values or p.method == Method.NONE:
+                raise LedgerError(_("Choose a payment method."), field="method")
+            _validate_bill(p.method, p.bill_number, p.bill_maturity_date, p.date)
+        except LedgerError as exc:
+            exc.params["index"] = index
+            raise
+        clean.append([p, customer, currency, amount, p.number.strip()])
+    return clean
+
+
+def _number_payments(*, company, clean: list[list]) -> None:
+    """Receipt numbers: the given ones, else the next of the RCV series in input order; none may be taken."""
+    wanted = [row[4] for row in clean if row[4]]
+    taken: set[str] = set()
+    for i in range(0, len(wanted), BATCH):
+        taken.update(Credit.objects.filter(company=company, kind=CreditKind.PAYMENT, number__in=wanted[i : i + BATCH])
+                     .values_list("number", flat=True))
+    blocks: dict[int, int] = defaultdict(int)  # year → numbers to draw from the RCV series
+    for row in clean:
+        if not row[4]:
+            blocks[row[0].date.year] += 1
+    drawn = {year: iter(_reserve_numbers(company_id=company.pk, series=SERIES[CreditKind.PAYMENT], year=year, count=n))
+             for year, n in sorted(blocks.items())}
+    seen: set[str] = set()
+    for index, row in enumerate(clean):
+        if not row[4]:
+            row[4] = next(drawn[row[0].date.year])
+        number = row[4]
+        if number in taken or number in seen:
+            raise DuplicateNumber(_("Receipt number %(number)s already exists.") % {"number": number}, field="number",
+                                  index=index)
+        seen.add(number)
+
+
+def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None) -> list[_Posted]:
+    if not payments:
+        return []
+    customer_ids = sorted({p.customer_id for p in payments})
+    customers: dict[int, Customer] = {}
+    for i in range(0, len(customer_ids), BATCH):
+        chunk = customer_ids[i : i + BATCH]
+        for c in Customer.objects.select_for_update().filter(company=company, pk__in=chunk).order_by("pk"):
+            customers[c.pk] = c
+    clean = _clean_payments(payments=payments, customers=customers)
+    open_items = _lock_open_items(sorted(customers))
+    _number_payments(company=company, clean=clean)
+
+    actor_id = getattr(actor, "pk", None)
+    credit_type = Credit._meta.label_lower
+    method_labels = {k: str(label) for k, label in Method.choices}
+    discount_label = str(_("Early-payment discount"))
+    inst_changes: dict[int, list] = {}  # instalment pk → [allocated total, first date, last date]
+    open_delta: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    unapplied_delta: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    posted: list[_Posted] = []
+    for start in range(0, len(clean), BATCH):
+        chunk = clean[start : start + BATCH]
+        # 1. the plans, exactly as record_payment → _auto_allocate would make them one payment after another
+        plans = []
+        for p, customer, _currency, amount, _number in chunk:
+            items = open_items.get(customer.pk, ())
+            plan = calc.plan_oldest_first(available=amount, items=items, on=p.date) if items else []
+            if plan:
+                settled = {line.instalment_id: line.amount + line.discount for line in plan}
+                by_id = {i.instalment_id: i for i in items}
+                kept = []
+                for item in items:
+                    taken_here = settled.get(item.instalment_id)
+                    if taken_here:
+                        item = dataclasses.replace(item, open_amount=item.open_amount - taken_here)
+                    if item.open_amount > 0:
+                        kept.append(item)
+                open_items[customer.pk] = kept
+                plan = [(line, by_id[line.instalment_id].document_id) for line in plan]
+            plans.append(plan)
+        # 2. ids and discount numbers in creation order: each payment, then its discount credits
+        n_discounts: dict[int, int] = defaultdict(int)
+        for (p, *_rest), plan in zip(chunk, plans, strict=True):
+            n_discounts[p.date.year] += sum(1 for line, _doc in plan if line.discount > 0)
+        discount_numbers = {
+            year: iter(_reserve_numbers(company_id=company.pk, series=SERIES[CreditKind.DISCOUNT], year=year, count=n))
+            for year, n in sorted(n_discounts.items()) if n
+        }
+        ids = iter(_reserve_ids(Credit, len(chunk) + sum(n_discounts.values())))
+        credits, allocations, entries, events = [], [], [], []
+        for (p, customer, currency, amount, number), plan in zip(chunk, plans, strict=True):
+            pid = next(ids)
+            cash = sum((line.amount for line, _doc in plan), ZERO)
+            settled = sum((line.amount + line.discount for line, _doc in plan), ZERO)
+            is_bill = p.method in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
+            credits.append({
+                "id": pid, "company_id": company.pk, "customer_id": customer.pk, "kind": CreditKind.PAYMENT,
+                "number": number, "date": p.date, "currency": currency, "amount": amount,
+                "unapplied_amount": amount - cash, "method": p.method, "reference": p.reference, "memo": p.memo,
+                "bill_number": p.bill_number, "bill_acceptor": p.bill_acceptor, "bill_maturity_date": p.bill_maturity_date,
+                "bill_status": BillStatus.RECEIVED if is_bill else "",
+                "cheque_status": ChequeStatus.PENDING if p.method == Method.CHEQUE else "",
+                "document_id": None, "parent_id": None, "request_key": None, "external_source": p.external_source,
+                "external_key": p.external_key, "created_by_id": actor_id,
+            })
+            entries.append({
+                "company_id": company.pk, "customer_id": customer.pk, "date": p.date, "kind": EntryKind.PAYMENT,
+                "debit_amount": ZERO, "credit_amount": amount, "document_id": None, "credit_id": pid,
+                "summary": str(p.memo or method_labels[p.method])[:200],
+            })
+            events.append({
+                "actor_id": actor_id, "verb": "ledger.payment.recorded", "target_type": credit_type, "target_id": pid,
+                "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} {amount} {currency}"[:300],
+                "data": {"amount": str(amount), "method": p.method, "date": p.date.isoformat()},
+            })
+            for line, document_id in plan:
+                if line.amount > 0:
+                    allocations.append({
+                        "company_id": company.pk, "customer_id": customer.pk, "credit_id": pid,
+                        "instalment_id": line.instalment_id, "amount": line.amount, "date": p.date, "reverses_id": None,
+                        "is_manual": False, "created_by_id": actor_id,
+                    })
+                if line.discount > 0:
+                    did = next(ids)
+                    credits.append({
+                        "id": did, "company_id": company.pk, "customer_id": customer.pk, "kind": CreditKind.DISCOUNT,
+                        "number": next(discount_numbers[p.date.year]), "date": p.date, "currency": currency,
+                        "amount": line.discount, "unapplied_amount": ZERO, "method": "", "reference": "",
+                        "memo": discount_label, "bill_number": "", "bill_acceptor": "", "bill_maturity_date": None,
+                        "bill_status": "", "cheque_status": "", "document_id": document_id, "parent_id": pid,
+                        "request_key": None, "external_source": "", "external_key": "", "created_by_id": actor_id,
+                    })
+                    allocations.append({
+                        "company_id": company.pk, "customer_id": customer.pk, "credit_id": did,
+                        "instalment_id": line.instalment_id, "amount": line.discount, "date": p.date,
+                        "reverses_id": None, "is_manual": False, "created_by_id": actor_id,
+                    })
+                    entries.append({
+                        "company_id": company.pk, "customer_id": customer.pk, "date": p.date, "kind": EntryKind.DISCOUNT,
+                        "debit_amount": ZERO, "credit_amount": line.discount, "document_id": None, "credit_id": did,
+                        "summary": discount_label[:200],
+                    })
+                change = inst_changes.get(line.instalment_id)
+                if change is None:
+                    inst_changes[line.instalment_id] = [line.amount + line.discount, p.date, p.date]
+                else:
+                    change[0] += line.amount + line.discount
+                    change[1] = min(change[1], p.date)
+                    change[2] = max(change[2], p.date)
+            if plan:
+                events.append({
+                    "actor_id": actor_id, "verb": "ledger.credit.allocated", "target_type": credit_type, "target_id": pid,
+                    "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} → {len(plan)}"[:300],
+                    "data": {"auto": True, "plan": [[line.instalment_id, str(line.amount), str(line.discount)]
+                                                    for line, _doc in plan]},
+                })
+            open_delta[customer.pk] -= settled
+            unapplied_delta[customer.pk] += amount - cash
+            posted.append(_Posted(pk=pid, number=number))
+        _insert_rows(Credit, credits, with_pk=True)
+        _insert_rows(Allocation, allocations)
+        _insert_rows(LedgerEntry, entries)
+        _insert_rows(AuditEvent, events)
+        if progress is not None:
+            progress(start + len(chunk), len(clean))
+    _update_instalments(inst_changes)
+    _bump_balances(open_delta, unapplied_delta)
+    return posted
+
+
+@transaction.atomic(durable=True)
+def record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None) -> list[_Posted]:
+    """Record many payments in one transaction, all or none, each applied oldest-due-first.
+
+    The ledger ends exactly as after ``services.record_payment(..., auto_allocate=True)`` called once
+    per input in input order: the same credits (numbers drawn from the RCV series in that order),
+    the same allocations and early-payment discount credits (DSC series), the same instalment open
+    amounts and first/last allocation dates, customer balances, ledger entries and audit events, and
+    the rows of each table in the same relative order. Each payment is planned against the open
+    items as the payments before it left them (``calculations.plan_oldest_first``, the function
+    ``record_payment`` uses); any rest stays as unapplied cash.
+
+    Locks every customer of the batch in pk order, then their open instalments by pk (see
+    ``_lock_open_items``), before anything is written; new credits need no lock. Writes with COPY on
+    PostgreSQL and multi-row INSERT on SQLite, then one UPDATE per 500 instalments and per 500 customers.
+
+    Amounts in the customer's currency at its minor unit; dates are business dates. Raises
+    WrongCustomer, CurrencyMismatch, InvalidAmount, DuplicateNumber or LedgerError (method, bill) with
+    ``params["index"]`` naming the offending input. ``progress(done, total)`` after each chunk written.
+    Returns (pk, number) of each payment, in input order.
+    """
+    return _record_payments(company=company, payments=payments, actor=actor, progress=progress)
