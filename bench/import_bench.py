@@ -1,7 +1,13 @@
-"""Time the import of a 100,000-row documents file: preview, commit, and a 1 %-bad file.
+"""Time the import of a 100,000-row documents (or payments) file: preview, commit, and a 1 %-bad file.
 
     DATABASE_URL=sqlite:////tmp/import-bench.sqlite3 .venv/bin/python bench/import_bench.py [--rows 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/import_bench .venv/bin/python bench/import_bench.py
+    ... bench/import_bench.py --kind payments [--rows 100000] [--documents 50000]
+
+``--kind payments`` first posts ``--documents`` invoices to pay (through ``ledger.bulk.post_documents``,
+the documents import's own path; a third of the customers on 2/10 net 30 terms so early-payment
+discounts are earned), then imports N payments: ~20 per customer in file order, partial, exact
+and over-payments, acceptance bills and cheques, some customers with nothing open.
 
 Use a scratch database (it is migrated, and every run adds a fresh bench company). Steps:
 1. create N/20 customers (bulk, bench setup only) and one hand-keyed document for the
@@ -24,6 +30,7 @@ import resource
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,15 +47,25 @@ from huikuan.accounts.models import Company, Role, User  # noqa: E402
 from huikuan.customers.models import Customer, PaymentTerm  # noqa: E402
 from huikuan.imports.models import JobStatus  # noqa: E402
 from huikuan.imports.services import commit_job, create_job, preview_job  # noqa: E402
+from huikuan.ledger import bulk  # noqa: E402
 from huikuan.ledger.checks import check_ledger  # noqa: E402
-from huikuan.ledger.models import ReceivableDocument  # noqa: E402
-from huikuan.ledger.services import post_document  # noqa: E402
+from huikuan.ledger.models import Allocation, Credit, ReceivableDocument  # noqa: E402
+from huikuan.ledger.services import post_document, record_payment  # noqa: E402
 
 HEADER = ["单据编号", "业务日期", "客户编码", "价税合计", "摘要"]
 BAD_KINDS = [
     "unknown customer", "bad date", "letters in amount", "too many decimals", "negative amount",
     "duplicate in file", "duplicate against database", "formula text", "missing number", "unknown currency",
 ]
+
+
+PAY_HEADER = ["收款单号", "收款日期", "客户编码", "收款金额", "结算方式", "摘要", "票据号", "票据到期日"]
+PAY_BAD_KINDS = [
+    "unknown customer", "bad date", "letters in amount", "too many decimals", "negative amount",
+    "duplicate in file", "duplicate against database", "formula text", "missing number", "unknown method",
+    "bill without number", "bill maturing after 6 months",
+]
+METHODS = ["银行转账"] * 6 + ["现金", "微信", "支票", "银行承兑汇票", "商业承兑汇票"]
 
 
 def rss_mb() -> float:
@@ -115,6 +132,75 @@ def write_files(folder: Path, company, n_rows: int, n_customers: int) -> tuple[P
     return good, bad, bad_lines
 
 
+def setup_payments(n_rows: int, n_docs: int):
+    """Customers, the documents to pay (bulk path, 2/10 net 30 for a third of the customers) and one
+    hand-recorded payment (the "duplicate against the database" case)."""
+    company, admin, n_customers = setup(n_rows)
+    disc = PaymentTerm.objects.create(company=company, code="D2", name="2/10 net 30", days=30,
+                                      discount_percent=Decimal("2"), discount_days=10)
+    ids = list(Customer.objects.filter(company=company).order_by("pk").values_list("pk", flat=True))
+    Customer.objects.filter(pk__in=ids[::3]).update(payment_term=disc)
+    rng = random.Random(11)
+    with_documents = ids[: int(len(ids) * 0.95)]  # the last 5 % have nothing open
+    docs = [bulk.DocumentInput(customer_id=rng.choice(with_documents), total=Decimal(rng.randrange(100_00, 5_000_000)) / 100,
+                               document_date=dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(300)),
+                               number=f"{company.code}-D{i:07d}")
+            for i in range(n_docs)]
+    docs.sort(key=lambda d: d.document_date)
+    bulk.post_documents(company=company, documents=docs, actor=admin)
+    record_payment(company=company, customer_id=ids[0], amount="50.00", date=dt.date(2025, 12, 1), actor=admin,
+                   number=f"{company.code}-PHAND")
+    return company, admin, n_customers
+
+
+def write_payment_files(folder: Path, company, n_rows: int, n_customers: int) -> tuple[Path, Path, int]:
+    rng = random.Random(17)
+    good, bad = folder / "payments.csv", folder / "payments-bad.csv"
+    bad_lines = 0
+    with open(good, "w", newline="", encoding="utf-8") as g, open(bad, "w", newline="", encoding="utf-8") as b:
+        gw, bw = csv.writer(g), csv.writer(b)
+        gw.writerow(PAY_HEADER)
+        bw.writerow(PAY_HEADER)
+        for i in range(n_rows):
+            day = dt.date(2025, 1, 10) + dt.timedelta(days=rng.randrange(340))
+            method = rng.choice(METHODS)
+            bill = "承兑" in method
+            amount = rng.choice([rng.randrange(100, 3_000_000), rng.randrange(100, 100_000), 2_450_000]) / 100
+            row = [f"{company.code}-P{i:07d}", day.isoformat(), f"C{rng.randrange(n_customers):06d}",
+                   f"{amount:,.2f}", method, "货款" if i % 3 else "",
+                   f"BILL{i:08d}" if bill else "", (day + dt.timedelta(days=90)).isoformat() if bill else ""]
+            gw.writerow(row)
+            if i % 100 == 50:
+                kind = (i // 100) % len(PAY_BAD_KINDS)
+                bad_lines += 1
+                if kind == 0:
+                    row[2] = "NO-SUCH"
+                elif kind == 1:
+                    row[1] = "2025-02-30"
+                elif kind == 2:
+                    row[3] = "12O.00"
+                elif kind == 3:
+                    row[3] = "10.005"
+                elif kind == 4:
+                    row[3] = "-300.00"
+                elif kind == 5:
+                    row[0] = f"{company.code}-P{i - 1:07d}"
+                elif kind == 6:
+                    row[0] = f"{company.code}-PHAND"
+                elif kind == 7:
+                    row[5] = "=cmd|' /C calc'!A0"
+                elif kind == 8:
+                    row[0] = ""
+                elif kind == 9:
+                    row[4] = "比特币"
+                elif kind == 10:
+                    row[4], row[6], row[7] = "银行承兑汇票", "", (day + dt.timedelta(days=90)).isoformat()
+                else:
+                    row[4], row[6], row[7] = "商业承兑汇票", f"BILL{i:08d}", (day + dt.timedelta(days=200)).isoformat()
+            bw.writerow(row)
+    return good, bad, bad_lines
+
+
 def timed(label, fn):
     start = time.perf_counter()
     result = fn()
@@ -123,18 +209,22 @@ def timed(label, fn):
     return result, took
 
 
-def job_for(path: Path, company, admin):
+def job_for(path: Path, company, admin, kind="documents"):
     with open(path, "rb") as fh:
-        return create_job(company=company, actor=admin, kind="documents", file_name=path.name,
+        return create_job(company=company, actor=admin, kind=kind, file_name=path.name,
                           chunks=iter(lambda: fh.read(1 << 20), b""), size=path.stat().st_size)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--kind", choices=["documents", "payments"], default="documents")
+    parser.add_argument("--documents", type=int, default=None, help="payments: documents to pay (default rows / 2)")
     args = parser.parse_args()
     call_command("migrate", interactive=False, verbosity=0)
-    print(f"database: {connection.vendor}, rows: {args.rows}")
+    print(f"database: {connection.vendor}, kind: {args.kind}, rows: {args.rows}")
+    if args.kind == "payments":
+        return bench_payments(args.rows, args.documents if args.documents is not None else args.rows // 2)
     (company, admin, n_customers), _t = timed("setup (customers)", lambda: setup(args.rows))
     with tempfile.TemporaryDirectory() as tmp:
         (good, bad, bad_lines), _t = timed("write CSV files", lambda: write_files(Path(tmp), company, args.rows, n_customers))
@@ -150,6 +240,36 @@ def main():
         assert job.status == JobStatus.DONE, (job.status, job.message)
         print(f"  {job.created_count} documents, {job.created_count / took:,.0f} rows/s")
     problems, _t = timed("check-ledger", check_ledger)
+    assert problems == [], problems[:5]
+
+
+def bench_payments(n_rows: int, n_docs: int):
+    (company, admin, n_customers), _t = timed(f"setup ({n_docs:,} documents)", lambda: setup_payments(n_rows, n_docs))
+    with tempfile.TemporaryDirectory() as tmp:
+        (good, bad, bad_lines), _t = timed("write CSV files",
+                                           lambda: write_payment_files(Path(tmp), company, n_rows, n_customers))
+        print(f"file: {good.stat().st_size / 1e6:.1f} MB, bad rows planted: {bad_lines} of {len(PAY_BAD_KINDS)} kinds")
+        before = (Credit.objects.filter(company=company).count(), Allocation.objects.filter(company=company).count())
+        job, _t = timed("bad file: upload + preview", lambda: preview_job(job=job_for(bad, company, admin, "payments"),
+                                                                          actor=admin))
+        assert job.status == JobStatus.INVALID, job.status
+        assert job.error_rows == bad_lines, (job.error_rows, bad_lines)
+        assert (Credit.objects.filter(company=company).count(), Allocation.objects.filter(company=company).count()) == before
+        print(f"  reported {len(job.errors)} problems on {job.error_rows} lines (planted {bad_lines}); nothing written")
+        job, _t = timed("good file: upload + preview", lambda: preview_job(job=job_for(good, company, admin, "payments"),
+                                                                           actor=admin))
+        assert job.status == JobStatus.READY, job.errors[:5]
+        job, took = timed("good file: commit (check + write)", lambda: commit_job(job_id=job.pk, actor=admin))
+        assert job.status == JobStatus.DONE, (job.status, job.message)
+        credits = Credit.objects.filter(company=company)
+        print(f"  {job.created_count} payments, {job.created_count / took:,.0f} rows/s; "
+              f"{Allocation.objects.filter(company=company).count():,} allocations, "
+              f"{credits.filter(kind='discount').count():,} discounts, "
+              f"{credits.filter(kind='payment', unapplied_amount__gt=0).count():,} payments with unapplied cash")
+        job, _t = timed("same file again (all unchanged)", lambda: commit_job(
+            job_id=preview_job(job=job_for(good, company, admin, "payments"), actor=admin).pk, actor=admin))
+        assert job.status == JobStatus.DONE and job.unchanged_count == n_rows, (job.status, job.unchanged_count)
+    problems, _t = timed("check-ledger", lambda: check_ledger(company_id=company.pk))
     assert problems == [], problems[:5]
 
 

@@ -146,6 +146,7 @@ class Importer:
         self.ops: list[Op] = []
         self._customers: dict[str, tuple[int, str]] | None = None
         self._customer_names: dict[str, list[tuple[int, str]]] | None = None
+        self._synonyms: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -188,8 +189,11 @@ class Importer:
                 return parse_date(value)
             if f.type == "int":
                 return parse_int(value)
-            if f.type == "choice":
-                return parse_choice(value, f.synonyms())
+            if f.type == "choice":  # the synonym table once per field, not once per cell (~1 ms each)
+                table = self._synonyms.get(f.name)
+                if table is None:
+                    table = self._synonyms[f.name] = f.synonyms()
+                return parse_choice(value, table)
         except CellError as exc:
             self.problem(line, f.name, value, exc.reason)
             return BAD
