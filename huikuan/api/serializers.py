@@ -273,3 +273,52 @@ class StatementOut(serializers.Serializer):
     closing_words = serializers.CharField()
     aging_labels = serializers.ListField(child=serializers.CharField())
     aging_values = serializers.ListField(child=MoneyOutput())
+
+
+# ------------------------------------------------------------------ fast list output
+
+
+class Rows:
+    """The JSON of ``serializer_class(objects, many=True).data`` for a page of a list endpoint, built
+    from ``QuerySet.values()`` rows: no model instance and no DRF field walk per row (the API load
+    bench spent most of a list request there — docs/PERFORMANCE.md, "API under load"). Each field is
+    still formatted by the serializer's own field (``to_representation``), and a test compares the
+    two outputs field by field, so the schema stays the serializer's.
+
+    ``nested`` names a many-serializer field and the foreign key of its rows to the parent
+    (``{"instalments": "document_id"}``); those rows come in one more query, ordered as the related
+    model orders them.
+    """
+
+    def __init__(self, serializer_class, nested: dict[str, str] | None = None):
+        self.fields: list[tuple[str, str, object]] = []
+        self.nested: list[tuple[str, str, str, Rows]] = []
+        nested = nested or {}
+        for name, field in serializer_class().fields.items():
+            if name in nested:
+                child = field.child
+                related = serializer_class.Meta.model._meta.get_field(field.source).related_model
+                self.nested.append((name, nested[name], related, Rows(type(child))))
+                continue
+            if isinstance(field, serializers.SerializerMethodField | serializers.BaseSerializer):
+                raise TypeError(f"{serializer_class.__name__}.{name}: not supported by Rows")
+            lookup = field.source.replace(".", "__")
+            fmt = (lambda v: v) if isinstance(field, serializers.RelatedField) else field.to_representation
+            self.fields.append((name, lookup, fmt))
+        self.lookups = [lookup for _n, lookup, _f in self.fields]
+
+    def values(self, qs):
+        """The page's queryset as value rows (joins come from the lookups; no select_related needed)."""
+        return qs.select_related(None).prefetch_related(None).values("pk", *self.lookups)
+
+    def render(self, rows) -> list[dict]:
+        out = [{name: (None if (v := row[lookup]) is None else fmt(v)) for name, lookup, fmt in self.fields}
+               for row in rows]
+        for name, fk, model, rows_of in self.nested:
+            ids = [row["pk"] for row in rows]
+            children: dict[int, list] = {i: [] for i in ids}
+            for child in model.objects.filter(**{f"{fk}__in": ids}).values(fk, "pk", *rows_of.lookups):
+                children[child[fk]].append(child)
+            for parent, row in zip(out, rows, strict=True):
+                parent[name] = rows_of.render(children[row["pk"]])
+        return out
