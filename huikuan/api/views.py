@@ -48,7 +48,9 @@ class Pagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         number = request.query_params.get(self.page_query_param)
-        self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap)
+        counted = getattr(view, "count_queryset", None)
+        self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap,
+                                                                       count_queryset=counted)
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -69,7 +71,9 @@ class RowsList(generics.ListAPIView):
     rows: s.Rows
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.rows.values(self.filter_queryset(self.get_queryset())))
+        qs = self.filter_queryset(self.get_queryset()).select_related(None).prefetch_related(None)
+        self.count_queryset = qs  # counted without the joins the rows' lookups add
+        page = self.paginate_queryset(self.rows.values(qs))
         return self.get_paginated_response(self.rows.render(page))
 
 
