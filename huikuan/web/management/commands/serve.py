@@ -45,6 +45,9 @@ class Command(BaseCommand):
 
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(f"Huikuan on http://{host}:{port}/  (database: {engine}, {processes} process(es) × {threads} threads)")
+        if processes > 1 and "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+            self.stdout.write("Note: without HUIKUAN_REDIS_URL each process keeps its own API throttle counters "
+                              "(the per-user rate is then allowed once per process).")
         if processes == 1:
             from waitress import serve
 
