@@ -551,11 +551,15 @@ class PaymentImporter(Importer):
         keys = [r["key"] for _l, _c, _cur, r in self.rows]
         numbers = [r["number"] for _l, _c, _cur, r in self.rows if r.get("number")]
         for chunk in chunks(keys):
-            for c in Credit.objects.filter(company=self.company, external_source=SOURCE, external_key__in=chunk):
+            # the exclude() repeats the partial unique index's condition: without it SQLite cannot use that
+            # index and scans the company's credits once per chunk (108 s to re-import 100,000 payments); no ORDER BY
+            # either, or the planner walks the (company, date) index to avoid a sort
+            for c in (Credit.objects.filter(company=self.company, external_source=SOURCE, external_key__in=chunk)
+                      .exclude(external_key="").order_by().only("external_key", "customer_id", "amount", "date", "status")):
                 by_key[c.external_key] = c
         for chunk in chunks(numbers):
             by_number.update(Credit.objects.filter(company=self.company, kind=CreditKind.PAYMENT, number__in=chunk)
-                             .values_list("number", flat=True))
+                             .order_by().values_list("number", flat=True))
         for line, cid, currency, rec in self.rows:
             current = by_key.get(rec["key"])
             if current is None:

@@ -388,18 +388,28 @@ def _update_instalments(changes: dict[int, list]) -> None:
 
 
 def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, Decimal]) -> None:
-    """Each customer's balances once, with ``F()`` under the customer locks; ``version`` untouched (as
-    ``services._bump_customer``: balances are not master data)."""
+    """Each customer's balances once, relative to the stored value (``F()`` semantics) under the customer
+    locks; ``version`` untouched (as ``services._bump_customer``: balances are not master data).
+
+    Plain ``UPDATE … FROM (VALUES …)``: the ORM's ``Case(When(pk=…))`` over 500 customers spends
+    ~0.4 s per statement resolving expressions."""
     ids = sorted(set(open_delta) | set(unapplied_delta))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        Customer.objects.filter(pk__in=chunk).update(
-            open_amount=F("open_amount") + Case(
-                *[When(pk=cid, then=money_value(open_delta.get(cid, ZERO))) for cid in chunk], output_field=MoneyField()),
-            unapplied_amount=F("unapplied_amount") + Case(
-                *[When(pk=cid, then=money_value(unapplied_delta.get(cid, ZERO))) for cid in chunk],
-                output_field=MoneyField()),
-        )
+    if not ids:
+        return
+    connection = connections[router.db_for_write(Customer)]
+    qn = connection.ops.quote_name
+    t = qn(Customer._meta.db_table)
+    one = "(%s::bigint, %s::bigint, %s::bigint)" if connection.vendor == "postgresql" else "(%s, %s, %s)"
+    head = (f"UPDATE {t} SET {qn('open_amount')} = {t}.{qn('open_amount')} + v.column2, "
+            f"{qn('unapplied_amount')} = {t}.{qn('unapplied_amount')} + v.column3 FROM (VALUES ")
+    tail = f") AS v WHERE {t}.{qn('id')} = v.column1"
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            params = []
+            for cid in chunk:
+                params += [cid, to_minor(open_delta.get(cid, ZERO)), to_minor(unapplied_delta.get(cid, ZERO))]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
 
 
 def _lock_open_items(customer_ids: list[int]) -> dict[int, list[calc.OpenItem]]:
@@ -430,6 +440,7 @@ class _Open(calc.OpenItem):
 def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Customer]) -> list[list]:
     """``record_payment``'s checks for every input, in input order; refusals carry ``index``."""
     clean = []
+    methods = set(Method.values)
     for index, p in enumerate(payments):
         try:
             customer = customers.get(p.customer_id)
@@ -441,7 +452,7 @@ def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Cu
                     _("The payment is in %(paid)s but this customer's account is in %(account)s.")
                     % {"paid": currency, "account": customer.currency}, field="currency")
             amount = _amount(p.amount, currency)
-            if p.method not in Method.values or p.method == Method.NONE:
+            if p.method not in methods or p.method == Method.NONE:
                 raise LedgerError(_("Choose a payment method."), field="method")
             _validate_bill(p.method, p.bill_number, p.bill_maturity_date, p.date)
         except LedgerError as exc:
@@ -452,23 +463,25 @@ def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Cu
 
 
 def _number_payments(*, company, clean: list[list]) -> None:
-    """Receipt numbers: the given ones, else the next of the RCV series in input order; none may be taken."""
-    wanted = [row[4] for row in clean if row[4]]
-    taken: set[str] = set()
-    for i in range(0, len(wanted), BATCH):
-        taken.update(Credit.objects.filter(company=company, kind=CreditKind.PAYMENT, number__in=wanted[i : i + BATCH])
-                     .values_list("number", flat=True))
+    """Receipt numbers: the given ones, else the next of the RCV series in input order; none may be taken
+    (a drawn number someone once keyed by hand is refused too, as ``record_payment``'s insert would)."""
     blocks: dict[int, int] = defaultdict(int)  # year → numbers to draw from the RCV series
     for row in clean:
         if not row[4]:
             blocks[row[0].date.year] += 1
     drawn = {year: iter(_reserve_numbers(company_id=company.pk, series=SERIES[CreditKind.PAYMENT], year=year, count=n))
              for year, n in sorted(blocks.items())}
-    seen: set[str] = set()
-    for index, row in enumerate(clean):
+    for row in clean:
         if not row[4]:
             row[4] = next(drawn[row[0].date.year])
-        number = row[4]
+    numbers = [row[4] for row in clean]
+    taken: set[str] = set()
+    for i in range(0, len(numbers), BATCH):
+        # no ORDER BY: with the model's (-date, -id) SQLite walks the company's credits instead of the unique index
+        taken.update(Credit.objects.filter(company=company, kind=CreditKind.PAYMENT, number__in=numbers[i : i + BATCH])
+                     .order_by().values_list("number", flat=True))
+    seen: set[str] = set()
+    for index, number in enumerate(numbers):
         if number in taken or number in seen:
             raise DuplicateNumber(_("Receipt number %(number)s already exists.") % {"number": number}, field="number",
                                   index=index)

@@ -218,6 +218,9 @@ def test_bulk_payments_equal_record_payment_row_by_row(users, finance):
 def test_refusals_name_the_input_and_write_nothing(company, finance, customer, other_customer, day):
     services.post_document(company=company, customer_id=customer.pk, document_date=day, total="100", actor=finance)
     services.record_payment(company=company, customer_id=customer.pk, amount="1", date=day, actor=finance, number="R1")
+    # keyed by hand earlier: the series will draw it for the third row below
+    services.record_payment(company=company, customer_id=customer.pk, amount="1", date=day, actor=finance,
+                            number="RCV-2026-000003")
     before = (Credit.objects.count(), Allocation.objects.count(), LedgerEntry.objects.count(), AuditEvent.objects.count(),
               list(NumberSequence.objects.values_list("series", "year", "last")))
     ok = PaymentInput(customer_id=customer.pk, amount=Decimal("5"), date=day)
@@ -233,6 +236,7 @@ def test_refusals_name_the_input_and_write_nothing(company, finance, customer, o
         (PaymentInput(customer_id=customer.pk, amount=Decimal("5"), date=day, number="R1"), DuplicateNumber, "number"),
         (PaymentInput(customer_id=other_customer.pk, amount=Decimal("5"), date=day, number="RCV-2026-000002"),
          DuplicateNumber, "number"),  # the number the first row will draw from the series
+        (PaymentInput(customer_id=other_customer.pk, amount=Decimal("5"), date=day), DuplicateNumber, "number"),
     ]
     for bad, error, field in cases:
         with pytest.raises(error) as exc:
