@@ -186,7 +186,8 @@ def _first_difference(got, want):
     return None
 
 
-def test_bulk_payments_equal_record_payment_row_by_row(users, finance):
+def test_bulk_payments_equal_record_payment_row_by_row(users, finance, monkeypatch):
+    monkeypatch.setattr(bulk, "BATCH", 7)  # many chunks: plans, ids and discount numbers carry across them
     owners = [users["sales_east"], users["sales_west"], None]
     bulk_co, rows_co = _company("BULK"), _company("ROWS")
     customers = _build(bulk_co, finance, owners, random.Random(11))
@@ -204,7 +205,7 @@ def test_bulk_payments_equal_record_payment_row_by_row(users, finance):
     got, want = _snapshot(bulk_co), _snapshot(rows_co)
     assert _first_difference(got, want) is None
     assert [p.number for p in posted] == [c["number"] for c in want["credits"] if c["kind"] == "payment"][-len(file):]
-    assert seen[-1] == (len(file), len(file))
+    assert len(seen) == 38 and seen[-1] == (len(file), len(file))
     # the file really exercised what it is meant to
     new = Credit.objects.filter(company=bulk_co, external_source="import")
     assert new.filter(unapplied_amount__gt=0).exists() and new.filter(unapplied_amount=0).exists()
@@ -277,3 +278,36 @@ def test_locks_customers_then_instalments_before_any_write(company, finance, cus
     # the pk is the first column selected: ORDER BY 1 is the pk order
     assert 'FROM "ledger_instalment"' in locks[1] and re.search(r'ORDER BY ("ledger_instalment"\."id"|1) ASC', locks[1])
     assert '"customer_id" IN ({}, {})'.format(*sorted([customer.pk, other_customer.pk])) in locks[1]
+
+
+@pytest.mark.parametrize("rep", range(3))
+class TestRaceWithClerks:
+    from .test_concurrency import postgres_only as pytestmark
+
+    def test_bulk_and_single_payments_on_the_same_customers(self, company, customer, other_customer, finance, rep):
+        from .test_concurrency import run_threads, split
+
+        day = dt.date(2026, 3, 2)
+        for c in (customer, other_customer):
+            for _ in range(3):
+                services.post_document(company=company, customer_id=c.pk, document_date=day, total="100", actor=finance)
+        batch = [PaymentInput(customer_id=c.pk, amount=Decimal("60"), date=day)
+                 for _ in range(5) for c in (other_customer, customer)]
+
+        def work(i):
+            if i == 0:
+                return record_payments(company=company, actor=finance, payments=batch)
+            c = (customer, other_customer)[i % 2]
+            return services.record_payment(company=company, customer_id=c.pk, amount=Decimal("25"), date=day,
+                                           actor=finance)
+
+        ok, errors = split(run_threads(6, work))
+        assert errors == []
+        credits = Credit.objects.filter(company=company, kind="payment")
+        assert credits.count() == 15 and len(set(credits.values_list("number", flat=True))) == 15
+        assert sum(credits.values_list("amount", flat=True)) == Decimal("725.00")  # nothing lost or doubled
+        for c in (customer, other_customer):
+            c.refresh_from_db()
+            assert c.open_amount == 0  # 600 owed, 725 paid: everything settled whoever came first
+        assert customer.unapplied_amount + other_customer.unapplied_amount == Decimal("125.00")
+        assert check_ledger() == []
