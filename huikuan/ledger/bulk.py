@@ -412,24 +412,51 @@ def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, De
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
 
 
-def _lock_open_items(customer_ids: list[int]) -> dict[int, list[calc.OpenItem]]:
-    """Lock the open instalments of the customers (already locked) by pk, per chunk of customers, and
-    return them per customer in the order ``plan_oldest_first`` reads them (due date, pk).
+def _plan_all(clean: list[list]) -> list[list]:
+    """Each payment's plan, exactly as ``record_payment`` → ``_auto_allocate`` would make it one payment
+    after another: ``plan_oldest_first`` against the open items as the earlier payments of the file left
+    them. Returns ``[(PlanLine, document_id), …]`` per payment, in input order.
 
-    The chunks are not one global pk order, but every other writer locks a customer before its
-    instalments and all of these customers are held already, so no one can wait on us while holding them.
+    Customers are independent, so their open instalments are locked (by pk) and read per chunk of
+    1,000 customers and dropped once that chunk's payments are planned: memory follows the file, not
+    the open items of its customers (a payment file against a million open instalments). The chunks are
+    not one global pk order, but every other writer locks a customer before its instalments and all of
+    these customers are held already, so no one can wait on us while holding them.
     """
-    items: dict[int, list[calc.OpenItem]] = defaultdict(list)
+    by_customer: dict[int, list[int]] = defaultdict(list)
+    for index, row in enumerate(clean):
+        by_customer[row[1].pk].append(index)
+    plans: list[list] = [[] for _ in clean]
+    customer_ids = sorted(by_customer)
     for start in range(0, len(customer_ids), BATCH):
         chunk = customer_ids[start : start + BATCH]
+        open_items: dict[int, list[_Open]] = defaultdict(list)
         rows = (Instalment.objects.select_for_update().filter(customer_id__in=chunk, open_amount__gt=0).order_by("pk")
                 .values_list("pk", "customer_id", "due_date", "open_amount", "amount", "discount_amount", "discount_date",
                              "document_id"))
         for pk, cid, due, open_amount, amount, discount, discount_date, document_id in rows:
-            items[cid].append(_Open(pk, due, open_amount, amount, discount, discount_date, document_id))
-    for lst in items.values():
-        lst.sort(key=lambda i: (i.due_date, i.instalment_id))
-    return items
+            open_items[cid].append(_Open(pk, due, open_amount, amount, discount, discount_date, document_id))
+        for cid in chunk:
+            items = sorted(open_items.pop(cid, ()), key=lambda i: (i.due_date, i.instalment_id))
+            for index in by_customer[cid]:
+                if not items:
+                    break  # nothing open: this and the customer's later payments stay unapplied cash
+                p, amount = clean[index][0], clean[index][3]
+                plan = calc.plan_oldest_first(available=amount, items=items, on=p.date)
+                if not plan:
+                    continue
+                settled = {line.instalment_id: line.amount + line.discount for line in plan}
+                documents = {i.instalment_id: i.document_id for i in items if i.instalment_id in settled}
+                kept = []
+                for item in items:
+                    taken_here = settled.get(item.instalment_id)
+                    if taken_here:
+                        item = dataclasses.replace(item, open_amount=item.open_amount - taken_here)
+                    if item.open_amount > 0:
+                        kept.append(item)
+                items = kept
+                plans[index] = [(line, documents[line.instalment_id]) for line in plan]
+    return plans
 
 
 @dataclass(frozen=True)
@@ -498,7 +525,7 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
         for c in Customer.objects.select_for_update().filter(company=company, pk__in=chunk).order_by("pk"):
             customers[c.pk] = c
     clean = _clean_payments(payments=payments, customers=customers)
-    open_items = _lock_open_items(sorted(customers))
+    all_plans = _plan_all(clean)
     _number_payments(company=company, clean=clean)
 
     actor_id = getattr(actor, "pk", None)
@@ -511,25 +538,8 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
     posted: list[_Posted] = []
     for start in range(0, len(clean), BATCH):
         chunk = clean[start : start + BATCH]
-        # 1. the plans, exactly as record_payment → _auto_allocate would make them one payment after another
-        plans = []
-        for p, customer, _currency, amount, _number in chunk:
-            items = open_items.get(customer.pk, ())
-            plan = calc.plan_oldest_first(available=amount, items=items, on=p.date) if items else []
-            if plan:
-                settled = {line.instalment_id: line.amount + line.discount for line in plan}
-                by_id = {i.instalment_id: i for i in items}
-                kept = []
-                for item in items:
-                    taken_here = settled.get(item.instalment_id)
-                    if taken_here:
-                        item = dataclasses.replace(item, open_amount=item.open_amount - taken_here)
-                    if item.open_amount > 0:
-                        kept.append(item)
-                open_items[customer.pk] = kept
-                plan = [(line, by_id[line.instalment_id].document_id) for line in plan]
-            plans.append(plan)
-        # 2. ids and discount numbers in creation order: each payment, then its discount credits
+        plans = all_plans[start : start + BATCH]
+        # ids and discount numbers in creation order: each payment, then its discount credits
         n_discounts: dict[int, int] = defaultdict(int)
         for (p, *_rest), plan in zip(chunk, plans, strict=True):
             n_discounts[p.date.year] += sum(1 for line, _doc in plan if line.discount > 0)
@@ -632,7 +642,7 @@ def record_payments(*, company, payments: Sequence[PaymentInput], actor, progres
     ``record_payment`` uses); any rest stays as unapplied cash.
 
     Locks every customer of the batch in pk order, then their open instalments by pk (see
-    ``_lock_open_items``), before anything is written; new credits need no lock. Writes with COPY on
+    ``_plan_all``), before anything is written; new credits need no lock. Writes with COPY on
     PostgreSQL and multi-row INSERT on SQLite, then one UPDATE per 500 instalments and per 500 customers.
 
     Amounts in the customer's currency at its minor unit; dates are business dates. Raises
