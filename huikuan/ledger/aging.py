@@ -279,7 +279,7 @@ def _labels(group_by: str, keys: list) -> dict:
 
     ids = [k for k in keys if k is not None]
     if group_by == "customer":
-        # plain tuples: model instances cost ~20 µs each (2.2 s for 100,000 customers in an XLSX export)
+        # plain tuples: model instances cost ~6 µs more each (1.1 s instead of 0.45 s CPU for 100,000 customers)
         out = {pk: f"{code} {name}" for pk, code, name in Customer.objects.filter(pk__in=ids).values_list("pk", "code", "name")}
     elif group_by in ("salesperson", "owner"):
         out = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
