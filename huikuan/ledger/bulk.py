@@ -117,7 +117,7 @@ def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = (), with_
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Posted:
     pk: int
     number: str
@@ -291,7 +291,7 @@ def post_documents(*, company, documents: Sequence[DocumentInput], actor, progre
 # ---------------------------------------------------------------- payments
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 of them are held during an import
 class PaymentInput:
     customer_id: int
     amount: Decimal
@@ -412,10 +412,10 @@ def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, De
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
 
 
-def _plan_all(clean: list[list]) -> list[list]:
+def _plan_all(clean: list[list]) -> dict[int, list]:
     """Each payment's plan, exactly as ``record_payment`` → ``_auto_allocate`` would make it one payment
     after another: ``plan_oldest_first`` against the open items as the earlier payments of the file left
-    them. Returns ``[(PlanLine, document_id), …]`` per payment, in input order.
+    them. Returns {input index: ``[(PlanLine, document_id), …]``} for the payments that apply to something.
 
     Customers are independent, so their open instalments are locked (by pk) and read per chunk of
     1,000 customers and dropped once that chunk's payments are planned: memory follows the file, not
@@ -426,7 +426,7 @@ def _plan_all(clean: list[list]) -> list[list]:
     by_customer: dict[int, list[int]] = defaultdict(list)
     for index, row in enumerate(clean):
         by_customer[row[1].pk].append(index)
-    plans: list[list] = [[] for _ in clean]
+    plans: dict[int, list] = {}
     customer_ids = sorted(by_customer)
     for start in range(0, len(customer_ids), BATCH):
         chunk = customer_ids[start : start + BATCH]
@@ -538,7 +538,7 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
     posted: list[_Posted] = []
     for start in range(0, len(clean), BATCH):
         chunk = clean[start : start + BATCH]
-        plans = all_plans[start : start + BATCH]
+        plans = [all_plans.pop(i, ()) for i in range(start, start + len(chunk))]
         # ids and discount numbers in creation order: each payment, then its discount credits
         n_discounts: dict[int, int] = defaultdict(int)
         for (p, *_rest), plan in zip(chunk, plans, strict=True):
