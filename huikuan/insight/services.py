@@ -72,3 +72,43 @@ def refresh_customer_aging(*, company, as_of: dt.date, atomic: bool = True) -> i
     # at 100,000 customers (docs/PERFORMANCE.md, "SQLite at full scale")
     analyze(CustomerAging._meta.db_table, AgingChange._meta.db_table)
     return n
+
+
+FOLD_AT = 2000  # marked customers from which a read of the aggregate folds them in first (insight.aging)
+FOLD_CHUNK = 500
+
+
+def fold_changed_customers(*, company) -> int:
+    """Recompute the customers marked in ``AgingChange`` into ``CustomerAging`` (as of the aggregate's date)
+    and clear their marks; returns how many were folded. Same order as the rebuild, per chunk: the marks
+    are deleted FIRST, then the customers recomputed in a later statement, so a posting committed in
+    between is in the new rows and one still uncommitted keeps (or re-creates) its mark.
+
+    Without it every read recomputes all marked customers live: 10,000 marks took the aging page from
+    ~120 ms to 563 ms at 100,000 customers (docs/PERFORMANCE.md, "SQLite at full scale")."""
+    as_of = (CustomerAging.objects.filter(company=company).values_list("as_of", flat=True).first())
+    if as_of is None:
+        return 0
+    buckets, column, _basis = buckets_for(as_of=as_of)
+    cols = "customer_id, company_id, as_of, current, b1, b2, b3, b4, b5, total, disputed"
+    done = 0
+    with transaction.atomic(durable=True):
+        ids = list(AgingChange.objects.filter(company=company).order_by("customer_id")
+                   .values_list("customer_id", flat=True))
+        for start in range(0, len(ids), FOLD_CHUNK):
+            chunk = ids[start:start + FOLD_CHUNK]
+            AgingChange.objects.filter(company=company, customer_id__in=chunk).delete()
+            CustomerAging.objects.filter(company=company, customer_id__in=chunk).delete()
+            marks = ", ".join(["%s"] * len(chunk))
+            sql, params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                                      group_by="customer",
+                                      customers=(f"SELECT id FROM customers_customer WHERE id IN ({marks})", chunk))
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"INSERT INTO insight_customeraging ({cols}) "
+                    f"SELECT g.k, %s, %s, g.b0, g.b1, g.b2, g.b3, g.b4, g.b5, g.total, g.disputed FROM ({sql}) g",
+                    [company.pk, as_of, *params],
+                )
+            done += len(chunk)
+    return done
+
