@@ -425,7 +425,7 @@ def _plan_all(clean: list[list]) -> dict[int, list]:
     """
     by_customer: dict[int, list[int]] = defaultdict(list)
     for index, row in enumerate(clean):
-        by_customer[row[1].pk].append(index)
+        by_customer[row[1]].append(index)
     plans: dict[int, list] = {}
     customer_ids = sorted(by_customer)
     for start in range(0, len(customer_ids), BATCH):
@@ -464,20 +464,20 @@ class _Open(calc.OpenItem):
     document_id: int = 0
 
 
-def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Customer]) -> list[list]:
+def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, str]) -> list[list]:
     """``record_payment``'s checks for every input, in input order; refusals carry ``index``."""
     clean = []
     methods = set(Method.values)
     for index, p in enumerate(payments):
         try:
-            customer = customers.get(p.customer_id)
-            if customer is None:
+            account = customers.get(p.customer_id)
+            if account is None:
                 raise WrongCustomer(_("Unknown customer."), field="customer")
-            currency = p.currency or customer.currency
-            if currency != customer.currency:
+            currency = p.currency or account
+            if currency != account:
                 raise CurrencyMismatch(
                     _("The payment is in %(paid)s but this customer's account is in %(account)s.")
-                    % {"paid": currency, "account": customer.currency}, field="currency")
+                    % {"paid": currency, "account": account}, field="currency")
             amount = _amount(p.amount, currency)
             if p.method not in methods or p.method == Method.NONE:
                 raise LedgerError(_("Choose a payment method."), field="method")
@@ -485,7 +485,7 @@ def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, Cu
         except LedgerError as exc:
             exc.params["index"] = index
             raise
-        clean.append([p, customer, currency, amount, p.number.strip()])
+        clean.append([p, p.customer_id, currency, amount, p.number.strip()])
     return clean
 
 
@@ -519,11 +519,11 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
     if not payments:
         return []
     customer_ids = sorted({p.customer_id for p in payments})
-    customers: dict[int, Customer] = {}
+    customers: dict[int, str] = {}  # pk → the account's currency (not model instances: 100,000 of them)
     for i in range(0, len(customer_ids), BATCH):
         chunk = customer_ids[i : i + BATCH]
-        for c in Customer.objects.select_for_update().filter(company=company, pk__in=chunk).order_by("pk"):
-            customers[c.pk] = c
+        customers.update(Customer.objects.select_for_update().filter(company=company, pk__in=chunk).order_by("pk")
+                         .values_list("pk", "currency"))
     clean = _clean_payments(payments=payments, customers=customers)
     all_plans = _plan_all(clean)
     _number_payments(company=company, clean=clean)
@@ -549,13 +549,13 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
         }
         ids = iter(_reserve_ids(Credit, len(chunk) + sum(n_discounts.values())))
         credits, allocations, entries, events = [], [], [], []
-        for (p, customer, currency, amount, number), plan in zip(chunk, plans, strict=True):
+        for (p, customer_id, currency, amount, number), plan in zip(chunk, plans, strict=True):
             pid = next(ids)
             cash = sum((line.amount for line, _doc in plan), ZERO)
             settled = sum((line.amount + line.discount for line, _doc in plan), ZERO)
             is_bill = p.method in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
             credits.append({
-                "id": pid, "company_id": company.pk, "customer_id": customer.pk, "kind": CreditKind.PAYMENT,
+                "id": pid, "company_id": company.pk, "customer_id": customer_id, "kind": CreditKind.PAYMENT,
                 "number": number, "date": p.date, "currency": currency, "amount": amount,
                 "unapplied_amount": amount - cash, "method": p.method, "reference": p.reference, "memo": p.memo,
                 "bill_number": p.bill_number, "bill_acceptor": p.bill_acceptor, "bill_maturity_date": p.bill_maturity_date,
@@ -565,26 +565,26 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
                 "external_key": p.external_key, "created_by_id": actor_id,
             })
             entries.append({
-                "company_id": company.pk, "customer_id": customer.pk, "date": p.date, "kind": EntryKind.PAYMENT,
+                "company_id": company.pk, "customer_id": customer_id, "date": p.date, "kind": EntryKind.PAYMENT,
                 "debit_amount": ZERO, "credit_amount": amount, "document_id": None, "credit_id": pid,
                 "summary": str(p.memo or method_labels[p.method])[:200],
             })
             events.append({
                 "actor_id": actor_id, "verb": "ledger.payment.recorded", "target_type": credit_type, "target_id": pid,
-                "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} {amount} {currency}"[:300],
+                "company_id": company.pk, "customer_id": customer_id, "summary": f"{number} {amount} {currency}"[:300],
                 "data": {"amount": str(amount), "method": p.method, "date": p.date.isoformat()},
             })
             for line, document_id in plan:
                 if line.amount > 0:
                     allocations.append({
-                        "company_id": company.pk, "customer_id": customer.pk, "credit_id": pid,
+                        "company_id": company.pk, "customer_id": customer_id, "credit_id": pid,
                         "instalment_id": line.instalment_id, "amount": line.amount, "date": p.date, "reverses_id": None,
                         "is_manual": False, "created_by_id": actor_id,
                     })
                 if line.discount > 0:
                     did = next(ids)
                     credits.append({
-                        "id": did, "company_id": company.pk, "customer_id": customer.pk, "kind": CreditKind.DISCOUNT,
+                        "id": did, "company_id": company.pk, "customer_id": customer_id, "kind": CreditKind.DISCOUNT,
                         "number": next(discount_numbers[p.date.year]), "date": p.date, "currency": currency,
                         "amount": line.discount, "unapplied_amount": ZERO, "method": "", "reference": "",
                         "memo": discount_label, "bill_number": "", "bill_acceptor": "", "bill_maturity_date": None,
@@ -592,12 +592,12 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
                         "request_key": None, "external_source": "", "external_key": "", "created_by_id": actor_id,
                     })
                     allocations.append({
-                        "company_id": company.pk, "customer_id": customer.pk, "credit_id": did,
+                        "company_id": company.pk, "customer_id": customer_id, "credit_id": did,
                         "instalment_id": line.instalment_id, "amount": line.discount, "date": p.date,
                         "reverses_id": None, "is_manual": False, "created_by_id": actor_id,
                     })
                     entries.append({
-                        "company_id": company.pk, "customer_id": customer.pk, "date": p.date, "kind": EntryKind.DISCOUNT,
+                        "company_id": company.pk, "customer_id": customer_id, "date": p.date, "kind": EntryKind.DISCOUNT,
                         "debit_amount": ZERO, "credit_amount": line.discount, "document_id": None, "credit_id": did,
                         "summary": discount_label[:200],
                     })
@@ -611,12 +611,12 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
             if plan:
                 events.append({
                     "actor_id": actor_id, "verb": "ledger.credit.allocated", "target_type": credit_type, "target_id": pid,
-                    "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} → {len(plan)}"[:300],
+                    "company_id": company.pk, "customer_id": customer_id, "summary": f"{number} → {len(plan)}"[:300],
                     "data": {"auto": True, "plan": [[line.instalment_id, str(line.amount), str(line.discount)]
                                                     for line, _doc in plan]},
                 })
-            open_delta[customer.pk] -= settled
-            unapplied_delta[customer.pk] += amount - cash
+            open_delta[customer_id] -= settled
+            unapplied_delta[customer_id] += amount - cash
             posted.append(_Posted(pk=pid, number=number))
         _insert_rows(Credit, credits, with_pk=True)
         _insert_rows(Allocation, allocations)
