@@ -2,7 +2,7 @@
 
     DATABASE_URL=sqlite:////tmp/import-bench.sqlite3 .venv/bin/python bench/import_bench.py [--rows 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/import_bench .venv/bin/python bench/import_bench.py
-    ... bench/import_bench.py --kind payments [--rows 100000] [--documents 50000]
+    ... bench/import_bench.py --kind payments [--rows 100000] [--documents 50000] [--company BENCH01]
 
 ``--kind payments`` first posts ``--documents`` invoices to pay (through ``ledger.bulk.post_documents``,
 the documents import's own path; a third of the customers on 2/10 net 30 terms so early-payment
@@ -42,6 +42,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
 
 from huikuan.accounts.models import Company, Role, User  # noqa: E402
 from huikuan.customers.models import Customer, PaymentTerm  # noqa: E402
@@ -49,7 +50,7 @@ from huikuan.imports.models import JobStatus  # noqa: E402
 from huikuan.imports.services import commit_job, create_job, preview_job  # noqa: E402
 from huikuan.ledger import bulk  # noqa: E402
 from huikuan.ledger.checks import check_ledger  # noqa: E402
-from huikuan.ledger.models import Allocation, Credit, ReceivableDocument  # noqa: E402
+from huikuan.ledger.models import Allocation, Credit, Instalment, ReceivableDocument  # noqa: E402
 from huikuan.ledger.services import post_document, record_payment  # noqa: E402
 
 HEADER = ["单据编号", "业务日期", "客户编码", "价税合计", "摘要"]
@@ -153,7 +154,20 @@ def setup_payments(n_rows: int, n_docs: int):
     return company, admin, n_customers
 
 
-def write_payment_files(folder: Path, company, n_rows: int, n_customers: int) -> tuple[Path, Path, int]:
+def existing_company(code: str):
+    """``--company``: pay the open items of an existing company (e.g. BENCH01 in a clone of the generated
+    bench database); a bench admin and one hand-recorded payment are added to it."""
+    company = Company.objects.get(code=code)
+    stamp = dt.datetime.now().strftime("%H%M%S%f")
+    admin = User.objects.create(username=f"ib-admin-{stamp}", role=Role.ADMIN)
+    admin.companies.add(company)
+    first = Customer.objects.filter(company=company).order_by("pk").first()
+    record_payment(company=company, customer_id=first.pk, amount="50.00", date=dt.date(2025, 12, 1), actor=admin,
+                   number=f"{company.code}-PHAND")
+    return company, admin
+
+
+def write_payment_files(folder: Path, company, n_rows: int, codes: list[str]) -> tuple[Path, Path, int]:
     rng = random.Random(17)
     good, bad = folder / "payments.csv", folder / "payments-bad.csv"
     bad_lines = 0
@@ -166,7 +180,7 @@ def write_payment_files(folder: Path, company, n_rows: int, n_customers: int) ->
             method = rng.choice(METHODS)
             bill = "承兑" in method
             amount = rng.choice([rng.randrange(100, 3_000_000), rng.randrange(100, 100_000), 2_450_000]) / 100
-            row = [f"{company.code}-P{i:07d}", day.isoformat(), f"C{rng.randrange(n_customers):06d}",
+            row = [f"{company.code}-P{i:07d}", day.isoformat(), codes[rng.randrange(len(codes))],
                    f"{amount:,.2f}", method, "货款" if i % 3 else "",
                    f"BILL{i:08d}" if bill else "", (day + dt.timedelta(days=90)).isoformat() if bill else ""]
             gw.writerow(row)
@@ -220,11 +234,13 @@ def main():
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--kind", choices=["documents", "payments"], default="documents")
     parser.add_argument("--documents", type=int, default=None, help="payments: documents to pay (default rows / 2)")
+    parser.add_argument("--company", help="payments: pay an existing company's open items instead of setting one up "
+                                          "(e.g. BENCH01 in a clone of the generated bench database; never huikuan_bench)")
     args = parser.parse_args()
     call_command("migrate", interactive=False, verbosity=0)
     print(f"database: {connection.vendor}, kind: {args.kind}, rows: {args.rows}")
     if args.kind == "payments":
-        return bench_payments(args.rows, args.documents if args.documents is not None else args.rows // 2)
+        return bench_payments(args.rows, args.documents if args.documents is not None else args.rows // 2, args.company)
     (company, admin, n_customers), _t = timed("setup (customers)", lambda: setup(args.rows))
     with tempfile.TemporaryDirectory() as tmp:
         (good, bad, bad_lines), _t = timed("write CSV files", lambda: write_files(Path(tmp), company, args.rows, n_customers))
@@ -243,11 +259,17 @@ def main():
     assert problems == [], problems[:5]
 
 
-def bench_payments(n_rows: int, n_docs: int):
-    (company, admin, n_customers), _t = timed(f"setup ({n_docs:,} documents)", lambda: setup_payments(n_rows, n_docs))
+def bench_payments(n_rows: int, n_docs: int, company_code: str | None = None):
+    if company_code:
+        (company, admin), _t = timed(f"setup (existing company {company_code})", lambda: existing_company(company_code))
+    else:
+        (company, admin, _n), _t = timed(f"setup ({n_docs:,} documents)", lambda: setup_payments(n_rows, n_docs))
+    codes = list(Customer.objects.filter(company=company).order_by("pk").values_list("code", flat=True))
+    open_items = Instalment.objects.filter(company=company, open_amount__gt=0).count()
+    print(f"{len(codes):,} customers, {open_items:,} open instalments")
     with tempfile.TemporaryDirectory() as tmp:
         (good, bad, bad_lines), _t = timed("write CSV files",
-                                           lambda: write_payment_files(Path(tmp), company, n_rows, n_customers))
+                                           lambda: write_payment_files(Path(tmp), company, n_rows, codes))
         print(f"file: {good.stat().st_size / 1e6:.1f} MB, bad rows planted: {bad_lines} of {len(PAY_BAD_KINDS)} kinds")
         before = (Credit.objects.filter(company=company).count(), Allocation.objects.filter(company=company).count())
         job, _t = timed("bad file: upload + preview", lambda: preview_job(job=job_for(bad, company, admin, "payments"),
@@ -261,11 +283,12 @@ def bench_payments(n_rows: int, n_docs: int):
         assert job.status == JobStatus.READY, job.errors[:5]
         job, took = timed("good file: commit (check + write)", lambda: commit_job(job_id=job.pk, actor=admin))
         assert job.status == JobStatus.DONE, (job.status, job.message)
-        credits = Credit.objects.filter(company=company)
+        mine = Q(credit__external_source="import") | Q(credit__parent__external_source="import")
+        paid = Credit.objects.filter(company=company, external_source="import")
         print(f"  {job.created_count} payments, {job.created_count / took:,.0f} rows/s; "
-              f"{Allocation.objects.filter(company=company).count():,} allocations, "
-              f"{credits.filter(kind='discount').count():,} discounts, "
-              f"{credits.filter(kind='payment', unapplied_amount__gt=0).count():,} payments with unapplied cash")
+              f"{Allocation.objects.filter(mine, company=company).count():,} allocations, "
+              f"{Credit.objects.filter(company=company, parent__in=paid).count():,} discounts, "
+              f"{paid.filter(unapplied_amount__gt=0).count():,} payments with unapplied cash")
         job, _t = timed("same file again (all unchanged)", lambda: commit_job(
             job_id=preview_job(job=job_for(good, company, admin, "payments"), actor=admin).pk, actor=admin))
         assert job.status == JobStatus.DONE and job.unchanged_count == n_rows, (job.status, job.unchanged_count)
