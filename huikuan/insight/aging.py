@@ -25,7 +25,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger import aging as ledger_aging
 from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
 
-from . import services
+from . import past, services
 
 N = len(COLLECTION_EDGES) + 2  # stored bucket columns: current, b1…b5
 STORED = ["current", *[f"b{i}" for i in range(1, N)]]
@@ -73,6 +73,13 @@ def aging_report(*, user, company, as_of: dt.date, basis: str = "due", scheme: s
     """Same arguments and result as ``ledger.aging.aging_report``; served from the aggregate when it applies."""
     if not _applies(company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group_by, edges=edges,
                     customer_id=customer_id):
+        if past.applies(company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group_by, edges=edges,
+                        customer_id=customer_id):
+            # a past date: stored per-customer figures of that date, built on its first view (insight.past)
+            rep = past.aging_report(user=user, company=company, as_of=as_of, group_by=group_by, min_total=min_total,
+                                    offset=offset, limit=limit)
+            if rep is not None:
+                return rep
         return ledger_aging.aging_report(user=user, company=company, as_of=as_of, basis=basis, scheme=scheme,
                                          group_by=group_by, edges=edges, years=years, min_total=min_total,
                                          customer_id=customer_id, offset=offset, limit=limit)

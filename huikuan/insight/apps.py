@@ -16,6 +16,12 @@ def _customer_aging_job(company, day: dt.date):
     return lambda: f"{refresh_customer_aging(company=company, as_of=day)} customers"
 
 
+def _aging_dates_job(company, day: dt.date):
+    from .past import keep_dates
+
+    return lambda: keep_dates(company=company, today=day)
+
+
 class InsightConfig(AppConfig):
     name = "huikuan.insight"
     label = "insight"
@@ -26,3 +32,4 @@ class InsightConfig(AppConfig):
 
         register_daily("snapshot", _snapshot_job)
         register_daily("customer-aging", _customer_aging_job)
+        register_daily("aging-dates", _aging_dates_job)  # month ends stored for past-date aging (insight.past)

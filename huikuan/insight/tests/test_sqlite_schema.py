@@ -27,7 +27,8 @@ def _master(kind: str) -> set[str]:
 
 
 def test_triggers_and_covering_index_exist():
-    assert {"insight_aging_changed_ins", "insight_aging_changed_upd"} <= _master("trigger")
+    assert {"insight_aging_changed_ins", "insight_aging_changed_upd",
+            "insight_aging_marks_ins", "insight_aging_marks_upd"} <= _master("trigger")  # 0002, 0004
     assert "insight_open_cover" in _master("index")
 
 

@@ -1,0 +1,277 @@
+"""Aging of past dates from stored per-customer figures, exact to the fen at every moment.
+
+A *build* (``AgingBuild``) stores every customer's default aging (collections buckets 30/60/90/120 by
+due date, disputed part) as of one past date X in ``CustomerAgingAt``. Month ends of the last 12 months
+are built by the daily job; any other past date on its first view (that view pays the live computation
+once, plus the insert). At most ``KEEP_OTHER`` dates besides those month ends are kept per company, the
+least recently viewed dropped first.
+
+Exactness. Triggers on ``ledger_instalment`` (migration 0004) upsert an ``AgingMark(customer, since,
+tx)`` for every inserted or updated instalment whose aging as of some date ≥ ``since`` may have changed.
+A read as of X takes the stored rows of the customers with no mark that the build did not see and
+``since ≤ X``, and recomputes those customers live (``ledger.aging.grouped_sql(customers=...)``), so it
+equals ``ledger.aging.aging_report`` whatever was posted, paid, reversed or disputed since the build.
+"Did not see" is decided without races:
+
+* PostgreSQL: ``tx`` is the writing transaction's id (``pg_current_xact_id()``). The build runs in one
+  REPEATABLE READ transaction whose first statement reads ``pg_current_snapshot()``: the aggregate and
+  the stored snapshot are the same snapshot S. A mark is unseen iff ``NOT pg_visible_in_snapshot(tx, S)``
+  — this includes a transaction that had already marked the customer but was uncommitted when S was
+  taken. The upsert overwrites ``tx`` of an existing (customer, since) row; that can never hide an unseen
+  change: a transaction T2 that overwrites the row written by T waits for T's row lock (or, for a row T
+  inserted, for T's unique-index entry) and so commits after T. If T is not visible in S, T had not
+  committed when S was taken, so neither had T2: T2 is not visible in S either. (An aborted T leaves no
+  row and no change.) ``tx ≥ xmin(S)`` (stored in ``AgingBuild.tx``) is implied by "not visible" and lets
+  the index on (company, tx) skip old marks.
+* SQLite: one writer at a time. ``tx`` is the value of the one-row ``AgingClock``; a build, inside its
+  write transaction (IMMEDIATE: it holds the write lock from its first statement), records the clock's
+  value c and sets it to c + 1. Every other write transaction runs wholly before the build (its marks
+  have tx ≤ c and its changes are in the aggregate) or wholly after it (its marks have tx = c + 1 or
+  more). A mark is unseen iff ``tx > c``. This does not depend on transaction identity, so it also holds
+  inside one test transaction.
+
+Marks every build has seen are deleted by ``prune`` (under the same company lock as the builds, so a
+build in progress whose snapshot is not yet stored cannot lose one). A build that has many unseen marks
+(a busy day of back-dated work) is rebuilt by the daily job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huikuan.common import clock
+from huikuan.common.money import ZERO, from_minor
+from huikuan.customers.models import Customer
+from huikuan.ledger import aging as ledger_aging
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
+
+from .models import AgingBuild, AgingMark, CustomerAgingAt
+from .services import month_ends
+
+MONTH_ENDS = 12  # month ends kept (built by the daily job when missing)
+KEEP_OTHER = 24  # other dates kept per company (least recently viewed dropped first)
+TOUCH_EVERY = dt.timedelta(hours=1)  # a view records itself at most this often (one UPDATE)
+REBUILD_MIN, REBUILD_SHARE = 200, 0.05  # the daily job rebuilds a date with more unseen customers than both
+LOCK_CLASS = 0x4167  # pg_advisory_lock(LOCK_CLASS, company id): builds and pruning of one company
+
+N = len(COLLECTION_EDGES) + 2
+STORED = ["current", *[f"b{i}" for i in range(1, N)]]
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def applies(*, company, as_of, scheme, basis, group_by, edges, customer_id) -> bool:
+    """Options served from stored dates: default buckets by due date, by customer or totals, a past date."""
+    return (scheme == "collections" and basis == "due" and tuple(edges) == COLLECTION_EDGES
+            and group_by in ("customer", "none") and customer_id is None and as_of < clock.today(company))
+
+
+def can_build() -> bool:
+    """A build needs its own transaction: not inside a caller's ``atomic`` block (PostgreSQL: not inside
+    any, as its snapshot must be the REPEATABLE READ transaction's own)."""
+    if _pg():
+        return not connection.in_atomic_block
+    return not any(not getattr(b, "_from_testcase", False) for b in connection.atomic_blocks)
+
+
+@contextlib.contextmanager
+def _company_lock(company):
+    if not _pg():  # SQLite: the build's IMMEDIATE transaction is the lock
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_CLASS, company.pk])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, company.pk])
+
+
+def build(*, company, as_of: dt.date, replace: bool = False) -> AgingBuild:
+    """Store every customer's aging as of ``as_of`` (unless already stored and not ``replace``)."""
+    with _company_lock(company), transaction.atomic(durable=True):
+        with connection.cursor() as cur:
+            if _pg():
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # the first statement fixes the transaction's snapshot: the aggregate below reads the same one
+                cur.execute("SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                snapshot, tx = cur.fetchone()
+            else:
+                cur.execute("INSERT OR IGNORE INTO insight_agingclock (id, tx) VALUES (1, 0)")
+                cur.execute("SELECT tx FROM insight_agingclock WHERE id = 1")
+                (tx,), snapshot = cur.fetchone(), ""
+                cur.execute("UPDATE insight_agingclock SET tx = tx + 1 WHERE id = 1")
+        old = AgingBuild.objects.filter(company=company, as_of=as_of).first()
+        if old is not None and not replace:
+            return old
+        if old is not None:
+            _drop([old.pk])
+        now = timezone.now()
+        b = AgingBuild.objects.create(company=company, as_of=as_of, snapshot=snapshot, tx=tx, used_at=now)
+        buckets, column, _basis = buckets_for(as_of=as_of)
+        sql, params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                                  group_by="customer")
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {CustomerAgingAt._meta.db_table} (build_id, customer_id, {', '.join(STORED)}, total, disputed) "
+                f"SELECT %s, g.k, {', '.join(f'g.b{i}' for i in range(N))}, g.total, g.disputed FROM ({sql}) g",
+                [b.pk, *params])
+            b.rows = cur.rowcount
+        AgingBuild.objects.filter(pk=b.pk).update(rows=b.rows)
+        return b
+
+
+def _drop(ids: list[int]) -> None:
+    if not ids:
+        return
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {CustomerAgingAt._meta.db_table} WHERE build_id IN ({marks})", ids)
+        cur.execute(f"DELETE FROM {AgingBuild._meta.db_table} WHERE id IN ({marks})", ids)
+
+
+def unseen_sql(b: AgingBuild) -> tuple[str, list]:
+    """Sub-SELECT of the customers whose aging as of ``b.as_of`` may have changed since build ``b``."""
+    if _pg():
+        return ("SELECT customer_id FROM insight_agingmark WHERE company_id = %s AND tx >= %s AND since <= %s "
+                "AND NOT pg_visible_in_snapshot(tx::text::xid8, %s::pg_snapshot)",
+                [b.company_id, b.tx, b.as_of, b.snapshot])
+    return ("SELECT customer_id FROM insight_agingmark WHERE company_id = %s AND tx > %s AND since <= %s",
+            [b.company_id, b.tx, b.as_of])
+
+
+def prune(*, company, today: dt.date | None = None) -> int:
+    """Drop the least recently viewed dates beyond ``KEEP_OTHER`` (month ends of the last ``MONTH_ENDS``
+    months stay), then the marks every remaining build has seen. Returns the number of dates dropped."""
+    today = today or clock.today(company)
+    pinned = set(month_ends(today - dt.timedelta(days=1), MONTH_ENDS))
+    with _company_lock(company), transaction.atomic():
+        builds = list(AgingBuild.objects.filter(company=company).order_by("-used_at", "-id").values_list("pk", "as_of", "tx"))
+        others = [pk for pk, day, _tx in builds if day not in pinned]
+        drop = others[KEEP_OTHER:]
+        _drop(drop)
+        kept = [tx for pk, _day, tx in builds if pk not in drop]
+        with connection.cursor() as cur:
+            if _pg():
+                # tx below every build's xmin: finished before each snapshot, so visible in all of them
+                floor = min(kept) if kept else None
+                if floor is None:
+                    cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                    floor, = cur.fetchone()
+                # rows a writer holds are skipped (it is changing them anyway; keeping a mark is always safe)
+                cur.execute("DELETE FROM insight_agingmark WHERE id IN (SELECT id FROM insight_agingmark "
+                            "WHERE company_id = %s AND tx < %s FOR UPDATE SKIP LOCKED)", [company.pk, floor])
+            elif kept:
+                cur.execute("DELETE FROM insight_agingmark WHERE company_id = %s AND tx <= %s", [company.pk, min(kept)])
+            else:
+                cur.execute("DELETE FROM insight_agingmark WHERE company_id = %s", [company.pk])
+    return len(drop)
+
+
+def unseen_count(b: AgingBuild) -> int:
+    sql, params = unseen_sql(b)
+    (n,), = fetch(f"SELECT COUNT(DISTINCT customer_id) FROM ({sql}) u", params)
+    return n
+
+
+def keep_dates(*, company, today: dt.date) -> str:
+    """The daily job: build missing month ends, rebuild dates with many unseen changes, prune."""
+    built = rebuilt = 0
+    for day in month_ends(today - dt.timedelta(days=1), MONTH_ENDS):
+        if not AgingBuild.objects.filter(company=company, as_of=day).exists():
+            build(company=company, as_of=day)
+            built += 1
+    for b in AgingBuild.objects.filter(company=company, as_of__lt=today):
+        if unseen_count(b) > max(REBUILD_MIN, REBUILD_SHARE * b.rows):
+            build(company=company, as_of=b.as_of, replace=True)
+            rebuilt += 1
+    dropped = prune(company=company, today=today)
+    return f"{built} built, {rebuilt} rebuilt, {dropped} dropped"
+
+
+def current_build(*, company, as_of: dt.date) -> AgingBuild | None:
+    """The stored date to read, built now if missing and possible (the first view of a date)."""
+    b = AgingBuild.objects.filter(company=company, as_of=as_of).first()
+    if b is None:
+        if not can_build():
+            return None
+        b = build(company=company, as_of=as_of)
+        prune(company=company)
+        return b
+    now = timezone.now()
+    if b.used_at < now - TOUCH_EVERY:
+        AgingBuild.objects.filter(pk=b.pk).update(used_at=now)
+    return b
+
+
+def _rows_sql(*, user, b: AgingBuild, min_total: Decimal | None) -> tuple[str, list]:
+    """All customers' rows as (k, label, b0…b5, total, disputed): stored or, when changed since, live."""
+    company, as_of = b.company, b.as_of
+    unseen, unseen_params = unseen_sql(b)
+    buckets, column, _basis = buckets_for(as_of=as_of)
+    live, live_params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                                    group_by="customer", customers=(unseen, unseen_params))
+    stored = (f"SELECT a.customer_id AS k, NULL AS label, "
+              f"{', '.join(f'a.{c} AS b{i}' for i, c in enumerate(STORED))}, a.total AS total, a.disputed AS disputed "
+              f"FROM {CustomerAgingAt._meta.db_table} a WHERE a.build_id = %s AND a.customer_id NOT IN ({unseen})")
+    where, params = [], []
+    if not ledger_aging.sees_all(user):
+        scope_sql, scope_params = ledger_aging.scope_sql(user, company)
+        where.append(f"r.k IN ({scope_sql})")
+        params += scope_params
+    if min_total is not None:
+        where.append("r.total >= %s")
+        params.append(int(min_total * 100))
+    sql = f"SELECT * FROM ({stored} UNION ALL {live}) r" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return sql, [b.pk, *unseen_params, *live_params, *params]
+
+
+def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", min_total: Decimal | None = None,
+                 offset: int = 0, limit: int | None = None) -> AgingReport | None:
+    """``ledger.aging.aging_report`` for the options ``applies`` accepts, from a stored date; None when
+    there is none and none can be built here (the caller computes it live)."""
+    b = current_build(company=company, as_of=as_of)
+    if b is None:
+        return None
+    b.company = company
+    buckets, _column, basis = buckets_for(as_of=as_of)
+    rows_sql, params = _rows_sql(user=user, b=b, min_total=min_total if group_by == "customer" else None)
+    sums = ", ".join(f"CAST(SUM(b{i}) AS BIGINT)" for i in range(N))
+    (count, *agg), = fetch(f"SELECT COUNT(*), {sums}, CAST(SUM(total) AS BIGINT), CAST(SUM(disputed) AS BIGINT) "
+                           f"FROM ({rows_sql}) g", params)
+    totals = tuple(from_minor(v or 0) for v in agg[:N])
+    total, disputed = from_minor(agg[N] or 0), from_minor(agg[N + 1] or 0)
+    if group_by == "none":
+        if min_total is not None and total < min_total:
+            count, totals, total, disputed = 0, tuple(ZERO for _b in buckets), ZERO, ZERO
+        rows = [AgingRow(key=1, label=_("All customers"), buckets=totals, total=total, disputed=disputed)] if count else []
+        rows = rows[offset: None if limit is None else offset + limit]
+        return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by=group_by, buckets=buckets,
+                           rows=rows, totals=totals, total=total, row_count=1 if count else 0, disputed=disputed)
+    page_sql = f"{rows_sql} ORDER BY r.total DESC, r.k"
+    page_params = list(params)
+    if limit is not None:
+        page_sql += " LIMIT %s OFFSET %s"
+        page_params += [limit, offset]
+    elif offset:
+        page_sql += " OFFSET %s" if _pg() else " LIMIT -1 OFFSET %s"
+        page_params.append(offset)
+    raw = fetch(page_sql, page_params)
+    labels = {pk: f"{code} {name}" for pk, code, name in
+              Customer.objects.filter(pk__in=[r[0] for r in raw]).values_list("pk", "code", "name")}
+    rows = [AgingRow(key=r[0], label=labels.get(r[0], ""), buckets=tuple(from_minor(v or 0) for v in r[2:2 + N]),
+                     total=from_minor(r[2 + N] or 0), disputed=from_minor(r[3 + N] or 0)) for r in raw]
+    return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by=group_by, buckets=buckets, rows=rows,
+                       totals=totals, total=sum(totals, ZERO), row_count=count, disputed=disputed)
+
+
+__all__ = ["AgingMark", "aging_report", "applies", "build", "keep_dates", "prune", "unseen_sql"]
