@@ -274,8 +274,8 @@ def test_locks_customers_then_instalments_before_any_write(company, finance, cus
     sql = [q["sql"] for q in ctx.captured_queries]
     first_write = next(i for i, s in enumerate(sql) if s.lstrip().upper().startswith(("INSERT", "UPDATE", "COPY")))
     locks = [s for s in sql[:first_write] if "FOR UPDATE" in s]
-    assert '"customers_customer"' in locks[0] and 'ORDER BY "customers_customer"."id" ASC' in locks[0]
     # the pk is the first column selected: ORDER BY 1 is the pk order
+    assert 'FROM "customers_customer"' in locks[0] and re.search(r'ORDER BY ("customers_customer"\."id"|1) ASC', locks[0])
     assert 'FROM "ledger_instalment"' in locks[1] and re.search(r'ORDER BY ("ledger_instalment"\."id"|1) ASC', locks[1])
     assert '"customer_id" IN ({}, {})'.format(*sorted([customer.pk, other_customer.pk])) in locks[1]
 
