@@ -54,7 +54,7 @@ def test_first_view_builds_then_later_views_read_the_stored_rows(book, company, 
     rep = _same(finance, company)
     b = AgingBuild.objects.get(company=company, as_of=Y)
     assert b.rows == 2 and CustomerAgingAt.objects.filter(build=b).count() == 2 and rep.total == D("1550.50")
-    with django_assert_max_num_queries(5):  # today's aggregate?, stored date, totals, page, labels
+    with django_assert_max_num_queries(6):  # today's aggregate?, stored date, unseen count, totals, page, labels
         fast.aging_report(user=finance, company=company, as_of=Y)
     # the stored rows are what is read (tampering shows), and only for that date
     CustomerAgingAt.objects.filter(build=b).update(b5=F("b5") + 1, total=F("total") + 1)
@@ -175,6 +175,20 @@ def test_change_uncommitted_during_the_build_is_recomputed(book, company, other_
     assert not failure
     assert _unseen(company) == {other_customer.pk}
     assert _same(finance, company).disputed == D("50.00")
+
+
+def test_a_view_rebuilds_a_date_with_many_unseen_changes(book, company, customer, finance, monkeypatch):
+    monkeypatch.setattr(past, "READ_REBUILD_AT", 2)
+    fast.aging_report(user=finance, company=company, as_of=Y)
+    first = AgingBuild.objects.get(as_of=Y).pk
+    s.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 6, 3), total=D("5.00"),
+                    actor=finance)
+    _same(finance, company)  # one unseen customer: recomputed live
+    assert AgingBuild.objects.get(as_of=Y).pk == first
+    s.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 6, 4), total=D("6.00"),
+                    actor=finance)  # a second mark (another since-date)
+    assert _same(finance, company).total == D("1561.50")
+    assert AgingBuild.objects.get(as_of=Y).pk != first and _unseen(company) == set()
 
 
 def test_builds_are_not_made_inside_a_callers_transaction(book, company, finance):
