@@ -80,15 +80,22 @@ PG_BACKWARD = [
 ]
 SQLITE_TX = "COALESCE((SELECT tx FROM insight_agingclock WHERE id = 1), 0)"
 SQLITE_UPSERT = "ON CONFLICT (customer_id, since) DO UPDATE SET tx = excluded.tx WHERE tx IS NOT excluded.tx"
+# A mark of the same customer with an earlier or equal since-date and the same clock value already says
+# all this one would (the clock moves only at builds, and both are pruned together): skipped, so a bulk
+# update writes about one mark per customer, not one per instalment (200,000 updated instalments: 170,198
+# marks and +0.9 s without the check).
+SQLITE_COVERED = ("NOT EXISTS (SELECT 1 FROM insight_agingmark m WHERE m.customer_id = {c} AND m.since <= s "
+                  "AND m.tx = t)")
 SQLITE_FORWARD = [
     f"""CREATE TRIGGER insight_aging_marks_ins AFTER INSERT ON ledger_instalment BEGIN
           INSERT INTO insight_agingmark (customer_id, company_id, since, tx)
-            VALUES (NEW.customer_id, NEW.company_id, NEW.document_date, {SQLITE_TX}) {SQLITE_UPSERT};
+            SELECT NEW.customer_id, NEW.company_id, s, t FROM (SELECT NEW.document_date AS s, {SQLITE_TX} AS t)
+             WHERE {SQLITE_COVERED.format(c="NEW.customer_id")} {SQLITE_UPSERT};
         END""",
     f"""CREATE TRIGGER insight_aging_marks_upd AFTER UPDATE ON ledger_instalment BEGIN
           INSERT INTO insight_agingmark (customer_id, company_id, since, tx)
-            SELECT NEW.customer_id, NEW.company_id, s, {SQLITE_TX} FROM (SELECT {_sqlite_since("OLD", "NEW")} AS s)
-             WHERE s IS NOT NULL {SQLITE_UPSERT};
+            SELECT NEW.customer_id, NEW.company_id, s, t FROM (SELECT {_sqlite_since("OLD", "NEW")} AS s, {SQLITE_TX} AS t)
+             WHERE s IS NOT NULL AND {SQLITE_COVERED.format(c="NEW.customer_id")} {SQLITE_UPSERT};
           INSERT INTO insight_agingmark (customer_id, company_id, since, tx)
             SELECT OLD.customer_id, OLD.company_id, min(OLD.document_date, NEW.document_date), {SQLITE_TX}
              WHERE OLD.customer_id <> NEW.customer_id OR OLD.company_id <> NEW.company_id {SQLITE_UPSERT};

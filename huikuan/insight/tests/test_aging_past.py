@@ -177,7 +177,7 @@ def test_change_uncommitted_during_the_build_is_recomputed(book, company, other_
     assert _same(finance, company).disputed == D("50.00")
 
 
-def test_a_view_rebuilds_a_date_with_many_unseen_changes(book, company, customer, finance, monkeypatch):
+def test_a_view_rebuilds_a_date_with_many_unseen_changes(book, company, customer, other_customer, finance, monkeypatch):
     monkeypatch.setattr(past, "READ_REBUILD_AT", 2)
     fast.aging_report(user=finance, company=company, as_of=Y)
     first = AgingBuild.objects.get(as_of=Y).pk
@@ -185,8 +185,8 @@ def test_a_view_rebuilds_a_date_with_many_unseen_changes(book, company, customer
                     actor=finance)
     _same(finance, company)  # one unseen customer: recomputed live
     assert AgingBuild.objects.get(as_of=Y).pk == first
-    s.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 6, 4), total=D("6.00"),
-                    actor=finance)  # a second mark (another since-date)
+    s.post_document(company=company, customer_id=other_customer.pk, document_date=dt.date(2026, 6, 4), total=D("6.00"),
+                    actor=finance)  # a second customer
     assert _same(finance, company).total == D("1561.50")
     assert AgingBuild.objects.get(as_of=Y).pk != first and _unseen(company) == set()
 
