@@ -73,8 +73,10 @@ class RowsList(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         qs = self.filter_queryset(self.get_queryset()).select_related(None).prefetch_related(None)
         self.count_queryset = qs  # counted without the joins the rows' lookups add
-        page = self.paginate_queryset(self.rows.values(qs))
-        return self.get_paginated_response(self.rows.render(page))
+        # The page's ids first (index order, no joins for the skipped rows of a deep page), then its rows.
+        ids = self.paginate_queryset(qs.values_list("pk", flat=True))
+        by_pk = {row["pk"]: row for row in self.rows.values(qs.model._default_manager.filter(pk__in=ids))}
+        return self.get_paginated_response(self.rows.render([by_pk[pk] for pk in ids]))
 
 
 def company_of(request):
