@@ -249,11 +249,27 @@ def _rows_sql(*, user, b: AgingBuild, min_total: Decimal | None) -> tuple[str, l
 def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", min_total: Decimal | None = None,
                  offset: int = 0, limit: int | None = None) -> AgingReport | None:
     """``ledger.aging.aging_report`` for the options ``applies`` accepts, from a stored date; None when
-    there is none and none can be built here (the caller computes it live)."""
-    b = current_build(company=company, as_of=as_of)
-    if b is None:
-        return None
-    b.company = company
+    there is none and none can be built here (the caller computes it live).
+
+    The totals and the page are two statements, each with its own snapshot; a rebuild or pruning that
+    drops the build in between (its rows, and marks only it had not seen) would leave them reading a
+    partial build. So the build must still exist AFTER both: dropping it commits in one transaction with
+    its rows (and with the marks pruning that relies on it), so if it is still there, neither statement
+    saw any of that. Otherwise the read is retried on the date's new build."""
+    for _attempt in range(3):
+        b = current_build(company=company, as_of=as_of)
+        if b is None:
+            return None
+        b.company = company
+        rep = _report(user=user, b=b, group_by=group_by, min_total=min_total, offset=offset, limit=limit)
+        if AgingBuild.objects.filter(pk=b.pk).exists():
+            return rep
+    return None
+
+
+def _report(*, user, b: AgingBuild, group_by: str, min_total: Decimal | None, offset: int,
+            limit: int | None) -> AgingReport:
+    as_of = b.as_of
     buckets, _column, basis = buckets_for(as_of=as_of)
     rows_sql, params = _rows_sql(user=user, b=b, min_total=min_total if group_by == "customer" else None)
     sums = ", ".join(f"CAST(SUM(b{i}) AS BIGINT)" for i in range(N))

@@ -54,7 +54,7 @@ def test_first_view_builds_then_later_views_read_the_stored_rows(book, company, 
     rep = _same(finance, company)
     b = AgingBuild.objects.get(company=company, as_of=Y)
     assert b.rows == 2 and CustomerAgingAt.objects.filter(build=b).count() == 2 and rep.total == D("1550.50")
-    with django_assert_max_num_queries(6):  # today's aggregate?, stored date, unseen count, totals, page, labels
+    with django_assert_max_num_queries(7):  # today's aggregate?, stored date, unseen count, totals, page, labels, still stored?
         fast.aging_report(user=finance, company=company, as_of=Y)
     # the stored rows are what is read (tampering shows), and only for that date
     CustomerAgingAt.objects.filter(build=b).update(b5=F("b5") + 1, total=F("total") + 1)
@@ -189,6 +189,23 @@ def test_a_view_rebuilds_a_date_with_many_unseen_changes(book, company, customer
                     actor=finance)  # a second customer
     assert _same(finance, company).total == D("1561.50")
     assert AgingBuild.objects.get(as_of=Y).pk != first and _unseen(company) == set()
+
+
+def test_a_read_whose_build_was_replaced_meanwhile_is_read_again(book, company, finance, monkeypatch):
+    fast.aging_report(user=finance, company=company, as_of=Y)
+    real, calls = past._report, []
+
+    def replaced_after_reading(**kw):
+        calls.append(kw["b"].pk)
+        out = real(**kw)
+        if len(calls) == 1:  # a rebuild commits between this read's statements and its check
+            past.build(company=company, as_of=Y, replace=True)
+        return out
+
+    monkeypatch.setattr(past, "_report", replaced_after_reading)
+    rep = fast.aging_report(user=finance, company=company, as_of=Y)
+    assert len(calls) == 2 and calls[0] != calls[1] == AgingBuild.objects.get(as_of=Y).pk
+    assert rep.totals == aging_report(user=finance, company=company, as_of=Y).totals
 
 
 def test_builds_are_not_made_inside_a_callers_transaction(book, company, finance):
