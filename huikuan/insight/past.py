@@ -61,6 +61,9 @@ REBUILD_MIN, REBUILD_SHARE = 200, 0.05  # the daily job rebuilds a date with mor
 # a view rebuilds its date first from this many unseen marks: recomputing them live on every view costs more
 # (PostgreSQL, 100,000 customers: 1,000 unseen 185 ms a view, 10,000 unseen 1.6 s; a rebuild ~1.3 s once)
 READ_REBUILD_AT = 1000
+# the daily job also rebuilds the one least recently built date once it is this old: the marks every build
+# has seen are pruned, so the oldest build's snapshot bounds how long marks are kept
+REFRESH_AFTER = dt.timedelta(days=7)
 LOCK_CLASS = 0x4167  # pg_advisory_lock(LOCK_CLASS, company id): builds and pruning of one company
 
 N = len(COLLECTION_EDGES) + 2
@@ -193,7 +196,8 @@ def unseen_count(b: AgingBuild, cap: int | None = None) -> int:
 
 
 def keep_dates(*, company, today: dt.date) -> str:
-    """The daily job: build missing month ends, rebuild dates with many unseen changes, prune."""
+    """The daily job: build missing month ends, rebuild dates with many unseen changes and the oldest
+    build once it is a week old (so marks are kept about as long as the stored dates' oldest refresh), prune."""
     built = rebuilt = 0
     for day in month_ends(today - dt.timedelta(days=1), MONTH_ENDS):
         if not AgingBuild.objects.filter(company=company, as_of=day).exists():
@@ -203,6 +207,11 @@ def keep_dates(*, company, today: dt.date) -> str:
         if unseen_count(b) > max(REBUILD_MIN, REBUILD_SHARE * b.rows):
             build(company=company, as_of=b.as_of, replace=True)
             rebuilt += 1
+    oldest = (AgingBuild.objects.filter(company=company, as_of__lt=today, built_at__lt=timezone.now() - REFRESH_AFTER)
+              .order_by("tx", "id").first())
+    if oldest is not None:
+        build(company=company, as_of=oldest.as_of, replace=True)
+        rebuilt += 1
     dropped = prune(company=company, today=today)
     return f"{built} built, {rebuilt} rebuilt, {dropped} dropped"
 

@@ -136,6 +136,12 @@ def test_daily_job_builds_month_ends_once_and_rebuilds_busy_ones(book, company, 
     assert {d for d in ends if after[d] != first[d]} == {dt.date(2026, 5, 31), dt.date(2026, 6, 30)}
     assert _unseen(company, dt.date(2026, 6, 30)) == set()
     _same(finance, company, as_of=dt.date(2026, 6, 30))
+    # the oldest build is refreshed once a week old, one a day
+    AgingBuild.objects.filter(as_of__in=ends[:2]).update(built_at=F("built_at") - dt.timedelta(days=8))
+    oldest = AgingBuild.objects.order_by("tx", "id").first()
+    assert job() == "0 built, 1 rebuilt, 0 dropped"
+    assert not AgingBuild.objects.filter(pk=oldest.pk).exists()
+    assert AgingBuild.objects.filter(as_of=oldest.as_of).exists()
 
 
 def test_least_recently_viewed_dates_are_dropped(book, company, finance, monkeypatch):
