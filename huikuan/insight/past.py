@@ -197,7 +197,10 @@ def unseen_count(b: AgingBuild, cap: int | None = None) -> int:
 
 def keep_dates(*, company, today: dt.date) -> str:
     """The daily job: build missing month ends, rebuild dates with many unseen changes and the oldest
-    build once it is a week old (so marks are kept about as long as the stored dates' oldest refresh), prune."""
+    build once it is a week old (so marks are kept about as long as the stored dates' oldest refresh), prune.
+    Builds need a transaction of their own: called inside one (PostgreSQL), it does nothing."""
+    if not can_build():
+        return "not run inside a transaction"
     built = rebuilt = 0
     for day in month_ends(today - dt.timedelta(days=1), MONTH_ENDS):
         if not AgingBuild.objects.filter(company=company, as_of=day).exists():

@@ -233,6 +233,7 @@ def test_a_read_whose_build_was_replaced_meanwhile_is_read_again(book, company, 
 def test_builds_are_not_made_inside_a_callers_transaction(book, company, finance):
     with transaction.atomic():
         a = fast.aging_report(user=finance, company=company, as_of=Y)
+        assert past.keep_dates(company=company, today=dt.date(2026, 7, 15)) == "not run inside a transaction"
     assert not AgingBuild.objects.exists()
     assert a.total == aging_report(user=finance, company=company, as_of=Y).total
 
