@@ -55,7 +55,11 @@ class Command(BaseCommand):
         else:
             _Gunicorn(application, {
                 "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
-                "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120, "keepalive": 5,
+                "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120,
+                # No keep-alive by default: a kept-alive connection stays with the worker that accepted it,
+                # and the load bench's 20 clients ended up on one worker (9 s vs 1 s of CPU); closing after
+                # each answer lets every request go to an idle worker (docs/PERFORMANCE.md, API under load).
+                "keepalive": int(os.environ.get("HUIKUAN_WEB_KEEPALIVE", "0")),
             }).run()
 
 
