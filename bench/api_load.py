@@ -2,14 +2,15 @@
 
     createdb -h 127.0.0.1 -U postgres -T huikuan_bench hk_api_load      # it writes an API key: use a clone
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_api_load HUIKUAN_API_USER_RATE=100000/s \\
-        .venv/bin/huikuan serve --port 8765 --processes 2 --threads 4 --no-worker --no-schedule --no-migrate &
+        .venv/bin/huikuan serve --port 8765 --processes 2 --threads 2 --no-worker --no-schedule --no-migrate &
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_api_load .venv/bin/python bench/api_load.py \\
-        --url http://127.0.0.1:8765 --clients 20 --seconds 20
+        --url http://127.0.0.1:8765 --clients 20 --seconds 15 [--reports]
 
 Issues an API key for the bench company's finance user through ``issue_api_key`` (so the database
 must be a scratch clone), then, for each endpoint in turn, runs ``wrk`` (Debian's package; a load
 generator in C, so the load itself costs little CPU on this 2-core machine) with ``--clients``
-keep-alive connections for ``--seconds``, and prints the requests per second, p50 / p95 / p99 / max
+connections for ``--warmup`` seconds (discarded) and then ``--seconds``, and prints the requests per
+second, p50 / p95 / p99 / max
 latency and the failures (non-200 answers, socket errors). The server's per-user throttle is raised
 with HUIKUAN_API_USER_RATE so that the test measures latency, not the throttle; a per-second rate keeps
 DRF's throttle history (one timestamp per request within the window, pickled to the cache on every
@@ -93,7 +94,7 @@ def main() -> None:
     token = issue_key(args.company)
     endpoints = ENDPOINTS + (REPORTS if args.reports else [])
     endpoints = [(n, p) for n, p in endpoints if args.only in n]
-    print(f"# {args.clients} concurrent keep-alive clients, {args.seconds:g} s per endpoint (wrk)")
+    print(f"# {args.clients} concurrent clients, {args.seconds:g} s per endpoint after a {args.warmup} s warm-up (wrk)")
     print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | failures |")
     print("|---|---|---|---|---|---|---|---|")
     for name, path in endpoints:
