@@ -18,16 +18,13 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection
-from django.utils.translation import gettext as _
 
-from huikuan.common.money import ZERO, from_minor
-from huikuan.customers.models import Customer
 from huikuan.ledger import aging as ledger_aging
-from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, buckets_for, fetch, grouped_sql
 
-from . import past, services
+from . import past, report, services
+from .report import N
 
-N = len(COLLECTION_EDGES) + 2  # stored bucket columns: current, b1…b5
 STORED = ["current", *[f"b{i}" for i in range(1, N)]]
 
 
@@ -83,36 +80,11 @@ def aging_report(*, user, company, as_of: dt.date, basis: str = "due", scheme: s
         return ledger_aging.aging_report(user=user, company=company, as_of=as_of, basis=basis, scheme=scheme,
                                          group_by=group_by, edges=edges, years=years, min_total=min_total,
                                          customer_id=customer_id, offset=offset, limit=limit)
-    buckets, _column, basis = buckets_for(as_of=as_of)
     # ``min_total`` applies to the groups: customers here, the one grand total for "none"
     rows_sql, params = _rows_sql(user=user, company=company, as_of=as_of,
                                  min_total=min_total if group_by == "customer" else None)
-    sums = ", ".join(f"CAST(SUM(b{i}) AS BIGINT)" for i in range(N))
-    (count, *agg), = fetch(f"SELECT COUNT(*), {sums}, CAST(SUM(total) AS BIGINT), CAST(SUM(disputed) AS BIGINT) "
-                           f"FROM ({rows_sql}) g", params)
-    totals = tuple(from_minor(v or 0) for v in agg[:N])
-    total, disputed = from_minor(agg[N] or 0), from_minor(agg[N + 1] or 0)
-    if group_by == "none":
-        if min_total is not None and total < min_total:
-            count, totals, total, disputed = 0, tuple(ZERO for _b in buckets), ZERO, ZERO
-        rows = [AgingRow(key=1, label=_("All customers"), buckets=totals, total=total, disputed=disputed)] if count else []
-        rows = rows[offset: None if limit is None else offset + limit]
-        return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
-                           totals=totals, total=total, row_count=1 if count else 0, disputed=disputed)
-    page_sql = f"{rows_sql} ORDER BY r.total DESC, r.k"
-    page_params = list(params)
-    if limit is not None:
-        page_sql += " LIMIT %s OFFSET %s"
-        page_params += [limit, offset]
-    elif offset:
-        page_sql += " LIMIT -1 OFFSET %s" if _sqlite() else " OFFSET %s"
-        page_params.append(offset)
-    raw = fetch(page_sql, page_params)
-    labels = {c.pk: f"{c.code} {c.name}" for c in Customer.objects.filter(pk__in=[r[0] for r in raw]).only("code", "name")}
-    rows = [AgingRow(key=r[0], label=labels.get(r[0], ""), buckets=tuple(from_minor(v or 0) for v in r[2:2 + N]),
-                     total=from_minor(r[2 + N] or 0), disputed=from_minor(r[3 + N] or 0)) for r in raw]
-    return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
-                       totals=totals, total=sum(totals, ZERO), row_count=count, disputed=disputed)
+    return report.assemble(rows_sql, params, as_of=as_of, group_by=group_by, min_total=min_total, offset=offset,
+                           limit=limit)
 
 
 def _in_callers_transaction() -> bool:
@@ -120,7 +92,4 @@ def _in_callers_transaction() -> bool:
     test runner's own wrapping block does not count, as for Django's ``durable`` check."""
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
-
-def _sqlite() -> bool:
-    return connection.vendor == "sqlite"
 

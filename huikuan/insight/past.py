@@ -43,15 +43,14 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from huikuan.common import clock
-from huikuan.common.money import ZERO, from_minor
-from huikuan.customers.models import Customer
 from huikuan.ledger import aging as ledger_aging
-from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, buckets_for, fetch, grouped_sql
 
+from . import report
 from .models import AgingBuild, AgingMark, CustomerAgingAt
+from .report import N
 from .services import month_ends
 
 MONTH_ENDS = 12  # month ends kept (built by the daily job when missing)
@@ -66,7 +65,6 @@ READ_REBUILD_AT = 1000
 REFRESH_AFTER = dt.timedelta(days=7)
 LOCK_CLASS = 0x4167  # pg_advisory_lock(LOCK_CLASS, company id): builds and pruning of one company
 
-N = len(COLLECTION_EDGES) + 2
 STORED = ["current", *[f"b{i}" for i in range(1, N)]]
 
 
@@ -281,36 +279,9 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
 
 def _report(*, user, b: AgingBuild, group_by: str, min_total: Decimal | None, offset: int,
             limit: int | None) -> AgingReport:
-    as_of = b.as_of
-    buckets, _column, basis = buckets_for(as_of=as_of)
     rows_sql, params = _rows_sql(user=user, b=b, min_total=min_total if group_by == "customer" else None)
-    sums = ", ".join(f"CAST(SUM(b{i}) AS BIGINT)" for i in range(N))
-    (count, *agg), = fetch(f"SELECT COUNT(*), {sums}, CAST(SUM(total) AS BIGINT), CAST(SUM(disputed) AS BIGINT) "
-                           f"FROM ({rows_sql}) g", params)
-    totals = tuple(from_minor(v or 0) for v in agg[:N])
-    total, disputed = from_minor(agg[N] or 0), from_minor(agg[N + 1] or 0)
-    if group_by == "none":
-        if min_total is not None and total < min_total:
-            count, totals, total, disputed = 0, tuple(ZERO for _b in buckets), ZERO, ZERO
-        rows = [AgingRow(key=1, label=_("All customers"), buckets=totals, total=total, disputed=disputed)] if count else []
-        rows = rows[offset: None if limit is None else offset + limit]
-        return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by=group_by, buckets=buckets,
-                           rows=rows, totals=totals, total=total, row_count=1 if count else 0, disputed=disputed)
-    page_sql = f"{rows_sql} ORDER BY r.total DESC, r.k"
-    page_params = list(params)
-    if limit is not None:
-        page_sql += " LIMIT %s OFFSET %s"
-        page_params += [limit, offset]
-    elif offset:
-        page_sql += " OFFSET %s" if _pg() else " LIMIT -1 OFFSET %s"
-        page_params.append(offset)
-    raw = fetch(page_sql, page_params)
-    labels = {pk: f"{code} {name}" for pk, code, name in
-              Customer.objects.filter(pk__in=[r[0] for r in raw]).values_list("pk", "code", "name")}
-    rows = [AgingRow(key=r[0], label=labels.get(r[0], ""), buckets=tuple(from_minor(v or 0) for v in r[2:2 + N]),
-                     total=from_minor(r[2 + N] or 0), disputed=from_minor(r[3 + N] or 0)) for r in raw]
-    return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by=group_by, buckets=buckets, rows=rows,
-                       totals=totals, total=sum(totals, ZERO), row_count=count, disputed=disputed)
+    return report.assemble(rows_sql, params, as_of=b.as_of, group_by=group_by, min_total=min_total, offset=offset,
+                           limit=limit)
 
 
 __all__ = ["AgingMark", "aging_report", "applies", "build", "keep_dates", "prune", "unseen_sql"]
