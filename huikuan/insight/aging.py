@@ -20,12 +20,9 @@ from decimal import Decimal
 from django.db import connection
 
 from huikuan.ledger import aging as ledger_aging
-from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, buckets_for, fetch, grouped_sql
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, fetch
 
 from . import past, report, services
-from .report import N
-
-STORED = ["current", *[f"b{i}" for i in range(1, N)]]
 
 
 def _applies(*, company, as_of, scheme, basis, group_by, edges, customer_id) -> bool:
@@ -44,23 +41,11 @@ def _applies(*, company, as_of, scheme, basis, group_by, edges, customer_id) -> 
 
 def _rows_sql(*, user, company, as_of: dt.date, min_total: Decimal | None) -> tuple[str, list]:
     """All customers' rows as (k, label, b0…b5, total, disputed): stored or, when changed, live."""
-    changed = "SELECT customer_id FROM insight_agingchange WHERE company_id = %s"
-    buckets, column, _basis = buckets_for(as_of=as_of)
-    live, live_params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
-                                    group_by="customer", customers=(changed, [company.pk]))
-    stored = (f"SELECT a.customer_id AS k, NULL AS label, "
-              f"{', '.join(f'a.{c} AS b{i}' for i, c in enumerate(STORED))}, a.total AS total, a.disputed AS disputed "
-              f"FROM insight_customeraging a WHERE a.company_id = %s AND a.as_of = %s AND a.customer_id NOT IN ({changed})")
-    where, params = [], []
-    if not ledger_aging.sees_all(user):
-        scope_sql, scope_params = ledger_aging.scope_sql(user, company)
-        where.append(f"r.k IN ({scope_sql})")
-        params += scope_params
-    if min_total is not None:
-        where.append("r.total >= %s")
-        params.append(int(min_total * 100))
-    sql = f"SELECT * FROM ({stored} UNION ALL {live}) r" + (f" WHERE {' AND '.join(where)}" if where else "")
-    return sql, [company.pk, as_of, company.pk, *live_params, *params]
+    return report.rows_sql(
+        user=user, company=company, as_of=as_of, min_total=min_total,
+        stored=("FROM insight_customeraging a WHERE a.company_id = %s AND a.as_of = %s", [company.pk, as_of]),
+        changed=("SELECT customer_id FROM insight_agingchange WHERE company_id = %s", [company.pk]),
+    )
 
 
 def aging_report(*, user, company, as_of: dt.date, basis: str = "due", scheme: str = "collections",

@@ -27,15 +27,9 @@ class ArSnapshot(models.Model):
         return f"{self.date} {self.owner_id}"
 
 
-class CustomerAging(models.Model):
-    """Per-customer aging as of one business date (default collection buckets by due date), kept
-    for the aging page and the dashboard. Rebuilt by the daily job (``services.refresh_customer_aging``);
-    customers whose instalments changed since are in ``AgingChange`` and are recomputed live on read,
-    so what is shown stays exact (see ``insight.aging``). Amounts in fen."""
+class AgingFigures(models.Model):
+    """One customer's default aging buckets (current, 1–30 … 120+), total and disputed part, in fen."""
 
-    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
-    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="+", primary_key=True)
-    as_of = models.DateField(_("as of"))
     current = models.BigIntegerField(default=0)
     b1 = models.BigIntegerField(default=0)
     b2 = models.BigIntegerField(default=0)
@@ -44,6 +38,20 @@ class CustomerAging(models.Model):
     b5 = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)
     disputed = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CustomerAging(AgingFigures):
+    """Per-customer aging as of one business date (default collection buckets by due date), kept
+    for the aging page and the dashboard. Rebuilt by the daily job (``services.refresh_customer_aging``);
+    customers whose instalments changed since are in ``AgingChange`` and are recomputed live on read,
+    so what is shown stays exact (see ``insight.aging``). Amounts in fen."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="+", primary_key=True)
+    as_of = models.DateField(_("as of"))
 
     class Meta:
         indexes = [models.Index(fields=["company", "as_of", "-total"], name="customer_aging_rank")]
@@ -82,21 +90,13 @@ class AgingBuild(models.Model):
         verbose_name = _("stored aging date")
 
 
-class CustomerAgingAt(models.Model):
+class CustomerAgingAt(AgingFigures):
     """Per-customer aging as of a build's date (default collection buckets by due date), amounts in fen."""
 
     pk = models.CompositePrimaryKey("build", "customer")
     build = models.ForeignKey(AgingBuild, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING, related_name="+",
                                  db_constraint=False)
-    current = models.BigIntegerField(default=0)
-    b1 = models.BigIntegerField(default=0)
-    b2 = models.BigIntegerField(default=0)
-    b3 = models.BigIntegerField(default=0)
-    b4 = models.BigIntegerField(default=0)
-    b5 = models.BigIntegerField(default=0)
-    total = models.BigIntegerField(default=0)
-    disputed = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("customer aging as of a date")

@@ -45,12 +45,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from huikuan.common import clock
-from huikuan.ledger import aging as ledger_aging
 from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, buckets_for, fetch, grouped_sql
 
 from . import report
 from .models import AgingBuild, AgingMark, CustomerAgingAt
-from .report import N
+from .report import STORED, N
 from .services import month_ends
 
 MONTH_ENDS = 12  # month ends kept (built by the daily job when missing)
@@ -65,7 +64,6 @@ READ_REBUILD_AT = 1000
 REFRESH_AFTER = dt.timedelta(days=7)
 LOCK_CLASS = 0x4167  # pg_advisory_lock(LOCK_CLASS, company id): builds and pruning of one company
 
-STORED = ["current", *[f"b{i}" for i in range(1, N)]]
 
 
 def _pg() -> bool:
@@ -236,24 +234,10 @@ def current_build(*, company, as_of: dt.date) -> AgingBuild | None:
 
 def _rows_sql(*, user, b: AgingBuild, min_total: Decimal | None) -> tuple[str, list]:
     """All customers' rows as (k, label, b0…b5, total, disputed): stored or, when changed since, live."""
-    company, as_of = b.company, b.as_of
-    unseen, unseen_params = unseen_sql(b)
-    buckets, column, _basis = buckets_for(as_of=as_of)
-    live, live_params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
-                                    group_by="customer", customers=(unseen, unseen_params))
-    stored = (f"SELECT a.customer_id AS k, NULL AS label, "
-              f"{', '.join(f'a.{c} AS b{i}' for i, c in enumerate(STORED))}, a.total AS total, a.disputed AS disputed "
-              f"FROM {CustomerAgingAt._meta.db_table} a WHERE a.build_id = %s AND a.customer_id NOT IN ({unseen})")
-    where, params = [], []
-    if not ledger_aging.sees_all(user):
-        scope_sql, scope_params = ledger_aging.scope_sql(user, company)
-        where.append(f"r.k IN ({scope_sql})")
-        params += scope_params
-    if min_total is not None:
-        where.append("r.total >= %s")
-        params.append(int(min_total * 100))
-    sql = f"SELECT * FROM ({stored} UNION ALL {live}) r" + (f" WHERE {' AND '.join(where)}" if where else "")
-    return sql, [b.pk, *unseen_params, *live_params, *params]
+    return report.rows_sql(
+        user=user, company=b.company, as_of=b.as_of, min_total=min_total,
+        stored=(f"FROM {CustomerAgingAt._meta.db_table} a WHERE a.build_id = %s", [b.pk]), changed=unseen_sql(b),
+    )
 
 
 def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", min_total: Decimal | None = None,

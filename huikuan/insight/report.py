@@ -11,9 +11,35 @@ from django.utils.translation import gettext as _
 
 from huikuan.common.money import ZERO, from_minor
 from huikuan.customers.models import Customer
-from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch
+from huikuan.ledger import aging as ledger_aging
+from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, AgingRow, buckets_for, fetch, grouped_sql
 
 N = len(COLLECTION_EDGES) + 2  # stored bucket columns: current, b1…b5
+STORED = ["current", *[f"b{i}" for i in range(1, N)]]
+
+
+def rows_sql(*, user, company, as_of: dt.date, stored: tuple[str, list], changed: tuple[str, list],
+             min_total: Decimal | None) -> tuple[str, list]:
+    """All customers' rows as (k, label, b0…b5, total, disputed) for ``assemble``: the stored rows of
+    ``stored`` (``FROM <table> a WHERE …``, with its params) except the customers of ``changed`` (a
+    sub-SELECT of customer ids), which are computed live; limited to what ``user`` may see and to
+    ``min_total``."""
+    buckets, column, _basis = buckets_for(as_of=as_of)
+    live, live_params = grouped_sql(user=None, company=company, as_of=as_of, buckets=buckets, column=column,
+                                    group_by="customer", customers=changed)
+    kept = (f"SELECT a.customer_id AS k, NULL AS label, "
+            f"{', '.join(f'a.{c} AS b{i}' for i, c in enumerate(STORED))}, a.total AS total, a.disputed AS disputed "
+            f"{stored[0]} AND a.customer_id NOT IN ({changed[0]})")
+    where, params = [], []
+    if not ledger_aging.sees_all(user):
+        scope_sql, scope_params = ledger_aging.scope_sql(user, company)
+        where.append(f"r.k IN ({scope_sql})")
+        params += scope_params
+    if min_total is not None:
+        where.append("r.total >= %s")
+        params.append(int(min_total * 100))
+    sql = f"SELECT * FROM ({kept} UNION ALL {live}) r" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return sql, [*stored[1], *changed[1], *live_params, *params]
 
 
 def assemble(rows_sql: str, params: list, *, as_of: dt.date, group_by: str, min_total: Decimal | None,
