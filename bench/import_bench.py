@@ -66,6 +66,32 @@ PAY_BAD_KINDS = [
     "duplicate in file", "duplicate against database", "formula text", "missing number", "unknown method",
     "bill without number", "bill maturing after 6 months",
 ]
+
+
+def _spoil(row: list, kind: int, *, previous: str, taken: str, text: int) -> bool:
+    """Plant bad-row kinds 0–8, shared by both files (number, date, customer, amount in columns 0–3; ``text``
+    is a free-text column): False for a kind the caller plants itself."""
+    if kind == 0:
+        row[2] = "NO-SUCH"
+    elif kind == 1:
+        row[1] = "2025-02-30"
+    elif kind == 2:
+        row[3] = "12O.00"
+    elif kind == 3:
+        row[3] = "10.005"
+    elif kind == 4:
+        row[3] = "-300.00"
+    elif kind == 5:
+        row[0] = previous  # the number of the row before: a duplicate within the file
+    elif kind == 6:
+        row[0] = taken  # a number already in the database
+    elif kind == 7:
+        row[text] = "=cmd|' /C calc'!A0"
+    elif kind == 8:
+        row[0] = ""
+    else:
+        return False
+    return True
 METHODS = ["银行转账"] * 6 + ["现金", "微信", "支票", "银行承兑汇票", "商业承兑汇票"]
 
 
@@ -109,25 +135,7 @@ def write_files(folder: Path, company, n_rows: int, n_customers: int) -> tuple[P
             if i % 100 == 50:
                 kind = (i // 100) % len(BAD_KINDS)
                 bad_lines += 1
-                if kind == 0:
-                    row[2] = "NO-SUCH"
-                elif kind == 1:
-                    row[1] = "2025-02-30"
-                elif kind == 2:
-                    row[3] = "12O.00"
-                elif kind == 3:
-                    row[3] = "10.005"
-                elif kind == 4:
-                    row[3] = "-300.00"
-                elif kind == 5:
-                    row[0] = f"{company.code}-{i - 1:07d}"
-                elif kind == 6:
-                    row[0] = f"{company.code}-HAND"
-                elif kind == 7:
-                    row[4] = "=cmd|' /C calc'!A0"
-                elif kind == 8:
-                    row[0] = ""
-                else:
+                if not _spoil(row, kind, previous=f"{company.code}-{i - 1:07d}", taken=f"{company.code}-HAND", text=4):
                     row[5] = "XYZ"
             bw.writerow(row)
     return good, bad, bad_lines
@@ -187,24 +195,8 @@ def write_payment_files(folder: Path, company, n_rows: int, codes: list[str]) ->
             if i % 100 == 50:
                 kind = (i // 100) % len(PAY_BAD_KINDS)
                 bad_lines += 1
-                if kind == 0:
-                    row[2] = "NO-SUCH"
-                elif kind == 1:
-                    row[1] = "2025-02-30"
-                elif kind == 2:
-                    row[3] = "12O.00"
-                elif kind == 3:
-                    row[3] = "10.005"
-                elif kind == 4:
-                    row[3] = "-300.00"
-                elif kind == 5:
-                    row[0] = f"{company.code}-P{i - 1:07d}"
-                elif kind == 6:
-                    row[0] = f"{company.code}-PHAND"
-                elif kind == 7:
-                    row[5] = "=cmd|' /C calc'!A0"
-                elif kind == 8:
-                    row[0] = ""
+                if _spoil(row, kind, previous=f"{company.code}-P{i - 1:07d}", taken=f"{company.code}-PHAND", text=5):
+                    pass
                 elif kind == 9:
                     row[4] = "比特币"
                 elif kind == 10:
