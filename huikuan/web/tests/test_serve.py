@@ -1,6 +1,7 @@
 """`huikuan serve` and the schedule loop of `huikuan daily --every`."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -80,3 +81,28 @@ def test_serve_with_two_processes_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and /proc are POSIX")
+def test_sigterm_stops_the_worker_and_the_schedule_too(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "HUIKUAN_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "huikuan.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, children = time.monotonic() + 90, []
+        while time.monotonic() < deadline and len(children) < 2:
+            time.sleep(0.5)
+            children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 2  # the task worker and `daily --every 300`
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") and
+                                                  "Z" not in open(f"/proc/{c}/stat").read().split()[2] for c in children):
+            time.sleep(0.2)
+        assert not any(os.path.exists(f"/proc/{c}") and "Z" not in open(f"/proc/{c}/stat").read().split()[2]
+                       for c in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,5 +1,6 @@
 import atexit
 import os
+import signal
 import subprocess
 import sys
 
@@ -35,6 +36,9 @@ class Command(BaseCommand):
             raise CommandError("--processes above 1 needs gunicorn, which does not run on Windows; use --threads")
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
+        # SIGTERM (systemd, docker stop, kill) ends the process through SystemExit, so the atexit hooks
+        # stop the worker and the schedule too instead of leaving them behind
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         if not no_worker:
             _child([sys.executable, "-m", "huikuan.cli", "db_worker", "--interval", "2"])
         if not no_schedule:
