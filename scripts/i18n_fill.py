@@ -18,7 +18,6 @@ The PO defaults to huikuan/locale/zh_Hans/LC_MESSAGES/django.po.
 
 import re
 import sys
-import time
 from pathlib import Path
 
 DEFAULT_PO = Path(__file__).resolve().parent.parent / "huikuan" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -135,7 +134,7 @@ def load_table(path):
 
 def fix_header(e):
     lines = e["msgstr"][0].splitlines()
-    header = dict(HEADER, **{"PO-Revision-Date": time.strftime("%Y-%m-%d %H:%M%z")})
+    header = dict(HEADER, **{"PO-Revision-Date": "2026-01-01 00:00+0800"})  # fixed: parallel branches merge
     seen = set()
     for i, line in enumerate(lines):
         name = line.split(":", 1)[0]
