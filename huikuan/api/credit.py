@@ -5,12 +5,13 @@ Same services as the web screens (``huikuan.credit.services``); same scoping, er
 """
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from huikuan.common import clock
+from huikuan.common.texts import render as render_text
 from huikuan.credit import selectors as credit_selectors
 from huikuan.credit import services as credit
 from huikuan.credit.models import OrderStatus, ReportSource, SalesOrder, ThirdPartyReport
@@ -68,6 +69,16 @@ class OrderOut(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="customer_id")
     amount = MoneyOutput()
     requested_amount = MoneyOutput()
+    check_reasons = serializers.SerializerMethodField()
+    decision_note = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReasonOut(many=True))
+    def get_check_reasons(self, order) -> list:
+        """Each reason's code, severity and message (in the language of the request)."""
+        return [{"severity": r["severity"], "code": r["code"], "message": str(r["message"])} for r in order.reasons()]
+
+    def get_decision_note(self, order) -> str:
+        return render_text(order.decision_note)
 
     class Meta:
         model = SalesOrder

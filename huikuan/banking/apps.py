@@ -16,4 +16,9 @@ class BankingConfig(AppConfig):
             "banking.line.undone": _("Bank receipt reversed"),
             "banking.alias.learned": _("Payer alias learned"),
             "banking.alias.forgotten": _("Payer alias forgotten"),
+            "banking.account.created": _("Bank account added"),
+            "banking.settings.changed": _("Cash application settings changed"),
+            "banking.statement.imported": _("Bank statement imported"),
+            "banking.line.ignored": _("Bank line ignored"),
+            "banking.line.restored": _("Bank line restored"),
         })

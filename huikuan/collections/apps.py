@@ -47,6 +47,7 @@ class CollectionsConfig(AppConfig):
         from huikuan.common.jobs import register_daily
         from huikuan.statements import hooks
 
+        from . import playbooks, texts  # noqa: F401 - register the stored-text codes and timeline details
         hooks.register_demand_source(_latest_demand)
         hooks.register_extra_lines(_interest_line)
         register_daily("collections", _daily)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.money import ZERO, MoneyField
+from huikuan.common.texts import StoredTextField, Text, is_registered, render
 
 
 class TaskKind(models.TextChoices):
@@ -36,7 +37,7 @@ class Task(models.Model):
     due = models.DateField(_("due"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("owner"))
-    note = models.CharField(_("note"), max_length=500, blank=True)
+    note = StoredTextField(_("note"), blank=True, default=str)  # a person's words, or a Text the system wrote
     source = models.CharField(_("source"), max_length=20, default="manual")
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     instalment_ids = models.JSONField(default=list, blank=True)
@@ -358,7 +359,7 @@ class Case(models.Model):
     recovered_amount = MoneyField(_("recovered"), default=ZERO)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("owner"))
-    note = models.CharField(_("note"), max_length=1000, blank=True)
+    note = StoredTextField(_("note"), blank=True, default=str)  # a person's words, or a Text the system wrote
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -370,6 +371,12 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["customer"], condition=~Q(status="closed"), name="coll_case_one_open"),
         ]
         verbose_name = _("escalation case")
+
+
+class StepStatus(models.TextChoices):
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+    FAILED = "failed", _("Failed")
 
 
 class PlaybookRun(models.Model):
@@ -384,13 +391,22 @@ class PlaybookRun(models.Model):
         ordering = ["-started_at", "-id"]
         verbose_name = _("playbook run")
 
+    def playbook_label(self) -> str:
+        """The playbook's title in the reader's language (never its code)."""
+        return render(Text(f"collections.playbook.{self.playbook}")) if is_registered(
+            f"collections.playbook.{self.playbook}") else str(_("Playbook"))
+
 
 class PlaybookStep(models.Model):
     run = models.ForeignKey(PlaybookRun, on_delete=models.CASCADE, related_name="steps")
     seq = models.PositiveSmallIntegerField()
     code = models.CharField(max_length=30)
-    status = models.CharField(max_length=10)  # done | skipped | failed
-    detail = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=StepStatus.choices)
+    detail = StoredTextField(null=True, blank=True)  # what the step did or why it failed (Text)
 
     class Meta:
         ordering = ["seq"]
+
+    def label(self) -> str:
+        key = f"collections.playbook_step.{self.code}"
+        return render(Text(key)) if is_registered(key) else str(_("Step %(n)s") % {"n": self.seq})

@@ -11,41 +11,54 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.accounts.models import Role, User
-from huikuan.common import audit
+from huikuan.common import audit, texts
 from huikuan.common.errors import DomainError, NotAllowed
+from huikuan.common.texts import Text
 from huikuan.credit import services as credit
 from huikuan.ledger.models import Instalment
 
 from . import services
-from .models import PlaybookRun, PlaybookStep, TaskKind
+from .models import PlaybookRun, PlaybookStep, StepStatus, TaskKind
 
 
 @dataclass(frozen=True)
 class Step:
     code: str
     label: object
-    run: Callable[..., str]
+    run: Callable[..., Text]
+
+
+texts.register({
+    "collections.playbook.reason": _("Playbook: %(title)s"),
+    "collections.playbook.reason_note": _("Playbook: %(title)s — %(note)s"),
+    "collections.playbook.held": _("Credit hold placed"),
+    "collections.playbook.orders_rejected": _("%(n)s open orders rejected"),
+    "collections.playbook.case_opened": _("Case %(no)s with %(n)s open items"),
+    "collections.playbook.notified": _("%(n)s people notified"),
+    "collections.playbook.run": _("%(title)s: %(steps)s"),
+    "collections.playbook.step_result": _("%(step)s (%(status)s)"),
+})
 
 
 def _hold(*, company, customer, actor, reason, today):
     credit.place_hold(company=company, customer_id=customer.pk, reason=reason, source="playbook", actor=actor)
-    return gettext("Credit hold placed")
+    return Text("collections.playbook.held")
 
 
 def _reject_orders(*, company, customer, actor, reason, today):
     n = credit.reject_open_orders(company=company, customer_id=customer.pk, reason=reason, actor=actor)
-    return gettext("%(n)s open orders rejected") % {"n": n}
+    return Text("collections.playbook.orders_rejected", n=n)
 
 
 def _escalate(*, company, customer, actor, reason, today):
     ids = list(Instalment.objects.filter(customer=customer, open_amount__gt=0).values_list("pk", flat=True))
     case = services.open_case(company=company, customer_id=customer.pk, instalment_ids=ids, kind="legal", actor=actor,
                               note=reason, today=today)
-    return gettext("Case %(no)s with %(n)s open items") % {"no": case.number, "n": len(ids)}
+    return Text("collections.playbook.case_opened", no=case.number, n=len(ids))
 
 
 def _notify(*, company, customer, actor, reason, today):
@@ -54,7 +67,7 @@ def _notify(*, company, customer, actor, reason, today):
     for user in dict.fromkeys(people):
         services.create_task(company=company, customer_id=customer.pk, kind=TaskKind.OTHER, due=today, owner=user,
                              note=reason, source="playbook", actor=None)
-    return gettext("%(n)s people notified") % {"n": len(dict.fromkeys(people))}
+    return Text("collections.playbook.notified", n=len(dict.fromkeys(people)))
 
 
 PLAYBOOKS: dict[str, tuple[object, tuple[Step, ...]]] = {
@@ -72,14 +85,23 @@ PLAYBOOKS: dict[str, tuple[object, tuple[Step, ...]]] = {
 }
 
 
+texts.register_choices("collections.step_status", StepStatus)
+for _code, (_title, _steps) in PLAYBOOKS.items():
+    texts.register({f"collections.playbook.{_code}": _title})
+    texts.register({f"collections.playbook_step.{s.code}": s.label for s in _steps})
+
+
 def run_playbook(*, company, customer, code: str, actor, today: dt.date, note: str = "") -> PlaybookRun:
     """Run every step of playbook ``code`` for ``customer`` (already loaded in the actor's scope)."""
     if actor is None or not actor.can("collections.playbook"):
         raise NotAllowed(_("You are not allowed to do this."))
     if code not in PLAYBOOKS:
         raise services.CollectionsError(_("Unknown playbook."))
-    title, steps = PLAYBOOKS[code]
-    reason = (gettext("Playbook: %(title)s") % {"title": title} + (f" — {note}" if note else ""))[:300]
+    _title, steps = PLAYBOOKS[code]
+    note = str(note or "").strip()[:250]
+    title = Text(f"collections.playbook.{code}")
+    reason = (Text("collections.playbook.reason_note", title=title, note=note) if note
+              else Text("collections.playbook.reason", title=title))
     with transaction.atomic():
         run = PlaybookRun.objects.create(company=company, customer=customer, playbook=code, note=str(note)[:300],
                                          started_by=actor)
@@ -88,19 +110,39 @@ def run_playbook(*, company, customer, code: str, actor, today: dt.date, note: s
         try:
             detail, status = step.run(company=company, customer=customer, actor=actor, reason=reason, today=today), "done"
         except DomainError as exc:
-            detail, status = str(exc), "failed"
+            with translation.override("en"):  # a formatted message is at least kept in the source language
+                detail, status = texts.from_error(exc), "failed"
         results.append((seq, step.code, status, detail))
     with transaction.atomic():
-        PlaybookStep.objects.bulk_create([PlaybookStep(run=run, seq=s, code=c, status=st, detail=str(d)[:500])
+        PlaybookStep.objects.bulk_create([PlaybookStep(run=run, seq=s, code=c, status=st, detail=d)
                                           for s, c, st, d in results])
         audit.record(actor=actor, verb="collections.playbook.run", target=run, customer_id=customer.pk,
-                     summary=f"{title}: " + ", ".join(f"{c} {st}" for _s, c, st, _d in results),
-                     data={"playbook": code, "steps": [[c, st, str(d)] for _s, c, st, d in results]})
+                     summary=run_summary(code, [(c, st) for _s, c, st, _d in results]),
+                     data={"playbook": code, "steps": [[c, st, texts.dump(d)] for _s, c, st, d in results]})
     return run
+
+
+def run_summary(code: str, steps) -> Text:
+    """"<playbook>: <step> (<status>), …" as a Text (also rebuilds old audit events from their data)."""
+    parts = [Text("collections.playbook.step_result", step=_step_text(code, c), status=Text(f"collections.step_status.{st}"))
+             for c, st in steps if texts.is_registered(f"collections.step_status.{st}")]
+    title = Text(f"collections.playbook.{code}") if texts.is_registered(f"collections.playbook.{code}") else ""
+    return Text("collections.playbook.run", title=title, steps=parts)
+
+
+def _step_text(code: str, step_code: str):
+    key = f"collections.playbook_step.{step_code}"
+    return Text(key) if texts.is_registered(key) else step_code
 
 
 def step_label(code: str, step_code: str):
     for s in PLAYBOOKS.get(code, ("", ()))[1]:
         if s.code == step_code:
             return s.label
-    return step_code
+    return _step_text(code, step_code)
+
+
+audit.register_verb_details({
+    "collections.playbook.run": lambda ev: run_summary((ev.data or {}).get("playbook", ""),
+                                                       [(s[0], s[1]) for s in (ev.data or {}).get("steps", []) if len(s) >= 2]),
+})

@@ -31,6 +31,7 @@ from huikuan.common import audit, clock
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.money import ZERO, to_decimal
 from huikuan.common.numbering import next_number
+from huikuan.common.texts import Text
 from huikuan.customers.models import Customer
 from huikuan.ledger import locks
 from huikuan.ledger import services as ledger
@@ -62,6 +63,7 @@ from .models import (
     TaskStatus,
     WrittenDemand,
 )
+from .texts import choice
 
 
 class CollectionsError(DomainError):
@@ -140,10 +142,11 @@ def create_task(*, company, customer_id: int, kind: str, due: dt.date, owner=Non
         raise CollectionsError(_("Enter a due date."), field="due")
     _instalments_of(customer, instalment_ids)
     task = Task.objects.create(
-        company=company, customer=customer, kind=kind, due=due, owner=owner or customer.owner, note=str(note)[:500],
+        company=company, customer=customer, kind=kind, due=due, owner=owner or customer.owner, note=_note(note, 500),
         source=str(source)[:20], instalment_ids=sorted({int(i) for i in instalment_ids}), created_by=actor,
     )
-    audit.record(actor=actor, verb="collections.task.created", target=task, summary=f"{task.get_kind_display()} {due} {note}"[:300],
+    audit.record(actor=actor, verb="collections.task.created", target=task,
+                 summary=Text("collections.event.task", kind=choice("task_kind", kind), due=due, note=task.note or ""),
                  data={"kind": kind, "due": due, "owner": task.owner_id, "source": source})
     return task
 
@@ -171,13 +174,18 @@ def complete_task(*, company, task_id: int, actor, cancel: bool = False) -> Task
     return task
 
 
+def _note(note, limit: int):
+    """A note to store: the system's ``Text`` as it is, a person's words trimmed to ``limit``."""
+    return note if isinstance(note, Text) else str(note or "")[:limit]
+
+
 # ---------------------------------------------------------------- activities
 
 
-def _alert_owner(*, customer: Customer, due: dt.date, note: str, source: str) -> Task:
+def _alert_owner(*, customer: Customer, due: dt.date, note: Text, source: str) -> Task:
     """An alert to the customer's owner: a call task on their worklist (inside the caller's transaction)."""
     return Task.objects.create(company_id=customer.company_id, customer=customer, kind=TaskKind.CALL, due=due,
-                               owner=customer.owner, note=note[:500], source=source)
+                               owner=customer.owner, note=note, source=source)
 
 
 def log_activity(*, company, customer_id: int, kind: str, outcome: str = "", note: str = "", actor,
@@ -239,7 +247,9 @@ def _log_locked(*, company, customer, kind, outcome, note, actor, next_action_da
         fields.append("next_action_date")
     entry.save(update_fields=fields)
     audit.record(actor=actor, verb="collections.activity.logged", target=act,
-                 summary=f"{act.get_kind_display()} · {act.get_outcome_display() if outcome else ''} {note}"[:300],
+                 summary=(Text("collections.event.activity_outcome", kind=choice("activity_kind", kind),
+                               outcome=choice("outcome", outcome), note=str(note)[:200]) if outcome else
+                          Text("collections.event.activity", kind=choice("activity_kind", kind), note=str(note)[:200])),
                  data={"kind": kind, "outcome": outcome, "next_action_date": next_action_date})
     return act
 
@@ -373,8 +383,7 @@ def review_promises(*, company, as_of: dt.date, customer_id: int | None = None) 
         elif p.promised_date < as_of:
             Promise.objects.filter(pk=p.pk).update(status=PromiseStatus.BROKEN, paid_amount=paid, settled_on=as_of)
             _alert_owner(customer=p.customer, due=as_of, source="promise",
-                         note=gettext("Promise broken: %(amount)s promised by %(date)s, %(paid)s paid")
-                         % {"amount": p.amount, "date": p.promised_date, "paid": paid})
+                         note=Text("collections.note.promise_broken", amount=p.amount, date=p.promised_date, paid=paid))
             QueueEntry.objects.update_or_create(customer_id=p.customer_id,
                                                 defaults={"company_id": company.pk, "broken_promise_on": as_of},
                                                 create_defaults={"company_id": company.pk, "broken_promise_on": as_of,
@@ -450,7 +459,8 @@ def _open_dispute(*, company, customer_id, reason, amount, actor, today, documen
                                owner=owner or (actor if getattr(actor, "pk", None) else customer.owner),
                                note=str(note)[:500], opened_on=today, created_by=actor)
     DisputeLine.objects.bulk_create([DisputeLine(dispute=d, instalment=i, amount=a) for i, a in lines])
-    audit.record(actor=actor, verb="collections.dispute.opened", target=d, summary=f"{d.get_reason_display()} {amount}",
+    audit.record(actor=actor, verb="collections.dispute.opened", target=d,
+                 summary=Text("collections.event.dispute", reason=choice("dispute_reason", reason), amount=amount),
                  data={"amount": amount, "reason": reason, "lines": [[i.pk, a] for i, a in lines]})
     return d
 
@@ -506,7 +516,8 @@ def _close_dispute(*, company, dispute_id, resolution, note, actor, today, credi
     d.resolved_by = actor
     d.credit_id = credit_id
     d.save(update_fields=["status", "resolution", "resolution_note", "resolved_on", "resolved_by", "credit"])
-    audit.record(actor=actor, verb="collections.dispute.resolved", target=d, summary=f"{d.get_resolution_display()} {note}"[:300],
+    audit.record(actor=actor, verb="collections.dispute.resolved", target=d,
+                 summary=Text("collections.event.resolution", resolution=choice("resolution", resolution), note=str(note)[:200]),
                  data={"resolution": resolution, "credit_id": credit_id})
     return d
 
@@ -587,7 +598,7 @@ def open_case(*, company, customer_id: int, instalment_ids: Sequence[int] = (), 
     if created:
         case = Case.objects.create(company=company, customer=customer, number=_case_number(company, today), kind=kind,
                                    firm=str(firm)[:200], owner=actor if getattr(actor, "pk", None) else None,
-                                   note=str(note)[:1000], opened_on=today,
+                                   note=_note(note, 1000), opened_on=today,
                                    opened_by=actor if getattr(actor, "pk", None) else None)
     if items:
         case.instalments.add(*items)
@@ -595,7 +606,8 @@ def open_case(*, company, customer_id: int, instalment_ids: Sequence[int] = (), 
     Case.objects.filter(pk=case.pk).update(claim_amount=claim)
     case.claim_amount = claim
     if created:
-        audit.record(actor=actor, verb="collections.case.opened", target=case, summary=f"{case.number} {case.get_kind_display()}",
+        audit.record(actor=actor, verb="collections.case.opened", target=case,
+                     summary=Text("collections.event.case", number=case.number, kind=choice("case_kind", kind)),
                      data={"kind": kind, "instalments": [i.pk for i in items]})
     elif items:
         audit.record(actor=actor, verb="collections.case.items_added", target=case, summary=case.number,
@@ -635,11 +647,13 @@ def update_case(*, company, case_id: int, actor, status: str, firm: str = "", fe
             raise CollectionsError(_("Enter a percentage between 0 and 100."), field="commission_percent")
         case.commission_percent = pct
     if note:
-        case.note = str(note)[:1000]
+        case.note = _note(note, 1000)
     if status == CaseStatus.CLOSED:
         case.closed_on = today
     case.save()
-    audit.record(actor=actor, verb="collections.case.updated", target=case, summary=f"{case.number} {before} → {status}",
+    audit.record(actor=actor, verb="collections.case.updated", target=case,
+                 summary=Text("collections.event.case_status", number=case.number, old=choice("case_status", before),
+                              new=choice("case_status", status)),
                  data={"before": before, "after": status, "fee": case.fee_amount, "recovered": case.recovered_amount})
     return case
 
@@ -751,8 +765,7 @@ def review_plans(*, company, as_of: dt.date) -> dict:
         if late is not None:
             PaymentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.BROKEN, broken_on=as_of)
             _alert_owner(customer=plan.customer, due=as_of, source="plan",
-                         note=gettext("Payment plan broken: %(amount)s due %(date)s is unpaid")
-                         % {"amount": late.open_amount, "date": late.due_date})
+                         note=Text("collections.note.plan_broken", amount=late.open_amount, date=late.due_date))
             audit.record(actor=None, verb="collections.plan.broken", target=plan, summary=f"{late.due_date} {late.open_amount}",
                          data={"instalment_id": late.pk})
             broken += 1
@@ -800,7 +813,8 @@ def save_interest_rule(*, company, actor, basis: str, rate, grace_days: int = 0,
     rule.cap_kind, rule.cap_value, rule.updated_by = cap_kind, cap_value, actor
     rule.save()
     audit.record(actor=actor, verb="collections.interest_rule.saved", target=rule, customer_id=customer.pk if customer else None,
-                 summary=f"{basis} {rate}", data={"basis": basis, "rate": rate, "grace": grace_days, "cap": [cap_kind, cap_value]})
+                 summary=Text("collections.event.interest_rule", basis=choice("interest_basis", basis), rate=str(rate)),
+                 data={"basis": basis, "rate": rate, "grace": grace_days, "cap": [cap_kind, cap_value]})
     return rule
 
 

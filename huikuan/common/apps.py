@@ -17,7 +17,16 @@ class CommonConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
+        from .audit import register_verb_labels
         from .jobs import register_daily
+
+        register_verb_labels({
+            "calendar.override.work": _("Working-day override added"),
+            "calendar.override.off": _("Holiday override added"),
+            "calendar.override.remove": _("Calendar override removed"),
+        })
 
         # SQLite has no autovacuum: re-analyze the tables whose size moved (a no-op on PostgreSQL)
         register_daily("db-statistics", _statistics_job)

@@ -12,7 +12,7 @@ class CreditConfig(AppConfig):
         from huikuan.common.audit import register_verb_labels
         from huikuan.common.jobs import register_daily
 
-        from . import jobs
+        from . import jobs, texts  # noqa: F401 - texts registers the stored-text codes
 
         register_daily("credit-daily", jobs.daily)
         register_verb_labels({

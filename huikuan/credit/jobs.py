@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils.translation import gettext
+from huikuan.common.texts import Text
 
 from . import calculations as calc
 from . import selectors, services
@@ -28,13 +28,12 @@ def apply_hold_rules(*, company, as_of: dt.date, actor=None) -> dict:
             max_days_overdue=od.max_days, overdue_amount=od.amount, hold_days=grade.hold_days_overdue,
             hold_amount=grade.hold_overdue_amount))
         if hit and not prof.on_hold:
-            reason = gettext("%(days)s days overdue, %(amount)s overdue (grade %(grade)s rule)") % {
-                "days": od.max_days, "amount": f"{od.amount:,.2f}", "grade": grade.code}
+            reason = Text("credit.hold.overdue_rule", days=od.max_days, amount=od.amount, grade=grade.code)
             services.place_hold(company=company, customer_id=prof.customer_id, reason=reason,
                                 source=HoldSource.AUTOMATIC, actor=actor)
             placed += 1
         elif not hit and prof.on_hold and prof.hold_source == HoldSource.AUTOMATIC:
-            services.release_hold(company=company, customer_id=prof.customer_id, reason=gettext("Overdue cleared"),
+            services.release_hold(company=company, customer_id=prof.customer_id, reason=Text("credit.hold.overdue_cleared"),
                                   source=HoldSource.AUTOMATIC, actor=actor)
             lifted += 1
     return {"placed": placed, "lifted": lifted}

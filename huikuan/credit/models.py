@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.money import ZERO, MoneyField
+from huikuan.common.texts import StoredTextField
 
 
 class Mode(models.TextChoices):
@@ -108,7 +109,7 @@ class CreditProfile(models.Model):
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     scored_on = models.DateField(_("scored on"), null=True, blank=True)
     on_hold = models.BooleanField(_("on hold"), default=False)
-    hold_reason = models.CharField(_("hold reason"), max_length=300, blank=True)
+    hold_reason = StoredTextField(_("hold reason"), null=True, blank=True)  # Text (system) or str (typed)
     hold_source = models.CharField(_("hold source"), max_length=10, choices=HoldSource.choices, blank=True)
     hold_since = models.DateTimeField(_("on hold since"), null=True, blank=True)
     next_review_date = models.DateField(_("next review"), null=True, blank=True)
@@ -180,7 +181,7 @@ class SalesOrder(models.Model):
     check_outcome = models.CharField(_("credit check"), max_length=8, blank=True)
     check_reasons = models.JSONField(default=list, blank=True)
     prepayment_requested = models.BooleanField(_("prepayment requested"), default=False)
-    decision_note = models.CharField(_("decision"), max_length=300, blank=True)
+    decision_note = StoredTextField(_("decision"), null=True, blank=True)  # Text (system) or str (typed)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -199,6 +200,17 @@ class SalesOrder(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def reasons(self) -> list[dict]:
+        """The stored check reasons, each {severity, code, message} with the message in the reader's language."""
+        from .texts import check_reason
+
+        return [check_reason(r) for r in self.check_reasons or [] if isinstance(r, dict)]
+
+    def check_outcome_label(self) -> str:
+        from .texts import outcome_label
+
+        return outcome_label(self.check_outcome)
 
 
 class ScoreSnapshot(models.Model):
@@ -269,7 +281,7 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.CASCADE, related_name="+")
     order = models.ForeignKey(SalesOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
-    message = models.CharField(_("message"), max_length=500)
+    message = StoredTextField(_("message"))  # a Text, rendered in the reader's language
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

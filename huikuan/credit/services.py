@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +22,7 @@ from huikuan.accounts.scoping import owner_q
 from huikuan.common import audit
 from huikuan.common.errors import NotAllowed
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
+from huikuan.common.texts import Text
 from huikuan.customers.models import Customer
 from huikuan.customers.services import check_upload
 from huikuan.ledger import locks
@@ -90,13 +91,11 @@ def _profile_locked(company, customer: Customer) -> CreditProfile:
     return CreditProfile.objects.select_for_update().get(pk=profile.pk)
 
 
-def _notify(*, company, user, customer, order=None, message_fn) -> None:
-    """Store a message for ``user`` in their own language (message_fn builds it inside the override)."""
+def _notify(*, company, user, customer, order=None, message: Text) -> None:
+    """Store a message for ``user`` (a Text: rendered in the language they read it in)."""
     if user is None:
         return
-    with translation.override(getattr(user, "language", None) or "zh-hans"):
-        text = str(message_fn())
-    Notification.objects.create(company=company, user=user, customer=customer, order=order, message=text[:500])
+    Notification.objects.create(company=company, user=user, customer=customer, order=order, message=message)
 
 
 # ---------------------------------------------------------------- policy
@@ -229,33 +228,36 @@ def grade_maximum_limit(grade: Grade | None, *, customer_id: int, as_of: dt.date
 # ---------------------------------------------------------------- holds
 
 
-def _place_hold(*, company, customer: Customer, reason: str, source: str, actor) -> CreditProfile:
+def _hold_event(source: str, reason: str | Text) -> Text:
+    return Text("credit.hold.event", source=Text(f"credit.hold_source.{source}"), reason=reason)
+
+
+def _place_hold(*, company, customer: Customer, reason: str | Text, source: str, actor) -> CreditProfile:
     profile = _profile_locked(company, customer)
     if profile.on_hold and profile.hold_source == source and profile.hold_reason == reason:
         return profile
     profile.on_hold = True
-    profile.hold_reason = reason[:300]
+    profile.hold_reason = reason
     profile.hold_source = source
     profile.hold_since = profile.hold_since or timezone.now()
     profile.save(update_fields=["on_hold", "hold_reason", "hold_source", "hold_since", "updated_at"])
     audit.record(actor=actor, verb="credit.hold.placed", target=profile, customer_id=customer.pk,
-                 summary=f"{HoldSource(source).label}: {reason}"[:300], data={"reason": reason, "source": source})
+                 summary=_hold_event(source, reason), data={"reason": reason, "source": source})
     return profile
 
 
-def _release_hold(*, company, customer: Customer, reason: str, source: str, actor) -> CreditProfile:
+def _release_hold(*, company, customer: Customer, reason: str | Text, source: str, actor) -> CreditProfile:
     profile = _profile_locked(company, customer)
     if not profile.on_hold:
         return profile
     previous = profile.hold_source
     profile.on_hold = False
-    profile.hold_reason = ""
+    profile.hold_reason = None
     profile.hold_source = ""
     profile.hold_since = None
     profile.save(update_fields=["on_hold", "hold_reason", "hold_source", "hold_since", "updated_at"])
     audit.record(actor=actor, verb="credit.hold.released", target=profile, customer_id=customer.pk,
-                 summary=f"{HoldSource(source).label}: {reason}"[:300],
-                 data={"reason": reason, "source": source, "was": previous})
+                 summary=_hold_event(source, reason), data={"reason": reason, "source": source, "was": previous})
     return profile
 
 
@@ -267,18 +269,23 @@ def _check_source(source: str, actor) -> None:
 
 
 @transaction.atomic(durable=True)
-def place_hold(*, company, customer_id: int, reason: str, source: str, actor) -> CreditProfile:
+def place_hold(*, company, customer_id: int, reason: str | Text, source: str, actor) -> CreditProfile:
     """Put the customer on credit hold (new orders are held). ``source``: manual | automatic | dunning |
-    playbook; a manual hold needs ``credit.hold``. Placing the same hold again changes nothing."""
+    playbook; a manual hold needs ``credit.hold``. Placing the same hold again changes nothing.
+
+    ``reason``: a ``Text`` when the system composes it (rendered in each reader's language), the user's
+    own words (≤ 300 characters) otherwise."""
     _check_source(source, actor)
-    if not (reason or "").strip():
-        raise CreditError(_("A hold needs a reason."), field="reason")
+    if isinstance(reason, str) or reason is None:
+        reason = (reason or "").strip()[:300]
+        if not reason:
+            raise CreditError(_("A hold needs a reason."), field="reason")
     customer = _lock_customer(company, customer_id)
-    return _place_hold(company=company, customer=customer, reason=reason.strip(), source=source, actor=actor)
+    return _place_hold(company=company, customer=customer, reason=reason, source=source, actor=actor)
 
 
 @transaction.atomic(durable=True)
-def release_hold(*, company, customer_id: int, reason: str, source: str, actor) -> CreditProfile:
+def release_hold(*, company, customer_id: int, reason: str | Text, source: str, actor) -> CreditProfile:
     """Lift the customer's hold. Automatic sources (automatic, dunning, playbook) only lift a hold they
     placed themselves; a manual release (``credit.hold``) lifts any hold. No hold: nothing changes."""
     _check_source(source, actor)
@@ -292,7 +299,7 @@ def release_hold(*, company, customer_id: int, reason: str, source: str, actor) 
 
 
 @transaction.atomic(durable=True)
-def reject_open_orders(*, company, customer_id: int, reason: str, actor) -> int:
+def reject_open_orders(*, company, customer_id: int, reason: str | Text, actor) -> int:
     """Reject every open or held order of the customer (e.g. a collections escalation); returns how many."""
     customer = _lock_customer(company, customer_id)
     orders = list(SalesOrder.objects.select_for_update().filter(
@@ -309,7 +316,11 @@ def reject_open_orders(*, company, customer_id: int, reason: str, actor) -> int:
 class Reason:
     severity: str  # "hold" | "warn"
     code: str
-    message: str
+    message: Text  # str() renders it in the reader's language
+
+    def as_data(self) -> dict:
+        """As stored on the order (``SalesOrder.check_reasons``)."""
+        return {"severity": self.severity, "code": self.code, "text": self.message.as_data()}
 
 
 @dataclass(frozen=True)
@@ -327,7 +338,7 @@ class CheckResult:
         return {
             "outcome": self.outcome, "amount": str(self.amount), "limit": str(self.limit_amount),
             "exposure": str(self.exposure_amount), "available": str(self.available_amount), "grade": self.grade,
-            "reasons": [{"severity": r.severity, "code": r.code, "message": r.message} for r in self.reasons],
+            "reasons": [{"severity": r.severity, "code": r.code, "message": str(r.message)} for r in self.reasons],
             "order": self.order.reference if self.order else None,
             "order_status": self.order.status if self.order else None,
         }
@@ -349,41 +360,34 @@ def evaluate(*, company, customer: Customer, amount: Decimal, as_of: dt.date,
     reasons: list[Reason] = []
     expired = bool(profile and profile.valid_to and profile.valid_to < as_of and limit > 0)
     if expired:
-        reasons.append(Reason("hold", "limit_expired", gettext("The credit limit expired on %(date)s.")
-                              % {"date": profile.valid_to.isoformat()}))
+        reasons.append(Reason("hold", "limit_expired", Text("credit.check.limit_expired", date=profile.valid_to)))
         limit = ZERO
     if profile and profile.valid_from and profile.valid_from > as_of:
-        reasons.append(Reason("hold", "limit_not_yet_valid", gettext("The credit limit is valid only from %(date)s.")
-                              % {"date": profile.valid_from.isoformat()}))
+        reasons.append(Reason("hold", "limit_not_yet_valid", Text("credit.check.limit_not_yet_valid", date=profile.valid_from)))
         limit = ZERO
     available = limit - expo.total
     over = amount - available
     if over > 0:
         sev = "hold" if policy.mode == Mode.HARD else "warn"
         if limit == 0 and not expired:
-            reasons.append(Reason(sev, "no_limit", gettext("No credit limit is set; over by %(over)s.")
-                                  % {"over": f"{over:,.2f}"}))
+            reasons.append(Reason(sev, "no_limit", Text("credit.check.no_limit", over=over)))
         else:
-            reasons.append(Reason(sev, "over_limit", gettext("Over the credit limit by %(over)s.")
-                                  % {"over": f"{over:,.2f}"}))
+            reasons.append(Reason(sev, "over_limit", Text("credit.check.over_limit", over=over)))
     if profile and profile.on_hold:
-        reasons.append(Reason("hold", f"on_hold_{profile.hold_source or 'manual'}",
-                              gettext("The customer is on credit hold (%(source)s): %(reason)s")
-                              % {"source": HoldSource(profile.hold_source or "manual").label, "reason": profile.hold_reason}))
+        reasons.append(Reason("hold", f"on_hold_{profile.hold_source or 'manual'}", Text(
+            "credit.check.on_hold", source=Text(f"credit.hold_source.{profile.hold_source or 'manual'}"),
+            reason=profile.hold_reason or "—")))
     if grade and grade.prepayment_required:
-        reasons.append(Reason("hold", "prepayment_required",
-                              gettext("Grade %(grade)s requires prepayment.") % {"grade": grade.code}))
+        reasons.append(Reason("hold", "prepayment_required", Text("credit.check.prepayment_required", grade=grade.code)))
     od = selectors.overdue(customer_id=customer.pk, as_of=as_of)
     if od.max_days > 0:
         rule = grade and calc.hold_rule_triggered(
             max_days_overdue=od.max_days, overdue_amount=od.amount, hold_days=grade.hold_days_overdue,
             hold_amount=grade.hold_overdue_amount)
         reasons.append(Reason("hold" if rule else "warn", "overdue",
-                              gettext("%(days)s days overdue (%(amount)s overdue).")
-                              % {"days": od.max_days, "amount": f"{od.amount:,.2f}"}))
+                              Text("credit.check.overdue", days=od.max_days, amount=od.amount)))
     if profile and profile.next_review_date and profile.next_review_date < as_of:
-        reasons.append(Reason("warn", "review_overdue", gettext("The credit review was due on %(date)s.")
-                              % {"date": profile.next_review_date.isoformat()}))
+        reasons.append(Reason("warn", "review_overdue", Text("credit.check.review_overdue", date=profile.next_review_date)))
     return CheckResult(outcome=calc.outcome([(r.severity, r.code) for r in reasons]), amount=amount,
                        limit_amount=limit, exposure_amount=expo.total, available_amount=available,
                        grade=profile.grade if profile else "", reasons=tuple(reasons))
@@ -423,7 +427,7 @@ def submit_order(*, company, customer_id: int, reference: str, amount, as_of: dt
     result = evaluate(company=company, customer=customer, amount=amount, as_of=as_of,
                       exclude_order_id=existing.pk if existing else None)
     status = OrderStatus.HELD if result.outcome == "hold" else OrderStatus.OPEN
-    reasons = [{"severity": r.severity, "code": r.code, "message": r.message} for r in result.reasons]
+    reasons = [r.as_data() for r in result.reasons]
     if existing is None:
         order = SalesOrder.objects.create(
             company=company, customer=customer, reference=reference, amount=amount, requested_amount=amount,
@@ -434,15 +438,23 @@ def submit_order(*, company, customer_id: int, reference: str, amount, as_of: dt
         order.status, order.check_outcome, order.check_reasons = status, result.outcome, reasons
         order.save(update_fields=["amount", "requested_amount", "status", "check_outcome", "check_reasons", "updated_at"])
     audit.record(actor=actor, verb="credit.order.held" if status == OrderStatus.HELD else "credit.order.approved",
-                 target=order, summary=f"{reference} {amount} {result.outcome}",
+                 target=order, summary=f"{reference} {amount}",
                  data={"amount": amount, "outcome": result.outcome, "reasons": [r.code for r in result.reasons],
                        "available": result.available_amount})
     return CheckResult(**{**result.__dict__, "order": order})
 
 
-def _decide(order: SalesOrder, *, status: str, note: str, actor, verb: str, amount: Decimal | None = None) -> None:
+_DECISION_TEXTS = {
+    "credit.order.released": "credit.notify.order_released",
+    "credit.order.partly_released": "credit.notify.order_partly_released",
+    "credit.order.rejected": "credit.notify.order_rejected",
+    "credit.order.prepayment_requested": "credit.notify.order_prepayment",
+}
+
+
+def _decide(order: SalesOrder, *, status: str, note: str | Text, actor, verb: str, amount: Decimal | None = None) -> None:
     order.status = status
-    order.decision_note = note[:300]
+    order.decision_note = note[:300] if isinstance(note, str) else note
     order.decided_by = actor if getattr(actor, "pk", None) else None
     order.decided_at = timezone.now()
     fields = ["status", "decision_note", "decided_by", "decided_at", "updated_at"]
@@ -450,18 +462,13 @@ def _decide(order: SalesOrder, *, status: str, note: str, actor, verb: str, amou
         order.amount = amount
         fields.append("amount")
     order.save(update_fields=fields)
-    audit.record(actor=actor, verb=verb, target=order, summary=f"{order.reference} {order.amount} {note}"[:300],
+    audit.record(actor=actor, verb=verb, target=order,
+                 summary=Text("credit.order.decision", reference=order.reference, amount=order.amount, note=note),
                  data={"reference": order.reference, "amount": order.amount, "requested": order.requested_amount,
                        "note": note})
-    labels = {
-        "credit.order.released": lambda: gettext("Order %(ref)s was released: %(note)s"),
-        "credit.order.partly_released": lambda: gettext("Order %(ref)s was released for %(amount)s of %(requested)s: %(note)s"),
-        "credit.order.rejected": lambda: gettext("Order %(ref)s was rejected: %(note)s"),
-        "credit.order.prepayment_requested": lambda: gettext("Order %(ref)s needs prepayment before release: %(note)s"),
-    }
     _notify(company=order.company, user=order.requested_by, customer=order.customer, order=order,
-            message_fn=lambda: labels[verb]() % {"ref": order.reference, "note": note, "amount": f"{order.amount:,.2f}",
-                                                 "requested": f"{order.requested_amount:,.2f}"})
+            message=Text(_DECISION_TEXTS[verb], ref=order.reference, note=note, amount=order.amount,
+                         requested=order.requested_amount))
 
 
 QUEUE_ACTIONS = ("release", "partial", "prepayment", "reject")
@@ -685,8 +692,8 @@ def decide_request(*, company, request_id: int, approve: bool, actor, note: str 
         req.save()
         audit.record(actor=actor, verb="credit.request.rejected", target=req, summary=note[:300], data={"note": note})
         _notify(company=company, user=req.requested_by, customer=customer,
-                message_fn=lambda: gettext("Your request (%(kind)s) for %(customer)s was rejected: %(note)s")
-                % {"kind": req.get_kind_display(), "customer": customer.name, "note": note})
+                message=Text("credit.notify.request_rejected", kind=Text(f"credit.request_kind.{req.kind}"),
+                             customer=customer.name, note=note))
         return req
     if req.needs_second and req.status == RequestStatus.PENDING:
         req.status, req.first_approver, req.first_approved_at = RequestStatus.PARTLY, actor, now
@@ -706,8 +713,8 @@ def decide_request(*, company, request_id: int, approve: bool, actor, note: str 
     audit.record(actor=actor, verb="credit.request.approved", target=req, summary=note[:300],
                  data={"note": note, "first_approver": req.first_approver_id})
     _notify(company=company, user=req.requested_by, customer=customer,
-            message_fn=lambda: gettext("Your request (%(kind)s) for %(customer)s was approved.")
-            % {"kind": req.get_kind_display(), "customer": customer.name})
+            message=Text("credit.notify.request_approved", kind=Text(f"credit.request_kind.{req.kind}"),
+                         customer=customer.name))
     return req
 
 

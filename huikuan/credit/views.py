@@ -449,7 +449,7 @@ def _order_columns():
 def _order_rows(qs):
     for o in qs.iterator(chunk_size=2000):
         yield [o.reference, f"{o.customer.code} {o.customer.name}", o.amount, o.requested_amount, o.get_status_display(),
-               o.check_outcome, "; ".join(r.get("message", "") for r in o.check_reasons), str(o.requested_by or ""),
+               o.check_outcome_label(), "; ".join(str(r["message"]) for r in o.reasons()), str(o.requested_by or ""),
                o.created_at, o.decision_note, str(o.decided_by or "")]
 
 

@@ -22,6 +22,8 @@ class DunningConfig(AppConfig):
         from huikuan.common.audit import register_verb_labels
         from huikuan.common.jobs import register_daily
 
+        from . import texts  # noqa: F401 - stored-text codes and audit labels
+
         register_daily("dunning-run", _daily)
         register_verb_labels({
             "dunning.notice.created": _("Dunning notice created"),

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from huikuan.common.calendar import is_working_day
+from huikuan.common.texts import Text
 
 from . import channels
 from .context import letter_pdf, notice_context, render, settings_of, template_for
@@ -157,17 +158,17 @@ def _action(d: Delivery, notice: Notice) -> channels.Result:
     ids = list(notice.items.values_list("instalment_id", flat=True))
     if d.channel in (Channel.PHONE, Channel.VISIT, Action.TASK):
         kind = "visit" if d.channel == Channel.VISIT else "call"
-        existing = Task.objects.filter(customer_id=notice.customer_id, source="dunning", note__startswith=notice.number,
-                                       kind=kind).first()
+        note = f"{notice.number} {notice.total}"  # language-neutral; the task is found again by it on a retry
+        existing = Task.objects.filter(customer_id=notice.customer_id, source="dunning", note=note, kind=kind).first()
         task = existing or coll.create_task(company=company, customer_id=notice.customer_id, kind=kind, due=notice.cycle,
-                                            note=f"{notice.number} {notice.total}", source="dunning", actor=None,
+                                            note=note, source="dunning", actor=None,
                                             instalment_ids=ids)
         return channels.Result(channels.SENT, provider_id=f"task:{task.pk}")
     if d.channel == Action.HOLD:
         from huikuan.credit import services as credit
 
-        credit.place_hold(company=company, customer_id=notice.customer_id, reason=f"{notice.number}", source="dunning",
-                          actor=None)
+        credit.place_hold(company=company, customer_id=notice.customer_id,
+                          reason=Text("credit.hold.dunning_notice", number=notice.number), source="dunning", actor=None)
         return channels.Result(channels.SENT, provider_id="hold")
     case = coll.open_case(company=company, customer_id=notice.customer_id, instalment_ids=ids, actor=None,
                           note=notice.number, today=notice.cycle)

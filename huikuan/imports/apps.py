@@ -6,3 +6,6 @@ class ImportsConfig(AppConfig):
     name = "huikuan.imports"
     label = "imports"
     verbose_name = _("Imports")
+
+    def ready(self):
+        from . import texts  # noqa: F401 - stored-text codes and audit labels

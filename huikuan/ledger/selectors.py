@@ -389,6 +389,7 @@ audit.register_verb_labels({
     "ledger.instalment.dispute_cleared": _("Dispute cleared"),
     "ledger.instalment.dunning_paused": _("Reminders paused"),
     "ledger.instalment.dunning_resumed": _("Reminders resumed"),
+    "ledger.instrument.status": _("Bill or cheque status changed"),
 })
 
 
@@ -413,11 +414,9 @@ def customer_timeline(*, customer: Customer, limit: int = 30) -> tuple[TimelineI
         )
         for e in entries
     ] + [
-        TimelineItem(
-            at=ev.at, date=None, kind="event", title=str(audit.VERB_LABELS.get(ev.verb, ev.verb)), summary=ev.summary,
-            actor=str(ev.actor) if ev.actor_id else "",
-        )
-        for ev in events
+        TimelineItem(at=ev.at, date=None, kind="event", title=d.title, summary=d.detail,
+                     actor=str(ev.actor) if ev.actor_id else "")
+        for ev, d in zip(events, audit.describe(events), strict=True)
     ]
     items.sort(key=lambda i: i.at, reverse=True)
     return tuple(items[:limit])

@@ -6,3 +6,6 @@ class StatementsConfig(AppConfig):
     name = "huikuan.statements"
     label = "statements"
     verbose_name = _("Statements")
+
+    def ready(self):
+        from . import texts  # noqa: F401 - timeline labels of our audit verbs

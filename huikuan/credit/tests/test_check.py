@@ -44,7 +44,7 @@ def test_exposure_is_open_ar_plus_open_orders_minus_unapplied(company, finance, 
 
 def test_over_limit_holds_in_hard_mode_and_warns_in_soft(company, users, customer, limited):
     r = services.check_credit(company=company, customer_id=customer.pk, amount="10000.01", as_of=DAY)
-    assert r.outcome == "hold" and codes(r) == ["over_limit"] and "0.01" in r.reasons[0].message
+    assert r.outcome == "hold" and codes(r) == ["over_limit"] and "0.01" in str(r.reasons[0].message)
     assert services.check_credit(company=company, customer_id=customer.pk, amount="10000", as_of=DAY).outcome == "approve"
     CreditPolicy.objects.filter(company=company).update(mode=Mode.SOFT)
     assert services.check_credit(company=company, customer_id=customer.pk, amount="20000", as_of=DAY).outcome == "warn"
@@ -60,7 +60,7 @@ def test_every_reason(company, finance, users, customer, limited):
     assert set(codes(r)) == {"limit_expired", "over_limit", "on_hold_manual", "prepayment_required", "overdue",
                              "review_overdue"}
     overdue = next(x for x in r.reasons if x.code == "overdue")
-    assert overdue.severity == "hold" and "60" in overdue.message  # D holds after 0 days
+    assert overdue.severity == "hold" and "60" in str(overdue.message)  # D holds after 0 days
     assert r.available_amount < 0
 
 
@@ -85,7 +85,7 @@ def test_order_reserves_credit_and_update_rechecks(company, users, customer, lim
     a = services.submit_order(company=company, customer_id=customer.pk, reference="SO-1", amount="8000", as_of=DAY, actor=s)
     assert a.outcome == "approve" and a.order.status == OrderStatus.OPEN
     b = services.submit_order(company=company, customer_id=customer.pk, reference="SO-2", amount="3000", as_of=DAY, actor=s)
-    assert b.outcome == "hold" and b.order.status == OrderStatus.HELD and "1,000.00" in b.reasons[0].message
+    assert b.outcome == "hold" and b.order.status == OrderStatus.HELD and "1,000.00" in str(b.reasons[0].message)
     # lowering SO-1 frees credit; re-submitting SO-2 now passes
     services.submit_order(company=company, customer_id=customer.pk, reference="SO-1", amount="7000", as_of=DAY, actor=s)
     c = services.submit_order(company=company, customer_id=customer.pk, reference="SO-2", amount="3000", as_of=DAY, actor=s)
@@ -129,5 +129,5 @@ def test_queue_release_partial_prepayment_reject(company, users, customer, limit
     with pytest.raises(OrderNotOpen):
         services.decide_held_order(company=company, order_id=orders[3].pk, action="reject", reason="late", actor=cm)
     notes = list(Notification.objects.filter(user=s).values_list("message", flat=True))
-    assert len(notes) == 4 and any("8,000.00" in n for n in notes)
+    assert len(notes) == 4 and any("8,000.00" in str(n) for n in notes)
     assert AuditEvent.objects.filter(customer_id=customer.pk, verb="credit.order.partly_released").exists()
