@@ -8,6 +8,34 @@ from huikuan.accounts.models import Company, Role, Team, User
 from huikuan.customers.models import Customer, PaymentTerm
 
 
+def _flush_past_append_only_guards():
+    """Transactional tests (live server, PostgreSQL races) end with a flush of every table: TRUNCATE on
+    PostgreSQL, DELETE FROM on SQLite — which the append-only triggers of ledger entries, allocations
+    and audit events refuse (ledger migration 0009). The test flush, and nothing else, runs with them
+    lifted inside its own transaction: on PostgreSQL ``session_replication_role = replica`` (superuser
+    only; the test role is one), on SQLite the guard triggers are dropped and re-created from their
+    stored SQL in the same transaction."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        if self.connection.vendor == "postgresql":
+            return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        if self.connection.vendor == "sqlite":
+            with self.connection.cursor() as cur:
+                cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB '*_append_only_*'")
+                guards = cur.fetchall()
+            return original(self, [*(f'DROP TRIGGER "{name}"' for name, _sql in guards), *sql_list,
+                                   *(sql for _name, sql in guards)])
+        return original(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+_flush_past_append_only_guards()
+
+
 @pytest.fixture
 def company(db, _fast_password_hasher):
     return Company.objects.create(code="T01", name="测试科技有限公司", bank_name="招商银行",

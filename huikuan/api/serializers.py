@@ -195,6 +195,8 @@ class PaymentIn(serializers.Serializer):
     bill_acceptor = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     bill_maturity_date = serializers.DateField(required=False, allow_null=True, default=None)
     auto_allocate = serializers.BooleanField(required=False, default=True)
+    post_dated = serializers.BooleanField(required=False, default=False,
+                                          help_text="confirm a payment dated after today (at most a year ahead)")
     external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
@@ -217,6 +219,9 @@ class CreditNoteIn(serializers.Serializer):
     number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     document = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=ID_MAX)
     apply = serializers.BooleanField(required=False, default=True)
+    keep_rest_as_credit = serializers.BooleanField(
+        required=False, default=False,
+        help_text="against a document: allow an amount above its open amount and keep the rest as credit")
     external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 

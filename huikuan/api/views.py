@@ -328,8 +328,10 @@ class PaymentList(RowsList):
         data = _valid(s.PaymentIn, request)
         customer = customer_in_scope(request, data.pop("customer"))
         ext = data.pop("external_key")
-        credit = ledger.record_payment(company=company_of(request), customer_id=customer.pk, actor=request.user,
-                                       external_source=SOURCE if ext else "", external_key=ext, **data)
+        company = company_of(request)
+        credit = ledger.record_payment(company=company, customer_id=customer.pk, actor=request.user,
+                                       external_source=SOURCE if ext else "", external_key=ext,
+                                       today=clock.today(company), **data)
         return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
 
 
@@ -367,9 +369,10 @@ class CreditNoteList(APIView):
         data = _valid(s.CreditNoteIn, request)
         customer = customer_in_scope(request, data.pop("customer"))
         ext = data.pop("external_key")
-        credit = ledger.issue_credit_note(company=company_of(request), customer_id=customer.pk, actor=request.user,
+        company = company_of(request)
+        credit = ledger.issue_credit_note(company=company, customer_id=customer.pk, actor=request.user,
                                           document_id=data.pop("document"), external_source=SOURCE if ext else "",
-                                          external_key=ext, **data)
+                                          external_key=ext, today=clock.today(company), **data)
         return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
 
 

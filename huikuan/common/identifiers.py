@@ -1,4 +1,5 @@
-"""统一社会信用代码 (GB 32100-2015), pinyin initials and phone normalisation."""
+"""统一社会信用代码 (GB 32100-2015) with its embedded organisation code (GB 11714-1997), pinyin
+initials and phone normalisation."""
 
 from __future__ import annotations
 
@@ -14,11 +15,35 @@ def uscc_check_char(first17: str) -> str:
     return USCC_CHARS[(31 - total % 31) % 31]
 
 
-def is_valid_uscc(code: str) -> bool:
+ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def org_code_check_char(body8: str) -> str:
+    """GB 11714 check character of an organisation code's first 8 characters (digits; letters A=10 … Z=35)."""
+    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body8, ORG_WEIGHTS, strict=True))
+    c = 11 - total % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` is not a valid 统一社会信用代码, or None when it is.
+
+    ``"format"``: not 18 characters of the GB 32100 set (digits and capitals without I, O, S, V, Z);
+    ``"org_check"``: characters 9–17 are the organisation code (主体标识码, GB 11714) and its own check
+    character (the 17th) is wrong; ``"check"``: the 18th character, the check over the first 17, is wrong.
+    """
     code = (code or "").strip().upper()
     if len(code) != 18 or any(ch not in USCC_CHARS for ch in code):
-        return False
-    return uscc_check_char(code[:17]) == code[17]
+        return "format"
+    if org_code_check_char(code[8:16]) != code[16]:
+        return "org_check"
+    if uscc_check_char(code[:17]) != code[17]:
+        return "check"
+    return None
+
+
+def is_valid_uscc(code: str) -> bool:
+    return uscc_problem(code) is None
 
 
 def pinyin_initials(text: str) -> str:

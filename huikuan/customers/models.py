@@ -121,6 +121,9 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["company", "owner"], name="customer_company_owner"),
             models.Index(fields=["company", "name"], name="customer_company_name"),
+            # the duplicate-registration warning (customers.selectors.same_credit_code)
+            models.Index(fields=["company", "credit_code"], name="customer_company_credit_code",
+                         condition=~Q(credit_code="")),
             # The customer list sorts by balance at 100,000 customers; the code tiebreaker follows the
             # sort direction so both directions are one index scan (customers.selectors.CUSTOMER_SORTS).
             models.Index(fields=["company", "open_amount", "code"], name="customer_company_open"),

@@ -5,7 +5,9 @@ Out-of-scope rows never load: ``get_customer`` and friends raise Http404 for the
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from huikuan.accounts.scoping import owner_q
@@ -90,6 +92,32 @@ def get_customer(*, user, company, pk) -> Customer:
         )
     except (Customer.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+@dataclass(frozen=True)
+class SameCreditCode:
+    """Other customers of the company registered under the same 统一社会信用代码 (a warning, not a block):
+    the ones the user may see, and how many more exist outside their scope."""
+
+    visible: tuple[Customer, ...]
+    hidden_count: int
+
+    def __bool__(self) -> bool:
+        return bool(self.visible) or self.hidden_count > 0
+
+
+def same_credit_code(*, user, customer: Customer, limit: int = 20) -> SameCreditCode:
+    """Customers other than ``customer`` with its credit code: one count, and the visible ones listed (up to
+    ``limit``) when there are any; no query when the code is empty."""
+    if not customer.credit_code:
+        return SameCreditCode((), 0)
+    others = Customer.objects.filter(company_id=customer.company_id, credit_code=customer.credit_code).exclude(
+        pk=customer.pk)
+    counts = others.aggregate(total=Count("pk"), seen=Count("pk", filter=owner_q(user, "owner")))
+    if not counts["total"]:
+        return SameCreditCode((), 0)
+    visible = tuple(others.filter(owner_q(user, "owner")).order_by("code")[:limit]) if counts["seen"] else ()
+    return SameCreditCode(visible, counts["total"] - counts["seen"])
 
 
 def get_contact(*, user, company, pk) -> Contact:

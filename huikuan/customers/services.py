@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from huikuan.accounts.models import Role, User
 from huikuan.accounts.scoping import owner_q
 from huikuan.common import audit
-from huikuan.common.identifiers import is_valid_uscc, normalise_phone, pinyin_initials
+from huikuan.common.identifiers import normalise_phone, pinyin_initials, uscc_problem
 from huikuan.common.money import MINOR_UNITS
 
 from .errors import (
@@ -149,7 +149,14 @@ def _validate_customer(*, company, actor, values: dict, instance: Customer | Non
             )
     if "credit_code" in out:
         code = (out["credit_code"] or "").strip().upper()
-        if code and not is_valid_uscc(code):
+        problem = uscc_problem(code) if code else None
+        if problem == "org_check":
+            raise InvalidField(
+                _("This is not a valid unified social credit code: the organisation code in characters 9–17 "
+                  "fails its check character (GB 11714)."),
+                field="credit_code",
+            )
+        if problem:
             raise InvalidField(
                 _("This is not a valid unified social credit code (check the 18 characters)."),
                 field="credit_code",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pypinyin import lazy_pinyin
 
-from huikuan.common.identifiers import USCC_CHARS, pinyin_initials, uscc_check_char
+from huikuan.common.identifiers import USCC_CHARS, org_code_check_char, pinyin_initials, uscc_check_char
 
 # (city, English, region, administrative division code)
 CITIES: list[tuple[str, str, str, str]] = [
@@ -116,10 +116,7 @@ class CustomerSpec:
 def org_code(rng: random.Random) -> str:
     """A 9-character organisation code (GB 11714) with its own check digit."""
     body = "".join(rng.choice("0123456789") for _ in range(8))
-    weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    c = 11 - sum(int(ch) * w for ch, w in zip(body, weights, strict=True)) % 11
-    check = "X" if c == 10 else "0" if c == 11 else str(c)
-    return body + check
+    return body + org_code_check_char(body)
 
 
 def make_uscc(rng: random.Random, division: str) -> str:

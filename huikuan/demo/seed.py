@@ -23,6 +23,7 @@ from huikuan.accounts.models import Company, Role, Team, User
 from huikuan.common.money import ZERO, round_money
 from huikuan.customers.models import Contact, Customer, CustomerGroup, PaymentTerm
 from huikuan.ledger import bulk, services
+from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger.calculations import OpenItem, PlanLine, discount_available, plan_oldest_first
 from huikuan.ledger.models import Instalment
 
@@ -56,7 +57,7 @@ def ensure_base(*, password: str = DEMO_PASSWORD) -> tuple[Company, list[tuple[s
     company, _ = Company.objects.get_or_create(
         code="HK01",
         defaults=dict(name="杭州汇款科技有限公司", name_en="Hangzhou Huikuan Technology Co., Ltd.",
-                      credit_code="91330100MA2CFW1X4L", bank_name="招商银行杭州分行",
+                      credit_code="91330100MA2CFW1X7F", bank_name="招商银行杭州分行",
                       bank_account_name="杭州汇款科技有限公司", bank_account_number="5719 0812 3410 601"),
     )
     teams = {}
@@ -263,6 +264,7 @@ class Replayer:
         services.issue_credit_note(
             company=self.company, customer_id=self.customer_ids[plan.customer], amount=amount, date=plan.date,
             reason=f"{plan.reason} ({number})", actor=self.finance, document_id=doc_id,
+            keep_rest_as_credit=True,  # a 折让 on an invoice already paid stays as credit, as bench/generate.py plays it
         )
         self.calls += 1
 
@@ -337,12 +339,12 @@ class Replayer:
 
     def fapiao(self, plan) -> None:
         doc_id, _number, total = self.docs[plan.doc]
-        f = services.record_fapiao(
+        f = ledger_fapiao.record_fapiao(
             company=self.company, customer_id=self.customer_ids[plan.customer], number=plan.number,
             fapiao_type=plan.fapiao_type, issue_date=plan.date, amount=total, actor=self.finance, document_id=doc_id,
         )
         self.calls += 1
         if plan.red_number:
-            services.red_reverse_fapiao(company=self.company, fapiao_id=f.pk, red_number=plan.red_number,
-                                        issue_date=plan.red_date, actor=self.finance)
+            ledger_fapiao.red_reverse_fapiao(company=self.company, fapiao_id=f.pk, red_number=plan.red_number,
+                                             issue_date=plan.red_date, actor=self.finance)
             self.calls += 1

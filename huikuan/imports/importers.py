@@ -21,6 +21,7 @@ from huikuan.common.uploads import FileRejected
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
 from huikuan.ledger import bulk as ledger_bulk
+from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger import services as ledger_services
 from huikuan.ledger.errors import LedgerError
 from huikuan.ledger.models import (
@@ -535,9 +536,9 @@ class PaymentImporter(Importer):
         if self.duplicate_in_file(self.seen, key, line, "external_key" if rec.get("external_key") else "number", key):
             return
         method = rec.get("method") or "transfer"
-        try:  # the ledger's own bill checks (number, maturity after the date and within 6 months), at preview
+        try:  # the ledger's own checks (date not after today; bill number, maturity after the date within 6 months)
             ledger_bulk.check_bill(method=method, bill_number=rec.get("bill_number") or "",
-                                   bill_maturity_date=rec.get("bill_maturity_date"), date=rec["date"])
+                                   bill_maturity_date=rec.get("bill_maturity_date"), date=rec["date"], today=self.today)
         except LedgerError as exc:
             self.problem(line, exc.field, rec.get(exc.field) or "", str(exc))
             return
@@ -560,6 +561,10 @@ class PaymentImporter(Importer):
         for chunk in chunks(numbers):
             by_number.update(Credit.objects.filter(company=self.company, kind=CreditKind.PAYMENT, number__in=chunk)
                              .order_by().values_list("number", flat=True))
+        bills = {line: ledger_services.normalise_bill_number(rec.get("bill_number") or "")
+                 for line, _c, _cur, rec in self.rows if rec["method"] in ledger_services.BILL_METHODS}
+        taken_bills = ledger_bulk.taken_bills(company_id=self.company.pk, numbers=list(bills.values()))
+        bill_lines: dict[str, int] = {}
         for line, cid, currency, rec in self.rows:
             current = by_key.get(rec["key"])
             if current is None:
@@ -567,6 +572,19 @@ class PaymentImporter(Importer):
                     self.problem(line, "number", rec["number"],
                                  _("Receipt number %(number)s already exists.") % {"number": rec["number"]})
                     continue
+                bill = bills.get(line)
+                if bill and bill in taken_bills:
+                    self.problem(line, "bill_number", rec["bill_number"],
+                                 _("Acceptance bill %(bill)s is already recorded (receipt %(receipt)s).")
+                                 % {"bill": bill, "receipt": taken_bills[bill]})
+                    continue
+                if bill and bill in bill_lines:
+                    self.problem(line, "bill_number", rec["bill_number"],
+                                 _("Acceptance bill %(bill)s is already on line %(line)d.")
+                                 % {"bill": bill, "line": bill_lines[bill]})
+                    continue
+                if bill:
+                    bill_lines[bill] = line
                 self.ops.append(Op("create", line, {"customer_id": cid, "currency": currency, **rec}))
             elif current.customer_id != cid or current.amount != rec["amount"] or current.date != rec["date"]:
                 self.problem(line, "amount", rec["amount"],
@@ -584,7 +602,8 @@ class PaymentImporter(Importer):
         lock_customers({op.data["customer_id"] for op in ops})
 
     def apply_batch(self, ops):
-        inner(ledger_bulk.record_payments)(company=self.company, actor=self.actor, progress=self.write_progress, payments=[
+        inner(ledger_bulk.record_payments)(company=self.company, actor=self.actor, progress=self.write_progress,
+                                           today=self.today, payments=[
             ledger_bulk.PaymentInput(
                 customer_id=d["customer_id"], amount=d["amount"], date=d["date"], method=d["method"],
                 currency=d["currency"], number=d.get("number") or "", reference=d.get("reference") or "",
@@ -615,6 +634,11 @@ class FapiaoImporter(Importer):
         rec["fapiao_type"] = rec.get("fapiao_type") or "special"
         if self.duplicate_in_file(self.seen, rec["number"], line, "number", rec["number"]):
             return
+        try:
+            ledger_services.check_not_future(rec.get("issue_date"), today=self.today, field="issue_date")
+        except LedgerError as exc:
+            self.problem(line, exc.field, rec.get("issue_date"), str(exc))
+            return
         self.rows.append((line, customer[0], rec))
 
     def finish(self):
@@ -630,6 +654,8 @@ class FapiaoImporter(Importer):
                 "number", "pk", "customer_id"
             ):
                 documents[number] = (pk, cid)
+        # what each document may still take (its amount less the net fapiao already on it), used up row by row
+        room = ledger_fapiao.fapiao_room([pk for pk, _cid in documents.values()])
         for line, cid, rec in self.rows:
             doc_id = None
             if rec.get("document_number"):
@@ -644,6 +670,14 @@ class FapiaoImporter(Importer):
                 doc_id = found[0]
             current = existing.get(rec["number"])
             if current is None:
+                if doc_id is not None:
+                    left, why = room[doc_id]
+                    if why or rec["amount"] > left:
+                        self.problem(line, "amount", rec["amount"], why or _(
+                            "%(number)s can take fapiao for at most %(left)s more (its amount less the fapiao "
+                            "already recorded, net of red reversals).") % {"number": rec["document_number"], "left": left})
+                        continue
+                    room[doc_id] = (left - rec["amount"], why)
                 self.ops.append(Op("create", line, {"customer_id": cid, "document_id": doc_id, **rec}))
             elif (current.customer_id, current.amount, current.issue_date) != (cid, rec["amount"], rec["issue_date"]):
                 self.problem(line, "number", rec["number"],
@@ -653,9 +687,10 @@ class FapiaoImporter(Importer):
 
     def apply(self, op):
         d = op.data
-        inner(ledger_services.record_fapiao)(
+        inner(ledger_fapiao.record_fapiao)(
             company=self.company, customer_id=d["customer_id"], number=d["number"], fapiao_type=d["fapiao_type"],
             issue_date=d["issue_date"], amount=d["amount"], actor=self.actor, document_id=d["document_id"],
+            today=self.today,
         )
 
 

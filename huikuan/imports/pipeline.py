@@ -20,6 +20,7 @@ corrected by reversals).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
+from huikuan.common import clock
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.money import MINOR_UNITS
 from huikuan.common.uploads import Table
@@ -149,6 +151,11 @@ class Importer:
         self._synonyms: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------ helpers
+
+    @functools.cached_property
+    def today(self):
+        """The company's business date when the file is checked (no ledger date may lie after it)."""
+        return clock.today(self.company)
 
     def column(self, name: str) -> str:
         if name in self.mapping:

@@ -47,7 +47,19 @@ from .models import (
     Method,
     ReceivableDocument,
 )
-from .services import SERIES, ScheduleInput, _amount, _validate_bill, proposed_schedule
+from .services import (
+    BILL_METHODS,
+    SERIES,
+    ScheduleInput,
+    _amount,
+    _bill_taken_error,
+    _validate_bill,
+    check_payment_date,
+    live_bills,
+    normalise_bill_number,
+    proposed_schedule,
+    today_of,
+)
 
 BATCH = 1000
 
@@ -308,10 +320,25 @@ class PaymentInput:
     external_key: str = ""
 
 
-def check_bill(*, method: str, bill_number: str, bill_maturity_date: dt.date | None, date: dt.date) -> None:
-    """``record_payment``'s checks of an acceptance bill (number, maturity after the receipt date and
-    within 6 months); raises LedgerError with ``field``. Lets an import report them at preview."""
-    _validate_bill(method, bill_number, bill_maturity_date, date)
+def check_bill(*, method: str, bill_number: str, bill_maturity_date: dt.date | None, date: dt.date,
+               today: dt.date | None = None) -> None:
+    """``record_payment``'s checks of one row: the date not after ``today`` when given (an import has no
+    post-dated confirmation), and an acceptance bill's number and maturity (after the receipt date, within
+    6 months); raises LedgerError with ``field``. Lets an import report them at preview."""
+    if today is not None:
+        check_payment_date(date, today=today)
+    _validate_bill(method, normalise_bill_number(bill_number), bill_maturity_date, date)
+
+
+def taken_bills(*, company_id: int, numbers: Sequence[str]) -> dict[str, str]:
+    """{bill number: receipt number} for the given (normalised) acceptance-bill numbers the company already
+    holds or held (``services.live_bills``), looked up in chunks."""
+    found: dict[str, str] = {}
+    numbers = sorted({n for n in numbers if n})
+    for start in range(0, len(numbers), BATCH):
+        found.update(live_bills(company_id).filter(bill_number__in=numbers[start : start + BATCH]).order_by()
+                     .values_list("bill_number", "number"))
+    return found
 
 
 def _reserve_ids(model, count: int) -> list[int]:
@@ -464,10 +491,15 @@ class _Open(calc.OpenItem):
     document_id: int = 0
 
 
-def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, str]) -> list[list]:
-    """``record_payment``'s checks for every input, in input order; refusals carry ``index``."""
+def _clean_payments(*, company, payments: Sequence[PaymentInput], customers: dict[int, str],
+                    today: dt.date) -> list[list]:
+    """``record_payment``'s checks for every input, in input order; refusals carry ``index``. No post-dated
+    payments here (FutureDate); acceptance-bill numbers normalised and unique in the batch and the company."""
     clean = []
     methods = set(Method.values)
+    bills = {i: normalise_bill_number(p.bill_number) for i, p in enumerate(payments) if p.method in BILL_METHODS}
+    taken = taken_bills(company_id=company.pk, numbers=list(bills.values()))
+    seen_bills: set[str] = set()
     for index, p in enumerate(payments):
         try:
             account = customers.get(p.customer_id)
@@ -481,10 +513,20 @@ def _clean_payments(*, payments: Sequence[PaymentInput], customers: dict[int, st
             amount = _amount(p.amount, currency)
             if p.method not in methods or p.method == Method.NONE:
                 raise LedgerError(_("Choose a payment method."), field="method")
-            _validate_bill(p.method, p.bill_number, p.bill_maturity_date, p.date)
+            check_payment_date(p.date, today=today)
+            bill = bills.get(index, "")
+            _validate_bill(p.method, bill, p.bill_maturity_date, p.date)
+            if bill in taken:
+                raise _bill_taken_error(bill, taken[bill])
+            if bill in seen_bills:
+                raise DuplicateNumber(_("Acceptance bill %(bill)s appears twice.") % {"bill": bill}, field="bill_number")
         except LedgerError as exc:
             exc.params["index"] = index
             raise
+        if bill:
+            seen_bills.add(bill)
+            if bill != p.bill_number:
+                p = dataclasses.replace(p, bill_number=bill)
         clean.append([p, p.customer_id, currency, amount, p.number.strip()])
     return clean
 
@@ -515,7 +557,8 @@ def _number_payments(*, company, clean: list[list]) -> None:
         seen.add(number)
 
 
-def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None) -> list[_Posted]:
+def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None,
+                     today: dt.date | None = None) -> list[_Posted]:
     if not payments:
         return []
     customer_ids = sorted({p.customer_id for p in payments})
@@ -524,7 +567,7 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
         chunk = customer_ids[i : i + BATCH]
         customers.update(Customer.objects.select_for_update().filter(company=company, pk__in=chunk).order_by("pk")
                          .values_list("pk", "currency"))
-    clean = _clean_payments(payments=payments, customers=customers)
+    clean = _clean_payments(company=company, payments=payments, customers=customers, today=today_of(company, today))
     all_plans = _plan_all(clean)
     _number_payments(company=company, clean=clean)
 
@@ -630,7 +673,8 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
 
 
 @transaction.atomic(durable=True)
-def record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None) -> list[_Posted]:
+def record_payments(*, company, payments: Sequence[PaymentInput], actor, progress=None,
+                    today: dt.date | None = None) -> list[_Posted]:
     """Record many payments in one transaction, all or none, each applied oldest-due-first.
 
     The ledger ends exactly as after ``services.record_payment(..., auto_allocate=True)`` called once
@@ -645,9 +689,10 @@ def record_payments(*, company, payments: Sequence[PaymentInput], actor, progres
     ``_plan_all``), before anything is written; new credits need no lock. Writes with COPY on
     PostgreSQL and multi-row INSERT on SQLite, then one UPDATE per 500 instalments and per 500 customers.
 
-    Amounts in the customer's currency at its minor unit; dates are business dates. Raises
-    WrongCustomer, CurrencyMismatch, InvalidAmount, DuplicateNumber or LedgerError (method, bill) with
+    Amounts in the customer's currency at its minor unit; dates are business dates, none after ``today``
+    (default: the company's today). Raises WrongCustomer, CurrencyMismatch, InvalidAmount, FutureDate,
+    DuplicateNumber (receipt or acceptance-bill number) or LedgerError (method, bill) with
     ``params["index"]`` naming the offending input. ``progress(done, total)`` after each chunk written.
     Returns (pk, number) of each payment, in input order.
     """
-    return _record_payments(company=company, payments=payments, actor=actor, progress=progress)
+    return _record_payments(company=company, payments=payments, actor=actor, progress=progress, today=today)

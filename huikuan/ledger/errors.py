@@ -44,3 +44,15 @@ class DuplicateSubmission(ConcurrentChange):
 
     def __init__(self, message=None, **kw):
         super().__init__(message or _("This form was already submitted."), **kw)
+
+
+class FutureDate(LedgerError):
+    """A business date after today (payments may be post-dated only when the user confirms it)."""
+
+    code = "future_date"
+
+
+class OverFapiao(LedgerError):
+    """Fapiao (net of red reversals) would exceed the document's amount, or a red fapiao its original."""
+
+    code = "over_fapiao"

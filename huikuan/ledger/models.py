@@ -238,6 +238,13 @@ class Credit(models.Model):
                 condition=~Q(external_key=""),
                 name="credit_external_key_unique",
             ),
+            # an acceptance bill is recorded once: while its payment stands, or after it was dishonoured
+            # (a payment reversed as a mistake frees the number; services.live_bills)
+            models.UniqueConstraint(
+                fields=["company", "bill_number"],
+                condition=~Q(bill_number="") & (Q(status="posted") | Q(bill_status="dishonoured")),
+                name="credit_bill_number_unique",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive"),
             models.CheckConstraint(
                 condition=Q(unapplied_amount__gte=0) & Q(unapplied_amount__lte=F("amount")),
@@ -255,8 +262,20 @@ class Credit(models.Model):
         return self.number
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that are never changed or deleted (the databases refuse it too: ledger migrations 0002, 0009)."""
+
+    def update(self, **kwargs):
+        raise RuntimeError(f"{self.model._meta.db_table} is append-only")
+
+    def delete(self):
+        raise RuntimeError(f"{self.model._meta.db_table} is append-only")
+
+
 class Allocation(models.Model):
-    """Part of a credit applied to an instalment. A reversal is a negative row pointing at the original."""
+    """Part of a credit applied to an instalment. A reversal is a negative row pointing at the original.
+
+    Append-only: an allocation is undone by a reversal row, never by changing or deleting it."""
 
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
@@ -270,6 +289,8 @@ class Allocation(models.Model):
     is_manual = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -285,6 +306,14 @@ class Allocation(models.Model):
             models.Index(fields=["company", "date"], name="allocation_company_date"),
         ]
         verbose_name = _("allocation")
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("allocations are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("allocations are append-only")
 
 
 class EntryKind(models.TextChoices):
@@ -310,6 +339,8 @@ class LedgerEntry(models.Model):
     summary = models.CharField(_("summary"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         ordering = ["date", "id"]
         constraints = [
@@ -328,6 +359,9 @@ class LedgerEntry(models.Model):
         if self.pk is not None:
             raise RuntimeError("ledger entries are append-only")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ledger entries are append-only")
 
 
 class WriteOffStatus(models.TextChoices):
@@ -364,6 +398,7 @@ class FapiaoType(models.TextChoices):
 
 class FapiaoStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
+    PARTLY_RED = "partly_red", _("Partly red-reversed")
     RED_REVERSED = "red_reversed", _("Red-reversed")
     VOID = "void", _("Void")
 
@@ -379,7 +414,8 @@ class Fapiao(models.Model):
     issue_date = models.DateField(_("issue date"))
     amount = MoneyField(_("amount incl. tax"))
     status = models.CharField(_("status"), max_length=14, choices=FapiaoStatus.choices, default=FapiaoStatus.ISSUED)
-    red_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="red_reversal")
+    # a red fapiao (negative amount) points at the issued one it reverses, in whole or in part (ledger.fapiao)
+    red_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="red_reversals")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -388,5 +424,7 @@ class Fapiao(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["company", "number"], name="fapiao_number_unique"),
             models.CheckConstraint(condition=~Q(amount=0), name="fapiao_amount_nonzero"),
+            models.CheckConstraint(condition=(Q(red_of__isnull=True) & Q(amount__gt=0))
+                                   | (Q(red_of__isnull=False) & Q(amount__lt=0)), name="fapiao_red_sign"),
         ]
         verbose_name = _("fapiao")

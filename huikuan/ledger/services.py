@@ -4,7 +4,10 @@ Each public service is one durable transaction that takes row locks in the proje
 (customer → instalments by pk → credits by pk, see ``locks``), updates denormalised balances with
 ``F()`` under those locks, records an audit event, and leaves side effects to ``on_commit``.
 Amounts are ``Decimal`` at the currency's minor unit; anything else raises ``InvalidAmount``.
-Business dates (``document_date``, ``date``) are dates in the company's time zone.
+Business dates (``document_date``, ``date``) are dates in the company's time zone. Payments and credit
+notes may not be dated after ``today`` (a payment only when confirmed as post-dated): callers at the
+edge pass ``today``; when they do not, the service reads the company's clock itself, so no path can
+skip the rule (fapiao: ``ledger.fapiao``; acceptance bills and cheques: ``ledger.instruments``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import DateField, F, Value
+from django.db.models import DateField, F, Q, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huikuan.common import audit
+from huikuan.common import audit, clock
 from huikuan.common.calendar import next_working_day
 from huikuan.common.money import ZERO, has_valid_scale, money_value, to_decimal
 from huikuan.common.numbering import next_number
@@ -34,6 +37,7 @@ from .errors import (
     CurrencyMismatch,
     DuplicateNumber,
     DuplicateSubmission,
+    FutureDate,
     InvalidAmount,
     InvalidSchedule,
     LedgerError,
@@ -50,8 +54,6 @@ from .models import (
     DocumentKind,
     DocumentLine,
     EntryKind,
-    Fapiao,
-    FapiaoStatus,
     Instalment,
     LedgerEntry,
     Method,
@@ -173,6 +175,35 @@ def _allocated_on(on: dt.date) -> dict:
     day = Value(on, output_field=DateField())
     return {"first_allocated_on": Least(Coalesce(F("first_allocated_on"), day), day),
             "last_allocated_on": Greatest(Coalesce(F("last_allocated_on"), day), day)}
+
+
+# A confirmed post-dated payment may lie at most this far ahead (a typo guard: 2062 for 2026).
+POST_DATED_MAX_DAYS = 366
+
+
+def today_of(company, today: dt.date | None) -> dt.date:
+    """``today`` as given by the caller (views, commands and tasks read the clock), else the company's."""
+    return today or clock.today(company)
+
+
+def check_not_future(day: dt.date | None, *, today: dt.date, field: str = "date") -> None:
+    """Refuse a business date after ``today`` (FutureDate on ``field``)."""
+    if day is not None and day > today:
+        raise FutureDate(_("The date %(date)s is after today (%(today)s).")
+                         % {"date": day.isoformat(), "today": today.isoformat()}, field=field)
+
+
+def check_payment_date(day: dt.date | None, *, today: dt.date, post_dated: bool = False) -> None:
+    """A payment dated after ``today`` only when confirmed as post-dated, and then at most a year ahead."""
+    if day is None or day <= today:
+        return
+    if not post_dated:
+        raise FutureDate(
+            _("The date %(date)s is after today (%(today)s). If the money really arrives on that date, confirm it "
+              "as a post-dated payment.") % {"date": day.isoformat(), "today": today.isoformat()},
+            field="date", post_dated=True)
+    if (day - today).days > POST_DATED_MAX_DAYS:
+        raise FutureDate(_("A post-dated payment can be at most a year ahead."), field="date")
 
 
 def _check_request_key(model, request_key):
@@ -387,8 +418,35 @@ def _apply_plan(*, credit: Credit, customer: Customer, by_id: dict[int, Instalme
     return made
 
 
+BILL_METHODS = (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
+
+
+def normalise_bill_number(value: str) -> str:
+    """Bill numbers are printed in groups ("1304 5678 …"): spaces dropped, letters in capitals."""
+    return "".join((value or "").split()).upper()
+
+
+def live_bills(company_id: int):
+    """Credits whose acceptance-bill number is taken: a bill we hold or passed on (posted), or one that was
+    dishonoured (its payment reversed). A payment reversed as a mistake frees its number for a correct entry.
+    The same condition backs the ``credit_bill_number_unique`` index."""
+    return (Credit.objects.filter(company_id=company_id).exclude(bill_number="")
+            .filter(Q(status=Status.POSTED) | Q(bill_status=BillStatus.DISHONOURED)))
+
+
+def _bill_taken_error(number: str, receipt: str) -> DuplicateNumber:
+    return DuplicateNumber(_("Acceptance bill %(bill)s is already recorded (receipt %(receipt)s).")
+                           % {"bill": number, "receipt": receipt}, field="bill_number")
+
+
+def _check_bill_unique(company_id: int, bill_number: str) -> None:
+    taken = live_bills(company_id).filter(bill_number=bill_number).values_list("number", flat=True).first()
+    if taken is not None:
+        raise _bill_taken_error(bill_number, taken)
+
+
 def _validate_bill(method, bill_number, bill_maturity_date, date):
-    if method in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE):
+    if method in BILL_METHODS:
         if not bill_number:
             raise LedgerError(_("An acceptance bill needs its bill number."), field="bill_number")
         if bill_maturity_date is None:
@@ -429,13 +487,19 @@ def record_payment(
     request_key: str | None = None,
     external_source: str = "",
     external_key: str = "",
+    today: dt.date | None = None,
+    post_dated: bool = False,
 ) -> Credit:
     """Record money received. With ``auto_allocate`` it is applied oldest-due-first; any rest stays
     as unapplied cash on the customer's account.
 
-    Locks the customer, then its open instalments by pk, then the new payment row.
+    ``date`` after ``today`` (default: the company's today) is refused (FutureDate) unless ``post_dated``
+    confirms it, and then at most a year ahead. An acceptance bill needs its number — unique among the
+    company's live bills (DuplicateNumber on ``bill_number``) — and a maturity after the date, within
+    6 months. Locks the customer, then its open instalments by pk, then the new payment row.
     """
     _check_request_key(Credit, request_key)
+    check_payment_date(date, today=today_of(company, today), post_dated=post_dated)
     customer = _customer_for(company, customer_id)
     currency = currency or customer.currency
     if currency != customer.currency:
@@ -447,7 +511,11 @@ def record_payment(
     amount = _amount(amount, currency)
     if method not in Method.values or method == Method.NONE:
         raise LedgerError(_("Choose a payment method."), field="method")
+    is_bill = method in BILL_METHODS
+    bill_number = normalise_bill_number(bill_number) if is_bill else ""
     _validate_bill(method, bill_number, bill_maturity_date, date)
+    if is_bill:
+        _check_bill_unique(company.pk, bill_number)  # under the customer lock; the unique index backs it
     number = (number or "").strip() or next_number(company_id=company.pk, series=SERIES[CreditKind.PAYMENT], year=date.year)
     try:
         with transaction.atomic():
@@ -456,7 +524,7 @@ def record_payment(
                 currency=currency, amount=amount, unapplied_amount=amount, method=method, reference=reference,
                 memo=memo, bill_number=bill_number, bill_acceptor=bill_acceptor,
                 bill_maturity_date=bill_maturity_date,
-                bill_status=BillStatus.RECEIVED if method in (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE) else "",
+                bill_status=BillStatus.RECEIVED if is_bill else "",
                 cheque_status=ChequeStatus.PENDING if method == Method.CHEQUE else "",
                 request_key=request_key or None, external_source=external_source, external_key=external_key,
                 created_by=actor,
@@ -464,6 +532,8 @@ def record_payment(
     except IntegrityError as exc:
         if request_key and Credit.objects.filter(request_key=request_key).exists():
             raise DuplicateSubmission() from exc
+        if is_bill:  # another customer's payment took the bill meanwhile (our lock is per customer)
+            _check_bill_unique(company.pk, bill_number)
         raise DuplicateNumber(_("Receipt number %(number)s already exists.") % {"number": number}, field="number") from exc
     _entry(customer=customer, date=date, kind=EntryKind.PAYMENT, credit=amount, credit_obj=credit,
            summary=memo or credit.get_method_display())
@@ -565,16 +635,35 @@ def issue_credit_note(
     request_key: str | None = None,
     external_source: str = "",
     external_key: str = "",
+    keep_rest_as_credit: bool = False,
+    today: dt.date | None = None,
 ) -> Credit:
-    """Issue a credit note (returns, price reductions, 折让, 以货抵款). With ``apply`` it settles the
-    related document's instalments first (or the customer's oldest items); the rest stays as credit."""
+    """Issue a credit note (returns, price reductions, 折让, 以货抵款), dated no later than ``today``
+    (default: the company's today; FutureDate otherwise).
+
+    Against a document (``document_id``) the amount may not exceed what is still open on it
+    (OverAllocation on ``amount``) unless ``keep_rest_as_credit``: then, with ``apply``, the document is
+    settled and the rest stays as credit on the account — it never settles other documents. Without a
+    document, ``apply`` settles the customer's oldest items and any rest stays as credit.
+    Locks the customer, then the document's instalments by pk.
+    """
     _check_request_key(Credit, request_key)
+    check_not_future(date, today=today_of(company, today))
     customer = _customer_for(company, customer_id)
     amount = _amount(amount, customer.currency)
     if not (reason or "").strip():
         raise LedgerError(_("A credit note needs a reason."), field="reason")
-    if document_id is not None and not ReceivableDocument.objects.filter(pk=document_id, customer=customer).exists():
-        raise WrongCustomer(_("The document belongs to another customer."), field="document")
+    if document_id is not None:
+        doc = ReceivableDocument.objects.filter(pk=document_id, customer=customer).first()
+        if doc is None:
+            raise WrongCustomer(_("The document belongs to another customer."), field="document")
+        open_on_doc = sum((i.open_amount for i in locks.open_instalments_of(customer.pk, document_id=document_id)), ZERO)
+        if amount > open_on_doc and not keep_rest_as_credit:
+            raise OverAllocation(
+                _("Only %(open)s is still open on %(number)s. Lower the amount, or choose to keep the rest "
+                  "(%(rest)s) as credit on the customer's account.")
+                % {"open": open_on_doc, "number": doc.number, "rest": amount - open_on_doc},
+                field="amount", open=open_on_doc)
     number = (number or "").strip() or next_number(company_id=company.pk, series=SERIES[CreditKind.CREDIT_NOTE], year=date.year)
     try:
         with transaction.atomic():
@@ -591,13 +680,11 @@ def issue_credit_note(
     _entry(customer=customer, date=date, kind=EntryKind.CREDIT_NOTE, credit=amount, credit_obj=credit, summary=reason)
     _bump_customer(customer.pk, unapplied_delta=amount)
     audit.record(actor=actor, verb="ledger.credit_note.issued", target=credit, summary=f"{number} {amount}",
-                 data={"amount": amount, "reason": reason, "document_id": document_id})
+                 data={"amount": amount, "reason": reason, "document_id": document_id,
+                       "keep_rest_as_credit": keep_rest_as_credit})
     if apply:
-        if document_id is not None:
-            _auto_allocate(credit=credit, customer=customer, on=date, actor=actor, document_id=document_id)
-        credit.refresh_from_db()
-        if credit.unapplied_amount > 0:
-            _auto_allocate(credit=credit, customer=customer, on=date, actor=actor)
+        # against a document: that document only (the rest, if kept, stays as credit); else oldest first
+        _auto_allocate(credit=credit, customer=customer, on=date, actor=actor, document_id=document_id)
     credit.refresh_from_db()
     return credit
 
@@ -836,105 +923,3 @@ def reverse_document(*, company, document_id: int, actor, on: dt.date, reason: s
     audit.record(actor=actor, verb="ledger.document.reversed", target=doc, summary=f"{doc.number} {reason}"[:300],
                  data={"total": doc.total_amount, "reason": reason, "instalments": len(instalments)})
     return doc
-
-
-# ---------------------------------------------------------------- fapiao
-
-
-@transaction.atomic(durable=True)
-def record_fapiao(*, company, customer_id: int, number: str, fapiao_type: str, issue_date: dt.date, amount,
-                  actor, document_id: int | None = None) -> Fapiao:
-    """Record a fapiao issued in the tax system (Huikuan does not issue fapiao)."""
-    customer = _customer_for(company, customer_id)
-    amount = _amount(amount, customer.currency)
-    number = (number or "").strip()
-    if not number:
-        raise LedgerError(_("Enter the fapiao number."), field="number")
-    if document_id is not None and not ReceivableDocument.objects.filter(pk=document_id, customer=customer).exists():
-        raise WrongCustomer(_("The document belongs to another customer."), field="document")
-    if Fapiao.objects.filter(company=company, number=number).exists():
-        raise DuplicateNumber(_("Fapiao %(number)s is already recorded.") % {"number": number}, field="number")
-    f = Fapiao.objects.create(company=company, customer=customer, document_id=document_id, number=number,
-                              fapiao_type=fapiao_type, issue_date=issue_date, amount=amount, created_by=actor)
-    audit.record(actor=actor, verb="ledger.fapiao.recorded", target=f, summary=f"{number} {amount}", data={"amount": amount})
-    return f
-
-
-@transaction.atomic(durable=True)
-def red_reverse_fapiao(*, company, fapiao_id: int, red_number: str, issue_date: dt.date, actor) -> Fapiao:
-    """Record the red-letter fapiao (红字发票) that cancels an issued one."""
-    try:
-        orig = Fapiao.objects.select_for_update().get(pk=fapiao_id, company=company)
-    except Fapiao.DoesNotExist as exc:
-        raise LedgerError(_("Unknown fapiao.")) from exc
-    if orig.status != FapiaoStatus.ISSUED or orig.amount < 0:
-        raise AlreadyReversed(_("This fapiao has already been reversed."))
-    red_number = (red_number or "").strip()
-    if not red_number or Fapiao.objects.filter(company=company, number=red_number).exists():
-        raise DuplicateNumber(_("Enter a new, unused red fapiao number."), field="red_number")
-    red = Fapiao.objects.create(company=company, customer_id=orig.customer_id, document_id=orig.document_id,
-                                number=red_number, fapiao_type=orig.fapiao_type, issue_date=issue_date,
-                                amount=-orig.amount, red_of=orig, created_by=actor)
-    orig.status = FapiaoStatus.RED_REVERSED
-    orig.save(update_fields=["status"])
-    audit.record(actor=actor, verb="ledger.fapiao.red_reversed", target=orig, summary=red_number, data={"red": red_number})
-    return red
-
-
-# ---------------------------------------------------------------- payment instruments
-
-_BILL_NEXT = {
-    BillStatus.RECEIVED: {BillStatus.ENDORSED, BillStatus.DISCOUNTED, BillStatus.HONOURED, BillStatus.DISHONOURED},
-    BillStatus.ENDORSED: {BillStatus.HONOURED, BillStatus.DISHONOURED},
-    BillStatus.DISCOUNTED: {BillStatus.HONOURED, BillStatus.DISHONOURED},
-}
-_CHEQUE_NEXT = {ChequeStatus.PENDING: {ChequeStatus.CLEARED, ChequeStatus.BOUNCED}}
-
-
-def _status_label(code: str) -> str:
-    labels = {**dict(BillStatus.choices), **dict(ChequeStatus.choices)}
-    return str(labels.get(code, code))
-
-
-@transaction.atomic(durable=True)
-def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt.date, note: str = "") -> Credit:
-    """Move an acceptance bill (received → endorsed / discounted → honoured / dishonoured) or a cheque
-    (pending → cleared / bounced) along its life.
-
-    A dishonoured bill or a bounced cheque never became money: the payment is reversed in the same
-    transaction (its allocations undone, the customer's balance restored, a reversal entry written).
-    Locks the customer, then the payment's instalments, then the payment.
-    """
-    try:
-        head = Credit.objects.get(pk=credit_id, company=company, kind=CreditKind.PAYMENT)
-    except Credit.DoesNotExist as exc:
-        raise LedgerError(_("Unknown payment.")) from exc
-    _customer_for(company, head.customer_id)
-    locks.instalments(_active_allocations(credit_id=credit_id).values_list("instalment_id", flat=True))
-    credit = locks.credit(credit_id)
-    if credit.status != Status.POSTED:
-        raise AlreadyReversed(_("This payment has been reversed."))
-    if credit.bill_status:
-        field, allowed, current = "bill_status", _BILL_NEXT.get(credit.bill_status, set()), credit.bill_status
-    elif credit.cheque_status:
-        field, allowed, current = "cheque_status", _CHEQUE_NEXT.get(credit.cheque_status, set()), credit.cheque_status
-    else:
-        raise LedgerError(_("Only acceptance bills and cheques have a status to follow."))
-    if status not in allowed:
-        raise LedgerError(
-            _("A %(kind)s cannot go from %(old)s to %(new)s.")
-            % {"kind": credit.get_method_display(), "old": _status_label(current), "new": _status_label(status) or "—"},
-            field="status",
-        )
-    Credit.objects.filter(pk=credit.pk).update(**{field: status})
-    audit.record(actor=actor, verb="ledger.instrument.status", target=credit, summary=f"{credit.number} {current} → {status}",
-                 data={"field": field, "before": current, "after": status, "note": note})
-    if status in (BillStatus.DISHONOURED, ChequeStatus.BOUNCED):
-        credit.refresh_from_db()
-        reason = str(_("%(number)s %(status)s") % {"number": credit.bill_number or credit.reference or credit.number,
-                                                   "status": _status_label(status)})
-        _reverse_credit_locked(credit, on=on, actor=actor, reason=(note or reason)[:300])
-        audit.record(actor=actor, verb="ledger.credit.reversed", target=credit, summary=reason[:300],
-                     data={"amount": credit.amount, "reason": reason})
-    credit.refresh_from_db()
-    return credit

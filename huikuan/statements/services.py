@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from huikuan.common import audit
+from huikuan.common import audit, clock
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.money import to_decimal
 from huikuan.common.numbering import next_number
@@ -78,7 +78,7 @@ def email_statement(*, statement: Statement, user) -> str:
 
 @transaction.atomic(durable=True)
 def record_reply(*, user, statement_id: int, company, status: str, replied_on: dt.date, replied_by: str = "",
-                 confirmed_amount=None, note: str = "", scan=None) -> Statement:
+                 confirmed_amount=None, note: str = "", scan=None, today: dt.date | None = None) -> Statement:
     """Record the customer's confirmation (信息证明无误) or dispute (信息不符) of a statement."""
     if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
         raise NotAllowed(_("You cannot record statement replies."))
@@ -91,6 +91,10 @@ def record_reply(*, user, statement_id: int, company, status: str, replied_on: d
         raise StatementError(_("Enter the reply date."), field="replied_on")
     if replied_on < st.period_to:
         raise StatementError(_("The reply cannot be dated before the statement's cut-off date."), field="replied_on")
+    today = today or clock.today(company)  # a reply dated ahead would push the limitation date (诉讼时效) out
+    if replied_on > today:
+        raise StatementError(_("A reply cannot be dated after today (%(today)s).") % {"today": today.isoformat()},
+                             field="replied_on")
     amount = None
     if confirmed_amount not in (None, ""):
         try:

@@ -15,6 +15,7 @@ from django.urls import get_resolver
 from huikuan.customers import services as cs
 from huikuan.customers.models import Contact, CustomerGroup
 from huikuan.imports.models import ImportJob
+from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger import services as s
 from huikuan.statements.models import StatementBatch
 from huikuan.statements.services import issue_statement
@@ -146,7 +147,7 @@ def world(company, customer, users, finance, net30, settings, tmp_path):
     pay = s.record_payment(company=company, customer_id=customer.pk, amount=D("100.00"), date=dt.date(2026, 1, 6), actor=finance)
     alloc = pay.allocations.get()
     wo = s.request_write_off(company=company, instalment_id=inst.pk, amount=D("5.00"), reason="x", actor=finance)
-    fp = s.record_fapiao(company=company, customer_id=customer.pk, number="FP1", fapiao_type="special",
+    fp = ledger_fapiao.record_fapiao(company=company, customer_id=customer.pk, number="FP1", fapiao_type="special",
                          issue_date=dt.date(2026, 1, 5), amount=D("1000.00"), actor=finance, document_id=doc.pk)
     ct = Contact.objects.create(customer=customer, name="王")
     fl = cs.upload_customer_file(customer_id=customer.pk, actor=finance,

@@ -51,6 +51,17 @@ def test_uscc_checksum():
     assert not is_valid_uscc("91350100M000100I43")
 
 
+def test_uscc_checks_the_embedded_organisation_code():
+    from huikuan.common.identifiers import org_code_check_char, uscc_check_char, uscc_problem
+
+    assert org_code_check_char("55138508") == "2" and org_code_check_char("M000100Y") == "4"  # GB 11714
+    assert uscc_problem("91110108551385082Q") is None
+    # a right 18th character over a wrong organisation check character (…X4 should be …X7)
+    wrong = "91330100MA2CFW1X4" + uscc_check_char("91330100MA2CFW1X4")
+    assert uscc_problem(wrong) == "org_check" and not is_valid_uscc(wrong)
+    assert uscc_problem("91350100M000100Y44") == "check" and uscc_problem("9135") == "format"
+
+
 def test_pinyin_and_phone():
     assert pinyin_initials("上海华东机械有限公司") == "shhdjxyxgs"
     assert normalise_phone("138 0013 8000") == "+8613800138000"

@@ -15,7 +15,7 @@ from huikuan.customers.models import Contact, Customer, CustomerFile, PaymentTer
 
 pytestmark = pytest.mark.django_db
 
-VALID_USCC = "91330100MA2CFW1X4" + uscc_check_char("91330100MA2CFW1X4")
+VALID_USCC = "91330100MA2CFW1X7" + uscc_check_char("91330100MA2CFW1X7")  # org code MA2CFW1X7 (GB 11714)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from decimal import Decimal as D
 import pytest
 from django.http import Http404
 
+from huikuan.ledger import fapiao as fp
 from huikuan.ledger import selectors as sel
 from huikuan.ledger import services as s
 
@@ -114,17 +115,17 @@ def test_document_list_filters_and_open_sum(company, customer, finance):
 def test_fapiao_views(company, customer, finance):
     # A: fapiao 100 issued, nothing paid → invoiced but unpaid
     a = _inv(company, customer, finance, "100.00", dt.date(2026, 2, 1))
-    s.record_fapiao(company=company, customer_id=customer.pk, number="F-A", fapiao_type="special",
+    fp.record_fapiao(company=company, customer_id=customer.pk, number="F-A", fapiao_type="special",
                     issue_date=dt.date(2026, 1, 2), amount=D("100.00"), actor=finance, document_id=a.pk)
     # B: paid 80, fapiao 100 red-reversed (net 0) → paid but not invoiced by 80
     b = _inv(company, customer, finance, "80.00", dt.date(2026, 2, 1), date=dt.date(2026, 1, 2))
-    fb = s.record_fapiao(company=company, customer_id=customer.pk, number="F-B", fapiao_type="special",
+    fb = fp.record_fapiao(company=company, customer_id=customer.pk, number="F-B", fapiao_type="special",
                          issue_date=dt.date(2026, 1, 3), amount=D("80.00"), actor=finance, document_id=b.pk)
-    s.red_reverse_fapiao(company=company, fapiao_id=fb.pk, red_number="F-B-R", issue_date=dt.date(2026, 1, 4),
+    fp.red_reverse_fapiao(company=company, fapiao_id=fb.pk, red_number="F-B-R", issue_date=dt.date(2026, 1, 4),
                          actor=finance)
     # C: paid 50 of 50 with a fapiao of 50 → in neither view
     c = _inv(company, customer, finance, "50.00", dt.date(2026, 2, 1), date=dt.date(2026, 1, 3))
-    s.record_fapiao(company=company, customer_id=customer.pk, number="F-C", fapiao_type="ordinary",
+    fp.record_fapiao(company=company, customer_id=customer.pk, number="F-C", fapiao_type="ordinary",
                     issue_date=dt.date(2026, 1, 3), amount=D("50.00"), actor=finance, document_id=c.pk)
     for doc, amount in ((b, "80.00"), (c, "50.00")):
         (inst,) = doc.instalments.all()

@@ -5,6 +5,7 @@ import pytest
 
 from huikuan.common.models import AuditEvent
 from huikuan.customers.models import PaymentTerm
+from huikuan.ledger import instruments
 from huikuan.ledger import services as s
 from huikuan.ledger.errors import (
     AlreadyReversed,
@@ -193,9 +194,9 @@ def test_bill_life_and_dishonour_reverses_the_payment(company, customer, finance
                             bill_maturity_date=dt.date(2026, 6, 10))
     assert doc.instalments.get().open_amount == 0
     with pytest.raises(LedgerError):
-        s.set_instrument_status(company=company, credit_id=bill.pk, status="pending", actor=finance, on=dt.date(2026, 2, 1))
-    s.set_instrument_status(company=company, credit_id=bill.pk, status="endorsed", actor=finance, on=dt.date(2026, 2, 1))
-    bill = s.set_instrument_status(company=company, credit_id=bill.pk, status="dishonoured", actor=finance,
+        instruments.set_instrument_status(company=company, credit_id=bill.pk, status="pending", actor=finance, on=dt.date(2026, 2, 1))
+    instruments.set_instrument_status(company=company, credit_id=bill.pk, status="endorsed", actor=finance, on=dt.date(2026, 2, 1))
+    bill = instruments.set_instrument_status(company=company, credit_id=bill.pk, status="dishonoured", actor=finance,
                                    on=dt.date(2026, 6, 11))
     assert bill.bill_status == "dishonoured" and bill.status == "reversed"
     assert doc.instalments.get().open_amount == D("500.00")
@@ -209,10 +210,10 @@ def test_cheque_clears_or_bounces(company, customer, finance):
     chq = s.record_payment(company=company, customer_id=customer.pk, amount=D("80.00"), date=dt.date(2026, 1, 10),
                            actor=finance, method="cheque", reference="CHQ 0001")
     assert chq.cheque_status == "pending"
-    chq = s.set_instrument_status(company=company, credit_id=chq.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))
+    chq = instruments.set_instrument_status(company=company, credit_id=chq.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))
     assert chq.cheque_status == "cleared" and chq.status == "posted"
     with pytest.raises(LedgerError):
-        s.set_instrument_status(company=company, credit_id=chq.pk, status="bounced", actor=finance, on=dt.date(2026, 1, 13))
+        instruments.set_instrument_status(company=company, credit_id=chq.pk, status="bounced", actor=finance, on=dt.date(2026, 1, 13))
     transfer = s.record_payment(company=company, customer_id=customer.pk, amount=D("1.00"), date=dt.date(2026, 1, 10), actor=finance)
     with pytest.raises(LedgerError):
-        s.set_instrument_status(company=company, credit_id=transfer.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))
+        instruments.set_instrument_status(company=company, credit_id=transfer.pk, status="cleared", actor=finance, on=dt.date(2026, 1, 12))

@@ -489,8 +489,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.sync()
 
     @rule(amount=AMOUNTS, i=PICK, where=st.sampled_from(["none", "doc", "doc_net", "doc_net", "other"]), apply=st.booleans(),
-          days=DAYS)
-    def issue_credit_note(self, amount, i, where, apply, days):
+          days=DAYS, keep=st.booleans())
+    def issue_credit_note(self, amount, i, where, apply, days, keep):
         doc = self.pick(self.docs, i) if (where == "doc" and self.docs) else None
         on = D0 + dt.timedelta(days=days)
         discounted = [x for x in self.insts if x.disc and x.open == x.amount]
@@ -503,13 +503,13 @@ class LedgerMachine(RuleBasedStateMachine):
                   actor=self.users["fin"], apply=apply)
         if where == "other":
             return self.refused(WrongCustomer, s.issue_credit_note, document_id=self.other_doc.pk, **kw)
-        cn = s.issue_credit_note(document_id=doc.id if doc else None, **kw)
+        if doc is not None and not keep and amount > sum((x.open for x in self.insts if x.doc is doc), ZERO):
+            # against a document: at most its open amount unless the rest is explicitly kept as credit
+            return self.refused(OverAllocation, s.issue_credit_note, document_id=doc.id, **kw)
+        cn = s.issue_credit_note(document_id=doc.id if doc else None, keep_rest_as_credit=keep, **kw)
         m = self.new_credit("credit_note", amount, amount)
-        if apply:
-            if doc is not None:
-                self.model_auto(m, on, doc)
-            if m.unapplied > 0:
-                self.model_auto(m, on)
+        if apply:  # that document only (the rest stays as credit), or the oldest items of the account
+            self.model_auto(m, on, doc)
         self.sync()
         assert cn.pk == m.id and cn.unapplied_amount == m.unapplied
 

@@ -17,7 +17,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -368,7 +368,8 @@ def _customer_form_view(request, customer=None):
     form = CustomerForm(
         request.POST or None, company=company, actor=request.user, customer=customer, initial=initial
     )
-    context = {"nav": "customers", "form": form, "customer": customer}
+    context = {"nav": "customers", "form": form, "customer": customer,
+               "same_code": selectors.same_credit_code(user=request.user, customer=customer) if customer else None}
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -377,6 +378,15 @@ def _customer_form_view(request, customer=None):
                 _apply_error(form, error)
             else:
                 messages.success(request, _("Customer %(name)s saved.") % {"name": saved})
+                twins = selectors.same_credit_code(user=request.user, customer=saved)
+                if twins:
+                    names = ", ".join(f"{c.code} {c.name}" for c in twins.visible)
+                    if twins.hidden_count:
+                        names = "; ".join(x for x in (names, ngettext(
+                            "%(n)s customer you cannot see", "%(n)s customers you cannot see", twins.hidden_count)
+                            % {"n": twins.hidden_count}) if x)
+                    messages.warning(request, _("Another customer has the same unified social credit code "
+                                                "%(code)s: %(names)s.") % {"code": saved.credit_code, "names": names})
                 return _done(request, _customer_url(saved))
         return _render_form(request, "customers/customer_form.html", context, invalid=True)
     return render(request, "customers/customer_form.html", context)

@@ -28,12 +28,11 @@ from huikuan.common.http import parse_date as _date
 from huikuan.common.http import parse_int as _int
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.paging import capped_page
+from huikuan.customers.selectors import same_credit_code
+from huikuan.ledger import fapiao, instruments, services
 from huikuan.ledger import selectors as sel
-from huikuan.ledger import services
 from huikuan.ledger.errors import DuplicateSubmission
 from huikuan.ledger.models import (
-    BillStatus,
-    ChequeStatus,
     Credit,
     CreditKind,
     DocumentKind,
@@ -160,6 +159,7 @@ def customer_detail(request, pk: int):
     return render(request, "ledger/customer_detail.html", {
         "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
         "limitation": limitation(customer=customer),
+        "same_code": same_credit_code(user=request.user, customer=customer),
         "can_edit": request.user.can("customer.edit"),
         "can_post": request.user.can("ledger.post"), "can_pay": request.user.can("ledger.payment"),
         "can_credit_note": request.user.can("ledger.credit_note"),
@@ -443,12 +443,14 @@ def payment_new(request):
             method=d["method"], number=d["number"], reference=reference, memo=d["memo"],
             bill_number=d["bill_number"] if is_bill else "", bill_acceptor=d["bill_acceptor"] if is_bill else "",
             bill_maturity_date=d["bill_maturity_date"] if is_bill else None,
-            auto_allocate=d["auto_allocate"], request_key=d["request_key"],
+            auto_allocate=d["auto_allocate"], request_key=d["request_key"], today=clock.today(company),
+            post_dated=d["post_dated"],
         )
     except DuplicateSubmission:
         return _duplicate(request, Credit, d["request_key"], "web:payment-detail")
     except DomainError as exc:
         attach_error(form, exc)
+        ctx["ask_post_dated"] = bool(exc.params.get("post_dated"))
         return _render_form(request, "ledger/payment_form.html", ctx, status=422)
     messages.success(request, _("%(number)s recorded.") % {"number": credit.number})
     return _done(request, reverse("web:payment-detail", args=[credit.pk]))
@@ -485,7 +487,7 @@ def credit_note_new(request):
         credit = services.issue_credit_note(
             company=company, customer_id=d["customer"].pk, amount=d["amount"], date=d["date"], reason=d["reason"],
             actor=request.user, number=d["number"], document_id=document_id, apply=d["apply"],
-            request_key=d["request_key"],
+            keep_rest_as_credit=d["keep_rest_as_credit"], request_key=d["request_key"], today=clock.today(company),
         )
     except DuplicateSubmission:
         return _duplicate(request, Credit, d["request_key"], "web:payment-detail")
@@ -510,18 +512,8 @@ def payment_detail(request, pk: int):
         "can_apply": request.user.can("ledger.allocate") and posted and credit.unapplied_amount > 0
         and credit.kind in (CreditKind.PAYMENT, CreditKind.CREDIT_NOTE),
         "can_instrument": request.user.can("ledger.payment") and posted,
-        "instrument_next": _instrument_choices(credit),
+        "instrument_next": instruments.next_statuses(credit),
     })
-
-
-def _instrument_choices(credit):
-    if credit.bill_status:
-        nxt, choices = services._BILL_NEXT.get(credit.bill_status, set()), BillStatus.choices
-    elif credit.cheque_status:
-        nxt, choices = services._CHEQUE_NEXT.get(credit.cheque_status, set()), ChequeStatus.choices
-    else:
-        return []
-    return [(v, label) for v, label in choices if v in nxt]
 
 
 @login_required
@@ -531,8 +523,9 @@ def payment_instrument(request, pk: int):
     company = _company(request)
     credit = sel.get_credit(user=request.user, company=company, pk=pk)
     try:
-        services.set_instrument_status(company=company, credit_id=credit.pk, status=request.POST.get("status", ""),
-                                       actor=request.user, on=clock.today(company), note=request.POST.get("note", "")[:300])
+        instruments.set_instrument_status(company=company, credit_id=credit.pk, status=request.POST.get("status", ""),
+                                          actor=request.user, on=clock.today(company),
+                                          note=request.POST.get("note", "")[:300])
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
@@ -746,7 +739,8 @@ def fapiao_new(request):
         initial = {"issue_date": clock.today(company)}
         doc = sel.documents_in_scope(user=request.user, company=company).filter(pk=_int(request.GET.get("document"))).select_related("customer").first()
         if doc is not None:
-            initial.update(customer=doc.customer, document=doc.number, amount=doc.total_amount)
+            initial.update(customer=doc.customer, document=doc.number,
+                           amount=max(doc.total_amount - fapiao.net_fapiao_amount(doc.pk), ZERO))
         ctx["form"] = FapiaoForm(initial=initial, company=company, customers=_customers(request))
         return render(request, "ledger/fapiao_form.html", ctx)
     form = FapiaoForm(request.POST, company=company, customers=_customers(request))
@@ -761,9 +755,9 @@ def fapiao_new(request):
                 return _render_form(request, "ledger/fapiao_form.html", ctx, status=422)
             document_id = doc.pk
         try:
-            f = services.record_fapiao(company=company, customer_id=d["customer"].pk, number=d["number"],
-                                       fapiao_type=d["fapiao_type"], issue_date=d["issue_date"], amount=d["amount"],
-                                       actor=request.user, document_id=document_id)
+            f = fapiao.record_fapiao(company=company, customer_id=d["customer"].pk, number=d["number"],
+                                     fapiao_type=d["fapiao_type"], issue_date=d["issue_date"], amount=d["amount"],
+                                     actor=request.user, document_id=document_id, today=clock.today(company))
         except DomainError as exc:
             attach_error(form, exc)
         else:
@@ -777,14 +771,16 @@ def fapiao_new(request):
 def fapiao_red(request, pk: int):
     company = _company(request)
     orig = sel.get_fapiao(user=request.user, company=company, pk=pk)
-    form = RedFapiaoForm(request.POST or None, initial={"issue_date": clock.today(company)})
-    ctx = {"nav": "fapiao", "form": form, "fapiao": orig}
+    left = fapiao.red_left(orig)
+    form = RedFapiaoForm(request.POST or None, initial={"issue_date": clock.today(company), "amount": left})
+    ctx = {"nav": "fapiao", "form": form, "fapiao": orig, "left": left}
     if request.method != "POST":
         return render(request, "ledger/fapiao_red_form.html", ctx)
     if form.is_valid():
         try:
-            red = services.red_reverse_fapiao(company=company, fapiao_id=orig.pk, red_number=form.cleaned_data["red_number"],
-                                              issue_date=form.cleaned_data["issue_date"], actor=request.user)
+            red = fapiao.red_reverse_fapiao(company=company, fapiao_id=orig.pk, red_number=form.cleaned_data["red_number"],
+                                            issue_date=form.cleaned_data["issue_date"], amount=form.cleaned_data["amount"],
+                                            actor=request.user, today=clock.today(company))
         except DomainError as exc:
             attach_error(form, exc)
         else:

@@ -129,6 +129,7 @@ class PaymentForm(ScopedForm):
     bill_maturity_date = forms.DateField(label=_("Bill maturity"), required=False, widget=DATE)
     cheque_number = forms.CharField(label=_("Cheque number"), max_length=40, required=False)
     auto_allocate = forms.BooleanField(label=_("Apply to the oldest open items now"), required=False, initial=True)
+    post_dated = forms.BooleanField(label=_("Post-dated payment: the money arrives on this later date"), required=False)
 
 
 class CreditNoteForm(ScopedForm):
@@ -140,6 +141,9 @@ class CreditNoteForm(ScopedForm):
                              help_text=_("Leave blank to number automatically."))
     reason = forms.CharField(label=_("Reason"), max_length=300)
     apply = forms.BooleanField(label=_("Apply now"), required=False, initial=True)
+    keep_rest_as_credit = forms.BooleanField(
+        label=_("Keep any amount above the document's open amount as credit on the customer's account"),
+        required=False)
 
 
 class ReasonForm(forms.Form):
@@ -168,6 +172,8 @@ class FapiaoForm(ScopedForm):
 class RedFapiaoForm(forms.Form):
     red_number = forms.CharField(label=_("Red fapiao number"), max_length=40)
     issue_date = forms.DateField(label=_("Issue date"), widget=DATE)
+    amount = AmountField(label=_("Amount to reverse"), required=False,
+                         help_text=_("Leave blank to reverse all that is left (a partial 红冲 reverses part of it)."))
 
 
 class ApplyForm(forms.Form):

@@ -224,7 +224,7 @@ def statement_reply(request, pk: int):
                 user=request.user, statement_id=st.pk, company=st.company, status=request.POST.get("status", ""),
                 replied_on=_date(request.POST.get("replied_on")), replied_by=request.POST.get("replied_by", "").strip(),
                 confirmed_amount=request.POST.get("confirmed_amount", "").strip() or None,
-                note=request.POST.get("note", ""), scan=request.FILES.get("scan"),
+                note=request.POST.get("note", ""), scan=request.FILES.get("scan"), today=clock.today(st.company),
             )
             messages.success(request, _("Reply recorded."))
             return redirect("web:customer-statement", pk=st.customer_id)
