@@ -6,7 +6,10 @@
   compression ratio of every member) before calamine sees the file, so a zip bomb never inflates.
 - CSV encodings: UTF-8 (with or without BOM) is tried first, then GB18030 (a superset of GBK and
   GB2312); the check is a streaming decode of the whole file, so a file that is neither is refused
-  up front with a clear message instead of half-imported garbage.
+  up front with a clear message instead of half-imported garbage. A file whose lines are partly
+  UTF-8 and partly GBK (two exports pasted together) would decode as GB18030 into mojibake: it is
+  refused with the line numbers of each kind.
+- The header row is found below title rows (``common.headers.find_header``).
 - CSV rows are streamed (``csv.reader`` over an incremental decoder); spreadsheets are read sheet
   by sheet by calamine (its range is held in Rust memory, bounded by the zip check above).
 
@@ -27,6 +30,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.errors import DomainError
+from huikuan.common.headers import find_header
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # A member of a real spreadsheet rarely inflates more than ~20×; bombs go to thousands.
@@ -96,9 +100,58 @@ def check_zip(path: Path) -> None:
         raise FileRejected(_("This file is not a valid XLSX workbook.")) from exc
 
 
+def _ranges(lines: list[int], limit: int = 8) -> str:
+    """[2, 3, 4, 9] → '2–4, 9' (at most ``limit`` ranges, then '…')."""
+    out: list[list[int]] = []
+    for n in lines:
+        if out and n == out[-1][1] + 1:
+            out[-1][1] = n
+        else:
+            out.append([n, n])
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in out[:limit])
+    return text + (", …" if len(out) > limit else "")
+
+
+def check_mixed_encoding(path: Path) -> None:
+    """Refuse a file whose non-ASCII lines are partly valid UTF-8 and partly not (GBK pasted into UTF-8).
+
+    Only called once the file failed to decode as UTF-8 as a whole. A line counts as UTF-8 when it
+    decodes as UTF-8 and holds a CJK character (a GBK line almost never does both).
+    """
+    utf8_lines: list[int] = []
+    other_lines: list[int] = []
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if n == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            if raw.isascii():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                other_lines.append(n)
+                continue
+            if any("\u3400" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text):
+                utf8_lines.append(n)
+            else:
+                other_lines.append(n)
+    if utf8_lines and other_lines:
+        raise FileRejected(
+            _("The file mixes two text encodings: lines %(utf8)s are UTF-8 and lines %(gbk)s are GBK/GB18030, "
+              "so part of it would be read as garbled text. Nothing was imported. Save the whole file in one "
+              "encoding (e.g. \"CSV UTF-8\") and upload it again.")
+            % {"utf8": _ranges(utf8_lines), "gbk": _ranges(other_lines)}
+        )
+
+
 def detect_encoding(path: Path) -> str:
-    """'utf-8-sig' or 'gb18030', checked by decoding the whole file in chunks; else FileRejected."""
+    """'utf-8-sig' or 'gb18030', checked by decoding the whole file in chunks; else FileRejected.
+
+    A file that is UTF-8 in some lines and GBK in others is refused with the line numbers.
+    """
     for encoding in ("utf-8-sig", "gb18030"):
+        if encoding == "gb18030":
+            check_mixed_encoding(path)
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with open(path, "rb") as fh:
@@ -139,8 +192,10 @@ def _csv_rows(path: Path, encoding: str, *, skip_to: int = 0) -> Iterator[tuple[
         sample = fh.read(64 * 1024)
         fh.seek(0)
         delimiter = ","
+        # sniffed on the first line that has a separator at all (title rows above the header have none)
+        first = next((ln for ln in sample.split("\n") if any(d in ln for d in ",;\t")), "")
         try:
-            delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
+            delimiter = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
         except csv.Error:
             pass
         reader = csv.reader(fh, delimiter=delimiter)
@@ -173,8 +228,11 @@ def _sheet_rows(path: Path, *, skip_to: int = 0) -> Iterator[tuple[int, list]]:
         raise FileRejected(_("The workbook could not be read: %(error)s") % {"error": exc}) from exc
 
 
-def open_table(path: Path, name: str) -> Table:
-    """Check and open a stored upload; the first non-blank row is the header."""
+def open_table(path: Path, name: str, known: frozenset[str] = frozenset()) -> Table:
+    """Check and open a stored upload and find its header row below any title rows.
+
+    ``known`` holds the ``header_key`` of the column names the caller recognises (see ``find_header``).
+    """
     path = Path(path)
     check_size(path.stat().st_size)
     with open(path, "rb") as fh:
@@ -188,9 +246,20 @@ def open_table(path: Path, name: str) -> Table:
         rows = _csv_rows(path, encoding)
     else:
         rows = _sheet_rows(path)
-    for line, cells in rows:
-        headers = [str(c).strip() for c in cells]
-        while headers and not headers[-1]:
-            headers.pop()
-        return Table(format=fmt, encoding=encoding, header_line=line, headers=headers, path=path)
-    raise FileRejected(_("The file is empty."))
+    found = find_header(rows, known)
+    if found is None:
+        raise FileRejected(_("The file is empty."))
+    line, cells = found
+    headers = [cell_label(c) for c in cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    return Table(format=fmt, encoding=encoding, header_line=line, headers=headers, path=path)
+
+
+def cell_label(cell) -> str:
+    """A header cell as the text the user sees (a numeric header such as 2026 without '.0')."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).replace("\u3000", " ").strip()

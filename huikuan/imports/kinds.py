@@ -9,17 +9,17 @@ installation can rename columns, and the user confirms the mapping before anythi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.common.headers import header_key
 from huikuan.customers.models import Channel, CustomerStatus
 from huikuan.ledger.models import FapiaoType, Method
 
 from .models import ImportKind
-from .parsing import choice_key, normalise
+from .parsing import choice_key
 
 
 @dataclass(frozen=True)
@@ -343,11 +343,19 @@ def field_labels(f: Field) -> list[str]:
     return labels
 
 
-def header_key(text) -> str:
-    """Normalise a header for matching: NFKC, lower case, no spaces/underscores/'*', no bracketed notes."""
-    text = normalise(str(text or ""))
-    text = re.sub(r"[(（\[【].*?[)）\]】]", "", text)
-    return re.sub(r"[\s_*：:\-]+", "", text.lower())
+def known_headers(kind: Kind) -> frozenset[str]:
+    """The ``header_key`` of every column name a file of this kind may use (aliases, labels in every
+    language, field names, the presets' columns): what ``find_header`` looks for below title rows."""
+    cached = _KNOWN.get(kind.code)
+    if cached is None:
+        names = [col for p in PRESETS.values() for col in p["columns"].get(kind.code, {}).values()]
+        for f in kind.fields:
+            names += [f.name, *field_labels(f), *f.aliases]
+        cached = _KNOWN[kind.code] = frozenset(k for k in map(header_key, names) if k)
+    return cached
+
+
+_KNOWN: dict[str, frozenset[str]] = {}
 
 
 def auto_mapping(kind: Kind, headers: list[str], preset: str = "") -> dict[str, str]:

@@ -27,7 +27,7 @@ from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.uploads import FileRejected, check_size, open_table
 
 from .importers import importer_for
-from .kinds import KINDS, PRESETS, auto_mapping
+from .kinds import KINDS, PRESETS, auto_mapping, known_headers
 from .models import ImportJob, JobStatus, MappingProfile
 from .pipeline import CommitFailed, Preview, bad_row_cells
 
@@ -101,7 +101,7 @@ def create_job(*, company, actor, kind: str, file_name: str, chunks, size: int |
                 written += len(chunk)
                 check_size(written)
                 out.write(chunk)
-        table = open_table(target, file_name)
+        table = open_table(target, file_name, known_headers(KINDS[kind]))
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -138,7 +138,7 @@ def save_profile(*, company, actor, kind: str, name: str, mapping: dict) -> Mapp
 
 
 def _importer(job: ImportJob, actor, progress=None):
-    table = open_table(Path(job.stored_path), job.file_name)
+    table = open_table(Path(job.stored_path), job.file_name, known_headers(KINDS[job.kind]))
     return table, importer_for(job.kind, company=job.company, actor=actor, table=table, mapping=job.mapping,
                                progress=progress)
 
