@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, views
+from . import credit, kpis, views
 
 v1 = [
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
@@ -14,6 +14,7 @@ v1 = [
     path("payments/<int:pk>/allocations/", views.PaymentAllocations.as_view(), name="payment-allocations"),
     path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
     path("aging/", views.AgingView.as_view(), name="aging"),
+    path("kpis/", kpis.KpiView.as_view(), name="kpis"),
     path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),
     path("credit-checks", credit.CreditCheck.as_view(), name="credit-check"),
     path("credit-checks/", credit.CreditCheck.as_view(), name="credit-check-slash"),
