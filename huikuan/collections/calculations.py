@@ -157,3 +157,73 @@ def check_plan_lines(*, lines: Sequence[tuple[dt.date, Decimal]], replaced_open:
 def risk_factor(*, broken_promises: int, broken_plans: int) -> Decimal:
     """The worklist's risk multiplier: 1 + 0.25 per broken promise in the last year (at most 4) + 0.5 per broken plan (at most 2)."""
     return Decimal(1) + Decimal("0.25") * min(broken_promises, 4) + Decimal("0.5") * min(broken_plans, 2)
+
+
+# ---------------------------------------------------------------- promises to pay
+
+
+@dataclass(frozen=True)
+class PromiseTerms:
+    """A promise as the consumption rule sees it: ``scope`` is the set of instalments it covers (already
+    followed through payment plans), ``None`` for a promise on the whole account."""
+
+    key: int
+    amount: Decimal
+    made_on: dt.date
+    promised_date: dt.date
+    scope: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class MoneyIn:
+    """A piece of money received on ``date``: the part of one payment applied to ``instalment`` (as of the
+    review date), or its part still unapplied (``instalment=None``). ``key`` orders pieces of one day."""
+
+    date: dt.date
+    amount: Decimal
+    instalment: int | None = None
+    key: tuple = ()
+
+
+def promise_order(p: PromiseTerms) -> tuple:
+    """Promises consume money earliest promised date first, then earliest made, then first recorded."""
+    return (p.promised_date, p.made_on, p.key)
+
+
+def consume_promises(promises: Sequence[PromiseTerms], money: Sequence[MoneyIn], *, as_of: dt.date) -> dict[int, Decimal]:
+    """How much of the money received counts towards each promise, as of ``as_of`` (ARCHITECTURE "Promises to pay").
+
+    Promises are served in ``promise_order``; each takes, earliest money first, the pieces received in its
+    window (``made_on`` … ``min(promised_date, as_of)``) that are in its scope — money applied to one of its
+    instalments, or money still unapplied (a promise on the account takes any money) — up to its amount.
+    A unit of money counts for one promise only: what a promise took is gone for the later ones.
+    """
+    left = [[m, m.amount] for m in sorted(money, key=lambda m: (m.date, m.key))]
+    out: dict[int, Decimal] = {}
+    for p in sorted(promises, key=promise_order):
+        end = min(p.promised_date, as_of)
+        need = p.amount
+        took = ZERO
+        for piece in left:
+            if need <= 0:
+                break
+            m, avail = piece
+            if avail <= 0 or m.date < p.made_on or m.date > end:
+                continue
+            if p.scope is not None and m.instalment is not None and m.instalment not in p.scope:
+                continue
+            take = min(avail, need)
+            piece[1] = avail - take
+            need -= take
+            took += take
+        out[p.key] = took
+    return out
+
+
+def promise_state(*, amount: Decimal, paid: Decimal, promised_date: dt.date, as_of: dt.date) -> str:
+    """kept once the money counted reaches the amount; broken once the promised date has passed without it."""
+    if paid >= amount:
+        return "kept"
+    if promised_date < as_of:
+        return "broken"
+    return "open"

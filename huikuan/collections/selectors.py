@@ -55,37 +55,21 @@ def promise_progress(promise: Promise, *, as_of: dt.date) -> tuple[Decimal, str]
 
 
 def promises_progress(promises: list[Promise], *, as_of: dt.date) -> list[tuple[Promise, Decimal, str]]:
-    """[(promise, paid so far, state to show)]: an open promise shows as kept as soon as the money is there
-    and as broken once its date has passed without it — the daily job then records it. Two queries for
-    any number of promises (their items, then the payments allocated in the window)."""
-    from huikuan.ledger.models import Allocation, CreditKind
+    """[(promise, paid so far, state to show)]: an open promise shows as kept as soon as the money counted
+    towards it (``promises.consumption``) is there and as broken once its date has passed without it — the
+    daily job then records it. A constant number of queries for any number of promises."""
+    from .calculations import promise_state
+    from .promises import consumption
 
     open_ = [p for p in promises if p.status == PromiseStatus.OPEN]
-    paid: dict[int, Decimal] = {}
-    if open_:
-        links: dict[int, set[int]] = {p.pk: set() for p in open_}
-        for pid, iid in Promise.instalments.through.objects.filter(promise_id__in=links).values_list("promise_id",
-                                                                                                   "instalment_id"):
-            links[pid].add(iid)
-        rows = list(Allocation.objects.filter(
-            customer_id__in={p.customer_id for p in open_}, credit__kind=CreditKind.PAYMENT,
-            date__gte=min(p.made_on for p in open_), date__lte=min(as_of, max(p.promised_date for p in open_)),
-        ).values_list("customer_id", "instalment_id", "date", "amount"))
-        for p in open_:
-            end = min(as_of, p.promised_date)
-            items = links[p.pk]
-            paid[p.pk] = sum((a for cid, iid, d, a in rows if cid == p.customer_id and p.made_on <= d <= end
-                              and (not items or iid in items)), ZERO)
+    paid = consumption(customer_ids={p.customer_id for p in open_}, as_of=as_of) if open_ else {}
     out = []
     for p in promises:
         if p.status != PromiseStatus.OPEN:
             out.append((p, p.paid_amount, p.status))
-        elif paid[p.pk] >= p.amount:
-            out.append((p, paid[p.pk], PromiseStatus.KEPT))
-        elif p.promised_date < as_of:
-            out.append((p, paid[p.pk], PromiseStatus.BROKEN))
         else:
-            out.append((p, paid[p.pk], PromiseStatus.OPEN))
+            got = paid.get(p.pk, ZERO)
+            out.append((p, got, promise_state(amount=p.amount, paid=got, promised_date=p.promised_date, as_of=as_of)))
     return out
 
 
@@ -163,6 +147,8 @@ def customer_panel(*, customer, as_of: dt.date) -> Panel:
 
 
 def last_outcomes(customer_ids) -> dict[int, Activity]:
-    latest = Activity.objects.filter(customer_id=OuterRef("customer_id")).order_by("-occurred_at", "-id").values("pk")[:1]
+    """{customer id: the latest contact with an outcome} — notes (which have none) never replace it."""
+    latest = (Activity.objects.filter(customer_id=OuterRef("customer_id")).exclude(outcome="")
+              .order_by("-occurred_at", "-id").values("pk")[:1])
     rows = Activity.objects.filter(customer_id__in=list(customer_ids)).filter(pk=Subquery(latest))
     return {a.customer_id: a for a in rows}

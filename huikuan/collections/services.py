@@ -35,7 +35,7 @@ from huikuan.common.texts import Text
 from huikuan.customers.models import Customer
 from huikuan.ledger import locks
 from huikuan.ledger import services as ledger
-from huikuan.ledger.models import Allocation, CreditKind, DocumentKind, Instalment, ReceivableDocument
+from huikuan.ledger.models import DocumentKind, Instalment, ReceivableDocument
 from huikuan.ledger.models import Status as LedgerStatus
 
 from . import calculations as calc
@@ -213,10 +213,18 @@ def _log_tx(*, company, customer_id, kind, outcome, note, actor, next_action_dat
             promise_amount, promise_date, promise_instalment_ids, pause_dunning):
     _require(actor, "collections.work")
     customer = _customer(company, customer_id)
+    with_promise = promise_amount not in (None, "")
+    if with_promise and not outcome:
+        outcome = Outcome.PROMISED
+    if outcome == Outcome.PROMISED and not with_promise:
+        raise InvalidPromise(_('"Promised to pay" needs the promise: enter the amount and the date promised.'),
+                             field="promise_amount")
+    if with_promise and outcome != Outcome.PROMISED:
+        raise InvalidPromise(_('A promise goes with the outcome "Promised to pay".'), field="outcome")
     act = _log_locked(company=company, customer=customer, kind=kind, outcome=outcome, note=note, actor=actor,
                       next_action_date=next_action_date, contact_name=contact_name, at=at, today=today)
     promise = None
-    if promise_amount not in (None, ""):
+    if with_promise:
         promise = _promise_locked(company=company, customer=customer, amount=promise_amount, promised_date=promise_date,
                                   today=today or clock.today(company), actor=actor, instalment_ids=promise_instalment_ids,
                                   pause_dunning=pause_dunning, note="", activity_id=act.pk)
@@ -232,16 +240,22 @@ def _log_locked(*, company, customer, kind, outcome, note, actor, next_action_da
         raise CollectionsError(_("The next action date cannot be in the past."), field="next_action_date")
     if kind == ActivityKind.NOTE and not (note or "").strip():
         raise CollectionsError(_("Write the note."), field="note")
+    if kind == ActivityKind.NOTE and outcome:
+        raise CollectionsError(_("A note has no outcome: log the call, visit or e-mail that had one."), field="outcome")
     act = Activity.objects.create(
         company=company, customer=customer, kind=kind, outcome=outcome, note=str(note)[:1000],
         contact_name=str(contact_name)[:100], next_action_date=next_action_date, occurred_at=at or timezone.now(),
         actor=actor,
     )
     entry = _queue(customer)
-    entry.last_outcome = outcome
-    entry.last_contact_at = act.occurred_at
-    entry.broken_promise_on = None  # the broken promise has been followed up
-    fields = ["last_outcome", "last_contact_at", "broken_promise_on"]
+    fields = []
+    if kind != ActivityKind.NOTE:  # a note is not a contact: the last outcome and the broken promise stay
+        entry.last_contact_at = act.occurred_at
+        entry.broken_promise_on = None  # the broken promise has been followed up
+        fields += ["last_contact_at", "broken_promise_on"]
+        if outcome:
+            entry.last_outcome = outcome
+            fields.append("last_outcome")
     if next_action_date is not None or outcome:
         entry.next_action_date = next_action_date
         fields.append("next_action_date")
@@ -351,49 +365,56 @@ def _pause_for(p: Promise, *, company, actor) -> None:
 
 
 def promise_paid(promise: Promise, *, as_of: dt.date | None = None) -> Decimal:
-    """Money (payments, not credit notes) allocated to the promise's items from the day it was made to its date."""
-    end = promise.promised_date if as_of is None else min(as_of, promise.promised_date)
-    allocs = Allocation.objects.filter(customer_id=promise.customer_id, date__gte=promise.made_on, date__lte=end,
-                                       credit__kind=CreditKind.PAYMENT)
-    ids = list(promise.instalments.values_list("pk", flat=True))
-    if ids:
-        allocs = allocs.filter(instalment_id__in=ids)
-    return allocs.aggregate(s=Sum("amount"))["s"] or ZERO
+    """Money counted towards the promise as of ``as_of`` (default: its promised date) under the consumption
+    rule (``calculations.consume_promises``): the customer's other promises take their share first when due earlier."""
+    from .promises import consumption
+
+    day = promise.promised_date if as_of is None else as_of
+    return consumption(customer_ids=[promise.customer_id], as_of=day).get(promise.pk, ZERO)
 
 
 @transaction.atomic(durable=True)
 def review_promises(*, company, as_of: dt.date, customer_id: int | None = None) -> dict:
-    """Settle open promises: kept when the money arrived by the date, broken when the date has passed without it.
+    """Settle open promises: kept when the money counted towards them (``promises.consumption``: earliest
+    promise first, each unit of money for one promise, unapplied cash included, items followed through payment
+    plans) reaches the amount; broken when the date has passed without it.
 
     A broken promise alerts the owner (a call task due ``as_of``) and marks the customer's worklist row.
     Idempotent: only open promises move. Returns counts.
     """
+    from .promises import consumption
+
     qs = Promise.objects.filter(company=company, status=PromiseStatus.OPEN)
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     kept = broken = 0
     touched: set[int] = set()
-    for p in qs.select_related("customer").order_by("customer_id", "pk"):
-        paid = promise_paid(p)
-        if paid >= p.amount:
-            Promise.objects.filter(pk=p.pk).update(status=PromiseStatus.KEPT, paid_amount=paid, settled_on=as_of)
-            audit.record(actor=None, verb="collections.promise.kept", target=p, summary=f"{p.amount} ({paid})",
-                         data={"paid": paid})
-            kept += 1
-        elif p.promised_date < as_of:
-            Promise.objects.filter(pk=p.pk).update(status=PromiseStatus.BROKEN, paid_amount=paid, settled_on=as_of)
-            _alert_owner(customer=p.customer, due=as_of, source="promise",
-                         note=Text("collections.note.promise_broken", amount=p.amount, date=p.promised_date, paid=paid))
-            QueueEntry.objects.update_or_create(customer_id=p.customer_id,
-                                                defaults={"company_id": company.pk, "broken_promise_on": as_of},
-                                                create_defaults={"company_id": company.pk, "broken_promise_on": as_of,
-                                                                 "owner_id": p.customer.owner_id})
-            audit.record(actor=None, verb="collections.promise.broken", target=p, summary=f"{p.amount} ({paid})",
-                         data={"paid": paid})
-            broken += 1
-        else:
-            continue
-        touched.add(p.customer_id)
+    customer_ids = sorted(set(qs.values_list("customer_id", flat=True)))
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start:start + 500]
+        counted = consumption(customer_ids=chunk, as_of=as_of)
+        for p in qs.filter(customer_id__in=chunk).select_related("customer").order_by("customer_id", "pk"):
+            paid = counted.get(p.pk, ZERO)
+            state = calc.promise_state(amount=p.amount, paid=paid, promised_date=p.promised_date, as_of=as_of)
+            if state == "kept":
+                Promise.objects.filter(pk=p.pk).update(status=PromiseStatus.KEPT, paid_amount=paid, settled_on=as_of)
+                audit.record(actor=None, verb="collections.promise.kept", target=p, summary=f"{p.amount} ({paid})",
+                             data={"paid": paid})
+                kept += 1
+            elif state == "broken":
+                Promise.objects.filter(pk=p.pk).update(status=PromiseStatus.BROKEN, paid_amount=paid, settled_on=as_of)
+                _alert_owner(customer=p.customer, due=as_of, source="promise",
+                             note=Text("collections.note.promise_broken", amount=p.amount, date=p.promised_date, paid=paid))
+                QueueEntry.objects.update_or_create(customer_id=p.customer_id,
+                                                    defaults={"company_id": company.pk, "broken_promise_on": as_of},
+                                                    create_defaults={"company_id": company.pk, "broken_promise_on": as_of,
+                                                                     "owner_id": p.customer.owner_id})
+                audit.record(actor=None, verb="collections.promise.broken", target=p, summary=f"{p.amount} ({paid})",
+                             data={"paid": paid})
+                broken += 1
+            else:
+                continue
+            touched.add(p.customer_id)
     for cid in touched:
         _refresh_promise_columns(Customer(pk=cid, company_id=company.pk))
     return {"kept": kept, "broken": broken}
