@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from huikuan.common.money import to_decimal
-from huikuan.customers.models import Channel, Contact, Customer, CustomerStatus
+from huikuan.customers.models import Channel, Contact, Customer, CustomerBankAccount, CustomerStatus
 from huikuan.ledger.models import Credit, DocumentKind, Instalment, Method, ReceivableDocument
 
 ID_MAX = 2**63 - 1
@@ -105,6 +105,28 @@ class ContactIn(serializers.Serializer):
     preferred_channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
     language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="zh-hans")
     is_primary = serializers.BooleanField(required=False, default=False)
+
+
+class BankAccountOut(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerBankAccount
+        fields = ["id", "bank_name", "account_number", "account_name", "note", "created_at", "updated_at"]
+
+
+class BankAccountIn(serializers.Serializer):
+    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                      help_text="开户行, e.g. 中国工商银行上海分行营业部")
+    account_number = serializers.CharField(max_length=80, help_text="账号; spaces and hyphens are removed")
+    account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                         help_text="户名 as printed by the bank")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class BankAccountPatch(serializers.Serializer):
+    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    account_number = serializers.CharField(max_length=80, required=False)
+    account_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 # ------------------------------------------------------------------ ledger

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from huikuan.accounts.models import User
 from huikuan.common import clock
 from huikuan.common.paging import CappedPaginator
+from huikuan.customers import bank_accounts as customer_bank_accounts
 from huikuan.customers import selectors as customer_selectors
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer, PaymentTerm
@@ -237,6 +238,53 @@ class ContactList(APIView):
         data = _valid(s.ContactIn, request)
         contact = customer_services.add_contact(customer_id=customer.pk, actor=request.user, **data)
         return Response(s.ContactOut(contact).data, status=status.HTTP_201_CREATED)
+
+
+class BankAccountList(APIView):
+    """The accounts a customer pays from (cash application recognises statement lines from them)."""
+
+    @extend_schema(responses={200: s.BankAccountOut(many=True), 404: s.ErrorEnvelope})
+    def get(self, request, pk):
+        customer = customer_in_scope(request, pk)
+        return Response(s.BankAccountOut(customer_selectors.customer_bank_accounts(customer=customer), many=True).data)
+
+    @extend_schema(request=s.BankAccountIn,
+                   responses={201: s.BankAccountOut, 403: s.ErrorEnvelope, 404: s.ErrorEnvelope, 409: s.ErrorEnvelope,
+                              422: s.ErrorEnvelope})
+    @idempotent
+    def post(self, request, pk):
+        require(request, "customer.edit")
+        customer = customer_in_scope(request, pk)
+        data = _valid(s.BankAccountIn, request)
+        acct = customer_bank_accounts.add_bank_account(customer_id=customer.pk, actor=request.user, **data)
+        return Response(s.BankAccountOut(acct).data, status=status.HTTP_201_CREATED)
+
+
+class BankAccountDetail(APIView):
+    def _account(self, request, pk, account_pk):
+        customer = customer_in_scope(request, pk)
+        return _get(customer_selectors.customer_bank_accounts(customer=customer), account_pk)
+
+    @extend_schema(responses={200: s.BankAccountOut, 404: s.ErrorEnvelope})
+    def get(self, request, pk, account_pk):
+        return Response(s.BankAccountOut(self._account(request, pk, account_pk)).data)
+
+    @extend_schema(request=s.BankAccountPatch,
+                   responses={200: s.BankAccountOut, 403: s.ErrorEnvelope, 404: s.ErrorEnvelope, 409: s.ErrorEnvelope,
+                              422: s.ErrorEnvelope})
+    def patch(self, request, pk, account_pk):
+        require(request, "customer.edit")
+        acct = self._account(request, pk, account_pk)
+        data = _valid(s.BankAccountPatch, request)
+        acct = customer_bank_accounts.update_bank_account(bank_account_id=acct.pk, actor=request.user, **data)
+        return Response(s.BankAccountOut(acct).data)
+
+    @extend_schema(responses={204: None, 403: s.ErrorEnvelope, 404: s.ErrorEnvelope})
+    def delete(self, request, pk, account_pk):
+        require(request, "customer.edit")
+        acct = self._account(request, pk, account_pk)
+        customer_bank_accounts.remove_bank_account(bank_account_id=acct.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # ------------------------------------------------------------------ documents

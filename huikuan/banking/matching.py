@@ -272,6 +272,8 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
     if accounts:
         pool.by_account = dict(BankPayerAccount.objects.filter(company=company, account_number__in=accounts)
                                .values_list("account_number", "customer_id"))
+    if accounts:
+        pool.by_account.update(recorded_payer_accounts(company, (ln.account for ln in lines if ln.account)))
     if names:
         pool.by_alias = dict(BankAlias.objects.filter(company=company, name__in=names).values_list("name", "customer_id"))
     variants: set[str] = set()
@@ -321,6 +323,29 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
         for item in _items(_open_instalments(company).filter(customer_id__in=chunk).order_by("customer_id", "due_date", "id")):
             pool.items[item.customer_id].append(item)
     return pool
+
+
+def recorded_payer_accounts(company, raw_accounts: Iterable[str]) -> dict:
+    """``norm_account`` of a line's payer account → customer id, for the accounts recorded on the
+    customers' files (``customers.CustomerBankAccount``: entered by a user, through the API or an
+    import), so a payer is known from the first statement on, before anything was learned.
+
+    One query. A recorded account outranks a learned one (``BankPayerAccount``): it was stated by a
+    person, a learned one only follows the last confirmation.
+    """
+    from huikuan.customers.bank_accounts import normalise_account_number
+    from huikuan.customers.models import CustomerBankAccount
+
+    keys: dict[str, str] = {}
+    for raw in raw_accounts:
+        number = normalise_account_number(raw)
+        if number:
+            keys[number] = norm_account(raw)
+    if not keys:
+        return {}
+    found = CustomerBankAccount.objects.filter(company=company, account_number__in=list(keys)).values_list(
+        "account_number", "customer_id")
+    return {keys[number]: cid for number, cid in found}
 
 
 class NameIndex:

@@ -33,9 +33,17 @@ __all__ = [
     "ConcurrentChange",
     "CurrencyLocked",
     "CustomerError",
+    "DuplicateBankAccount",
     "DuplicateCode",
     "InvalidField",
     "InvalidTerms",
     "InvalidUpload",
     "NotAllowed",
 ]
+
+
+class DuplicateBankAccount(CustomerError):
+    """The account number is already recorded for a customer of the company (one number, one customer)."""
+
+    code = "duplicate_bank_account"
+    status = 409

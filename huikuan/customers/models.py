@@ -199,3 +199,40 @@ class CustomerFile(models.Model):
     class Meta:
         ordering = ["-uploaded_at"]
         verbose_name = _("customer document")
+
+
+class CustomerBankAccount(models.Model):
+    """An account the customer pays from (开户行, 账号, 户名): cash application treats a statement line
+    from this number as the customer's from the first statement on.
+
+    ``account_number`` is stored normalised (full-width folded, spaces and hyphens removed, letters
+    upper-case) by ``customers.bank_accounts.normalise_account_number``; it is unique within the
+    company, so one number never stands for two customers.
+    """
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="bank_accounts",
+                                 verbose_name=_("customer"))
+    bank_name = models.CharField(_("bank (开户行)"), max_length=100, blank=True)
+    account_number = models.CharField(_("account number"), max_length=40)
+    account_name = models.CharField(_("account holder (户名)"), max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "account_number"], name="customer_bank_account_unique"),
+        ]
+        verbose_name = _("customer bank account")
+
+    def __str__(self) -> str:
+        return f"{self.bank_name} {self.account_number}".strip()
+
+    @property
+    def account_number_display(self) -> str:
+        """Digits in groups of four, as printed on bank cards and receipts."""
+        n = self.account_number
+        return " ".join(n[i:i + 4] for i in range(0, len(n), 4)) if n.isdigit() else n

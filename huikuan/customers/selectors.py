@@ -12,7 +12,7 @@ from django.http import Http404
 
 from huikuan.accounts.scoping import owner_q
 
-from .models import Contact, Customer, CustomerFile, CustomerGroup, PaymentTerm
+from .models import Contact, Customer, CustomerBankAccount, CustomerFile, CustomerGroup, PaymentTerm
 
 # URL value → ORDER BY. Every ordering ends in a unique column so pages are stable.
 CUSTOMER_SORTS = {
@@ -151,6 +151,24 @@ def customer_contacts(*, customer: Customer, include_inactive: bool = True) -> Q
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs.order_by("-is_active", "-is_primary", "name")
+
+
+def customer_bank_accounts(*, customer: Customer) -> QuerySet[CustomerBankAccount]:
+    """The accounts the customer pays from, oldest first."""
+    return customer.bank_accounts.order_by("id")
+
+
+def get_bank_account(*, user, company, pk) -> CustomerBankAccount:
+    """A bank account of a customer in scope; Http404 otherwise."""
+    try:
+        return (
+            CustomerBankAccount.objects.filter(company=company)
+            .filter(owner_q(user, "customer__owner"))
+            .select_related("customer")
+            .get(pk=pk)
+        )
+    except (CustomerBankAccount.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 def customer_files(*, customer: Customer) -> QuerySet[CustomerFile]:

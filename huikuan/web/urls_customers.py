@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .views import customer_bank_accounts as bank_accounts
 from .views import customers
 
 urlpatterns = [
@@ -13,6 +14,9 @@ urlpatterns = [
     path("customers/<int:pk>/contacts/new/", customers.contact_add, name="customer-contact-add"),
     path("contacts/<int:contact_pk>/edit/", customers.contact_edit, name="contact-edit"),
     path("contacts/<int:contact_pk>/deactivate/", customers.contact_deactivate, name="contact-deactivate"),
+    path("customers/<int:pk>/bank-accounts/", bank_accounts.customer_bank_accounts, name="customer-bank-accounts"),
+    path("bank-accounts/<int:account_pk>/edit/", bank_accounts.bank_account_edit, name="bank-account-edit"),
+    path("bank-accounts/<int:account_pk>/remove/", bank_accounts.bank_account_remove, name="bank-account-remove"),
     path("customers/<int:pk>/files/", customers.customer_files, name="customer-files"),
     path("files/<int:file_pk>/", customers.file_download, name="customer-file-download"),
     path("customer-groups/", customers.group_list, name="group-list"),

@@ -28,7 +28,7 @@ from huikuan.common.http import parse_date as _date
 from huikuan.common.http import parse_int as _int
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.paging import capped_page
-from huikuan.customers.selectors import same_credit_code
+from huikuan.customers.selectors import customer_bank_accounts, same_credit_code
 from huikuan.ledger import fapiao, instruments, services
 from huikuan.ledger import selectors as sel
 from huikuan.ledger.errors import DuplicateSubmission
@@ -160,6 +160,7 @@ def customer_detail(request, pk: int):
         "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
         "limitation": limitation(customer=customer),
         "same_code": same_credit_code(user=request.user, customer=customer),
+        "bank_accounts": customer_bank_accounts(customer=customer),
         "can_edit": request.user.can("customer.edit"),
         "can_post": request.user.can("ledger.post"), "can_pay": request.user.can("ledger.payment"),
         "can_credit_note": request.user.can("ledger.credit_note"),
