@@ -63,6 +63,23 @@ class CustomerOut(serializers.ModelSerializer):
                   "external_key", "version", "created_at", "updated_at"]
 
 
+class TermsRequestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    payment_terms = serializers.CharField(source="payment_term.code", default=None)
+    terms_days = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CustomerWritten(CustomerOut):
+    """A created or changed customer; ``terms_request`` is the approval request recorded instead of
+    payment terms beyond the credit grade's maximum (the terms were not set), else null."""
+
+    terms_request = TermsRequestOut(allow_null=True, read_only=True, default=None)
+
+    class Meta(CustomerOut.Meta):
+        fields = [*CustomerOut.Meta.fields, "terms_request"]
+
+
 class CustomerIn(serializers.Serializer):
     code = serializers.CharField(max_length=30)
     name = serializers.CharField(max_length=200)

@@ -191,7 +191,7 @@ class CustomerList(RowsList):
             qs = qs.filter(pk=self.request.auth.customer_id)
         return qs
 
-    @extend_schema(request=s.CustomerIn, responses={201: s.CustomerOut, 422: s.ErrorEnvelope})
+    @extend_schema(request=s.CustomerIn, responses={201: s.CustomerWritten, 422: s.ErrorEnvelope})
     @idempotent
     def post(self, request):
         require(request, "customer.edit")
@@ -201,8 +201,15 @@ class CustomerList(RowsList):
             short_name=data["short_name"], credit_code=data["credit_code"], region=data["region"],
             industry=data["industry"], address=data["address"], owner=_user(request, data["owner"]),
             payment_term=_term(request, data["payment_terms"]), currency=data["currency"], status=data["status"],
+            channel="api",
         )
-        return Response(s.CustomerOut(customer).data, status=status.HTTP_201_CREATED)
+        return Response(_with_terms_request(customer), status=status.HTTP_201_CREATED)
+
+
+def _with_terms_request(customer) -> dict:
+    if not hasattr(customer, "terms_request"):
+        customer.terms_request = None
+    return s.CustomerWritten(customer).data
 
 
 class CustomerDetail(APIView):
@@ -210,7 +217,7 @@ class CustomerDetail(APIView):
     def get(self, request, pk):
         return Response(s.CustomerOut(customer_in_scope(request, pk)).data)
 
-    @extend_schema(request=s.CustomerPatch, responses={200: s.CustomerOut, 409: s.ErrorEnvelope, 422: s.ErrorEnvelope})
+    @extend_schema(request=s.CustomerPatch, responses={200: s.CustomerWritten, 409: s.ErrorEnvelope, 422: s.ErrorEnvelope})
     def patch(self, request, pk):
         require(request, "customer.edit")
         customer = customer_in_scope(request, pk)
@@ -220,8 +227,9 @@ class CustomerDetail(APIView):
             data["owner"] = _user(request, data["owner"])
         if "payment_terms" in data:
             data["payment_term"] = _term(request, data.pop("payment_terms"))
-        updated = customer_services.update_customer(customer_id=customer.pk, actor=request.user, expected_version=version, **data)
-        return Response(s.CustomerOut(updated).data)
+        updated = customer_services.update_customer(customer_id=customer.pk, actor=request.user, expected_version=version,
+                                                    channel="api", **data)
+        return Response(_with_terms_request(updated))
 
 
 class ContactList(APIView):

@@ -15,6 +15,11 @@ class CreditConfig(AppConfig):
         from . import jobs, texts  # noqa: F401 - texts registers the stored-text codes
 
         register_daily("credit-daily", jobs.daily)
+        from huikuan.customers.services import register_terms_control
+
+        from .services import terms_control
+
+        register_terms_control(terms_control)
         register_verb_labels({
             "credit.hold.placed": _("Credit hold placed"),
             "credit.hold.released": _("Credit hold released"),

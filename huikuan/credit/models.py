@@ -239,6 +239,13 @@ class RequestKind(models.TextChoices):
     GRADE = "grade", _("Grade override")
 
 
+class RequestChannel(models.TextChoices):
+    CREDIT = "credit", _("Credit page")
+    WEB = "web", _("Customer form")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+
+
 class RequestStatus(models.TextChoices):
     PENDING = "pending", _("Pending approval")
     PARTLY = "partly", _("Awaiting second approval")
@@ -255,8 +262,13 @@ class CreditRequest(models.Model):
     limit_amount = MoneyField(_("new limit"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     terms_days = models.PositiveIntegerField(_("new terms (days)"), null=True, blank=True)
+    # the payment terms the customer gets when a terms request is approved (None: plain net N days)
+    payment_term = models.ForeignKey("customers.PaymentTerm", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("new payment terms"))
     grade = models.CharField(_("new grade"), max_length=10, blank=True)
-    reason = models.CharField(_("reason"), max_length=300)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    channel = models.CharField(_("asked from"), max_length=8, choices=RequestChannel.choices,
+                               default=RequestChannel.CREDIT)
     exception = models.BooleanField(_("exception above the grade maximum"), default=False)
     needs_second = models.BooleanField(_("needs a second approver"), default=False)
     status = models.CharField(_("status"), max_length=8, choices=RequestStatus.choices, default=RequestStatus.PENDING)

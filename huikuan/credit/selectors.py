@@ -156,7 +156,7 @@ def requests_in_scope(*, user, company) -> QuerySet[CreditRequest]:
 
 def request_list(*, user, company, status: str = "") -> QuerySet[CreditRequest]:
     qs = requests_in_scope(user=user, company=company).select_related(
-        "customer", "requested_by", "first_approver", "decided_by")
+        "customer", "requested_by", "first_approver", "decided_by", "payment_term")
     if status == "open":
         qs = qs.filter(status__in=[RequestStatus.PENDING, RequestStatus.PARTLY])
     elif status:

@@ -23,7 +23,8 @@ from huikuan.common import audit
 from huikuan.common.errors import NotAllowed
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.texts import Text
-from huikuan.customers.models import Customer
+from huikuan.customers import services as customer_services
+from huikuan.customers.models import Customer, PaymentTerm
 from huikuan.customers.services import check_upload
 from huikuan.ledger import locks
 
@@ -40,6 +41,7 @@ from .models import (
     Notification,
     OrderStatus,
     ReportSource,
+    RequestChannel,
     RequestKind,
     RequestStatus,
     SalesOrder,
@@ -590,9 +592,11 @@ def _grade_checks(company, customer_id: int, *, grade_code: str, limit: Decimal 
 @transaction.atomic(durable=True)
 def request_change(*, company, customer_id: int, kind: str, reason: str, actor, as_of: dt.date,
                    limit_amount=None, valid_to: dt.date | None = None, terms_days: int | None = None,
-                   grade: str = "", exception: bool = False) -> CreditRequest:
+                   payment_term: PaymentTerm | None = None, grade: str = "", exception: bool = False) -> CreditRequest:
     """Ask for a limit, terms, hold release or grade change; someone else approves it.
 
+    A terms request names payment terms (``payment_term``, its longest days are the terms) or a
+    number of days (the customer then gets plain net N days on approval).
     A limit or terms above the grade's maximum is refused (AboveGradeMaximum) unless ``exception`` is
     asked for; an exception, or a limit above the policy's threshold, needs a second approver.
     """
@@ -608,6 +612,10 @@ def request_change(*, company, customer_id: int, kind: str, reason: str, actor, 
     if kind == RequestKind.LIMIT:
         limit = _amount(limit_amount, field_name="limit_amount", allow_zero=True)
     elif kind == RequestKind.TERMS:
+        if payment_term is not None:
+            if payment_term.company_id != company.pk or not payment_term.active:
+                raise CreditError(_("Choose payment terms of this company."), field="payment_term")
+            terms_days = payment_term.longest_days()
         if terms_days is None or int(terms_days) < 0 or int(terms_days) > 3650:
             raise CreditError(_("Enter the terms in days."), field="terms_days")
         terms_days = int(terms_days)
@@ -623,14 +631,55 @@ def request_change(*, company, customer_id: int, kind: str, reason: str, actor, 
             _("This is above the maximum for grade %(grade)s; ask for an exception.") % {"grade": profile.grade},
             field="limit_amount" if kind == RequestKind.LIMIT else "terms_days")
     needs_second = above or (limit is not None and limit > policy.approval_threshold_amount)
+    return _record_request(company=company, customer=customer, kind=kind, limit=limit, valid_to=valid_to,
+                           terms_days=terms_days if kind == RequestKind.TERMS else None,
+                           payment_term=payment_term if kind == RequestKind.TERMS else None,
+                           grade=grade if kind == RequestKind.GRADE else "", reason=reason.strip(),
+                           exception=above, needs_second=needs_second, actor=actor, channel=RequestChannel.CREDIT)
+
+
+def _record_request(*, company, customer: Customer, kind: str, limit, valid_to, terms_days, payment_term, grade: str,
+                    reason: str, exception: bool, needs_second: bool, actor, channel: str) -> CreditRequest:
     req = CreditRequest.objects.create(
-        company=company, customer=customer, kind=kind, limit_amount=limit, valid_to=valid_to,
-        terms_days=terms_days if kind == RequestKind.TERMS else None, grade=grade if kind == RequestKind.GRADE else "",
-        reason=reason.strip(), exception=above, needs_second=needs_second, requested_by=actor)
-    audit.record(actor=actor, verb="credit.request.created", target=req, summary=f"{req.get_kind_display()}: {reason}"[:300],
-                 data={"kind": kind, "limit": limit, "terms": terms_days, "grade": grade, "exception": above,
-                       "needs_second": needs_second})
+        company=company, customer=customer, kind=kind, limit_amount=limit, valid_to=valid_to, terms_days=terms_days,
+        payment_term=payment_term, grade=grade, reason=reason, exception=exception, needs_second=needs_second,
+        requested_by=actor, channel=channel)
+    audit.record(actor=actor, verb="credit.request.created", target=req, customer_id=customer.pk,
+                 summary=Text("credit.request.summary", kind=Text(f"credit.request_kind.{kind}"), reason=reason),
+                 data={"kind": kind, "limit": limit, "terms": terms_days,
+                       "payment_term": payment_term.code if payment_term else None, "grade": grade,
+                       "exception": exception, "needs_second": needs_second, "channel": channel})
     return req
+
+
+def terms_control(*, customer: Customer, term: PaymentTerm, actor, channel: str) -> CreditRequest | None:
+    """The customers app's terms control (registered in ``CreditConfig.ready``).
+
+    Terms whose longest credit is within the customer's grade maximum (or within terms approved
+    for this customer before) may be set directly: None. Beyond it, nobody sets them directly —
+    whatever their role and whether from the customer form, the API or an import: a terms request
+    (an exception, two approvers) is recorded and returned, and the customer keeps its terms until
+    it is approved. An identical pending request is returned instead of a second one. Runs inside
+    the caller's transaction with the customer locked.
+    """
+    profile = CreditProfile.objects.filter(company_id=customer.company_id, customer=customer).first()
+    if profile is None or not profile.grade:
+        return None  # not graded yet: no grade maximum applies
+    grade = grade_row(customer.company, profile.grade)
+    if grade is None or grade.max_terms_days is None:
+        return None
+    days = term.longest_days()
+    if days <= grade.max_terms_days or (profile.terms_days is not None and days <= profile.terms_days):
+        return None
+    pending = CreditRequest.objects.filter(
+        customer=customer, kind=RequestKind.TERMS, payment_term=term,
+        status__in=(RequestStatus.PENDING, RequestStatus.PARTLY)).first()
+    if pending is not None:
+        return pending
+    channel = channel if channel in RequestChannel.values else RequestChannel.WEB
+    return _record_request(company=customer.company, customer=customer, kind=RequestKind.TERMS, limit=None,
+                           valid_to=None, terms_days=days, payment_term=term, grade="", reason="",
+                           exception=True, needs_second=True, actor=actor, channel=channel)
 
 
 def _apply_request(req: CreditRequest, customer: Customer, *, actor, as_of: dt.date) -> None:
@@ -652,11 +701,17 @@ def _apply_request(req: CreditRequest, customer: Customer, *, actor, as_of: dt.d
                      summary=f"{before} → {req.limit_amount}", data={"before": before, "after": req.limit_amount,
                                                                      "request": req.pk, "exception": req.exception})
     elif req.kind == RequestKind.TERMS:
+        # the terms new invoices use are the customer's default payment terms: set them too
+        term = req.payment_term or customer_services.net_terms(company=company, days=req.terms_days, actor=actor)
+        if term.longest_days() != req.terms_days:
+            raise CreditError(_("These payment terms were changed after the request; ask again."))
         before = profile.terms_days
         profile.terms_days = req.terms_days
         profile.save()
+        customer_services.set_approved_terms(customer=customer, term=term, actor=actor, request_id=req.pk)
         audit.record(actor=actor, verb="credit.terms.changed", target=profile, customer_id=customer.pk,
-                     summary=f"{before} → {req.terms_days}", data={"before": before, "after": req.terms_days, "request": req.pk})
+                     summary=f"{before} → {req.terms_days}",
+                     data={"before": before, "after": req.terms_days, "payment_term": term.code, "request": req.pk})
     elif req.kind == RequestKind.GRADE:
         before = profile.grade
         if req.grade:

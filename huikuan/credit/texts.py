@@ -33,6 +33,7 @@ texts.register({
     "credit.notify.order_prepayment": _("Order %(ref)s needs prepayment before release: %(note)s"),
     "credit.notify.request_rejected": _("Your request (%(kind)s) for %(customer)s was rejected: %(note)s"),
     "credit.notify.request_approved": _("Your request (%(kind)s) for %(customer)s was approved."),
+    "credit.request.summary": _("%(kind)s: %(reason)s"),
     # credit check outcomes
     "credit.outcome.approve": _("Approve"),
     "credit.outcome.warn": _("Approve with warning"),

@@ -30,6 +30,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.customers.models import PaymentTerm
 from huikuan.ledger.selectors import customers_in_scope, get_customer
 
 from . import selectors, services
@@ -256,10 +257,17 @@ class RequestForm(forms.Form):
     limit_amount = forms.DecimalField(label=gettext_lazy("New limit"), max_digits=15, decimal_places=2, min_value=0,
                                       required=False)
     valid_to = forms.DateField(label=gettext_lazy("Valid to"), required=False)
+    payment_term = forms.ModelChoiceField(label=gettext_lazy("Payment terms asked for"), queryset=PaymentTerm.objects.none(),
+                                          required=False,
+                                          help_text=gettext_lazy("Or the number of days below (plain net days)."))
     terms_days = forms.IntegerField(label=gettext_lazy("New terms (days)"), min_value=0, max_value=3650, required=False)
     grade = forms.CharField(label=gettext_lazy("New grade"), max_length=10, required=False)
     exception = forms.BooleanField(label=gettext_lazy("Ask for an exception above the grade maximum"), required=False)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+
+    def __init__(self, *args, company=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment_term"].queryset = PaymentTerm.objects.filter(company=company, active=True)
 
 
 class HoldForm(forms.Form):
@@ -281,7 +289,7 @@ def _profile_context(request, customer, **forms_):
             "guarantees": profile.guarantees if profile else "", "guarantee_amount": profile.guarantee_amount if profile else 0,
             "collateral": profile.collateral if profile else "",
             "collateral_amount": profile.collateral_amount if profile else 0}),
-        "request_form": forms_.get("request_form") or RequestForm(),
+        "request_form": forms_.get("request_form") or RequestForm(company=company),
         "hold_form": forms_.get("hold_form") or HoldForm(),
         "can_edit": request.user.can("credit.profile.edit"),
         "can_request": request.user.can("credit.request"),
@@ -327,13 +335,14 @@ def profile_request(request, pk: int):
     _need(request, "credit.request")
     company = company_of(request)
     customer = get_customer(user=request.user, company=company, pk=pk)
-    form = RequestForm(request.POST)
+    form = RequestForm(request.POST, company=company)
     if form.is_valid():
         d = form.cleaned_data
         try:
             req = services.request_change(company=company, customer_id=customer.pk, kind=d["kind"], reason=d["reason"],
                                           actor=request.user, as_of=clock.today(company), limit_amount=d["limit_amount"],
-                                          valid_to=d["valid_to"], terms_days=d["terms_days"], grade=d["grade"].strip(),
+                                          valid_to=d["valid_to"], terms_days=d["terms_days"],
+                                          payment_term=d["payment_term"], grade=d["grade"].strip(),
                                           exception=d["exception"])
         except DomainError as exc:
             _error_into(form, exc)

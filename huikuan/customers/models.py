@@ -45,6 +45,16 @@ class PaymentTerm(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def longest_days(self) -> int:
+        """The longest credit these terms can give, in days from the document date (for the grade's
+        maximum terms): net N → N; 月结 N → N + 30 (a document dated the 1st of a 31-day month waits
+        30 days for the month end); split → the latest instalment's days."""
+        if self.kind == TermKind.SPLIT:
+            return max((int(line.get("days") or 0) for line in self.split_lines or []), default=0)
+        if self.kind == TermKind.EOM:
+            return self.days + 30
+        return self.days
+
 
 class CustomerGroup(models.Model):
     company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="customer_groups")

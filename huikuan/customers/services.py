@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
@@ -214,6 +214,66 @@ def _duplicate(code: str) -> DuplicateCode:
     )
 
 
+# ---------------------------------------------------------------- terms control
+
+# The credit app (a higher layer) registers the control that keeps a customer's payment terms within
+# its grade's maximum: ``control(customer=, term=, actor=, channel=)`` returns None when the terms may
+# be set directly, or the approval request it recorded instead (the terms then stay as they were).
+_TERMS_CONTROLS: list[Callable] = []
+
+
+def register_terms_control(control: Callable) -> None:
+    if control not in _TERMS_CONTROLS:
+        _TERMS_CONTROLS.append(control)
+
+
+def _terms_deferred(*, customer: Customer, term: PaymentTerm, actor, channel: str):
+    for control in _TERMS_CONTROLS:
+        deferred = control(customer=customer, term=term, actor=actor, channel=channel)
+        if deferred is not None:
+            return deferred
+    return None
+
+
+@transaction.atomic
+def set_approved_terms(*, customer: Customer, term: PaymentTerm, actor, request_id: int) -> Customer:
+    """Set the customer's default payment terms from an approved request (called by the credit app
+    inside its own transaction, with the customer already locked). No terms control: this *is* the
+    approval."""
+    if term.company_id != customer.company_id:
+        raise InvalidField(_("Choose payment terms of this company."), field="payment_term")
+    before = customer.payment_term_id
+    if before == term.pk:
+        return customer
+    customer.payment_term = term
+    customer.version = customer.version + 1
+    customer.save(update_fields=["payment_term", "version", "updated_at"])
+    audit.record(actor=actor, verb="customers.customer.updated", target=customer, customer_id=customer.pk,
+                 summary=str(customer),
+                 data={"before": {"payment_term": before}, "after": {"payment_term": term.pk},
+                       "version": customer.version, "request": request_id})
+    return customer
+
+
+@transaction.atomic
+def net_terms(*, company, days: int, actor) -> PaymentTerm:
+    """The company's active plain "net N days" terms, created (``NET<N>``) when there are none —
+    what an approved terms request given in days puts on the customer."""
+    term = (PaymentTerm.objects.filter(company=company, kind=TermKind.NET, days=days, active=True,
+                                       discount_percent=0, split_lines=[])
+            .order_by("pk").first())
+    if term is not None:
+        return term
+    code, n = f"NET{days}", 1
+    while PaymentTerm.objects.filter(company=company, code=code).exists():
+        n += 1
+        code = f"NET{days}-{n}"
+    term = PaymentTerm.objects.create(company=company, code=code, name=f"Net {days}", kind=TermKind.NET, days=days)
+    audit.record(actor=actor, verb="customers.terms.created", target=term, company_id=company.pk, summary=term.name,
+                 data={"code": code, "kind": TermKind.NET, "days": days})
+    return term
+
+
 # ---------------------------------------------------------------- customers
 
 
@@ -235,8 +295,13 @@ def create_customer(
     payment_term: PaymentTerm | None = None,
     currency: str = "CNY",
     status: str = CustomerStatus.ACTIVE,
+    channel: str = "web",
 ) -> Customer:
     """Create a customer of ``company``. A salesperson becomes the owner of what they create.
+
+    Payment terms beyond what the registered terms control allows (the credit grade's maximum) are
+    not set: the control records an approval request instead, left on ``customer.terms_request``.
+    ``channel`` (web | api | import) says where the change came from, for that request.
 
     Raises NotAllowed (no ``customer.edit``), InvalidField (bad USCC, currency, foreign group/terms/
     parent, owner the actor may not assign) or DuplicateCode (code used in this company).
@@ -271,6 +336,13 @@ def create_customer(
             )
     except IntegrityError as exc:  # a concurrent insert of the same code
         raise _duplicate(values["code"]) from exc
+    customer.terms_request = None
+    if customer.payment_term is not None:
+        deferred = _terms_deferred(customer=customer, term=customer.payment_term, actor=actor, channel=channel)
+        if deferred is not None:
+            customer.payment_term = None
+            customer.save(update_fields=["payment_term"])
+            customer.terms_request = deferred
     audit.record(
         actor=actor,
         verb="customers.customer.created",
@@ -289,8 +361,12 @@ def _audit_value(value):
 
 
 @transaction.atomic(durable=True)
-def update_customer(*, customer_id: int, actor, expected_version: int, **changes) -> Customer:
+def update_customer(*, customer_id: int, actor, expected_version: int, channel: str = "web", **changes) -> Customer:
     """Change editable fields of a customer the actor can see.
+
+    New payment terms beyond what the registered terms control allows (the credit grade's maximum)
+    are not set: an approval request is recorded instead and left on ``customer.terms_request``; the
+    other changes are saved.
 
     ``expected_version`` is the ``version`` the clerk's form was rendered with; if someone saved in
     between, ConcurrentChange is raised and nothing is written. The version is bumped on every
@@ -327,6 +403,13 @@ def update_customer(*, customer_id: int, actor, expected_version: int, **changes
             before[field] = _audit_value(old)
             after[field] = _audit_value(new)
             setattr(customer, field, new)
+    customer.terms_request = None
+    if after.get("payment_term") is not None:
+        deferred = _terms_deferred(customer=customer, term=values["payment_term"], actor=actor, channel=channel)
+        if deferred is not None:
+            customer.payment_term_id = before.pop("payment_term")
+            after.pop("payment_term")
+            customer.terms_request = deferred
     if not after:
         return customer
     if "currency" in after and customer.documents.exists():

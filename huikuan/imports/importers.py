@@ -156,11 +156,11 @@ class CustomerImporter(Importer):
 
     def apply(self, op):
         if op.action == "create":
-            inner(customer_services.create_customer)(company=self.company, actor=self.actor, **op.data)
+            inner(customer_services.create_customer)(company=self.company, actor=self.actor, channel="import", **op.data)
         else:
             inner(customer_services.update_customer)(
                 customer_id=op.data["customer_id"], actor=self.actor, expected_version=op.data["version"],
-                **op.data["changes"],
+                channel="import", **op.data["changes"],
             )
 
 

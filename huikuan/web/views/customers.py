@@ -378,6 +378,13 @@ def _customer_form_view(request, customer=None):
                 _apply_error(form, error)
             else:
                 messages.success(request, _("Customer %(name)s saved.") % {"name": saved})
+                deferred = getattr(saved, "terms_request", None)
+                if deferred is not None:
+                    messages.warning(request, _(
+                        "Payment terms %(terms)s give %(days)s days, beyond the maximum of the customer's credit "
+                        "grade: they were not set. A terms request was sent for approval; the customer keeps "
+                        "its current terms until it is approved.") % {
+                        "terms": deferred.payment_term, "days": deferred.terms_days})
                 twins = selectors.same_credit_code(user=request.user, customer=saved)
                 if twins:
                     names = ", ".join(f"{c.code} {c.name}" for c in twins.visible)
