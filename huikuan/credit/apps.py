@@ -27,6 +27,7 @@ class CreditConfig(AppConfig):
             "credit.order.approved": _("Order approved by the credit check"),
             "credit.order.released": _("Held order released"),
             "credit.order.partly_released": _("Held order partly released"),
+            "credit.order.remainder_held": _("Unreleased remainder of an order kept on hold"),
             "credit.order.prepayment_requested": _("Prepayment requested for a held order"),
             "credit.order.rejected": _("Order rejected"),
             "credit.order.invoiced": _("Order invoiced"),

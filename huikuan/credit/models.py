@@ -185,6 +185,9 @@ class SalesOrder(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # the held order this one is the unreleased remainder of (a partial release splits the order)
+    split_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="remainders",
+                                   verbose_name=_("remainder of"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -454,7 +454,8 @@ _DECISION_TEXTS = {
 }
 
 
-def _decide(order: SalesOrder, *, status: str, note: str | Text, actor, verb: str, amount: Decimal | None = None) -> None:
+def _decide(order: SalesOrder, *, status: str, note: str | Text, actor, verb: str, amount: Decimal | None = None,
+            remainder: SalesOrder | None = None) -> None:
     order.status = status
     order.decision_note = note[:300] if isinstance(note, str) else note
     order.decided_by = actor if getattr(actor, "pk", None) else None
@@ -468,9 +469,38 @@ def _decide(order: SalesOrder, *, status: str, note: str | Text, actor, verb: st
                  summary=Text("credit.order.decision", reference=order.reference, amount=order.amount, note=note),
                  data={"reference": order.reference, "amount": order.amount, "requested": order.requested_amount,
                        "note": note})
-    _notify(company=order.company, user=order.requested_by, customer=order.customer, order=order,
-            message=Text(_DECISION_TEXTS[verb], ref=order.reference, note=note, amount=order.amount,
-                         requested=order.requested_amount))
+    if remainder is not None:
+        message = Text("credit.notify.order_partly_released_rest", ref=order.reference, note=note, amount=order.amount,
+                       requested=order.requested_amount, rest=remainder.amount, rest_ref=remainder.reference)
+    else:
+        message = Text(_DECISION_TEXTS[verb], ref=order.reference, note=note, amount=order.amount,
+                       requested=order.requested_amount)
+    _notify(company=order.company, user=order.requested_by, customer=order.customer, order=order, message=message)
+
+
+def _remainder_reference(order: SalesOrder) -> str:
+    """``<reference>-R<n>``, the first n not used in the company (references are unique)."""
+    n = 1
+    while True:
+        suffix = f"-R{n}"
+        reference = order.reference[: 60 - len(suffix)] + suffix
+        if not SalesOrder.objects.filter(company_id=order.company_id, reference=reference).exists():
+            return reference
+        n += 1
+
+
+def _hold_remainder(order: SalesOrder, *, rest: Decimal, actor) -> SalesOrder:
+    """The unreleased part of a partly released order, as a new order still on hold (same requester,
+    same check reasons), so it stays in the queue and out of exposure until decided."""
+    remainder = SalesOrder.objects.create(
+        company=order.company, customer=order.customer, reference=_remainder_reference(order), amount=rest,
+        requested_amount=rest, status=OrderStatus.HELD, check_outcome=order.check_outcome or "hold",
+        check_reasons=order.check_reasons, prepayment_requested=order.prepayment_requested,
+        requested_by=order.requested_by, split_from=order)
+    audit.record(actor=actor, verb="credit.order.remainder_held", target=remainder, customer_id=order.customer_id,
+                 summary=f"{remainder.reference} {rest}",
+                 data={"reference": remainder.reference, "amount": rest, "split_from": order.reference})
+    return remainder
 
 
 QUEUE_ACTIONS = ("release", "partial", "prepayment", "reject")
@@ -478,8 +508,9 @@ QUEUE_ACTIONS = ("release", "partial", "prepayment", "reject")
 
 @transaction.atomic(durable=True)
 def decide_held_order(*, company, order_id: int, action: str, reason: str, actor, amount=None) -> SalesOrder:
-    """Credit manager's decision on a held order: release, release part (``amount`` < requested; the
-    rest is dropped), request prepayment (stays held), or reject. The requester is notified."""
+    """Credit manager's decision on a held order: release, release part (``amount`` < the order: the
+    order is released for that amount and the rest becomes a new held order ``<reference>-R<n>`` in the
+    queue), request prepayment (stays held), or reject. The requester is notified."""
     _require(actor, "credit.hold")
     if action not in QUEUE_ACTIONS:
         raise CreditError(_("Unknown action."), field="action")
@@ -501,7 +532,9 @@ def decide_held_order(*, company, order_id: int, action: str, reason: str, actor
         if part >= order.amount:
             raise CreditError(_("A partial release must be less than the order (%(amount)s).")
                               % {"amount": f"{order.amount:,.2f}"}, field="amount")
-        _decide(order, status=OrderStatus.OPEN, note=reason, actor=actor, verb="credit.order.partly_released", amount=part)
+        remainder = _hold_remainder(order, rest=order.amount - part, actor=actor)
+        _decide(order, status=OrderStatus.OPEN, note=reason, actor=actor, verb="credit.order.partly_released", amount=part,
+                remainder=remainder)
     elif action == "prepayment":
         order.prepayment_requested = True
         order.save(update_fields=["prepayment_requested", "updated_at"])

@@ -29,6 +29,9 @@ texts.register({
     "credit.order.decision": _("%(reference)s %(amount)s: %(note)s"),
     "credit.notify.order_released": _("Order %(ref)s was released: %(note)s"),
     "credit.notify.order_partly_released": _("Order %(ref)s was released for %(amount)s of %(requested)s: %(note)s"),
+    "credit.notify.order_partly_released_rest": _(
+        "Order %(ref)s was released for %(amount)s of %(requested)s; the other %(rest)s stays on credit hold as "
+        "order %(rest_ref)s: %(note)s"),
     "credit.notify.order_rejected": _("Order %(ref)s was rejected: %(note)s"),
     "credit.notify.order_prepayment": _("Order %(ref)s needs prepayment before release: %(note)s"),
     "credit.notify.request_rejected": _("Your request (%(kind)s) for %(customer)s was rejected: %(note)s"),

@@ -23,6 +23,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -521,18 +522,22 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
-@login_required
-def order_detail(request, pk: int):
-    order = _order(request, pk)
+def _order_page(request, order, *, decision_form=None, status=200):
     company = company_of(request)
     notes = order.notifications.filter(user=request.user) if order.requested_by_id == request.user.pk else None
     return render(request, "credit/order.html", {
-        "nav": "credit", "order": order, "decision_form": DecisionForm(), "notifications": notes,
+        "nav": "credit", "order": order, "decision_form": decision_form or DecisionForm(), "notifications": notes,
+        "remainders": order.remainders.all(),
         "can_decide": request.user.can("credit.hold") and order.status == OrderStatus.HELD,
         "can_close": request.user.can("credit.order") and order.status in (OrderStatus.OPEN, OrderStatus.HELD),
         "check": services.evaluate(company=company, customer=order.customer, amount=order.amount,
                                    as_of=clock.today(company), exclude_order_id=order.pk)
-        if order.status == OrderStatus.HELD else None})
+        if order.status == OrderStatus.HELD else None}, status=status)
+
+
+@login_required
+def order_detail(request, pk: int):
+    return _order_page(request, _order(request, pk))
 
 
 @post_only("credit.hold")
@@ -546,13 +551,17 @@ def order_decide(request, pk: int):
             services.decide_held_order(company=company_of(request), order_id=order.pk, action=d["action"],
                                        reason=d["reason"], amount=d["amount"], actor=request.user)
         except DomainError as exc:
-            messages.error(request, str(exc))
+            _error_into(form, exc)
         else:
             messages.success(request, _("Decision recorded for %(ref)s.") % {"ref": order.reference})
-            return redirect(request.POST.get("next") or reverse("credit:queue"))
-    else:
-        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-    return redirect("credit:order", pk=order.pk)
+            target = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+                target = reverse("credit:queue")
+            return redirect(target)
+    # refused: the order page with the decision, amount and reason as they were typed (a refused
+    # partial release must not come back as the form's first choice, a full release)
+    return _order_page(request, _order(request, pk), decision_form=form, status=422)
 
 
 @post_only("credit.order")

@@ -7,7 +7,7 @@ import pytest
 
 from huikuan.common.errors import NotAllowed
 from huikuan.common.models import AuditEvent
-from huikuan.credit import services
+from huikuan.credit import selectors, services
 from huikuan.credit.errors import CreditError, OrderNotOpen, UnknownCustomer
 from huikuan.credit.models import CreditPolicy, CreditProfile, Mode, Notification, OrderStatus, SalesOrder
 
@@ -125,9 +125,14 @@ def test_queue_release_partial_prepayment_reject(company, users, customer, limit
     got = {o.reference: (o.status, o.amount, o.requested_amount, o.prepayment_requested)
            for o in SalesOrder.objects.all()}
     assert got == {"H0": ("open", D("8000.00"), D("20000.00"), False), "H1": ("held", D("20000.00"), D("20000.00"), True),
-                   "H2": ("rejected", D("20000.00"), D("20000.00"), False), "H3": ("open", D("20000.00"), D("20000.00"), False)}
+                   "H2": ("rejected", D("20000.00"), D("20000.00"), False), "H3": ("open", D("20000.00"), D("20000.00"), False),
+                   # the unreleased 12,000 of H0 stays on hold, in the queue, as its own order
+                   "H0-R1": ("held", D("12000.00"), D("12000.00"), False)}
+    rest = SalesOrder.objects.get(reference="H0-R1")
+    assert rest.split_from_id == orders[0].pk and rest.requested_by == s and rest.check_reasons == orders[0].check_reasons
+    assert rest in selectors.hold_queue(user=cm, company=company)
     with pytest.raises(OrderNotOpen):
         services.decide_held_order(company=company, order_id=orders[3].pk, action="reject", reason="late", actor=cm)
     notes = list(Notification.objects.filter(user=s).values_list("message", flat=True))
-    assert len(notes) == 4 and any("8,000.00" in str(n) for n in notes)
+    assert len(notes) == 4 and any("8,000.00" in str(n) and "12,000.00" in str(n) and "H0-R1" in str(n) for n in notes)
     assert AuditEvent.objects.filter(customer_id=customer.pk, verb="credit.order.partly_released").exists()

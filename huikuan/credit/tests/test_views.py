@@ -61,9 +61,32 @@ def test_order_entry_hold_queue_and_notification(client, users, customer, profil
     assert r.status_code == 302
     order.refresh_from_db()
     assert (order.status, order.amount) == (OrderStatus.OPEN, D("9000.00"))
+    rest = SalesOrder.objects.get(reference="SO-9-R1")
+    assert (rest.status, rest.amount) == (OrderStatus.HELD, D("3000.00"))
+    assert b"SO-9-R1" in client.get(reverse("credit:queue")).content
     client.force_login(users["sales_east"])
     page = client.get(reverse("credit:order", args=[order.pk]))
-    assert b"rest next month" in page.content and b"notifications" in page.content
+    assert b"rest next month" in page.content and b"notifications" in page.content and b"SO-9-R1" in page.content
+
+
+def test_refused_partial_release_keeps_the_decision_amount_and_reason(client, users, customer, profile):
+    client.force_login(users["sales_east"])
+    client.post(reverse("credit:order-new"), {"customer": customer.pk, "reference": "SO-7", "amount": "12000"})
+    order = SalesOrder.objects.get(reference="SO-7")
+    client.force_login(users["credit_manager"])
+    r = client.post(reverse("credit:order-decide", args=[order.pk]),
+                    {"action": "partial", "amount": "15000", "reason": "most of it", "next": "https://evil.example/"},
+                    HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 422
+    html = r.content.decode()
+    assert '<option value="partial" selected>' in html and '<option value="release" selected>' not in html
+    assert 'value="15000"' in html and 'value="most of it"' in html and "must be less than the order" in html
+    order.refresh_from_db()
+    assert (order.status, order.amount) == (OrderStatus.HELD, D("12000.00"))
+    # a decision never redirects off the site
+    r = client.post(reverse("credit:order-decide", args=[order.pk]),
+                    {"action": "partial", "amount": "5000", "reason": "ok", "next": "https://evil.example/"})
+    assert r.status_code == 302 and r["Location"] == reverse("credit:queue")
 
 
 def test_exports_are_xlsx(client, users, customer, profile):
