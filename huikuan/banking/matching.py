@@ -54,7 +54,7 @@ REASONS = {
     "combo": _("Amount equals %(count)s open items together (%(numbers)s)"),
     "combo_multi": _("Several combinations of open items give this amount"),
     "exact_multi": _("%(count)s open items of this customer have this amount"),
-    "fee": _("Short by %(short)s — a bank charge within the tolerance; it stays open"),
+    "fee": _("Short by %(short)s — a bank charge within the tolerance, posted as a bank charge"),
     "partial": _("Part payment: the amount is less than what is open"),
     "rest_on_account": _("%(rest)s more than the items: kept as unapplied cash on account"),
     "amount_only": _("Only the amount matches (%(count)s open items company-wide have it)"),
@@ -62,11 +62,12 @@ REASONS = {
 }
 
 # fit kinds that leave no choice once the customer is certain
-CERTAIN_KINDS = {"ref_exact", "exact", "discount", "oldest_combo", "ref_discount"}
+CERTAIN_KINDS = {"ref_exact", "exact", "discount", "oldest_combo", "ref_discount", "fee", "ref_fee"}
+MAX_CHARGE_SHARE = Decimal("0.10")  # as ledger.settlements: a bigger shortfall is a part payment
 FIT = {
     "ref_exact": Decimal("1.00"), "exact": Decimal("1.00"), "ref_discount": Decimal("0.99"),
     "discount": Decimal("0.99"), "oldest_combo": Decimal("0.98"), "combo": Decimal("0.92"),
-    "ref_fee": Decimal("0.85"), "fee": Decimal("0.80"), "exact_multi": Decimal("0.80"),
+    "ref_fee": Decimal("0.99"), "fee": Decimal("0.99"), "exact_multi": Decimal("0.80"),
     "ref_partial": Decimal("0.70"), "ref_over": Decimal("0.70"), "combo_multi": Decimal("0.60"),
     "fee_multi": Decimal("0.60"), "partial": Decimal("0.40"), "on_account": Decimal("0.30"),
 }
@@ -120,6 +121,7 @@ class Proposal:
     allocations: list = field(default_factory=list)  # [instalment_id, amount, discount, number]
     rest: Decimal = ZERO
     reasons: list = field(default_factory=list)  # [code, params]
+    charges: list = field(default_factory=list)  # [instalment_id, bank charge]
     identity: set = field(default_factory=set)
 
     def as_json(self) -> dict:
@@ -127,6 +129,7 @@ class Proposal:
             "customer_id": self.customer_id, "customer_name": self.customer_name, "kind": self.kind,
             "confidence": str(self.confidence), "rest": str(self.rest),
             "allocations": [[i, str(a), str(d), n] for i, a, d, n in self.allocations],
+            "charges": [[i, str(f)] for i, f in self.charges],
             "reasons": self.reasons, "identity": sorted(self.identity),
         }
 
@@ -473,8 +476,26 @@ def _subsets(amount: Decimal, items: Sequence[Item], limit: int = 2) -> list[tup
     return found
 
 
-def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal):
-    """(kind, allocations, rest, reasons) of the best way this customer's items explain the amount."""
+def _charge_ok(short: Decimal, item_amount: Decimal, tolerance: Decimal) -> bool:
+    return ZERO < short <= tolerance and short <= item_amount * MAX_CHARGE_SHARE
+
+
+@dataclass
+class Fit:
+    kind: str
+    allocations: list
+    rest: Decimal
+    reasons: list
+    charges: list = field(default_factory=list)
+
+
+def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal) -> Fit:
+    """The best way this customer's items explain the amount."""
+    f = _fit_tuple(line, items, referenced, tolerance)
+    return f if isinstance(f, Fit) else Fit(*f)
+
+
+def _fit_tuple(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal):
     amount = line.amount
     if not items:
         return "on_account", [], amount, [["no_open_items", {}]]
@@ -487,9 +508,13 @@ def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tol
             allocs = [[i.id, i.open - i.discount_on(line.date), i.discount_on(line.date), i.number] for i in referenced]
             return "ref_discount", allocs, ZERO, [["discount", {"numbers": _numbers(referenced), "discount": str(disc)}]]
         if total > amount:
+            short = total - amount
+            last = referenced[-1]
+            if _charge_ok(short, last.amount, tolerance) and last.open > short:
+                allocs = _full(referenced)
+                allocs[-1][1] = last.open - short
+                return Fit("ref_fee", allocs, ZERO, [["fee", {"short": str(short)}]], [[last.id, short]])
             allocs, _left = _oldest_first(amount, referenced)
-            if total - amount <= tolerance:
-                return "ref_fee", allocs, ZERO, [["fee", {"short": str(total - amount)}]]
             return "ref_partial", allocs, ZERO, [["partial", {}]]
         rest = amount - total
         return "ref_over", _full(referenced), rest, [["rest_on_account", {"rest": str(rest)}]]
@@ -518,11 +543,11 @@ def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tol
     if combos:
         c = sorted(combos[0], key=lambda i: (i.due_date, i.id))
         return "combo_multi", _full(c), ZERO, [["combo_multi", {}]]
-    fee = [i for i in items if ZERO < i.open - amount <= tolerance]
+    fee = [i for i in items if _charge_ok(i.open - amount, i.amount, tolerance)]
     if fee:
         i = fee[0]
-        return ("fee" if len(fee) == 1 else "fee_multi"), [[i.id, amount, ZERO, i.number]], ZERO, \
-            [["fee", {"short": str(i.open - amount)}]]
+        return Fit("fee" if len(fee) == 1 else "fee_multi", [[i.id, amount, ZERO, i.number]], ZERO,
+                   [["fee", {"short": str(i.open - amount)}]], [[i.id, i.open - amount]])
     allocs, left = _oldest_first(amount, items)
     reasons = [["partial", {}]] if left <= 0 else [["rest_on_account", {"rest": str(left)}]]
     return "partial", allocs, max(left, ZERO), reasons
@@ -617,7 +642,8 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Propo
         if items is None:
             items = sorted({i.id: i for i in hits if i.customer_id == cid}.values(), key=lambda i: (i.due_date, i.id))
         referenced, ref_kind, ref_reasons = _referenced(line, pool, cid, items)
-        kind, allocs, rest, fit_reasons = _fit(line, items, referenced, tolerance)
+        fit = _fit(line, items, referenced, tolerance)
+        kind, allocs, rest, fit_reasons = fit.kind, fit.allocations, fit.rest, fit.reasons
         identity = {s for s, _v, _r in signals}
         strengths = [v for _s, v, _r in signals]
         if ref_kind:
@@ -636,7 +662,8 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Propo
             reasons.append(["amount_only", {"count": len(hits)}])
         name, _short = pool.customers.get(cid, ("", ""))
         proposals.append(Proposal(customer_id=cid, customer_name=name, kind=kind, confidence=conf,
-                                  allocations=allocs, rest=rest, reasons=reasons, identity=identity))
+                                  allocations=allocs, rest=rest, reasons=reasons, identity=identity,
+                                  charges=fit.charges))
     proposals.sort(key=lambda p: (-p.confidence, p.customer_id))
     return proposals[:TOP]
 

@@ -192,6 +192,8 @@ class BankingSettings(models.Model):
     margin = models.DecimalField(_("minimum lead over the next candidate"), max_digits=4, decimal_places=3,
                                  default=Decimal("0.100"))
     fee_tolerance = MoneyField(_("bank charges tolerated"), default=Decimal("50.00"))
+    # the customer computed the early-payment discount with the other rounding: accepted per item
+    discount_rounding = MoneyField(_("discount rounding accepted per item"), default=Decimal("0.01"))
 
     class Meta:
         verbose_name = _("cash application settings")

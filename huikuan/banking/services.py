@@ -27,9 +27,9 @@ from huikuan.common import audit
 from huikuan.common.errors import ConcurrentChange, DomainError, NotAllowed
 from huikuan.common.money import ZERO, has_valid_scale
 from huikuan.customers.models import Customer
-from huikuan.ledger import locks
+from huikuan.ledger import locks, settlements
 from huikuan.ledger import services as ledger
-from huikuan.ledger.models import Instalment, Method, Status
+from huikuan.ledger.models import Method, Status
 
 from . import matching
 from .models import (
@@ -92,24 +92,43 @@ def create_account(*, company, bank: str, account_number: str, currency: str, ac
     return acct
 
 
+FEE_TOLERANCE_MAX = Decimal("500.00")  # a bank charge above this is a short payment to chase, not a fee
+
+
 @transaction.atomic(durable=True)
-def update_settings(*, company, actor, auto_apply: bool, threshold, margin, fee_tolerance) -> BankingSettings:
+def update_settings(*, company, actor, auto_apply: bool, threshold, margin, fee_tolerance,
+                    discount_rounding=None) -> BankingSettings:
+    """Change when matches apply themselves. Refuses settings that would over-apply: a bank-charge
+    tolerance above ``FEE_TOLERANCE_MAX`` or a discount rounding other than 0 or one minor unit."""
     _require(actor, "banking.settings")
+    current = settings_for(company)
     try:
         threshold, margin, fee = Decimal(str(threshold)), Decimal(str(margin)), Decimal(str(fee_tolerance))
+        rounding = (current.discount_rounding if discount_rounding in (None, "")
+                    else Decimal(str(discount_rounding)))
     except ArithmeticError as exc:
         raise BankingError(_("Enter numbers.")) from exc
+    if not (threshold.is_finite() and margin.is_finite() and fee.is_finite() and rounding.is_finite()):
+        raise BankingError(_("Enter numbers."))
     if not (Decimal("0.5") <= threshold <= 1):
         raise BankingError(_("The threshold must be between 0.5 and 1."), field="threshold")
     if not (0 <= margin <= Decimal("0.5")):
         raise BankingError(_("The margin must be between 0 and 0.5."), field="margin")
     if fee < 0 or not has_valid_scale(fee, company.base_currency):
         raise BankingError(_("Enter a valid amount."), field="fee_tolerance")
-    obj = BankingSettings.objects.select_for_update().get(pk=settings_for_pk(company))
+    if fee > FEE_TOLERANCE_MAX:
+        raise BankingError(_("Bank charges above %(max)s are not fees but short payments; enter at most %(max)s.")
+                           % {"max": FEE_TOLERANCE_MAX}, field="fee_tolerance")
+    if rounding not in (ZERO, settlements.MAX_DISCOUNT_ROUNDING):
+        raise BankingError(_("The discount rounding may be at most one minor unit (0 or 0.01)."),
+                           field="discount_rounding")
+    obj = BankingSettings.objects.select_for_update().get(pk=current.pk)
     obj.auto_apply, obj.threshold, obj.margin, obj.fee_tolerance = auto_apply, threshold, margin, fee
+    obj.discount_rounding = rounding
     obj.save()
     audit.record(actor=actor, verb="banking.settings.changed", target=None, company_id=company.pk,
-                 data={"auto_apply": auto_apply, "threshold": threshold, "margin": margin, "fee_tolerance": fee})
+                 data={"auto_apply": auto_apply, "threshold": threshold, "margin": margin, "fee_tolerance": fee,
+                       "discount_rounding": rounding})
     return obj
 
 
@@ -278,7 +297,8 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
             try:
                 apply_line(company=company, line_id=ln.pk, actor=actor, on=on, automatic=True,
                            parts=[Part(customer_id=best.customer_id,
-                                       allocations=[(i, a, d) for i, a, d, _n in best.allocations])])
+                                       allocations=[(i, a, d) for i, a, d, _n in best.allocations],
+                                       charges=[(i, f) for i, f in best.charges])])
                 counts["auto_applied"] += 1
             except DomainError:
                 counts["suggested"] += 1  # stays in the queue (e.g. the items changed meanwhile)
@@ -323,6 +343,7 @@ class Part:
     customer_id: int
     allocations: Sequence[tuple[int, Decimal, Decimal]] = ()
     extra: Decimal | None = None
+    charges: Sequence[tuple[int, Decimal]] = ()  # (instalment, bank charge deducted from its payment)
 
 
 class OverApplication(BankingError):
@@ -378,26 +399,36 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
     instalments = {i.pk: i for i in locks.instalments(inst_ids)}
     shares = []
     allocated_total = ZERO
+    conf = settings_for(company)
     for p in parts:
         allocs = [(i, _amount(a), _amount(d)) for i, a, d in p.allocations]
+        charges = {i: _amount(f) for i, f in p.charges}
+        if any(f <= 0 for f in charges.values()) or len(charges) != len(p.charges):
+            raise BankingError(_("Amounts must be greater than zero."))
+        if sum(charges.values(), ZERO) > conf.fee_tolerance:
+            raise OverApplication(_("Bank charges of %(fee)s are more than the tolerance %(tolerance)s.")
+                                  % {"fee": sum(charges.values(), ZERO), "tolerance": conf.fee_tolerance})
         for i, a, d in allocs:
             inst = instalments.get(i)
             if inst is None or inst.customer_id != p.customer_id or inst.company_id != company.pk:
                 raise BankingError(_("An instalment does not belong to the chosen customer."))
             if a <= 0 or d < 0:
                 raise BankingError(_("Amounts must be greater than zero."))
-            if a + d > inst.open_amount:
+            fee = charges.get(i, ZERO)
+            if a + d + fee > inst.open_amount:
                 raise OverApplication(_("%(number)s has only %(open)s open.")
                                       % {"number": inst.document.number, "open": inst.open_amount})
+        if set(charges) - {i for i, _a, _d in allocs}:
+            raise BankingError(_("A bank charge can only settle an item the payment is applied to."))
         cash = sum((a for _i, a, _d in allocs), ZERO)
         allocated_total += cash
-        shares.append([p, allocs, cash])
+        shares.append([p, allocs, cash, charges])
     if allocated_total > line.amount:
         raise OverApplication(_("This would apply %(applied)s but only %(received)s was received.")
                               % {"applied": allocated_total, "received": line.amount})
     left = line.amount - allocated_total
     for share in shares:
-        p, _allocs, cash = share
+        p, _allocs, cash, _charges = share
         extra = ZERO if p.extra is None else _amount(p.extra)
         if extra < 0:
             raise BankingError(_("Amounts must be greater than zero."))
@@ -407,11 +438,11 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
         raise OverApplication(_("This would apply %(applied)s but only %(received)s was received.")
                               % {"applied": line.amount - left, "received": line.amount})
     open_share = next((s for s in shares if s[0].extra is None), shares[0])
-    open_share[3] += left  # the rest stays unapplied on the first open-ended customer's account
+    open_share[4] += left  # the rest stays unapplied on the first open-ended customer's account
     method = Method.WECHAT if line.statement.source_format == "wechat" else (
         Method.ALIPAY if line.statement.source_format == "alipay" else Method.TRANSFER)
     first_credit = None
-    for p, allocs, cash, extra in shares:
+    for p, allocs, cash, charges, extra in shares:
         total = cash + extra
         if total <= 0:
             continue
@@ -427,8 +458,12 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
             inner(ledger.allocate)(company=company, credit_id=credit.pk, actor=actor, on=line.date, plan=plain)
         for i, a, d in allocs:
             if d:
-                _allocate_with_discount(company=company, credit_id=credit.pk, instalment=instalments[i], cash=a,
-                                        discount=d, on=line.date, actor=actor, customer=customers[p.customer_id])
+                inner(settlements.allocate_with_discount)(
+                    company=company, payment_id=credit.pk, instalment_id=i, cash=a, discount=d, actor=actor,
+                    on=line.date, rounding=conf.discount_rounding)
+        for i, fee in sorted(charges.items()):
+            inner(settlements.record_bank_charge)(company=company, payment_id=credit.pk, instalment_id=i, amount=fee,
+                                                  actor=actor, on=line.date, tolerance=conf.fee_tolerance)
         BankApplication.objects.create(company=company, line=line, customer_id=p.customer_id, credit=credit,
                                        amount=total, automatic=automatic, created_by=actor)
         first_credit = first_credit or credit
@@ -446,27 +481,10 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
     audit.record(actor=actor, verb="banking.line.applied", target=line, customer_id=customer_ids[0],
                  summary=f"{line.date} {line.amount} {line.counterparty_name}"[:300],
                  data={"automatic": automatic, "status": line.status,
-                       "parts": [[p.customer_id, [[i, a, d] for i, a, d in allocs], cash, extra]
-                                 for p, allocs, cash, extra in shares]})
+                       "parts": [[p.customer_id, [[i, a, d] for i, a, d in allocs], cash, extra,
+                                  [[i, f] for i, f in sorted(charges.items())]]
+                                 for p, allocs, cash, charges, extra in shares]})
     return line
-
-
-def _allocate_with_discount(*, company, credit_id, instalment: Instalment, cash: Decimal, discount: Decimal, on, actor,
-                            customer) -> None:
-    """Settle an instalment net of its early-payment discount through the ledger's own discount rule
-    (the discount credit is created by the ledger only if it is still available on ``on``)."""
-    if instalment.discount_amount != discount or instalment.open_amount != instalment.amount \
-            or instalment.discount_date is None or on > instalment.discount_date or cash + discount != instalment.open_amount:
-        raise OverApplication(_("The early-payment discount of %(number)s is not available.")
-                              % {"number": instalment.document.number})
-    # the ledger's oldest-first plan restricted to this instalment's document grants the discount
-    # exactly as a clerk's payment would (documents with a discount have one instalment)
-    inner(ledger.allocate)(company=company, credit_id=credit_id, actor=actor, on=on,
-                           document_id=instalment.document_id)
-    instalment.refresh_from_db()
-    if instalment.open_amount != 0:
-        raise OverApplication(_("The early-payment discount of %(number)s is not available.")
-                              % {"number": instalment.document.number})
 
 
 def _learn(*, company, line: BankLine, customer_id: int, actor, alias: bool) -> None:
@@ -499,7 +517,8 @@ def confirm_proposal(*, company, line_id: int, index: int, actor, on: dt.date) -
         raise BankingError(_("This suggestion is no longer available."))
     prop = line.proposals[index]
     part = Part(customer_id=prop["customer_id"],
-                allocations=[(int(i), Decimal(a), Decimal(d)) for i, a, d, _n in prop["allocations"]])
+                allocations=[(int(i), Decimal(a), Decimal(d)) for i, a, d, _n in prop["allocations"]],
+                charges=[(int(i), Decimal(f)) for i, f in prop.get("charges", [])])
     return apply_line(company=company, line_id=line_id, parts=[part], actor=actor, on=on)
 
 

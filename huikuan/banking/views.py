@@ -122,7 +122,8 @@ def settings_view(request):
             services.update_settings(company=company, actor=request.user,
                                      auto_apply=request.POST.get("auto_apply") == "on",
                                      threshold=request.POST.get("threshold", ""), margin=request.POST.get("margin", ""),
-                                     fee_tolerance=request.POST.get("fee_tolerance", ""))
+                                     fee_tolerance=request.POST.get("fee_tolerance", ""),
+                                     discount_rounding=request.POST.get("discount_rounding", ""))
             messages.success(request, _("Settings saved."))
             return redirect("banking:index")
         except (DomainError, InvalidOperation) as exc:

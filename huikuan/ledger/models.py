@@ -161,6 +161,7 @@ class CreditKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
     DISCOUNT = "discount", _("Early-payment discount")
     WRITE_OFF = "write_off", _("Write-off")
+    BANK_CHARGE = "bank_charge", _("Bank charge")
 
 
 class Method(models.TextChoices):
@@ -322,6 +323,7 @@ class EntryKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
     DISCOUNT = "discount", _("Discount")
     WRITE_OFF = "write_off", _("Write-off")
+    BANK_CHARGE = "bank_charge", _("Bank charge")
     REVERSAL = "reversal", _("Reversal")
 
 

@@ -369,7 +369,7 @@ def aging_strip(*, instalments: QuerySet[Instalment], as_of: dt.date) -> tuple[D
 # Audit verbs that always come with a ledger entry: the entry already tells that story.
 _VERBS_WITH_ENTRY = {
     "ledger.document.posted", "ledger.payment.recorded", "ledger.credit_note.issued",
-    "ledger.credit.reversed", "ledger.document.reversed",
+    "ledger.credit.reversed", "ledger.document.reversed", "ledger.bank_charge.recorded",
 }
 
 audit.register_verb_labels({
@@ -378,6 +378,7 @@ audit.register_verb_labels({
     "ledger.payment.recorded": _("Payment recorded"),
     "ledger.credit.allocated": _("Payment applied"),
     "ledger.allocation.reversed": _("Allocation reversed"),
+    "ledger.bank_charge.recorded": _("Bank charge recorded"),
     "ledger.credit_note.issued": _("Credit note issued"),
     "ledger.credit.reversed": _("Payment or credit reversed"),
     "ledger.write_off.requested": _("Write-off requested"),

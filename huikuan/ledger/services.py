@@ -71,7 +71,11 @@ SERIES = {
     CreditKind.CREDIT_NOTE: "CN",
     CreditKind.DISCOUNT: "DSC",
     CreditKind.WRITE_OFF: "WO",
+    CreditKind.BANK_CHARGE: "BC",
 }
+# credits that settle part of an instalment on behalf of a payment or a decision; reversed as a whole,
+# never allocation by allocation
+SETTLING_KINDS = (CreditKind.DISCOUNT, CreditKind.WRITE_OFF, CreditKind.BANK_CHARGE)
 
 
 @dataclass(frozen=True)
@@ -837,8 +841,8 @@ def reverse_allocation(*, company, allocation_id: int, actor, on: dt.date, reaso
     locks.credits([head.credit_id])
     if head.reverses_id is not None or Allocation.objects.filter(reverses_id=head.pk).exists():
         raise AlreadyReversed(_("This allocation has already been reversed."))
-    if head.credit.kind in (CreditKind.DISCOUNT, CreditKind.WRITE_OFF):
-        raise LedgerError(_("Reverse the discount or write-off itself instead."))
+    if head.credit.kind in SETTLING_KINDS:
+        raise LedgerError(_("Reverse the discount, bank charge or write-off itself instead."))
     rev = _reverse_allocation_row(head, on=on, actor=actor)
     # a discount earned together with this allocation no longer holds
     for disc in Credit.objects.filter(parent_id=head.credit_id, status=Status.POSTED, allocations__instalment_id=head.instalment_id).distinct():
@@ -905,10 +909,10 @@ def reverse_document(*, company, document_id: int, actor, on: dt.date, reason: s
     if doc.status == Status.REVERSED:
         raise AlreadyReversed(_("%(number)s has already been reversed.") % {"number": doc.number})
     for alloc in _active_allocations(instalment__document_id=document_id).select_related("credit"):
-        if alloc.credit.kind in (CreditKind.DISCOUNT, CreditKind.WRITE_OFF):
+        if alloc.credit.kind in SETTLING_KINDS:
             continue
         _reverse_allocation_row(alloc, on=on, actor=actor)
-    for c in Credit.objects.filter(pk__in=credit_ids, kind__in=[CreditKind.DISCOUNT, CreditKind.WRITE_OFF], status=Status.POSTED):
+    for c in Credit.objects.filter(pk__in=credit_ids, kind__in=SETTLING_KINDS, status=Status.POSTED):
         _reverse_credit_locked(c, on=on, actor=actor, reason=reason)
     remaining = sum((i.open_amount for i in Instalment.objects.filter(document_id=document_id)), ZERO)
     Instalment.objects.filter(document_id=document_id).update(open_amount=money_value(ZERO), reversed_on=on)

@@ -90,6 +90,7 @@ def _summary(entry: LedgerEntry) -> str:
         EntryKind.CREDIT_NOTE: _("Credit note"),
         EntryKind.DISCOUNT: _("Early-payment discount"),
         EntryKind.WRITE_OFF: _("Write-off"),
+        EntryKind.BANK_CHARGE: _("Bank charge"),
         EntryKind.REVERSAL: _("Reversal"),
     }
     head = str(labels.get(entry.kind, entry.kind))
