@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "huikuan.banking",
     "huikuan.insight",
     "huikuan.imports",
+    "huikuan.onboarding",
     "huikuan.web",
     "huikuan.api",
 ]

@@ -123,9 +123,25 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     companies = models.ManyToManyField(Company, blank=True, related_name="users")
+    # The number HR and the ERP know the person by (工号). Optional; when set it names one person in
+    # the whole install (a user can work for several of our companies), so imports can match on it.
+    employee_number = models.CharField(_("employee number"), max_length=30, blank=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports",
+        verbose_name=_("manager"),
+    )
+    # Set when an administrator sets the password (one-time): the user chooses their own at sign-in.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee_number"], condition=~models.Q(employee_number=""),
+                name="user_employee_number_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

@@ -14,20 +14,14 @@ from decimal import Decimal
 
 from huikuan.common.money import round_money
 from huikuan.ledger.calculations import ScheduleLine, TermSpec, build_schedule
+from huikuan.onboarding.defaults import STARTER_TERMS
 
 from .names import CustomerSpec
 
 HISTORY_DAYS = 547  # ~18 months
 
-# code, name, kind, days, split lines, discount %, discount days
-TERMS = [
-    ("N30", "Net 30 / 30天", "net", 30, [], "0", 0),
-    ("N60", "Net 60 / 60天", "net", 60, [], "0", 0),
-    ("N90", "Net 90 / 90天", "net", 90, [], "0", 0),
-    ("EOM30", "月结30天", "eom", 30, [], "0", 0),
-    ("S3070", "30% 预付 + 70% 60天", "split", 0, [{"percent": "30", "days": 0}, {"percent": "70", "days": 60}], "0", 0),
-    ("D210N30", "2/10 net 30", "net", 30, [], "2", 10),
-]
+# the starter payment terms every new company gets (code, name, kind, days, split, discount %, days)
+TERMS = STARTER_TERMS
 TERM_SPECS = {
     code: TermSpec(kind=kind, days=days, split=tuple((Decimal(x["percent"]), int(x["days"])) for x in split),
                    discount_percent=Decimal(dp), discount_days=dd)

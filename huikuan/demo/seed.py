@@ -26,9 +26,10 @@ from huikuan.ledger import bulk, services
 from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger.calculations import OpenItem, PlanLine, discount_available, plan_oldest_first
 from huikuan.ledger.models import Instalment
+from huikuan.onboarding.services import apply_company_defaults
 
 from .names import generate_customers
-from .scenario import TERMS, Scenario, build_scenario
+from .scenario import Scenario, build_scenario
 
 DEMO_PASSWORD = "huikuan-demo"
 BASE_CUSTOMERS = 200
@@ -53,7 +54,7 @@ TEAM_OF = {"east": "华东组", "south": "华南组"}
 
 @transaction.atomic
 def ensure_base(*, password: str = DEMO_PASSWORD) -> tuple[Company, list[tuple[str, str]]]:
-    """Company, teams, users per role and payment terms (idempotent)."""
+    """Company, teams, users per role, and the company defaults of every new company (idempotent)."""
     company, _ = Company.objects.get_or_create(
         code="HK01",
         defaults=dict(name="杭州汇款科技有限公司", name_en="Hangzhou Huikuan Technology Co., Ltd.",
@@ -78,9 +79,7 @@ def ensure_base(*, password: str = DEMO_PASSWORD) -> tuple[Company, list[tuple[s
         logins.append((role.label if hasattr(role, "label") else role, username))
     mgr = User.objects.get(username="salesmgr")
     Team.objects.filter(name="华东组").update(manager=mgr)
-    for code, name, kind, days, split, dp, dd in TERMS:
-        PaymentTerm.objects.get_or_create(company=company, code=code, defaults=dict(
-            name=name, kind=kind, days=days, split_lines=split, discount_percent=dp, discount_days=dd))
+    apply_company_defaults(company)  # the same starter terms, credit grades and dunning policy as `huikuan setup`
     return company, logins
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from huikuan.accounts.models import Company
+from huikuan.accounts.commands import some_companies
 from huikuan.common import clock
+from huikuan.common.commands import HuikuanCommand
 from huikuan.common.errors import DomainError
 from huikuan.customers.models import Customer
 
 
-class Command(BaseCommand):
+class Command(HuikuanCommand):
     help = ("Collections: settle promises (kept/broken) and payment plans, repair disputed amounts and recompute the "
             "worklist (what the daily job does), recompute only the worklist, or show a customer's penalty interest")
 
@@ -29,12 +30,7 @@ class Command(BaseCommand):
         i.add_argument("--as-of", default="")
 
     def _companies(self, code):
-        qs = Company.objects.all()
-        if code:
-            qs = qs.filter(code=code)
-            if not qs.exists():
-                raise CommandError(f"unknown company {code}")
-        return list(qs)
+        return some_companies(code)
 
     def _day(self, value, company):
         if not value:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from huikuan.accounts.models import Company, User
+from huikuan.accounts.commands import one_company, some_companies
+from huikuan.accounts.models import User
 from huikuan.common import clock
+from huikuan.common.commands import HuikuanCommand
 from huikuan.common.errors import DomainError
 from huikuan.customers.models import Customer
 
 
-class Command(BaseCommand):
+class Command(HuikuanCommand):
     help = ("Credit management: rescore customers (with a progress bar), check credit for an amount, apply the "
             "automatic hold rule, or fit scorecard weights (proposed, not applied)")
 
     def add_arguments(self, parser):
-        parser.add_argument("--company", default="", help="company code (default: every company / the only one)")
+        parser.add_argument("--company", default="", help="company code (default: every company; `check` needs one unless there is only one)")
         sub = parser.add_subparsers(dest="action", required=True)
         r = sub.add_parser("rescore", help="score every customer as of a date")
         r.add_argument("--as-of", default="", help="business date YYYY-MM-DD (default: today)")
@@ -34,12 +36,7 @@ class Command(BaseCommand):
         f.add_argument("--as", dest="actor", default="", help="user proposing the version (default: first admin)")
 
     def _companies(self, code):
-        qs = Company.objects.all()
-        if code:
-            qs = qs.filter(code=code)
-            if not qs.exists():
-                raise CommandError(f"unknown company {code}")
-        return list(qs)
+        return some_companies(code)
 
     def _day(self, value, company):
         if not value:
@@ -77,9 +74,7 @@ class Command(BaseCommand):
     def do_check(self, companies, o):
         from huikuan.credit.services import check_credit
 
-        if len(companies) != 1:
-            raise CommandError("name the company with --company")
-        company = companies[0]
+        company = one_company(o["company"])
         customer = Customer.objects.filter(company=company, code=o["customer"]).first()
         if customer is None:
             raise CommandError(f"unknown customer {o['customer']}")

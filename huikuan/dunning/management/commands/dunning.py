@@ -2,13 +2,14 @@
 
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from huikuan.accounts.models import Company
+from huikuan.accounts.commands import some_companies
 from huikuan.common import clock
+from huikuan.common.commands import HuikuanCommand
 
 
-class Command(BaseCommand):
+class Command(HuikuanCommand):
     help = "Dunning: 'run' creates today's notices exactly once (then the outbox sends them); 'send' processes the outbox now."
 
     def add_arguments(self, parser):
@@ -26,11 +27,7 @@ class Command(BaseCommand):
         from huikuan.dunning.services import run_dunning
 
         console = Console(file=self.stdout, force_terminal=False)
-        companies = Company.objects.all()
-        if company:
-            companies = companies.filter(code=company)
-            if not companies.exists():
-                raise CommandError(f"unknown company {company}")
+        companies = some_companies(company) if action == "run" else []
         if action == "send":
             counts = process()
             console.print(f"outbox: {counts or 'nothing due'}")
