@@ -50,6 +50,35 @@ class Statement(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def difference(self):
+        """Balance per the customer's latest reply − our closing balance (None without an amount)."""
+        return None if self.confirmed_amount is None else self.confirmed_amount - self.closing_amount
+
+
+class StatementReply(models.Model):
+    """One reply of the customer to a statement, kept as recorded (a later reply never overwrites an earlier one).
+
+    ``status`` is what the reply means: a "confirmed" reply naming a balance different from the statement's
+    closing balance is stored as disputed (差异) with ``difference_amount`` = their balance − ours.
+    The statement's own reply columns mirror the latest reply (by reply date, then recording order).
+    """
+
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="replies")
+    status = models.CharField(_("reply"), max_length=10, choices=ReplyStatus.choices)
+    replied_on = models.DateField(_("reply date"))
+    replied_by = models.CharField(_("signed by"), max_length=100, blank=True)
+    confirmed_amount = MoneyField(_("balance per customer"), null=True, blank=True)
+    difference_amount = MoneyField(_("difference"), null=True, blank=True)
+    note = models.CharField(_("differences / note"), max_length=500, blank=True)
+    scan = models.FileField(_("scanned reply"), upload_to="statements/%Y/", blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-replied_on", "-id"]
+        indexes = [models.Index(fields=["statement", "replied_on"], name="statement_reply_date")]
+        verbose_name = _("statement reply")
+
 
 class BatchStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")

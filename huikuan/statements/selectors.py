@@ -15,7 +15,7 @@ from huikuan.ledger.aging import aging_report
 from huikuan.ledger.models import EntryKind, LedgerEntry
 
 from . import hooks
-from .models import ReplyStatus, Statement
+from .models import ReplyStatus, Statement, StatementReply
 
 LIMITATION_YEARS = 3
 
@@ -114,8 +114,10 @@ def _plus_years(day: dt.date, years: int) -> dt.date:
 
 def limitation(*, customer, extra_events: tuple[dt.date | None, ...] = ()) -> Limitation:
     """诉讼时效: 3 years from the last confirmation (or written demand, passed in ``extra_events``)."""
+    # every confirmation counts (a later disagreement on another statement does not undo it), not only the
+    # reply each statement shows
     last = (
-        Statement.objects.filter(customer=customer, status=ReplyStatus.CONFIRMED)
+        StatementReply.objects.filter(statement__customer=customer, status=ReplyStatus.CONFIRMED)
         .order_by("-replied_on", "-id")
         .values("replied_on", "confirmed_amount")
         .first()

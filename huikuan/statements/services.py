@@ -16,7 +16,7 @@ from huikuan.common.money import to_decimal
 from huikuan.common.numbering import next_number
 from huikuan.customers.models import Contact, Customer
 
-from .models import ReplyStatus, Statement, StatementBatch
+from .models import ReplyStatus, Statement, StatementBatch, StatementReply
 from .pdf import render_statement_pdf
 from .selectors import statement_data
 
@@ -79,7 +79,13 @@ def email_statement(*, statement: Statement, user) -> str:
 @transaction.atomic(durable=True)
 def record_reply(*, user, statement_id: int, company, status: str, replied_on: dt.date, replied_by: str = "",
                  confirmed_amount=None, note: str = "", scan=None, today: dt.date | None = None) -> Statement:
-    """Record the customer's confirmation (信息证明无误) or dispute (信息不符) of a statement."""
+    """Record a reply of the customer to a statement: a confirmation (信息证明无误) or a disagreement (信息不符).
+
+    Every reply is kept (``StatementReply``); the statement's reply columns show the latest one (by reply date,
+    then recording order), so a late-recorded older reply never hides a newer one. A confirmation naming a
+    balance different from the closing balance is a disagreement (差异): stored as disputed with the difference
+    (their balance − ours). A plain disagreement needs the differences described. Locks the statement row.
+    """
     if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
         raise NotAllowed(_("You cannot record statement replies."))
     st = Statement.objects.select_for_update().filter(pk=statement_id, company=company).first()
@@ -98,25 +104,36 @@ def record_reply(*, user, statement_id: int, company, status: str, replied_on: d
     amount = None
     if confirmed_amount not in (None, ""):
         try:
-            amount = to_decimal(confirmed_amount).quantize(to_decimal("0.01"))
+            amount = to_decimal(confirmed_amount)
         except (ValueError, TypeError) as exc:
             raise StatementError(_("Enter a valid amount."), field="confirmed_amount") from exc
+        if not amount.is_finite() or amount != amount.quantize(to_decimal("0.01")) or abs(amount) > to_decimal("999999999999.99"):
+            raise StatementError(_("Enter a valid amount."), field="confirmed_amount")
+        amount = amount.quantize(to_decimal("0.01"))
     elif status == ReplyStatus.CONFIRMED:
         amount = st.closing_amount
-    if status == ReplyStatus.DISPUTED and not note.strip():
+    difference = None if amount is None else amount - st.closing_amount
+    if status == ReplyStatus.CONFIRMED and difference:
+        status = ReplyStatus.DISPUTED  # "confirmed" with another balance is a disagreement (差异)
+    elif status == ReplyStatus.DISPUTED and not note.strip() and not difference:
         raise StatementError(_("Describe the differences the customer reported."), field="note")
+    reply = StatementReply.objects.create(
+        statement=st, status=status, replied_on=replied_on, replied_by=str(replied_by)[:100], confirmed_amount=amount,
+        difference_amount=difference, note=str(note)[:500], recorded_by=user, **({"scan": scan} if scan is not None else {}))
     before = {"status": st.status, "confirmed_amount": st.confirmed_amount}
-    st.status = status
-    st.replied_on = replied_on
-    st.replied_by = replied_by
-    st.confirmed_amount = amount
-    st.reply_note = note
-    st.recorded_by = user
-    if scan is not None:
-        st.reply_scan = scan
-    st.save()
+    latest = StatementReply.objects.filter(statement=st).order_by("-replied_on", "-id").first()
+    st.status = latest.status
+    st.replied_on = latest.replied_on
+    st.replied_by = latest.replied_by
+    st.confirmed_amount = latest.confirmed_amount
+    st.reply_note = latest.note
+    st.recorded_by = latest.recorded_by
+    if latest.scan:
+        st.reply_scan = latest.scan
+    st.save(update_fields=["status", "replied_on", "replied_by", "confirmed_amount", "reply_note", "recorded_by", "reply_scan"])
     audit.record(actor=user, verb=f"statement.{status}", target=st, summary=f"{st.number} {amount}",
-                 data={"before": before, "status": status, "confirmed_amount": amount, "replied_on": replied_on})
+                 data={"before": before, "status": status, "confirmed_amount": amount, "difference": difference,
+                       "replied_on": replied_on, "reply_id": reply.pk})
     return st
 
 

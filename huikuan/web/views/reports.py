@@ -233,6 +233,7 @@ def statement_reply(request, pk: int):
     return render(request, "reports/statement_reply.html", {
         "nav": "customers", "st": st, "error": error, "statuses": [c for c in ReplyStatus.choices if c[0] != "pending"],
         "today": clock.today(st.company), "post": request.POST if request.method == "POST" else {},
+        "replies": st.replies.select_related("recorded_by").order_by("-replied_on", "-id"),
     }, status=422 if error else 200)
 
 
