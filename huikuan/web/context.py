@@ -1,5 +1,7 @@
 from django.conf import settings
 
+NAV_MORE = ("dunning", "imports", "writeoffs", "fapiao", "terms")
+
 
 def shell(request):
     user = getattr(request, "user", None)
@@ -7,4 +9,6 @@ def shell(request):
     return {"LANGUAGES": settings.LANGUAGES, "company": getattr(request, "company", None),
             "companies": getattr(request, "companies", []),
             # nav entries a role cannot open at all are not shown
-            "nav_banking": can("banking.view")}
+            "nav_banking": can("banking.view"),
+            # the sections listed under "More" (the menu keeps one row at 1366 px in English)
+            "nav_more": NAV_MORE}

@@ -18,3 +18,66 @@
     if (e.key === "g") { pending = "g"; setTimeout(function () { pending = null; }, 1200); }
   });
 })();
+
+// Responsive shell (issue 13): the menu button opens the collapsed menu on narrow screens; every
+// list table gets its own horizontal scroll container and per-cell labels (shown when rows become
+// cards on a phone). Runs on load and on every htmx swap.
+(function () {
+  function setupMenu() {
+    const bar = document.getElementById("topbar");
+    if (!bar) return;
+    const btn = bar.querySelector(".navtoggle");
+    const more = bar.querySelector(".navmore");
+    btn.addEventListener("click", function () {
+      const open = !bar.classList.contains("nav-open");
+      bar.classList.toggle("nav-open", open);
+      btn.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open && more) more.open = true;
+    });
+    document.addEventListener("click", function (e) {  // a click elsewhere closes the desk "More" list
+      if (more && more.open && !bar.classList.contains("nav-open") && !more.contains(e.target)) more.open = false;
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && more && more.open) more.open = false;
+    });
+  }
+  function headerLabels(table) {
+    const head = table.tHead && table.tHead.rows.length ? table.tHead.rows[table.tHead.rows.length - 1] : null;
+    if (!head) return null;
+    const labels = [];
+    for (const th of head.cells) {
+      const text = (th.getAttribute("data-label") || th.textContent || "").replace(/\s+/g, " ").trim();
+      for (let i = 0; i < (th.colSpan || 1); i++) labels.push(text);
+    }
+    return labels;
+  }
+  function prepareTables(root) {
+    const scope = root && root.querySelectorAll ? root : document;
+    const tables = Array.from(scope.querySelectorAll("table.list"));
+    if (scope.matches && scope.matches("table.list")) tables.push(scope);
+    for (const table of tables) {
+      const parent = table.parentElement;
+      if (parent && !parent.classList.contains("table-scroll")) {
+        const wrap = document.createElement("div");
+        wrap.className = "table-scroll";
+        parent.insertBefore(wrap, table);
+        wrap.appendChild(table);
+      }
+      const labels = headerLabels(table);
+      if (!labels) continue;
+      for (const body of [...table.tBodies, ...(table.tFoot ? [table.tFoot] : [])]) {
+        for (const row of body.rows) {
+          let col = 0;
+          for (const cell of row.cells) {
+            if (cell.tagName === "TD" && !cell.hasAttribute("data-label") && cell.colSpan === 1) {
+              cell.setAttribute("data-label", labels[col] || "");
+            }
+            col += cell.colSpan || 1;
+          }
+        }
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { setupMenu(); prepareTables(document); });
+  document.addEventListener("htmx:load", function (e) { prepareTables(e.target); });
+})();
