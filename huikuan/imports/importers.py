@@ -13,13 +13,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from huikuan.accounts.models import User
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.identifiers import is_valid_uscc, normalise_phone
-from huikuan.common.money import MINOR_UNITS, ZERO
+from huikuan.common.money import ZERO
 from huikuan.common.uploads import FileRejected
 from huikuan.customers import services as customer_services
-from huikuan.customers.models import Contact, Customer, PaymentTerm
+from huikuan.customers.models import Contact, Customer
 from huikuan.ledger import bulk as ledger_bulk
 from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger import services as ledger_services
@@ -36,7 +35,10 @@ from huikuan.ledger.models import (
 
 from . import pipeline
 from .models import ImportKind
+from .parsing import CellError
 from .pipeline import BAD, SOURCE, Importer, Op, Problem, chunks
+from .resolve import PendingTerm, term_pk
+from .values import parse_currency
 
 
 def lock_customers(ids) -> None:
@@ -63,22 +65,6 @@ class CustomerImporter(Importer):
         super().__init__(**kw)
         self.rows: list[tuple[int, dict]] = []
         self.seen: dict = {}
-        self.owners = None
-        self.terms = None
-
-    def _owners(self) -> dict[str, User]:
-        if self.owners is None:
-            self.owners = {}
-            for u in User.objects.filter(companies=self.company, is_active=True):
-                for key in (u.username, u.display_name):
-                    if key:
-                        self.owners.setdefault(key.strip(), u)
-        return self.owners
-
-    def _terms(self) -> dict[str, PaymentTerm]:
-        if self.terms is None:
-            self.terms = {t.code: t for t in PaymentTerm.objects.filter(company=self.company, active=True)}
-        return self.terms
 
     def row(self, line, cells):
         rec = self.parse_row(line, cells)
@@ -92,20 +78,20 @@ class CustomerImporter(Importer):
                              _("This is not a valid unified social credit code (check the 18 characters)."))
                 ok = False
         if rec.get("currency"):
-            rec["currency"] = rec["currency"].upper()
-            if rec["currency"] not in MINOR_UNITS:
-                self.problem(line, "currency", rec["currency"], _("Unsupported currency."))
+            try:
+                rec["currency"] = parse_currency(rec["currency"])
+            except CellError as exc:
+                self.problem(line, "currency", rec["currency"], exc.reason)
                 ok = False
         if "owner" in self.col and rec.get("owner"):
-            user = self._owners().get(rec["owner"])
-            if user is None:
-                self.problem(line, "owner", rec["owner"], _("No user with this name in this company."))
+            try:
+                rec["owner"] = self.people.find(rec["owner"])
+            except CellError as exc:
+                self.problem(line, "owner", rec["owner"], exc.reason)
                 ok = False
-            rec["owner"] = user
         if "payment_term" in self.col and rec.get("payment_term"):
-            term = self._terms().get(rec["payment_term"])
-            if term is None:
-                self.problem(line, "payment_term", rec["payment_term"], _("Unknown payment terms code."))
+            term = self.term(line, rec["payment_term"])
+            if term is BAD:
                 ok = False
             rec["payment_term"] = term
         if self.duplicate_in_file(self.seen, rec["code"], line, "code", rec["code"]):
@@ -143,7 +129,7 @@ class CustomerImporter(Importer):
                 old = getattr(current, k)
                 old_key = getattr(old, "pk", old)
                 new_key = getattr(v, "pk", v)
-                if (old_key or "") != (new_key or ""):
+                if isinstance(v, PendingTerm) or (old_key or "") != (new_key or ""):
                     changes[k] = v
             if "currency" in changes and current.documents.exists():
                 self.problem(line, "currency", changes["currency"],
@@ -155,12 +141,15 @@ class CustomerImporter(Importer):
                 self.ops.append(Op("unchanged", line))
 
     def apply(self, op):
+        values = op.data if op.action == "create" else op.data["changes"]
+        if isinstance(values.get("payment_term"), PendingTerm):  # created at the start of the commit
+            values = {**values, "payment_term": values["payment_term"].term}
         if op.action == "create":
-            inner(customer_services.create_customer)(company=self.company, actor=self.actor, channel="import", **op.data)
+            inner(customer_services.create_customer)(company=self.company, actor=self.actor, channel="import", **values)
         else:
             inner(customer_services.update_customer)(
                 customer_id=op.data["customer_id"], actor=self.actor, expected_version=op.data["version"],
-                channel="import", **op.data["changes"],
+                channel="import", **values,
             )
 
 
@@ -242,7 +231,7 @@ class _Doc:
     number: str
     document_date: dt.date
     total: Decimal | None
-    term_id: int | None
+    term: object  # PaymentTerm, PendingTerm (created by the commit) or None
     reference: str
     description: str
     external_key: str
@@ -258,7 +247,6 @@ class DocumentImporter(Importer):
         super().__init__(**kw)
         self.docs: dict[str, _Doc] = {}
         self.keys: dict[str, int] = {}
-        self.terms: dict[str, int] | None = None
 
     @property
     def per_instalment(self) -> bool:
@@ -275,16 +263,6 @@ class DocumentImporter(Importer):
                             _("Rows per instalment need a due date column."))]
         return []
 
-    def _term_id(self, line, code) -> int | None | object:
-        if not code:
-            return None
-        if self.terms is None:
-            self.terms = dict(PaymentTerm.objects.filter(company=self.company).values_list("code", "pk"))
-        pk = self.terms.get(code)
-        if pk is None:
-            self.problem(line, "payment_term", code, _("Unknown payment terms code."))
-            return BAD
-        return pk
 
     def row(self, line, cells):
         customer = self.resolve_customer(line, cells)
@@ -300,8 +278,8 @@ class DocumentImporter(Importer):
             if rec is not None and rec.get("number") in self.docs:
                 self.docs[rec["number"]].bad = True
             return
-        term_id = self._term_id(line, rec.get("payment_term"))
-        if term_id is BAD:
+        term = self.term(line, rec.get("payment_term"))
+        if term is BAD:
             return
         number = rec["number"]
         doc = self.docs.get(number)
@@ -314,7 +292,7 @@ class DocumentImporter(Importer):
                 return
             doc = self.docs[number] = _Doc(
                 line=line, customer_id=customer[0], currency=currency, number=number,
-                document_date=rec["document_date"], total=total, term_id=term_id,
+                document_date=rec["document_date"], total=total, term=term,
                 reference=rec.get("reference") or "", description=rec.get("description") or "", external_key=ext,
             )
         else:
@@ -426,7 +404,7 @@ class DocumentImporter(Importer):
         inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, progress=self.write_progress, documents=[
             ledger_bulk.DocumentInput(
                 customer_id=doc.customer_id, document_date=doc.document_date, total=doc.total, number=doc.number,
-                kind=self.doc_kind, currency=doc.currency, payment_term_id=doc.term_id,
+                kind=self.doc_kind, currency=doc.currency, payment_term_id=term_pk(doc.term),
                 schedule=[ledger_services.ScheduleInput(due_date=d, amount=a) for _l, d, a in doc.schedule] or None,
                 reference=doc.reference, description=doc.description, external_source=SOURCE,
                 external_key=doc.external_key,

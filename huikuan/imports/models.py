@@ -71,6 +71,17 @@ class ImportJob(models.Model):
     headers = models.JSONField(default=list, blank=True)
     errors = models.JSONField(default=list, blank=True)
     bad_rows = models.JSONField(default=dict, blank=True)
+    # rows that import but need a look (bad registration code checksum, odd phone, duplicate name, a due
+    # date that disagrees with the terms), same shape as ``errors``
+    warnings = models.JSONField(default=list, blank=True)
+    warning_rows = models.PositiveIntegerField(_("rows with warnings"), default=0)
+    # the user's decisions for this file: {"terms": {spelling key: "create" | terms code},
+    # "due_dates": "file" | "terms"}
+    options = models.JSONField(default=dict, blank=True)
+    # spellings of payment terms the install does not have: [{"text", "rows", "first_line", "code", "meaning"}]
+    unknown_terms = models.JSONField(default=list, blank=True)
+    # the first three values of every column, {header: [v1, v2, v3]}, for the mapping step
+    samples = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

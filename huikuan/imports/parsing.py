@@ -7,6 +7,7 @@ its shortest decimal text (what Excel shows) and parsed exactly from there.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -66,11 +67,12 @@ def parse_text(value, *, max_length: int | None = None, allow_formula_prefix: st
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-_CURRENCY_MARKS = ("¥", "￥", "RMB", "CNY", "元", "$", "US$", "USD")
+_CURRENCY_MARKS = ("人民币", "¥", "￥", "RMB", "CNY", "元", "US$", "$", "USD")
 
 
 def parse_money(value, *, currency: str = "CNY", allow_negative: bool = False, allow_zero: bool = False) -> Decimal:
-    """'1,234.50', '１２３４', '¥1234', '(12.00)' → Decimal; letters, too many decimals refused."""
+    """'1,234.50', '１２３４', '¥1234', '1,234.00元', 'RMB 1,234', '(12.00)', '−1,234.00' → Decimal;
+    letters, too many decimals refused (negatives only where ``allow_negative``)."""
     if isinstance(value, bool):
         raise CellError(_("Not an amount."))
     if isinstance(value, int):
@@ -83,7 +85,7 @@ def parse_money(value, *, currency: str = "CNY", allow_negative: bool = False, a
         text = str(value or "").strip()
         if not (_PLAIN_NUMBER.fullmatch(text) or _GROUPED_NUMBER.fullmatch(text)):  # fast path: plain ASCII
             text = normalise(text)
-    text = text.replace(" ", "").replace("\u00a0", "")
+    text = text.replace(" ", "").replace("\u00a0", "").replace("\u2212", "-")  # U+2212 minus sign
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
@@ -121,7 +123,7 @@ def parse_money(value, *, currency: str = "CNY", allow_negative: bool = False, a
 
 _DATE_PATTERNS = (
     re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"),
-    re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?"),
+    re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?"),
     re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
 )
 _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
@@ -135,7 +137,13 @@ def parse_date(value) -> dt.date:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _serial(value)
-    text = normalise(str(value or ""))
+    return _parse_date_text(str(value or ""))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_date_text(value: str) -> dt.date:
+    """Cached: a file of 100,000 rows holds a few hundred distinct dates, each read once."""
+    text = normalise(value)
     if not text:
         raise CellError(_("Enter a date."))
     text = _TIME_TAIL.sub("", text).strip()

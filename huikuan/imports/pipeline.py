@@ -31,12 +31,14 @@ from django.utils.translation import gettext as _
 from huikuan.accounts.scoping import owner_q
 from huikuan.common import clock
 from huikuan.common.errors import DomainError, NotAllowed
-from huikuan.common.money import MINOR_UNITS
 from huikuan.common.uploads import Table
+from huikuan.customers import services as customer_services
 from huikuan.customers.models import Customer
 
 from .kinds import KINDS, Field, Kind
 from .parsing import CellError, cell_text, parse_choice, parse_date, parse_int, parse_money, parse_text
+from .resolve import People, Terms
+from .values import parse_currency
 
 SOURCE = "import"
 BATCH = 500
@@ -77,9 +79,15 @@ class Preview:
     total_rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     file_problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # the row imports; the user is told what to check
+    unknown_terms: list[dict] = field(default_factory=list)  # spellings of terms the install does not have
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+    @property
+    def warning_lines(self) -> int:
+        return len({p.line for p in self.warnings})
 
     @property
     def ok(self) -> bool:
@@ -135,7 +143,10 @@ class Importer:
     kind_code: str = ""
 
     def __init__(self, *, company, actor, table: Table, mapping: dict[str, str],
-                 progress: Callable[[str, int, int], None] | None = None):
+                 progress: Callable[[str, int, int], None] | None = None, options: dict | None = None):
+        self.options = options or {}
+        self.people = People(company)
+        self.terms_index = Terms(company, decisions=dict(self.options.get("terms") or {}))
         self.company = company
         self.actor = actor
         self.table = table
@@ -149,6 +160,7 @@ class Importer:
         self._customers: dict[str, tuple[int, str]] | None = None
         self._customer_names: dict[str, list[tuple[int, str]]] | None = None
         self._synonyms: dict[str, dict[str, str]] = {}
+        self._currencies: dict[str, str] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -167,6 +179,32 @@ class Importer:
 
     def problem(self, line: int, name: str, value, reason) -> None:
         self.preview.problems.append(Problem(line, self.column(name), cell_text(value)[:200], str(reason)))
+
+    def warn(self, line: int, name: str, value, reason) -> None:
+        self.preview.warnings.append(Problem(line, self.column(name), cell_text(value)[:200], str(reason)))
+
+    def term(self, line: int, text: str | None):
+        """The payment terms a cell names (code, name or usual spelling), a PendingTerm the user chose
+        to create, or None (blank, or unknown: collected for the preview); BAD after a row problem."""
+        if not text:
+            return None
+        try:
+            return self.terms_index.find(text, line)
+        except CellError as exc:
+            self.problem(line, "payment_term", text, exc.reason)
+            return BAD
+
+    def unknown_terms_problems(self) -> list[Problem]:
+        out = []
+        for u in self.terms_index.unknown.values():
+            self.preview.unknown_terms.append(u.as_dict())
+            out.append(Problem(u.first_line, self.column("payment_term"), u.text, _(
+                "Payment terms “%(terms)s” (%(rows)d rows) are not set up in this company: create them or choose "
+                "existing terms for them below.") % {"terms": u.text, "rows": u.rows}))
+        if any(d == "create" for d in self.terms_index.decisions.values()) and not self.actor.can("terms.edit"):
+            out.append(Problem(0, self.column("payment_term"), "",
+                               _("You are not allowed to create payment terms; choose existing terms instead.")))
+        return out
 
     def raw(self, cells: list, name: str):
         i = self.col.get(name)
@@ -270,14 +308,16 @@ class Importer:
         return None
 
     def row_currency(self, line: int, cells: list, customer_currency: str) -> str | None:
-        raw = cell_text(self.raw(cells, "currency")).upper()
-        if not raw:
+        text = cell_text(self.raw(cells, "currency"))
+        if not text:
             return customer_currency
-        if raw in ("RMB", "人民币"):
-            raw = "CNY"
-        if raw not in MINOR_UNITS:
-            self.problem(line, "currency", raw, _("Unsupported currency."))
-            return None
+        raw = self._currencies.get(text)
+        if raw is None:
+            try:
+                raw = self._currencies[text] = parse_currency(text)
+            except CellError as exc:
+                self.problem(line, "currency", text, exc.reason)
+                return None
         if raw != customer_currency:
             self.problem(line, "currency", raw, _("This customer's account is kept in %(currency)s.") % {"currency": customer_currency})
             return None
@@ -341,6 +381,7 @@ class Importer:
                 self.progress("checking", n, 0)
         self.preview.total_rows = n
         self.finish()
+        self.preview.file_problems.extend(self.unknown_terms_problems())
         for op in self.ops:
             if op.action == "create":
                 self.preview.created += 1
@@ -348,7 +389,7 @@ class Importer:
                 self.preview.updated += 1
             else:
                 self.preview.unchanged += 1
-        if self.preview.problems:
+        if not self.preview.ok:
             self.ops = []
         return self.preview
 
@@ -362,6 +403,10 @@ class Importer:
         try:
             with transaction.atomic(durable=True), _large_page_cache():
                 self.lock(todo)
+                try:  # terms the user chose to create, before the rows that use them
+                    self.terms_index.create_pending(actor=self.actor, create=inner(customer_services.create_payment_term))
+                except DomainError as exc:
+                    raise CommitFailed(Problem(0, self.column("payment_term"), "", str(exc))) from exc
                 for start in range(0, len(todo), size):
                     batch = todo[start : start + size]
                     try:

@@ -24,11 +24,13 @@ from django.utils.translation import gettext as _
 
 from huikuan.common import audit
 from huikuan.common.errors import DomainError, NotAllowed
+from huikuan.common.headers import header_key
 from huikuan.common.uploads import FileRejected, check_size, open_table
 
 from .importers import importer_for
-from .kinds import KINDS, PRESETS, auto_mapping, known_headers
+from .kinds import KINDS, PRESETS, auto_mapping, field_labels, known_headers
 from .models import ImportJob, JobStatus, MappingProfile
+from .parsing import cell_text, choice_key
 from .pipeline import CommitFailed, Preview, bad_row_cells
 
 UPLOAD_DIR = "imports"
@@ -81,8 +83,57 @@ def _require(actor, kind: str) -> None:
         raise NotAllowed(_("You are not allowed to import this kind of data."))
 
 
+def resolve_field(kind: str, name: str) -> str:
+    """A field named by its code ("total") or its label in either language ("金额", "Amount")."""
+    wanted = header_key(name)
+    for f in KINDS[kind].fields:
+        if wanted in {header_key(f.name), *(header_key(label) for label in field_labels(f))}:
+            return f.name
+    raise FileRejected(_("There is no field “%(field)s” in this kind of import; the fields are: %(fields)s.")
+                       % {"field": name, "fields": ", ".join(f.name for f in KINDS[kind].fields)})
+
+
+def build_mapping(*, kind: str, headers: list[str], base: dict[str, str], overrides: list[tuple[str, str]] = (),
+                  ignore: list[str] = ()) -> dict[str, str]:
+    """{field: header}: ``base`` (a saved profile or the automatic guess) with the columns in
+    ``ignore`` left out and ``overrides`` ((header, field) pairs) applied.
+
+    A header that is not in the file, or two columns given to one field, is refused (FileRejected).
+    """
+    for header in [*ignore, *(h for h, _f in overrides)]:
+        if header not in headers:
+            raise FileRejected(_("The file has no column “%(column)s”; its columns are: %(columns)s.")
+                               % {"column": header, "columns": "、".join(h for h in headers if h)})
+    by_field: dict[str, str] = {}
+    for header, name in overrides:
+        name = resolve_field(kind, name)
+        if name in by_field and by_field[name] != header:
+            raise FileRejected(_("Two columns, “%(first)s” and “%(second)s”, are mapped to the field %(field)s; "
+                                 "map one column to each field.")
+                               % {"first": by_field[name], "second": header, "field": KINDS[kind].field(name).label})
+        by_field[name] = header
+    dropped = set(ignore) | set(by_field.values())
+    mapping = {k: v for k, v in base.items() if v in headers and v not in dropped and k not in by_field}
+    mapping.update(by_field)
+    return mapping
+
+
+def column_samples(table, limit: int = 3) -> dict[str, list[str]]:
+    """The first ``limit`` non-empty values of each column (for the mapping step)."""
+    out: dict[str, list[str]] = {h: [] for h in table.headers if h}
+    for n, (_line, cells) in enumerate(table.rows()):
+        for h, cell in zip(table.headers, cells, strict=False):
+            text = cell_text(cell)
+            if h and text and len(out[h]) < limit:
+                out[h].append(text[:60])
+        if n >= 50 or all(len(v) >= limit for v in out.values()):
+            break
+    return out
+
+
 def create_job(*, company, actor, kind: str, file_name: str, chunks, size: int | None = None,
-               mapping: dict | None = None, profile_name: str = "", preset: str = "") -> ImportJob:
+               mapping: dict | None = None, profile_name: str = "", preset: str = "",
+               overrides: list[tuple[str, str]] = (), ignore: list[str] = (), save_profile_as: str = "") -> ImportJob:
     """Store an upload and read its header row. Oversize files are refused before any byte is
     parsed; spreadsheets are zip-checked before calamine opens them (``common.uploads``).
 
@@ -105,18 +156,26 @@ def create_job(*, company, actor, kind: str, file_name: str, chunks, size: int |
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    if not mapping and profile_name:
-        profile = MappingProfile.objects.filter(company=company, kind=kind, name=profile_name).first()
-        if profile is None:
-            target.unlink(missing_ok=True)
-            raise FileRejected(_("There is no saved mapping called “%(name)s”.") % {"name": profile_name})
-        mapping = profile.mapping
-    if not mapping:
-        mapping = auto_mapping(KINDS[kind], table.headers, preset)
-    mapping = {k: v for k, v in mapping.items() if v in table.headers}
+    try:
+        if not mapping and profile_name and not save_profile_as:
+            profile = MappingProfile.objects.filter(company=company, kind=kind, name=profile_name).first()
+            if profile is None:
+                raise FileRejected(_("There is no saved mapping called “%(name)s”.") % {"name": profile_name})
+            mapping = profile.mapping
+        if not mapping:
+            mapping = auto_mapping(KINDS[kind], table.headers, preset)
+        mapping = build_mapping(kind=kind, headers=table.headers, base=mapping, overrides=list(overrides),
+                                ignore=list(ignore))
+        samples = column_samples(table)
+        if save_profile_as:
+            save_profile(company=company, actor=actor, kind=kind, name=save_profile_as, mapping=mapping)
+            profile_name = save_profile_as
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return ImportJob.objects.create(
         company=company, kind=kind, file_name=Path(file_name).name[:255], stored_path=str(target), size=written,
-        headers=table.headers, mapping=mapping, profile_name=profile_name, created_by=actor,
+        headers=table.headers, mapping=mapping, profile_name=profile_name, created_by=actor, samples=samples,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
 
@@ -140,7 +199,7 @@ def save_profile(*, company, actor, kind: str, name: str, mapping: dict) -> Mapp
 def _importer(job: ImportJob, actor, progress=None):
     table = open_table(Path(job.stored_path), job.file_name, known_headers(KINDS[job.kind]))
     return table, importer_for(job.kind, company=job.company, actor=actor, table=table, mapping=job.mapping,
-                               progress=progress)
+                               progress=progress, options=job.options)
 
 
 def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str = "") -> None:
@@ -149,6 +208,9 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str
     job.error_rows = preview.error_lines
     job.created_count, job.updated_count, job.unchanged_count = preview.created, preview.updated, preview.unchanged
     job.errors = [p.as_dict() for p in problems]
+    job.warnings = [p.as_dict() for p in sorted(preview.warnings, key=lambda p: (p.line, p.column))]
+    job.warning_rows = preview.warning_lines
+    job.unknown_terms = preview.unknown_terms
     job.bad_rows = bad_row_cells(table, {p.line for p in preview.problems}) if preview.problems else {}
     job.status = status
     job.message = message[:500]
@@ -232,6 +294,34 @@ def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=No
     return job
 
 
+def set_options(*, job: ImportJob, actor, terms: dict[str, str] | None = None, due_dates: str | None = None) -> ImportJob:
+    """Record the user's decisions for this file and check it again.
+
+    ``terms``: {spelling as in the file: "create" or the code of existing terms} — "" leaves it undecided;
+    ``due_dates``: "file" (keep the file's due dates) or "terms" (derive the schedule from the terms).
+    """
+    _require(actor, job.kind)
+    if job.is_active or job.status == JobStatus.DONE:
+        raise FileRejected(_("This import has already run."))
+    options = dict(job.options or {})
+    if terms is not None:
+        decided = dict(options.get("terms") or {})
+        for text, choice in terms.items():
+            key = choice_key(text)
+            if choice:
+                decided[key] = choice
+            else:
+                decided.pop(key, None)
+        options["terms"] = decided
+    if due_dates is not None:
+        if due_dates not in ("file", "terms"):
+            raise FileRejected(_("Choose the file's due dates or the terms' schedule."))
+        options["due_dates"] = due_dates
+    job.options = options
+    job.save(update_fields=["options", "updated_at"])
+    return preview_job(job=job, actor=actor)
+
+
 def enqueue_commit(*, job: ImportJob, actor) -> ImportJob:
     """Queue the commit as a background task (django-tasks-db worker started by `huikuan serve`)."""
     from .tasks import commit_import
@@ -248,4 +338,5 @@ def enqueue_commit(*, job: ImportJob, actor) -> ImportJob:
     return job
 
 
-__all__ = ["PRESETS", "commit_job", "create_job", "enqueue_commit", "live_progress", "preview_job", "save_profile"]
+__all__ = ["PRESETS", "build_mapping", "commit_job", "create_job", "enqueue_commit", "live_progress", "preview_job",
+           "save_profile", "set_options"]

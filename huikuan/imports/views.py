@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.customers.models import PaymentTerm
 
 from . import services
 from .kinds import KINDS, PRESETS
@@ -107,8 +108,12 @@ def _detail_context(request, job, **extra):
     kind = KINDS[job.kind]
     fields = [{"field": f, "header": job.mapping.get(f.name, "")} for f in kind.fields]
     profiles = MappingProfile.objects.filter(company=job.company, kind=job.kind).order_by("name")
+    field_of = {header: kind.field(name) for name, header in job.mapping.items()}
+    samples = [{"header": h, "values": job.samples.get(h, []), "field": field_of.get(h)} for h in job.headers if h]
+    terms = PaymentTerm.objects.filter(company=job.company, active=True).order_by("code") if job.unknown_terms else []
     return {
-        "nav": "imports", "job": job, "kind": kind, "fields": fields, "profiles": profiles,
+        "nav": "imports", "job": job, "kind": kind, "fields": fields, "profiles": profiles, "samples": samples,
+        "terms": terms, "warnings": job.warnings[:PREVIEW_LIMIT], "more_warnings": max(0, len(job.warnings) - PREVIEW_LIMIT),
         "errors": job.errors[:PREVIEW_LIMIT], "more_errors": max(0, len(job.errors) - PREVIEW_LIMIT),
         "progress": services.live_progress(job), **extra,
     }
@@ -120,6 +125,16 @@ def job_detail(request, pk):
     if request.method == "POST":
         if job.is_active or job.status == JobStatus.DONE:
             return redirect("imports:job", pk=job.pk)
+        if request.POST.get("decide_terms") or request.POST.get("due_dates"):
+            terms = dict(zip(request.POST.getlist("term_text"), request.POST.getlist("term_choice"), strict=False))
+            try:
+                services.set_options(job=job, actor=request.user, terms=terms or None,
+                                     due_dates=request.POST.get("due_dates") or None)
+            except DomainError as exc:
+                return render(request, "imports/job.html", _detail_context(request, job, form_error=str(exc)),
+                              status=422)
+            status = 200 if job.status == JobStatus.READY else 422
+            return render(request, "imports/job.html", _detail_context(request, job), status=status)
         if request.POST.get("load_profile"):
             profile = MappingProfile.objects.filter(company=job.company, kind=job.kind,
                                                     name=request.POST["load_profile"]).first()

@@ -144,3 +144,23 @@ def test_index_query_count(tmp_path, as_user, customer, django_assert_max_num_qu
     with django_assert_max_num_queries(12):
         resp = client.get(reverse("imports:export"))
     assert resp.status_code == 200
+
+
+def test_mapping_step_shows_samples_and_unknown_terms_are_decided_once(tmp_path, as_user, customer, net30):
+    client = as_user("finance")
+    rows = [["应收单列表"], ["客户编码", "单据编号", "单据日期", "价税合计", "收款条件"],
+            ["C001", "T-1", "2026年1月5日", "1,000.00", "月结45天"], ["C001", "T-2", "2026年1月6日", "2,000.00", "月结45天"],
+            ["C001", "T-3", "2026年1月7日", "3,000.00", "老规矩"]]
+    assert _upload(client, write_csv(tmp_path / "t.csv", rows, "gbk")).status_code == 302
+    job = ImportJob.objects.get()
+    url = reverse("imports:job", args=[job.pk])
+    page = client.get(url).content.decode()
+    assert "<code>2026年1月5日</code> · <code>2026年1月6日</code> · <code>2026年1月7日</code>" in page
+    resp = client.post(url, {f"map_{k}": v for k, v in job.mapping.items()})
+    assert resp.status_code == 422
+    page = resp.content.decode()
+    assert 'id="unknown-terms"' in page and "End of month + 45 days" in page and "Create EOM45" in page
+    resp = client.post(url, {"decide_terms": "1", "term_text": ["月结45天", "老规矩"], "term_choice": ["create", "N30"]})
+    assert resp.status_code == 200, resp.content.decode()[:2000]
+    job.refresh_from_db()
+    assert job.status == JobStatus.READY and job.options["terms"] == {"月结45天": "create", "老规矩": "N30"}

@@ -1,4 +1,11 @@
-"""`huikuan import KIND FILE [--profile NAME] [--preset P] [--company CODE] [--user NAME] [--commit] [--dry-run]`
+"""`huikuan import KIND FILE [--map "列名=field"]… [--ignore "列名"]… [--profile NAME] [--preset P]
+[--terms "月结45天=create"]… [--due-dates file|terms] [--company CODE] [--user NAME] [--commit] [--dry-run]`
+
+Columns are matched to fields automatically (known Chinese/English names); ``--map`` gives a column
+to a field (by code such as ``total`` or by label such as 金额), ``--ignore`` leaves a column out.
+``--profile NAME`` reuses a saved mapping, or, together with ``--map``/``--ignore``, saves this one
+under NAME. Terms spellings the install does not have are listed; ``--terms "TEXT=create"`` creates
+them (their meaning is printed first), ``--terms "TEXT=CODE"`` uses existing terms.
 
 Without --commit (or with --dry-run) the file is only checked: every bad row is printed with its
 line, column, value and reason, and nothing is written. With --commit the whole file is written in
@@ -14,6 +21,7 @@ from huikuan.accounts.models import Company, User
 from huikuan.common.errors import DomainError
 from huikuan.imports.kinds import KINDS, PRESETS
 from huikuan.imports.models import JobStatus
+from huikuan.imports.parsing import choice_key
 from huikuan.imports.services import commit_job, create_job, preview_job
 
 
@@ -23,7 +31,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(KINDS))
         parser.add_argument("file")
-        parser.add_argument("--profile", default="", help="a saved column mapping of this company and kind")
+        parser.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                            help="map a column of the file to a field (code or label); repeatable")
+        parser.add_argument("--ignore", action="append", default=[], metavar="COLUMN",
+                            help="leave a column of the file unmapped; repeatable")
+        parser.add_argument("--profile", default="",
+                            help="use this saved column mapping; with --map/--ignore, save the mapping under this name")
+        parser.add_argument("--terms", action="append", default=[], metavar="TEXT=create|CODE",
+                            help="what unknown payment terms in the file mean: create them, or use existing terms; repeatable")
+        parser.add_argument("--due-dates", choices=["file", "terms"], default=None,
+                            help="when the file's due dates disagree with the terms: keep the file's or use the terms' schedule")
         parser.add_argument("--preset", default="", choices=["", *PRESETS], help="column names of a typical export")
         parser.add_argument("--company", default="", help="company code (default: the only one)")
         parser.add_argument("--user", default="", help="who imports (default: the first active administrator)")
@@ -32,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--language", default="", help="zh-hans or en for messages")
 
     def handle(self, *args, kind, file, profile, preset, company, user, commit, dry_run, language, **opts):
+        overrides = [self._pair(m, "--map") for m in opts["map"]]
+        terms = dict(self._pair(t, "--terms") for t in opts["terms"])
         if language:
             translation.activate(language)
         path = Path(file)
@@ -43,7 +62,12 @@ class Command(BaseCommand):
             with open(path, "rb") as fh:
                 job = create_job(company=comp, actor=actor, kind=kind, file_name=path.name,
                                  chunks=iter(lambda: fh.read(1024 * 1024), b""), size=path.stat().st_size,
-                                 profile_name=profile, preset=preset)
+                                 profile_name=profile, preset=preset, overrides=overrides, ignore=opts["ignore"],
+                                 save_profile_as=profile if (overrides or opts["ignore"]) else "")
+            if terms or opts["due_dates"]:
+                job.options = {"terms": {choice_key(k): v for k, v in terms.items()},
+                               **({"due_dates": opts["due_dates"]} if opts["due_dates"] else {})}
+                job.save(update_fields=["options"])
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self._mapping_text(job))
@@ -54,6 +78,13 @@ class Command(BaseCommand):
         self._report(job, committed=commit and not dry_run)
         if job.status not in (JobStatus.READY, JobStatus.DONE):
             raise CommandError("the file was not imported" if commit else "the file has problems")
+
+    @staticmethod
+    def _pair(text, option):
+        left, sep, right = text.rpartition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise CommandError(f"{option} takes LEFT=RIGHT, got {text!r}")
+        return left.strip(), right.strip()
 
     def _company(self, code):
         qs = Company.objects.all()
@@ -79,7 +110,12 @@ class Command(BaseCommand):
         for f in KINDS[job.kind].fields:
             header = job.mapping.get(f.name)
             if header or f.required:
-                lines.append(f"  {f.label}{' *' if f.required else ''} ← {header or '(missing)'}")
+                sample = " | ".join(job.samples.get(header, [])) if header else ""
+                lines.append(f"  {f.label} [{f.name}]{' *' if f.required else ''} ← {header or '(missing)'}"
+                             + (f"   e.g. {sample}" if sample else ""))
+        unmapped = [h for h in job.headers if h and h not in job.mapping.values()]
+        if unmapped:
+            lines.append("  not imported: " + "、".join(unmapped))
         return "\n".join(lines)
 
     def _with_progress(self, job, actor):
@@ -95,12 +131,17 @@ class Command(BaseCommand):
             return commit_job(job_id=job.pk, actor=actor, on_progress=progress)
 
     def _report(self, job, *, committed):
-        for p in job.errors:
-            where = f"line {p['line']}" if p["line"] else "file"
-            col = f" [{p['column']}]" if p["column"] else ""
-            val = f" “{p['value']}”" if p["value"] else ""
-            self.stdout.write(f"{where}{col}{val}: {p['reason']}")
-        summary = (f"{job.total_rows} rows, {job.error_rows} with problems; "
+        for label, items in (("", job.errors), ("warning: ", job.warnings)):
+            for p in items:
+                where = f"line {p['line']}" if p["line"] else "file"
+                col = f" [{p['column']}]" if p["column"] else ""
+                val = f" “{p['value']}”" if p["value"] else ""
+                self.stdout.write(f"{label}{where}{col}{val}: {p['reason']}")
+        for u in job.unknown_terms:
+            meaning = f"would be created as {u['code']}: {u['meaning']}" if u["code"] else "cannot be read; map it to a code"
+            self.stdout.write(f"unknown terms “{u['text']}” ({u['rows']} rows) — {meaning}; "
+                              f"--terms \"{u['text']}=create\" or --terms \"{u['text']}=CODE\"")
+        summary = (f"{job.total_rows} rows, {job.error_rows} with problems, {job.warning_rows} with warnings; "
                    f"{job.created_count} new, {job.updated_count} changed, {job.unchanged_count} unchanged")
         self.stdout.write(summary)
         if job.status == JobStatus.DONE:
