@@ -68,7 +68,7 @@ def test_journey_import_with_errors_fix_commit_aging_drill_statement_pdf(
     bad.write_text(HEADER + "".join(BAD), encoding="utf-8-sig")
     job = _upload_and_check(page, live_server, bad)
     assert job.status == JobStatus.INVALID
-    problems = page.locator("table.list").filter(has_text="C404")
+    problems = page.locator("#import-problems table.list").filter(has_text="C404")
     problems.wait_for()
     rows = [[c.strip() for c in r.locator("td").all_inner_texts()] for r in problems.locator("tbody tr").all()]
     assert [r[0] for r in rows] == ["2", "3", "4"]
