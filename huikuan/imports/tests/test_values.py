@@ -133,17 +133,25 @@ def test_kingdee_customer_list_with_names_terms_and_currency_words(tmp_path, com
 
 @pytest.mark.django_db
 def test_ambiguous_salesperson_name_is_a_row_error_naming_the_candidates(tmp_path, company, users, finance):
-    for name in ("sales_east", "sales_west"):
+    for name, number in (("sales_east", "E1001"), ("sales_west", "E1002")):
         users[name].display_name = "张伟"
+        users[name].employee_number = number
         users[name].save()
     rows = [["客户编码", "客户名称", "业务员"], ["K001", "杭州西湖贸易有限公司", "张伟"], ["K002", "南京紫金科技", "nobody"]]
     job = _run(write_csv(tmp_path / "c.csv", rows), company=company, actor=finance, kind="customers")
     assert job.status == JobStatus.INVALID
     reasons = {e["line"]: e["reason"] for e in job.errors}
     assert "Several users are called 张伟" in reasons[2]
-    assert "sales_east" in reasons[2] and "sales_west" in reasons[2]
+    assert "sales_east (E1001)" in reasons[2] and "sales_west (E1002)" in reasons[2]
     assert "No active user" in reasons[3]
     assert not Customer.objects.filter(code__in=["K001", "K002"]).exists()
+    # the employee number (or the login) settles it
+    rows = [["客户编码", "客户名称", "业务员"], ["K001", "杭州西湖贸易有限公司", "E1002"], ["K002", "南京紫金科技", "e1001"]]
+    job = commit_job(job_id=_run(write_csv(tmp_path / "c2.csv", rows), company=company, actor=finance,
+                                 kind="customers").pk, actor=finance)
+    assert job.status == JobStatus.DONE, job.errors
+    assert {c.code: c.owner.username for c in Customer.objects.filter(code__in=["K001", "K002"])} == {
+        "K001": "sales_west", "K002": "sales_east"}
 
 
 @pytest.mark.django_db
