@@ -5,7 +5,7 @@ interest for day d = principal still unpaid at the end of day d−1 × daily rat
 after ``due_date + grace_days`` up to and including ``as_of``. A payment dated P reduces the base from
 P+1. Daily rates are exact fractions (annual ÷ 365, monthly × 12 ÷ 365), summed at full precision and
 rounded once per instalment with ``round_money`` (half-up, fen). The cap (an amount, or a percentage of
-the instalment's principal) applies per instalment.
+the instalment's principal) applies per instalment. A disputed part earns no interest while disputed.
 """
 
 from __future__ import annotations
@@ -70,11 +70,14 @@ def interest_for(
     as_of: dt.date,
     rule: Rule,
     start_after: dt.date | None = None,
+    excluded: Decimal = ZERO,
 ) -> Interest:
     """Interest on one instalment of ``principal`` due on ``due_date`` as of ``as_of`` (inclusive).
 
     ``payments`` are (date, amount) reductions of the base (allocations; a reversal is negative).
     ``start_after``: interest already charged up to that date is not counted again.
+    ``excluded``: the disputed part, on which no interest runs; each day's base is the unpaid principal less
+    it (never below zero) — payments reduce the undisputed part first.
     """
     rate = rule.daily_rate()
     first = due_date + dt.timedelta(days=rule.grace_days + 1)
@@ -93,16 +96,17 @@ def interest_for(
     total = Decimal(0)
     days = 0
     cursor = first
+    excluded = max(excluded, ZERO)
     for change_day in sorted(changes):
         span = (change_day - cursor).days
-        if base > 0 and span > 0:
-            total += base * rate * span
+        if base - excluded > 0 and span > 0:
+            total += (base - excluded) * rate * span
             days += span
         base -= changes[change_day]
         cursor = change_day
     span = (as_of - cursor).days + 1
-    if base > 0 and span > 0:
-        total += base * rate * span
+    if base - excluded > 0 and span > 0:
+        total += (base - excluded) * rate * span
         days += span
     amount = round_money(total)
     capped = False

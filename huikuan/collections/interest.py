@@ -3,7 +3,8 @@
 
 A demand figure: shown on the customer page, in dunning notices and on statements (statements.hooks);
 it becomes a receivable only when someone posts it (``services.post_interest_charge``). Interest on
-charge documents themselves is never computed (no interest on interest). Four queries per customer.
+charge documents themselves is never computed (no interest on interest); the disputed part of an
+instalment earns none (the rest still accrues). Four queries per customer.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def instalment_interest(*, customer, as_of: dt.date) -> list[InstalmentInterest]
         if rule is None or rule.basis == "none":
             continue
         r = calc.interest_for(principal=i.amount, due_date=i.due_date, payments=pays[i.pk], as_of=as_of, rule=rule,
-                              start_after=charged)
+                              start_after=charged, excluded=i.disputed_amount)
         if r.amount > 0:
             out.append(InstalmentInterest(i.pk, i.document.number, i.due_date, i.amount, r.days, r.amount, r.capped, rule))
     return out

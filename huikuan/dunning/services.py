@@ -1,7 +1,7 @@
 """Dunning writes: defaults, policies, templates, pauses, the exactly-once run and send-now.
 
 The run (``run_dunning``):
-1. selects in one SQL query the open, undisputed, unpaused, not-replaced instalments that reached the
+1. selects in one SQL query the open, unpaused, not-replaced instalments (less their disputed part) that reached the
    first step of any policy, with the highest step offset each was already dunned at (``last_offset``);
 2. gives each instalment the latest step of its customer's policy it reached (customer override →
    credit grade → default policy) and keeps it only if it was not dunned at that offset or later;
@@ -249,13 +249,16 @@ class _Plan:
 def _candidates(company, as_of: dt.date, plan: _Plan, customer_ids=None):
     """(instalment id, customer id, due date, amount, last dunned offset) in SQL, ordered by customer."""
     last = (NoticeItem.objects.filter(instalment=OuterRef("pk")).order_by("-offset_days").values("offset_days")[:1])
-    qs = (Instalment.objects.filter(company=company, open_amount__gt=0, disputed_amount=0, replaced_on__isnull=True,
+    # a disputed part is left out, the rest of the item is still chased (issue 12 point 10)
+    qs = (Instalment.objects.filter(company=company, open_amount__gt=0, replaced_on__isnull=True,
                                     due_date__lte=as_of - dt.timedelta(days=plan.min_offset))
+          .filter(open_amount__gt=F("disputed_amount"))  # open_amount > 0 stays for the partial index
           .filter(Q(dunning_paused_until__isnull=True) | Q(dunning_paused_until__lt=as_of)))
     if customer_ids is not None:
         qs = qs.filter(customer_id__in=list(customer_ids))
     # amounts stay in minor units (int) through the run: no Decimal conversion per row at 1M rows
-    return (qs.annotate(last_offset=Subquery(last), minor=ExpressionWrapper(F("open_amount"), output_field=BigIntegerField()))
+    return (qs.annotate(last_offset=Subquery(last), minor=ExpressionWrapper(F("open_amount") - F("disputed_amount"),
+                                                                                   output_field=BigIntegerField()))
             .order_by("customer_id", "due_date", "pk")
             .values_list("pk", "customer_id", "due_date", "minor", "last_offset").iterator(chunk_size=20000))
 

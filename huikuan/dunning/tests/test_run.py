@@ -47,7 +47,7 @@ def test_paid_disputed_paused_excluded(company, customer, finance, invoice, othe
     ls.record_payment(company=company, customer_id=customer.pk, amount=D("10000.00"), date=DUE, actor=finance)
     inst.refresh_from_db()
     assert inst.open_amount == 0
-    ls.set_instalment_dispute(company=company, instalment_id=d2.instalments.get().pk, amount=D("10"), actor=finance)
+    ls.set_instalment_dispute(company=company, instalment_id=d2.instalments.get().pk, amount=D("300"), actor=finance)
     ls.pause_instalment_dunning(company=company, instalment_id=d3.instalments.get().pk, until=DUE + dt.timedelta(days=20),
                                 actor=finance)
     services.set_customer_dunning(company=company, customer_id=other_customer.pk, actor=finance,
