@@ -20,8 +20,8 @@ identity, and no other customer's candidate within ``margin`` of it. Everything 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -37,6 +37,8 @@ from rapidfuzz import fuzz
 from huikuan.common.money import ZERO, MoneyField
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment, ReceivableDocument, Status
+
+from . import combos
 
 # ---------------------------------------------------------------- vocabulary
 
@@ -56,29 +58,34 @@ REASONS = {
     "exact_multi": _("%(count)s open items of this customer have this amount"),
     "fee": _("Short by %(short)s — a bank charge within the tolerance, posted as a bank charge"),
     "partial": _("Part payment: the amount is less than what is open"),
+    "partial_ref": _("Part payment of %(numbers)s named in the memo; %(rest)s stays open"),
+    "ref_amount": _("The amount equals what is open on %(numbers)s (the amount wins over the reference)"),
+    "ref_combo": _("The memo names some items; %(rest)s more equals %(numbers)s"),
     "rest_on_account": _("%(rest)s more than the items: kept as unapplied cash on account"),
     "amount_only": _("Only the amount matches (%(count)s open items company-wide have it)"),
     "no_open_items": _("The customer has nothing open: cash on account"),
 }
 
 # fit kinds that leave no choice once the customer is certain
-CERTAIN_KINDS = {"ref_exact", "exact", "discount", "oldest_combo", "ref_discount", "fee", "ref_fee"}
+CERTAIN_KINDS = {"ref_exact", "exact", "discount", "oldest_combo", "ref_discount", "fee", "ref_fee", "combo",
+                 "ref_partial", "ref_subset", "ref_combo", "ref_fuzzy_amount"}
 MAX_CHARGE_SHARE = Decimal("0.10")  # as ledger.settlements: a bigger shortfall is a part payment
 FIT = {
     "ref_exact": Decimal("1.00"), "exact": Decimal("1.00"), "ref_discount": Decimal("0.99"),
-    "discount": Decimal("0.99"), "oldest_combo": Decimal("0.98"), "combo": Decimal("0.92"),
+    "discount": Decimal("0.99"), "oldest_combo": Decimal("0.98"), "combo": Decimal("0.99"),
+    "ref_partial": Decimal("0.99"), "ref_subset": Decimal("0.99"), "ref_combo": Decimal("0.99"),
+    "ref_fuzzy_amount": Decimal("1.00"), "ref_amount": Decimal("0.80"), "ref_partial_multi": Decimal("0.70"),
+    "ref_subset_multi": Decimal("0.60"), "ref_combo_multi": Decimal("0.60"),
     "ref_fee": Decimal("0.99"), "fee": Decimal("0.99"), "exact_multi": Decimal("0.80"),
-    "ref_partial": Decimal("0.70"), "ref_over": Decimal("0.70"), "combo_multi": Decimal("0.60"),
+    "ref_over": Decimal("0.70"), "combo_multi": Decimal("0.60"),
     "fee_multi": Decimal("0.60"), "partial": Decimal("0.40"), "on_account": Decimal("0.30"),
 }
 IDENTITY = {
     "account": Decimal("0.98"), "alias": Decimal("0.97"), "name_exact": Decimal("0.97"),
-    "ref_exact": Decimal("0.97"), "ref_fuzzy": Decimal("0.70"),
+    "ref_exact": Decimal("0.97"), "ref_fuzzy": Decimal("0.70"), "ref_amount": Decimal("0.97"),
 }
-STRONG_IDENTITY = {"account", "alias", "name_exact", "ref_exact"}
+STRONG_IDENTITY = {"account", "alias", "name_exact", "ref_exact", "ref_amount"}
 AMOUNT_FANOUT = 25  # an amount shared by more open items than this identifies nobody
-COMBO_ITEMS = 14  # subset search over at most this many of a customer's oldest items
-COMBO_SIZE = 4
 FUZZY_ALL_CUSTOMERS = 5000  # above this many customers, names are compared only with candidates
 TOP = 5
 CORE_FANOUT = 3
@@ -240,6 +247,7 @@ class Pool:
     amount_hits: dict = field(default_factory=lambda: defaultdict(list))  # amount → [Item]
     items: dict = field(default_factory=lambda: defaultdict(list))  # customer id → [Item] (due, id)
     fuzzy_names: bool = False
+    budget: Budget = field(default_factory=lambda: Budget())  # combination search time left for this batch
     keys_of: dict = field(default_factory=dict)  # customer id → {number key: [Item]} (built on first use)
 
 
@@ -260,7 +268,7 @@ def _open_instalments(company):
     return Instalment.objects.filter(company=company, open_amount__gt=0)
 
 
-def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None = None) -> Pool:
+def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None = None, rounding: Decimal = ZERO) -> Pool:
     """Run the candidate queries for ``lines``. ``customer_names`` (id → (name, short name)) may be
     passed in when the caller matches several batches, so the company's names are read once."""
     from .models import BankAlias, BankPayerAccount
@@ -297,9 +305,13 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
             pool.amount_hits[item.open].append(item)
         net = ExpressionWrapper(F("open_amount") - F("discount_amount"), output_field=MoneyField())
         min_day = min(ln.date for ln in lines)
+        nets = sorted({a + d for a in amounts for d in ((-rounding, ZERO, rounding) if rounding else (ZERO,))})
+        by_amount = set(amounts)
         for item in _items(base.filter(discount_amount__gt=0, open_amount=F("amount"), discount_date__gte=min_day)
-                           .annotate(net=net).filter(net__in=amounts)):
-            pool.amount_hits[item.open - item.discount].append(item)
+                           .annotate(net=net).filter(net__in=nets)):
+            for d in ((-rounding, ZERO, rounding) if rounding else (ZERO,)):
+                if item.open - item.discount + d in by_amount:
+                    pool.amount_hits[item.open - item.discount + d].append(item)
     wanted: set[int] = set(pool.by_account.values()) | set(pool.by_alias.values())
     wanted |= {cid for _d, cid in pool.docs.values()}
     for ln in lines:
@@ -457,23 +469,31 @@ def _full(items: Sequence[Item]) -> list:
     return [[i.id, i.open, ZERO, i.number] for i in items]
 
 
-def _subsets(amount: Decimal, items: Sequence[Item], limit: int = 2) -> list[tuple[Item, ...]]:
-    pool = [i for i in items[:COMBO_ITEMS] if i.open < amount]
-    if len(pool) < 2:
-        return []
-    target = int(amount * 100)
-    cents = [int(i.open * 100) for i in pool]
-    if sum(cents) < target:
-        return []
-    found = []
-    idx = range(len(pool))
-    for size in range(2, COMBO_SIZE + 1):
-        for combo in itertools.combinations(idx, size):
-            if sum(cents[k] for k in combo) == target:
-                found.append(tuple(pool[k] for k in combo))
-                if len(found) >= limit:
-                    return found
-    return found
+SEARCH_BUDGET = 3.0  # seconds of combination search per batch of lines; then only small searches
+
+
+@dataclass
+class Budget:
+    left: float = SEARCH_BUDGET
+
+
+def _search(amount: Decimal, items: Sequence[Item], *, min_size: int = 2,
+            budget: Budget | None = None) -> tuple[list[list[Item]], bool]:
+    """Exact-sum combinations of ``items`` (in age order) for ``amount``, oldest first, and whether
+    the answer is known to be the only one (every item searched, every size, within the time box)."""
+    pool = [i for i in items if i.open <= amount]
+    complete_pool = len(pool) <= combos.COMBO_ITEMS
+    pool = pool[:combos.COMBO_ITEMS]
+    if len(pool) < min_size:
+        return [], complete_pool
+    budget = budget or Budget()
+    box = max(min(combos.TIME_BOX, budget.left), 0.002)  # a handful of items always fits in 2 ms
+    started = time.perf_counter()
+    found = combos.exact_subsets(int(amount * 100), [int(i.open * 100) for i in pool], min_size=min_size,
+                                 time_box=box)
+    budget.left -= time.perf_counter() - started
+    out = [[pool[k] for k in combo] for combo in found.found]
+    return out, found.complete and complete_pool
 
 
 def _charge_ok(short: Decimal, item_amount: Decimal, tolerance: Decimal) -> bool:
@@ -489,45 +509,89 @@ class Fit:
     charges: list = field(default_factory=list)
 
 
-def _fit(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal) -> Fit:
-    """The best way this customer's items explain the amount."""
-    f = _fit_tuple(line, items, referenced, tolerance)
-    return f if isinstance(f, Fit) else Fit(*f)
+def _discounted(items: Sequence[Item], amount: Decimal, day: dt.date, rounding: Decimal) -> list | None:
+    """Allocations settling ``items`` net of their discounts when ``amount`` differs from the net total by
+    at most ``rounding`` per item (the customer rounded 98 % the other way): cash = amount, each item's
+    discount moved by at most one unit so that cash + discount is exactly what is open."""
+    discs = [i.discount_on(day) for i in items]
+    if not all(discs):
+        return None
+    diff = sum((i.open - d for i, d in zip(items, discs, strict=True)), ZERO) - amount  # > 0: paid less
+    if abs(diff) > rounding * len(items):
+        return None
+    allocs = []
+    unit = Decimal("0.01") if diff > 0 else Decimal("-0.01")
+    left = diff
+    for i, d in zip(items, discs, strict=True):
+        step = ZERO
+        if left and abs(left) >= Decimal("0.01") and rounding:
+            step = unit
+            left -= unit
+        allocs.append([i.id, i.open - d - step, d + step, i.number])
+    return allocs if not left else None
 
 
-def _fit_tuple(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item], tolerance: Decimal):
+def _fit_tuple(line: LineFacts, items: Sequence[Item], refs: Refs, tolerance: Decimal, rounding: Decimal,
+               budget: Budget):
     amount = line.amount
     if not items:
         return "on_account", [], amount, [["no_open_items", {}]]
+    referenced = refs.exact
     if referenced:
         total = sum((i.open for i in referenced), ZERO)
-        disc = sum((i.discount_on(line.date) for i in referenced), ZERO)
         if total == amount:
             return "ref_exact", _full(referenced), ZERO, [["amount_ref", {}]]
-        if disc and total - disc == amount:
-            allocs = [[i.id, i.open - i.discount_on(line.date), i.discount_on(line.date), i.number] for i in referenced]
-            return "ref_discount", allocs, ZERO, [["discount", {"numbers": _numbers(referenced), "discount": str(disc)}]]
+        disc = _discounted(referenced, amount, line.date, rounding)
+        if disc:
+            d = sum((Decimal(x[2]) for x in disc), ZERO)
+            return "ref_discount", disc, ZERO, [["discount", {"numbers": _numbers(referenced), "discount": str(d)}]]
+        ids = {i.id for i in referenced}
+        others = [i for i in items if i.id not in ids]
         if total > amount:
             short = total - amount
             last = referenced[-1]
-            if _charge_ok(short, last.amount, tolerance) and last.open > short:
+            if _charge_ok(short, last.amount, tolerance) and last.open > short and not last.discount_on(line.date):
                 allocs = _full(referenced)
                 allocs[-1][1] = last.open - short
                 return Fit("ref_fee", allocs, ZERO, [["fee", {"short": str(short)}]], [[last.id, short]])
+            # the amount wins over a reference whose amount does not match (a typo'd number)
+            same = [i for i in others if i.open == amount]
+            fuzzy_same = [i for i in same if i.id in refs.fuzzy_ids]
+            if len(fuzzy_same) == 1:
+                return "ref_fuzzy_amount", _full(fuzzy_same), ZERO, [["ref_amount", {"numbers": fuzzy_same[0].number}]]
+            if same:
+                return "ref_amount", _full(same[:1]), ZERO, [["ref_amount", {"numbers": same[0].number}]]
+            if len(referenced) > 1:
+                found, complete = _search(amount, referenced, min_size=1, budget=budget)
+                if found:
+                    kind = "ref_subset" if complete and len(found) == 1 else "ref_subset_multi"
+                    return kind, _full(found[0]), ZERO, [["combo", {"count": len(found[0]),
+                                                                    "numbers": _numbers(found[0])}]]
             allocs, _left = _oldest_first(amount, referenced)
-            return "ref_partial", allocs, ZERO, [["partial", {}]]
+            one_doc = len({i.document_id for i in referenced}) == 1
+            return ("ref_partial" if one_doc else "ref_partial_multi"), allocs, ZERO, [["partial_ref", {
+                "numbers": _numbers(referenced), "rest": str(short)}]]
+        # the memo names some of the items: the rest of the amount from the customer's other items
         rest = amount - total
+        found, complete = _search(rest, others, min_size=1, budget=budget)
+        if found:
+            chosen = sorted(list(referenced) + found[0], key=lambda i: (i.due_date, i.id))
+            kind = "ref_combo" if complete and len(found) == 1 else "ref_combo_multi"
+            return kind, _full(chosen), ZERO, [["ref_combo", {"numbers": _numbers(found[0]), "rest": str(rest)}]]
         return "ref_over", _full(referenced), rest, [["rest_on_account", {"rest": str(rest)}]]
+    if refs.fuzzy:
+        same = [i for i in refs.fuzzy if i.open == amount]
+        if len(same) == 1:
+            return "ref_fuzzy_amount", _full(same), ZERO, [["ref_amount", {"numbers": same[0].number}]]
     exact = [i for i in items if i.open == amount]
     if len(exact) == 1:
         return "exact", _full(exact), ZERO, [["amount_exact", {"numbers": exact[0].number}]]
     if len(exact) > 1:
         return "exact_multi", _full(exact[:1]), ZERO, [["exact_multi", {"count": len(exact)}]]
-    disc = [i for i in items if i.discount_on(line.date) and i.open - i.discount_on(line.date) == amount]
+    disc = [x for x in (_discounted([i], amount, line.date, rounding) for i in items if i.discount_on(line.date)) if x]
     if len(disc) == 1:
-        i = disc[0]
-        d = i.discount_on(line.date)
-        return "discount", [[i.id, i.open - d, d, i.number]], ZERO, [["discount", {"numbers": i.number, "discount": str(d)}]]
+        (alloc,) = disc[0]
+        return "discount", disc[0], ZERO, [["discount", {"numbers": alloc[3], "discount": str(alloc[2])}]]
     running, prefix = ZERO, []
     for it in items:
         running += it.open
@@ -536,14 +600,14 @@ def _fit_tuple(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item
             break
     if running == amount and len(prefix) >= 2:
         return "oldest_combo", _full(prefix), ZERO, [["oldest_combo", {"count": len(prefix)}]]
-    combos = _subsets(amount, items)
-    if len(combos) == 1:
-        c = sorted(combos[0], key=lambda i: (i.due_date, i.id))
-        return "combo", _full(c), ZERO, [["combo", {"count": len(c), "numbers": _numbers(c)}]]
-    if combos:
-        c = sorted(combos[0], key=lambda i: (i.due_date, i.id))
+    found, complete = _search(amount, items, budget=budget)
+    if found:
+        c = sorted(found[0], key=lambda i: (i.due_date, i.id))
+        if complete and len(found) == 1:
+            return "combo", _full(c), ZERO, [["combo", {"count": len(c), "numbers": _numbers(c)}]]
         return "combo_multi", _full(c), ZERO, [["combo_multi", {}]]
-    fee = [i for i in items if _charge_ok(i.open - amount, i.amount, tolerance)]
+    # an item whose early-payment discount is still available is short by a discount, not a bank charge
+    fee = [i for i in items if _charge_ok(i.open - amount, i.amount, tolerance) and not i.discount_on(line.date)]
     if fee:
         i = fee[0]
         return Fit("fee" if len(fee) == 1 else "fee_multi", [[i.id, amount, ZERO, i.number]], ZERO,
@@ -553,14 +617,49 @@ def _fit_tuple(line: LineFacts, items: Sequence[Item], referenced: Sequence[Item
     return "partial", allocs, max(left, ZERO), reasons
 
 
-def _referenced(line: LineFacts, pool: Pool, cid: int, items: Sequence[Item]) -> tuple[list[Item], str, list]:
+def _fit(line: LineFacts, items: Sequence[Item], refs: Refs, tolerance: Decimal, rounding: Decimal = ZERO,
+         budget: Budget | None = None) -> Fit:
+    """The best way this customer's items explain the amount."""
+    f = _fit_tuple(line, items, refs, tolerance, rounding, budget or Budget())
+    return f if isinstance(f, Fit) else Fit(*f)
+
+
+@dataclass
+class Refs:
+    """What the memo says about a customer's items: exact references, and the items a mistyped or
+    shortened reference may mean (all of them: ties are broken by the amount)."""
+
+    exact: list = field(default_factory=list)
+    fuzzy: list = field(default_factory=list)
+    kind: str = ""
+    reasons: list = field(default_factory=list)
+
+    @property
+    def fuzzy_ids(self) -> set:
+        return {i.id for i in self.fuzzy}
+
+
+def _tails(token: str) -> set[str]:
+    """The running numbers a reference may carry: the last digit run without leading zeros, and, when
+    that run starts with a year (2026607), what follows the year — whatever the company's series."""
+    runs = re.findall(r"\d+", token or "")
+    if not runs:
+        return set()
+    last = runs[-1]
+    out = {last.lstrip("0")}
+    if len(last) > 5 and last[:2] in ("19", "20"):
+        out.add(last[4:].lstrip("0"))
+    return {t for t in out if len(t) >= 2}
+
+
+def _referenced(line: LineFacts, pool: Pool, cid: int, items: Sequence[Item]) -> Refs:
     """Items of customer ``cid`` the memo refers to: exactly (number found by SQL or its key in the memo)
-    or fuzzily (a typo, a missing prefix or zeros), with the reason."""
+    or fuzzily (a typo, a missing prefix or zeros, another way of writing the series)."""
     if not line.memo or not items:
-        return [], "", []
+        return Refs()
     tokens = memo_tokens(line.memo)
     if not tokens:
-        return [], "", []
+        return Refs()
     by_key = pool.keys_of.get(cid) if cid in pool.items else None
     if by_key is None:
         by_key = defaultdict(list)
@@ -576,24 +675,29 @@ def _referenced(line: LineFacts, pool: Pool, cid: int, items: Sequence[Item]) ->
         k = number_key(variant)
         if k in by_key and pool.docs.get(k, (None, None))[1] == cid:
             exact_docs.add(k)
+    # fuzzy: same running number in another spelling of the series, or a near spelling of the whole number
+    fuzzy: dict[int, Item] = {}
+    best_tok = ""
+    for tok in tokens:
+        tails = _tails(tok)
+        for key, its in by_key.items():
+            if key in exact_docs:
+                continue
+            score = fuzz.ratio(tok, key) / 100 if len(tok) >= 6 else 0.0
+            if tails and len(max(tails, key=len)) >= 2 and tails & _tails(key):
+                score = max(score, 0.9)
+            if score >= 0.8:
+                for it in its:
+                    fuzzy[it.id] = it
+                best_tok = best_tok or tok
+    fuzzy_items = sorted(fuzzy.values(), key=lambda i: (i.due_date, i.id))
     if exact_docs:
         found = [it for k in sorted(exact_docs) for it in by_key[k]]
         found.sort(key=lambda i: (i.due_date, i.id))
-        return found, "ref_exact", [["ref_exact", {"numbers": _numbers(found)}]]
-    # fuzzy: same tail number, or a near spelling of the whole number (within this customer only)
-    best, best_tok, best_score = None, "", 0.0
-    for tok in tokens:
-        tail = number_tail(tok)
-        for key, its in by_key.items():
-            score = fuzz.ratio(tok, key) / 100 if len(tok) >= 6 else 0.0
-            if tail and len(tail) >= 2 and tail == number_tail(key):
-                score = max(score, 0.9)
-            if score > best_score:
-                best, best_tok, best_score = its, tok, score
-    if best and best_score >= 0.85:
-        found = sorted(best, key=lambda i: (i.due_date, i.id))
-        return found, "ref_fuzzy", [["ref_fuzzy", {"token": best_tok, "numbers": _numbers(found)}]]
-    return [], "", []
+        return Refs(found, fuzzy_items, "ref_exact", [["ref_exact", {"numbers": _numbers(found)}]])
+    if fuzzy_items:
+        return Refs([], fuzzy_items, "ref_fuzzy", [["ref_fuzzy", {"token": best_tok, "numbers": _numbers(fuzzy_items[:3])}]])
+    return Refs()
 
 
 def _noisy_or(values: Iterable[Decimal]) -> Decimal:
@@ -603,7 +707,7 @@ def _noisy_or(values: Iterable[Decimal]) -> Decimal:
     return Decimal(1) - miss
 
 
-def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Proposal]:
+def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal, rounding: Decimal = ZERO) -> list[Proposal]:
     """Ranked proposals (best first, at most TOP) for one incoming line."""
     candidates: dict[int, list] = defaultdict(list)  # cid → [(signal, strength, reason)]
     acct = norm_account(line.account) if line.account else ""
@@ -641,14 +745,18 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal) -> list[Propo
         items = pool.items.get(cid)
         if items is None:
             items = sorted({i.id: i for i in hits if i.customer_id == cid}.values(), key=lambda i: (i.due_date, i.id))
-        referenced, ref_kind, ref_reasons = _referenced(line, pool, cid, items)
-        fit = _fit(line, items, referenced, tolerance)
+        refs = _referenced(line, pool, cid, items)
+        ref_kind, ref_reasons = refs.kind, refs.reasons
+        fit = _fit(line, items, refs, tolerance, rounding, pool.budget)
         kind, allocs, rest, fit_reasons = fit.kind, fit.allocations, fit.rest, fit.reasons
         identity = {s for s, _v, _r in signals}
         strengths = [v for _s, v, _r in signals]
         if ref_kind:
             identity.add(ref_kind)
             strengths.append(IDENTITY[ref_kind])
+        if kind == "ref_fuzzy_amount":  # a reference resembling the one item that has exactly this amount
+            identity.add("ref_amount")
+            strengths.append(IDENTITY["ref_amount"])
         if strengths:
             ident = min(_noisy_or(strengths), Decimal("0.999"))
         else:
@@ -682,7 +790,8 @@ def is_certain(proposals: Sequence[Proposal], *, threshold: Decimal, margin: Dec
     return True
 
 
-def propose(company, lines: Sequence[LineFacts], *, tolerance: Decimal, customer_names: dict | None = None) -> dict:
+def propose(company, lines: Sequence[LineFacts], *, tolerance: Decimal, customer_names: dict | None = None,
+            rounding: Decimal = ZERO) -> dict:
     """line key → ranked proposals, for a batch of incoming lines (a few queries for the whole batch)."""
-    pool = gather(company, lines, customer_names=customer_names)
-    return {ln.key: score_line(ln, pool, tolerance=tolerance) for ln in lines}
+    pool = gather(company, lines, customer_names=customer_names, rounding=rounding)
+    return {ln.key: score_line(ln, pool, tolerance=tolerance, rounding=rounding) for ln in lines}

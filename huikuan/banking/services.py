@@ -281,7 +281,7 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
                            "proposals", "confidence", "customer_id"))
         names = matching.NameIndex(matching.load_customer_names(company, {ln.counterparty_name for ln in batch}))
         proposals = matching.propose(company, [_facts(ln) for ln in batch], tolerance=conf.fee_tolerance,
-                                     customer_names=names)
+                                     customer_names=names, rounding=conf.discount_rounding)
         certain = []
         for ln in batch:
             props = proposals.get(ln.pk, [])

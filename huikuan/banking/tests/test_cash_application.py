@@ -14,6 +14,7 @@ from django.utils import translation
 from huikuan.banking import services as bs
 from huikuan.banking.models import BankLine, LineStatus
 from huikuan.common.models import AuditEvent
+from huikuan.customers.models import Customer
 from huikuan.ledger.checks import check_ledger
 from huikuan.ledger.models import Credit, CreditKind, EntryKind, Instalment, LedgerEntry, Status
 
@@ -100,3 +101,119 @@ def test_a_bank_charge_above_the_tolerance_is_refused_by_the_service(company, fi
         bs.apply_line(company=company, line_id=line("F4").pk, actor=finance, on=ON,
                       parts=[bs.Part(customer.pk, [(inst.pk, D("4900"), D(0))], charges=[(inst.pk, D("100"))])])
     assert open_of(doc) == D("5000.00") and not Credit.objects.exists()
+
+
+# ---------------------------------------------------------------- 2. part payment with an exact reference
+
+
+def test_part_payment_naming_the_document_is_applied_to_it(company, finance, account, customer, post, write):
+    old = post(customer, "3000.00", number="XS-2026-0100", day=dt.date(2026, 1, 5))
+    doc = post(customer, "20000.00", number="XS-2026-0131")
+    statement(company, finance, write, ["2026-03-06,P1,,8000.00,上海华东机械有限公司,,部分货款 XS-2026-0131"])
+    ln = line("P1")
+    assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:1]
+    assert open_of(doc) == D("12000.00") and open_of(old) == D("3000.00")  # not the oldest: the one named
+
+
+# ---------------------------------------------------------------- 3. several items, not the oldest
+
+
+def test_unique_combination_of_items_that_are_not_the_oldest_is_applied(company, finance, account, customer, post,
+                                                                         write):
+    docs = [post(customer, amt, day=dt.date(2026, 1, d)) for d, amt in
+            ((3, "1500.00"), (9, "2750.40"), (14, "980.00"), (20, "4410.10"), (27, "612.35"))]
+    statement(company, finance, write, ["2026-03-06,K1,,5390.10,上海华东机械有限公司,,货款"])  # 980.00 + 4410.10
+    ln = line("K1")
+    assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:1]
+    assert [open_of(d) for d in docs] == [D("1500.00"), D("2750.40"), 0, 0, D("612.35")]
+
+
+def test_several_combinations_are_suggestions_ranked_by_age(company, finance, account, customer, post, write):
+    docs = [post(customer, amt, day=dt.date(2026, 1, d)) for d, amt in
+            ((3, "4000.00"), (9, "700.00"), (14, "300.00"), (20, "500.00"), (27, "500.00"))]
+    statement(company, finance, write, ["2026-03-06,K2,,1000.00,上海华东机械有限公司,,货款"])  # 700+300 or 500+500
+    ln = line("K2")
+    assert ln.status == LineStatus.SUGGESTED
+    first = {int(i) for i, _a, _d, _n in ln.proposals[0]["allocations"]}
+    assert first == {Instalment.objects.get(document=d).pk for d in docs[1:3]}  # the older pair first
+
+
+def test_combination_search_is_bounded_and_finds_six_of_forty(company, finance, account, customer):
+    import random
+
+    from huikuan.banking import combos
+
+    rng = random.Random(14)
+    values = [rng.randint(20000, 5000000) for _k in range(40)]
+    target = sum(values[k] for k in (2, 7, 11, 19, 30, 38))
+    found = combos.exact_subsets(target, values, time_box=10)
+    assert (2, 7, 11, 19, 30, 38) in found.found
+    slow = combos.exact_subsets(target, values, time_box=0)
+    assert not slow.unique  # a search cut short is never called unique
+
+
+# ---------------------------------------------------------------- 4. the memo names some of the items
+
+
+def test_memo_naming_some_items_is_completed_from_a_unique_combination(company, finance, account, customer, post,
+                                                                        write):
+    a = post(customer, "1200.00", number="XS-2026-0201", day=dt.date(2026, 1, 3))
+    b = post(customer, "830.50", number="XS-2026-0202", day=dt.date(2026, 1, 9))
+    c = post(customer, "2210.00", number="XS-2026-0203", day=dt.date(2026, 1, 19))
+    d = post(customer, "5000.00", number="XS-2026-0204", day=dt.date(2026, 1, 29))
+    statement(company, finance, write, ["2026-03-06,R1,,4240.50,上海华东机械有限公司,,付XS-2026-0201等货款"])
+    ln = line("R1")  # 1200.00 named + 830.50 + 2210.00
+    assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:1]
+    assert [open_of(x) for x in (a, b, c, d)] == [0, 0, 0, D("5000.00")]
+    assert Customer.objects.get(pk=customer.pk).unapplied_amount == 0
+
+
+# ---------------------------------------------------------------- 6. reference typos, any numbering
+
+
+@pytest.mark.parametrize("memo", ["发票607货款", "XS-2026-607", "0607", "INV2026-607", "XS-2026-0670 货款"])
+def test_amount_wins_over_a_mistyped_reference_in_any_series(company, finance, account, customer, post, write, memo):
+    wrong = post(customer, "9100.00", number="XS-2026-0670")
+    right = post(customer, "6418.00", number="XS-2026-0607")
+    post(customer, "6418.00", number="XS-2026-0611")
+    statement(company, finance, write, [f"2026-03-06,T1,,6418.00,张伟,6217001234567890,{memo}"])
+    ln = line("T1")
+    assert ln.proposals[0]["customer_id"] == customer.pk
+    first = {int(i) for i, _a, _d, _n in ln.proposals[0]["allocations"]}
+    assert first == {Instalment.objects.get(document=right).pk}
+    if "0670" in memo:  # an exact but wrong number: the amount wins, as a suggestion
+        assert ln.status == LineStatus.SUGGESTED
+    else:  # the typo'd number resembles the item with exactly this amount: certain
+        assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:2]
+        assert open_of(right) == 0 and open_of(wrong) == D("9100.00")
+
+
+# ---------------------------------------------------------------- 7. discount rounding
+
+
+@pytest.mark.parametrize("paid", ["1209.85", "1209.87"])
+def test_discount_computed_with_the_other_rounding_settles_the_item(company, finance, account, customer, post, write,
+                                                                    paid):
+    from huikuan.ledger.services import ScheduleInput
+
+    doc = post(customer, "1234.56", day=dt.date(2026, 3, 1), schedule=[ScheduleInput(
+        due_date=dt.date(2026, 3, 31), amount=D("1234.56"), discount_amount=D("24.70"),
+        discount_date=dt.date(2026, 3, 11))])  # net 1209.86; the customer rounded 2 % to 24.69 or 24.71
+    statement(company, finance, write, [f"2026-03-06,D1,,{paid},上海华东机械有限公司,,货款 2%折扣"])
+    ln = line("D1")
+    assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:1]
+    assert open_of(doc) == 0
+    disc = Credit.objects.get(kind=CreditKind.DISCOUNT)
+    assert disc.amount == D("1234.56") - D(paid)
+    assert check_ledger(company_id=company.pk) == []
+
+
+def test_discount_rounding_beyond_one_unit_is_not_taken(company, finance, account, customer, post, write):
+    from huikuan.ledger.services import ScheduleInput
+
+    doc = post(customer, "1234.56", day=dt.date(2026, 3, 1), schedule=[ScheduleInput(
+        due_date=dt.date(2026, 3, 31), amount=D("1234.56"), discount_amount=D("24.70"),
+        discount_date=dt.date(2026, 3, 11))])
+    statement(company, finance, write, ["2026-03-06,D2,,1209.80,上海华东机械有限公司,,货款"])
+    assert line("D2").status == LineStatus.SUGGESTED and open_of(doc) == D("1234.56")
+    assert not Credit.objects.exists()

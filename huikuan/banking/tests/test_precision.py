@@ -18,11 +18,12 @@ def test_no_wrong_automatic_application_on_300_labelled_lines(company, users, se
     rng = random.Random(seed)
     labelled.build_world(company=company, actor=actor, rng=rng, customers=120, day=DAY)
     truths = labelled.make_lines(company=company, rng=rng, count=300, day=DAY)
-    assert len(truths) == 300
-    assert len({t.scenario for t in truths.values()}) >= 10
+    assert 290 <= len(truths) <= 300  # a k8 second line is dropped when its item was taken meanwhile
+    assert len({t.scenario for t in truths.values()}) >= 15
     services.match_lines(company=company, line_ids=list(truths), actor=actor, on=DAY)
     score = labelled.evaluate(truths)
     assert score.wrong_auto == 0, score.wrong[:5]
-    assert score.auto_share >= 0.35  # most exact, referenced and combined payments need nobody
-    assert score.first_share >= 0.75
+    assert score.determined_auto_share >= 0.80  # lines the statement line determines need nobody
+    assert score.rest_first_share >= 0.85
+    assert score.first_share >= 0.85
     assert BankLine.objects.filter(pk__in=truths, status="auto_applied").count() == score.auto
