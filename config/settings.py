@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "huikuan.accounts.middleware.ActiveCompanyMiddleware",
+    "huikuan.accounts.middleware.OneTimePasswordMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -20,3 +20,25 @@ class ActiveCompanyMiddleware:
         else:
             request.companies = []
         return self.get_response(request)
+
+
+class OneTimePasswordMiddleware:
+    """A user whose password an administrator set (one-time) must choose their own before anything else.
+
+    Every page but the password page, sign-out, language switching and static files redirects there;
+    the API (key-authenticated) is not concerned.
+    """
+
+    ALLOWED = ("/password/", "/logout/", "/i18n/", "/static/", "/api/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and getattr(user, "must_change_password", False)
+                and not request.path.startswith(self.ALLOWED)):
+            from django.shortcuts import redirect
+
+            return redirect("/password/")
+        return self.get_response(request)

@@ -172,9 +172,12 @@ def setup_company(
             display_name=admin.display_name, email=admin.email, companies=[company], one_time=admin.one_time,
             superuser=True)
     else:
-        admin_user = admin
+        admin_user = User.objects.select_for_update().get(pk=admin.pk)
         if admin_user.role != Role.ADMIN and not admin_user.is_superuser:
             raise NotAllowed(_("Only an administrator can set up a company."))
+        if admin_user.role != Role.ADMIN:  # a superuser made with `createsuperuser` administers what they set up
+            admin_user.role = Role.ADMIN
+            admin_user.save(update_fields=["role"])
         admin_user.companies.add(company)
     made = apply_company_defaults(company, terms=term_values)
     audit.record(actor=actor or admin_user, verb="accounts.company.created", target=company, company_id=company.pk,

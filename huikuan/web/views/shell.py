@@ -13,6 +13,13 @@ class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
 
+    def get(self, request, *args, **kwargs):
+        from huikuan.accounts.models import User
+
+        if not request.user.is_authenticated and not User.objects.exists():
+            return redirect("web:setup")  # an empty install: the first person sets it up
+        return super().get(request, *args, **kwargs)
+
 
 @require_POST
 def logout_view(request):
@@ -64,6 +71,10 @@ def dashboard(request):
     from huikuan.insight.selectors import dashboard as dashboard_data
 
     if request.company is None:
+        from huikuan.accounts.models import Company
+
+        if not Company.objects.exists() and (request.user.can("admin.users") or request.user.is_superuser):
+            return redirect("web:setup")  # no company yet: set one up first
         return render(request, "web/dashboard.html", {"nav": "dashboard", "d": None})
     today = clock.today(request.company)
     d = dashboard_data(user=request.user, company=request.company, as_of=today)
