@@ -1,6 +1,6 @@
 from django.conf import settings
 
-NAV_MORE = ("dunning", "imports", "writeoffs", "fapiao", "terms")
+NAV_MORE = ("dunning", "imports", "writeoffs", "fapiao", "terms", "users")
 
 
 def shell(request):
@@ -10,5 +10,6 @@ def shell(request):
             "companies": getattr(request, "companies", []),
             # nav entries a role cannot open at all are not shown
             "nav_banking": can("banking.view"),
+            "nav_users": can("admin.users"),
             # the sections listed under "More" (the menu keeps one row at 1366 px in English)
             "nav_more": NAV_MORE}
