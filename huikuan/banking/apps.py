@@ -21,4 +21,21 @@ class BankingConfig(AppConfig):
             "banking.statement.imported": _("Bank statement imported"),
             "banking.line.ignored": _("Bank line ignored"),
             "banking.line.restored": _("Bank line restored"),
+            "banking.layout.saved": _("Statement layout mapped"),
+            "banking.layout.forgotten": _("Statement layout forgotten"),
         })
+
+        from huikuan.common.jobs import register_daily
+
+        register_daily("bank-uploads", _purge_uploads_job)
+
+
+def _purge_uploads_job(company, day):
+    """Statement files left at the mapping step for more than a day are deleted (they hold bank data)."""
+    def run():
+        from django.utils import timezone
+
+        from .services import purge_abandoned_uploads
+
+        return f"{purge_abandoned_uploads(company=company, now=timezone.now())} abandoned uploads deleted"
+    return run

@@ -45,6 +45,7 @@ class SourceFormat(models.TextChoices):
     MT940 = "mt940", _("MT940")
     WECHAT = "wechat", _("WeChat Pay bill")
     ALIPAY = "alipay", _("Alipay bill")
+    MAPPED = "mapped", _("Columns mapped by hand")
 
 
 class BankStatement(models.Model):
@@ -70,6 +71,41 @@ class BankStatement(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class StatementLayout(models.Model):
+    """How to read one bank account's exports of a layout no built-in profile knows: the mapping the
+    user made once (field → column header as the file writes it), used automatically next time."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.CASCADE, related_name="layouts")
+    fields = models.JSONField(_("columns"), default=dict)
+    signature = models.CharField(max_length=500)  # the mapped headers' keys, sorted: one layout per account
+    uses = models.PositiveIntegerField(_("files read"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "-last_used_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["account", "signature"], name="bank_layout_unique")]
+        verbose_name = _("statement layout")
+
+
+class StatementUpload(models.Model):
+    """A statement file waiting for its columns to be mapped (the web mapping step). Deleted once
+    imported or discarded; never-mapped ones are purged after a day (``purge_abandoned_uploads``)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(BankAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(_("file"), max_length=200)
+    content = models.BinaryField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("statement waiting for its columns")
 
 
 class LineStatus(models.TextChoices):

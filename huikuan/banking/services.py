@@ -42,8 +42,19 @@ from .models import (
     BankPayerAccount,
     BankStatement,
     LineStatus,
+    StatementLayout,
+    StatementUpload,
 )
-from .parsers import ParsedStatement, StatementError, dedupe_keys, parse_file
+from .parsers import (
+    LayoutUnknown,
+    MappingError,
+    ParsedStatement,
+    SavedLayout,
+    StatementError,
+    dedupe_keys,
+    parse_file,
+)
+from .parsers.tables import header_key
 
 SOURCE = "bank"
 MATCH_BATCH = 10000
@@ -154,6 +165,9 @@ def _digits(text: str) -> str:
 
 
 def _pick_account(company, parsed: ParsedStatement, account_id: int | None) -> BankAccount:
+    """The chosen account (checked against the number the file prints), else the one whose number the
+    file prints, else the company's only account. A file printing a number that is none of the
+    company's accounts is refused rather than read into another account."""
     accounts = BankAccount.objects.filter(company=company, is_active=True)
     if account_id:
         acct = accounts.filter(pk=account_id).first()
@@ -168,6 +182,10 @@ def _pick_account(company, parsed: ParsedStatement, account_id: int | None) -> B
         for acct in accounts:
             if _digits(acct.account_number) and _digits(acct.account_number) == _digits(parsed.account_number):
                 return acct
+        if _digits(parsed.account_number):
+            raise BankingError(_("This statement is for account %(number)s, which is not one of the company's bank "
+                                 "accounts. Add it first (or choose the account if the file is right).")
+                               % {"number": parsed.account_number}, field="account")
     only = list(accounts[:2])
     if len(only) == 1:
         return only[0]
@@ -193,16 +211,22 @@ def _check_currency(parsed: ParsedStatement, account: BankAccount) -> None:
 
 
 def import_statement(*, company, path, file_name: str, actor, account_id: int | None = None, profile: str = "",
-                     on: dt.date, match: bool = True, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+                     on: dt.date, match: bool = True, progress: Callable[[int, int], None] | None = None,
+                     mapping: Sequence[tuple[str, str]] | None = None) -> ImportResult:
     """Parse a statement file and store its new lines (all or nothing), then match them.
 
-    Re-importing a file or an overlapping period stores only the lines not seen before on this
-    account (bank serial, or content hash + occurrence). Outgoing lines are kept as ignored.
-    Raises StatementError / BankingError (nothing stored).
+    The layout is recognised (built-in profiles), read through a mapping saved for the account, or
+    read through ``mapping`` ((column, field) pairs), which is then saved for the account the
+    statement goes to, in the same transaction as the lines. Re-importing a file or an overlapping
+    period stores only the lines not seen before on this account (bank serial, or content hash +
+    occurrence). Outgoing lines are kept as ignored.
+    Raises StatementError / MappingError / LayoutUnknown (with a preview) / BankingError (nothing stored).
     """
     _require(actor, "banking.import")
     path = Path(path)
-    parsed = parse_file(path, file_name, profile=profile)
+    chosen = BankAccount.objects.filter(company=company, pk=account_id).first() if account_id else None
+    parsed = parse_file(path, file_name, profile=profile, mapping=mapping, layouts=saved_layouts(company, chosen),
+                        account_number=chosen.account_number if chosen else "")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     statement = _store(company=company, parsed=parsed, digest=digest, file_name=file_name, actor=actor,
                        account_id=account_id)
@@ -220,6 +244,11 @@ def _store(*, company, parsed, digest, file_name, actor, account_id) -> BankStat
     account = _pick_account(company, parsed, account_id)
     BankAccount.objects.select_for_update().get(pk=account.pk)  # one import per account at a time
     _check_currency(parsed, account)
+    if parsed.mapping:
+        _save_layout(company=company, account=account, fields=parsed.mapping, actor=actor)
+    elif parsed.layout_id:
+        StatementLayout.objects.filter(pk=parsed.layout_id, account=account).update(
+            uses=F("uses") + 1, last_used_at=timezone.now())
     keys = dedupe_keys(parsed.lines)
     existing = set()
     key_list = sorted({k for k, _n in keys})
@@ -252,6 +281,86 @@ def _store(*, company, parsed, digest, file_name, actor, account_id) -> BankStat
                  summary=f"{file_name} {len(new)}/{len(parsed.lines)}"[:300],
                  data={"format": parsed.format, "lines": len(parsed.lines), "new": len(new)})
     return statement
+
+
+# ---------------------------------------------------------------- layouts mapped by hand
+
+
+def saved_layouts(company, account: BankAccount | None = None) -> list[SavedLayout]:
+    """The mappings saved for ``account`` (or for every account of the company), most recently used first."""
+    qs = StatementLayout.objects.filter(company=company, account__is_active=True).select_related("account")
+    if account is not None:
+        qs = qs.filter(account=account)
+    return [SavedLayout(id=lay.pk, account_id=lay.account_id, account_number=_digits(lay.account.account_number),
+                        fields=dict(lay.fields)) for lay in qs.order_by("-last_used_at", "-id")]
+
+
+def _save_layout(*, company, account: BankAccount, fields: dict, actor) -> StatementLayout:
+    signature = "|".join(sorted(header_key(h) for h in fields.values()))[:500]
+    layout, created = StatementLayout.objects.update_or_create(
+        account=account, signature=signature,
+        defaults={"company": company, "fields": fields, "last_used_at": timezone.now(), "created_by": actor})
+    StatementLayout.objects.filter(pk=layout.pk).update(uses=F("uses") + 1)
+    audit.record(actor=actor, verb="banking.layout.saved", target=layout, company_id=company.pk,
+                 summary=f"{account.account_number}: " + ", ".join(f"{h}={f}" for f, h in fields.items())[:250],
+                 data={"account": account.account_number, "fields": fields, "new": created})
+    return layout
+
+
+@transaction.atomic(durable=True)
+def forget_layout(*, company, layout_id: int, actor) -> None:
+    """Delete a saved mapping (the next file of that layout goes through the mapping step again)."""
+    _require(actor, "banking.settings")
+    layout = StatementLayout.objects.filter(pk=layout_id, company=company).select_related("account").first()
+    if layout is None:
+        raise BankingError(_("Unknown layout."))
+    audit.record(actor=actor, verb="banking.layout.forgotten", target=None, company_id=company.pk,
+                 summary=layout.account.account_number, data={"fields": layout.fields})
+    layout.delete()
+
+
+UPLOAD_KEPT = dt.timedelta(days=1)
+
+
+@transaction.atomic(durable=True)
+def keep_upload(*, company, path, file_name: str, actor, account_id: int | None = None) -> StatementUpload:
+    """Keep a file whose layout must be mapped (the web mapping step reads it back)."""
+    _require(actor, "banking.import")
+    account = BankAccount.objects.filter(company=company, pk=account_id).first() if account_id else None
+    return StatementUpload.objects.create(company=company, account=account, file_name=file_name[:200],
+                                          content=Path(path).read_bytes(), created_by=actor)
+
+
+def import_upload(*, company, upload_id: int, actor, mapping: Sequence[tuple[str, str]], on: dt.date,
+                  account_id: int | None = None) -> ImportResult:
+    """Import a kept upload through the user's mapping (saved for the account), then drop the upload."""
+    import tempfile
+
+    _require(actor, "banking.import")
+    upload = StatementUpload.objects.filter(pk=upload_id, company=company, created_by=actor).first()
+    if upload is None:
+        raise BankingError(_("This upload is no longer available; upload the file again."))
+    suffix = Path(upload.file_name).suffix.lower()[:10]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(bytes(upload.content))
+        result = import_statement(company=company, path=path, file_name=upload.file_name, actor=actor,
+                                  account_id=account_id, on=on, mapping=mapping)
+    StatementUpload.objects.filter(pk=upload.pk).delete()
+    return result
+
+
+def discard_upload(*, company, upload_id: int, actor) -> None:
+    StatementUpload.objects.filter(pk=upload_id, company=company, created_by=actor).delete()
+
+
+def purge_abandoned_uploads(*, company=None, now: dt.datetime, older_than: dt.timedelta = UPLOAD_KEPT) -> int:
+    """Delete the uploads never mapped within ``older_than`` (default a day). Returns how many."""
+    qs = StatementUpload.objects.filter(created_at__lt=now - older_than)
+    if company is not None:
+        qs = qs.filter(company=company)
+    deleted, _by_model = qs.delete()
+    return deleted
 
 
 # ---------------------------------------------------------------- matching
@@ -582,5 +691,5 @@ def forget_alias(*, company, alias_id: int, actor) -> None:
     alias.delete()
 
 
-__all__ = ["StatementError", "BankingError", "OverApplication", "AlreadyDecided", "Part", "apply_line",
+__all__ = ["StatementError", "MappingError", "LayoutUnknown", "BankingError", "OverApplication", "AlreadyDecided", "Part", "apply_line",
            "confirm_proposal", "import_statement", "match_lines", "post_on_account", "undo_line", "ignore_line"]

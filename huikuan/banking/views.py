@@ -34,7 +34,10 @@ from .models import (
     BankStatement,
     LineStatus,
     SourceFormat,
+    StatementLayout,
+    StatementUpload,
 )
+from .parsers import MAP_FIELDS, LayoutUnknown, tables
 
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -69,7 +72,7 @@ def _today(company):
 @login_required
 def index(request):
     company = _need(request, "banking.view")
-    accounts = BankAccount.objects.filter(company=company)
+    accounts = BankAccount.objects.filter(company=company).prefetch_related("layouts")
     statements = BankStatement.objects.filter(company=company).select_related("account", "imported_by")
     page = Paginator(statements, 30).get_page(request.GET.get("page"))
     queue = BankLine.objects.filter(company=company, status__in=OPEN_STATUSES, amount__gt=0).aggregate(
@@ -148,19 +151,91 @@ def upload(request):
         with open(path, "wb") as out:
             for chunk in f.chunks():
                 out.write(chunk)
+        account_id = parse_int(request.POST.get("account"))
         try:
             res = services.import_statement(company=company, path=path, file_name=f.name, actor=request.user,
-                                            account_id=parse_int(request.POST.get("account")),
-                                            profile=request.POST.get("profile", ""), on=_today(company))
+                                            account_id=account_id, profile=request.POST.get("profile", ""),
+                                            on=_today(company))
+        except LayoutUnknown:
+            kept = services.keep_upload(company=company, path=path, file_name=f.name, actor=request.user,
+                                        account_id=account_id)
+            return redirect("banking:upload-map", pk=kept.pk)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("banking:index")
+    return _imported(request, res)
+
+
+def _imported(request, res):
     m = res.matched or {}
     messages.success(request, _("%(new)s new lines (%(dup)s already imported); %(auto)s applied automatically, "
                                 "%(sugg)s to review.") % {"new": res.new, "dup": res.duplicates,
                                                           "auto": m.get("auto_applied", 0),
                                                           "sugg": m.get("suggested", 0) + m.get("unmatched", 0)})
     return redirect("banking:statement", pk=res.statement.pk)
+
+
+def _kept_upload(request, pk) -> StatementUpload:
+    company = _need(request, "banking.import")
+    return get_object_or_404(StatementUpload.objects.select_related("account"), pk=pk, company=company,
+                             created_by=request.user)
+
+
+def _preview(upload: StatementUpload):
+    suffix = Path(upload.file_name).suffix.lower()[:10]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(bytes(upload.content))
+        _fmt, rows = tables.open_rows(path, upload.file_name)
+    return tables.preview(rows)
+
+
+@login_required
+def upload_map(request, pk):
+    """The mapping step of a layout the product does not know: the first rows of the file and, per
+    field, a column picker showing three sample values of each column."""
+    upload = _kept_upload(request, pk)
+    company = upload.company
+    view = _preview(upload)
+    accounts = list(BankAccount.objects.filter(company=company, is_active=True))
+    chosen = parse_int(request.POST.get("account")) if request.method == "POST" else None
+    if chosen is None:
+        chosen = upload.account_id or next((a.pk for a in accounts if view.account_number and "".join(
+            ch for ch in a.account_number if ch.isdigit()) == view.account_number), None)
+    picked = {code: request.POST.get(f"col_{code}", "") for code in MAP_FIELDS} if request.method == "POST" else \
+        tables.guess_mapping(view.headers)
+    error = ""
+    if request.method == "POST":
+        pairs = [(column, code) for code, column in picked.items() if column]
+        try:
+            res = services.import_upload(company=company, upload_id=upload.pk, actor=request.user, mapping=pairs,
+                                         account_id=chosen, on=_today(company))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return _imported(request, res)
+    options = [(h, " | ".join(view.samples.get(h, []))) for h in view.headers if h]
+    return render(request, "banking/map.html", {
+        "nav": "banking", "upload": upload, "view": view, "accounts": accounts, "chosen": chosen, "error": error,
+        "fields": [(code, label, picked.get(code, "")) for code, label in MAP_FIELDS.items()], "options": options,
+    }, status=422 if error else 200)
+
+
+@_post_only("banking.import")
+def upload_discard(request, pk):
+    upload = _kept_upload(request, pk)
+    services.discard_upload(company=upload.company, upload_id=upload.pk, actor=request.user)
+    messages.success(request, _("The upload was discarded."))
+    return redirect("banking:index")
+
+
+@_post_only("banking.settings")
+def layout_forget(request, pk):
+    company = _need(request, "banking.settings")
+    layout = get_object_or_404(StatementLayout, pk=pk, company=company)
+    services.forget_layout(company=company, layout_id=layout.pk, actor=request.user)
+    messages.success(request, _("The saved layout was forgotten; the next file of that layout is mapped again."))
+    return redirect("banking:index")
 
 
 # ---------------------------------------------------------------- statements & reconciliation

@@ -47,6 +47,8 @@ class ParsedStatement:
     currency: str = ""
     opening_balance: Decimal | None = None
     closing_balance: Decimal | None = None
+    layout_id: int | None = None  # the saved mapping (banking.StatementLayout) that read the file
+    mapping: dict = field(default_factory=dict)  # field → column, when the user mapped this file now
 
     @property
     def period(self) -> tuple[dt.date | None, dt.date | None]:

@@ -6,14 +6,28 @@ of money is given: separate debit/credit (借方/贷方) columns, one amount plu
 借/贷), or separate income/expense columns. The header row is found below any title rows (bank name,
 account, period, the WeChat/Alipay preamble); footer rows (合计, 共N笔) are skipped. Everything is
 checked before anything is returned: a missing column or a bad cell refuses the whole file.
+
+Headers are compared by ``common.headers.header_key`` (the one normalisation every import uses:
+full-width folded, bracketed notes, spaces and punctuation dropped), so "借方发生额(支取)" is 借方发生额.
+A layout none of the profiles knows is mapped by the user once (``mapped_profile``: field → column),
+and the mapping is kept per bank account (``banking.models.StatementLayout``). The account number
+printed in the title rows ("账号：1001 2345 0900 1234 567") is read by ``title_account_number``.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from huikuan.common import headers as common_headers
+from huikuan.common.headers import header_key
 
 from .base import BAD_CELL, ParsedLine, ParsedStatement, StatementError, clean_text, parse_amount, parse_day
 from .reading import check_size, read_rows  # noqa: F401
@@ -30,15 +44,20 @@ class Profile:
     income_flags: tuple = ()
     expense_flags: tuple = ()
     method: str = "transfer"
+    source_format: str = ""  # stored on the statement; the code when blank
+    statuses: tuple = ()  # values of the "status" column that moved money (others are skipped)
 
 
 COMMON = {
-    "date": ("交易日期", "记账日期", "交易时间", "日期", "入账日期", "发生日期", "交易日", "Date", "Transaction date"),
-    "name": ("对方户名", "对方账户名称", "对方名称", "对方单位", "收/付款人名称", "对方账户名", "Counterparty"),
-    "account": ("对方账号", "对方账户", "对方帐号", "收/付款人账号", "Counterparty account"),
-    "bank": ("对方开户行", "对方行名", "对方银行", "对方开户机构"),
+    # "交易日" before "交易时间": 招行 puts the time of day alone in 交易时间
+    "date": ("交易日期", "记账日期", "入账日期", "交易日", "交易时间", "日期", "发生日期", "Date", "Transaction date"),
+    "name": ("对方户名", "对方账户名称", "对方名称", "对方单位", "对方单位名称", "收/付款人名称", "收/付方名称",
+             "对方账户名", "Counterparty"),
+    "account": ("对方账号", "对方账户", "对方帐号", "收/付款人账号", "收/付方帐号", "收/付方账号", "Counterparty account"),
+    "bank": ("对方开户行", "对方行名", "对方银行", "对方开户机构", "收/付方开户行", "对方开户行名"),
     "memo": ("摘要", "用途", "附言", "备注", "交易附言", "用途/附言", "摘要/用途", "Memo", "Remark"),
-    "serial": ("流水号", "交易流水号", "银行流水号", "凭证号", "交易参考号", "Serial", "Reference"),
+    "serial": ("流水号", "交易流水号", "银行流水号", "账户明细编号-交易流水号", "凭证号", "交易参考号", "Serial",
+               "Reference"),
     "balance": ("余额", "账户余额", "Balance"),
     "currency": ("币种", "Currency"),
 }
@@ -74,15 +93,28 @@ PROFILES: dict[str, Profile] = {
                  "serial": ("账务流水号",)},
         required=("date", "account", "credit", "debit", "serial"),
     ),
+    # 支付宝 personal 交易明细 CSV (GBK, a preamble of 导出信息 rows; 2019 and 2022+ column sets)
+    "alipay_personal": Profile(
+        code="alipay_personal", direction="flag", method="alipay", source_format="alipay",
+        columns={"date": ("交易时间", "交易创建时间", "付款时间"), "name": ("交易对方",), "account": ("对方账号",),
+                 "memo": ("商品说明", "商品名称", "备注"), "amount": ("金额", "金额(元)"), "flag": ("收/支",),
+                 "serial": ("交易订单号", "交易号"), "status": ("交易状态",), "kind": ("交易分类", "类型")},
+        required=("date", "name", "amount", "flag", "serial", "status"),
+        income_flags=("收入",), expense_flags=("支出",),
+        statuses=("交易成功", "支付成功", "已收入", "已到账", "收款成功", "还款成功", "成功"),
+    ),
 }
+
+WECHAT_DONE = ("支付成功", "已收钱", "已全额退款", "已存入零钱", "朋友已收钱", "对方已收钱", "已到账", "交易成功")
 
 # labels shown when a column is missing (the first spelling of each field)
 def _label(profile: Profile, field_name: str) -> str:
-    return profile.columns[field_name][0]
+    spellings = profile.columns.get(field_name) or (str(MAP_FIELDS.get(field_name, field_name)),)
+    return spellings[0]
 
 
 def _norm_header(value) -> str:
-    return clean_text(value).replace(" ", "").lower()
+    return header_key(clean_text(value))
 
 
 def _locate(profile: Profile, headers: list[str]) -> tuple[dict, list[str]]:
@@ -128,7 +160,8 @@ def parse_rows(rows, profile: Profile) -> ParsedStatement:
         raise StatementError(
             _("The file does not have the columns of this layout. Missing: %(columns)s.") % {"columns": "、".join(missing)}
         )
-    out = ParsedStatement(format=profile.code)
+    out = ParsedStatement(format=profile.source_format or profile.code)
+    out.account_number = title_account_number(rows[:idx])
     problems: list[str] = []
 
     def cell(cells, name):
@@ -150,9 +183,9 @@ def parse_rows(rows, profile: Profile) -> ParsedStatement:
             problems.append(BAD_CELL % {"line": line, "column": _label(profile, "date"), "value": clean_text(raw_date),
                                         "what": _("date")})
             continue
-        if profile.code == "wechat":
+        if profile.code == "wechat" or profile.statuses:
             status = clean_text(cell(cells, "status"))
-            if status not in ("支付成功", "已收钱", "已全额退款", "已存入零钱", "朋友已收钱", "对方已收钱", "已到账", "交易成功"):
+            if status not in (profile.statuses or WECHAT_DONE):
                 continue  # pending / failed / closed orders move no money
         try:
             amount = _signed_amount(profile, cells, cell, line)
@@ -221,11 +254,13 @@ def _signed_amount(profile: Profile, cells, cell, line):
     value = amt("amount")
     if value is None:
         return None
+    if profile.direction == "signed":
+        return value
     flag = clean_text(cell(cells, "flag")).upper()
     if flag in profile.income_flags:
         return abs(value)
-    if profile.code == "wechat" and flag in ("", "/"):
-        return None  # neither in nor out (e.g. moving change to a bank card)
+    if profile.code in ("wechat", "alipay_personal") and flag in ("", "/", "不计收支"):
+        return None  # neither in nor out (e.g. moving change to a bank card, a refund)
     if flag in profile.expense_flags:
         return -abs(value)
     if not flag and value < 0:
@@ -235,8 +270,189 @@ def _signed_amount(profile: Profile, cells, cell, line):
 
 
 def detect_profile(rows) -> Profile | None:
-    for code in ("wechat", "alipay", "cn_debit_credit", "cn_amount_flag"):
+    for code in ("wechat", "alipay", "alipay_personal", "cn_debit_credit", "cn_amount_flag"):
         idx, _where, _missing = find_header(rows, PROFILES[code])
         if idx is not None:
             return PROFILES[code]
     return None
+
+
+# ---------------------------------------------------------------- the account number in the title rows
+
+_ACCOUNT_LABEL = re.compile(r"(?:账号|帐号|账户号码|账户号|帐户号|卡号|账户|帐户|account\s*(?:no\.?|number)?)\s*[:：]?\s*"
+                            r"\[?\s*(\d[\d \-]{6,40}\d)", re.IGNORECASE)
+_LABEL_ONLY = re.compile(r"(?:账号|帐号|账户号码|账户号|卡号|account\s*(?:no\.?|number)?)\s*[:：]?", re.IGNORECASE)
+_DIGITS = re.compile(r"\d[\d \-]{6,40}\d")
+
+
+def title_account_number(rows) -> str:
+    """The account number printed above the header ("账号：1001 2345 0900 1234 567", "账号" | "7559…"),
+    digits only; '' when none (a masked "138****0000" is no number)."""
+    for _line, cells in rows:
+        texts = [unicodedata.normalize("NFKC", clean_text(c)) for c in cells]
+        for i, text in enumerate(texts):
+            m = _ACCOUNT_LABEL.search(text)
+            if m and "名" not in text[max(0, m.start() - 1):m.start() + 4]:
+                return re.sub(r"\D", "", m.group(1))
+            if _LABEL_ONLY.fullmatch(text):  # the label in one cell, the number in the next filled one
+                rest = next((t for t in texts[i + 1:] if t), "")
+                if _DIGITS.fullmatch(rest):
+                    return re.sub(r"\D", "", rest)
+    return ""
+
+
+# ---------------------------------------------------------------- layouts mapped by hand
+
+# field → label shown on the mapping screen and in CLI errors; the codes are what --map takes
+MAP_FIELDS = {
+    "date": gettext_lazy("Transaction date"),
+    "credit": gettext_lazy("Money in (贷方/收入)"),
+    "debit": gettext_lazy("Money out (借方/支出)"),
+    "amount": gettext_lazy("Amount (one column)"),
+    "flag": gettext_lazy("In/out flag (收/支, 借/贷)"),
+    "name": gettext_lazy("Counterparty name"),
+    "account": gettext_lazy("Counterparty account"),
+    "bank": gettext_lazy("Counterparty bank"),
+    "memo": gettext_lazy("Memo / purpose"),
+    "serial": gettext_lazy("Bank serial no."),
+    "balance": gettext_lazy("Balance"),
+    "currency": gettext_lazy("Currency"),
+}
+_FLAG_PROFILE = PROFILES["cn_amount_flag"]
+
+
+class MappingError(StatementError):
+    code = "statement_mapping"
+
+
+def field_code(text: str) -> str:
+    """A field named by its code ("credit") or by its label in either language; '' if unknown."""
+    key = header_key(text)
+    for code, label in MAP_FIELDS.items():
+        if key == code:
+            return code
+        for lang, _name in settings.LANGUAGES:
+            with translation.override(lang):
+                if key == header_key(str(label)):
+                    return code
+    return ""
+
+
+def check_mapping(pairs, headers: list[str]) -> dict[str, str]:
+    """Validate a mapping given as (column, field) pairs against the file's header cells.
+
+    Returns field → column (as the file writes it). Raises MappingError with every problem in one
+    message: unknown column, unknown field, two columns to one field, one column to two fields, no
+    date, no amount, both a single amount and debit/credit columns, a flag without an amount.
+    """
+    problems: list[str] = []
+    by_key = {}
+    for h in headers:
+        k = header_key(clean_text(h))
+        if k:
+            by_key.setdefault(k, clean_text(h))
+    fields: dict[str, str] = {}
+    columns: dict[str, str] = {}
+    for column, field in pairs:
+        column, field = clean_text(column), clean_text(field)
+        col = by_key.get(header_key(column))
+        code = field_code(field)
+        if col is None:
+            problems.append(_("The file has no column “%(column)s” (its columns: %(columns)s).")
+                            % {"column": column, "columns": "、".join(by_key.values())})
+            continue
+        if not code:
+            problems.append(_("“%(field)s” is not a statement field; use one of %(fields)s.")
+                            % {"field": field, "fields": ", ".join(MAP_FIELDS)})
+            continue
+        if code in fields and fields[code] != col:
+            problems.append(_("Columns “%(a)s” and “%(b)s” are both mapped to %(field)s; map one column per field.")
+                            % {"a": fields[code], "b": col, "field": MAP_FIELDS[code]})
+            continue
+        if col in columns and columns[col] != code:
+            problems.append(_("Column “%(column)s” is mapped to both %(a)s and %(b)s.")
+                            % {"column": col, "a": MAP_FIELDS[columns[col]], "b": MAP_FIELDS[code]})
+            continue
+        fields[code], columns[col] = col, code
+    if not problems:
+        if "date" not in fields:
+            problems.append(_("Map the column with the transaction date."))
+        if "amount" in fields and ({"credit", "debit"} & set(fields)):
+            problems.append(_("Map either one amount column or money-in/money-out columns, not both."))
+        elif not ({"amount", "credit", "debit"} & set(fields)):
+            problems.append(_("Map the amount: a money-in (贷方/收入) and/or money-out (借方/支出) column, or one amount "
+                              "column (with an in/out flag column when its amounts are not signed)."))
+        if "flag" in fields and "amount" not in fields:
+            problems.append(_("An in/out flag needs the amount column it qualifies."))
+    if problems:
+        raise MappingError(" ".join(problems))
+    return fields
+
+
+def mapped_profile(fields: dict[str, str]) -> Profile:
+    """A column profile from a user's mapping (field → column header)."""
+    if "amount" in fields:
+        direction = "flag" if "flag" in fields else "signed"
+    else:
+        direction = "debit_credit"
+    columns = {f: (h,) for f, h in fields.items()}
+    required = tuple(f for f in fields if f in ("date", "amount", "credit", "debit", "flag"))
+    if direction == "debit_credit":  # one of the two may be absent from the file's layout
+        columns.setdefault("credit", ())
+        columns.setdefault("debit", ())
+    return Profile(code="mapped", direction=direction, columns=columns, required=required,
+                   income_flags=_FLAG_PROFILE.income_flags, expense_flags=_FLAG_PROFILE.expense_flags)
+
+
+def known_header_keys() -> frozenset[str]:
+    """Every column spelling of every profile (for finding the header of an unknown layout)."""
+    return frozenset(header_key(sp) for p in PROFILES.values() for sps in p.columns.values() for sp in sps)
+
+
+@dataclass
+class Preview:
+    """What the mapping step shows: the header row, sample rows, each column's first values."""
+
+    header_line: int
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]
+    samples: dict[str, list[str]]  # header → up to three non-blank values
+    account_number: str = ""
+
+
+def preview(rows, *, sample_rows: int = 8) -> Preview:
+    found = common_headers.find_header(rows, known_header_keys())
+    if found is None:
+        raise StatementError(_("The file contains no transactions."))
+    header_line, header_cells = found
+    headers = [clean_text(h) for h in header_cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    idx = next(i for i, (line, _c) in enumerate(rows) if line == header_line)
+    data = [(line, [clean_text(c) for c in cells[:len(headers)]]) for line, cells in rows[idx + 1:idx + 1 + 200]]
+    samples: dict[str, list[str]] = {h: [] for h in headers if h}
+    for _line, cells in data:
+        for h, value in zip(headers, cells, strict=False):
+            if h and value and len(samples[h]) < 3:
+                samples[h].append(value)
+    return Preview(header_line=header_line, headers=headers, rows=data[:sample_rows], samples=samples,
+                   account_number=title_account_number(rows[:idx]))
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """field → header the mapping screen preselects: a header one of the profiles' spellings names."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    spellings: dict[str, list[str]] = {}
+    for prof in (PROFILES["cn_debit_credit"], PROFILES["cn_amount_flag"]):
+        for name, sps in prof.columns.items():
+            spellings.setdefault(name, []).extend(sps)
+    keyed = {header_key(h): h for h in headers if h}
+    for name in MAP_FIELDS:
+        for sp in spellings.get(name, ()):
+            h = keyed.get(header_key(sp))
+            if h is not None and h not in taken:
+                out[name] = h
+                taken.add(h)
+                break
+    return out

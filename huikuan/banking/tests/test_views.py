@@ -57,11 +57,19 @@ def test_upload_statement_reconciliation_queue_confirm_undo(client, company, fin
 
 def test_bad_upload_shows_an_error_and_saves_nothing(client, company, finance, account):
     login(client, finance)
-    r = client.post("/bank/upload/", {"file": SimpleUploadedFile("x.csv", "交易日期,金额\n2026-01-01,1\n".encode(),
-                                                                  "text/csv")}, follow=True)
+    r = client.post("/bank/upload/", {"file": SimpleUploadedFile("x.pdf", b"%PDF-1.4", "application/pdf")},
+                    follow=True)
     assert r.status_code == 200
     assert not BankStatement.objects.exists()
-    assert any("layout" in str(m) or "格式" in str(m) or "列" in str(m) for m in r.context["messages"])
+    assert any("CSV" in str(m) for m in r.context["messages"])
+
+
+def test_unknown_layout_goes_to_the_mapping_step_and_saves_no_lines(client, company, finance, account):
+    login(client, finance)
+    r = client.post("/bank/upload/", {"file": SimpleUploadedFile("x.csv", "交易日期,金额\n2026-01-01,1\n".encode(),
+                                                                  "text/csv")}, follow=True)
+    assert r.status_code == 200 and r.redirect_chain[-1][0].endswith("/map/")
+    assert not BankStatement.objects.exists()
 
 
 def test_manual_split_refuses_over_application(client, company, finance, account, customer, post, write):
