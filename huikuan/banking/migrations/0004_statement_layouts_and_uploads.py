@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('banking', '0002_statement_movement'),
+        ('banking', '0003_discount_rounding'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
