@@ -115,6 +115,9 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
+    # "check this": why someone should look at this customer (an import kept the row but not a value,
+    # or saw a possible duplicate) — a list of stored texts ({"code", "params"}), see customers.review
+    review_notes = models.JSONField(_("check this"), default=list, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -143,6 +146,13 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def review_reasons(self) -> list:
+        """The "check this" reasons as texts rendered in the reader's language (no query)."""
+        from huikuan.common.texts import Text
+
+        return [Text.from_data(d) for d in self.review_notes or []]
 
     @property
     def balance_amount(self):

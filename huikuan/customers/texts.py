@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from huikuan.common import audit
+from huikuan.common import audit, texts
 
 audit.register_verb_labels({
     "customers.customer.created": _("Customer created"),
@@ -17,4 +17,17 @@ audit.register_verb_labels({
     "customers.group.created": _("Customer group created"),
     "customers.terms.created": _("Payment terms created"),
     "customers.terms.updated": _("Payment terms changed"),
+    "customers.customer.flagged": _("Marked “check this”"),
+    "customers.customer.reviewed": _("“Check this” cleared"),
 })
+
+# reasons of the "check this" flag (customers.review)
+texts.register({
+    "customers.review.uscc": _("The unified social credit code %(code)s in the imported file fails its check "
+                               "character and was not saved: compare it with the business licence and enter it."),
+    "customers.review.same_name": _("Another customer, %(other)s, has the same name: check whether they are the "
+                                    "same company."),
+    "customers.review.phone": _("The phone number %(phone)s of contact %(contact)s in the imported file is not in "
+                                "a usual format and was not saved."),
+})
+

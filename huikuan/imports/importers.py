@@ -17,6 +17,7 @@ from huikuan.accounts.scoping import owner_q
 from huikuan.common.identifiers import is_valid_uscc, normalise_phone
 from huikuan.common.money import ZERO
 from huikuan.common.uploads import FileRejected
+from huikuan.customers import review
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer
 from huikuan.ledger import bulk as ledger_bulk
@@ -71,12 +72,14 @@ class CustomerImporter(Importer):
         if rec is None:
             return
         ok = True
+        notes = []
         if rec.get("credit_code"):
             rec["credit_code"] = rec["credit_code"].upper()
-            if not is_valid_uscc(rec["credit_code"]):
-                self.problem(line, "credit_code", rec["credit_code"],
-                             _("This is not a valid unified social credit code (check the 18 characters)."))
-                ok = False
+            if not is_valid_uscc(rec["credit_code"]):  # a warning: the row imports, the customer is flagged
+                self.warn(line, "credit_code", rec["credit_code"],
+                          _("Not a valid unified social credit code (check character): the customer is imported "
+                            "without it and marked “check this”."))
+                notes.append(review.note("uscc", code=rec.pop("credit_code")))
         if rec.get("currency"):
             try:
                 rec["currency"] = parse_currency(rec["currency"])
@@ -97,10 +100,29 @@ class CustomerImporter(Importer):
         if self.duplicate_in_file(self.seen, rec["code"], line, "code", rec["code"]):
             ok = False
         if ok:
-            self.rows.append((line, rec))
+            self.rows.append((line, rec, notes))
+
+    def _same_names(self) -> None:
+        """A name another customer already has (in the company or earlier in the file, under another
+        code) is a warning: the row imports and both are worth a look."""
+        names = {}
+        for chunk in chunks(sorted({rec["name"] for _l, rec, _n in self.rows})):
+            for code, name in Customer.objects.filter(company=self.company, name__in=chunk).values_list("code", "name"):
+                names.setdefault(name, []).append(code)
+        in_file: dict[str, str] = {}
+        for line, rec, notes in self.rows:
+            others = [c for c in names.get(rec["name"], []) if c != rec["code"]]
+            earlier = in_file.setdefault(rec["name"], rec["code"])
+            if earlier != rec["code"] and earlier not in others:
+                others.append(earlier)
+            if others:
+                self.warn(line, "name", rec["name"], _("Another customer (%(codes)s) has the same name: the row is "
+                                                       "imported and marked “check this”.") % {"codes": "、".join(others)})
+                notes.append(review.note("same_name", other="、".join(others)))
 
     def finish(self):
-        codes = [rec["code"] for _line, rec in self.rows]
+        self._same_names()
+        codes = [rec["code"] for _line, rec, _notes in self.rows]
         existing: dict[str, Customer] = {}
         for chunk in chunks(codes):
             for c in Customer.objects.filter(company=self.company, code__in=chunk):
@@ -109,7 +131,7 @@ class CustomerImporter(Importer):
             Customer.objects.filter(owner_q(self.actor, "owner"), pk__in=[c.pk for c in existing.values()])
             .values_list("pk", flat=True)
         ) if existing else set()
-        for line, rec in self.rows:
+        for line, rec, notes in self.rows:
             rec.pop("external_key", None)
             current = existing.get(rec["code"])
             if current is None:
@@ -117,7 +139,7 @@ class CustomerImporter(Importer):
                 for key in ("status", "currency"):
                     if not values.get(key):
                         values.pop(key, None)
-                self.ops.append(Op("create", line, values))
+                self.ops.append(Op("create", line, values, notes=notes))
                 continue
             # an empty cell leaves the stored value as it is
             values = {k: v for k, v in rec.items() if v not in (None, "")}
@@ -135,8 +157,10 @@ class CustomerImporter(Importer):
                 self.problem(line, "currency", changes["currency"],
                              _("The currency cannot change: this customer already has receivable documents."))
                 continue
-            if changes:
-                self.ops.append(Op("update", line, {"customer_id": current.pk, "version": current.version, "changes": changes}))
+            new_notes = [n for n in notes if n not in current.review_notes]
+            if changes or new_notes:
+                self.ops.append(Op("update", line, {"customer_id": current.pk, "version": current.version,
+                                                    "changes": changes}, notes=new_notes))
             else:
                 self.ops.append(Op("unchanged", line))
 
@@ -145,12 +169,15 @@ class CustomerImporter(Importer):
         if isinstance(values.get("payment_term"), PendingTerm):  # created at the start of the commit
             values = {**values, "payment_term": values["payment_term"].term}
         if op.action == "create":
-            inner(customer_services.create_customer)(company=self.company, actor=self.actor, channel="import", **values)
+            customer = inner(customer_services.create_customer)(company=self.company, actor=self.actor,
+                                                                channel="import", **values)
         else:
-            inner(customer_services.update_customer)(
+            customer = inner(customer_services.update_customer)(
                 customer_id=op.data["customer_id"], actor=self.actor, expected_version=op.data["version"],
                 channel="import", **values,
             )
+        if op.notes:
+            inner(review.flag_for_review)(customer_id=customer.pk, actor=self.actor, notes=op.notes)
 
 
 # ================================================================ contacts
@@ -171,12 +198,16 @@ class ContactImporter(Importer):
         if rec is None or customer is None:
             return
         ok = True
+        notes = []
         if rec.get("phone"):
             try:
                 rec["phone"] = normalise_phone(rec["phone"])
-            except ValueError:
-                self.problem(line, "phone", rec["phone"], _("Enter a valid phone number (mobile or landline with area code)."))
-                ok = False
+            except ValueError:  # a warning: the contact imports without it, the customer is flagged
+                self.warn(line, "phone", rec["phone"], _("Not a usual phone number (mobile or landline with area "
+                                                         "code): the contact is imported without it and the customer "
+                                                         "marked “check this”."))
+                notes.append(review.note("phone", phone=rec["phone"], contact=rec["name"]))
+                rec["phone"] = None
         if rec.get("email"):
             try:
                 validate_email(rec["email"])
@@ -190,34 +221,37 @@ class ContactImporter(Importer):
         if self.duplicate_in_file(self.seen, (customer[0], rec["name"]), line, "name", rec["name"]):
             ok = False
         if ok:
-            self.rows.append((line, customer[0], {k: ("" if v is None else v) for k, v in rec.items()}))
+            self.rows.append((line, customer[0], {k: ("" if v is None else v) for k, v in rec.items()}, notes))
 
     def finish(self):
-        ids = sorted({cid for _l, cid, _r in self.rows})
+        ids = sorted({cid for _l, cid, _r, _n in self.rows})
         existing: dict[tuple[int, str], Contact] = {}
         for chunk in chunks(ids):
             for c in Contact.objects.filter(customer_id__in=chunk, is_active=True).order_by("pk"):
                 existing.setdefault((c.customer_id, c.name), c)
-        for line, cid, rec in self.rows:
+        for line, cid, rec, notes in self.rows:
             for key in ("preferred_channel", "language"):
                 if key in rec and not rec[key]:
                     rec.pop(key)
             current = existing.get((cid, rec["name"]))
             if current is None:
-                self.ops.append(Op("create", line, {"customer_id": cid, **rec}))
+                self.ops.append(Op("create", line, {"customer_id": cid, **rec}, notes=notes))
                 continue
             # an empty cell leaves the stored value as it is
             changes = {k: v for k, v in rec.items() if v != "" and getattr(current, k) != v}
-            if changes:
-                self.ops.append(Op("update", line, {"contact_id": current.pk, "changes": changes}))
+            if changes or notes:
+                self.ops.append(Op("update", line, {"contact_id": current.pk, "customer_id": cid, "changes": changes},
+                                   notes=notes))
             else:
                 self.ops.append(Op("unchanged", line))
 
     def apply(self, op):
         if op.action == "create":
             inner(customer_services.add_contact)(actor=self.actor, **op.data)
-        else:
+        elif op.data["changes"]:
             inner(customer_services.update_contact)(contact_id=op.data["contact_id"], actor=self.actor, **op.data["changes"])
+        if op.notes:
+            inner(review.flag_for_review)(customer_id=op.data["customer_id"], actor=self.actor, notes=op.notes)
 
 
 # ================================================================ documents

@@ -72,6 +72,7 @@ class Op:
     action: str  # create | update | unchanged
     line: int
     data: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # "check this" reasons for the row's customer (customers.review)
 
 
 @dataclass

@@ -268,10 +268,11 @@ def test_payments_opening_fapiao_contacts(tmp_path, company, finance, customer, 
 
     contacts = [["客户编码", "联系人", "手机", "邮箱", "主联系人"],
                 ["C001", "王经理", "13800138000", "wang@example.com", "是"],
-                ["C002", "李会计", "not-a-phone", "", ""]]
+                ["C002", "李会计", "not-a-phone", "li@", ""]]
     job = run(write_csv(tmp_path / "c.csv", contacts), company=company, actor=finance, kind="contacts")
-    assert job.status == "invalid" and job.errors[0]["line"] == 3 and job.errors[0]["column"] == "手机"
-    contacts[2][2] = "020-12345678"
+    assert job.status == "invalid" and job.errors[0]["line"] == 3 and job.errors[0]["column"] == "邮箱"
+    assert [(w["line"], w["column"]) for w in job.warnings] == [(3, "手机")]  # an odd phone is only a warning
+    contacts[2][2:4] = ["020-12345678", ""]
     job = run(write_csv(tmp_path / "c2.csv", contacts), company=company, actor=finance, kind="contacts")
     assert job.status == "done", job.errors
     assert Contact.objects.get(name="王经理").is_primary
