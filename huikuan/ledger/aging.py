@@ -135,8 +135,12 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None, 
       A. open now (partial index of open instalments);
       B. settled now and last allocated after X, document not reversed on or before X
          (partial index ``instalment_settled_after``);
-      C. documents reversed after X with no allocation after X (partial index ``instalment_reversed_on``).
-    A document reversed on or before X appears in none of them.
+      C. documents reversed after X with no allocation after X (partial index ``instalment_reversed_on``);
+      D. instalments a payment plan replaced after X, with no allocation after X, document not reversed
+         (partial index ``instalment_replaced_on``).
+    A document reversed on or before X appears in none of them. Payment plans never rewrite the past: a
+    replaced instalment counts, before ``replaced_on``, with the open amount the plan took over
+    (``replaced_amount``) added back, and a plan's new instalment counts only from ``plan_from``.
     """
     visible, scope_params = ("", []) if sees_all(user) else scope_sql(user, company)
     scope = f" AND i.customer_id IN ({visible})" if visible else ""
@@ -146,30 +150,46 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None, 
     if customers is not None:
         scope += f" AND i.customer_id IN ({customers[0]})"
         scope_params = [*scope_params, *customers[1]]
-    x = """CASE WHEN i.first_allocated_on IS NULL OR i.first_allocated_on > %s THEN i.amount
+    x_open = """CASE WHEN i.first_allocated_on IS NULL OR i.first_allocated_on > %s THEN i.amount
                 WHEN i.last_allocated_on <= %s AND i.reversed_on IS NULL THEN i.open_amount
                 ELSE i.amount - CAST(COALESCE((SELECT SUM(a.amount) FROM ledger_allocation a
                                                WHERE a.instalment_id = i.id AND a.date <= %s), 0) AS BIGINT) END"""
-    cols = ("i.id AS id, i.customer_id AS customer_id, i.document_id AS document_id, "
+    # B, C, D: before its replacement by a payment plan an instalment still owed what the plan took over
+    # (A, the open ones, are never replaced: they read only the covering index's columns)
+    amt = "(i.amount + CASE WHEN i.replaced_on > %s THEN COALESCE(i.replaced_amount, 0) ELSE 0 END)"
+    x = f"""CASE WHEN i.first_allocated_on IS NULL OR i.first_allocated_on > %s THEN {amt}
+                WHEN i.last_allocated_on <= %s AND i.reversed_on IS NULL
+                     AND (i.replaced_on IS NULL OR i.replaced_on <= %s) THEN i.open_amount
+                ELSE {amt} - CAST(COALESCE((SELECT SUM(a.amount) FROM ledger_allocation a
+                                               WHERE a.instalment_id = i.id AND a.date <= %s), 0) AS BIGINT) END"""
+    head = ("i.id AS id, i.customer_id AS customer_id, i.document_id AS document_id, "
             "i.salesperson_id AS salesperson_id, i.due_date AS due_date, i.document_date AS document_date, "
-            f"i.amount AS amount, i.disputed_amount AS disputed, {x} AS x")
+            "i.amount AS amount, i.disputed_amount AS disputed")
+    cols_open, cols = f"{head}, {x_open} AS x", f"{head}, {x} AS x"
+    # a payment plan's new instalment does not exist before the plan (plan_from)
+    born = " AND (i.plan_from IS NULL OR i.plan_from <= %s)"
     sql = f"""
-        SELECT {cols} FROM ledger_instalment i
-        WHERE i.company_id = %s AND i.open_amount > 0 AND i.document_date <= %s{scope}
+        SELECT {cols_open} FROM ledger_instalment i
+        WHERE i.company_id = %s AND i.open_amount > 0 AND i.document_date <= %s{born}{scope}
         UNION ALL
         SELECT {cols} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.open_amount = 0 AND i.last_allocated_on > %s AND i.document_date <= %s
-          AND (i.reversed_on IS NULL OR i.reversed_on > %s){scope}
+          AND (i.reversed_on IS NULL OR i.reversed_on > %s){born}{scope}
         UNION ALL
         SELECT {cols} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.reversed_on > %s AND i.open_amount = 0
-          AND (i.last_allocated_on IS NULL OR i.last_allocated_on <= %s) AND i.document_date <= %s{scope}
+          AND (i.last_allocated_on IS NULL OR i.last_allocated_on <= %s) AND i.document_date <= %s{born}{scope}
+        UNION ALL
+        SELECT {cols} FROM ledger_instalment i
+        WHERE i.company_id = %s AND i.replaced_on > %s AND i.open_amount = 0 AND i.reversed_on IS NULL
+          AND (i.last_allocated_on IS NULL OR i.last_allocated_on <= %s) AND i.document_date <= %s{born}{scope}
     """
-    xp = [as_of, as_of, as_of]
+    xp = [as_of] * 6
     params = [
-        *xp, company.pk, as_of, *scope_params,
-        *xp, company.pk, as_of, as_of, as_of, *scope_params,
-        *xp, company.pk, as_of, as_of, as_of, *scope_params,
+        *xp[:3], company.pk, as_of, as_of, *scope_params,
+        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
+        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
+        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
     ]
     return sql, params
 

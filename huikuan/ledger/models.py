@@ -109,6 +109,12 @@ class Instalment(models.Model):
     # allocated to it (its amount may drop to 0) and records when; the new lines carry the plan's id.
     replaced_on = models.DateField(_("replaced by a payment plan on"), null=True, blank=True)
     plan_id = models.BigIntegerField(_("payment plan"), null=True, blank=True)
+    # so that a plan never rewrites the past (aging.py): the open amount a plan took over from a replaced
+    # instalment (before ``replaced_on`` it was still owed here), and the day a plan's new instalment began
+    # to exist (before it, the instalment is not counted)
+    # (nullable: a new column with a default would make SQLite rebuild the table and drop insight's raw SQL)
+    replaced_amount = MoneyField(_("taken over by the payment plan"), null=True, blank=True, editable=False)
+    plan_from = models.DateField(_("in a payment plan from"), null=True, blank=True, editable=False)
     # Kept by the ledger services for as-of reads (aging.py); check_ledger verifies them:
     # the earliest and latest date of its allocation rows (reversal rows included), and the date
     # its document was reversed. An instalment with no allocation dated after X is, as of X, open by
@@ -140,12 +146,15 @@ class Instalment(models.Model):
             # open instalments, covering what the aging reads (an index-only scan on PostgreSQL)
             models.Index(fields=["company", "due_date"], name="instalment_open_cover", condition=Q(open_amount__gt=0),
                          include=["document_date", "amount", "open_amount", "disputed_amount", "first_allocated_on",
-                                  "last_allocated_on", "reversed_on", "customer", "salesperson", "document", "id"]),
+                                  "last_allocated_on", "reversed_on", "customer", "salesperson", "document", "id", "plan_from"]),
             # as of a past date X: settled instalments allocated after X (aging.py)
             models.Index(fields=["company", "last_allocated_on", "document_date"], name="instalment_settled_after",
                          condition=Q(open_amount=0, last_allocated_on__isnull=False)),
             models.Index(fields=["company", "reversed_on"], name="instalment_reversed_on",
                          condition=Q(reversed_on__isnull=False)),
+            # as of a past date X: instalments a payment plan replaced after X (aging.py)
+            models.Index(fields=["company", "replaced_on"], name="instalment_replaced_on",
+                         condition=Q(replaced_on__isnull=False)),
         ]
         verbose_name = _("instalment")
 

@@ -4,7 +4,9 @@ What is owed does not change: each replaced instalment keeps only what was alrea
 (its ``amount`` drops to amount − open, its ``open_amount`` to 0, ``replaced_on`` records the day) and
 new instalments (next ``seq`` of the same document, ``plan_id`` set) carry exactly the open amount that
 was replaced. Document totals, customer balances and ledger entries are untouched, so ``check_ledger``
-stays clean; the history stays readable (the replaced rows and their allocations are kept).
+stays clean; the history stays readable (the replaced rows and their allocations are kept). The past is
+kept too: the replaced row records the open amount it handed over (``replaced_amount``) and the new rows
+the day they began (``plan_from``), so aging as of a date before the plan is what it was (aging.py).
 
 The collections app approves plans (maker-checker) and calls this inside its own transaction so the
 approval and the schedule change commit together; hence ``atomic`` without ``durable``.
@@ -100,6 +102,7 @@ def replace_instalments(*, company, instalment_ids: Sequence[int], lines: Sequen
     for r in rows:
         Instalment.objects.filter(pk=r.pk).update(
             amount=money_value(r.amount - r.open_amount), open_amount=money_value(ZERO), replaced_on=on,
+            replaced_amount=money_value(r.open_amount),
             discount_amount=money_value(ZERO), discount_date=None,
         )
     next_seq = {k: v for k, v in Instalment.objects.filter(document_id__in=order).order_by().values("document_id")
@@ -111,7 +114,7 @@ def replace_instalments(*, company, instalment_ids: Sequence[int], lines: Sequen
         made.append(Instalment(
             company_id=s.company_id, customer_id=s.customer_id, document_id=doc_id, seq=next_seq[doc_id],
             document_date=s.document_date, due_date=due, amount=amount, open_amount=amount,
-            salesperson_id=s.salesperson_id, currency=s.currency, plan_id=plan_id,
+            salesperson_id=s.salesperson_id, currency=s.currency, plan_id=plan_id, plan_from=on,
         ))
     made = Instalment.objects.bulk_create(made)
     audit.record(actor=actor, verb="ledger.instalments.replaced", target=rows[0], customer_id=rows[0].customer_id,
