@@ -43,13 +43,18 @@ def _copy_into(parser: argparse.ArgumentParser, action: argparse.Action, *, defa
     parser._add_action(clone)
 
 
-def share_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make options work before or after the sub-command (see the module docstring); returns ``parser``."""
+def _children(parser: argparse.ArgumentParser):
     for sub_action in _subcommand_actions(parser):
-        children = list({id(p): p for p in sub_action.choices.values()}.values())
+        yield list({id(p): p for p in sub_action.choices.values()}.values())
+
+
+def _hoist(parser: argparse.ArgumentParser) -> None:
+    """Bottom-up: an option every sub-command defines alike is also accepted before the sub-command."""
+    for children in _children(parser):
+        for child in children:
+            _hoist(child)
         if not children:
             continue
-        # hoist: options every sub-command defines alike
         first, rest = children[0], children[1:]
         for action in _optionals(first):
             if action.required or _has(parser, action):
@@ -59,12 +64,22 @@ def share_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                 _copy_into(parser, action, default=action.default)
                 for child_action in [action, *twins]:
                     child_action.default = argparse.SUPPRESS
-        # push down: the parser's own options, accepted after the sub-command too
+
+
+def _push(parser: argparse.ArgumentParser) -> None:
+    """Top-down: a parser's options are also accepted (and listed) after each of its sub-commands."""
+    for children in _children(parser):
         for child in children:
             for action in _optionals(parser):
                 if not action.required and not _has(child, action):
                     _copy_into(child, action, default=argparse.SUPPRESS)
-            share_options(child)
+            _push(child)
+
+
+def share_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make options work before or after the sub-command (see the module docstring); returns ``parser``."""
+    _hoist(parser)
+    _push(parser)
     return parser
 
 

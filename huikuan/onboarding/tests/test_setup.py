@@ -186,3 +186,12 @@ def test_user_command_add_list_set_role_deactivate(db, tmp_path, capsys, monkeyp
     assert zw.check_password("Reset-2026-pw")
     with pytest.raises(CommandError, match="last active administrator"):
         call_command("user", "deactivate", "boss", "--language", "en")
+
+
+def test_user_reassign_command_moves_a_leavers_customers(company, users, customer, capsys):
+    call_command("user", "reassign", "sales_east", "--to", "sales_west", "--language", "en")
+    customer.refresh_from_db()
+    assert customer.owner == users["sales_west"]
+    assert "1 customers moved from sales_east to sales_west" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="active salesperson"):
+        call_command("user", "reassign", "sales_west", "--to", "finance", "--language", "en")

@@ -160,3 +160,27 @@ def test_one_time_password_must_be_changed_at_first_sign_in(company, users):
     assert ok.status_code == 302
     assert me.get("/customers/").status_code == 200  # still signed in, no longer redirected
     assert User.objects.get(username="zhangwei").check_password("My-own-2026!")
+
+
+def test_a_leavers_customers_move_in_one_action_audited_on_each_timeline(company, users, customer):
+    from huikuan.customers.models import Customer
+
+    second = Customer.objects.create(company=company, code="C-0002", name="杭州第二客户有限公司",
+                                     owner=users["sales_east"])
+    leaver = users["sales_east"]
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(users["admin"])
+    page = c.get(f"/settings/users/{leaver.pk}/").content.decode()
+    assert "Move their customers" in page and 'id="owned-count">2<' in page
+    refused = c.post(f"/settings/users/{leaver.pk}/", {"action": "reassign", "to_user": str(users["finance"].pk)})
+    assert refused.status_code == 422  # finance is not offered: not a salesperson
+    resp = c.post(f"/settings/users/{leaver.pk}/", {"action": "reassign", "to_user": str(users["sales_west"].pk)})
+    assert resp.status_code == 302
+    assert set(Customer.objects.filter(pk__in=[customer.pk, second.pk]).values_list("owner", flat=True)) == {
+        users["sales_west"].pk}
+    events = AuditEvent.objects.filter(verb="customers.customer.updated", customer_id__in=[customer.pk, second.pk])
+    assert events.count() == 2 and all(e.actor == users["admin"] for e in events)
+    timeline = c.get(f"/customers/{customer.pk}/").content.decode()
+    assert "sales_east" in timeline and "sales_west" in timeline  # owner: old → new on the customer's timeline
+    c.force_login(users["sales_west"])
+    assert c.get(f"/customers/{customer.pk}/").status_code == 200  # the new owner now sees it

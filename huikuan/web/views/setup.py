@@ -30,6 +30,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.models import AuditEvent
 from huikuan.common.money import MINOR_UNITS
 from huikuan.customers.models import TermKind
+from huikuan.customers.services import reassign_customers
 from huikuan.customers.termtext import (
     TermTextError,
     format_discount,
@@ -245,6 +246,16 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
 
 
+class ReassignForm(forms.Form):
+    to_user = forms.ChoiceField(label=gettext_lazy("Move all their customers to"))
+
+    def __init__(self, *args, company, subject: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = (User.objects.filter(companies=company, is_active=True, role__in=(Role.SALESPERSON, Role.SALES_MANAGER))
+                  .exclude(pk=subject.pk).order_by("display_name", "username"))
+        self.fields["to_user"].choices = [("", "—")] + [(str(u.pk), f"{u} ({u.username})") for u in people]
+
+
 class PasswordResetForm(forms.Form):
     password = forms.CharField(label=gettext_lazy("New one-time password"), widget=forms.PasswordInput)
 
@@ -307,6 +318,7 @@ def user_detail(request, pk):
     form = UserForm(post if action == "profile" else None, company=company, editing=user, initial=initial)
     role_form = RoleForm(post if action == "role" else None, initial={"role": user.role})
     password_form = PasswordResetForm(post if action == "password" else None)
+    reassign_form = ReassignForm(post if action == "reassign" else None, company=company, subject=user)
     if post:
         try:
             if action == "profile" and form.is_valid():
@@ -323,13 +335,21 @@ def user_detail(request, pk):
                 messages.success(request, _("One-time password set; %(user)s chooses their own at the next sign-in.")
                                  % {"user": user})
                 return redirect("web:user-detail", pk=user.pk)
+            if action == "reassign" and reassign_form.is_valid():
+                moved = reassign_customers(company=company, actor=request.user, from_user_id=user.pk,
+                                           to_user_id=int(reassign_form.cleaned_data["to_user"]))
+                messages.success(request, _("%(count)d customers moved to their new owner; each customer's timeline "
+                                            "shows the change.") % {"count": moved})
+                return redirect("web:user-detail", pk=user.pk)
         except DomainError as error:
-            target = {"profile": form, "role": role_form, "password": password_form}.get(action, form)
+            target = {"profile": form, "role": role_form, "password": password_form,
+                      "reassign": reassign_form}.get(action, form)
             _apply_error(target, error)
     events = list(AuditEvent.objects.filter(target_type="accounts.user", target_id=user.pk)
                   .select_related("actor").order_by("-at", "-pk")[:50])
     history = list(zip(events, audit.describe(events), strict=True))
     context = {"nav": "users", "subject": user, "form": form, "role_form": role_form, "password_form": password_form,
+               "reassign_form": reassign_form,
                "teams": Team.objects.all(), "history": history,
                "customers": user.owned_customers.filter(company=company).count()}
     return render(request, "setup/user_detail.html", context, status=422 if post else 200)

@@ -1,28 +1,29 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from huikuan.accounts.models import Company, User
 from huikuan.api.models import ApiKey
 from huikuan.api.services import issue_api_key, revoke_api_key
+from huikuan.common.commands import HuikuanCommand
 from huikuan.common.errors import DomainError
 from huikuan.customers.models import Customer
 
 
-class Command(BaseCommand):
+class Command(HuikuanCommand):
     help = "Issue, list or revoke API keys: apikey create --user U --name N [--role R] [--customer CODE] [--days 365]"
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        c = sub.add_parser("create")
-        c.add_argument("--user", required=True)
-        c.add_argument("--name", required=True)
-        c.add_argument("--role", default="")
+        c = sub.add_parser("create", help="issue a key (shown once)")
+        c.add_argument("--user", required=True, help="the user the key acts as")
+        c.add_argument("--name", required=True, help="what the key is for, e.g. the ERP's name")
+        c.add_argument("--role", default="", help="a narrower role for the key (default: the user's)")
         c.add_argument("--customer", default="", help="customer code to limit the key to")
         c.add_argument("--company", default="", help="company code (default: the user's first)")
         c.add_argument("--days", type=int, default=365, help="validity in days (0 = no expiry)")
         c.add_argument("--as", dest="actor", default="", help="administrator issuing the key (default: first admin)")
-        sub.add_parser("list")
-        r = sub.add_parser("revoke")
-        r.add_argument("prefix")
+        sub.add_parser("list", help="list every key with its user, role and state")
+        r = sub.add_parser("revoke", help="revoke a key by its prefix")
+        r.add_argument("prefix", help="the key's prefix as `list` shows it")
 
     def handle(self, *args, action, **o):
         admin = User.objects.filter(role="admin", is_active=True).order_by("pk")

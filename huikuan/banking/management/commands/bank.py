@@ -11,15 +11,17 @@ refused.
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from huikuan.accounts.models import Company, User
+from huikuan.accounts.commands import one_company
+from huikuan.accounts.models import User
 from huikuan.banking import services
 from huikuan.banking.models import OPEN_STATUSES, BankAccount, BankLine
 from huikuan.banking.parsers import FORMATS, MAP_FIELDS, LayoutUnknown
 from huikuan.common import clock
+from huikuan.common.commands import HuikuanCommand
 from huikuan.common.errors import DomainError
 
 
@@ -31,7 +33,7 @@ def _pair(text: str) -> tuple[str, str]:
     return column.strip(), field.strip()
 
 
-class Command(BaseCommand):
+class Command(HuikuanCommand):
     help = "Import bank statements (Chinese bank exports, CAMT.053, MT940, WeChat Pay, Alipay), match them, manage the company's bank accounts."
 
     def add_arguments(self, parser):
@@ -157,13 +159,7 @@ class Command(BaseCommand):
             return work(progress)
 
     def _company(self, code):
-        qs = Company.objects.all()
-        if code:
-            qs = qs.filter(code=code)
-        companies = list(qs[:2])
-        if len(companies) != 1:
-            raise CommandError("name the company with --company CODE")
-        return companies[0]
+        return one_company(code)
 
     def _user(self, username, company):
         qs = User.objects.filter(is_active=True)

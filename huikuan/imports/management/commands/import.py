@@ -17,7 +17,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from huikuan.accounts.models import Company, User
+from huikuan.accounts.commands import one_company
+from huikuan.accounts.models import User
 from huikuan.common.errors import DomainError
 from huikuan.imports.kinds import KINDS, PRESETS
 from huikuan.imports.models import JobStatus
@@ -87,13 +88,7 @@ class Command(BaseCommand):
         return left.strip(), right.strip()
 
     def _company(self, code):
-        qs = Company.objects.all()
-        if code:
-            qs = qs.filter(code=code)
-        companies = list(qs[:2])
-        if len(companies) != 1:
-            raise CommandError("name the company with --company CODE")
-        return companies[0]
+        return one_company(code)
 
     def _user(self, username, company):
         qs = User.objects.filter(is_active=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from huikuan.accounts.models import Company, User
+from huikuan.accounts.commands import one_company
+from huikuan.accounts.models import User
 from huikuan.common import clock
 from huikuan.common.export import build_xlsx
 from huikuan.insight.kpi_calc import PeriodError, parse_period
@@ -91,10 +92,4 @@ class Command(BaseCommand):
         return f"{value:,.2f}"
 
     def _company(self, code):
-        qs = Company.objects.all()
-        if code:
-            qs = qs.filter(code=code)
-        companies = list(qs[:2])
-        if len(companies) != 1:
-            raise CommandError("name the company with --company CODE")
-        return companies[0]
+        return one_company(code)

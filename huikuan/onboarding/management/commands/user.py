@@ -26,13 +26,14 @@ ROLE_HELP = "one of: " + ", ".join(Role.values)
 
 
 class Command(HuikuanCommand):
-    help = "Add, list, change the role of, deactivate, reactivate users or reset their password."
+    help = ("Add, list, change the role of, deactivate or reactivate users, move a leaver's customers to another "
+            "salesperson, or reset a password.")
 
     def add_arguments(self, parser):
         parser.add_argument("--company", default="", help=COMPANY_HELP)
         parser.add_argument("--language", default="", choices=["", "zh-hans", "en"], help="language of the messages")
         sub = parser.add_subparsers(dest="action", required=True, metavar="{add,list,set-role,deactivate,reactivate,"
-                                    "reset-password}")
+                                    "reassign,reset-password}")
         add = sub.add_parser("add", help="add a user to the company (one-time password)")
         add.add_argument("login")
         add.add_argument("--role", required=True, help=ROLE_HELP)
@@ -56,6 +57,9 @@ class Command(HuikuanCommand):
         off.add_argument("login", help="login or employee number")
         on = sub.add_parser("reactivate", help="let a deactivated user sign in again")
         on.add_argument("login", help="login or employee number")
+        move = sub.add_parser("reassign", help="move every customer a user owns (e.g. a leaver's) to another salesperson")
+        move.add_argument("login", help="login or employee number of the present owner")
+        move.add_argument("--to", required=True, help="login or employee number of the new owner")
         reset = sub.add_parser("reset-password", help="set a one-time password")
         reset.add_argument("login", help="login or employee number")
         reset.add_argument("--password-file", default="",
@@ -133,6 +137,15 @@ class Command(HuikuanCommand):
     def do_reactivate(self, o):
         user = services.reactivate_user(actor=None, user_id=self._user(o["login"]).pk)
         self.stdout.write(self.style.SUCCESS(_("%(login)s can sign in again.") % {"login": user.username}))
+
+    def do_reassign(self, o):
+        from huikuan.customers.services import reassign_customers
+
+        company = one_company(o["company"])
+        old, new = self._user(o["login"]), self._user(o["to"])
+        moved = reassign_customers(company=company, actor=None, from_user_id=old.pk, to_user_id=new.pk)
+        self.stdout.write(self.style.SUCCESS(_("%(count)d customers moved from %(old)s to %(new)s.") % {
+            "count": moved, "old": old.username, "new": new.username}))
 
     def do_reset_password(self, o):
         password, generated = self._password(o["password_file"])
