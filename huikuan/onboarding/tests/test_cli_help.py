@@ -74,6 +74,8 @@ def test_share_options_before_and_after_the_subcommand():
     ["credit", "rescore", "--company", "T01"], ["credit", "--company", "T01", "rescore"],
     ["collections", "queue", "--company", "t01"], ["collections", "--company", "T01", "queue"],
     ["bank", "--company", "T01", "match"], ["bank", "match", "--company", "T01"], ["bank", "match"],
+    ["bank", "--company", "T01", "account", "list"], ["bank", "account", "--company", "T01", "list"],
+    ["bank", "account", "list", "--company", "T01"],
     ["user", "list", "--company", "T01"], ["user", "--company", "T01", "list"], ["user", "list"],
     ["dunning", "run", "--dry-run", "--company", "T01"], ["dunning", "--company", "T01", "run", "--dry-run"],
 ])
