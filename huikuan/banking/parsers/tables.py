@@ -218,6 +218,7 @@ def parse_rows(rows, profile: Profile) -> ParsedStatement:
         raise StatementError(_("The file was not imported: %(problems)s") % {"problems": " ".join(problems)})
     if not out.lines:
         raise StatementError(_("The file contains no transactions."))
+    out.account_number = out.account_number or own_account_column(rows, idx)
     out.opening_balance, out.closing_balance = running_balances(out.lines)
     return out
 
@@ -299,6 +300,25 @@ def title_account_number(rows) -> str:
                 if _DIGITS.fullmatch(rest):
                     return re.sub(r"\D", "", rest)
     return ""
+
+
+OWN_ACCOUNT = ("本方账号", "本方帐号", "我方账号", "本方账户")
+
+
+def own_account_column(rows, idx: int) -> str:
+    """The account number of a 本方账号 column (工行 and others print it on every row) when every row
+    names the same one; '' otherwise."""
+    keys = {header_key(sp) for sp in OWN_ACCOUNT}
+    header = [header_key(clean_text(c)) for c in rows[idx][1]]
+    col = next((i for i, h in enumerate(header) if h in keys), None)
+    if col is None:
+        return ""
+    seen = {re.sub(r"\D", "", clean_text(cells[col])) for _line, cells in rows[idx + 1:] if col < len(cells)}
+    seen.discard("")
+    if len(seen) != 1:
+        return ""
+    number = seen.pop()
+    return number if len(number) >= 8 else ""
 
 
 # ---------------------------------------------------------------- layouts mapped by hand

@@ -129,6 +129,15 @@ def test_title_account_selects_among_several(company, finance, accounts, tmp_pat
     assert imp(company, finance, SAMPLES / "abc_detail_gbk.csv").statement.account == accounts["abc"]
 
 
+def test_own_account_column_selects_the_account_when_the_title_has_none(company, finance, accounts, tmp_path):
+    """工行 prints 本方账号 on every row: without title rows the account still comes from the file."""
+    text = (SAMPLES / "icbc_history_gbk.csv").read_bytes().decode("gb18030")
+    bare = tmp_path / "icbc_no_title.csv"
+    bare.write_bytes("\n".join(text.splitlines()[5:]).encode("gb18030"))
+    assert parse_file(bare, "x.csv").account_number == "1001234509001234567"
+    assert imp(company, finance, bare).statement.account == accounts["icbc"]
+
+
 def test_a_title_account_the_company_does_not_have_is_refused(company, finance, account):
     """One account (755…) but the file is 工行 1001…: never read into the wrong account."""
     with pytest.raises(bs.BankingError) as exc:
