@@ -9,19 +9,21 @@ PDFs and the contact log as CSV.
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from huikuan.common import audit
+from huikuan.common.export import iter_csv
 from huikuan.common.models import AuditEvent
 from huikuan.customers.models import CustomerFile
 from huikuan.ledger.models import Credit, Status
 from huikuan.statements.models import Statement
-from huikuan.statements.selectors import limitation, statement_data
+from huikuan.statements.selectors import limitation
 
 from .interest import interest_to_date
 from .models import Activity, Case, WrittenDemand
@@ -37,9 +39,11 @@ def evidence_context(*, case: Case, as_of) -> dict:
 
         items = list(Instalment.objects.filter(customer=customer, open_amount__gt=0).select_related("document")
                      .order_by("due_date", "pk"))
-    notices = (AuditEvent.objects.filter(customer_id=customer.pk)
-               .filter(Q(verb__startswith="dunning.") | Q(verb__startswith="statement.")
-                       | Q(verb="collections.demand.recorded")).order_by("at", "id"))
+    events = list(AuditEvent.objects.filter(customer_id=customer.pk)
+                  .filter(Q(verb__startswith="dunning.") | Q(verb__startswith="statement.")
+                          | Q(verb="collections.demand.recorded")).order_by("at", "id"))
+    # described in the reader's language (what happened, with its detail), never the raw event code
+    notices = list(zip((e.at for e in events), audit.describe(events), strict=True))
     return {
         "case": case, "customer": customer, "company": case.company, "as_of": as_of, "generated_at": timezone.now(),
         "items": items, "claimed": sum((i.open_amount for i in items), 0),
@@ -63,7 +67,7 @@ def evidence_pdf(*, case: Case, as_of) -> bytes:
 
 
 def evidence_zip(*, case: Case, as_of, user) -> bytes:
-    from huikuan.statements.pdf import render_statement_pdf
+    from huikuan.statements.services import issued_pdf
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -74,14 +78,20 @@ def evidence_zip(*, case: Case, as_of, user) -> bytes:
                     z.writestr(f"files/{f.pk}-{f.file.name.rsplit('/', 1)[-1]}", fh.read())
             except (FileNotFoundError, OSError):
                 z.writestr(f"files/{f.pk}-MISSING.txt", f"{f.title}: file not found in storage\n")
-        for st in Statement.objects.filter(customer=case.customer).order_by("-period_to", "-pk")[:MAX_STATEMENT_PDFS]:
-            data = statement_data(user=user, customer=case.customer, period_from=st.period_from, period_to=st.period_to)
-            z.writestr(f"statements/{st.number}.pdf", render_statement_pdf(data=data, statement=st))
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(["when", "kind", "outcome", "contact", "note", "next_action", "by"])
-        for a in Activity.objects.filter(customer=case.customer).select_related("actor").order_by("occurred_at", "pk"):
-            w.writerow([a.occurred_at.isoformat(), a.kind, a.outcome, a.contact_name, a.note, a.next_action_date or "",
-                        str(a.actor or "")])
-        z.writestr("contact-log.csv", "\ufeff" + out.getvalue())
+        for st in (Statement.objects.filter(customer=case.customer).select_related("customer", "company")
+                   .order_by("-period_to", "-pk")[:MAX_STATEMENT_PDFS]):
+            # the statements as they were issued (the customer holds these), not re-rendered today
+            z.writestr(f"statements/{st.number}.pdf", issued_pdf(statement=st, user=user))
+        z.writestr("contact-log.csv", "".join(contact_log_csv(case.customer)))
     return buf.getvalue()
+
+
+def contact_log_csv(customer):
+    """The contact log as CSV text chunks, through the export guard every export uses (formula text
+    neutralised, BOM for Excel), headers and kinds/outcomes in the reader's language."""
+    rows = (
+        (a.occurred_at, a.get_kind_display(),
+         a.get_outcome_display() if a.outcome else "", a.contact_name, a.note, a.next_action_date, str(a.actor or ""))
+        for a in Activity.objects.filter(customer=customer).select_related("actor").order_by("occurred_at", "pk"))
+    return iter_csv(columns=[(_("When"), "date"), (_("Kind"), "text"), (_("Outcome"), "text"), (_("Contact"), "text"),
+                             (_("Note"), "text"), (_("Next action"), "date"), (_("By"), "text")], rows=rows)

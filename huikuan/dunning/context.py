@@ -138,13 +138,15 @@ def letter_pdf(ctx: dict, rendered: Rendered, *, language: str) -> bytes:
     return HTML(string=letter_html(ctx, rendered, language=language)).write_pdf()
 
 
-def letters_pdf(pages: list[tuple[dict, Rendered, str]]) -> bytes:
-    """Several letters in one printable PDF (each starts on a new page, numbered per letter)."""
-    from weasyprint import HTML
+def join_pdfs(pdfs: list[bytes]) -> bytes:
+    """Several PDFs (stored letters) as one printable file, each keeping its own pages."""
+    import io
 
-    docs = [HTML(string=letter_html(c, r, language=lang)).render() for c, r, lang in pages]
-    if not docs:
-        return b""
-    first = docs[0]
-    all_pages = [p for d in docs for p in d.pages]
-    return first.copy(all_pages).write_pdf()
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for pdf in pdfs:
+        writer.append(io.BytesIO(pdf))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -243,3 +243,24 @@ class Delivery(models.Model):
         if self.channel in Channel.values:
             return str(Channel(self.channel).label)
         return str(Action(self.channel).label) if self.channel in Action.values else self.channel
+
+
+class SentCopy(models.Model):
+    """What went out over one channel for a notice, frozen at the first send attempt: the rendered
+    subject and text, the letter PDF (e-mail attachment or printed letter) and the provider template
+    parameters. Retries send these same bytes; the notice pages serve them. Editing a template or the
+    ledger later changes nothing here. Append-only on both databases (migration 0003)."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="sent_copies")
+    channel = models.CharField(_("channel"), max_length=10)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    template_id = models.CharField(max_length=60, blank=True)
+    pdf = models.BinaryField(blank=True, default=b"")
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sent copy")
+        constraints = [models.UniqueConstraint(fields=["notice", "channel"], name="dunning_sent_copy_once")]

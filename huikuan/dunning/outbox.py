@@ -12,9 +12,10 @@ it is marked failed "interrupted" so a person checks the provider and retries by
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
@@ -24,7 +25,8 @@ from huikuan.common.texts import Text
 
 from . import channels
 from .context import letter_pdf, notice_context, render, settings_of, template_for
-from .models import CUSTOMER_FACING, Action, Channel, Delivery, DeliveryStatus, Notice, Tone
+from .models import CUSTOMER_FACING, Action, Channel, Delivery, DeliveryStatus, Notice, SentCopy, Tone
+from .render import to_html
 
 MAX_ATTEMPTS = 6
 BACKOFF = dt.timedelta(minutes=1)
@@ -97,27 +99,49 @@ def _claim(now: dt.datetime, company_id=None, limit: int = BATCH) -> list[int]:
     return claimed
 
 
-def _message_for(d: Delivery, notice: Notice):
+def _render_copy(notice: Notice, channel: str) -> dict:
+    """Render what ``channel`` carries for ``notice`` now (subject, text, provider parameters and, for
+    e-mail and letters, the letter PDF) — done once per (notice, channel), see ``frozen_copy``."""
     ctx = notice_context(notice)
     with translation.override(notice.language):
         key = notice.step.template_key
-        tpl_channel = Channel.LETTER if d.channel == Channel.LETTER else d.channel
+        tpl_channel = Channel.LETTER if channel == Channel.LETTER else channel
         tpl = template_for(notice.company, key, tpl_channel, notice.language)
         if tpl is None:
             raise ValueError(f"no template {key}/{tpl_channel}")
         rendered = render(tpl, ctx)
-        msg = channels.Message(to=d.address, subject=rendered.subject, text=rendered.text, html=rendered.html,
-                               key=d.idempotency_key, template_id=tpl.provider_template_id)
-        msg.params = {"customer": ctx["customer_name"], "amount": ctx["total"], "date": ctx["final_payment_date"],
-                      "number": ctx["notice_number"]}
-        return msg, ctx, rendered, tpl
+        pdf = b""
+        if channel in (Channel.EMAIL, Channel.LETTER):
+            letter_tpl = template_for(notice.company, key, Channel.LETTER, notice.language)
+            pdf = letter_pdf(ctx, render(letter_tpl, ctx, subject=notice.number, body=""), language=notice.language)
+    return {"subject": rendered.subject, "text": rendered.text, "template_id": tpl.provider_template_id or "",
+            "params": {"customer": ctx["customer_name"], "amount": ctx["total"], "date": ctx["final_payment_date"],
+                       "number": ctx["notice_number"]},
+            "pdf": pdf}
 
 
-def _letter(notice: Notice) -> tuple[bytes, str]:
-    ctx = notice_context(notice)
-    tpl = template_for(notice.company, notice.step.template_key, Channel.LETTER, notice.language)
-    rendered = render(tpl, ctx, subject=notice.number, body="")
-    return letter_pdf(ctx, rendered, language=notice.language), f"{notice.number}.pdf"
+def frozen_copy(notice: Notice, channel: str) -> SentCopy:
+    """The copy of what ``channel`` sends for ``notice``: rendered at the first attempt and stored
+    (append-only); every retry and every later view uses these same bytes."""
+    copy = SentCopy.objects.filter(notice=notice, channel=channel).first()
+    if copy is not None:
+        return copy
+    values = _render_copy(notice, channel)
+    values["params"] = {k: str(v) for k, v in values["params"].items()}
+    try:
+        with transaction.atomic():
+            return SentCopy.objects.create(notice=notice, channel=channel,
+                                           sha256=hashlib.sha256(values["pdf"] + values["text"].encode()).hexdigest(),
+                                           **values)
+    except IntegrityError:  # another worker froze it first: theirs is the one
+        return SentCopy.objects.get(notice=notice, channel=channel)
+
+
+def _message_for(d: Delivery, copy: SentCopy) -> channels.Message:
+    msg = channels.Message(to=d.address, subject=copy.subject, text=copy.text, html=to_html(copy.text),
+                           key=d.idempotency_key, template_id=copy.template_id)
+    msg.params = dict(copy.params)
+    return msg
 
 
 def _send(d: Delivery) -> channels.Result:
@@ -125,17 +149,14 @@ def _send(d: Delivery) -> channels.Result:
     company = notice.company
     if d.channel in (Channel.PHONE, Channel.VISIT, Action.TASK, Action.HOLD, Action.CASE):
         return _action(d, notice)
-    msg, ctx, rendered, _tpl = _message_for(d, notice)
+    copy = frozen_copy(notice, d.channel)
+    msg = _message_for(d, copy)
     if d.channel == Channel.EMAIL:
-        with translation.override(notice.language):
-            pdf, name = _letter(notice)
-        msg.attachments.append((name, pdf, "application/pdf"))
+        msg.attachments.append((f"{notice.number}.pdf", bytes(copy.pdf), "application/pdf"))
         return channels.send_email(msg)
     if d.channel == Channel.SMS:
         return channels.sms_provider().deliver(msg)
-    if d.channel == Channel.LETTER:
-        with translation.override(notice.language):
-            _letter(notice)  # proves it renders; the PDF is produced again for download / batch printing
+    if d.channel == Channel.LETTER:  # the letter is printed from the stored copy (notice page, run letters)
         return channels.Result(channels.SENT, provider_id="print")
     conf = settings_of(company)
     if d.channel == Channel.WECOM:

@@ -13,12 +13,14 @@ data (a customer called ``<script>``) is shown, never executed.
 
 from __future__ import annotations
 
+import re
+
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, TextNode, VariableNode
 from django.template.defaulttags import ForNode, IfNode
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.errors import DomainError
@@ -68,13 +70,13 @@ def _check_var(fe: FilterExpression, loop_vars: set[str], problems: list[str]) -
         root = lookups[0]
         if root in loop_vars:
             if len(lookups) > 1 and lookups[1] not in ITEM_FIELDS:
-                problems.append(_g("Unknown item field: %(name)s") % {"name": ".".join(lookups)})
+                problems.append(gettext("Unknown item field: %(name)s") % {"name": ".".join(lookups)})
         elif root not in PLACEHOLDERS or len(lookups) > 1:
-            problems.append(_g("Unknown placeholder: %(name)s") % {"name": ".".join(lookups)})
+            problems.append(gettext("Unknown placeholder: %(name)s") % {"name": ".".join(lookups)})
     for func, _args in fe.filters:
         name = getattr(func, "_filter_name", None) or func.__name__
         if name not in FILTERS:
-            problems.append(_g("Filter not allowed: %(name)s") % {"name": name})
+            problems.append(gettext("Filter not allowed: %(name)s") % {"name": name})
 
 
 def _walk(nodelist, loop_vars: set[str], problems: list[str]) -> None:
@@ -93,7 +95,7 @@ def _walk(nodelist, loop_vars: set[str], problems: list[str]) -> None:
                     _check_condition(cond, loop_vars, problems)
                 _walk(nodelist, loop_vars, problems)
         else:
-            problems.append(_g("Tag not allowed: %(name)s") % {"name": node.token.contents.split()[0] if getattr(node, "token", None) else type(node).__name__})
+            problems.append(gettext("Tag not allowed: %(name)s") % {"name": node.token.contents.split()[0] if getattr(node, "token", None) else type(node).__name__})
 
 
 def _check_condition(cond, loop_vars, problems) -> None:
@@ -106,12 +108,43 @@ def _check_condition(cond, loop_vars, problems) -> None:
             _check_condition(sub, loop_vars, problems)
 
 
+# Django's template syntax errors are English sentences: each known kind is told again in the reader's
+# language (with its line and tag); an unknown kind gets a general sentence, never Django's English.
+_SYNTAX = (
+    (re.compile(r"Invalid block tag on line (?P<line>\d+): '(?P<tag>[^']*)'"),
+     _("Line %(line)s: the tag “%(tag)s” is not allowed here or does not exist.")),
+    (re.compile(r"Unclosed tag on line (?P<line>\d+): '(?P<tag>[^']*)'"),
+     _("Line %(line)s: the tag “%(tag)s” is never closed.")),
+    (re.compile(r"Empty variable tag on line (?P<line>\d+)"),
+     _("Line %(line)s: an empty placeholder {{ }}.")),
+    (re.compile(r"Empty block tag on line (?P<line>\d+)"), _("Line %(line)s: an empty tag {%% %%}.")),
+    (re.compile(r"Invalid filter: '(?P<name>[^']*)'"), _("Filter not allowed: %(name)s")),
+    (re.compile(r"Could not parse the remainder: '(?P<text>[^']*)' from '(?P<source>[^']*)'"),
+     _("“%(source)s” cannot be read (the part “%(text)s” is not understood).")),
+    (re.compile(r"Could not parse some characters: (?P<source>.*)"),
+     _("“%(source)s” cannot be read.")),
+    (re.compile(r"'for' statements should use the format 'for x in y'"),
+     _("A “for” tag is written {%% for item in items %%}.")),
+)
+
+
+def syntax_problem(exc: TemplateSyntaxError) -> str:
+    """A template syntax error in the active language."""
+    message = str(exc)
+    for pattern, text in _SYNTAX:
+        m = pattern.search(message)
+        if m:
+            return str(text) % m.groupdict()
+    return gettext("The template cannot be read: check that every {{ and {%% is closed by }} and %%}.") % {}
+
+
 def compile_template(source: str):
-    """Parse and check a user template; raises TemplateInvalid with every problem found."""
+    """Parse and check a user template; raises TemplateInvalid with every problem found, in the
+    active language."""
     try:
         tpl = _ENGINE.from_string(source or "")
     except TemplateSyntaxError as exc:
-        raise TemplateInvalid([_g("Template syntax error: %(error)s") % {"error": exc}]) from exc
+        raise TemplateInvalid([syntax_problem(exc)]) from exc
     problems: list[str] = []
     _walk(tpl.nodelist, set(), problems)
     if problems:

@@ -21,7 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -59,6 +60,10 @@ MAX_AMOUNT = Decimal("999999999999.99")
 
 class DunningError(DomainError):
     code = "dunning_error"
+
+
+class TemplateExists(DunningError):
+    code = "template_exists"
 
 
 def _require(actor, perm: str) -> None:
@@ -174,7 +179,14 @@ def save_policy(*, company, actor, name: str, steps, policy_id: int | None = Non
 
 @transaction.atomic(durable=True)
 def save_template(*, company, actor, key: str, channel: str, language: str, subject: str, body: str,
-                  provider_template_id: str = "") -> DunningTemplate:
+                  provider_template_id: str = "", template_id: int | None = None) -> DunningTemplate:
+    """Create a template (``template_id`` None) or change the one with ``template_id``.
+
+    A template is found by (key, channel, language), so a new one with the key, channel and language of
+    an existing template is refused (TemplateExists) instead of silently replacing it, and so is
+    changing a template into another one's key, channel and language. Editing changes only notices
+    not sent yet: what was sent is kept as sent (``SentCopy``).
+    """
     _require(actor, "dunning.policy")
     key = (key or "").strip()[:40]
     if not key or not key.replace("-", "").replace("_", "").isalnum():
@@ -187,10 +199,33 @@ def save_template(*, company, actor, key: str, channel: str, language: str, subj
         raise DunningError(_("Enter the text."), field="body")
     compile_template(subject or "")
     compile_template(body)
-    tpl, _created = DunningTemplate.objects.update_or_create(
-        company=company, key=key, channel=channel, language=language,
-        defaults={"subject": (subject or "")[:200], "body": body, "provider_template_id": (provider_template_id or "")[:60]})
-    audit.record(actor=actor, verb="dunning.template.saved", target=tpl, summary=str(tpl))
+    same = DunningTemplate.objects.select_for_update().filter(company=company, key=key, channel=channel,
+                                                             language=language).exclude(pk=template_id).first()
+    if same is not None:
+        raise TemplateExists(
+            _("A template “%(key)s” for %(channel)s in %(language)s already exists: open it to change it, or choose "
+              "another name.") % {"key": key, "channel": Channel(channel).label, "language": dict(settings.LANGUAGES)[language]},
+            field="key")
+    values = {"key": key, "channel": channel, "language": language, "subject": (subject or "")[:200], "body": body,
+              "provider_template_id": (provider_template_id or "")[:60]}
+    if template_id is None:
+        try:
+            with transaction.atomic():
+                tpl = DunningTemplate.objects.create(company=company, **values)
+        except IntegrityError as exc:  # created by someone else meanwhile
+            raise TemplateExists(_("This template was just created by someone else: open it to change it."),
+                                 field="key") from exc
+        before = None
+    else:
+        tpl = DunningTemplate.objects.select_for_update().filter(company=company, pk=template_id).first()
+        if tpl is None:
+            raise DunningError(_("Unknown template."))
+        before = {k: getattr(tpl, k) for k in values}
+        for k, v in values.items():
+            setattr(tpl, k, v)
+        tpl.save()
+    audit.record(actor=actor, verb="dunning.template.saved", target=tpl, summary=str(tpl),
+                 data={"before": before, "after": values} if before else {"created": values})
     return tpl
 
 

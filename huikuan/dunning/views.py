@@ -36,6 +36,7 @@ from .models import (
     DunningTemplate,
     GradePolicy,
     Notice,
+    SentCopy,
     Tone,
 )
 from .render import PLACEHOLDERS, TemplateInvalid
@@ -128,15 +129,11 @@ def run_letters(request, pk: int):
         raise Http404
     notices = (Notice.objects.filter(run=run, deliveries__channel=Channel.LETTER).filter(owner_q(request.user, "customer__owner"))
                .select_related("company", "customer__owner", "step").order_by("customer__code")[:500])
-    pages = []
-    for n in notices:
-        ctx = ctxmod.notice_context(n)
-        tpl = ctxmod.template_for(company, n.step.template_key, Channel.LETTER, n.language)
-        pages.append((ctx, ctxmod.render(tpl, ctx, subject=n.number), n.language))
-    if not pages:
+    pdfs = [_letter_bytes(n) for n in notices]  # each letter as it was sent (or will be, if not yet sent)
+    if not pdfs:
         messages.info(request, _("This run has no letters."))
         return redirect("dunning:run", run.pk)
-    resp = HttpResponse(ctxmod.letters_pdf(pages), content_type="application/pdf")
+    resp = HttpResponse(ctxmod.join_pdfs(pdfs), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="dunning-letters-{run.pk}.pdf"'
     return resp
 
@@ -189,13 +186,22 @@ def notice_detail(request, pk: int):
                                                    "deliveries": n.deliveries.all().order_by("pk")})
 
 
+def _letter_bytes(n: Notice) -> bytes:
+    """The notice's letter exactly as it went out (the stored copy of the letter or e-mail delivery);
+    a notice not sent yet is rendered from today's template and ledger (what would go out now)."""
+    copy = (SentCopy.objects.filter(notice=n, channel__in=(Channel.LETTER, Channel.EMAIL)).exclude(pdf=b"")
+            .order_by("-channel").first())  # letter before email
+    if copy is not None:
+        return bytes(copy.pdf)
+    ctx = ctxmod.notice_context(n)
+    tpl = ctxmod.template_for(n.company, n.step.template_key, Channel.LETTER, n.language)
+    return ctxmod.letter_pdf(ctx, ctxmod.render(tpl, ctx, subject=n.number), language=n.language)
+
+
 @login_required
 def notice_letter(request, pk: int):
     n = _notice(request, pk)
-    ctx = ctxmod.notice_context(n)
-    tpl = ctxmod.template_for(n.company, n.step.template_key, Channel.LETTER, n.language)
-    pdf = ctxmod.letter_pdf(ctx, ctxmod.render(tpl, ctx, subject=n.number), language=n.language)
-    resp = HttpResponse(pdf, content_type="application/pdf")
+    resp = HttpResponse(_letter_bytes(n), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="{n.number}.pdf"'
     return resp
 
@@ -380,7 +386,8 @@ def template_edit(request, pk: int | None = None):
         _need(request, "dunning.policy")
         data = {k: request.POST.get(k, "") for k in data}
         try:
-            saved = services.save_template(company=company, actor=request.user, **data)
+            saved = services.save_template(company=company, actor=request.user, template_id=tpl.pk if tpl else None,
+                                           **data)
             messages.success(request, _("Template saved."))
             return redirect("dunning:template", saved.pk)
         except TemplateInvalid as exc:

@@ -115,3 +115,21 @@ class StatementBatch(models.Model):
     @property
     def percent(self) -> int:
         return int(self.done * 100 / self.total) if self.total else (100 if self.status == BatchStatus.DONE else 0)
+
+
+class IssuedCopy(models.Model):
+    """The statement PDF exactly as it was issued: rendered once when the statement is issued (in the
+    customer's language) and from then on served, e-mailed and put into evidence packs byte for byte.
+    Later ledger entries, interest rules or code changes never alter it; a new version is a new
+    statement. Append-only on both databases (migration 0003)."""
+
+    statement = models.OneToOneField(Statement, primary_key=True, on_delete=models.PROTECT, related_name="issued_copy")
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    language = models.CharField(max_length=10)
+    rendered_at = models.DateTimeField(auto_now_add=True)
+    # True for a statement issued before copies were kept: rendered at first download, not at issue
+    late = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("issued statement copy")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +17,7 @@ from huikuan.common.money import to_decimal
 from huikuan.common.numbering import next_number
 from huikuan.customers.models import Contact, Customer
 
-from .models import ReplyStatus, Statement, StatementBatch, StatementReply
+from .models import IssuedCopy, ReplyStatus, Statement, StatementBatch, StatementReply
 from .pdf import render_statement_pdf
 from .selectors import statement_data
 
@@ -46,9 +47,52 @@ def issue_statement(*, user, customer: Customer, period_from: dt.date, period_to
         period_from=period_from, period_to=period_to, closing_amount=data.closing,
         reply_deadline=today + dt.timedelta(days=reply_days), batch=batch, created_by=user,
     )
+    language = customer_language(customer)
+    copy = _keep_copy(st, data, language=language)
     audit.record(actor=user, verb="statement.issued", target=st, summary=f"{st.number} {data.closing}",
-                 data={"closing": data.closing, "period_from": period_from, "period_to": period_to})
+                 data={"closing": data.closing, "period_from": period_from, "period_to": period_to,
+                       "language": language, "sha256": copy.sha256})
     return st
+
+
+def customer_language(customer: Customer) -> str:
+    """The language a document for ``customer`` is issued in: its primary (or first active) contact's."""
+    lang = (Contact.objects.filter(customer=customer, is_active=True).order_by("-is_primary", "pk")
+            .values_list("language", flat=True).first())
+    return lang or translation.get_language() or "zh-hans"
+
+
+def _keep_copy(st: Statement, data, *, language: str, late: bool = False) -> IssuedCopy:
+    with translation.override(language):
+        pdf = render_statement_pdf(data=data, statement=st)
+    return IssuedCopy.objects.create(statement=st, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+                                     language=language, late=late)
+
+
+class CopyDamaged(StatementError):
+    code = "copy_damaged"
+
+
+def issued_pdf(*, statement: Statement, user) -> bytes:
+    """The statement's PDF exactly as issued (checked against its SHA-256).
+
+    A statement issued before copies were kept gets its copy now (rendered from the ledger as it is
+    today, marked ``late``) and keeps that one from then on. Raises CopyDamaged if the stored bytes no
+    longer match their hash."""
+    copy = IssuedCopy.objects.filter(statement=statement).first()
+    if copy is None:
+        with transaction.atomic():
+            locked = Statement.objects.select_for_update().get(pk=statement.pk)
+            copy = IssuedCopy.objects.filter(statement=locked).first()
+            if copy is None:
+                data = statement_data(user=user, customer=statement.customer, period_from=statement.period_from,
+                                      period_to=statement.period_to)
+                copy = _keep_copy(locked, data, language=customer_language(statement.customer), late=True)
+    pdf = bytes(copy.pdf)
+    if hashlib.sha256(pdf).hexdigest() != copy.sha256:
+        raise CopyDamaged(_("The stored copy of statement %(number)s does not match its fingerprint.")
+                          % {"number": statement.number})
+    return pdf
 
 
 def email_statement(*, statement: Statement, user) -> str:
@@ -60,9 +104,7 @@ def email_statement(*, statement: Statement, user) -> str:
     )
     if contact is None:
         raise StatementError(_("No contact of this customer has an e-mail address."))
-    data = statement_data(user=user, customer=statement.customer, period_from=statement.period_from,
-                          period_to=statement.period_to)
-    pdf = render_statement_pdf(data=data, statement=statement)
+    pdf = issued_pdf(statement=statement, user=user)
     subject = gettext("Statement of account %(number)s — %(company)s") % {"number": statement.number, "company": statement.company.name}
     body = gettext(
         "Dear %(name)s,\n\nPlease find attached our statement of account to %(date)s. The closing balance is %(amount)s %(cur)s.\n"

@@ -65,3 +65,72 @@ def test_save_template_refuses_invalid_and_changes_nothing(company, finance):
         services.save_template(company=company, actor=finance, key="reminder", channel="email", language="en", subject="x",
                                body="{{ nope }}")
     assert DunningTemplate.objects.get(company=company, key="reminder", channel="email", language="en").body == before
+
+
+def test_a_new_template_never_replaces_an_existing_one(company, users):
+    """Issue 12 point 17: "new template" with the key, channel and language of an existing one is refused."""
+    from huikuan.common.models import AuditEvent
+    from huikuan.dunning.models import DunningTemplate
+
+    services.ensure_defaults(company)
+    admin = users["admin"]
+    old = DunningTemplate.objects.get(company=company, key="reminder", channel="email", language="en")
+    body = old.body
+    with pytest.raises(services.TemplateExists) as e:
+        services.save_template(company=company, actor=admin, key="reminder", channel="email", language="en",
+                               subject="New", body="Hello {{ customer_name }}")
+    assert e.value.field == "key"
+    assert DunningTemplate.objects.get(pk=old.pk).body == body
+    # editing that template is explicit (its id), and may not take another template's key/channel/language
+    services.save_template(company=company, actor=admin, template_id=old.pk, key="reminder", channel="email",
+                           language="en", subject="Reminder", body="Dear {{ customer_name }}")
+    assert DunningTemplate.objects.get(pk=old.pk).body == "Dear {{ customer_name }}"
+    ev = AuditEvent.objects.filter(verb="dunning.template.saved").latest("pk")
+    assert ev.data["before"]["body"] == body and ev.data["after"]["body"] == "Dear {{ customer_name }}"
+    zh = DunningTemplate.objects.get(company=company, key="reminder", channel="email", language="zh-hans")
+    with pytest.raises(services.TemplateExists):
+        services.save_template(company=company, actor=admin, template_id=zh.pk, key="reminder", channel="email",
+                               language="en", subject="x", body="y")
+    # a genuinely new one is created
+    new = services.save_template(company=company, actor=admin, key="reminder-vip", channel="email", language="en",
+                                 subject="VIP", body="Dear {{ customer_name }}")
+    assert new.pk != old.pk
+
+
+def test_new_template_form_refuses_a_duplicate_in_the_users_language(client, company, users):
+    from django.urls import reverse
+
+    from huikuan.dunning.models import DunningTemplate
+
+    services.ensure_defaults(company)
+    client.force_login(users["admin"])
+    before = DunningTemplate.objects.get(company=company, key="reminder", channel="sms", language="zh-hans").body
+    r = client.post(reverse("dunning:template-new"), {"key": "reminder", "channel": "sms", "language": "zh-hans",
+                                                      "subject": "", "body": "新的 {{ total }}"},
+                    HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert r.status_code == 422 and "已存在" in r.content.decode()
+    assert DunningTemplate.objects.get(company=company, key="reminder", channel="sms", language="zh-hans").body == before
+
+
+@pytest.mark.parametrize("source", ["{% for i in items %}{{ i.number }}", "{% bogus %}", "{{ }}", "{{ total x }}",
+                                    "{% for x %}{% endfor %}"])
+def test_preview_errors_are_in_the_users_language(client, company, users, source):
+    """Issue 12 point 17: Django's English syntax errors never reach the live preview."""
+    from django.urls import reverse
+
+    client.force_login(users["admin"])
+    import re
+
+    for lang in ("zh-hans", "en"):
+        r = client.post(reverse("dunning:template-preview"),
+                        {"channel": "email", "language": "en", "subject": "x", "body": source},
+                        HTTP_ACCEPT_LANGUAGE=lang)
+        html = r.content.decode()
+        assert r.status_code == 200 and 'role="alert"' in html
+        for english in ("Invalid block tag", "Unclosed tag", "Could not parse", "Empty variable tag",
+                        "statements should", "Template syntax error"):
+            assert english not in html
+        problems = re.findall(r"<li>(.*?)</li>", html.split('role="alert"')[1])
+        assert problems
+        if lang == "zh-hans":  # every problem in Chinese (the template itself is an English one)
+            assert all(re.search("[\u4e00-\u9fff]", p) for p in problems), problems

@@ -206,8 +206,12 @@ def _statement_in_scope(request, pk) -> Statement:
 @login_required
 def statement_pdf(request, pk: int):
     st = _statement_in_scope(request, pk)
-    data = statement_data(user=request.user, customer=st.customer, period_from=st.period_from, period_to=st.period_to)
-    resp = HttpResponse(render_statement_pdf(data=data, statement=st), content_type="application/pdf")
+    try:
+        pdf = st_services.issued_pdf(statement=st, user=request.user)  # as issued, never re-rendered
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:customer-statement", pk=st.customer_id)
+    resp = HttpResponse(pdf, content_type="application/pdf")
     resp["Content-Disposition"] = f'attachment; filename="{st.number}.pdf"'
     return resp
 
