@@ -345,9 +345,22 @@ class MappingError(StatementError):
     code = "statement_mapping"
 
 
+# the words finance staff use for the fields (a --map "收款金额=贷方" reads as credit)
+FIELD_WORDS = {
+    "date": ("日期", "交易日期", "记账日期"), "credit": ("贷方", "贷", "收入", "收款", "贷方金额", "收入金额"),
+    "debit": ("借方", "借", "支出", "付款", "借方金额", "支出金额"), "amount": ("金额", "交易金额", "发生额"),
+    "flag": ("收支", "收/支", "借贷", "借/贷", "方向", "收支标志", "借贷标志"), "name": ("户名", "对方户名", "对方名称", "对方"),
+    "account": ("对方账号", "账号"), "bank": ("开户行", "对方开户行"), "memo": ("摘要", "用途", "附言", "备注"),
+    "serial": ("流水号", "交易流水号"), "balance": ("余额",), "currency": ("币种",),
+}
+
+
 def field_code(text: str) -> str:
-    """A field named by its code ("credit") or by its label in either language; '' if unknown."""
+    """A field named by its code ("credit"), its label in either language or a usual word ("贷方"); '' if unknown."""
     key = header_key(text)
+    for code, words in FIELD_WORDS.items():
+        if key in {header_key(w) for w in words}:
+            return code
     for code, label in MAP_FIELDS.items():
         if key == code:
             return code

@@ -89,7 +89,7 @@ class Command(HuikuanCommand):
                     company=comp, line_ids=ids, actor=actor, on=clock.today(comp), progress=progress), len(ids))
                 self._counts(counts)
         except LayoutUnknown as exc:
-            raise CommandError(self._layout_help(exc)) from exc
+            raise CommandError(self._layout_help(exc, opts.get("file") or "FILE")) from exc
         except DomainError as exc:
             raise CommandError(str(exc.message)) from exc
 
@@ -104,7 +104,7 @@ class Command(HuikuanCommand):
             extra = " · " + _("%(n)s saved layouts") % {"n": layouts} if layouts else ""
             self.stdout.write(f"{a.account_number}\t{a.currency}\t{a.bank}\t{a.name}{state}{extra}")
 
-    def _layout_help(self, exc: LayoutUnknown) -> str:
+    def _layout_help(self, exc: LayoutUnknown, file: str) -> str:
         view = exc.preview
         lines = [str(exc.message), "", _("Columns of the file (header on line %(line)s), with sample values:")
                  % {"line": view.header_line}]
@@ -113,7 +113,7 @@ class Command(HuikuanCommand):
                 lines.append(f"  {h}: {' | '.join(view.samples.get(h, [])) or '—'}")
         lines += ["", _("Fields: %(fields)s") % {"fields": ", ".join(f"{code} ({label})" for code, label in MAP_FIELDS.items())},
                   _("Map them once, e.g.: %(example)s") % {
-                      "example": 'huikuan bank import FILE --map "交易日期=date" --map "贷方发生额(收入)=credit" '
+                      "example": f'huikuan bank import {file} --map "交易日期=date" --map "贷方发生额(收入)=credit" '
                                  '--map "借方发生额(支取)=debit" --map "对方户名=name"'}]
         return "\n".join(lines)
 
