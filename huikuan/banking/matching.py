@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Window
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, Window
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
@@ -64,6 +64,9 @@ REASONS = {
     "rest_on_account": _("%(rest)s more than the items: kept as unapplied cash on account"),
     "amount_only": _("Only the amount matches (%(count)s open items company-wide have it)"),
     "no_open_items": _("The customer has nothing open: cash on account"),
+    "account_shared": _("Payer account %(account)s has paid for several customers"),
+    "memo_name": _("The memo names the customer (“%(name)s”)"),
+    "memo_code": _("The memo gives the customer's registration code %(code)s"),
 }
 
 # fit kinds that leave no choice once the customer is certain
@@ -83,8 +86,9 @@ FIT = {
 IDENTITY = {
     "account": Decimal("0.98"), "alias": Decimal("0.97"), "name_exact": Decimal("0.97"),
     "ref_exact": Decimal("0.97"), "ref_fuzzy": Decimal("0.70"), "ref_amount": Decimal("0.97"),
+    "memo_name": Decimal("0.97"), "memo_code": Decimal("0.98"), "account_shared": Decimal("0.60"),
 }
-STRONG_IDENTITY = {"account", "alias", "name_exact", "ref_exact", "ref_amount"}
+STRONG_IDENTITY = {"account", "alias", "name_exact", "ref_exact", "ref_amount", "memo_name", "memo_code"}
 AMOUNT_FANOUT = 25  # an amount shared by more open items than this identifies nobody
 FUZZY_ALL_CUSTOMERS = 5000  # above this many customers, names are compared only with candidates
 TOP = 5
@@ -248,6 +252,8 @@ class Pool:
     items: dict = field(default_factory=lambda: defaultdict(list))  # customer id → [Item] (due, id)
     fuzzy_names: bool = False
     budget: Budget = field(default_factory=lambda: Budget())  # combination search time left for this batch
+    shared_accounts: dict = field(default_factory=dict)  # norm account → last customer (paid for several)
+    memo_names: dict = field(default_factory=dict)  # line key → {customer id: (signal, matched text)}
     keys_of: dict = field(default_factory=dict)  # customer id → {number key: [Item]} (built on first use)
 
 
@@ -281,12 +287,14 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
     accounts = {norm_account(ln.account) for ln in lines if ln.account}
     names = {norm_name(ln.name) for ln in lines if ln.name}
     if accounts:
-        pool.by_account = dict(BankPayerAccount.objects.filter(company=company, account_number__in=accounts)
-                               .values_list("account_number", "customer_id"))
+        for number, cid, shared in BankPayerAccount.objects.filter(company=company, account_number__in=accounts) \
+                .values_list("account_number", "customer_id", "shared"):
+            (pool.shared_accounts if shared else pool.by_account)[number] = cid
     if accounts:
         pool.by_account.update(recorded_payer_accounts(company, (ln.account for ln in lines if ln.account)))
     if names:
         pool.by_alias = dict(BankAlias.objects.filter(company=company, name__in=names).values_list("name", "customer_id"))
+    _gather_memo_names(company, lines, pool, index)
     variants: set[str] = set()
     for ln in lines:
         variants |= number_variants(ln.memo, ln.date.year)
@@ -312,7 +320,9 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
             for d in ((-rounding, ZERO, rounding) if rounding else (ZERO,)):
                 if item.open - item.discount + d in by_amount:
                     pool.amount_hits[item.open - item.discount + d].append(item)
-    wanted: set[int] = set(pool.by_account.values()) | set(pool.by_alias.values())
+    wanted: set[int] = set(pool.by_account.values()) | set(pool.by_alias.values()) | set(pool.shared_accounts.values())
+    for found in pool.memo_names.values():
+        wanted |= set(found)
     wanted |= {cid for _d, cid in pool.docs.values()}
     for ln in lines:
         wanted |= _name_candidates(pool, ln.name, {i.customer_id for i in pool.amount_hits.get(ln.amount, ())})
@@ -338,6 +348,92 @@ def gather(company, lines: Sequence[LineFacts], *, customer_names: dict | None =
         for item in _items(_open_instalments(company).filter(customer_id__in=chunk).order_by("customer_id", "due_date", "id")):
             pool.items[item.customer_id].append(item)
     return pool
+
+
+_CREDIT_CODE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}(?![0-9A-Z])")
+# words of a memo that are never a customer's name (代付 = paid on behalf of, 货款 = payment for goods …)
+_MEMO_WORDS = re.compile(r"代付|付款|支付|货款|往来款|结算款|采购款|转账|网银|汇款|款项|\d+月|月份")
+MEMO_NAME_MIN = 3  # a name of fewer characters in a memo (华为, 美的) is too easily part of other words
+
+
+def _memo_chunks(memo: str) -> list[str]:
+    text = norm_name(memo)
+    return [c for c in _MEMO_WORDS.split(re.sub(r"[0-9A-Z]{6,}", " ", text)) if len(c) >= 2]
+
+
+def _memo_substrings(memo: str, longest: int = 20) -> set[str]:
+    out = set()
+    for chunk in _memo_chunks(memo):
+        for i in range(len(chunk)):
+            for j in range(i + MEMO_NAME_MIN, min(len(chunk), i + longest) + 1):
+                out.add(chunk[i:j])
+    return out
+
+
+def _gather_memo_names(company, lines: Sequence[LineFacts], pool: Pool, index: NameIndex) -> None:
+    """Customers a memo names — by name, short name, core name, learned alias, or 统一社会信用代码 — for
+    lines whose payer is not already known by account or name (a boss or an employee paying)."""
+    from .models import BankAlias
+
+    subs_of: dict[int, set[str]] = {}
+    codes_of: dict[int, set[str]] = {}
+    for ln in lines:
+        if not ln.memo:
+            continue
+        codes = set(_CREDIT_CODE.findall(unicodedata.normalize("NFKC", ln.memo).upper()))
+        if codes:
+            codes_of[ln.key] = codes
+        known = (ln.account and norm_account(ln.account) in pool.by_account) or \
+            (ln.name and (norm_name(ln.name) in index.by_norm or core_name(ln.name) in index.by_core))
+        if not known:
+            subs = _memo_substrings(ln.memo)
+            if subs:
+                subs_of[ln.key] = subs
+    if not subs_of and not codes_of:
+        return
+    all_codes = sorted(set().union(*codes_of.values())) if codes_of else []
+    by_code: dict[str, set] = defaultdict(set)
+    for start in range(0, len(all_codes), 1000):
+        for cid, code in Customer.objects.filter(company=company, credit_code__in=all_codes[start:start + 1000]) \
+                .values_list("id", "credit_code"):
+            by_code[code].add(cid)
+    all_subs = sorted(set().union(*subs_of.values())) if subs_of else []
+    alias: dict[str, int] = {}
+    extra: dict[str, set] = defaultdict(set)  # names looked up in SQL when the index holds only some customers
+    for start in range(0, len(all_subs), 5000):
+        chunk = all_subs[start:start + 5000]
+        alias.update(BankAlias.objects.filter(company=company, name__in=chunk).values_list("name", "customer_id"))
+        if not pool.fuzzy_names or len(index.customers) > FULL_NAME_INDEX:
+            for cid, name, short in Customer.objects.filter(company=company).filter(
+                    Q(name__in=chunk) | Q(short_name__in=chunk)).values_list("id", "name", "short_name"):
+                extra[norm_name(name)].add(cid)
+                if short:
+                    extra[norm_name(short)].add(cid)
+                pool.customers.setdefault(cid, (name, short))
+    for key in set(subs_of) | set(codes_of):
+        found: dict[int, tuple[str, str]] = {}
+        for code in codes_of.get(key, ()):
+            if len(by_code.get(code, ())) == 1:
+                (cid,) = by_code[code]
+                found[cid] = ("memo_code", code)
+        # the longest name the memo contains wins; a name two customers share names neither
+        best_len, named = 0, {}
+        for sub in subs_of.get(key, ()):
+            owners = set(index.by_norm.get(sub, ())) | set(index.by_core.get(sub, ())) | extra.get(sub, set())
+            if sub in alias:
+                owners.add(alias[sub])
+            if not owners:
+                continue
+            if len(sub) > best_len:
+                best_len, named = len(sub), {sub: owners}
+            elif len(sub) == best_len:
+                named[sub] = owners
+        owners = set().union(*named.values()) if named else set()
+        if len(owners) == 1:
+            (cid,) = owners
+            found.setdefault(cid, ("memo_name", next(iter(named))))
+        if found:
+            pool.memo_names[key] = found
 
 
 def recorded_payer_accounts(company, raw_accounts: Iterable[str]) -> dict:
@@ -713,6 +809,12 @@ def score_line(line: LineFacts, pool: Pool, *, tolerance: Decimal, rounding: Dec
     acct = norm_account(line.account) if line.account else ""
     if acct and acct in pool.by_account:
         candidates[pool.by_account[acct]].append(("account", IDENTITY["account"], ["account", {"account": line.account}]))
+    if acct and acct in pool.shared_accounts:
+        candidates[pool.shared_accounts[acct]].append(
+            ("account_shared", IDENTITY["account_shared"], ["account_shared", {"account": line.account}]))
+    for cid, (signal, text) in pool.memo_names.get(line.key, {}).items():
+        key = "code" if signal == "memo_code" else "name"
+        candidates[cid].append((signal, IDENTITY[signal], [signal, {key: text}]))
     n = norm_name(line.name) if line.name else ""
     if n and n in pool.by_alias:
         candidates[pool.by_alias[n]].append(("alias", IDENTITY["alias"], ["alias", {"name": line.name}]))
@@ -795,3 +897,32 @@ def propose(company, lines: Sequence[LineFacts], *, tolerance: Decimal, customer
     """line key → ranked proposals, for a batch of incoming lines (a few queries for the whole batch)."""
     pool = gather(company, lines, customer_names=customer_names, rounding=rounding)
     return {ln.key: score_line(ln, pool, tolerance=tolerance, rounding=rounding) for ln in lines}
+
+
+# ---------------------------------------------------------------- not a customer's payment
+
+CATEGORY_WORDS = (  # memo or payer words → category, first match wins
+    ("tax_refund", re.compile(r"退税|税务局|国家金库|国库|留抵|出口退|个税手续费返还")),
+    ("interest", re.compile(r"结息|利息|息收入|存息")),
+    ("internal", re.compile(r"内部转账|资金归集|资金下拨|调拨|账户划转|同名划转|自有资金")),
+    ("loan", re.compile(r"贷款发放|放款|借款|融资|贴现款")),
+    ("subsidy", re.compile(r"补贴|补助|奖励资金|财政")),
+    ("refund", re.compile(r"退款|退回|退货|返还|多付")),
+)
+
+
+def category_of(line: LineFacts, proposals: Sequence[Proposal], *, own: tuple[set, set]) -> str:
+    """The category of a line that is not a customer's payment (interest, tax refund, own transfer,
+    loan, subsidy, refund), or "". A line with strong evidence of a customer (its account, its name, a
+    reference) is a payment whatever its memo says."""
+    if proposals and proposals[0].identity & STRONG_IDENTITY:
+        return ""
+    own_names, own_accounts = own
+    if (line.name and norm_name(line.name) in own_names) or (line.account and norm_account(line.account) in own_accounts):
+        return "internal"
+    text = f"{line.memo} {line.name}"
+    for category, words in CATEGORY_WORDS:
+        if words.search(text):
+            return category
+    return ""
+

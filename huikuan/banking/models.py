@@ -120,6 +120,18 @@ class LineStatus(models.TextChoices):
 OPEN_STATUSES = (LineStatus.UNMATCHED, LineStatus.SUGGESTED)
 
 
+class LineCategory(models.TextChoices):
+    """What an incoming line that is not a customer's payment looks like (suggested by matching)."""
+
+    NONE = "", "—"
+    INTEREST = "interest", _("Interest")
+    TAX_REFUND = "tax_refund", _("Tax refund")
+    REFUND = "refund", _("Refund from a supplier")
+    INTERNAL = "internal", _("Transfer between own accounts")
+    LOAN = "loan", _("Loan or financing")
+    SUBSIDY = "subsidy", _("Government subsidy")
+
+
 class BankLine(models.Model):
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="lines")
@@ -148,6 +160,8 @@ class BankLine(models.Model):
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    category = models.CharField(_("suggested category"), max_length=12, choices=LineCategory.choices, blank=True,
+                                default="")
 
     class Meta:
         ordering = ["date", "id"]
@@ -211,6 +225,8 @@ class BankPayerAccount(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+",
                                  verbose_name=_("customer"))
     uses = models.PositiveIntegerField(_("confirmations"), default=1)
+    # paid for more than one customer (a boss paying for two companies): evidence, never certainty alone
+    shared = models.BooleanField(_("paid for several customers"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

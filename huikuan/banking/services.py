@@ -41,6 +41,7 @@ from .models import (
     BankLine,
     BankPayerAccount,
     BankStatement,
+    LineCategory,
     LineStatus,
     StatementLayout,
     StatementUpload,
@@ -371,12 +372,18 @@ def _facts(line: BankLine) -> matching.LineFacts:
                               account=line.counterparty_account, memo=line.memo)
 
 
+MAX_PASSES = 3
+
+
 def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_apply: bool | None = None,
                 progress: Callable[[int, int], None] | None = None) -> dict:
     """Propose matches for open incoming lines and apply the certain ones.
 
     Proposals are stored on the lines (status suggested / unmatched); each certain line is then
-    applied in its own transaction (``apply_line``). Returns counts by outcome.
+    applied in its own transaction (``apply_line``). Matching runs in passes (at most ``MAX_PASSES``):
+    after the certain lines of a batch are applied, the rest are matched again, so what this run
+    learned (payer accounts, items now settled) counts. Lines that are not a customer's payment get
+    a suggested category. Returns counts by outcome.
     """
     conf = settings_for(company)
     do_apply = conf.auto_apply if auto_apply is None else auto_apply
@@ -384,39 +391,71 @@ def match_lines(*, company, line_ids: Sequence[int], actor, on: dt.date, auto_ap
     ids = list(line_ids)
     done = 0
     for start in range(0, len(ids), MATCH_BATCH):
-        batch = list(BankLine.objects.filter(pk__in=ids[start:start + MATCH_BATCH], company=company,
-                                             status__in=OPEN_STATUSES, amount__gt=0)
-                     .only("pk", "date", "amount", "counterparty_name", "counterparty_account", "memo", "status",
-                           "proposals", "confidence", "customer_id"))
-        names = matching.NameIndex(matching.load_customer_names(company, {ln.counterparty_name for ln in batch}))
-        proposals = matching.propose(company, [_facts(ln) for ln in batch], tolerance=conf.fee_tolerance,
-                                     customer_names=names, rounding=conf.discount_rounding)
-        certain = []
-        for ln in batch:
-            props = proposals.get(ln.pk, [])
-            ln.proposals = [p.as_json() for p in props]
-            ln.confidence = props[0].confidence if props else ZERO
-            ln.customer_id = props[0].customer_id if props else None
-            ln.status = LineStatus.SUGGESTED if props else LineStatus.UNMATCHED
-            if do_apply and matching.is_certain(props, threshold=conf.threshold, margin=conf.margin):
-                certain.append((ln, props[0]))
-        with transaction.atomic(durable=True):
-            _store_proposals(batch)
-        for ln, best in certain:
-            try:
-                apply_line(company=company, line_id=ln.pk, actor=actor, on=on, automatic=True,
-                           parts=[Part(customer_id=best.customer_id,
-                                       allocations=[(i, a, d) for i, a, d, _n in best.allocations],
-                                       charges=[(i, f) for i, f in best.charges])])
-                counts["auto_applied"] += 1
-            except DomainError:
-                counts["suggested"] += 1  # stays in the queue (e.g. the items changed meanwhile)
-        counts["suggested"] += sum(1 for ln in batch if ln.status == LineStatus.SUGGESTED) - len(certain)
-        counts["unmatched"] += sum(1 for ln in batch if ln.status == LineStatus.UNMATCHED)
-        done += len(batch)
+        todo = ids[start:start + MATCH_BATCH]
+        names = None
+        for _pass in range(MAX_PASSES if do_apply else 1):
+            batch = list(BankLine.objects.filter(pk__in=todo, company=company, status__in=OPEN_STATUSES, amount__gt=0)
+                         .only("pk", "date", "amount", "counterparty_name", "counterparty_account", "memo", "status",
+                               "proposals", "confidence", "customer_id", "category"))
+            if not batch:
+                break
+            if names is None:
+                names = matching.NameIndex(matching.load_customer_names(company, {ln.counterparty_name for ln in batch}))
+            applied = _match_batch(company=company, batch=batch, names=names, conf=conf, do_apply=do_apply,
+                                   actor=actor, on=on)
+            counts["auto_applied"] += applied
+            todo = [ln.pk for ln in batch]
+            if not applied:
+                break
+        final = BankLine.objects.filter(pk__in=ids[start:start + MATCH_BATCH], company=company, amount__gt=0)
+        counts["suggested"] += final.filter(status=LineStatus.SUGGESTED).count()
+        counts["unmatched"] += final.filter(status=LineStatus.UNMATCHED).count()
+        done += len(ids[start:start + MATCH_BATCH])
         if progress:
             progress(done, len(ids))
     return counts
+
+
+def _match_batch(*, company, batch: list[BankLine], names, conf, do_apply: bool, actor, on: dt.date) -> int:
+    """One pass over ``batch``: store proposals (and categories), apply the certain lines. Returns how
+    many were applied."""
+    own = _own_names_and_accounts(company)
+    proposals = matching.propose(company, [_facts(ln) for ln in batch], tolerance=conf.fee_tolerance,
+                                 customer_names=names, rounding=conf.discount_rounding)
+    certain = []
+    for ln in batch:
+        props = proposals.get(ln.pk, [])
+        ln.category = matching.category_of(_facts(ln), props, own=own)
+        if ln.category:
+            props = []  # interest, a tax refund, an own transfer: nothing to propose
+        ln.proposals = [p.as_json() for p in props]
+        ln.confidence = props[0].confidence if props else ZERO
+        ln.customer_id = props[0].customer_id if props else None
+        ln.status = LineStatus.SUGGESTED if props else LineStatus.UNMATCHED
+        if do_apply and matching.is_certain(props, threshold=conf.threshold, margin=conf.margin):
+            certain.append((ln, props[0]))
+    with transaction.atomic(durable=True):
+        _store_proposals(batch)
+    applied = 0
+    for ln, best in certain:
+        try:
+            apply_line(company=company, line_id=ln.pk, actor=actor, on=on, automatic=True,
+                       parts=[Part(customer_id=best.customer_id,
+                                   allocations=[(i, a, d) for i, a, d, _n in best.allocations],
+                                   charges=[(i, f) for i, f in best.charges])])
+            applied += 1
+        except DomainError:
+            pass  # stays in the queue (e.g. the items changed meanwhile): re-checked under the locks
+    return applied
+
+
+def _own_names_and_accounts(company) -> tuple[set[str], set[str]]:
+    names = {matching.norm_name(company.name)}
+    accounts = {matching.norm_account(a) for a in BankAccount.objects.filter(company=company)
+                .values_list("account_number", flat=True)}
+    if getattr(company, "bank_account_number", ""):
+        accounts.add(matching.norm_account(company.bank_account_number))
+    return names, accounts
 
 
 def _store_proposals(lines: list[BankLine]) -> None:
@@ -426,19 +465,21 @@ def _store_proposals(lines: list[BankLine]) -> None:
     CASE per column and row: 20 s for 10,000 lines). Elsewhere ``bulk_update``.
     """
     if connection.vendor != "postgresql":
-        BankLine.objects.bulk_update(lines, ["proposals", "confidence", "customer", "status"], batch_size=500)
+        BankLine.objects.bulk_update(lines, ["proposals", "confidence", "customer", "status", "category"],
+                                     batch_size=500)
         return
     table = BankLine._meta.db_table
     with connection.cursor() as cur:
         for start in range(0, len(lines), 1000):
             chunk = lines[start:start + 1000]
-            values = ", ".join(["(%s::bigint, %s::jsonb, %s::numeric, %s::bigint, %s::varchar)"] * len(chunk))
+            values = ", ".join(["(%s::bigint, %s::jsonb, %s::numeric, %s::bigint, %s::varchar, %s::varchar)"] * len(chunk))
             params: list = []
             for ln in chunk:
                 params += [ln.pk, json.dumps(ln.proposals, ensure_ascii=False), ln.confidence, ln.customer_id,
-                           ln.status]
+                           ln.status, ln.category or ""]
             cur.execute(f"UPDATE {table} AS b SET proposals = v.p, confidence = v.c, customer_id = v.cid, "
-                        f"status = v.s FROM (VALUES {values}) AS v(id, p, c, cid, s) WHERE b.id = v.id", params)
+                        f"status = v.s, category = v.k FROM (VALUES {values}) AS v(id, p, c, cid, s, k) "
+                        f"WHERE b.id = v.id", params)
 
 
 # ---------------------------------------------------------------- applying
@@ -599,6 +640,9 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
 def _learn(*, company, line: BankLine, customer_id: int, actor, alias: bool) -> None:
     acct = matching.norm_account(line.counterparty_account) if line.counterparty_account else ""
     if acct:
+        # an account that paid for another customer before is marked shared: never certain on its own
+        BankPayerAccount.objects.filter(company=company, account_number=acct).exclude(customer_id=customer_id).update(
+            shared=True)
         updated = BankPayerAccount.objects.filter(company=company, account_number=acct).update(
             customer_id=customer_id, uses=F("uses") + 1)
         if not updated:
@@ -662,9 +706,14 @@ def undo_line(*, company, line_id: int, actor, on: dt.date, reason: str) -> Bank
 
 
 @transaction.atomic(durable=True)
-def ignore_line(*, company, line_id: int, actor, note: str = "", ignore: bool = True) -> BankLine:
-    """Mark an incoming line as not a customer receipt (interest, refund, own transfer) or bring it back."""
+def ignore_line(*, company, line_id: int, actor, note: str = "", ignore: bool = True, category: str = "") -> BankLine:
+    """Mark an incoming line as not a customer receipt (interest, refund, own transfer) or bring it back.
+
+    ``category`` (a ``LineCategory`` code, e.g. the one matching suggested: one click) is the reason
+    kept with the line; ``note`` any words the clerk adds."""
     _require(actor, "banking.confirm")
+    if category and category not in LineCategory.values:
+        raise BankingError(_("Choose a category."), field="category")
     line = _lock_line(company, line_id)
     if ignore and line.status not in OPEN_STATUSES:
         raise AlreadyDecided(_("This line has already been dealt with (%(status)s).") % {"status": line.get_status_display()})
@@ -672,11 +721,13 @@ def ignore_line(*, company, line_id: int, actor, note: str = "", ignore: bool = 
         raise AlreadyDecided(_("Only ignored incoming lines can be brought back."))
     line.status = LineStatus.IGNORED if ignore else (LineStatus.SUGGESTED if line.proposals else LineStatus.UNMATCHED)
     line.note = (note or "")[:300]
+    if ignore and category:
+        line.category = category
     line.decided_by = actor
     line.decided_at = timezone.now()
-    line.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    line.save(update_fields=["status", "note", "category", "decided_by", "decided_at"])
     audit.record(actor=actor, verb="banking.line.ignored" if ignore else "banking.line.restored", target=line,
-                 summary=note[:300])
+                 summary=note[:300], data={"category": line.category} if ignore else None)
     return line
 
 

@@ -450,7 +450,7 @@ def line_on_account(request, pk):
 def line_ignore(request, pk):
     def go(company, ln):
         services.ignore_line(company=company, line_id=ln.pk, actor=request.user, note=request.POST.get("note", ""),
-                             ignore=request.POST.get("restore") != "1")
+                             ignore=request.POST.get("restore") != "1", category=request.POST.get("category", ""))
     return _act(request, pk, go)
 
 

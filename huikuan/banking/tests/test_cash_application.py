@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from huikuan.banking import services as bs
@@ -217,3 +218,90 @@ def test_discount_rounding_beyond_one_unit_is_not_taken(company, finance, accoun
     statement(company, finance, write, ["2026-03-06,D2,,1209.80,上海华东机械有限公司,,货款"])
     assert line("D2").status == LineStatus.SUGGESTED and open_of(doc) == D("1234.56")
     assert not Credit.objects.exists()
+
+
+# ---------------------------------------------------------------- 5. paid from a person's account
+
+
+@pytest.mark.parametrize("memo", ["代华东机械付货款", "上海华东机械有限公司货款", "代付 91310115MA1K3YJ07X 货款"])
+def test_person_paying_for_the_customer_named_in_the_memo(company, finance, account, customer, other_customer, post,
+                                                          write, memo):
+    customer.credit_code = "91310115MA1K3YJ07X"
+    customer.short_name = "华东机械"
+    customer.save()
+    doc = post(customer, "7300.00")
+    post(other_customer, "7300.00")  # the same amount is open elsewhere: only the memo decides
+    statement(company, finance, write, [f"2026-03-06,M1,,7300.00,李建国,6217990012345678,{memo}"])
+    ln = line("M1")
+    assert ln.status == LineStatus.AUTO_APPLIED, ln.proposals[:2]
+    assert ln.customer_id == customer.pk and open_of(doc) == 0
+
+
+def test_memo_name_shared_by_two_customers_is_not_certain(company, finance, account, customer, other_customer, post,
+                                                          write):
+    customer.short_name = "南方机电"
+    customer.save()
+    other_customer.short_name = "南方机电"
+    other_customer.save()
+    post(customer, "7300.00")
+    statement(company, finance, write, ["2026-03-06,M2,,7300.00,李建国,6217990012345678,代南方机电付货款"])
+    assert line("M2").status == LineStatus.SUGGESTED
+
+
+def test_personal_account_that_paid_for_two_customers_is_never_certain_alone(company, finance, account, customer,
+                                                                             other_customer, post, write):
+    from huikuan.banking.models import BankPayerAccount
+
+    a1 = post(customer, "1000.00")
+    b1 = post(other_customer, "2000.00")
+    statement(company, finance, write, ["2026-03-06,S1,,1000.00,王芳,6217000099998888,x",
+                                        "2026-03-06,S2,,2000.00,王芳,6217000099998888,y"], name="s1.csv")
+    for serial, cust in (("S1", customer), ("S2", other_customer)):
+        ln = line(serial)
+        bs.apply_line(company=company, line_id=ln.pk, actor=finance, on=ON,
+                      parts=[bs.Part(cust.pk, [(Instalment.objects.get(document=a1 if cust == customer else b1).pk,
+                                                ln.amount, D(0))])])
+    assert BankPayerAccount.objects.get(account_number="6217000099998888").shared
+    post(customer, "3500.00")
+    statement(company, finance, write, ["2026-03-08,S3,,3500.00,王芳,6217000099998888,货款"], name="s2.csv")
+    ln = line("S3")
+    assert ln.status == LineStatus.SUGGESTED and ln.proposals[0]["customer_id"] == customer.pk
+
+
+# ---------------------------------------------------------------- 8. one run sees what it learned
+
+
+def test_a_second_line_from_an_account_learned_in_the_same_run_is_applied(company, finance, account, customer,
+                                                                          other_customer, post, write):
+    customer.short_name = "华东机械"
+    customer.save()
+    first = post(customer, "4100.00", number="XS-2026-0801")
+    second = post(customer, "2870.00", number="XS-2026-0802")
+    post(other_customer, "2870.00")  # the second amount alone identifies nobody
+    statement(company, finance, write, ["2026-03-06,L1,,4100.00,赵敏,6217123400005678,代华东机械付货款",
+                                        "2026-03-06,L2,,2870.00,赵敏,6217123400005678,货款"])
+    assert line("L1").status == LineStatus.AUTO_APPLIED
+    assert line("L2").status == LineStatus.AUTO_APPLIED, line("L2").proposals[:2]
+    assert open_of(first) == 0 and open_of(second) == 0
+
+
+# ---------------------------------------------------------------- 9. not a customer's payment
+
+
+@pytest.mark.parametrize(("payer", "memo", "category"), [
+    ("中国工商银行上海分行", "活期结息", "interest"), ("国家金库上海分库", "增值税留抵退税", "tax_refund"),
+    ("顺达快运有限公司", "多付运费退款", "refund"), ("测试科技有限公司", "资金归集", "internal"),
+])
+def test_money_that_is_not_a_customer_payment_gets_a_category_and_one_click_ignore(
+        company, finance, account, customer, post, write, client, payer, memo, category):
+    post(customer, "1520.36")
+    statement(company, finance, write, [f"2026-03-06,N1,,1520.36,{payer},,{memo}"])
+    ln = line("N1")
+    assert ln.proposals == [] and ln.category == category and ln.status == LineStatus.UNMATCHED
+    client.force_login(finance)
+    page = client.get(reverse("banking:line", args=[ln.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200 and 'name="category"' in page.content.decode()
+    client.post(reverse("banking:line-ignore", args=[ln.pk]), {"category": category})
+    ln.refresh_from_db()
+    assert ln.status == LineStatus.IGNORED and ln.category == category
+    assert AuditEvent.objects.filter(verb="banking.line.ignored").get().data["category"] == category
