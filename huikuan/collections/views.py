@@ -22,12 +22,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.money import to_decimal
 from huikuan.ledger.selectors import get_customer
 from huikuan.statements import services as st_services
 
@@ -144,6 +146,61 @@ def _refresh_one(company, customer_id):
     worklist.refresh_queue(company=company, as_of=clock.today(company), customer_ids=[customer_id])
 
 
+def _check_log(p, *, today: dt.date) -> dict[str, str]:
+    """Every problem of a typed call log at once, by field (the service checks the same again under its lock).
+
+    A refused log must not cost the user what they typed: the view answers with the form as it was
+    sent, each field at fault marked, instead of one message per submit."""
+    errors: dict[str, str] = {}
+    kind = p.get("kind") or ActivityKind.CALL
+    outcome = p.get("outcome") or ""
+    if kind not in ActivityKind.values:
+        errors["kind"] = _("Unknown activity kind.")
+    if outcome not in Outcome.values:
+        errors["outcome"] = _("Unknown outcome.")
+    for field, past in (("next_action_date", _("The next action date cannot be in the past.")),
+                        ("promise_date", _("The promised date cannot be in the past."))):
+        raw = (p.get(field) or "").strip()
+        day = parse_date(raw)
+        if raw and day is None:
+            errors[field] = _("Enter a valid date.")
+        elif day is not None and day < today:
+            errors[field] = past
+    amount_raw = (p.get("promise_amount") or "").strip()
+    if amount_raw:
+        try:
+            amount = to_decimal(amount_raw)
+        except (ValueError, TypeError, ArithmeticError):
+            errors["promise_amount"] = _("Enter a valid amount.")
+        else:
+            if not amount.is_finite() or amount <= 0:
+                errors["promise_amount"] = _("The amount must be greater than zero.")
+        if not (p.get("promise_date") or "").strip():
+            errors.setdefault("promise_date", _("Enter the promised date."))
+        if outcome and outcome != Outcome.PROMISED:
+            errors.setdefault("outcome", _('A promise goes with the outcome "Promised to pay".'))
+    elif outcome == Outcome.PROMISED:
+        errors["promise_amount"] = _('"Promised to pay" needs the promise: enter the amount and the date promised.')
+    if kind == ActivityKind.NOTE and not (p.get("note") or "").strip():
+        errors["note"] = _("Write the note.")
+    if kind == ActivityKind.NOTE and outcome:
+        errors.setdefault("outcome", _("A note has no outcome: log the call, visit or e-mail that had one."))
+    return errors
+
+
+def _log_form_response(request, customer, *, errors: dict[str, str], today: dt.date):
+    """The call log as it was sent, with its problems (422): the form alone for htmx, else a page around it."""
+    p = request.POST
+    ctx = {
+        "customer": customer, "v": p, "errors": errors, "today": today, "quick": p.get("form_style") == "quick",
+        "chosen": set(p.getlist("instalments")), "next_url": p.get("next", ""),
+        "outcomes": [c for c in Outcome.choices if c[0]], "kinds": ActivityKind.choices,
+        "items": sel.open_items(customer=customer), "nav": "collections",
+    }
+    template = "collections/_log_form.html" if request.headers.get("HX-Request") else "collections/log_activity.html"
+    return render(request, template, ctx, status=422)
+
+
 @login_required
 @require_POST
 def log_activity(request, pk: int):
@@ -152,19 +209,34 @@ def log_activity(request, pk: int):
     _need(request, "collections.work")
     p = request.POST
     today = clock.today(company)
-    try:
-        services.log_activity(
-            company=company, customer_id=customer.pk, kind=p.get("kind") or ActivityKind.CALL, outcome=p.get("outcome") or "",
-            note=(p.get("note") or "").strip(), contact_name=(p.get("contact_name") or "").strip(), actor=request.user,
-            next_action_date=parse_date(p.get("next_action_date")), today=today,
-            promise_amount=(p.get("promise_amount") or "").strip() or None, promise_date=parse_date(p.get("promise_date")),
-            promise_instalment_ids=_ids(p.getlist("instalments")), pause_dunning=p.get("pause") == "1")
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        _refresh_one(company, customer.pk)
-        messages.success(request, _("Logged for %(name)s.") % {"name": customer.name})
+    errors = _check_log(p, today=today)
+    if not errors:
+        try:
+            services.log_activity(
+                company=company, customer_id=customer.pk, kind=p.get("kind") or ActivityKind.CALL,
+                outcome=p.get("outcome") or "", note=(p.get("note") or "").strip(),
+                contact_name=(p.get("contact_name") or "").strip(), actor=request.user,
+                next_action_date=parse_date(p.get("next_action_date")), today=today,
+                promise_amount=(p.get("promise_amount") or "").strip() or None,
+                promise_date=parse_date(p.get("promise_date")), promise_instalment_ids=_ids(p.getlist("instalments")),
+                pause_dunning=p.get("pause") == "1")
+        except DomainError as exc:
+            field = exc.field if exc.field in LOG_FIELDS else "__all__"
+            errors[field] = str(exc)
+    if errors:
+        return _log_form_response(request, customer, errors=errors, today=today)
+    _refresh_one(company, customer.pk)
+    messages.success(request, _("Logged for %(name)s.") % {"name": customer.name})
+    if request.headers.get("HX-Request"):
+        nxt = p.get("next") or ""
+        if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+            nxt = reverse("collections:customer", args=[customer.pk])
+        return HttpResponseClientRedirect(nxt)
     return _back(request, reverse("collections:customer", args=[customer.pk]))
+
+
+LOG_FIELDS = {"kind", "outcome", "note", "contact_name", "next_action_date", "promise_amount", "promise_date",
+              "instalments"}
 
 
 @login_required

@@ -234,14 +234,17 @@ def instalments_in_scope(*, user, company) -> QuerySet[Instalment]:
     return Instalment.objects.filter(company=company).filter(owner_q(user, "customer__owner"))
 
 
-def open_instalments(*, user, company, customer: Customer, limit: int | None = None) -> list[Instalment]:
-    """A customer's open instalments, oldest due first (the order cash is applied in)."""
+def open_instalments(*, user, company, customer: Customer, limit: int | None = None,
+                     ids: list[int] | None = None) -> list[Instalment]:
+    """A customer's open instalments, oldest due first (the order cash is applied in); only ``ids`` if given."""
     qs = (
         instalments_in_scope(user=user, company=company)
         .filter(customer=customer, open_amount__gt=0)
         .select_related("document")
         .order_by("due_date", "id")
     )
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
     return list(qs[:limit] if limit else qs)
 
 

@@ -15,8 +15,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -534,22 +536,58 @@ def payment_instrument(request, pk: int):
     return _done(request, reverse("web:payment-detail", args=[credit.pk]))
 
 
-def _apply_context(request, credit, form, typed=None):
+def _apply_context(request, credit, form, typed=None, row_errors=None):
     company = _company(request)
     as_of = clock.today(company)
     items = sel.open_instalments(user=request.user, company=company, customer=credit.customer, limit=APPLY_LIMIT)
     typed = typed or {}
+    row_errors = row_errors or {}
     return {
         "nav": "payments", "credit": credit, "form": form, "as_of": as_of,
-        "items": [(i, typed.get(i.pk, ""), i.days_overdue(as_of=as_of)) for i in items],
+        "items": [(i, typed.get(i.pk, ""), i.days_overdue(as_of=as_of), row_errors.get(i.pk, "")) for i in items],
         "truncated": len(items) == APPLY_LIMIT,
     }
+
+
+def _amount_text(value) -> str:
+    """An amount in a message: grouped by thousands, two decimals, as the templates show it."""
+    return floatformat(value, "2g")
+
+
+def _check_apply_rows(rows, open_by_id):
+    """Every problem of a typed application at once: ``({instalment id: message}, plan, total)``.
+
+    Each row is checked on its own (a number, not negative, an item of this customer still open, at
+    most its open amount), so the user sees every row at fault in one round trip; the service
+    checks the plan again under its locks."""
+    errors: dict[int, str] = {}
+    plan = []
+    total = ZERO
+    for inst_id, value in rows:
+        try:
+            amount = to_decimal(value)
+        except (ValueError, TypeError, ArithmeticError):
+            errors[inst_id] = _("Not an amount.")
+            continue
+        if amount < 0:
+            errors[inst_id] = _("Enter a positive amount.")
+        elif inst_id not in open_by_id:
+            errors[inst_id] = _("This item is no longer open.")
+        elif amount > open_by_id[inst_id]:
+            errors[inst_id] = _("More than the open amount (%(open)s).") % {"open": _amount_text(open_by_id[inst_id])}
+        elif amount:
+            total += amount
+            plan.append(services.AllocationInput(instalment_id=inst_id, amount=amount))
+    return errors, plan, total
 
 
 @login_required
 @needs("ledger.allocate")
 def payment_apply(request, pk: int):
-    """Apply unapplied cash: oldest-first in one click (``mode=auto``) or by hand, one amount per instalment."""
+    """Apply unapplied cash: oldest-first in one click (``mode=auto``) or by hand, one amount per instalment.
+
+    A refused manual application comes back with every typed amount, every row at fault marked with
+    its reason, and the total checked against the unapplied amount — all in one answer (422)."""
     company = _company(request)
     credit = sel.get_credit(user=request.user, company=company, pk=pk)
     if request.method != "POST":
@@ -558,20 +596,25 @@ def payment_apply(request, pk: int):
     form.is_valid()
     plan = None
     typed: dict[int, str] = {}
+    row_errors: dict[int, str] = {}
     if request.POST.get("mode") != "auto":
-        plan = []
+        rows = []
         for name, value in request.POST.items():
-            if not name.startswith("amt_") or not value.strip():
+            inst_id = _int(name[4:]) if name.startswith("amt_") else None
+            if inst_id is None or not value.strip():
                 continue
-            inst_id = _int(name[4:])
             typed[inst_id] = value
-            try:
-                amount = to_decimal(value)
-            except (ValueError, TypeError):
-                form.add_error("plan", _("Enter valid amounts."))
-                break
-            if amount:
-                plan.append(services.AllocationInput(instalment_id=inst_id, amount=amount))
+            rows.append((inst_id, value))
+        open_items = sel.open_instalments(user=request.user, company=company, customer=credit.customer,
+                                          ids=[i for i, _v in rows])
+        row_errors, plan, total = _check_apply_rows(rows, {i.pk: i.open_amount for i in open_items})
+        if row_errors:
+            form.add_error("plan", ngettext("%(n)d row needs correcting; it is marked below.",
+                                            "%(n)d rows need correcting; they are marked below.", len(row_errors))
+                           % {"n": len(row_errors)})
+        if total > credit.unapplied_amount:
+            form.add_error("plan", _("The amounts add up to %(total)s, more than the %(left)s unapplied.")
+                           % {"total": _amount_text(total), "left": _amount_text(credit.unapplied_amount)})
         if not form.errors and not plan:
             form.add_error("plan", _("Enter the amount to apply to at least one item."))
     if not form.errors:
@@ -582,9 +625,10 @@ def payment_apply(request, pk: int):
             attach_error(form, exc)
         else:
             applied = sum((a.amount for a in made if a.credit_id == credit.pk), ZERO)
-            messages.success(request, _("%(amount)s applied.") % {"amount": applied})
+            messages.success(request, _("%(amount)s applied.") % {"amount": _amount_text(applied)})
             return _done(request, reverse("web:payment-detail", args=[credit.pk]))
-    return _render_form(request, "ledger/payment_apply.html", _apply_context(request, credit, form, typed), status=422)
+    return _render_form(request, "ledger/payment_apply.html", _apply_context(request, credit, form, typed, row_errors),
+                        status=422)
 
 
 @login_required

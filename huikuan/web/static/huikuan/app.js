@@ -81,3 +81,48 @@
   document.addEventListener("DOMContentLoaded", function () { setupMenu(); prepareTables(document); });
   document.addEventListener("htmx:load", function (e) { prepareTables(e.target); });
 })();
+
+// Payment apply (issue 13): live "being applied" / "left unapplied" totals as amounts are typed, the row
+// typed above its open amount highlighted. Amounts are added as whole fen (integers), never as floats.
+(function () {
+  const lang = document.documentElement.lang || "zh-hans";
+  const fmt = new Intl.NumberFormat(lang === "en" ? "en" : "zh-CN", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  function fen(text) {  // "1,234.5" → 123450; "" → 0; not an amount → null
+    const s = String(text || "").replace(/[\uFF10-\uFF19]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xFEE0); })
+      .replace(/[\s,，¥￥]/g, "").replace("．", ".");
+    if (s === "") return 0;
+    const m = /^(-?)(\d*)(?:\.(\d{0,2}))?$/.exec(s);
+    if (!m || (m[2] === "" && !m[3])) return null;
+    const v = parseInt(m[2] || "0", 10) * 100 + parseInt(((m[3] || "") + "00").slice(0, 2), 10);
+    return m[1] ? -v : v;
+  }
+  function show(v) { return fmt.format(v / 100); }
+  function update(form) {
+    const unapplied = fen(form.getAttribute("data-unapplied"));
+    let total = 0;
+    for (const row of form.querySelectorAll("tr[data-open]")) {
+      const input = row.querySelector("input[name^=amt_]");
+      const v = fen(input.value);
+      const over = v === null || v < 0 || v > fen(row.getAttribute("data-open"));
+      row.classList.toggle("over", over && input.value.trim() !== "");
+      const warn = row.querySelector(".row-warning");
+      if (warn) warn.hidden = !(v !== null && v > fen(row.getAttribute("data-open")));
+      if (v !== null && v > 0) total += v;
+    }
+    const left = unapplied - total;
+    form.querySelector("[data-total=allocated]").textContent = show(total);
+    const rem = form.querySelector("[data-total=remaining]");
+    rem.textContent = show(left);
+    rem.classList.toggle("neg", left < 0);
+  }
+  function bind(root) {
+    for (const form of (root.querySelectorAll ? root : document).querySelectorAll("form.apply-form")) {
+      if (form.dataset.bound) continue;
+      form.dataset.bound = "1";
+      form.addEventListener("input", function () { update(form); });
+      update(form);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { bind(document); });
+  document.addEventListener("htmx:load", function (e) { bind(e.target.parentNode || document); });
+})();
