@@ -203,7 +203,7 @@ def test_manual_apply_and_over_allocation_refused(as_user, company, customer, fi
     assert c.get(url).status_code == 200
     r = c.post(url, {"mode": "manual", f"amt_{inst.pk}": "250.00"})
     assert r.status_code == 422
-    assert "exceeds the unapplied amount" in r.context["form"].errors["plan"][0]
+    assert "more than the 200.00 unapplied" in r.context["form"].errors["plan"][0]  # all totals checked before the service
     assert not Allocation.objects.exists()
     r = c.post(url, {"mode": "manual", f"amt_{inst.pk}": "150.00"}, headers={"HX-Request": "true"})
     assert r.status_code == 200 and r["HX-Redirect"] == reverse("web:payment-detail", args=[pay.pk])
