@@ -223,14 +223,27 @@ class Period:
             end = start + (self.end - self.start)
         return Period(start, end, self.kind)
 
+    @property
+    def whole(self) -> bool:
+        """Made of whole calendar months."""
+        return self.start.day == 1 and self.end == month_end(self.end)
+
+    def _back(self, months: int) -> Period:
+        if self.whole:
+            return self.shifted(-months)
+        # a period cut at an as-of date compares with the same stretch of days earlier
+        return Period(add_months(self.start, -months), add_months(self.end, -months), self.kind)
+
     def previous(self) -> Period:
-        if self.kind == "custom" and not (self.start.day == 1 and self.end == month_end(self.end)):
+        """The period before: the previous month / quarter / year (cut alike when this one is cut at an
+        as-of date), or for a custom range the range of the same length just before it."""
+        if self.kind == "custom" and not self.whole:
             return Period(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1), "custom")
-        span = int(self.months)
-        return self.shifted(-span)
+        span = {"month": 1, "quarter": 3, "year": 12}.get(self.kind) or int(self.months)
+        return self._back(span)
 
     def year_before(self) -> Period:
-        return self.shifted(-12)
+        return self._back(12)
 
     def until(self, as_of: dt.date) -> Period:
         """The period cut at ``as_of`` (period to date); refused when ``as_of`` is before its start."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -181,17 +182,25 @@ def _allocations(*, user, company, period: Period, group_by: str, customer_id) -
 
 
 def kpi_report(*, user, company, period: Period, group_by: str = "none", customer_id: int | None = None,
-               countback_months: int = COUNTBACK_MONTHS) -> KpiReport:
+               countback_months: int = COUNTBACK_MONTHS, cache: dict | None = None) -> KpiReport:
     """KPIs of ``period`` (its end is the as-of date) for what ``user`` may see, one row per group
     (largest ending AR first) and the total. ``customer_id`` limits it to one customer. Amounts exact;
-    days and percentages rounded half-up to 0.01 (``kpi_calc``)."""
+    days and percentages rounded half-up to 0.01 (``kpi_calc``). ``cache`` (a dict the caller keeps for
+    one request) shares the open AR of a date between reports of adjacent periods."""
     if group_by not in GROUPS:
         raise ValueError("unknown grouping")
     months = kpi_calc.months_back(period.end, countback_months)
     month_days = [(b - a).days + 1 for a, b in months]
-    end = _open_as_of(user=user, company=company, as_of=period.end, group_by=group_by, customer_id=customer_id)
-    begin = _open_as_of(user=user, company=company, as_of=period.start - dt.timedelta(days=1), group_by=group_by,
-                        customer_id=customer_id)
+    cache = {} if cache is None else cache
+
+    def open_as_of(day):
+        if (day, group_by, customer_id) not in cache:
+            cache[day, group_by, customer_id] = _open_as_of(user=user, company=company, as_of=day, group_by=group_by,
+                                                            customer_id=customer_id)
+        return cache[day, group_by, customer_id]
+
+    end = open_as_of(period.end)
+    begin = open_as_of(period.start - dt.timedelta(days=1))
     billed, per_month = _billed(user=user, company=company, period=period, group_by=group_by,
                                 customer_id=customer_id, months=months)
     due = _due(user=user, company=company, period=period, group_by=group_by, customer_id=customer_id)
@@ -307,3 +316,191 @@ def metric_value(row: KpiRow, code: str):
 
 def export_kind(metric: Metric) -> str:
     return {"days": "money", "number": "money"}.get(metric.kind, metric.kind)
+
+
+# ---------------------------------------------------------------- trend, comparisons, drill-down
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    start: dt.date
+    end: dt.date
+    ar_end: Decimal
+    current_end: Decimal
+    billed: Decimal
+    collected: Decimal
+    dso: Decimal | None
+    best_dso: Decimal | None
+    collection_rate: Decimal | None  # collected ÷ (opening AR + billed)
+    overdue_rate: Decimal | None
+
+
+def _monthly(sql_from: str, date_col: str, amount: str, where: str, params: list, months) -> dict[int, int]:
+    case = " ".join(f"WHEN {date_col} >= %s THEN {i}" for i in range(len(months)))
+    sql = (f"SELECT CASE {case} ELSE -1 END AS mi, CAST(SUM({amount}) AS BIGINT) FROM {sql_from} "
+           f"WHERE {where} GROUP BY CASE {case} ELSE -1 END")
+    starts = [m[0] for m in months]
+    return {mi: v or 0 for mi, v in fetch(sql, [*starts, *params, *starts]) if mi is not None and mi >= 0}
+
+
+def kpi_trend(*, user, company, end: dt.date, months: int = 12, customer_id: int | None = None) -> list[TrendPoint]:
+    """Month by month up to ``end`` (the last month cut there), oldest first: AR at each month's end (the
+    stored month-end figures of ``insight.aging`` where they apply), credit sales and collections per
+    month in two statements, and DSO, best possible DSO, collection rate and overdue rate of each month."""
+    spans = kpi_calc.months_back(end, months + 1)  # one more for the first month's opening AR
+    first = spans[-1][0]
+    scope, scope_params = _scope(user, company, "d.customer_id", customer_id)
+    billed = _monthly(
+        "ledger_receivabledocument d", "d.document_date", "d.total_amount",
+        f"d.company_id = %s AND d.document_date >= %s AND d.document_date <= %s AND d.kind IN ('invoice', 'charge') "
+        f"AND (d.status = 'posted' OR NOT EXISTS (SELECT 1 FROM ledger_instalment r WHERE r.document_id = d.id "
+        f"AND r.reversed_on <= %s)){scope}", [company.pk, first, end, end, *scope_params], spans)
+    scope, scope_params = _scope(user, company, "a.customer_id", customer_id)
+    collected = _monthly(
+        "ledger_allocation a JOIN ledger_credit cr ON cr.id = a.credit_id", "a.date", "a.amount",
+        f"a.company_id = %s AND a.date >= %s AND a.date <= %s AND cr.kind = 'payment'{scope}",
+        [company.pk, first, end, *scope_params], spans)
+    ar = {}
+    for i, (_a, b) in enumerate(spans):
+        ar[i] = _open_as_of(user=user, company=company, as_of=b, group_by="none", customer_id=customer_id).get(1, (0, 0))
+    out = []
+    for i in range(months - 1, -1, -1):
+        a, b = spans[i]
+        days = (b - a).days + 1
+        s = Sums(ar_begin=from_minor(ar[i + 1][0]), ar_end=from_minor(ar[i][0]), current_end=from_minor(ar[i][1]),
+                 billed=from_minor(billed.get(i, 0)), collected=from_minor(collected.get(i, 0)))
+        out.append(TrendPoint(
+            start=a, end=b, ar_end=s.ar_end, current_end=s.current_end, billed=s.billed, collected=s.collected,
+            dso=kpi_calc.dso(s.ar_end, s.billed, days), best_dso=kpi_calc.best_possible_dso(s.current_end, s.billed, days),
+            collection_rate=kpi_calc.percent(s.collected, s.ar_begin + s.billed),
+            overdue_rate=kpi_calc.percent(s.ar_end - s.current_end, s.ar_end)))
+    return out
+
+
+SOURCES = ("billed", "due", "collected", "written_off", "ar", "overdue", "current")
+
+
+@dataclass(frozen=True)
+class KpiItem:
+    date: dt.date
+    document_id: int
+    document_number: str
+    customer_id: int
+    customer_label: str
+    due_date: dt.date | None
+    amount: Decimal
+    reference: str = ""  # the payment or write-off number for collections
+
+
+def kpi_items(*, user, company, period: Period, source: str, group_by: str = "none", key=None,
+              customer_id: int | None = None, limit: int = 500) -> list[KpiItem]:
+    """The rows behind one figure of ``kpi_report`` (drill-down), for one group (``key``) or all, largest
+    first for AR, by date otherwise; at most ``limit`` rows."""
+    from django.db.models import Q
+
+    from huikuan.accounts.scoping import owner_q
+    from huikuan.ledger.models import Allocation, Instalment, ReceivableDocument
+
+    if source not in SOURCES or group_by not in GROUPS:
+        raise ValueError("unknown drill-down")
+    if source in ("ar", "overdue", "current"):
+        bucket = {"ar": None, "current": Bucket("current", "", period.end, None),
+                  "overdue": Bucket("overdue", "", None, period.end - dt.timedelta(days=1))}[source]
+        rows = ledger_aging.aging_items(user=user, company=company, as_of=period.end, bucket=bucket,
+                                        group_by=group_by, key=key if group_by != "none" else None, limit=limit)
+        if customer_id is not None:
+            rows = [r for r in rows if r.customer_id == customer_id]
+        return [KpiItem(r.document_date, r.document_id, r.document_number, r.customer_id, r.customer_label, r.due_date,
+                        r.open_amount) for r in rows]
+
+    def group_q(sp: str, cust: str) -> Q:
+        if group_by == "none":
+            return Q()
+        field = {"salesperson": sp, "team": f"{sp}__team_id", "region": f"{cust}__region",
+                 "group": f"{cust}__group_id", "customer": f"{cust}_id"}[group_by]
+        return Q(**{f"{field}__isnull": True}) if key is None else Q(**{field: key})
+
+    def one_customer(cust: str) -> Q:
+        return Q() if customer_id is None else Q(**{f"{cust}_id": customer_id})
+
+    if source == "billed":
+        qs = (ReceivableDocument.objects.filter(company=company, kind__in=["invoice", "charge"],
+                                                document_date__gte=period.start, document_date__lte=period.end)
+              .filter(owner_q(user, "customer__owner"), group_q("salesperson_id", "customer"), one_customer("customer"))
+              .filter(Q(status="posted") | ~Q(instalments__reversed_on__lte=period.end))
+              .select_related("customer").order_by("document_date", "pk").distinct()[:limit])
+        return [KpiItem(d.document_date, d.pk, d.number, d.customer_id, f"{d.customer.code} {d.customer.name}", None,
+                        d.total_amount) for d in qs]
+    if source == "due":
+        qs = (Instalment.objects.filter(company=company, due_date__gte=period.start, due_date__lte=period.end,
+                                        document_date__lte=period.end)
+              .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=period.end))
+              .filter(owner_q(user, "customer__owner"), group_q("salesperson_id", "customer"), one_customer("customer"))
+              .select_related("customer", "document").order_by("due_date", "pk")[:limit])
+        return [KpiItem(i.document_date, i.document_id, i.document.number, i.customer_id,
+                        f"{i.customer.code} {i.customer.name}", i.due_date, i.amount) for i in qs]
+    kind = "payment" if source == "collected" else "write_off"
+    qs = (Allocation.objects.filter(company=company, date__gte=period.start, date__lte=period.end, credit__kind=kind)
+          .filter(owner_q(user, "customer__owner"), group_q("instalment__salesperson_id", "instalment__customer"),
+                  one_customer("customer"))
+          .select_related("credit", "instalment__document", "customer").order_by("date", "pk")[:limit])
+    return [KpiItem(a.date, a.instalment.document_id, a.instalment.document.number, a.customer_id,
+                    f"{a.customer.code} {a.customer.name}", a.instalment.due_date, a.amount, a.credit.number) for a in qs]
+
+
+@dataclass(frozen=True)
+class CashOutlook:
+    overdue: Decimal
+    this_week: Decimal
+    this_month: Decimal
+    next_month: Decimal
+    collected_month: Decimal          # this month to date
+    collected_last_month: Decimal     # the whole of last month
+    collected_last_month_to_date: Decimal  # last month up to the same day
+
+
+def cash_outlook(*, user, company, today: dt.date) -> CashOutlook:
+    """Cash expected from the due dates of what is open today (this week = today to Sunday, this month
+    = today to its end, next month whole) and cash collected this month against last month. Two statements."""
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    month_end = kpi_calc.month_end(today)
+    next_start = month_end + dt.timedelta(days=1)
+    next_end = kpi_calc.month_end(next_start)
+    scope, scope_params = _scope(user, company, "i.customer_id", None)
+    (overdue, week, month, nxt), = fetch(
+        "SELECT CAST(SUM(CASE WHEN i.due_date < %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT) "
+        f"FROM ledger_instalment i WHERE i.company_id = %s AND i.open_amount > 0{scope}",
+        [today, today, week_end, today, month_end, next_start, next_end, company.pk, *scope_params])
+    this_start = today.replace(day=1)
+    last_start = kpi_calc.add_months(this_start, -1)
+    last_same = kpi_calc.add_months(today, -1)
+    scope, scope_params = _scope(user, company, "a.customer_id", None)
+    (this_m, last_m, last_td), = fetch(
+        "SELECT CAST(SUM(CASE WHEN a.date >= %s THEN a.amount ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN a.date < %s THEN a.amount ELSE 0 END) AS BIGINT), "
+        "CAST(SUM(CASE WHEN a.date <= %s THEN a.amount ELSE 0 END) AS BIGINT) "
+        "FROM ledger_allocation a JOIN ledger_credit cr ON cr.id = a.credit_id "
+        f"WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s AND cr.kind = 'payment'{scope}",
+        [this_start, this_start, last_same, company.pk, last_start, today, *scope_params])
+    return CashOutlook(*(from_minor(v or 0) for v in (overdue, week, month, nxt, this_m, last_m, last_td)))
+
+
+DASHBOARD = ("dso", "add", "cei", "collection_rate_opening", "overdue_rate", "on_time_share")
+
+
+def dashboard_kpis(*, user, company, today: dt.date) -> dict:
+    """The dashboard's KPI strip: this month to date against the whole of last month (every end of both
+    periods is a month end or today, which the stored aging figures serve), and the cash outlook."""
+    period = kpi_calc.parse_period(f"{today:%Y-%m}").until(today)
+    last = kpi_calc.parse_period(f"{kpi_calc.add_months(period.start, -1):%Y-%m}")
+    cache: dict = {}
+    now = kpi_report(user=user, company=company, period=period, countback_months=1, cache=cache).total
+    before = kpi_report(user=user, company=company, period=last, countback_months=1, cache=cache).total
+    return {
+        "period": period, "last": last,
+        "figures": [{"m": METRIC[c], "now": metric_value(now, c), "prev": metric_value(before, c)} for c in DASHBOARD],
+        "cash": cash_outlook(user=user, company=company, today=today),
+    }

@@ -85,6 +85,8 @@ MATRIX = {
     "web:fapiao-red": ("/fapiao/{f}/red/", only(LEDGER_POST), 302),
     "web:aging": ("/reports/aging/", OK_ALL, 302),
     "web:aging-drill": ("/reports/aging/items/?bucket=-1", OK_ALL, 302),
+    "insight:kpis": ("/kpis/", OK_ALL, 302),
+    "insight:kpi-items": ("/kpis/items/?source=billed", OK_ALL, 302),
     "web:customer-statement": ("/customers/{c}/statement/", OWN, 302),
     "web:statement-issue": ("/customers/{c}/statement/issue/", GET_405, 302),
     "web:statement-index": ("/statements/", OK_ALL, 302),
@@ -113,6 +115,7 @@ MATRIX = {
     "api:payment-allocations": ("/api/v1/payments/{p}/allocations/", OWN, 401),
     "api:credit-note-list": ("/api/v1/credit-notes/", GET_405, 401),
     "api:aging": ("/api/v1/aging/", OK_ALL, 401),
+    "api:kpis": ("/api/v1/kpis/", OK_ALL, 401),
     "api:customer-statement": ("/api/v1/customers/{c}/statement/", OWN, 401),
 }
 for _ext in extensions():

@@ -113,3 +113,11 @@ def test_countback_bounds(months, ar_fen):
     assert D(0) <= cb.days <= sum(d for _s, d in ms)
     if not cb.complete:
         assert D(ar_fen) / 100 > sum(s for s, _d in ms)
+
+
+def test_cut_periods_compare_with_the_same_stretch():
+    cut = parse_period("2026-11").until(dt.date(2026, 11, 15))
+    assert cut.previous() == Period(dt.date(2026, 10, 1), dt.date(2026, 10, 15), "month")
+    assert cut.year_before() == Period(dt.date(2025, 11, 1), dt.date(2025, 11, 15), "month")
+    q = parse_period("2026-Q4").until(dt.date(2026, 12, 6))
+    assert q.previous() == Period(dt.date(2026, 7, 1), dt.date(2026, 9, 6), "quarter")
