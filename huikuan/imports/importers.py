@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
+from huikuan.common.calendar import next_working_day
 from huikuan.common.identifiers import is_valid_uscc, normalise_phone
 from huikuan.common.money import ZERO
 from huikuan.common.uploads import FileRejected
@@ -21,6 +22,7 @@ from huikuan.customers import review
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Contact, Customer
 from huikuan.ledger import bulk as ledger_bulk
+from huikuan.ledger import calculations as calc
 from huikuan.ledger import fapiao as ledger_fapiao
 from huikuan.ledger import services as ledger_services
 from huikuan.ledger.errors import LedgerError
@@ -271,6 +273,7 @@ class _Doc:
     external_key: str
     schedule: list = field(default_factory=list)  # [(line, due_date, amount)]
     bad: bool = False
+    discount: tuple | None = None  # (amount, date) of the terms' early-payment discount, on a file's due date
 
 
 class DocumentImporter(Importer):
@@ -375,8 +378,61 @@ class DocumentImporter(Importer):
         doc.schedule.sort(key=lambda s: (s[1], s[0]))
         return True
 
+    def _terms_schedule(self, doc: _Doc) -> list:
+        """What the document's terms would give it (roll to working days included)."""
+        term = doc.term
+        if isinstance(term, PendingTerm):
+            g = term.guess
+            spec = calc.TermSpec(kind=g.kind, days=g.days, discount_percent=g.discount_percent,
+                                 discount_days=g.discount_days)
+            roll = next_working_day if self.company.roll_due_to_working_day else None
+            return calc.build_schedule(total=doc.total, document_date=doc.document_date, terms=spec,
+                                       currency=doc.currency, roll=roll)
+        return ledger_services.proposed_schedule(company=self.company, total=doc.total,
+                                                 document_date=doc.document_date, term=term, currency=doc.currency)
+
+    def _reconcile_due_date(self, doc: _Doc) -> bool:
+        """A row with both terms and a due date: keep the terms' early-payment discount on the file's
+        date, or — when they disagree — follow the user's choice (file's dates / terms' schedule).
+
+        Returns False when the disagreement still needs the user's choice (counted, warned)."""
+        if self.per_instalment or doc.term is None or len(doc.schedule) != 1 or doc.total is None:
+            return True
+        lines = self._terms_schedule(doc)
+        file_due = doc.schedule[0][1]
+        first = lines[0] if len(lines) == 1 else None
+        if first is not None and first.due_date == file_due:
+            if first.discount_amount:
+                doc.discount = (first.discount_amount, first.discount_date)
+            return True
+        choice = self.options.get("due_dates")
+        terms_due = "、".join(str(x.due_date) for x in lines)
+        self.due_date_conflicts += 1
+        if choice == "terms":
+            reason = _("The file's due date %(file)s differs from the terms' schedule (%(terms)s): the terms' schedule "
+                       "is used.")
+            doc.schedule = []
+        elif choice == "file":
+            reason = _("The file's due date %(file)s differs from the terms' schedule (%(terms)s): the file's date is "
+                       "used.")
+            if first is not None and first.discount_amount:
+                doc.discount = (first.discount_amount, first.discount_date)
+        else:
+            reason = _("The file's due date %(file)s differs from the terms' schedule (%(terms)s).")
+        self.warn(doc.schedule[0][0] if doc.schedule else doc.line, "due_date", file_due,
+                  reason % {"file": file_due, "terms": terms_due})
+        return choice in ("file", "terms")
+
     def finish(self):
+        self.due_date_conflicts = 0
         docs = [d for d in self.docs.values() if not d.bad and self._check_schedule(d)]
+        undecided = [d for d in docs if not self._reconcile_due_date(d)]
+        if undecided:
+            self.preview.file_problems.append(Problem(
+                self.table.header_line, self.column("due_date"), "",
+                _("On %(n)d rows the file's due date differs from the payment terms: choose whether to use the "
+                  "file's due dates or the terms' schedule.") % {"n": len(undecided)}))
+        self.preview.due_date_conflicts = self.due_date_conflicts
         self.docs = {}
         by_key: dict[str, ReceivableDocument] = {}
         by_number: dict[str, ReceivableDocument] = {}
@@ -439,7 +495,9 @@ class DocumentImporter(Importer):
             ledger_bulk.DocumentInput(
                 customer_id=doc.customer_id, document_date=doc.document_date, total=doc.total, number=doc.number,
                 kind=self.doc_kind, currency=doc.currency, payment_term_id=term_pk(doc.term),
-                schedule=[ledger_services.ScheduleInput(due_date=d, amount=a) for _l, d, a in doc.schedule] or None,
+                schedule=[ledger_services.ScheduleInput(due_date=d, amount=a, discount_amount=doc.discount[0],
+                                                        discount_date=doc.discount[1]) if doc.discount else
+                          ledger_services.ScheduleInput(due_date=d, amount=a) for _l, d, a in doc.schedule] or None,
                 reference=doc.reference, description=doc.description, external_source=SOURCE,
                 external_key=doc.external_key,
             )

@@ -80,6 +80,8 @@ class ImportJob(models.Model):
     options = models.JSONField(default=dict, blank=True)
     # spellings of payment terms the install does not have: [{"text", "rows", "first_line", "code", "meaning"}]
     unknown_terms = models.JSONField(default=list, blank=True)
+    # documents whose due date in the file differs from their payment terms' schedule (the user chooses)
+    due_date_conflicts = models.PositiveIntegerField(default=0)
     # the first three values of every column, {header: [v1, v2, v3]}, for the mapping step
     samples = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)

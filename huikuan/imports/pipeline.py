@@ -82,6 +82,7 @@ class Preview:
     file_problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # the row imports; the user is told what to check
     unknown_terms: list[dict] = field(default_factory=list)  # spellings of terms the install does not have
+    due_date_conflicts: int = 0  # documents whose file due date differs from their terms' schedule
     created: int = 0
     updated: int = 0
     unchanged: int = 0

@@ -211,6 +211,7 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str
     job.warnings = [p.as_dict() for p in sorted(preview.warnings, key=lambda p: (p.line, p.column))]
     job.warning_rows = preview.warning_lines
     job.unknown_terms = preview.unknown_terms
+    job.due_date_conflicts = preview.due_date_conflicts
     job.bad_rows = bad_row_cells(table, {p.line for p in preview.problems}) if preview.problems else {}
     job.status = status
     job.message = message[:500]
