@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
@@ -451,7 +451,7 @@ class OrderForm(forms.Form):
 
 
 def _order_columns():
-    return [(_("Reference"), "text"), (_("Customer"), "text"), (_("Amount"), "money"), (_("Requested"), "money"),
+    return [(_("Reference"), "text"), (_("Customer"), "text"), (_("Amount"), "money"), (pgettext("amount requested", "Requested"), "money"),
             (_("Status"), "text"), (_("Credit check"), "text"), (_("Reasons"), "text"), (_("Requested by"), "text"),
             (_("Created"), "date"), (_("Decision"), "text"), (_("Decided by"), "text")]
 
