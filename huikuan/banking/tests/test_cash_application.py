@@ -305,3 +305,41 @@ def test_money_that_is_not_a_customer_payment_gets_a_category_and_one_click_igno
     ln.refresh_from_db()
     assert ln.status == LineStatus.IGNORED and ln.category == category
     assert AuditEvent.objects.filter(verb="banking.line.ignored").get().data["category"] == category
+
+
+# ---------------------------------------------------------------- bad input: items changed meanwhile
+
+
+def test_combination_that_no_longer_sums_falls_back_to_the_queue(company, finance, account, customer, post, write,
+                                                                 monkeypatch):
+    """A clerk settles part of an item between the proposals and the automatic application: the run
+    re-checks under the locks and leaves the line in the queue — no partial application nobody proposed."""
+    from huikuan.banking import matching
+
+    docs = [post(customer, t, day=dt.date(2026, 1, d)) for d, t in ((3, "1000.00"), (13, "2000.00"), (23, "500.00"))]
+    b = Instalment.objects.get(document=docs[1])
+    statement(company, finance, write, ["2026-03-06,X1,,300.00,某某,,x"], name="x.csv")
+    clerk_line = line("X1")
+    original = matching.propose
+
+    def propose_then_a_clerk_acts(*args, **kwargs):
+        out = original(*args, **kwargs)
+        if clerk_line.status != LineStatus.CONFIRMED:
+            bs.apply_line(company=company, line_id=clerk_line.pk, actor=finance, on=ON,
+                          parts=[bs.Part(customer.pk, [(b.pk, D("300.00"), D(0))])])
+            clerk_line.status = LineStatus.CONFIRMED
+        return out
+
+    monkeypatch.setattr(matching, "propose", propose_then_a_clerk_acts)
+    statement(company, finance, write, ["2026-03-06,X2,,2500.00,上海华东机械有限公司,,货款"], name="y.csv")
+    ln = line("X2")
+    assert ln.status == LineStatus.SUGGESTED  # proposed as 2000 + 500, no longer possible: back to the queue
+    assert not ln.applications.exists()
+    assert [open_of(d) for d in docs] == [D("1000.00"), D("1700.00"), D("500.00")]
+    assert check_ledger(company_id=company.pk) == []
+    # once the clerk's application is undone the combination holds again and the next run applies it
+    monkeypatch.setattr(matching, "propose", original)
+    bs.undo_line(company=company, line_id=clerk_line.pk, actor=finance, on=ON, reason="wrong customer")
+    bs.match_lines(company=company, line_ids=[ln.pk], actor=finance, on=ON)
+    assert line("X2").status == LineStatus.AUTO_APPLIED
+    assert [open_of(d) for d in docs] == [D("1000.00"), 0, 0]
