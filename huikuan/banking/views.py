@@ -203,7 +203,7 @@ def upload_map(request, pk):
         chosen = upload.account_id or next((a.pk for a in accounts if view.account_number and "".join(
             ch for ch in a.account_number if ch.isdigit()) == view.account_number), None)
     picked = {code: request.POST.get(f"col_{code}", "") for code in MAP_FIELDS} if request.method == "POST" else \
-        tables.guess_mapping(view.headers)
+        tables.guess_mapping(view.headers, view.samples)
     error = ""
     if request.method == "POST":
         pairs = [(column, code) for code, column in picked.items() if column]

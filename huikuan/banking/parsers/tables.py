@@ -472,8 +472,10 @@ def preview(rows, *, sample_rows: int = 8) -> Preview:
                    account_number=title_account_number(rows[:idx]))
 
 
-def guess_mapping(headers: list[str]) -> dict[str, str]:
-    """field → header the mapping screen preselects: a header one of the profiles' spellings names."""
+def guess_mapping(headers: list[str], samples: dict | None = None) -> dict[str, str]:
+    """field → header the mapping screen preselects: a header one of the profiles' spellings names;
+    else, for the date, the first column whose sample values are all dates, and for the counterparty's
+    name and account a header that says 名称/户名 or 账号 (a preselection the user checks)."""
     out: dict[str, str] = {}
     taken: set[str] = set()
     spellings: dict[str, list[str]] = {}
@@ -488,4 +490,22 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
                 out[name] = h
                 taken.add(h)
                 break
+    samples = samples or {}
+
+    def _all_dates(values) -> bool:
+        try:
+            return bool(values) and all(parse_day(v) for v in values)
+        except ValueError:
+            return False
+
+    free = [h for h in headers if h and h not in taken]
+    if "date" not in out:
+        h = next((h for h in free if _all_dates(samples.get(h, []))), None)
+        if h:
+            out["date"], free = h, [x for x in free if x != h]
+    for name, marks in (("name", ("名称", "户名")), ("account", ("账号", "帐号"))):
+        if name not in out:
+            h = next((h for h in free if any(m in h for m in marks)), None)
+            if h:
+                out[name], free = h, [x for x in free if x != h]
     return out

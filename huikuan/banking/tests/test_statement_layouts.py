@@ -256,6 +256,8 @@ def test_web_mapping_step_then_next_file_without_it(client, company, users, acco
     html = page.content.decode()
     assert page.status_code == 200 and "上海华东机械有限公司 | XX农商行" in html and 'id="preview"' in html
     assert page.context["chosen"] == accounts["rural"].pk  # from the title rows
+    preselected = {code: current for code, _label, current in page.context["fields"] if current}
+    assert preselected == {"date": "记账日", "name": "对手名称", "account": "对手账号", "memo": "附言"}
     bad = client.post(r["Location"], {"account": accounts["rural"].pk, "col_date": "记账日", "col_credit": "收款金额",
                                       "col_debit": "收款金额"})
     assert bad.status_code == 422 and not BankLine.objects.exists()
