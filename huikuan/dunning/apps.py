@@ -30,4 +30,6 @@ class DunningConfig(AppConfig):
             "dunning.customer.paused": _("Dunning paused"),
             "dunning.customer.settings": _("Dunning settings changed"),
             "dunning.delivery.retry": _("Dunning delivery retried"),
+            "dunning.action.approved": _("Proposed dunning action approved"),
+            "dunning.action.rejected": _("Proposed dunning action rejected"),
         })

@@ -48,6 +48,9 @@ class DunningPolicy(models.Model):
     name = models.CharField(_("name"), max_length=100)
     is_default = models.BooleanField(_("default policy"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    # Go-live: no notice from this policy before this date; the first run of a customer under the policy
+    # proposes its holds and cases for approval instead of applying them (issue 11 point 8).
+    start_date = models.DateField(_("dunning starts on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -208,6 +211,7 @@ class DeliveryStatus(models.TextChoices):
     BOUNCED = "bounced", _("Bounced")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+    PROPOSED = "proposed", _("Awaiting approval")
 
 
 class Delivery(models.Model):

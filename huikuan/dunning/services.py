@@ -135,8 +135,10 @@ def _parse_steps(rows) -> list[dict]:
 
 @transaction.atomic(durable=True)
 def save_policy(*, company, actor, name: str, steps, policy_id: int | None = None, is_default: bool = False,
-                grades=()) -> DunningPolicy:
-    """Create or replace a policy and its steps; ``grades`` are credit grade codes assigned to it."""
+                grades=(), start_date: dt.date | None = None) -> DunningPolicy:
+    """Create or replace a policy and its steps; ``grades`` are credit grade codes assigned to it.
+
+    ``start_date`` (go-live): the policy sends nothing before it; None starts at once."""
     _require(actor, "dunning.policy")
     name = (name or "").strip()[:100]
     if not name:
@@ -154,6 +156,7 @@ def save_policy(*, company, actor, name: str, steps, policy_id: int | None = Non
         DunningPolicy.objects.filter(company=company, is_default=True).exclude(pk=policy.pk).update(is_default=False)
     policy.name = name
     policy.is_default = is_default or policy.is_default
+    policy.start_date = start_date
     policy.save()
     existing = {s.offset_days: s for s in policy.steps.all()}
     keep = set()
@@ -173,7 +176,8 @@ def save_policy(*, company, actor, name: str, steps, policy_id: int | None = Non
     for g in grades:
         GradePolicy.objects.update_or_create(company=company, grade=g, defaults={"policy": policy})
     audit.record(actor=actor, verb="dunning.policy.saved", target=policy, summary=name,
-                 data={"steps": [{**s, "min_amount": str(s["min_amount"])} for s in parsed], "grades": grades})
+                 data={"steps": [{**s, "min_amount": str(s["min_amount"])} for s in parsed], "grades": grades,
+                       "start_date": start_date.isoformat() if start_date else None})
     return policy
 
 
@@ -260,6 +264,7 @@ class _Plan:
         self.default = ensure_defaults(company)
         policies = DunningPolicy.objects.filter(company=company, active=True).prefetch_related("steps")
         self.steps = {p.pk: sorted(p.steps.all(), key=lambda s: s.offset_days) for p in policies}
+        self.start = {p.pk: p.start_date for p in policies if p.start_date}
         self.grade_policy = dict(GradePolicy.objects.filter(company=company, policy__active=True).values_list("grade", "policy_id"))
         self.customer_policy: dict[int, int] = {}
         self.paused: dict[int, dt.date] = {}
@@ -276,9 +281,17 @@ class _Plan:
         all_steps = [s for steps in self.steps.values() for s in steps]
         self.min_offset = min((s.offset_days for s in all_steps), default=None)
 
-    def steps_for(self, customer_id: int) -> list[DunningStep]:
+    def policy_for(self, customer_id: int) -> int:
         pid = self.customer_policy.get(customer_id) or self.grade_policy.get(self.grades.get(customer_id, ""))
-        return self.steps.get(pid) or self.steps.get(self.default.pk, [])
+        return pid if pid in self.steps else self.default.pk
+
+    def steps_for(self, customer_id: int, as_of: dt.date | None = None) -> list[DunningStep]:
+        """The customer's policy steps; none before the policy's start date (go-live)."""
+        pid = self.policy_for(customer_id)
+        start = self.start.get(pid)
+        if as_of is not None and start is not None and as_of < start:
+            return []
+        return self.steps.get(pid, [])
 
 
 def _candidates(company, as_of: dt.date, plan: _Plan, customer_ids=None):
@@ -312,7 +325,7 @@ def select(company, as_of: dt.date, *, customer_ids=None):
         if until is not None and until >= as_of:
             continue
         if cid != cache_cid:
-            cache_cid, cache_steps = cid, plan.steps_for(cid)
+            cache_cid, cache_steps = cid, plan.steps_for(cid, as_of)
         days = (as_of - due).days
         step = None
         for s in cache_steps:
@@ -362,8 +375,17 @@ def _after_chunk(run: DunningRun, chunk_no: int) -> None:
     """Test hook (crash injection): called after each committed chunk."""
 
 
-def _delivery_rows(notice_id: int, step: DunningStep, contact: dict | None, address: str) -> list[tuple[str, str, str, str]]:
-    """(channel, address, status, reason) of a notice's outbox rows: its channels, then its action."""
+# actions that change the customer's standing: on a customer's first run under a policy they wait for approval
+PROPOSED_ACTIONS = (Action.HOLD, Action.CASE)
+
+
+def _delivery_rows(notice_id: int, step: DunningStep, contact: dict | None, address: str,
+                   first: bool = False) -> list[tuple[str, str, str, str]]:
+    """(channel, address, status, reason) of a notice's outbox rows: its channels, then its action.
+
+    ``first``: the customer's first notice under this policy (go-live, or a newly assigned policy) — a hold
+    or case is then only proposed (status "awaiting approval") until someone approves it.
+    """
     out = []
     for ch in list(step.channels) + ([step.action] if step.action != Action.NOTIFY else []):
         to, skip = "", ""
@@ -376,14 +398,34 @@ def _delivery_rows(notice_id: int, step: DunningStep, contact: dict | None, addr
         elif ch == Channel.LETTER:
             to = address
             skip = "" if to else gettext_noop("The customer has no postal address.")
-        out.append((ch, to[:300], DeliveryStatus.SKIPPED if skip else DeliveryStatus.PENDING, skip))
+        status = DeliveryStatus.SKIPPED if skip else DeliveryStatus.PENDING
+        if first and ch in PROPOSED_ACTIONS:
+            status = DeliveryStatus.PROPOSED
+        out.append((ch, to[:300], status, skip))
     return out
 
 
-def _deliveries_for(notice_id: int, step: DunningStep, contact: dict | None, address: str, company, now) -> list[Delivery]:
+def _deliveries_for(notice_id: int, step: DunningStep, contact: dict | None, address: str, company, now,
+                    first: bool = False) -> list[Delivery]:
     return [Delivery(company=company, notice_id=notice_id, channel=ch, address=to, status=st, last_error=why,
                      next_attempt_at=None, idempotency_key=_key(notice_id, ch))
-            for ch, to, st, why in _delivery_rows(notice_id, step, contact, address)]
+            for ch, to, st, why in _delivery_rows(notice_id, step, contact, address, first)]
+
+
+def _first_runs(run, chunk, steps) -> set[tuple[int, int]]:
+    """(customer id, policy id) pairs of the chunk with no notice from an earlier run under that policy."""
+    seen = set(Notice.objects.filter(customer_id__in=chunk).exclude(run=run)
+               .values_list("customer_id", "step__policy_id").distinct())
+    policies = {s.policy_id for s in steps.values()}
+    return {(cid, pid) for cid in chunk for pid in policies if (cid, pid) not in seen}
+
+
+def check_as_of(*, as_of: dt.date, today: dt.date, dry_run: bool) -> None:
+    """A real run is for today or a past day; a future day only as a dry run (a preview)."""
+    if as_of > today and not dry_run:
+        raise DunningError(_("%(day)s is in the future: a real run cannot be dated after today (%(today)s); use a dry "
+                             "run to preview it.") % {"day": as_of.isoformat(), "today": today.isoformat()},
+                           field="as_of")
 
 
 def run_dunning(*, company, as_of: dt.date, dry_run: bool = False, actor=None, trigger: str = "manual",
@@ -490,9 +532,12 @@ def _write_chunk_pg(run, company, as_of, chunk, by_customer, steps) -> None:
         ours = list(Notice.objects.filter(run=run, customer_id__in=chunk).values_list("pk", "customer_id", "step_id", "number"))
         cols = ("company_id", "notice_id", "channel", "address", "status", "attempts", "next_attempt_at", "last_error",
                 "provider_id", "idempotency_key", "sent_at", "log", "updated_at")
+        first = _first_runs(run, chunk, steps)
         with raw.copy(f"COPY dunning_delivery ({', '.join(cols)}) FROM STDIN") as cp:
             for nid, cid, sid, _number in ours:
-                for ch, to, st, why in _delivery_rows(nid, steps[sid], contacts.get(cid), addresses.get(cid) or ""):
+                is_first = (cid, steps[sid].policy_id) in first
+                for ch, to, st, why in _delivery_rows(nid, steps[sid], contacts.get(cid), addresses.get(cid) or "",
+                                                      is_first):
                     cp.write_row((company.pk, nid, ch, to, str(st), 0, None, why, "", _key(nid, ch), None, "[]", now))
         cols = ("at", "actor_id", "company_id", "customer_id", "verb", "target_type", "target_id", "summary", "data")
         with raw.copy(f"COPY common_auditevent ({', '.join(cols)}) FROM STDIN") as cp:
@@ -538,11 +583,13 @@ def _write_chunk_orm(run, company, as_of, chunk, by_customer, steps) -> None:
         if n != expected[nid][0]:
             Notice.objects.filter(pk=nid).update(total=s)
     deliveries, events = [], []
+    first = _first_runs(run, chunk, steps)
     for (cid, sid), nid in ours.items():
         if nid in empty:
             continue
         step = steps[sid]
-        deliveries.extend(_deliveries_for(nid, step, contacts.get(cid), addresses.get(cid) or "", company, now))
+        deliveries.extend(_deliveries_for(nid, step, contacts.get(cid), addresses.get(cid) or "", company, now,
+                                          first=(cid, step.policy_id) in first))
         events.append(AuditEvent(company_id=company.pk, customer_id=cid, verb="dunning.notice.created",
                                  target_type="dunning.notice", target_id=nid,
                                  summary=f"{_number(as_of, cid, sid)} {step.offset_days:+d} {step.get_tone_display()}"[:300],
@@ -569,16 +616,56 @@ def _finish_dry(run: DunningRun, groups, steps) -> None:
     counts: dict[str, int] = {}
     preview = []
     names = dict(Customer.objects.filter(pk__in=[c for c, _s in list(groups)[:200]]).values_list("pk", "name"))
+    seen = set(Notice.objects.filter(company_id=run.company_id).values_list("customer_id", "step__policy_id").distinct())
     for (cid, sid), items in groups.items():
         step = steps[sid]
         counts[f"step:{step.offset_days:+d}"] = counts.get(f"step:{step.offset_days:+d}", 0) + 1
         for ch in step.channels:
             counts[f"channel:{ch}"] = counts.get(f"channel:{ch}", 0) + 1
+        proposed = [step.action] if step.action in PROPOSED_ACTIONS and (cid, step.policy_id) not in seen else []
+        for action in proposed:  # a first run would only propose these, for approval
+            counts[f"proposed:{action}"] = counts.get(f"proposed:{action}", 0) + 1
         if len(preview) < 200:
             preview.append({"customer": cid, "name": names.get(cid, ""), "step": step.offset_days, "items": len(items),
-                            "total": str(from_minor(sum(a for _i, a in items))), "channels": step.channels})
+                            "total": str(from_minor(sum(a for _i, a in items))), "channels": step.channels,
+                            "proposed": proposed})
     DunningRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now(), notices=len(groups),
                                                 items=sum(len(v) for v in groups.values()), counts=counts, preview=preview)
+
+
+def proposals(company):
+    """Holds and cases proposed by customers' first runs, waiting for a decision (oldest first)."""
+    return (Delivery.objects.filter(company=company, status=DeliveryStatus.PROPOSED)
+            .select_related("notice__customer", "notice__step").order_by("notice__customer__name", "pk"))
+
+
+@transaction.atomic(durable=True)
+def decide_proposals(*, company, actor, delivery_ids, approve: bool) -> int:
+    """Approve (the outbox then applies them) or reject proposed holds and cases; returns how many changed.
+
+    Locks the deliveries by pk; ones already decided are left alone. One audit event per decision.
+    """
+    _require(actor, "dunning.run")
+    rows = list(Delivery.objects.select_for_update().filter(company=company, pk__in=list(delivery_ids),
+                                                               status=DeliveryStatus.PROPOSED).order_by("pk"))
+    now = timezone.now()
+    for d in rows:
+        if approve:
+            d.status, d.next_attempt_at, d.last_error = DeliveryStatus.PENDING, None, ""
+        else:
+            d.status, d.last_error = DeliveryStatus.SKIPPED, gettext_noop("Not approved at go-live.")
+        d.updated_at = now
+    Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "last_error", "updated_at"])
+    customers = dict(Notice.objects.filter(pk__in=[d.notice_id for d in rows]).values_list("pk", "customer_id"))
+    AuditEvent.objects.bulk_create([
+        AuditEvent(actor=actor if getattr(actor, "pk", None) else None, company_id=company.pk,
+                   customer_id=customers.get(d.notice_id), verb="dunning.action.approved" if approve
+                   else "dunning.action.rejected", target_type="dunning.delivery", target_id=d.pk,
+                   summary=d.channel, data={"action": d.channel, "notice": d.notice_id})
+        for d in rows])
+    if approve and rows:
+        transaction.on_commit(_enqueue_outbox)
+    return len(rows)
 
 
 def send_now(*, company, customer_id: int, actor, as_of: dt.date) -> DunningRun:

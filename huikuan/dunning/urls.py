@@ -12,6 +12,7 @@ urlpatterns = [
     path("notices/<int:pk>/", views.notice_detail, name="notice"),
     path("notices/<int:pk>/letter.pdf", views.notice_letter, name="notice-letter"),
     path("outbox/", views.outbox, name="outbox"),
+    path("proposals/", views.proposals, name="proposals"),
     path("outbox/<int:pk>/retry/", views.delivery_retry, name="delivery-retry"),
     path("policies/", views.policies, name="policies"),
     path("policies/new/", views.policy_edit, name="policy-new"),

@@ -95,6 +95,7 @@ def run_now(request):
     as_of = parse_date(request.POST.get("as_of"), clock.today(company))
     dry = request.POST.get("dry_run") == "1"
     try:
+        services.check_as_of(as_of=as_of, today=clock.today(company), dry_run=dry)
         run = services.run_dunning(company=company, as_of=as_of, dry_run=dry, actor=request.user, trigger="button")
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -207,6 +208,25 @@ def notice_letter(request, pk: int):
 
 
 @login_required
+def proposals(request):
+    """Holds and cases that customers' first runs proposed (go-live): approve or reject them."""
+    company = company_of(request)
+    if request.method == "POST":
+        _need(request, "dunning.run")
+        ids = [i for i in (parse_int(x) for x in request.POST.getlist("delivery")) if i]
+        approve = request.POST.get("decision") == "approve"
+        n = services.decide_proposals(company=company, actor=request.user, delivery_ids=ids, approve=approve)
+        messages.success(request, (_("%(n)s proposed actions approved; they are applied now.") if approve
+                                   else _("%(n)s proposed actions rejected.")) % {"n": n})
+        return redirect("dunning:proposals")
+    qs = services.proposals(company).filter(owner_q(request.user, "notice__customer__owner"))
+    labels = dict(Action.choices)
+    rows = [(d, labels.get(d.channel, d.channel)) for d in qs[:500]]
+    return render(request, "dunning/proposals.html", {"nav": "dunning", "rows": rows,
+                                                      "can_decide": request.user.can("dunning.run")})
+
+
+@login_required
 def outbox(request):
     company = company_of(request)
     qs = (Delivery.objects.filter(company=company).filter(owner_q(request.user, "notice__customer__owner"))
@@ -309,7 +329,8 @@ def policy_edit(request, pk: int | None = None):
         try:
             saved = services.save_policy(company=company, actor=request.user, name=p.get("name", ""), steps=steps,
                                          policy_id=policy.pk if policy else None, is_default=p.get("is_default") == "1",
-                                         grades=(p.get("grades") or "").replace(",", " ").split())
+                                         grades=(p.get("grades") or "").replace(",", " ").split(),
+                                         start_date=parse_date(p.get("start_date")))
             messages.success(request, _("Policy saved."))
             return redirect("dunning:policy", saved.pk)
         except DomainError as exc:

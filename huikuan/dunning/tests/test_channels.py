@@ -347,9 +347,14 @@ def test_dingtalk_signed_robot(company, customer, invoice, http_server):
     d = Delivery.objects.get(channel="dingtalk")
     assert d.status == DeliveryStatus.SENT, d.last_error
     assert "上海华东机械有限公司" in json.loads(srv.requests[0]["body"])["text"]["content"]
-    # +60 action: an escalation case with the items
+    # +60 action: an escalation case with the items — on the customer's first run only proposed (issue 11
+    # point 8), applied once approved
     from huikuan.collections.models import Case
 
+    proposed = Delivery.objects.get(channel="case")
+    assert proposed.status == DeliveryStatus.PROPOSED and not Case.objects.filter(customer=customer).exists()
+    services.decide_proposals(company=company, actor=None, delivery_ids=[proposed.pk], approve=True)
+    outbox.process(now=dt.datetime(2026, 4, 7, 10, 5, tzinfo=SH))
     case = Case.objects.get(customer=customer)
     assert case.instalments.count() == 1
     assert Delivery.objects.get(channel="case").status == DeliveryStatus.SENT

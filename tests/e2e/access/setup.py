@@ -11,6 +11,8 @@ ROWS = {
     "web:user-create": ("/settings/users/new/", ADMIN, 302),
     "web:user-detail": ("/settings/users/{u}/", ADMIN, 302),
     "web:user-active": ("/settings/users/{u}/active/", GET_405, 302),
+    # go-live proposals (point 8): everyone sees those of customers in their scope; deciding needs dunning.run
+    "dunning:proposals": ("/dunning/proposals/", OK_ALL, 302),
 }
 
 
