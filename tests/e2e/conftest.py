@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import TIMEOUT_MS
+
 CHROMIUM = os.environ.get("HUIKUAN_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = [
@@ -37,7 +39,7 @@ def browser():
 def page(browser):
     ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     pg = ctx.new_page()
-    pg.set_default_timeout(15000)
+    pg.set_default_timeout(TIMEOUT_MS)
     yield pg
     ctx.close()
 

@@ -12,6 +12,7 @@ from django.utils import translation
 from huikuan.banking.models import BankAccount, BankAlias, BankLine, LineStatus
 from huikuan.ledger import services as ledger
 from huikuan.ledger.models import Instalment
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +41,7 @@ def test_upload_review_confirm_invoice_paid_alias_learned(browser, live_server, 
     path.write_bytes(CSV.encode("gbk"))
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = ctx.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         page.goto(f"{live_server.url}/bank/")
         page.wait_for_url(re.compile(r"/login/"))

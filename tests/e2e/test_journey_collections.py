@@ -14,6 +14,7 @@ from huikuan.collections.models import Activity, Promise
 from huikuan.collections.worklist import refresh_queue
 from huikuan.common import clock
 from huikuan.ledger import services as ls
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +40,7 @@ def test_journey_collector_works_queue_promise_kept(browser, live_server, shot, 
 
     collector = browser.new_context(viewport={"width": 1366, "height": 900})
     page = collector.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         _login(page, live_server, users["collector"])
         page.goto(f"{live_server.url}/collections/")
@@ -78,7 +79,7 @@ def test_journey_collector_works_queue_promise_kept(browser, live_server, shot, 
     # ---- the money arrives: finance records it on the payment screen (applied oldest first)
     clerk = browser.new_context(viewport={"width": 1366, "height": 900})
     fpage = clerk.new_page()
-    fpage.set_default_timeout(15000)
+    fpage.set_default_timeout(TIMEOUT_MS)
     try:
         _login(fpage, live_server, finance)
         fpage.goto(f"{live_server.url}/payments/new/?customer={customer.pk}")
@@ -93,7 +94,7 @@ def test_journey_collector_works_queue_promise_kept(browser, live_server, shot, 
     # ---- the collector sees the promise kept on the customer 360 page (collections panel)
     collector = browser.new_context(viewport={"width": 1366, "height": 900})
     page = collector.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         _login(page, live_server, users["collector"])
         page.goto(f"{live_server.url}/customers/{customer.pk}/")

@@ -12,6 +12,7 @@ from django.test import Client
 from huikuan.common.models import AuditEvent
 from huikuan.credit import services
 from huikuan.credit.models import CreditProfile, Notification, SalesOrder
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +30,7 @@ def _login(page, live_server, user):
 def _context(browser):
     ctx = browser.new_context(viewport={"width": 1366, "height": 900})
     page = ctx.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     return ctx, page
 
 
@@ -74,12 +75,16 @@ def test_journey_order_over_limit_held_partly_released(browser, live_server, sho
         decision.locator("button.primary").click()
         page.wait_for_url(re.compile(r"/credit/queue/$"))
         assert "Decision recorded for SO-2026-001" in page.locator(".messages").inner_text()
-        assert "No order is on credit hold." in page.content()
+        # the unreleased 30,000 stays on hold as its own order, still in the queue
+        rest_row = page.locator("table.list tbody tr", has_text="SO-2026-001-R1")
+        assert rest_row.count() == 1 and "30,000.00" in rest_row.inner_text()
     finally:
         ctx.close()
     order.refresh_from_db()
     assert (order.status, order.amount, order.requested_amount) == ("open", D("50000.00"), D("80000.00"))
     assert AuditEvent.objects.filter(customer_id=customer.pk, verb="credit.order.partly_released").exists()
+    rest = SalesOrder.objects.get(reference="SO-2026-001-R1")
+    assert (rest.status, rest.amount) == ("held", D("30000.00"))
 
     # ---- the salesperson sees the decision
     ctx, page = _context(browser)
@@ -88,7 +93,7 @@ def test_journey_order_over_limit_held_partly_released(browser, live_server, sho
         page.goto(f"{live_server.url}/credit/orders/")
         notes = page.locator("#notifications").inner_text()
         assert "SO-2026-001 was released for 50,000.00 of 80,000.00" in notes
-        page.locator("a", has_text="SO-2026-001").first.click()
+        page.get_by_role("link", name="SO-2026-001", exact=True).first.click()
         page.wait_for_url(re.compile(rf"/credit/orders/{order.pk}/$"))
         assert page.locator("#order-status").inner_text().strip() == "Open (approved)"
         assert "Release what the limit covers" in page.locator("#order-decision").inner_text()

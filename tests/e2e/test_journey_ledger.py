@@ -19,6 +19,7 @@ from django.utils import translation
 from huikuan.common.identifiers import pinyin_initials
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Allocation, Credit, ReceivableDocument
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +54,7 @@ def test_journey_sign_in_find_post_pay_apply(browser, live_server, shot, searcha
     customer = searchable
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale=START_LOCALE[lang])
     page = ctx.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         _journey(page, live_server, shot, customer, finance, lang)
     finally:
