@@ -30,6 +30,7 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
 from huikuan.common.money import to_decimal
+from huikuan.customers.selectors import main_contacts
 from huikuan.ledger.selectors import get_customer
 from huikuan.statements import services as st_services
 
@@ -119,7 +120,10 @@ def index(request):
             "previous_page_number": number - 1, "next_page_number": number + 1}
     rows = worklist.in_scope(user=request.user, company=company, rows=fetched[:PAGE])
     last = sel.last_outcomes(e.customer_id for e in rows)
-    for e in rows:
+    contacts = main_contacts(customer_ids=[e.customer_id for e in rows])
+    for i, e in enumerate(rows):
+        e.rank = (number - 1) * PAGE + i + 1  # the position in today's queue, shown instead of the raw priority
+        e.contact = contacts.get(e.customer_id)
         e.days = (today - e.oldest_due).days if e.oldest_due else 0
         e.last = last.get(e.customer_id)
         e.send_now = dunning_send_now_url(e.customer_id, request.user)

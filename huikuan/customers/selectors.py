@@ -153,6 +153,17 @@ def customer_contacts(*, customer: Customer, include_inactive: bool = True) -> Q
     return qs.order_by("-is_active", "-is_primary", "name")
 
 
+def main_contacts(*, customer_ids) -> dict[int, Contact]:
+    """The contact to call for each customer (one query): the primary active contact with a phone, else the
+    first active one with a phone. Customers without such a contact are absent from the result."""
+    out: dict[int, Contact] = {}
+    qs = (Contact.objects.filter(customer_id__in=list(customer_ids), is_active=True).exclude(phone="")
+          .order_by("customer_id", "-is_primary", "pk"))
+    for c in qs:
+        out.setdefault(c.customer_id, c)
+    return out
+
+
 def customer_bank_accounts(*, customer: Customer) -> QuerySet[CustomerBankAccount]:
     """The accounts the customer pays from, oldest first."""
     return customer.bank_accounts.order_by("id")
