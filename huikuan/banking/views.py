@@ -22,10 +22,12 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.common.money import ZERO
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
 from . import matching, services
+from .charges import bank_charges_by_month
 from .models import (
     OPEN_STATUSES,
     BankAccount,
@@ -493,4 +495,36 @@ def alias_forget(request, pk):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("banking:aliases"))
+
+
+# ---------------------------------------------------------------- bank charges by month
+
+
+def _charge_year(request, company) -> int:
+    try:
+        return max(2000, min(2100, int(request.GET.get("year", ""))))
+    except ValueError:
+        return _today(company).year
+
+
+@login_required
+def charges(request):
+    company = _need(request, "banking.view")
+    year = _charge_year(request, company)
+    months = bank_charges_by_month(company=company, year=year)
+    total = sum((m.amount for m in months), ZERO)
+    return render(request, "banking/charges.html", {"nav": "banking", "months": months, "year": year,
+                                                    "total": total, "count": sum(m.count for m in months)})
+
+
+@login_required
+def charges_export(request):
+    company = _need(request, "banking.view")
+    year = _charge_year(request, company)
+    rows = ([m.month.strftime("%Y-%m"), m.count, m.amount, m.customers, m.reversed_count, m.reversed_amount]
+            for m in bank_charges_by_month(company=company, year=year))
+    return xlsx_response(filename=f"bank-charges-{year}.xlsx", sheet_title=_("Bank charges"),
+                         columns=[(_("Month"), "text"), (_("Bank charges"), "int"), (_("Amount"), "money"),
+                                  (_("Customers"), "int"), (_("Reversed"), "int"), (_("Reversed amount"), "money")],
+                         rows=rows)
 

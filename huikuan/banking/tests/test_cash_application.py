@@ -343,3 +343,23 @@ def test_combination_that_no_longer_sums_falls_back_to_the_queue(company, financ
     bs.match_lines(company=company, line_ids=[ln.pk], actor=finance, on=ON)
     assert line("X2").status == LineStatus.AUTO_APPLIED
     assert [open_of(d) for d in docs] == [D("1000.00"), 0, 0]
+
+
+def test_bank_charges_are_reported_by_month_with_xlsx(company, finance, account, customer, post, write, client):
+    from huikuan.banking.charges import bank_charges_by_month
+
+    post(customer, "5000.00")
+    post(customer, "8000.00")
+    statement(company, finance, write, ["2026-02-26,C1,,4980.00,上海华东机械有限公司,,货款",
+                                        "2026-03-04,C2,,7965.50,上海华东机械有限公司,,货款"])
+    months = bank_charges_by_month(company=company, year=2026)
+    assert [(m.month, m.count, m.amount) for m in months] == [
+        (dt.date(2026, 2, 1), 1, D("20.00")), (dt.date(2026, 3, 1), 1, D("34.50"))]
+    bs.undo_line(company=company, line_id=line("C2").pk, actor=finance, on=ON, reason="错了")
+    march = bank_charges_by_month(company=company, year=2026)[1]
+    assert (march.count, march.amount, march.reversed_count, march.reversed_amount) == (0, 0, 1, D("34.50"))
+    client.force_login(finance)
+    page = client.get(reverse("banking:charges") + "?year=2026")
+    assert page.status_code == 200 and "2026-02" in page.content.decode() and "20.00" in page.content.decode()
+    xlsx = client.get(reverse("banking:charges-export") + "?year=2026")
+    assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")

@@ -30,6 +30,8 @@ ROWS = {
     "banking:line-on-account": ("/bank/lines/{bl}/on-account/", CONFIRM, 302),
     "banking:line-ignore": ("/bank/lines/{bl}/ignore/", CONFIRM, 302),
     "banking:line-undo": ("/bank/lines/{bl}/undo/", CONFIRM, 302),
+    "banking:charges": ("/bank/charges/", VIEW, 302),
+    "banking:charges-export": ("/bank/charges.xlsx", VIEW, 302),
     "banking:aliases": ("/bank/aliases/", VIEW, 302),
     "banking:aliases-export": ("/bank/aliases.xlsx", VIEW, 302),
     "banking:alias-forget": ("/bank/aliases/{ba}/forget/", FORGET, 302),
