@@ -52,6 +52,8 @@ class CreditCheckOut(serializers.Serializer):
     amount = MoneyOutput()
     limit = MoneyOutput(source="limit_amount")
     exposure = MoneyOutput(source="exposure_amount")
+    unmatured_bills = MoneyOutput(source="unmatured_bills_amount",
+                                  help_text="part of the exposure: commercial acceptance bills not yet honoured")
     available = MoneyOutput(source="available_amount")
     grade = serializers.CharField()
     reasons = ReasonOut(many=True)

@@ -18,6 +18,7 @@ from huikuan.accounts.scoping import owner_q
 from huikuan.common.money import ZERO, MoneyField
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import DocumentKind, Instalment, ReceivableDocument, Status
+from huikuan.ledger.selectors import unmatured_commercial_bills
 
 from .models import (
     CreditPolicy,
@@ -60,16 +61,19 @@ class Exposure:
     open_receivables: Decimal
     open_orders: Decimal
     unapplied: Decimal
+    unmatured_bills: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return self.open_receivables + self.open_orders - self.unapplied
+        return self.open_receivables + self.open_orders - self.unapplied + self.unmatured_bills
 
 
 def exposure(*, customer: Customer, exclude_order_id: int | None = None) -> Exposure:
-    """Open AR (the customer's denormalised open amount) + open orders − unapplied cash."""
+    """Open AR (the customer's denormalised open amount) + open orders − unapplied cash + commercial
+    acceptance bills taken in payment and not yet honoured (shown apart: the receivable they settled
+    comes back if the acceptor does not pay at maturity)."""
     return Exposure(customer.open_amount, open_orders_amount(customer_id=customer.pk, exclude_order_id=exclude_order_id),
-                    customer.unapplied_amount)
+                    customer.unapplied_amount, unmatured_commercial_bills(customer_id=customer.pk))
 
 
 @dataclass(frozen=True)

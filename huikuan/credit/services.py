@@ -335,11 +335,13 @@ class CheckResult:
     grade: str
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     order: SalesOrder | None = None
+    unmatured_bills_amount: Decimal = ZERO  # part of the exposure: commercial bills not yet honoured
 
     def as_dict(self) -> dict:
         return {
             "outcome": self.outcome, "amount": str(self.amount), "limit": str(self.limit_amount),
-            "exposure": str(self.exposure_amount), "available": str(self.available_amount), "grade": self.grade,
+            "exposure": str(self.exposure_amount), "unmatured_bills": str(self.unmatured_bills_amount),
+            "available": str(self.available_amount), "grade": self.grade,
             "reasons": [{"severity": r.severity, "code": r.code, "message": str(r.message)} for r in self.reasons],
             "order": self.order.reference if self.order else None,
             "order_status": self.order.status if self.order else None,
@@ -392,7 +394,8 @@ def evaluate(*, company, customer: Customer, amount: Decimal, as_of: dt.date,
         reasons.append(Reason("warn", "review_overdue", Text("credit.check.review_overdue", date=profile.next_review_date)))
     return CheckResult(outcome=calc.outcome([(r.severity, r.code) for r in reasons]), amount=amount,
                        limit_amount=limit, exposure_amount=expo.total, available_amount=available,
-                       grade=profile.grade if profile else "", reasons=tuple(reasons))
+                       grade=profile.grade if profile else "", reasons=tuple(reasons),
+                       unmatured_bills_amount=expo.unmatured_bills)
 
 
 def check_credit(*, company, customer_id: int, amount, as_of: dt.date, actor=None) -> CheckResult:

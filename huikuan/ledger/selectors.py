@@ -37,6 +37,7 @@ from huikuan.customers.models import Customer
 
 from .models import (
     Allocation,
+    BillStatus,
     Credit,
     CreditKind,
     EntryKind,
@@ -44,6 +45,7 @@ from .models import (
     FapiaoStatus,
     Instalment,
     LedgerEntry,
+    Method,
     ReceivableDocument,
     Status,
     WriteOffRequest,
@@ -549,3 +551,40 @@ def paid_not_invoiced(*, user, company) -> QuerySet[ReceivableDocument]:
         .annotate(uninvoiced=ExpressionWrapper(F("paid_sum") - F("fapiao_net"), output_field=MoneyField()))
         .order_by("document_date", "id")
     )
+
+
+# ---------------------------------------------------------------- acceptance bills
+
+OPEN_BILL_STATUSES = (BillStatus.RECEIVED, BillStatus.ENDORSED, BillStatus.DISCOUNTED)
+BILL_METHODS = (Method.BANK_ACCEPTANCE, Method.COMMERCIAL_ACCEPTANCE)
+
+
+def unmatured_commercial_bills(*, customer_id: int) -> Decimal:
+    """Commercial acceptance bills (商业承兑汇票) taken in payment and not yet honoured: held, endorsed
+    on or discounted (both with recourse until the acceptor pays at maturity). A bill is not cash until
+    it is honoured, so the credit exposure counts them apart. One aggregate query."""
+    return Credit.objects.filter(
+        customer_id=customer_id, kind=CreditKind.PAYMENT, status=Status.POSTED, method=Method.COMMERCIAL_ACCEPTANCE,
+        bill_status__in=OPEN_BILL_STATUSES,
+    ).aggregate(s=Coalesce(Sum("amount"), ZERO, output_field=MoneyField()))["s"]
+
+
+def bill_register(*, user, company, status: str = "open", method: str = "", matures_by: dt.date | None = None,
+                  q: str = "") -> QuerySet[Credit]:
+    """Acceptance bills taken in payment, by maturity (then number): ``status`` "open" (not yet
+    honoured or dishonoured), "all", or one bill status; ``method`` bank or commercial; ``matures_by``
+    a last maturity date. Scoped to the user's customers."""
+    qs = credits_in_scope(user=user, company=company).filter(kind=CreditKind.PAYMENT, method__in=BILL_METHODS)
+    qs = qs.exclude(bill_number="").exclude(status=Status.REVERSED, bill_status__in=OPEN_BILL_STATUSES)
+    if status == "open":
+        qs = qs.filter(bill_status__in=OPEN_BILL_STATUSES)
+    elif status in BillStatus.values:
+        qs = qs.filter(bill_status=status)
+    if method in BILL_METHODS:
+        qs = qs.filter(method=method)
+    if matures_by is not None:
+        qs = qs.filter(bill_maturity_date__lte=matures_by)
+    if q:
+        qs = qs.filter(Q(bill_number__icontains=q) | Q(bill_acceptor__icontains=q) | Q(customer__name__icontains=q)
+                       | Q(customer__code__icontains=q))
+    return qs.select_related("customer").order_by("bill_maturity_date", "bill_number", "pk")

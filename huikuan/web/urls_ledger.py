@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import ledger
+from .views import bills, ledger
 
 urlpatterns = [
     path("customers/<int:pk>/", ledger.customer_detail, name="customer-detail"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("documents/<int:pk>/", ledger.document_detail, name="document-detail"),
     path("documents/<int:pk>/reverse/", ledger.document_reverse, name="document-reverse"),
     path("payments/", ledger.payment_list, name="payment-list"),
+    path("payments/bills/", bills.bill_register, name="bill-register"),
     path("payments/new/", ledger.payment_new, name="payment-new"),
     path("credit-notes/new/", ledger.credit_note_new, name="credit-note-new"),
     path("payments/<int:pk>/", ledger.payment_detail, name="payment-detail"),

@@ -70,6 +70,7 @@ MATRIX = {
     "web:document-detail": ("/documents/{d}/", OWN, 302),
     "web:document-reverse": ("/documents/{d}/reverse/", post_only(LEDGER_POST), 302),
     "web:payment-list": ("/payments/", OK_ALL, 302),
+    "web:bill-register": ("/payments/bills/", OK_ALL, 302),
     "web:payment-new": ("/payments/new/", only(LEDGER_POST), 302),
     "web:credit-note-new": ("/credit-notes/new/", only(LEDGER_POST), 302),
     "web:payment-detail": ("/payments/{p}/", OWN, 302),
