@@ -205,3 +205,65 @@ def test_english_is_still_available(client, finance, customer):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     text = _visible_text(client.get(reverse("web:customer-list"), HTTP_ACCEPT_LANGUAGE="en").content.decode())
     assert "Customers" in text and "Sign out" in text and "退出登录" not in text
+
+
+# --- 4. no raw code and no English left in the Chinese catalog -------------------------------------------
+
+# Names that are the same in both languages (standards, products, acronyms a Chinese finance user uses as is)
+SAME_IN_BOTH = {"API", "MT940", "CAMT.053", "PDF", "XLSX", "CSV", "URL", "SMS", "LPR", "DSO", "CEI", "ADD", "ID"}
+_PLACEHOLDERS = re.compile(r"%\(\w+\)[sdfi]|%[sdfi%]|\{\{.*?\}\}|\{%.*?%\}|<[^>]+>|&\w+;")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:[._][a-z0-9]+)+")
+
+
+def catalog_problems(entries) -> tuple[list[str], list[str]]:
+    """(msgids that are raw codes, msgids whose Chinese is still English) of the given .po entries."""
+    codes, english = [], []
+    for e in entries:
+        msgid = e["msgid"]
+        if not msgid:
+            continue
+        if _CODE.fullmatch(msgid.strip()):
+            codes.append(msgid)
+            continue
+        words = _PLACEHOLDERS.sub(" ", msgid)
+        if msgid.strip() in SAME_IN_BOTH or not re.search(r"[A-Za-z]{2,}", words):
+            continue  # a name used as is, or a format with nothing to translate
+        if any(not _CJK.search(v) for v in e["msgstr"].values()):
+            english.append(msgid)
+    return codes, english
+
+
+def test_catalog_problems_are_found():
+    entries = [{"msgid": "statement.issued", "msgstr": {0: "对账单已发出"}},
+               {"msgid": "order_released", "msgstr": {0: "x"}},
+               {"msgid": "Credit hold placed", "msgstr": {0: "Credit hold placed"}},
+               {"msgid": "Bill register", "msgstr": {0: "Bill Register"}},
+               {"msgid": "%(kind)s: %(reason)s", "msgstr": {0: "%(kind)s：%(reason)s"}},
+               {"msgid": "API", "msgstr": {0: "API"}},
+               {"msgid": "Order %(ref)s", "msgstr": {0: "订单 %(ref)s"}}]
+    assert catalog_problems(entries) == (["statement.issued", "order_released"], ["Credit hold placed", "Bill register"])
+
+
+def test_no_raw_code_or_unchanged_english_in_the_chinese_catalog():
+    """Issue 12 point 19: a code stored as the message itself, or English copied into zh_Hans, would
+    reach a Chinese reader as is."""
+    codes, english = catalog_problems(parse_po(ZH_PO.read_text(encoding="utf-8")))
+    assert not codes, f"msgids that are raw codes (store a code with its text instead): {codes[:20]}"
+    assert not english, f"zh_Hans entries still in English: {english[:20]}"
+
+
+def test_no_gettext_alias_hides_strings_from_the_catalog():
+    """``from django.utils.translation import gettext as _g`` made makemessages skip every ``_g("…")``
+    (template errors read English to Chinese users): only the names makemessages knows may be used."""
+    known = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
+             "npgettext", "npgettext_lazy", "gettext_noop"}
+    alias = re.compile(r"from django\.utils\.translation import [^\n]*\b(\w*gettext\w*) as (\w+)")
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for m in alias.finditer(path.read_text(encoding="utf-8")):
+            if m.group(2) not in known:
+                bad.append(f"{path.relative_to(BASE)}: {m.group(1)} as {m.group(2)}")
+    assert not bad, bad
