@@ -2,7 +2,13 @@
 
     DATABASE_URL=sqlite:////tmp/import-bench.sqlite3 .venv/bin/python bench/import_bench.py [--rows 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/import_bench .venv/bin/python bench/import_bench.py
+    ... bench/import_bench.py --translated [--rows 100000]
     ... bench/import_bench.py --kind payments [--rows 100000] [--documents 50000] [--company BENCH01]
+
+``--translated``: the documents file is shaped like a 金蝶 export and every value needs translating —
+GB18030, three title rows above the header, the customer by its name (no code column), 2025年3月5日
+dates, ¥1,234.00 amounts, 人民币 as the currency, and payment terms by name or usual spelling
+("月结30天", "Net 30", "2/10 N30", matched to the install's EOM30 / N30 / D2 by meaning or name).
 
 ``--kind payments`` first posts ``--documents`` invoices to pay (through ``ledger.bulk.post_documents``,
 the documents import's own path; a third of the customers on 2/10 net 30 terms so early-payment
@@ -42,7 +48,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Q  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
 
 from huikuan.accounts.models import Company, Role, User  # noqa: E402
 from huikuan.customers.models import Customer, PaymentTerm  # noqa: E402
@@ -54,6 +60,9 @@ from huikuan.ledger.models import Allocation, Credit, Instalment, ReceivableDocu
 from huikuan.ledger.services import post_document, record_payment  # noqa: E402
 
 HEADER = ["单据编号", "业务日期", "客户编码", "价税合计", "摘要"]
+TRANSLATED_HEADER = ["单据编号", "业务日期", "客户名称", "价税合计（元）", "摘要", "币别", "收款条件"]
+TITLE_ROWS = [["导入基准测试有限公司"], ["应收单列表"], ["期间：2025年1月1日 至 2025年12月31日", "", "", "单位：元"]]
+TERM_SPELLINGS = ["月结30天", "Net 30", "2/10 N30", "月结 30 天", "net 30"]
 BAD_KINDS = [
     "unknown customer", "bad date", "letters in amount", "too many decimals", "negative amount",
     "duplicate in file", "duplicate against database", "formula text", "missing number", "unknown currency",
@@ -106,6 +115,9 @@ def setup(n_rows: int):
     admin = User.objects.create(username=f"ib-admin-{stamp}", role=Role.ADMIN)
     admin.companies.add(company)
     term = PaymentTerm.objects.create(company=company, code="N30", name="Net 30", days=30)
+    PaymentTerm.objects.create(company=company, code="EOM30", name="月结 30", kind="eom", days=30)
+    PaymentTerm.objects.create(company=company, code="D2", name="2/10 net 30", days=30,
+                               discount_percent=Decimal("2"), discount_days=10)
     n_customers = max(10, n_rows // 20)
     Customer.objects.bulk_create(
         [Customer(company=company, code=f"C{i:06d}", name=f"基准客户{i}有限公司", payment_term=term)
@@ -118,20 +130,34 @@ def setup(n_rows: int):
     return company, admin, n_customers
 
 
-def write_files(folder: Path, company, n_rows: int, n_customers: int) -> tuple[Path, Path, int]:
+def write_files(folder: Path, company, n_rows: int, n_customers: int, *, translated: bool = False
+                ) -> tuple[Path, Path, int]:
     rng = random.Random(7)
     good, bad = folder / "documents.csv", folder / "documents-bad.csv"
     bad_lines = 0
-    with open(good, "w", newline="", encoding="utf-8") as g, open(bad, "w", newline="", encoding="utf-8") as b:
+    encoding = "gb18030" if translated else "utf-8"
+    with open(good, "w", newline="", encoding=encoding) as g, open(bad, "w", newline="", encoding=encoding) as b:
         gw, bw = csv.writer(g), csv.writer(b)
-        gw.writerow(HEADER)
-        bw.writerow([*HEADER, "币别"])
+        if translated:
+            gw.writerows(TITLE_ROWS)
+            bw.writerows(TITLE_ROWS)
+            gw.writerow(TRANSLATED_HEADER)
+            bw.writerow(TRANSLATED_HEADER)
+        else:
+            gw.writerow(HEADER)
+            bw.writerow([*HEADER, "币别"])
         for i in range(n_rows):
             day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(365))
-            row = [f"{company.code}-{i:07d}", day.isoformat(), f"C{rng.randrange(n_customers):06d}",
-                   f"{rng.randrange(100, 5_000_000) / 100:,.2f}", "货款"]
+            n = rng.randrange(n_customers)
+            amount = rng.randrange(100, 5_000_000) / 100
+            if translated:
+                row = [f"{company.code}-{i:07d}", f"{day.year}年{day.month}月{day.day}日", f"基准客户{n}有限公司",
+                       f"¥{amount:,.2f}", "货款", "人民币", TERM_SPELLINGS[i % len(TERM_SPELLINGS)]]
+            else:
+                row = [f"{company.code}-{i:07d}", day.isoformat(), f"C{n:06d}", f"{amount:,.2f}", "货款"]
             gw.writerow(row)
-            row = [*row, ""]
+            if not translated:
+                row = [*row, ""]
             if i % 100 == 50:
                 kind = (i // 100) % len(BAD_KINDS)
                 bad_lines += 1
@@ -225,17 +251,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--kind", choices=["documents", "payments"], default="documents")
+    parser.add_argument("--translated", action="store_true",
+                        help="documents: a 金蝶-shaped GB18030 file whose names, dates, amounts, currency and terms "
+                             "all need translating")
     parser.add_argument("--documents", type=int, default=None, help="payments: documents to pay (default rows / 2)")
     parser.add_argument("--company", help="payments: pay an existing company's open items instead of setting one up "
                                           "(e.g. BENCH01 in a clone of the generated bench database; never huikuan_bench)")
     args = parser.parse_args()
     call_command("migrate", interactive=False, verbosity=0)
-    print(f"database: {connection.vendor}, kind: {args.kind}, rows: {args.rows}")
+    print(f"database: {connection.vendor}, kind: {args.kind}, rows: {args.rows}"
+          + (", values translated" if args.translated else ""))
     if args.kind == "payments":
         return bench_payments(args.rows, args.documents if args.documents is not None else args.rows // 2, args.company)
     (company, admin, n_customers), _t = timed("setup (customers)", lambda: setup(args.rows))
     with tempfile.TemporaryDirectory() as tmp:
-        (good, bad, bad_lines), _t = timed("write CSV files", lambda: write_files(Path(tmp), company, args.rows, n_customers))
+        (good, bad, bad_lines), _t = timed("write CSV files", lambda: write_files(Path(tmp), company, args.rows, n_customers,
+                                                                                 translated=args.translated))
         print(f"file: {good.stat().st_size / 1e6:.1f} MB, bad rows planted: {bad_lines} of {len(BAD_KINDS)} kinds")
         before = ReceivableDocument.objects.filter(company=company).count()
         job, _t = timed("bad file: upload + preview", lambda: preview_job(job=job_for(bad, company, admin), actor=admin))
@@ -247,6 +278,11 @@ def main():
         job, took = timed("good file: commit (check + write)", lambda: commit_job(job_id=job.pk, actor=admin))
         assert job.status == JobStatus.DONE, (job.status, job.message)
         print(f"  {job.created_count} documents, {job.created_count / took:,.0f} rows/s")
+        if args.translated:
+            terms = dict(ReceivableDocument.objects.filter(company=company, number__startswith=f"{company.code}-0")
+                         .values_list("payment_term__code").annotate(n=Count("pk")).values_list("payment_term__code", "n"))
+            print(f"  terms by translated spelling: {terms}")
+            assert set(terms) == {"EOM30", "N30", "D2"}, terms
     problems, _t = timed("check-ledger", check_ledger)
     assert problems == [], problems[:5]
 
