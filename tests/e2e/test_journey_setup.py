@@ -140,3 +140,46 @@ def test_journey_very_first_run_creates_the_administrator(browser, live_server, 
         ctx.close()
     admin = User.objects.get(username="wangzong")
     assert admin.role == Role.ADMIN and admin.companies.get().code == "SH01"
+
+
+@pytest.mark.parametrize("lang, width", [("zh-hans", 1366), ("en", 390)])
+def test_journey_go_live_hold_waits_for_approval(browser, live_server, shot, company, users, customer, lang, width):
+    """Point 8: the first run at go-live only proposes the +30 credit hold; a finance user approves it."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.conf import settings as dj_settings
+    from django.test import Client
+
+    from huikuan.dunning import services as dunning
+    from huikuan.dunning.models import Delivery, DeliveryStatus
+    from huikuan.ledger import services as ledger
+
+    doc = ledger.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 1, 5),
+                               total=Decimal("12000.00"), actor=users["finance"])
+    due = doc.instalments.get().due_date
+    dunning.run_dunning(company=company, as_of=due + dt.timedelta(days=31), enqueue=False)
+    hold = Delivery.objects.get(channel="hold")
+    assert hold.status == DeliveryStatus.PROPOSED
+    c = Client()
+    c.force_login(users["finance"])
+    ctx, page = _context(browser, lang, width)
+    ctx.add_cookies([{"name": dj_settings.SESSION_COOKIE_NAME, "value": c.cookies[dj_settings.SESSION_COOKIE_NAME].value,
+                      "url": live_server.url}])
+    _cookie(ctx, live_server, lang)
+    try:
+        page.goto(f"{live_server.url}/dunning/proposals/")
+        row = page.locator("#proposals-form tbody tr", has_text=customer.name)
+        assert row.count() == 1
+        shot(page, f"dunning-proposals-{lang}-{width}")
+        row.locator("input[type=checkbox]").check()
+        page.locator("#proposals-form button.primary").click()
+        page.wait_for_url(re.compile(r"/dunning/proposals/$"))
+        assert page.locator("#proposals-form tbody tr", has_text=customer.name).count() == 0
+        page.goto(f"{live_server.url}/dunning/policies/{dunning.ensure_defaults(company).pk}/")
+        assert page.locator("input[name=start_date]").count() == 1
+        shot(page, f"dunning-policy-start-{lang}-{width}")
+    finally:
+        ctx.close()
+    hold.refresh_from_db()
+    assert hold.status != DeliveryStatus.PROPOSED
