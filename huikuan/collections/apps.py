@@ -65,6 +65,7 @@ class CollectionsConfig(AppConfig):
             "collections.demand.recorded": _("Written demand recorded"),
             "collections.case.opened": _("Escalation case opened"),
             "collections.case.items_added": _("Items added to the case"),
+            "collections.case.claim": _("Bankruptcy claim (债权申报)"),
             "collections.case.updated": _("Escalation case updated"),
             "collections.plan.requested": _("Payment plan proposed"),
             "collections.plan.approved": _("Payment plan approved"),

@@ -344,8 +344,16 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class ClaimStatus(models.TextChoices):
+    NONE = "", _("—")
+    TO_FILE = "to_file", _("To be filed")
+    FILED = "filed", _("Filed")
+    ACCEPTED = "accepted", _("Accepted by the administrator")
+    REJECTED = "rejected", _("Rejected by the administrator")
+
+
 class Case(models.Model):
-    """Escalation to legal or an external agency."""
+    """Escalation to legal or an external agency; in a bankruptcy also the claim filed with the administrator (债权申报)."""
 
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
@@ -364,6 +372,16 @@ class Case(models.Model):
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # while the case is open the dunning run leaves the customer out (a bankruptcy: claims go to the administrator)
+    stops_dunning = models.BooleanField(_("no reminders while the case is open"), default=False)
+    # 债权申报 (企业破产法 arts. 45, 46): interest stops on the day the court accepts the petition
+    court_accepted_on = models.DateField(_("petition accepted by the court on"), null=True, blank=True)
+    claim_deadline = models.DateField(_("claims to be filed by"), null=True, blank=True)
+    administrator = models.CharField(_("administrator (管理人) and contact"), max_length=300, blank=True)
+    claim_status = models.CharField(_("claim"), max_length=10, choices=ClaimStatus.choices, blank=True, default="")
+    claim_principal_amount = MoneyField(_("principal claimed"), default=ZERO)
+    claim_interest_amount = MoneyField(_("interest to the acceptance date"), default=ZERO)
+    claim_filed_on = models.DateField(_("claim filed on"), null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_on", "-id"]
@@ -372,6 +390,10 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["customer"], condition=~Q(status="closed"), name="coll_case_one_open"),
         ]
         verbose_name = _("escalation case")
+
+    def claim_total(self):
+        """The bankruptcy claim: principal + interest up to the court's acceptance date."""
+        return self.claim_principal_amount + self.claim_interest_amount
 
 
 class StepStatus(models.TextChoices):

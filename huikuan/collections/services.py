@@ -45,6 +45,7 @@ from .models import (
     Case,
     CaseKind,
     CaseStatus,
+    ClaimStatus,
     Dispute,
     DisputeLine,
     DisputeReason,
@@ -892,3 +893,62 @@ def behaviour_counts(company, customer_ids, as_of: dt.date) -> dict[int, dict[st
         out[cid]["disputes"] = n
     return out
 
+
+
+# ---------------------------------------------------------------- bankruptcy claims (债权申报)
+
+
+def _claim_dates(*, accepted_on, deadline, today):
+    if accepted_on is not None and accepted_on > today:
+        raise CollectionsError(_("The court cannot have accepted the petition after today."), field="court_accepted_on")
+    if deadline is not None and accepted_on is not None and deadline < accepted_on:
+        raise CollectionsError(_("The filing deadline cannot be before the acceptance date."), field="claim_deadline")
+
+
+@transaction.atomic(durable=True)
+def prepare_claim(*, company, customer_id: int, actor, today: dt.date, accepted_on: dt.date | None = None,
+                  deadline: dt.date | None = None, administrator: str = "", filed_on: dt.date | None = None,
+                  status: str | None = None) -> Case:
+    """The bankruptcy claim (债权申报) on the customer's open case: principal = what is open on the case's items,
+    interest = penalty interest up to the day the court accepted the petition (企业破产法 art. 46: it stops
+    accruing then; today while the date is unknown). Dunning stops for the customer while the case is open.
+    Idempotent: running it again re-states the figures; dates, administrator and status given replace the
+    stored ones. Raises when the customer has no open case (nothing open: no empty claim)."""
+    from .interest import instalment_interest
+
+    _require(actor, "collections.case")
+    customer = _customer(company, customer_id)
+    case = Case.objects.select_for_update().filter(customer=customer).exclude(status=CaseStatus.CLOSED).first()
+    if case is None:
+        raise CollectionsError(_("The customer has no open case: there is nothing to claim."))
+    accepted_on = accepted_on or case.court_accepted_on
+    deadline = deadline or case.claim_deadline
+    _claim_dates(accepted_on=accepted_on, deadline=deadline, today=today)
+    if status not in (None, "") and status not in ClaimStatus.values:
+        raise CollectionsError(_("Unknown status."), field="claim_status")
+    if filed_on is not None and filed_on > today:
+        raise CollectionsError(_("The claim cannot be filed after today."), field="claim_filed_on")
+    items = set(case.instalments.values_list("pk", flat=True))
+    principal = case.instalments.aggregate(s=Sum("open_amount"))["s"] or ZERO
+    interest = sum((x.amount for x in instalment_interest(customer=customer, as_of=accepted_on or today)
+                    if x.instalment_id in items), ZERO)
+    before = {"status": case.claim_status, "principal": case.claim_principal_amount, "interest": case.claim_interest_amount}
+    case.stops_dunning = True
+    case.court_accepted_on = accepted_on
+    case.claim_deadline = deadline
+    if administrator:
+        case.administrator = str(administrator).strip()[:300]
+    if filed_on is not None:
+        case.claim_filed_on = filed_on
+    case.claim_status = status or case.claim_status or (ClaimStatus.FILED if case.claim_filed_on else ClaimStatus.TO_FILE)
+    case.claim_principal_amount = principal
+    case.claim_interest_amount = interest
+    case.claim_amount = principal
+    case.save(update_fields=["stops_dunning", "court_accepted_on", "claim_deadline", "administrator", "claim_filed_on",
+                             "claim_status", "claim_principal_amount", "claim_interest_amount", "claim_amount"])
+    audit.record(actor=actor, verb="collections.case.claim", target=case,
+                 summary=Text("collections.event.claim", number=case.number, principal=principal, interest=interest,
+                              status=choice("claim_status", case.claim_status)),
+                 data={"before": before, "principal": principal, "interest": interest, "accepted_on": accepted_on,
+                       "deadline": deadline, "status": case.claim_status})
+    return case

@@ -15,6 +15,7 @@ from .models import (
     CapKind,
     CaseKind,
     CaseStatus,
+    ClaimStatus,
     DisputeReason,
     InterestBasis,
     Outcome,
@@ -26,7 +27,7 @@ from .models import (
 for _prefix, _choices in (("task_kind", TaskKind), ("task_status", TaskStatus), ("activity_kind", ActivityKind),
                           ("outcome", Outcome), ("dispute_reason", DisputeReason), ("resolution", Resolution),
                           ("case_kind", CaseKind), ("case_status", CaseStatus), ("interest_basis", InterestBasis),
-                          ("cap_kind", CapKind)):
+                          ("cap_kind", CapKind), ("claim_status", ClaimStatus)):
     texts.register_choices(f"collections.{_prefix}", _choices)
 
 texts.register({
@@ -40,6 +41,7 @@ texts.register({
     "collections.event.case": _("%(number)s %(kind)s"),
     "collections.event.case_status": _("%(number)s %(old)s → %(new)s"),
     "collections.event.interest_rule": _("%(basis)s %(rate)s"),
+    "collections.event.claim": _("%(number)s: claim %(principal)s + interest %(interest)s (%(status)s)"),
 })
 
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("plans/<int:pk>/decide/", views.plan_decide, name="plan-decide"),
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
+    path("cases/<int:pk>/claim/", views.case_claim, name="case-claim"),
     path("cases/<int:pk>/evidence.pdf", views.case_evidence, {"fmt": "pdf"}, name="case-evidence-pdf"),
     path("cases/<int:pk>/evidence.zip", views.case_evidence, {"fmt": "zip"}, name="case-evidence-zip"),
     path("tasks/<int:pk>/done/", views.task_done, name="task-done"),

@@ -43,6 +43,7 @@ from .models import (
     Case,
     CaseKind,
     CaseStatus,
+    ClaimStatus,
     Dispute,
     DisputeReason,
     DisputeStatus,
@@ -400,12 +401,15 @@ def playbook_run(request, pk: int, code: str):
     customer = get_customer(user=request.user, company=company, pk=pk)
     _need(request, "collections.playbook")
     try:
+        p = request.POST
+        claim = {"accepted_on": parse_date(p.get("accepted_on")), "deadline": parse_date(p.get("deadline")),
+                 "administrator": (p.get("administrator") or "").strip()}
         run = run_playbook(company=company, customer=customer, code=code, actor=request.user, today=clock.today(company),
-                           note=(request.POST.get("note") or "").strip())
+                           note=(p.get("note") or "").strip(), claim=claim)
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        failed = [s for s in run.steps.all() if s.status != "done"]
+        failed = [s for s in run.steps.all() if s.status == "failed"]
         (messages.warning if failed else messages.success)(
             request, _("Playbook run: %(done)s steps done, %(failed)s failed.") % {
                 "done": run.steps.count() - len(failed), "failed": len(failed)})
@@ -580,6 +584,27 @@ class CaseForm(forms.Form):
 
 
 @login_required
+@require_POST
+def case_claim(request, pk: int):
+    """Prepare or update the bankruptcy claim (债权申报) of a case: dates, administrator, filed / accepted."""
+    company = company_of(request)
+    case = sel.get_scoped(Case, user=request.user, company=company, pk=pk)
+    _need(request, "collections.case")
+    p = request.POST
+    try:
+        services.prepare_claim(company=company, customer_id=case.customer_id, actor=request.user,
+                               today=clock.today(company), accepted_on=parse_date(p.get("court_accepted_on")),
+                               deadline=parse_date(p.get("claim_deadline")),
+                               administrator=(p.get("administrator") or "").strip(),
+                               filed_on=parse_date(p.get("claim_filed_on")), status=p.get("claim_status") or None)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Claim updated."))
+    return redirect("collections:case", pk=case.pk)
+
+
+@login_required
 def case_detail(request, pk: int):
     from huikuan.statements.selectors import limitation
 
@@ -605,6 +630,7 @@ def case_detail(request, pk: int):
                                  "note": case.note})
     return render(request, "collections/case.html", {
         "nav": "collections", "case": case, "form": form, "limitation": limitation(customer=case.customer),
+        "claim_statuses": [c for c in ClaimStatus.choices if c[0]],
         "items": case.instalments.select_related("document").order_by("due_date", "pk"),
         "can_edit": request.user.can("collections.case") and case.status != CaseStatus.CLOSED}, status=status)
 

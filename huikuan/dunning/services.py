@@ -278,6 +278,11 @@ class _Plan:
             from huikuan.credit.models import CreditProfile
 
             self.grades = dict(CreditProfile.objects.filter(company=company).exclude(grade="").values_list("customer_id", "grade"))
+        from huikuan.collections.models import Case, CaseStatus
+
+        # an open case that stops dunning (a bankruptcy: claims go to the administrator) leaves the customer out
+        self.stopped = set(Case.objects.filter(company=company, stops_dunning=True).exclude(status=CaseStatus.CLOSED)
+                           .values_list("customer_id", flat=True))
         all_steps = [s for steps in self.steps.values() for s in steps]
         self.min_offset = min((s.offset_days for s in all_steps), default=None)
 
@@ -322,7 +327,7 @@ def select(company, as_of: dt.date, *, customer_ids=None):
     cache_cid, cache_steps = None, []
     for iid, cid, due, amount, last_offset in _candidates(company, as_of, plan, customer_ids):
         until = plan.paused.get(cid)
-        if until is not None and until >= as_of:
+        if (until is not None and until >= as_of) or cid in plan.stopped:
             continue
         if cid != cache_cid:
             cache_cid, cache_steps = cid, plan.steps_for(cid, as_of)

@@ -181,7 +181,7 @@ def test_playbook_runs_every_step_and_records_them(client, company, customer, in
 
     run = PlaybookRun.objects.get()
     assert [(s.code, s.status) for s in run.steps.all()] == [
-        ("hold", "done"), ("reject_orders", "done"), ("escalate", "done"), ("notify", "done")]
+        ("hold", "done"), ("reject_orders", "done"), ("escalate", "done"), ("claim", "done"), ("notify", "done")]
     assert CreditProfile.objects.get(customer=customer).on_hold
     assert Case.objects.get(customer=customer).claim_amount == D("10000.00")
     assert set(Task.objects.filter(source="playbook").values_list("owner__username", flat=True)) == {"sales_east", "legal"}

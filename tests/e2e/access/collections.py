@@ -30,6 +30,7 @@ ROWS = {
     "collections:plan-decide": ("/collections/plans/{pl}/decide/", GET_405, 302),
     "collections:cases": ("/collections/cases/", OK_ALL, 302),
     "collections:case": ("/collections/cases/{cs}/", OWN, 302),
+    "collections:case-claim": ("/collections/cases/{cs}/claim/", GET_405, 302),
     "collections:case-evidence-pdf": ("/collections/cases/{cs}/evidence.pdf", OWN, 302),
     "collections:case-evidence-zip": ("/collections/cases/{cs}/evidence.zip", OWN, 302),
     "collections:task-done": ("/collections/tasks/{tk}/done/", GET_405, 302),
