@@ -195,3 +195,9 @@ def test_user_reassign_command_moves_a_leavers_customers(company, users, custome
     assert "1 customers moved from sales_east to sales_west" in capsys.readouterr().out
     with pytest.raises(CommandError, match="active salesperson"):
         call_command("user", "reassign", "sales_west", "--to", "finance", "--language", "en")
+
+
+def test_apikey_without_any_company_says_run_setup(db):
+    User.objects.create_user(username="root", password="Root-2026-pw", role=Role.ADMIN)
+    with pytest.raises(CommandError, match="huikuan setup"):
+        call_command("apikey", "create", "--user", "root", "--name", "erp")

@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from huikuan.accounts.commands import no_company_message
 from huikuan.accounts.models import Company, User
 from huikuan.api.models import ApiKey
 from huikuan.api.services import issue_api_key, revoke_api_key
@@ -43,6 +44,8 @@ class Command(HuikuanCommand):
                 return
             user = User.objects.get(username=o["user"])
             company = Company.objects.get(code=o["company"]) if o["company"] else user.companies.order_by("pk").first()
+            if company is None:
+                raise CommandError(no_company_message())
             customer = Customer.objects.get(company=company, code=o["customer"]) if o["customer"] else None
             key, raw = issue_api_key(actor=actor, user=user, company=company, name=o["name"], role=o["role"],
                                      customer=customer, expires_in_days=o["days"] or None)
