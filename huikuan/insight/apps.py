@@ -33,3 +33,11 @@ class InsightConfig(AppConfig):
         register_daily("snapshot", _snapshot_job)
         register_daily("customer-aging", _customer_aging_job)
         register_daily("aging-dates", _aging_dates_job)  # month ends stored for past-date aging (insight.past)
+
+        from huikuan.common.audit import register_verb_labels
+
+        register_verb_labels({
+            "insight.commission.rule_saved": _("Commission rule saved"),
+            "insight.commission.computed": _("Commission computed"),
+            "insight.commission.approved": _("Commission statement approved"),
+        })

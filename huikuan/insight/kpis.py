@@ -504,3 +504,28 @@ def dashboard_kpis(*, user, company, today: dt.date) -> dict:
         "figures": [{"m": METRIC[c], "now": metric_value(now, c), "prev": metric_value(before, c)} for c in DASHBOARD],
         "cash": cash_outlook(user=user, company=company, today=today),
     }
+
+
+def promises_by_salesperson(*, user, company, period: Period) -> dict:
+    """{customer owner id: (promises kept, promises broken)} whose promised date falls in the period."""
+    from django.db.models import Count, Q
+
+    from huikuan.accounts.scoping import owner_q
+    from huikuan.collections.models import Promise
+
+    rows = (Promise.objects.filter(company=company, promised_date__gte=period.start, promised_date__lte=period.end)
+            .filter(owner_q(user, "customer__owner")).values("customer__owner_id")
+            .annotate(kept=Count("pk", filter=Q(status="kept")), broken=Count("pk", filter=Q(status="broken"))))
+    return {r["customer__owner_id"]: (r["kept"], r["broken"]) for r in rows}
+
+
+def commission_statements(*, user, company, month: dt.date | None = None):
+    """Commission statements the user may see: their own (a salesperson), their team's (a sales manager),
+    all (finance and the other company-wide roles)."""
+    from huikuan.accounts.scoping import owner_q
+
+    from .models import CommissionStatement
+
+    qs = CommissionStatement.objects.filter(company=company).filter(owner_q(user, "salesperson")).select_related(
+        "salesperson", "approved_by")
+    return qs if month is None else qs.filter(month=month)

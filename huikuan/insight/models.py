@@ -130,3 +130,110 @@ class AgingClock(models.Model):
 
     class Meta:
         verbose_name = _("aging clock")
+
+
+# ---------------------------------------------------------------- collection commission (回款提成)
+
+
+class BillMode(models.TextChoices):
+    SAME = "same", _("Like cash")
+    REDUCED = "reduced", _("At a reduced share of the rate")
+    NONE = "none", _("Not counted")
+
+
+class CommissionRule(models.Model):
+    """The company's collection-commission rule from ``valid_from`` on: rate bands by days paid after
+    the instalment's due date (``CommissionBand``), and how acceptance bills count. The rule with the
+    latest ``valid_from`` on or before a month's end applies to that month."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    valid_from = models.DateField(_("valid from"))
+    bill_mode = models.CharField(_("acceptance bills"), max_length=10, choices=BillMode.choices, default=BillMode.SAME)
+    bill_share = models.DecimalField(_("share of the rate for bills (%)"), max_digits=5, decimal_places=2, default=100)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "valid_from"], name="commission_rule_unique"),
+            models.CheckConstraint(condition=models.Q(bill_share__gte=0) & models.Q(bill_share__lte=100),
+                                   name="commission_bill_share_range"),
+        ]
+        verbose_name = _("commission rule")
+
+
+class CommissionBand(models.Model):
+    """Days paid after the due date from ``days_from`` to ``days_to`` (inclusive; None = no end; payments
+    before the due date count as 0 days late) earn ``rate`` percent of the amount applied."""
+
+    rule = models.ForeignKey(CommissionRule, on_delete=models.CASCADE, related_name="bands")
+    days_from = models.IntegerField(_("from days late"))
+    days_to = models.IntegerField(_("to days late"), null=True, blank=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=7, decimal_places=4)
+
+    class Meta:
+        ordering = ["days_from"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0) & models.Q(rate__lte=100), name="commission_rate_range"),
+            models.CheckConstraint(condition=models.Q(days_to__isnull=True) | models.Q(days_to__gte=models.F("days_from")),
+                                   name="commission_band_order"),
+        ]
+        verbose_name = _("commission band")
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+
+
+class CommissionStatement(models.Model):
+    """One salesperson's commission for one month. A draft is recomputed at will; an approved one is never
+    rewritten: what changes later (a payment reversed, an allocation back-dated into it) lands as an
+    adjustment line in a later month."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("salesperson"))
+    month = models.DateField(_("month"))  # its first day
+    month_end = models.DateField(_("month end"))
+    status = models.CharField(_("status"), max_length=10, choices=StatementStatus.choices, default=StatementStatus.DRAFT)
+    collected_amount = MoneyField(_("collected"), default=ZERO)
+    commission_amount = MoneyField(_("commission"), default=ZERO)
+    adjustment_amount = MoneyField(_("adjustments"), default=ZERO)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "salesperson_id"]
+        constraints = [models.UniqueConstraint(fields=["company", "salesperson", "month"], name="commission_statement_unique")]
+        indexes = [models.Index(fields=["company", "month", "status"], name="commission_statement_month")]
+        verbose_name = _("commission statement")
+
+
+class CommissionLine(models.Model):
+    """One payment allocation behind a statement: amount applied, days late, rate and commission (fen
+    rounded half away from zero). ``adjustment`` marks an allocation dated in an earlier, already approved
+    month (a reversal's clawback or a back-dated entry)."""
+
+    statement = models.ForeignKey(CommissionStatement, on_delete=models.CASCADE, related_name="lines")
+    allocation = models.OneToOneField("ledger.Allocation", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(_("date"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey("ledger.Credit", on_delete=models.PROTECT, related_name="+")
+    instalment = models.ForeignKey("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField(_("due date"))
+    amount = MoneyField(_("amount applied"))
+    days_late = models.IntegerField(_("days late"))
+    rate = models.DecimalField(_("rate (%)"), max_digits=9, decimal_places=6)
+    is_bill = models.BooleanField(_("acceptance bill"), default=False)
+    commission = MoneyField(_("commission"))
+    adjustment = models.BooleanField(_("adjustment"), default=False)
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["statement", "date"], name="commission_line_statement")]
+        verbose_name = _("commission line")

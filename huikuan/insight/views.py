@@ -6,17 +6,28 @@ group key outside it simply has no rows.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from huikuan.accounts.models import Role
 from huikuan.common import clock
+from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date
 
+from . import commission, kpi_calc
 from . import kpis as k
+from .commission import rule_for
 from .kpi_calc import Period, PeriodError, parse_period
+from .kpis import commission_statements
+from .models import BillMode, CommissionRule
 
 TRENDS = (12, 24)
 TABLE = ("billed", "collected", "ar_end", "overdue", "dso", "best_dso", "add", "dso_countback", "cei",
@@ -192,3 +203,149 @@ def kpi_items(request):
     return render(request, template, ctx)
 
 
+
+
+# ---------------------------------------------------------------- salespeople's results and commission
+
+
+def _month(request, company):
+    today = clock.today(company)
+    raw = (request.GET.get("month") or "").strip()
+    try:
+        p = parse_period(raw) if raw else parse_period(f"{today:%Y-%m}")
+        if p.kind != "month":
+            raise PeriodError("invalid")
+        return p, None
+    except PeriodError:
+        return parse_period(f"{today:%Y-%m}"), _("Enter a month such as 2026-11.")
+
+
+def _can_manage(user) -> bool:
+    return user.role in (Role.ADMIN, Role.FINANCE)
+
+
+@login_required
+def people(request):
+    """Salespeople's results for a month (billed, collected, rates, DSO, promises kept), ranked, with their
+    commission statements; finance computes and approves from here."""
+    company = company_of(request)
+    month, error = _month(request, company)
+    period = month.until(min(month.end, clock.today(company))) if month.start <= clock.today(company) else month
+    rep = k.kpi_report(user=request.user, company=company, period=period, group_by="salesperson", countback_months=1)
+    promises = k.promises_by_salesperson(user=request.user, company=company, period=period)
+    statements = {st.salesperson_id: st for st in commission_statements(user=request.user, company=company,
+                                                                         month=month.start)}
+    sort = request.GET.get("sort") if request.GET.get("sort") in LEADERBOARD else "collected"
+    rows = []
+    for r in rep.rows:
+        if r.key is None:
+            continue
+        kept, broken = promises.get(r.key, (0, 0))
+        st = statements.get(r.key)
+        rows.append({"row": r, "kept": kept, "broken": broken,
+                     "kept_rate": kpi_calc.percent(Decimal(kept), Decimal(kept + broken)), "st": st,
+                     "commission": st.commission_amount if st else None})
+    rows.sort(key=lambda x: _rank_key(x, sort))
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename=f"salespeople-{month.label}.xlsx", sheet_title=_("Salespeople"),
+            columns=[(_("Rank"), "int"), (_("Salesperson"), "text"), (_("Billed (credit sales)"), "money"),
+                     (_("Collected"), "money"), (_("Collection rate (of opening AR + billed)"), "percent"),
+                     (_("Overdue rate"), "percent"), (_("Bad-debt rate"), "percent"), (_("DSO"), "money"),
+                     (_("Promises kept"), "int"), (_("Promises broken"), "int"), (_("Commission"), "money")],
+            rows=([i + 1, x["row"].label, x["row"].sums.billed, x["row"].sums.collected,
+                   x["row"].kpis.collection_rate_opening, x["row"].kpis.overdue_rate, x["row"].kpis.bad_debt_rate,
+                   x["row"].kpis.dso, x["kept"], x["broken"], x["commission"]] for i, x in enumerate(rows)),
+        )
+    return render(request, "insight/people.html", {
+        "nav": "people", "month": month, "period": period, "rows": rows, "error": error, "sort": sort,
+        "can_manage": _can_manage(request.user), "rule": rule_for(company, month.end),
+        "drafts": [st.pk for st in statements.values() if st.status == "draft"],
+        "total": rep.total,
+    })
+
+
+LEADERBOARD = ("collected", "collection_rate", "dso", "commission")
+
+
+def _rank_key(x, sort):
+    r = x["row"]
+    if sort == "collection_rate":
+        return (-(r.kpis.collection_rate_opening or Decimal(-1)), r.label)
+    if sort == "dso":
+        return (r.kpis.dso if r.kpis.dso is not None else Decimal(10**9), r.label)
+    if sort == "commission":
+        return (-(x["commission"] or Decimal(0)), r.label)
+    return (-r.sums.collected, r.label)
+
+
+@login_required
+def commission_run(request):
+    company = company_of(request)
+    if not _can_manage(request.user):
+        raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    month, _error = _month(request, company)
+    action = request.POST.get("action")
+    try:
+        if action == "approve":
+            ids = [int(x) for x in request.POST.getlist("statement") if x.isdigit()]
+            n = commission.approve(company=company, statement_ids=ids, actor=request.user)
+            messages.success(request, _("%(n)s statement(s) approved.") % {"n": n})
+        else:
+            n = commission.compute_month(company=company, month=month.start, actor=request.user)
+            messages.success(request, _("Commission computed: %(n)s payment line(s).") % {"n": n})
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{reverse('insight:people')}?month={month.label}")
+
+
+@login_required
+def commission_statement(request, pk):
+    company = company_of(request)
+    st = get_object_or_404(commission_statements(user=request.user, company=company), pk=pk)
+    lines = list(st.lines.select_related("customer", "credit", "instalment__document").order_by("date", "pk"))
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename=f"commission-{st.month:%Y-%m}-{st.salesperson.username}.xlsx", sheet_title=_("Commission"),
+            columns=[(_("Date"), "date"), (_("Customer"), "text"), (_("Document"), "text"), (_("Receipt"), "text"),
+                     (_("Due date"), "date"), (_("Days late"), "int"), (_("Acceptance bill"), "text"),
+                     (_("Amount applied"), "money"), (_("Rate (%)"), "money"), (_("Commission"), "money"),
+                     (_("Adjustment"), "text")],
+            rows=([ln.date, f"{ln.customer.code} {ln.customer.name}", ln.instalment.document.number, ln.credit.number,
+                   ln.due_date, ln.days_late, _("Yes") if ln.is_bill else "", ln.amount, ln.rate, ln.commission,
+                   _("Yes") if ln.adjustment else ""] for ln in lines),
+            totals=[_("Total"), None, None, None, None, None, None, st.collected_amount, None, st.commission_amount, None],
+        )
+    return render(request, "insight/commission_statement.html", {"nav": "people", "st": st, "lines": lines})
+
+
+@login_required
+def commission_rules(request):
+    company = company_of(request)
+    if not _can_manage(request.user):
+        raise PermissionDenied
+    error = None
+    form = {"valid_from": "", "bands": "0-30:1, 31-90:0.5, 91-:0", "bill_mode": "same", "bill_share": "100", "note": ""}
+    if request.method == "POST":
+        form = {key: request.POST.get(key, "").strip() for key in form}
+        try:
+            valid_from = parse_date(form["valid_from"])
+            if valid_from is None:
+                raise commission.CommissionError(_("Enter a valid date."), field="valid_from")
+            try:
+                share = Decimal(form["bill_share"] or "100")
+            except ArithmeticError as exc:
+                raise commission.CommissionError(_("A rate must be between 0 and 100 %."), field="bill_share") from exc
+            commission.save_rule(company=company, valid_from=valid_from, bands=commission.parse_bands(form["bands"]),
+                                 bill_mode=form["bill_mode"], bill_share=share, note=form["note"][:200],
+                                 actor=request.user)
+            messages.success(request, _("Commission rule saved."))
+            return redirect("insight:commission-rules")
+        except DomainError as exc:
+            error = exc.message
+    rules = CommissionRule.objects.filter(company=company).prefetch_related("bands")
+    status = 422 if error else 200
+    return render(request, "insight/commission_rules.html", {"nav": "people", "rules": rules, "form": form,
+                                                             "error": error, "modes": BillMode.choices}, status=status)

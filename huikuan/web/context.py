@@ -1,6 +1,6 @@
 from django.conf import settings
 
-NAV_MORE = ("kpis", "dunning", "imports", "writeoffs", "fapiao", "terms", "users")
+NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users")
 
 
 def shell(request):
