@@ -23,6 +23,7 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
 from huikuan.common.money import ZERO
+from huikuan.common.numbers import whole_percent
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
@@ -359,7 +360,7 @@ def queue_export(request):
 
 
 def _proposal_view(p: dict) -> dict:
-    return {**p, "confidence_pct": int(Decimal(p["confidence"]) * 100),
+    return {**p, "confidence_pct": whole_percent(p["confidence"]),
             "reason_texts": [matching.reason_text(code, params) for code, params in p.get("reasons", [])],
             "alloc_rows": [{"instalment": i, "amount": a, "discount": d, "number": n} for i, a, d, n in p["allocations"]]}
 

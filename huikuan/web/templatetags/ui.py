@@ -9,6 +9,8 @@ import re
 from django import template
 from django.utils.html import format_html
 
+from huikuan.common.numbers import whole_percent
+
 register = template.Library()
 
 # Chinese office numbers carry an extension after 转 / 分机 / ext / x: dialled after a pause (",")
@@ -36,6 +38,14 @@ def tel(number):
     if not href:
         return number or ""
     return format_html('<a class="tel" href="{}">{}</a>', href, number)
+
+
+@register.filter
+def percent(ratio):
+    """``{{ line.confidence|percent }}`` → ``96%``: the one rounding of a ratio shown as a percentage."""
+    if ratio in (None, ""):
+        return ""
+    return f"{whole_percent(ratio)}%"
 
 
 @register.filter
