@@ -92,8 +92,10 @@ def test_phone_menu_opens_and_lists_every_section(browser, live_server, users, s
         for label in ("工作台", "客户", "应收单据", "收款", "账龄", "对账单", "信用管理", "催收", "自动对账", "催款", "导入",
                       "坏账核销", "发票", "付款条件"):
             assert label in texts, (label, texts)
-        for link in links.all():  # big enough to tap
+        for link in page.locator("#navpanel .mainnav a:visible").all():  # big enough to tap
             assert link.bounding_box()["height"] >= 40
+        for control in page.locator("#navpanel .userbox a:visible, #navpanel .userbox button:visible").all():
+            assert control.bounding_box()["height"] >= 32
         shot(page, "phone-menu")
         page.get_by_role("link", name="催收", exact=True).click()
         page.wait_for_url(live_server.url + "/collections/")
