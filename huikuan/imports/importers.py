@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.calendar import next_working_day
+from huikuan.common.errors import DomainError
 from huikuan.common.identifiers import is_valid_uscc, normalise_phone
 from huikuan.common.money import ZERO
 from huikuan.common.uploads import FileRejected
-from huikuan.customers import review
+from huikuan.customers import bank_accounts, review
 from huikuan.customers import services as customer_services
-from huikuan.customers.models import Contact, Customer
+from huikuan.customers.models import Contact, Customer, CustomerBankAccount
 from huikuan.ledger import bulk as ledger_bulk
 from huikuan.ledger import calculations as calc
 from huikuan.ledger import fapiao as ledger_fapiao
@@ -68,6 +69,8 @@ class CustomerImporter(Importer):
         super().__init__(**kw)
         self.rows: list[tuple[int, dict]] = []
         self.seen: dict = {}
+        self.banks: dict[int, dict] = {}  # line → bank account to record for the row's customer
+        self.bank_numbers: dict[str, tuple[str, int]] = {}  # account number → (customer code, first line)
 
     def row(self, line, cells):
         rec = self.parse_row(line, cells)
@@ -75,6 +78,9 @@ class CustomerImporter(Importer):
             return
         ok = True
         notes = []
+        bank = self._bank_account(line, rec)
+        if bank is BAD:
+            ok = False
         if rec.get("credit_code"):
             rec["credit_code"] = rec["credit_code"].upper()
             if not is_valid_uscc(rec["credit_code"]):  # a warning: the row imports, the customer is flagged
@@ -101,8 +107,32 @@ class CustomerImporter(Importer):
             rec["payment_term"] = term
         if self.duplicate_in_file(self.seen, rec["code"], line, "code", rec["code"]):
             ok = False
+        if bank and ok:
+            holder = self.bank_numbers.setdefault(bank["account_number"], (rec["code"], line))
+            if holder[0] != rec["code"]:
+                self.problem(line, "bank_account", bank["account_number"],
+                             _("The same account number is on line %(line)d for customer %(code)s.")
+                             % {"line": holder[1], "code": holder[0]})
+                ok = False
         if ok:
             self.rows.append((line, rec, notes))
+            if bank:
+                self.banks[line] = bank
+
+    def _bank_account(self, line, rec):
+        """The row's bank account (开户行, 账号, 户名) checked as the customers app checks it; None if none."""
+        values = {"bank_name": rec.pop("bank_name", None) or "", "account_name": rec.pop("bank_account_name", None) or ""}
+        number = rec.pop("bank_account", None)
+        if not number:
+            return None
+        try:
+            out = bank_accounts.validate_bank_account({"account_number": number, **values})
+        except DomainError as exc:
+            self.problem(line, "bank_account" if exc.field == "account_number" else "bank_name", number, str(exc))
+            return BAD
+        if not out["account_name"]:
+            out["account_name"] = rec.get("name") or ""
+        return out
 
     def _same_names(self) -> None:
         """A name another customer already has (in the company or earlier in the file, under another
@@ -122,8 +152,32 @@ class CustomerImporter(Importer):
                                                        "imported and marked “check this”.") % {"codes": "、".join(others)})
                 notes.append(review.note("same_name", other="、".join(others)))
 
+    def _known_accounts(self) -> dict[str, tuple[int, str]]:
+        """Account numbers of the file already recorded in the company: number → (customer pk, code)."""
+        known = {}
+        for chunk in chunks(sorted(self.bank_numbers)):
+            for number, cid, code in CustomerBankAccount.objects.filter(
+                    company=self.company, account_number__in=chunk).values_list("account_number", "customer_id",
+                                                                               "customer__code"):
+                known[number] = (cid, code)
+        return known
+
     def finish(self):
         self._same_names()
+        known = self._known_accounts()
+        for line, rec, _notes in list(self.rows):
+            bank = self.banks.get(line)
+            if bank is None:
+                continue
+            holder = known.get(bank["account_number"])
+            if holder is None:
+                continue
+            if holder[1] != rec["code"]:
+                self.problem(line, "bank_account", bank["account_number"],
+                             _("Account %(number)s is already recorded for customer %(code)s.")
+                             % {"number": bank["account_number"], "code": holder[1]})
+                self.rows = [r for r in self.rows if r[0] != line]
+            del self.banks[line]  # recorded for this customer already: nothing to do
         codes = [rec["code"] for _line, rec, _notes in self.rows]
         existing: dict[str, Customer] = {}
         for chunk in chunks(codes):
@@ -141,7 +195,7 @@ class CustomerImporter(Importer):
                 for key in ("status", "currency"):
                     if not values.get(key):
                         values.pop(key, None)
-                self.ops.append(Op("create", line, values, notes=notes))
+                self.ops.append(Op("create", line, values, notes=notes, bank=self.banks.get(line)))
                 continue
             # an empty cell leaves the stored value as it is
             values = {k: v for k, v in rec.items() if v not in (None, "")}
@@ -160,9 +214,9 @@ class CustomerImporter(Importer):
                              _("The currency cannot change: this customer already has receivable documents."))
                 continue
             new_notes = [n for n in notes if n not in current.review_notes]
-            if changes or new_notes:
+            if changes or new_notes or line in self.banks:
                 self.ops.append(Op("update", line, {"customer_id": current.pk, "version": current.version,
-                                                    "changes": changes}, notes=new_notes))
+                                                    "changes": changes}, notes=new_notes, bank=self.banks.get(line)))
             else:
                 self.ops.append(Op("unchanged", line))
 
@@ -180,6 +234,8 @@ class CustomerImporter(Importer):
             )
         if op.notes:
             inner(review.flag_for_review)(customer_id=customer.pk, actor=self.actor, notes=op.notes)
+        if op.bank:
+            inner(bank_accounts.add_bank_account)(customer_id=customer.pk, actor=self.actor, **op.bank)
 
 
 # ================================================================ contacts

@@ -73,6 +73,7 @@ class Op:
     line: int
     data: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # "check this" reasons for the row's customer (customers.review)
+    bank: dict | None = None  # a bank account to record for the row's customer (customers import)
 
 
 @dataclass

@@ -96,3 +96,25 @@ def test_customer_page_shows_check_this(client, company, finance, customer):
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("web:customer-detail", args=[customer.pk])).content.decode()
     assert 'id="customer-check-this"' in page and "C009" in page and "customers.review" not in page
+
+
+def test_customers_import_records_bank_accounts(tmp_path, company, finance, customer):
+    from huikuan.customers.models import CustomerBankAccount
+
+    CustomerBankAccount.objects.create(company=company, customer=customer, account_number="6222000011112222")
+    rows = [["客户编码", "客户名称", "开户银行", "银行账号", "户名"],
+            ["K001", "杭州西湖贸易有限公司", "招商银行杭州分行", "6225 8812 3456 7890", ""],
+            ["K002", "南京紫金科技有限公司", "工商银行", "6222-0000-1111-2222", ""],   # C001's account
+            ["K003", "成都天府软件有限公司", "建设银行", "6225881234567890", ""],     # K001's, line 2
+            ["K004", "苏州园区电子有限公司", "", "12", ""]]                            # not an account number
+    job = _import(write_csv(tmp_path / "b.csv", rows), company=company, actor=finance, kind="customers")
+    assert job.status == JobStatus.INVALID
+    by_line = {e["line"]: e["reason"] for e in job.errors}
+    assert set(by_line) == {3, 4, 5} and "C001" in by_line[3] and "K001" in by_line[4]
+    good = rows[:2] + [["C001", customer.name, "工商银行", "6222000011112222", ""]]
+    job = commit_job(job_id=_import(write_csv(tmp_path / "g.csv", good), company=company, actor=finance,
+                                    kind="customers").pk, actor=finance)
+    assert job.status == JobStatus.DONE, job.errors
+    acct = CustomerBankAccount.objects.get(account_number="6225881234567890")
+    assert (acct.customer.code, acct.bank_name, acct.account_name) == ("K001", "招商银行杭州分行", "杭州西湖贸易有限公司")
+    assert CustomerBankAccount.objects.filter(customer=customer).count() == 1
