@@ -171,6 +171,15 @@ def kpi_page(request):
     })
 
 
+@login_required
+def dashboard_strip(request):
+    """The dashboard's KPI strip and cash outlook, loaded after the page (htmx) so the dashboard itself stays
+    fast: the strip sums a month of the ledger (see docs/PERFORMANCE.md)."""
+    company = company_of(request)
+    return render(request, "insight/_dashboard.html",
+                  {"kpi": k.dashboard_kpis(user=request.user, company=company, today=clock.today(company))})
+
+
 SOURCE_LABELS = {
     "billed": _("Documents billed"), "due": _("Instalments due"), "collected": _("Payments applied"),
     "written_off": _("Write-offs"), "ar": _("Open receivables"), "overdue": _("Overdue receivables"),

@@ -68,7 +68,6 @@ def _line_chart(points, width=640, height=170, pad=28):
 def dashboard(request):
     from huikuan.common import clock
     from huikuan.common.calendar import calendar_warning
-    from huikuan.insight.kpis import dashboard_kpis
     from huikuan.insight.selectors import dashboard as dashboard_data
 
     if request.company is None:
@@ -84,9 +83,7 @@ def dashboard(request):
              for lbl, v in zip(d.aging_labels, d.aging_values, strict=True)]
     warning = calendar_warning(today) if request.user.can("admin.users") else None
     return render(request, "web/dashboard.html", {"nav": "dashboard", "d": d, "aging": aging,
-                                                  "trend": _line_chart(d.trend), "calendar_warning": warning,
-                                                  "kpi": dashboard_kpis(user=request.user, company=request.company,
-                                                                        today=today)})
+                                                  "trend": _line_chart(d.trend), "calendar_warning": warning})
 
 
 @login_required

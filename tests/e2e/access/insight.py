@@ -6,6 +6,7 @@ MANAGE = {"admin", "finance"}
 
 ROWS = {
     "insight:people": ("/kpis/people/", OK_ALL, 302),
+    "insight:dashboard-strip": ("/kpis/dashboard-strip/", OK_ALL, 302),
     "insight:commission-run": ("/kpis/commission/run/", post_only(MANAGE), 302),
     "insight:commission-rules": ("/kpis/commission/rules/", only(MANAGE), 302),
     # sales_east's statement: finance-wide roles and sales_east's manager see it, sales_west does not
