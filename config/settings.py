@@ -182,7 +182,9 @@ HUIKUAN_SMS = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "huikuan.api.schema.AutoSchema",
+    # JSON only: the API's writes are declared (and accepted) as application/json, never form/multipart.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "huikuan.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -205,6 +207,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Huikuan API",
     "DESCRIPTION": "Receivables and trade credit. Amounts are decimal strings; send Idempotency-Key on POSTs.",
     "VERSION": "1.0.0",
+    "SERVERS": [{"url": os.environ.get("HUIKUAN_API_SERVER", "/"),
+                 "description": "This Huikuan installation (paths start with /api/v1/)"}],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

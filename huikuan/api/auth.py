@@ -47,7 +47,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "huikuan.api.auth.ApiKeyAuthentication"
-    name = "ApiKey"
+    name = ["ApiKey", "ApiKeyHeader"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKey": []}, {"ApiKeyHeader": []}]  # either one, not both
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "hk_<prefix>_<secret>"}
+        return [
+            {"type": "http", "scheme": "bearer", "bearerFormat": "hk_<prefix>_<secret>",
+             "description": "`Authorization: Bearer hk_<prefix>_<secret>`"},
+            {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+             "description": "The same key in an `X-Api-Key` header instead of `Authorization`."},
+        ]

@@ -61,4 +61,5 @@ def idempotent(method):
         )
         return response
 
+    wrapper.honours_idempotency_key = True  # declared in the schema by huikuan.api.schema.AutoSchema
     return wrapper

@@ -8,7 +8,8 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -488,9 +489,13 @@ class AgingView(APIView):
 
 class StatementView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str),
-                    OpenApiParameter("format", str, enum=["json", "pdf"])],
-        responses={200: s.StatementOut, 404: s.ErrorEnvelope, 422: s.ErrorEnvelope},
+        parameters=[OpenApiParameter("from", OpenApiTypes.DATE, description="period start, default 1 January of `to`"),
+                    OpenApiParameter("to", OpenApiTypes.DATE, description="period end, default today"),
+                    OpenApiParameter("format", str, enum=["json", "pdf"],
+                                     description="`pdf` returns the printable statement (application/pdf)")],
+        responses={(200, "application/json"): s.StatementOut,
+                   (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="the statement PDF"),
+                   404: s.ErrorEnvelope, 422: s.ErrorEnvelope},
     )
     def get(self, request, pk):
         from django.http import HttpResponse
