@@ -78,7 +78,7 @@ def test_manual_apply_over_allocation_and_write_off_queue(page, live_server, sho
     page.goto(f"{live_server.url}/payments/{pay.pk}/apply/")
     page.fill(f"input[name=amt_{inst.pk}]", "150")
     page.click("button:has-text('Apply these amounts')")
-    page.wait_for_selector("text=exceeds the unapplied amount")
+    page.wait_for_selector("text=more than the 100.00 unapplied")
     assert page.input_value(f"input[name=amt_{inst.pk}]") == "150"  # typed value kept
     shot(page, "ledger-apply-over-allocation")
     page.fill(f"input[name=amt_{inst.pk}]", "60")
