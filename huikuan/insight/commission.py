@@ -156,17 +156,22 @@ def compute_month(*, company, month: dt.date, actor) -> int:
     is_bill = f"cr.method IN ({', '.join(repr(m) for m in BILL_METHODS)})"
     rate_sql, rate_params = _rate_case(rule, days, is_bill)
     # candidates: payment allocations of the month, and earlier ones no statement took whose month is approved
+    # candidates, as two index-driven parts (an OR of both made PostgreSQL read every allocation up to the end):
+    # the month's own allocations, and allocations dated in an approved month that no statement took
     candidates = """
-        FROM ledger_allocation a
+        FROM (SELECT a0.id FROM ledger_allocation a0 WHERE a0.company_id = %s AND a0.date >= %s AND a0.date <= %s
+              UNION ALL
+              SELECT a1.id FROM insight_commissionstatement p
+              JOIN ledger_allocation a1 ON a1.company_id = p.company_id AND a1.date >= p.month AND a1.date <= p.month_end
+              JOIN ledger_instalment i1 ON i1.id = a1.instalment_id AND i1.salesperson_id = p.salesperson_id
+              WHERE p.company_id = %s AND p.status = 'approved' AND p.month < %s) c
+        JOIN ledger_allocation a ON a.id = c.id
         JOIN ledger_credit cr ON cr.id = a.credit_id AND cr.kind = 'payment'
         JOIN ledger_instalment i ON i.id = a.instalment_id
         LEFT JOIN ledger_allocation o ON o.id = a.reverses_id
-        WHERE a.company_id = %s AND i.salesperson_id IS NOT NULL AND a.date <= %s
-          AND NOT EXISTS (SELECT 1 FROM insight_commissionline x WHERE x.allocation_id = a.id)
-          AND (a.date >= %s OR EXISTS (SELECT 1 FROM insight_commissionstatement p
-               WHERE p.company_id = a.company_id AND p.salesperson_id = i.salesperson_id AND p.status = 'approved'
-                 AND p.month <= a.date AND p.month_end >= a.date))"""
-    cand_params = [company.pk, end, start]
+        WHERE i.salesperson_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM insight_commissionline x WHERE x.allocation_id = a.id)"""
+    cand_params = [company.pk, start, end, company.pk, start]
     with connection.cursor() as cur:
         cur.execute(f"SELECT DISTINCT i.salesperson_id {candidates}", cand_params)
         people = [r[0] for r in cur.fetchall()]
@@ -183,10 +188,10 @@ def compute_month(*, company, month: dt.date, actor) -> int:
             due_date, amount, days_late, rate, is_bill, commission, adjustment)
         SELECT st.id, a.id, a.date, a.customer_id, a.credit_id, a.instalment_id, i.due_date, a.amount, {days},
                CAST({rate} AS NUMERIC) / {int(RATE_UNIT)}.0, {is_bill}, {commission}, a.date < %s
-        {candidates.replace("WHERE a.company_id", "JOIN insight_commissionstatement st ON st.company_id = a.company_id "
-                            "AND st.salesperson_id = i.salesperson_id AND st.month = %s AND st.status = 'draft' "
-                            "WHERE a.company_id")}"""
-    params = [*rate_params, *rate_params, start, start, *cand_params]
+        {candidates.replace("WHERE i.salesperson_id IS NOT NULL", "JOIN insight_commissionstatement st "
+                            "ON st.company_id = a.company_id AND st.salesperson_id = i.salesperson_id AND st.month = %s "
+                            "AND st.status = 'draft' WHERE i.salesperson_id IS NOT NULL")}"""
+    params = [*rate_params, *rate_params, start, *cand_params, start]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         written = cur.rowcount
