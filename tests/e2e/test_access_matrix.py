@@ -165,7 +165,10 @@ def world(company, customer, users, finance, net30, settings, tmp_path):
     world = {"c": customer.pk, "d": doc.pk, "p": pay.pk, "a": alloc.pk, "i": inst.pk, "w": wo.pk, "f": fp.pk,
             "ct": ct.pk, "fl": fl.pk, "t": net30.pk, "st": st.pk, "b": b.pk, "j": j.pk}
     for ext in extensions():
-        world.update(ext.objects(world=world, company=company, customer=customer, users=users, finance=finance))
+        objs = ext.objects(world=world, company=company, customer=customer, users=users, finance=finance)
+        clash = set(objs) & set(world)  # one name, two objects: a row would silently test the wrong one
+        assert not clash, f"{ext.__name__} reuses placeholder names {sorted(clash)}"
+        world.update(objs)
     return world
 
 

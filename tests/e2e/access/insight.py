@@ -10,7 +10,7 @@ ROWS = {
     "insight:commission-run": ("/kpis/commission/run/", post_only(MANAGE), 302),
     "insight:commission-rules": ("/kpis/commission/rules/", only(MANAGE), 302),
     # sales_east's statement: finance-wide roles and sales_east's manager see it, sales_west does not
-    "insight:commission-statement": ("/kpis/commission/{cs}/", {**OK_ALL, "sales_west": 404}, 302),
+    "insight:commission-statement": ("/kpis/commission/{cms}/", {**OK_ALL, "sales_west": 404}, 302),
 }
 
 
@@ -21,4 +21,4 @@ def objects(*, world, company, customer, users, finance):
 
     st = CommissionStatement.objects.create(company=company, salesperson=users["sales_east"], month=dt.date(2026, 3, 1),
                                             month_end=dt.date(2026, 3, 31))
-    return {"cs": st.pk}
+    return {"cms": st.pk}
