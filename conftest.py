@@ -1,8 +1,10 @@
 """Shared fixtures: a company, users per role, a customer, and the ledger check after money tests."""
 
 import datetime as dt
+import time
 
 import pytest
+from django.db import OperationalError
 
 from huikuan.accounts.models import Company, Role, Team, User
 from huikuan.customers.models import Customer, PaymentTerm
@@ -21,7 +23,15 @@ def _flush_past_append_only_guards():
 
     def execute_sql_flush(self, sql_list):
         if self.connection.vendor == "postgresql":
-            return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+            # a browser journey's last request can still be running in a live-server thread when the
+            # test ends; its row locks and the TRUNCATE's table locks may then deadlock — wait and retry
+            for attempt in range(6):
+                try:
+                    return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+                except OperationalError as exc:
+                    if "deadlock" not in str(exc) or attempt == 5:
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
         if self.connection.vendor == "sqlite":
             with self.connection.cursor() as cur:
                 cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB '*_append_only_*'")

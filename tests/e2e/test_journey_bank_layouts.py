@@ -10,6 +10,7 @@ from django.utils import translation
 
 from huikuan.banking.models import BankAccount, BankLine, StatementLayout
 from huikuan.customers.models import CustomerBankAccount
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -47,7 +48,7 @@ def test_unknown_layout_mapped_once_in_the_browser(browser, live_server, shot, c
     april.write_bytes(APRIL.encode("gb18030"))
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
     page = ctx.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     try:
         _login(page, live_server.url, finance)
         page.set_input_files("#id_file", str(march))

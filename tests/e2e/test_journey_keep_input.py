@@ -16,6 +16,7 @@ from huikuan.common import clock
 from huikuan.credit import services as cs
 from huikuan.credit.models import CreditProfile, OrderStatus, SalesOrder
 from huikuan.ledger import services as ls
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -30,7 +31,7 @@ def _page(browser, live_server, user, *, width=390, height=844, language="zh-han
         {"name": "django_language", "value": language, "url": live_server.url},
     ])
     page = ctx.new_page()
-    page.set_default_timeout(20000)
+    page.set_default_timeout(TIMEOUT_MS)
     return ctx, page
 
 

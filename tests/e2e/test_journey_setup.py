@@ -9,6 +9,7 @@ import pytest
 
 from huikuan.accounts.models import Company, Role, User
 from huikuan.customers.models import PaymentTerm
+from tests.e2e import TIMEOUT_MS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -22,7 +23,7 @@ def _context(browser, lang, width=1366):
     ctx = browser.new_context(viewport={"width": width, "height": 900})
     ctx.add_cookies([{"name": "django_language", "value": lang, "url": "http://localhost"}])
     page = ctx.new_page()
-    page.set_default_timeout(20000)
+    page.set_default_timeout(TIMEOUT_MS)
     return ctx, page
 
 
@@ -114,7 +115,9 @@ def test_journey_sign_in_setup_add_user(browser, live_server, shot, lang, _fast_
         page.fill("#id_new_password", "Zhang-own-2026")
         page.fill("#id_new_password2", "Zhang-own-2026")
         page.locator("#password-change-form button.primary").click()
-        page.wait_for_url(re.compile(r"/$"))
+        # exactly the dashboard: r"/$" would also match /password/ itself and return before the POST ends
+        page.wait_for_url(f"{live_server.url}/")
+        page.locator("h1").first.wait_for()
     finally:
         ctx.close()
     zw.refresh_from_db()

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings as dj_settings
 from django.test import Client
 
+from tests.e2e import TIMEOUT_MS
 from tests.e2e.test_access_matrix import MATRIX, world  # noqa: F401 (world is a fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -61,7 +62,7 @@ def test_every_staff_page_fits_desk_and_phone(browser, live_server, world, users
     for width in (1366, 390):
         ctx = _context(browser, live_server, users["admin"], width, language)
         page = ctx.new_page()
-        page.set_default_timeout(20000)
+        page.set_default_timeout(TIMEOUT_MS)
         try:
             for name, url in pages:
                 page.goto(live_server.url + url)
