@@ -189,7 +189,10 @@ REST_FRAMEWORK = {
         "huikuan.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "huikuan.api.permissions.JsonBodiesOnly",  # 415 for form/multipart writes
+    ],
     "EXCEPTION_HANDLER": "huikuan.api.errors.handle",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -16,6 +16,7 @@ from huikuan.credit import selectors as credit_selectors
 from huikuan.credit import services as credit
 from huikuan.credit.models import OrderStatus, ReportSource, SalesOrder, ThirdPartyReport
 
+from . import sync
 from .errors import ApiError
 from .idempotency import idempotent
 from .models import ApiKey
@@ -85,7 +86,7 @@ class OrderOut(serializers.ModelSerializer):
     class Meta:
         model = SalesOrder
         fields = ["id", "customer", "reference", "amount", "requested_amount", "status", "check_outcome",
-                  "check_reasons", "prepayment_requested", "decision_note", "created_at", "decided_at"]
+                  "check_reasons", "prepayment_requested", "decision_note", "created_at", "decided_at", "updated_at"]
 
 
 class OrderPatch(serializers.Serializer):
@@ -108,10 +109,12 @@ class ReportIn(serializers.Serializer):
 
 class ReportOut(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="customer_id")
+    updated_at = serializers.DateTimeField(source="created_at", read_only=True,
+                                           help_text="reports are never changed: the time it was recorded")
 
     class Meta:
         model = ThirdPartyReport
-        fields = ["id", "customer", "provider", "report_date", "score", "rating", "source", "created_at"]
+        fields = ["id", "customer", "provider", "report_date", "score", "rating", "source", "created_at", "updated_at"]
 
 
 # ------------------------------------------------------------------ views
@@ -146,11 +149,18 @@ class CreditCheck(APIView):
         return Response(CreditCheckOut(result).data)
 
 
+@extend_schema(exclude=True)
+class CreditCheckNoSlash(CreditCheck):
+    """``POST /api/v1/credit-checks`` (no trailing slash): kept for clients written against it; the
+    schema declares only ``/credit-checks/`` so the operation has one id."""
+
+
 class OrderList(generics.ListAPIView):
     serializer_class = OrderOut
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str)])
+    @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str),
+                               *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -193,8 +203,9 @@ class OrderDetail(APIView):
 class ReportList(generics.ListAPIView):
     serializer_class = ReportOut
     pagination_class = Pagination
+    sync_field = "created_at"  # reports are never changed
 
-    @extend_schema(parameters=[OpenApiParameter("customer", int)])
+    @extend_schema(parameters=[OpenApiParameter("customer", int), *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -14,15 +14,16 @@ from huikuan.common.errors import DomainError
 
 
 class ApiError(exceptions.APIException):
-    def __init__(self, status_code: int, code: str, message: str, fields=None):
+    def __init__(self, status_code: int, code: str, message: str, fields=None, **extra):
         super().__init__(message, code)
         self.status_code = status_code
         self.error_code = code
         self.fields = fields or {}
+        self.extra = extra  # e.g. existing_id on duplicate_external_key (huikuan.api.sync)
 
 
-def envelope(code: str, message: str, fields=None) -> dict:
-    return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+def envelope(code: str, message: str, fields=None, **extra) -> dict:
+    return {"error": {"code": code, "message": str(message), "fields": fields or {}, **extra}}
 
 
 def _flatten(detail):
@@ -36,7 +37,7 @@ def handle(exc, context):
         fields = {exc.field: [str(exc.message)]} if exc.field else {}
         return Response(envelope(exc.code, exc.message, fields), status=exc.status)
     if isinstance(exc, ApiError):
-        return Response(envelope(exc.error_code, exc.detail, exc.fields), status=exc.status_code)
+        return Response(envelope(exc.error_code, exc.detail, exc.fields, **exc.extra), status=exc.status_code)
     if isinstance(exc, Http404):
         return Response(envelope("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):

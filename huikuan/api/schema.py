@@ -20,6 +20,7 @@ ERROR_DESCRIPTIONS = {
            "change, or a request with the same Idempotency-Key still running.",
     "422": "The request is not valid (field errors in `error.fields`), or its Idempotency-Key was used "
            "with a different request.",
+    "415": "The body is not JSON (`Content-Type: application/json`); form and multipart posts are refused.",
     "429": "Too many requests; retry after the number of seconds in the `Retry-After` header.",
 }
 
@@ -31,6 +32,20 @@ def is_idempotent(view_method) -> bool:
 
 
 class AutoSchema(openapi.AutoSchema):
+    # Summaries and descriptions come from huikuan.api.operations (or an explicit extend_schema): a view's
+    # docstring is written for the code's readers, not for integrators, and never reaches the schema.
+    def get_summary(self):
+        from .operations import OPERATIONS
+
+        entry = OPERATIONS.get(self.get_operation_id())
+        return entry[0] if entry else None
+
+    def get_description(self):
+        from .operations import OPERATIONS
+
+        entry = OPERATIONS.get(self.get_operation_id())
+        return entry[1] if entry else ""
+
     def _view_method(self):
         return getattr(self.view, self.method.lower(), None)
 
@@ -63,7 +78,7 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             codes.append("409")
             if self.method != "DELETE":
-                codes.append("422")
+                codes += ["415", "422"]
         if self._idempotent() and "422" not in codes:
             codes.append("422")
         return codes

@@ -92,12 +92,16 @@ class CustomerIn(serializers.Serializer):
     payment_terms = serializers.CharField(required=False, allow_null=True, default=None, help_text="payment terms code")
     currency = serializers.CharField(max_length=3, required=False, default="CNY")
     status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False, default=CustomerStatus.ACTIVE)
+    external_key = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                         help_text="your system's id for the customer; posting it again answers 409 "
+                                                   "`duplicate_external_key` with the existing id")
 
 
 class CustomerPatch(CustomerIn):
     code = serializers.CharField(max_length=30, required=False)
     name = serializers.CharField(max_length=200, required=False)
     version = serializers.IntegerField(help_text="the version you read; a stale version is refused with 409")
+    external_key = None  # set once, when the customer is created
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -169,7 +173,7 @@ class DocumentOut(serializers.ModelSerializer):
         model = ReceivableDocument
         fields = ["id", "number", "kind", "customer", "customer_code", "document_date", "currency", "total_amount",
                   "salesperson", "reference", "description", "status", "external_source", "external_key", "instalments",
-                  "created_at"]
+                  "created_at", "updated_at"]
 
 
 class LineIn(serializers.Serializer):
@@ -218,7 +222,7 @@ class CreditOut(serializers.ModelSerializer):
         model = Credit
         fields = ["id", "number", "kind", "customer", "customer_code", "date", "currency", "amount", "unapplied_amount",
                   "method", "reference", "memo", "bill_number", "bill_acceptor", "bill_maturity_date", "bill_status",
-                  "cheque_status", "document", "status", "external_source", "external_key", "created_at"]
+                  "cheque_status", "document", "status", "external_source", "external_key", "created_at", "updated_at"]
 
 
 class PaymentIn(serializers.Serializer):
@@ -268,6 +272,10 @@ class ErrorOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    existing_id = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="only with `duplicate_external_key`: the id of the object already recorded with that external key "
+                  "(null when it is outside what the key may see)")
 
 
 class ErrorEnvelope(serializers.Serializer):

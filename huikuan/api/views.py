@@ -4,6 +4,8 @@ Scope: a key acts for its user (same visibility: a salesperson's key sees their 
 its company; a key limited to a customer sees only that customer; out of scope is 404.
 """
 
+import contextlib
+
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -18,6 +20,7 @@ from rest_framework.views import APIView
 
 from huikuan.accounts.models import User
 from huikuan.common import clock
+from huikuan.common.errors import DomainError
 from huikuan.common.paging import CappedPaginator
 from huikuan.customers import bank_accounts as customer_bank_accounts
 from huikuan.customers import selectors as customer_selectors
@@ -27,9 +30,10 @@ from huikuan.insight.aging import aging_report
 from huikuan.ledger import selectors as ledger_selectors
 from huikuan.ledger import services as ledger
 from huikuan.ledger.aging import GROUPS
-from huikuan.ledger.models import CreditKind, Instalment, ReceivableDocument
+from huikuan.ledger.models import Credit, CreditKind, Instalment, ReceivableDocument
 
 from . import serializers as s
+from . import sync
 from .errors import ApiError
 from .idempotency import idempotent
 from .models import ApiKey
@@ -49,6 +53,16 @@ class Pagination(PageNumberPagination):
     count_cap = 1_000
 
     def paginate_queryset(self, queryset, request, view=None):
+        self.next_cursor = None
+        self.keyset = sync.sync_mode(request)
+        if self.keyset:  # updated_since / cursor: change order, keyset pages (huikuan/api/sync.py)
+            self.request = request
+            size = self.get_page_size(request)
+            rows, self.next_cursor, rest = sync.keyset_page(queryset, request, size=size,
+                                                            field=getattr(view, "sync_field", "updated_at"))
+            n = rest.order_by().values("pk")[: self.count_cap + 1].count()
+            self.keyset_count, self.keyset_capped = min(n, self.count_cap), n > self.count_cap
+            return rows
         number = request.query_params.get(self.page_query_param)
         counted = getattr(view, "count_queryset", None)
         self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap,
@@ -56,13 +70,26 @@ class Pagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
+        if self.keyset:
+            return Response({"count": self.keyset_count, "next": sync.next_link(self.request, self.next_cursor),
+                             "previous": None, "results": data, "count_capped": self.keyset_capped,
+                             "next_cursor": self.next_cursor})
         response = super().get_paginated_response(data)
         response.data["count_capped"] = self.page.paginator.capped
+        response.data["next_cursor"] = None
         return response
 
     def get_paginated_response_schema(self, schema):
         schema = super().get_paginated_response_schema(schema)
-        schema["properties"]["count_capped"] = {"type": "boolean", "example": False}
+        schema["properties"]["count"]["description"] = (
+            "Rows of the list (with `updated_since`/`cursor`: rows from this page on), counted up to 1,000.")
+        schema["properties"]["count_capped"] = {"type": "boolean", "example": False,
+                                                "description": "true when there are more rows than `count`."}
+        schema["properties"]["next_cursor"] = {
+            "type": "string", "nullable": True,
+            "description": "With `updated_since`/`cursor`: pass it as `cursor` for the next page; null on the "
+                           "last page (and in page-number mode)."}
+        schema["required"] = [*schema.get("required", []), "count_capped", "next_cursor"]
         return schema
 
 
@@ -171,6 +198,17 @@ def _valid(serializer_class, request, **kw):
     return ser.validated_data
 
 
+@contextlib.contextmanager
+def _known_key_on_conflict(model, request, key: str, visible):
+    """A concurrent POST recorded the same external key between the check and the insert: the service
+    reports the unique constraint as a duplicate; answer 409 ``duplicate_external_key`` all the same."""
+    try:
+        yield
+    except DomainError:
+        sync.refuse_known_key(model=model, company=company_of(request), source=SOURCE, key=key, visible=visible)
+        raise
+
+
 # ------------------------------------------------------------------ customers
 
 
@@ -179,7 +217,8 @@ class CustomerList(RowsList):
     rows = s.Rows(s.CustomerOut)
 
     @extend_schema(parameters=[OpenApiParameter("q", str, description="code, name or pinyin initials"),
-                               OpenApiParameter("status", str), OpenApiParameter("region", str)])
+                               OpenApiParameter("status", str), OpenApiParameter("region", str),
+                               *sync.EXTERNAL_KEY_PARAMETERS, *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -190,20 +229,24 @@ class CustomerList(RowsList):
         ).select_related("payment_term")
         if isinstance(self.request.auth, ApiKey) and self.request.auth.customer_id:
             qs = qs.filter(pk=self.request.auth.customer_id)
-        return qs
+        return sync.filter_external_key(qs, self.request)
 
     @extend_schema(request=s.CustomerIn, responses={201: s.CustomerWritten, 422: s.ErrorEnvelope})
     @idempotent
     def post(self, request):
         require(request, "customer.edit")
         data = _valid(s.CustomerIn, request)
-        customer = customer_services.create_customer(
-            company=company_of(request), actor=request.user, code=data["code"], name=data["name"],
-            short_name=data["short_name"], credit_code=data["credit_code"], region=data["region"],
-            industry=data["industry"], address=data["address"], owner=_user(request, data["owner"]),
-            payment_term=_term(request, data["payment_terms"]), currency=data["currency"], status=data["status"],
-            channel="api",
-        )
+        company = company_of(request)
+        ext = data["external_key"]
+        sync.refuse_known_key(model=Customer, company=company, source=SOURCE, key=ext, visible=customers_in_scope(request))
+        with _known_key_on_conflict(Customer, request, ext, customers_in_scope(request)):
+            customer = customer_services.create_customer(
+                company=company, actor=request.user, code=data["code"], name=data["name"],
+                short_name=data["short_name"], credit_code=data["credit_code"], region=data["region"],
+                industry=data["industry"], address=data["address"], owner=_user(request, data["owner"]),
+                payment_term=_term(request, data["payment_terms"]), currency=data["currency"], status=data["status"],
+                channel="api", external_source=SOURCE if ext else "", external_key=ext,
+            )
         return Response(_with_terms_request(customer), status=status.HTTP_201_CREATED)
 
 
@@ -305,13 +348,14 @@ class DocumentList(RowsList):
 
     @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("status", str),
                                OpenApiParameter("open", bool), OpenApiParameter("date_from", str),
-                               OpenApiParameter("date_to", str), OpenApiParameter("number", str)])
+                               OpenApiParameter("date_to", str), OpenApiParameter("number", str),
+                               *sync.EXTERNAL_KEY_PARAMETERS, *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         p = self.request.query_params
-        qs = documents(self.request).select_related("customer", "salesperson")
+        qs = sync.filter_external_key(documents(self.request).select_related("customer", "salesperson"), self.request)
         if p.get("customer"):
             qs = qs.filter(customer_id=int(p["customer"])) if _valid_id(p["customer"]) else qs.none()
         if p.get("status"):
@@ -336,15 +380,19 @@ class DocumentList(RowsList):
         data = _valid(s.DocumentIn, request)
         customer = customer_in_scope(request, data["customer"])
         term = _term(request, data["payment_terms"])
-        doc = ledger.post_document(
-            company=company_of(request), customer_id=customer.pk, document_date=data["document_date"],
-            actor=request.user, kind=data["kind"], number=data["number"], total=data["total"],
-            lines=[ledger.LineInput(**ln) for ln in data["lines"]], currency=data["currency"],
-            payment_term_id=term.pk if term else None,
-            schedule=[ledger.ScheduleInput(**x) for x in data["instalments"]] if data["instalments"] else None,
-            reference=data["reference"], description=data["description"],
-            external_source=SOURCE if data["external_key"] else "", external_key=data["external_key"],
-        )
+        ext = data["external_key"]
+        sync.refuse_known_key(model=ReceivableDocument, company=company_of(request), source=SOURCE, key=ext,
+                              visible=documents(request))
+        with _known_key_on_conflict(ReceivableDocument, request, ext, documents(request)):
+            doc = ledger.post_document(
+                company=company_of(request), customer_id=customer.pk, document_date=data["document_date"],
+                actor=request.user, kind=data["kind"], number=data["number"], total=data["total"],
+                lines=[ledger.LineInput(**ln) for ln in data["lines"]], currency=data["currency"],
+                payment_term_id=term.pk if term else None,
+                schedule=[ledger.ScheduleInput(**x) for x in data["instalments"]] if data["instalments"] else None,
+                reference=data["reference"], description=data["description"],
+                external_source=SOURCE if ext else "", external_key=ext,
+            )
         doc = ReceivableDocument.objects.select_related("customer", "salesperson").prefetch_related("instalments").get(pk=doc.pk)
         return Response(s.DocumentOut(doc).data, status=status.HTTP_201_CREATED)
 
@@ -364,13 +412,14 @@ class PaymentList(RowsList):
     rows = s.Rows(s.CreditOut)
 
     @extend_schema(parameters=[OpenApiParameter("customer", int), OpenApiParameter("kind", str),
-                               OpenApiParameter("unapplied", bool)])
+                               OpenApiParameter("unapplied", bool), *sync.EXTERNAL_KEY_PARAMETERS,
+                               *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         p = self.request.query_params
-        qs = credits(self.request).select_related("customer")
+        qs = sync.filter_external_key(credits(self.request).select_related("customer"), self.request)
         qs = qs.filter(kind=p["kind"]) if p.get("kind") else qs.filter(kind=CreditKind.PAYMENT)
         if p.get("customer"):
             qs = qs.filter(customer_id=int(p["customer"])) if _valid_id(p["customer"]) else qs.none()
@@ -386,9 +435,11 @@ class PaymentList(RowsList):
         customer = customer_in_scope(request, data.pop("customer"))
         ext = data.pop("external_key")
         company = company_of(request)
-        credit = ledger.record_payment(company=company, customer_id=customer.pk, actor=request.user,
-                                       external_source=SOURCE if ext else "", external_key=ext,
-                                       today=clock.today(company), **data)
+        sync.refuse_known_key(model=Credit, company=company, source=SOURCE, key=ext, visible=credits(request))
+        with _known_key_on_conflict(Credit, request, ext, credits(request)):
+            credit = ledger.record_payment(company=company, customer_id=customer.pk, actor=request.user,
+                                           external_source=SOURCE if ext else "", external_key=ext,
+                                           today=clock.today(company), **data)
         return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
 
 
@@ -427,9 +478,11 @@ class CreditNoteList(APIView):
         customer = customer_in_scope(request, data.pop("customer"))
         ext = data.pop("external_key")
         company = company_of(request)
-        credit = ledger.issue_credit_note(company=company, customer_id=customer.pk, actor=request.user,
-                                          document_id=data.pop("document"), external_source=SOURCE if ext else "",
-                                          external_key=ext, today=clock.today(company), **data)
+        sync.refuse_known_key(model=Credit, company=company, source=SOURCE, key=ext, visible=credits(request))
+        with _known_key_on_conflict(Credit, request, ext, credits(request)):
+            credit = ledger.issue_credit_note(company=company, customer_id=customer.pk, actor=request.user,
+                                              document_id=data.pop("document"), external_source=SOURCE if ext else "",
+                                              external_key=ext, today=clock.today(company), **data)
         return Response(s.CreditOut(credit).data, status=status.HTTP_201_CREATED)
 
 

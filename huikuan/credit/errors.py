@@ -22,5 +22,12 @@ class OrderNotOpen(CreditError):
     status = 409
 
 
+class OrderOnHold(CreditError):
+    """A held order cannot be invoiced: it must be released (or cancelled) first."""
+
+    code = "order_on_hold"
+    status = 409
+
+
 class SelfApproval(NotAllowed):
     code = "self_approval"

@@ -30,7 +30,15 @@ from huikuan.ledger import locks
 
 from . import calculations as calc
 from . import selectors
-from .errors import AboveGradeMaximum, CreditError, OrderNotOpen, PolicyInvalid, SelfApproval, UnknownCustomer
+from .errors import (
+    AboveGradeMaximum,
+    CreditError,
+    OrderNotOpen,
+    OrderOnHold,
+    PolicyInvalid,
+    SelfApproval,
+    UnknownCustomer,
+)
 from .models import (
     CreditPolicy,
     CreditProfile,
@@ -549,7 +557,8 @@ def decide_held_order(*, company, order_id: int, action: str, reason: str, actor
 
 @transaction.atomic(durable=True)
 def set_order_status(*, company, order_id: int, status: str, actor) -> SalesOrder:
-    """Mark an open order invoiced or cancelled (it stops counting towards exposure)."""
+    """Mark an open order invoiced or cancelled (it stops counting towards exposure); a held order may
+    only be cancelled (OrderOnHold: it must be released before it is invoiced)."""
     _require(actor, "credit.order")
     if status not in (OrderStatus.INVOICED, OrderStatus.CANCELLED):
         raise CreditError(_("Unknown status."), field="status")
@@ -561,6 +570,8 @@ def set_order_status(*, company, order_id: int, status: str, actor) -> SalesOrde
     order = SalesOrder.objects.select_for_update().get(pk=order_id)
     if order.status not in (OrderStatus.OPEN, OrderStatus.HELD):
         raise OrderNotOpen(_("This order is already closed."))
+    if order.status == OrderStatus.HELD and status == OrderStatus.INVOICED:
+        raise OrderOnHold(_("This order is on credit hold: release it before marking it invoiced."), field="status")
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     audit.record(actor=actor, verb=f"credit.order.{status}", target=order, summary=order.reference)

@@ -133,6 +133,7 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["company", "owner"], name="customer_company_owner"),
+            models.Index(fields=["company", "updated_at", "id"], name="customer_company_updated"),  # API sync
             models.Index(fields=["company", "name"], name="customer_company_name"),
             # the duplicate-registration warning (customers.selectors.same_credit_code)
             models.Index(fields=["company", "credit_code"], name="customer_company_credit_code",

@@ -297,12 +297,16 @@ def create_customer(
     currency: str = "CNY",
     status: str = CustomerStatus.ACTIVE,
     channel: str = "web",
+    external_source: str = "",
+    external_key: str = "",
 ) -> Customer:
     """Create a customer of ``company``. A salesperson becomes the owner of what they create.
 
     Payment terms beyond what the registered terms control allows (the credit grade's maximum) are
     not set: the control records an approval request instead, left on ``customer.terms_request``.
     ``channel`` (web | api | import) says where the change came from, for that request.
+    ``external_source``/``external_key``: the id another system gives the customer (unique per source;
+    the API answers a taken key before calling this).
 
     Raises NotAllowed (no ``customer.edit``), InvalidField (bad USCC, currency, foreign group/terms/
     parent, owner the actor may not assign) or DuplicateCode (code used in this company).
@@ -333,7 +337,8 @@ def create_customer(
     try:
         with transaction.atomic():
             customer = Customer.objects.create(
-                company=company, name_initials=_initials(values["name"], values["short_name"]), **values
+                company=company, name_initials=_initials(values["name"], values["short_name"]),
+                external_source=external_source, external_key=external_key, **values
             )
     except IntegrityError as exc:  # a concurrent insert of the same code
         raise _duplicate(values["code"]) from exc

@@ -281,7 +281,7 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
         Customer.objects.filter(pk__in=[cid for cid, _d in chunk]).update(
             open_amount=F("open_amount") + Case(*[When(pk=cid, then=money_value(delta)) for cid, delta in chunk],
                                                 output_field=MoneyField()),
-            version=F("version") + 1,
+            version=F("version") + 1, updated_at=timezone.now(),
         )
     return posted
 
@@ -412,6 +412,10 @@ def _update_instalments(changes: dict[int, list]) -> None:
             for pk, (delta, lo, hi) in chunk:
                 params += [pk, to_minor(delta), adapt(lo), adapt(hi)]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+            # the documents' updated_at (API sync): an instalment's open amount is part of its document
+            ReceivableDocument.objects.filter(
+                pk__in=Instalment.objects.filter(pk__in=[pk for pk, _c in chunk]).values("document_id")
+            ).update(updated_at=timezone.now())
 
 
 def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, Decimal]) -> None:
@@ -428,12 +432,13 @@ def _bump_balances(open_delta: dict[int, Decimal], unapplied_delta: dict[int, De
     t = qn(Customer._meta.db_table)
     one = "(%s::bigint, %s::bigint, %s::bigint)" if connection.vendor == "postgresql" else "(%s, %s, %s)"
     head = (f"UPDATE {t} SET {qn('open_amount')} = {t}.{qn('open_amount')} + v.column2, "
-            f"{qn('unapplied_amount')} = {t}.{qn('unapplied_amount')} + v.column3 FROM (VALUES ")
+            f"{qn('unapplied_amount')} = {t}.{qn('unapplied_amount')} + v.column3, "
+            f"{qn('updated_at')} = %s FROM (VALUES ")
     tail = f") AS v WHERE {t}.{qn('id')} = v.column1"
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            params = []
+            params = [connection.ops.adapt_datetimefield_value(timezone.now())]
             for cid in chunk:
                 params += [cid, to_minor(open_delta.get(cid, ZERO)), to_minor(unapplied_delta.get(cid, ZERO))]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)

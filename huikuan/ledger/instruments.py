@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common import audit
@@ -79,7 +80,7 @@ def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt
     if status == BillStatus.HONOURED and credit.bill_maturity_date and on < credit.bill_maturity_date:
         raise LedgerError(_("Bill %(bill)s matures on %(date)s; it cannot be honoured before then.")
                           % {"bill": credit.bill_number, "date": credit.bill_maturity_date.isoformat()}, field="status")
-    Credit.objects.filter(pk=credit.pk).update(**{field: status})
+    Credit.objects.filter(pk=credit.pk).update(**{field: status}, updated_at=timezone.now())
     audit.record(actor=actor, verb="ledger.instrument.status", target=credit, summary=f"{credit.number} {current} → {status}",
                  data={"field": field, "before": current, "after": status, "note": note, "on": on})
     if status in (BillStatus.DISHONOURED, ChequeStatus.BOUNCED):

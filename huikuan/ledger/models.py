@@ -53,6 +53,9 @@ class ReceivableDocument(models.Model):
     request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sync (API ``updated_since``): bumped on every change of the document or of its instalments'
+    # amounts, open amounts and dates (allocations, reversals, plans, bank charges) — see touch_documents.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-document_date", "-id"]
@@ -68,6 +71,7 @@ class ReceivableDocument(models.Model):
         indexes = [
             models.Index(fields=["customer", "document_date"], name="document_customer_date"),
             models.Index(fields=["company", "-document_date", "-id"], name="document_company_recent"),
+            models.Index(fields=["company", "updated_at", "id"], name="document_company_updated"),
         ]
         verbose_name = _("receivable document")
 
@@ -238,6 +242,8 @@ class Credit(models.Model):
     request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sync (API ``updated_since``): bumped on every change (unapplied amount, status, bill/cheque status).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -265,6 +271,7 @@ class Credit(models.Model):
             models.Index(fields=["customer", "date"], name="credit_customer_date"),
             models.Index(fields=["company", "kind", "-date", "-id"], name="credit_company_recent"),
             models.Index(fields=["company", "-date", "-id"], name="credit_company_date"),  # the payments list
+            models.Index(fields=["company", "updated_at", "id"], name="credit_company_updated"),
         ]
         verbose_name = _("payment or credit")
 

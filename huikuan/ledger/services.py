@@ -170,8 +170,21 @@ def _bump_customer(customer_id: int, *, open_delta: Decimal = ZERO, unapplied_de
     if unapplied_delta:
         changes["unapplied_amount"] = F("unapplied_amount") + money_value(unapplied_delta)
     if changes:
-        # balances are not master data: leave ``version`` (the edit-conflict check of the customer form) alone
-        Customer.objects.filter(pk=customer_id).update(**changes)
+        # balances are not master data: leave ``version`` (the edit-conflict check of the customer form) alone;
+        # ``updated_at`` moves so an API sync (``updated_since``) sees the new balances
+        Customer.objects.filter(pk=customer_id).update(**changes, updated_at=timezone.now())
+
+
+def touch_documents(*, document_ids=(), instalment_ids=()) -> None:
+    """Move ``updated_at`` of the documents given, and of those of the instalments given: an instalment's
+    amounts and dates are part of its document for an API sync (``updated_since``)."""
+    now = timezone.now()
+    if document_ids:
+        ReceivableDocument.objects.filter(pk__in=list(document_ids)).update(updated_at=now)
+    if instalment_ids:
+        ReceivableDocument.objects.filter(
+            pk__in=Instalment.objects.filter(pk__in=list(instalment_ids)).values("document_id")
+        ).update(updated_at=now)
 
 
 def _allocated_on(on: dt.date) -> dict:
@@ -417,7 +430,9 @@ def _apply_plan(*, credit: Credit, customer: Customer, by_id: dict[int, Instalme
         cash_total += line.amount
         open_total += line.amount + line.discount
     if cash_total:
-        Credit.objects.filter(pk=credit.pk).update(unapplied_amount=F("unapplied_amount") - money_value(cash_total))
+        Credit.objects.filter(pk=credit.pk).update(unapplied_amount=F("unapplied_amount") - money_value(cash_total),
+                                                   updated_at=timezone.now())
+    touch_documents(instalment_ids=[a.instalment_id for a in made])
     _bump_customer(customer.pk, open_delta=-open_total, unapplied_delta=-cash_total)
     return made
 
@@ -820,7 +835,9 @@ def _reverse_allocation_row(alloc: Allocation, *, on: dt.date, actor) -> Allocat
     )
     Instalment.objects.filter(pk=alloc.instalment_id).update(open_amount=F("open_amount") + money_value(alloc.amount),
                                                              **_allocated_on(on))
-    Credit.objects.filter(pk=alloc.credit_id).update(unapplied_amount=F("unapplied_amount") + money_value(alloc.amount))
+    Credit.objects.filter(pk=alloc.credit_id).update(unapplied_amount=F("unapplied_amount") + money_value(alloc.amount),
+                                                     updated_at=timezone.now())
+    touch_documents(instalment_ids=[alloc.instalment_id])
     _bump_customer(alloc.customer_id, open_delta=alloc.amount, unapplied_delta=alloc.amount)
     return rev
 
@@ -859,7 +876,7 @@ def _reverse_credit_locked(credit: Credit, *, on: dt.date, actor, reason: str) -
     remaining = credit.unapplied_amount
     Credit.objects.filter(pk=credit.pk).update(
         unapplied_amount=money_value(ZERO), status=Status.REVERSED, reversed_at=timezone.now(),
-        reversed_by=actor, reversal_reason=reason[:300],
+        reversed_by=actor, reversal_reason=reason[:300], updated_at=timezone.now(),
     )
     _bump_customer(credit.customer_id, unapplied_delta=-remaining)
     customer = Customer.objects.get(pk=credit.customer_id)
@@ -920,7 +937,7 @@ def reverse_document(*, company, document_id: int, actor, on: dt.date, reason: s
     doc.reversed_at = timezone.now()
     doc.reversed_by = actor
     doc.reversal_reason = reason[:300]
-    doc.save(update_fields=["status", "reversed_at", "reversed_by", "reversal_reason"])
+    doc.save(update_fields=["status", "reversed_at", "reversed_by", "reversal_reason", "updated_at"])
     _bump_customer(customer.pk, open_delta=-remaining)
     _entry(customer=customer, date=on, kind=EntryKind.REVERSAL, credit=doc.total_amount, document=doc,
            summary=_("Reversal of %(number)s") % {"number": doc.number})

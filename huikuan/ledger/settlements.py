@@ -31,7 +31,16 @@ from . import calculations as calc
 from . import locks
 from .errors import AlreadyReversed, LedgerError, OverAllocation, WrongCustomer
 from .models import Allocation, Credit, CreditKind, EntryKind, Status
-from .services import SERIES, _allocated_on, _amount, _apply_plan, _bump_customer, _customer_for, _entry
+from .services import (
+    SERIES,
+    _allocated_on,
+    _amount,
+    _apply_plan,
+    _bump_customer,
+    _customer_for,
+    _entry,
+    touch_documents,
+)
 
 # a bank charge larger than this share of the instalment is not a bank charge but a short payment
 MAX_CHARGE_SHARE = Decimal("0.10")
@@ -89,6 +98,7 @@ def record_bank_charge(*, company, payment_id: int, instalment_id: int, amount, 
     Allocation.objects.create(company_id=company.pk, customer=customer, credit=charge, instalment=inst, amount=fee,
                               date=on, is_manual=False, created_by=actor)
     type(inst).objects.filter(pk=inst.pk).update(open_amount=F("open_amount") - money_value(fee), **_allocated_on(on))
+    touch_documents(document_ids=[inst.document_id])
     _bump_customer(customer.pk, open_delta=-fee)
     # the summary is the payment's number; the label (手续费 / bank charge) is the entry kind's, in the reader's language
     _entry(customer=customer, date=on, kind=EntryKind.BANK_CHARGE, credit=fee, credit_obj=charge, summary=payment.number)

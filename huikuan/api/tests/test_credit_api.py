@@ -72,3 +72,14 @@ def test_reports_by_api_unknown_customer_refused(api, customer):
     assert c.get("/api/v1/credit-reports/").json()["count"] == 1
     assert api("sales_east").post("/api/v1/credit-reports/", {"customer": customer.pk, "provider": "x",
                                                               "report_date": "2026-03-01"}, format="json").status_code == 403
+
+
+def test_held_order_cannot_be_patched_to_invoiced(api, customer, limited):
+    c = api("sales_east")
+    held = c.post("/api/v1/orders/", {"customer": customer.pk, "reference": "ERP-H", "amount": "5000.00"}, format="json")
+    assert held.status_code == 201 and held.json()["status"] == OrderStatus.HELD
+    r = c.patch(f"/api/v1/orders/{held.json()['id']}/", {"status": "invoiced"}, format="json")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "order_on_hold"
+    assert SalesOrder.objects.get(pk=held.json()["id"]).status == OrderStatus.HELD
+    r = c.patch(f"/api/v1/orders/{held.json()['id']}/", {"status": "cancelled"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == OrderStatus.CANCELLED

@@ -1,0 +1,104 @@
+"""The summary and the integrator-facing description of every API operation, by operation id.
+
+``huikuan.api.schema.AutoSchema`` reads them (an ``extend_schema(summary=…, description=…)`` on the
+view wins); view docstrings are for the code's readers and never reach the schema. A test refuses an
+operation without both, so an endpoint added later comes with its text.
+"""
+
+PAGED = (" Paged: `page`/`page_size` (at most 500), or — for sync — `updated_since` and then `cursor` "
+         "(`next_cursor` of the previous page) to read the rows in change order.")
+SCOPE = " Only what the key's user may see (a key limited to one customer sees that customer only)."
+
+OPERATIONS: dict[str, tuple[str, str]] = {
+    # customers
+    "customers_list": ("List customers",
+                       "Customers with their open and unapplied balances, code order. Filter by `q` (code, name or "
+                       "pinyin initials), `status`, `region` or `external_key`." + SCOPE + PAGED),
+    "customers_create": ("Create a customer",
+                         "Creates a customer. Payment terms beyond what the customer's credit grade allows are not "
+                         "set: an approval request is recorded and returned in `terms_request`. A code already used "
+                         "is 409 `duplicate_code`; an `external_key` already recorded is 409 "
+                         "`duplicate_external_key` with the existing customer's id in `error.existing_id`."),
+    "customers_retrieve": ("Get a customer", "One customer with its balances and `version`." + SCOPE),
+    "customers_partial_update": ("Change a customer",
+                                 "Changes the fields sent. Send the `version` you read: if someone saved in between "
+                                 "the change is refused with 409 `concurrent_change` and nothing is written."),
+    "customers_contacts_list": ("List a customer's contacts", "The customer's contacts, primary first." + SCOPE),
+    "customers_contacts_create": ("Add a contact", "Adds a contact person to the customer; `is_primary` makes it "
+                                                   "the primary contact instead of the current one."),
+    "customers_bank_accounts_list": ("List a customer's bank accounts",
+                                     "The accounts the customer pays from; cash application recognises bank "
+                                     "statement lines from them." + SCOPE),
+    "customers_bank_accounts_create": ("Record a customer's bank account",
+                                       "An account number recorded for another customer of the company is 409."),
+    "customers_bank_accounts_retrieve": ("Get a customer's bank account", "One recorded account." + SCOPE),
+    "customers_bank_accounts_partial_update": ("Change a customer's bank account",
+                                               "Changes the fields sent; a number recorded for another customer "
+                                               "is 409."),
+    "customers_bank_accounts_destroy": ("Remove a customer's bank account",
+                                        "Statement lines from it are no longer matched to the customer."),
+    "customers_statement_retrieve": ("Get a customer statement",
+                                     "The statement of account for a period (`from`, `to`): opening balance, "
+                                     "movements, closing balance and aging. `format=pdf` returns the printable "
+                                     "statement."),
+    # ledger
+    "documents_list": ("List receivable documents",
+                       "Invoices and other receivable documents with their instalments (due dates, open amounts), "
+                       "newest first. Filter by `customer`, `status`, `open`, `date_from`/`date_to`, `number` or "
+                       "`external_key`." + SCOPE + PAGED),
+    "documents_create": ("Post a receivable document",
+                         "Posts an invoice (or another kind) from its lines or total. Without `instalments` the "
+                         "schedule follows the payment terms; with them, they must add up to the total. A number "
+                         "already used is 409 `duplicate_number`; an `external_key` already recorded is 409 "
+                         "`duplicate_external_key` with the existing document's id. Honours `Idempotency-Key`."),
+    "documents_retrieve": ("Get a receivable document", "One document with its instalments." + SCOPE),
+    "payments_list": ("List payments and credits",
+                      "Payments (default) or another credit `kind`, newest first, with the part not yet applied "
+                      "(`unapplied_amount`). Filter by `customer`, `unapplied` or `external_key`." + SCOPE + PAGED),
+    "payments_create": ("Record a payment",
+                        "Records a receipt; with `auto_allocate` (default) it is applied to the customer's open "
+                        "instalments oldest due first. A date after today needs `post_dated`. An `external_key` "
+                        "already recorded is 409 `duplicate_external_key` with the existing id. Honours "
+                        "`Idempotency-Key`: send one with every payment so a retry never records it twice."),
+    "payments_retrieve": ("Get a payment or credit", "One payment, credit note or other credit." + SCOPE),
+    "payments_allocations_list": ("List a payment's allocations",
+                                  "Every allocation of the payment or credit, reversals included (negative rows "
+                                  "pointing at the allocation they undo)."),
+    "payments_allocations_create": ("Allocate a payment",
+                                    "Applies the unapplied part of a payment or credit to open instalments of the "
+                                    "same customer: the lines sent, or oldest due first when `allocations` is "
+                                    "omitted. More than the unapplied or the open amount is 422 "
+                                    "`over_allocation`; nothing is written then."),
+    "credit_notes_create": ("Issue a credit note",
+                            "Issues a credit note, against a document (`document`) or on account, and applies it "
+                            "when `apply` is true. Honours `Idempotency-Key`."),
+    # reports
+    "aging_retrieve": ("Get the aging report",
+                       "Open receivables by age bucket as of a date, grouped by customer, salesperson, region or "
+                       "another `group_by`, with the disputed part." + SCOPE),
+    "kpis_retrieve": ("Get receivables KPIs",
+                      "DSO, collection effectiveness and the other receivables KPIs for a period, in total or "
+                      "grouped." + SCOPE),
+    # credit
+    "credit_checks_create": ("Check credit for an amount",
+                             "Answers approve / warn / hold for an order amount with every reason and the available "
+                             "credit. With `order_reference` the amount is reserved as that order (201): approved "
+                             "orders count towards exposure, held ones wait in the credit-hold queue. Honours "
+                             "`Idempotency-Key`."),
+    "orders_list": ("List sales orders", "Orders submitted for a credit check, newest first. Filter by `customer` "
+                                         "or `status`." + SCOPE + PAGED),
+    "orders_create": ("Submit a sales order",
+                      "Submits an order for a credit check: approved orders count towards exposure, held ones wait "
+                      "in the credit-hold queue. Re-submitting the same reference changes its amount while it is "
+                      "open or held. Honours `Idempotency-Key`."),
+    "orders_retrieve": ("Get a sales order", "One order with its credit-check outcome and reasons." + SCOPE),
+    "orders_partial_update": ("Mark an order invoiced or cancelled",
+                              "An open order may be marked invoiced or cancelled; a held order may only be "
+                              "cancelled (invoicing it is 409 `order_on_hold`: it must be released first). A "
+                              "closed order is 409 `order_not_open`."),
+    "credit_reports_list": ("List third-party credit reports", "Credit reports recorded for customers, newest "
+                                                               "first." + SCOPE + PAGED),
+    "credit_reports_create": ("Record a third-party credit report",
+                              "Records a credit agency's report (score and/or rating) for a customer given by id or "
+                              "code. Honours `Idempotency-Key`."),
+}
