@@ -9,6 +9,12 @@ def _latest_demand(customer):
     return WrittenDemand.objects.filter(customer_id=customer.pk).order_by("-date").values_list("date", flat=True).first()
 
 
+def _earliest_limitation(customer, as_of):
+    from .limitation import earliest
+
+    return earliest(customer=customer, as_of=as_of)
+
+
 def _interest_line(customer, as_of):
     from django.utils.translation import gettext
 
@@ -50,6 +56,7 @@ class CollectionsConfig(AppConfig):
         from . import playbooks, texts  # noqa: F401 - register the stored-text codes and timeline details
         hooks.register_demand_source(_latest_demand)
         hooks.register_extra_lines(_interest_line)
+        hooks.register_limitation_source(_earliest_limitation)
         register_daily("collections", _daily)
         register_verb_labels({
             "collections.task.created": _("Task created"),

@@ -3,8 +3,9 @@
 PDF: the case, the creditor and debtor, the claimed items (documents with contract references and due
 dates), the statements issued with their confirmations, the payment history, written demands, every
 notice and the full contact log (activities, and the notices the dunning app recorded on the customer's
-audit trail). ZIP: that PDF, the customer's files (contracts, guarantees…), the issued statements as
-PDFs and the contact log as CSV.
+audit trail), with each item's limitation date (诉讼时效) and the event that set it. ZIP: that PDF, the
+customer's files (contracts, guarantees…), the issued statements as PDFs, the proofs of delivery of written
+demands recorded by hand and the contact log as CSV.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from huikuan.statements.models import Statement
 from huikuan.statements.selectors import limitation
 
 from .interest import interest_to_date
+from .limitation import customer_items
 from .models import Activity, Case, WrittenDemand
 
 MAX_STATEMENT_PDFS = 6
@@ -39,6 +41,9 @@ def evidence_context(*, case: Case, as_of) -> dict:
 
         items = list(Instalment.objects.filter(customer=customer, open_amount__gt=0).select_related("document")
                      .order_by("due_date", "pk"))
+    per_item = {x.instalment.pk: x for x in customer_items(customer=customer, as_of=as_of)}
+    for i in items:  # the limitation date of each claimed item and the event that set it (None once settled)
+        i.lim = per_item.get(i.pk)
     events = list(AuditEvent.objects.filter(customer_id=customer.pk)
                   .filter(Q(verb__startswith="dunning.") | Q(verb__startswith="statement.")
                           | Q(verb="collections.demand.recorded")).order_by("at", "id"))
@@ -54,7 +59,7 @@ def evidence_context(*, case: Case, as_of) -> dict:
         "activities": Activity.objects.filter(customer=customer).select_related("actor").order_by("occurred_at", "pk"),
         "notices": notices,
         "files": CustomerFile.objects.filter(customer=customer).order_by("pk"),
-        "limitation": limitation(customer=customer),
+        "limitation": limitation(customer=customer, as_of=as_of),
         "posted": Status.POSTED,
     }
 
@@ -82,6 +87,12 @@ def evidence_zip(*, case: Case, as_of, user) -> bytes:
                    .order_by("-period_to", "-pk")[:MAX_STATEMENT_PDFS]):
             # the statements as they were issued (the customer holds these), not re-rendered today
             z.writestr(f"statements/{st.number}.pdf", issued_pdf(statement=st, user=user))
+        for d in WrittenDemand.objects.filter(customer=case.customer).exclude(proof="").order_by("date", "pk"):
+            try:  # the proof of delivery of each written demand recorded by hand
+                with d.proof.open("rb") as fh:
+                    z.writestr(f"demands/{d.date}-{d.pk}-{d.proof.name.rsplit('/', 1)[-1]}", fh.read())
+            except (FileNotFoundError, OSError):
+                z.writestr(f"demands/{d.date}-{d.pk}-MISSING.txt", f"{d.reference}: file not found in storage\n")
         z.writestr("contact-log.csv", "".join(contact_log_csv(case.customer)))
     return buf.getvalue()
 

@@ -116,6 +116,9 @@ class QueueEntry(models.Model):
     next_action_date = models.DateField(_("next action"), null=True, blank=True)
     promise_date = models.DateField(_("promise due"), null=True, blank=True)
     broken_promise_on = models.DateField(_("promise broken on"), null=True, blank=True)
+    # the earliest 诉讼时效 date of the customer's open items when it is within the watch window or has passed
+    # (collections.limitation.WATCH_DAYS), else empty: part of the snapshot
+    limitation_date = models.DateField(_("limitation date (诉讼时效)"), null=True, blank=True)
     last_outcome = models.CharField(max_length=16, blank=True)
     last_contact_at = models.DateTimeField(null=True, blank=True)
 
@@ -313,13 +316,30 @@ class InterestCharge(models.Model):
         ordering = ["-up_to", "-id"]
 
 
+class DemandChannel(models.TextChoices):
+    LETTER = "letter", _("Letter (post, registered / EMS)")
+    EMAIL = "email", _("Email")
+    COURIER = "courier", _("Courier with signed receipt")
+    IN_PERSON = "in_person", _("Handed over, receipt signed")
+    LAWYER = "lawyer", _("Lawyer's letter")
+    ELECTRONIC = "electronic", _("SMS / WeChat message")
+    OTHER = "other", _("Other written form")
+
+
 class WrittenDemand(models.Model):
-    """A written demand (催款函, lawyer's letter): restarts the 3-year limitation period (Civil Code art. 195)."""
+    """A written demand (催款函, lawyer's letter): restarts the 3-year limitation period (Civil Code art. 195).
+
+    Recorded by the dunning outbox when a demand or final notice goes out by email or letter (``reference`` is
+    the notice number), or by hand with its channel and proof of delivery (``proof``: the signed receipt, the
+    EMS tracking page, the sent email)."""
 
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     date = models.DateField(_("date"))
     reference = models.CharField(_("reference"), max_length=100)
+    channel = models.CharField(_("channel"), max_length=12, choices=DemandChannel.choices, blank=True)
+    proof = models.FileField(_("proof of delivery"), upload_to="demands/%Y/", blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -33,6 +33,7 @@ from huikuan.common.money import ZERO, to_decimal
 from huikuan.common.numbering import next_number
 from huikuan.common.texts import Text
 from huikuan.customers.models import Customer
+from huikuan.customers.services import check_upload
 from huikuan.ledger import locks
 from huikuan.ledger import services as ledger
 from huikuan.ledger.models import DocumentKind, Instalment, ReceivableDocument
@@ -46,6 +47,7 @@ from .models import (
     CaseKind,
     CaseStatus,
     ClaimStatus,
+    DemandChannel,
     Dispute,
     DisputeLine,
     DisputeReason,
@@ -584,20 +586,40 @@ def resolve_dispute(*, company, dispute_id: int, resolution: str, actor, today: 
 
 
 @transaction.atomic(durable=True)
-def record_written_demand(*, company, customer_id: int, date: dt.date, reference: str, actor) -> WrittenDemand:
-    """A dunning letter / demand was sent in writing on ``date``: restarts the 3-year limitation period
-    (statements.limitation reads it through statements.hooks). Idempotent per (customer, reference)."""
+def record_written_demand(*, company, customer_id: int, date: dt.date, reference: str, actor, channel: str = "",
+                          proof=None, note: str = "", by_hand: bool = False, today: dt.date | None = None) -> WrittenDemand:
+    """A dunning letter / demand was sent in writing on ``date``: restarts the 3-year limitation period of the
+    customer's items issued by then (collections.limitation; statements.limitation through statements.hooks).
+    Idempotent per (customer, reference).
+
+    ``by_hand`` (the form on the collections page): the channel and the proof of delivery are required (the
+    evidence a court asks for) and the date may not be after ``today``. Raises ``CollectionsError``."""
     customer = _customer(company, customer_id)
     reference = (reference or "").strip()[:100]
     if not reference or date is None:
         raise CollectionsError(_("A written demand needs its date and reference."), field="reference")
+    if by_hand:
+        _require(actor, "collections.work")
+        if channel not in DemandChannel.values:
+            raise CollectionsError(_("Choose how the demand was delivered."), field="channel")
+        if not proof:
+            raise CollectionsError(_("Attach the proof of delivery (signed receipt, tracking page, sent email)."),
+                                   field="proof")
+        check_upload(proof)  # size, type and content checked as every uploaded file
+        if date > (today or clock.today(company)):
+            raise CollectionsError(_("A demand cannot be dated after today."), field="date")
     existing = WrittenDemand.objects.filter(customer=customer, reference=reference).first()
     if existing is not None:
+        if by_hand:
+            raise CollectionsError(_("A demand with this reference is already recorded for the customer."), field="reference")
         return existing
     wd = WrittenDemand.objects.create(company=company, customer=customer, date=date, reference=reference,
-                                      created_by=actor if getattr(actor, "pk", None) else None)
+                                      channel=channel if channel in DemandChannel.values else "",
+                                      note=str(note or "").strip()[:300],
+                                      created_by=actor if getattr(actor, "pk", None) else None,
+                                      **({"proof": proof} if proof else {}))
     audit.record(actor=actor, verb="collections.demand.recorded", target=wd, summary=f"{reference} {date}",
-                 data={"date": date, "reference": reference})
+                 data={"date": date, "reference": reference, "channel": wd.channel, "proof": wd.proof.name or ""})
     return wd
 
 

@@ -34,8 +34,8 @@ from huikuan.customers.selectors import main_contacts
 from huikuan.ledger.selectors import get_customer
 from huikuan.statements import services as st_services
 
+from . import limitation, services, worklist
 from . import selectors as sel
-from . import services, worklist
 from .evidence import evidence_pdf, evidence_zip
 from .models import (
     ActivityKind,
@@ -44,6 +44,7 @@ from .models import (
     CaseKind,
     CaseStatus,
     ClaimStatus,
+    DemandChannel,
     Dispute,
     DisputeReason,
     DisputeStatus,
@@ -109,9 +110,10 @@ def index(request):
         return xlsx_response(
             filename=f"worklist-{today}", sheet_title=_("Worklist"),
             columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"),
-                     (_("Risk factor"), "text"), (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date")],
+                     (_("Risk factor"), "text"), (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date"),
+                     (_("Limitation date (诉讼时效)"), "date")],
             rows=([e.customer.code, e.customer.name, str(e.customer.owner or ""), e.overdue_amount, e.disputed_amount,
-                   e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date]
+                   e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date, e.limitation_date]
                   for e in qs[:200000].iterator(chunk_size=2000)))
     # no COUNT(*) over the whole queue: a collector works from the top; "next" shows when more rows exist
     number = max(1, min(parse_int(g.get("page")) or 1, 100000))
@@ -365,7 +367,8 @@ def customer(request, pk: int):
     u = request.user
     return render(request, "collections/customer.html", {
         "nav": "collections", "customer": cust, "p": sel.customer_panel(customer=cust, as_of=today), "today": today,
-        "items": sel.open_items(customer=cust), "outcomes": [c for c in Outcome.choices if c[0]],
+        "items": sel.open_items(customer=cust), "limitation_items": limitation.customer_items(customer=cust, as_of=today),
+        "window": limitation.WATCH_DAYS, "demand_channels": DemandChannel.choices, "outcomes": [c for c in Outcome.choices if c[0]],
         "kinds": ActivityKind.choices, "reasons": DisputeReason.choices, "case_kinds": CaseKind.choices,
         "playbooks": [(k, v[0], [s.label for s in v[1]]) for k, v in PLAYBOOKS.items()],
         "runs": PlaybookRun.objects.filter(customer=cust).prefetch_related("steps").select_related("started_by")[:5],
@@ -375,6 +378,52 @@ def customer(request, pk: int):
         "can_playbook": u.can("collections.playbook"), "can_post_interest": u.can("collections.interest.post"),
         "can_resolve": u.can("collections.dispute.resolve"), "can_approve": u.can("collections.plan.approve"),
     })
+
+
+@login_required
+@require_POST
+def demand_new(request, pk: int):
+    """Record a written demand by hand (date, channel, reference, proof of delivery): restarts the limitation
+    period of the customer's items (collections.limitation)."""
+    company = company_of(request)
+    customer = get_customer(user=request.user, company=company, pk=pk)
+    _need(request, "collections.work")
+    p = request.POST
+    try:
+        services.record_written_demand(
+            company=company, customer_id=customer.pk, date=parse_date(p.get("date")), reference=p.get("reference") or "",
+            channel=p.get("channel") or "", proof=request.FILES.get("proof"), note=(p.get("note") or "").strip(),
+            by_hand=True, today=clock.today(company), actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Written demand recorded: the limitation period of the items issued by then restarts."))
+        _refresh_one(company, customer.pk)
+    return _back(request, reverse("collections:customer", args=[customer.pk]))
+
+
+@login_required
+def limitation_watch(request):
+    """The legal queue of 诉讼时效: open items whose limitation date is within 180 days or has passed."""
+    company = company_of(request)
+    today = clock.today(company)
+    q = (request.GET.get("q") or "").strip()[:60]
+    qs = limitation.watch_list(user=request.user, company=company, as_of=today, q=q)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            filename=f"limitation-{today}", sheet_title=_("Limitation watch"),
+            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Document"), "text"),
+                     (_("Due date"), "date"), (_("Open"), "money"), (_("Restarted by"), "text"), (_("On"), "date"),
+                     (_("Limitation date (诉讼时效)"), "date"), (_("Days left"), "int"), (_("Case"), "text")],
+            rows=((r.instalment.customer.code, r.instalment.customer.name, str(r.instalment.customer.owner or ""),
+                   f"{r.instalment.document.number}/{r.instalment.seq}",
+                   r.instalment.due_date, r.instalment.open_amount, r.event, r.limitation_from, r.limitation_date, r.days_left,
+                   r.instalment.case_number or "")
+                  for r in (limitation.item_of(i, as_of=today) for i in qs[:100000].iterator(chunk_size=2000))))
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    rows = [limitation.item_of(i, as_of=today) for i in page]
+    return render(request, "collections/limitation.html", {
+        "nav": "collections", "page": page, "rows": rows, "q": q, "today": today, "window": limitation.WATCH_DAYS})
 
 
 @login_required
@@ -629,7 +678,7 @@ def case_detail(request, pk: int):
                                  "commission_percent": case.commission_percent, "recovered_amount": case.recovered_amount,
                                  "note": case.note})
     return render(request, "collections/case.html", {
-        "nav": "collections", "case": case, "form": form, "limitation": limitation(customer=case.customer),
+        "nav": "collections", "case": case, "form": form, "limitation": limitation(customer=case.customer, as_of=clock.today(company)),
         "claim_statuses": [c for c in ClaimStatus.choices if c[0]],
         "items": case.instalments.select_related("document").order_by("due_date", "pk"),
         "can_edit": request.user.can("collections.case") and case.status != CaseStatus.CLOSED}, status=status)

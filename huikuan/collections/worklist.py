@@ -1,6 +1,7 @@
 """The collector's queue: one ``QueueEntry`` per customer, ranked in SQL by a transparent priority.
 
 priority = overdue amount (yuan, disputed parts excluded) × days overdue (oldest unpaid due date) × risk
+           × 2 when an item's limitation date (诉讼时效, collections.limitation) is within 180 days and not passed
 risk     = 1 + 0.25 per broken promise in the last 365 days (≤ 4) + 0.5 per broken payment plan (≤ 2)
 order    = tier, then priority descending, where tier is
            0 a promise falls due today or earlier / a promise was broken and not yet followed up,
@@ -32,6 +33,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
 from . import calculations as calc
+from .limitation import WATCH_DAYS, earliest_by_customer
 from .models import PaymentPlan, PlanStatus, Promise, PromiseStatus, QueueEntry
 
 CHUNK = 2000
@@ -61,16 +63,19 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
     if customer_ids is not None:
         owners = owners.filter(pk__in=customer_ids)
     owner_of = dict(owners.values_list("pk", "owner_id").iterator(chunk_size=CHUNK * 5))
+    limitation = earliest_by_customer(company=company, as_of=as_of, customer_ids=customer_ids)
     entries = []
     for r in rows.iterator(chunk_size=CHUNK):
         risk = calc.risk_factor(broken_promises=broken_p.get(r["customer_id"], 0), broken_plans=broken_pl.get(r["customer_id"], 0))
         days = (as_of - r["oldest"]).days
         overdue = r["overdue"] or ZERO
+        lim = limitation.get(r["customer_id"])
         entries.append(QueueEntry(
             customer_id=r["customer_id"], company_id=company.pk, owner_id=owner_of.get(r["customer_id"]), overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO,
-            oldest_due=r["oldest"], risk=risk, priority=priority(overdue, days, risk), snapshot_on=as_of,
+            oldest_due=r["oldest"], risk=risk, priority=priority(overdue, days, risk, limitation_days=(lim - as_of).days if lim else None),
+            snapshot_on=as_of, limitation_date=lim,
         ))
-    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on"]
+    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on", "limitation_date"]
     for i in range(0, len(entries), CHUNK):
         QueueEntry.objects.bulk_create(entries[i:i + CHUNK], update_conflicts=True, unique_fields=["customer"],
                                        update_fields=fields)
@@ -82,16 +87,18 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
     gone = [cid for cid in stale.values_list("customer_id", flat=True) if cid not in fresh]
     for i in range(0, len(gone), CHUNK):
         QueueEntry.objects.filter(customer_id__in=gone[i:i + CHUNK]).update(
-            overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of)
+            overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of, limitation_date=None)
     if customer_ids is None and connection.vendor == "postgresql":
         with connection.cursor() as cur:  # the whole table changed: fresh planner statistics for the page query
             cur.execute(f"ANALYZE {QueueEntry._meta.db_table}")
     return len(entries)
 
 
-def priority(overdue: Decimal, days: int, risk: Decimal) -> int:
-    """amount (whole yuan) × days overdue × risk, as an integer for SQL ordering."""
-    return int(overdue.to_integral_value() * max(days, 0) * risk)
+def priority(overdue: Decimal, days: int, risk: Decimal, *, limitation_days: int | None = None) -> int:
+    """amount (whole yuan) × days overdue × risk (× 2 while an item's limitation date is 0–180 days away: the
+    last chance to restart it), as an integer for SQL ordering."""
+    boost = 2 if limitation_days is not None and 0 <= limitation_days <= WATCH_DAYS else 1
+    return int(overdue.to_integral_value() * max(days, 0) * risk * boost)
 
 
 @dataclass(frozen=True)

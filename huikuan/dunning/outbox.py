@@ -224,7 +224,7 @@ def _written_demand(d: Delivery) -> None:
     from huikuan.collections.services import record_written_demand
 
     record_written_demand(company=notice.company, customer_id=notice.customer_id, date=notice.cycle,
-                          reference=notice.number, actor=None)
+                          reference=notice.number, actor=None, channel=d.channel)
 
 
 def process(*, now: dt.datetime | None = None, company_id=None, limit: int = BATCH, rounds: int = 50) -> dict:

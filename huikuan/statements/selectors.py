@@ -112,8 +112,10 @@ def _plus_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def limitation(*, customer, extra_events: tuple[dt.date | None, ...] = ()) -> Limitation:
-    """诉讼时效: 3 years from the last confirmation (or written demand, passed in ``extra_events``)."""
+def limitation(*, customer, as_of: dt.date | None = None, extra_events: tuple[dt.date | None, ...] = ()) -> Limitation:
+    """诉讼时效: the last confirmation and the latest confirmation/demand, and the limitation date — the earliest
+    among the customer's open items (per item, from the registered source: collections.limitation), or without
+    a source 3 years from the latest confirmation or written demand (``extra_events`` join them)."""
     # every confirmation counts (a later disagreement on another statement does not undo it), not only the
     # reply each statement shows
     last = (
@@ -124,11 +126,16 @@ def limitation(*, customer, extra_events: tuple[dt.date | None, ...] = ()) -> Li
     )
     events = [d for d in (last["replied_on"] if last else None, *extra_events, *hooks.demand_dates(customer)) if d]
     latest = max(events) if events else None
+    if hooks.LIMITATION_SOURCES:
+        dates = [d for d in (fn(customer, as_of) for fn in hooks.LIMITATION_SOURCES) if d]
+        date = min(dates) if dates else None
+    else:
+        date = _plus_years(latest, LIMITATION_YEARS) if latest else None
     return Limitation(
         last_confirmed=last["replied_on"] if last else None,
         last_confirmed_amount=last["confirmed_amount"] if last else None,
         last_event=latest,
-        limitation_date=_plus_years(latest, LIMITATION_YEARS) if latest else None,
+        limitation_date=date,
     )
 
 

@@ -240,11 +240,12 @@ def test_interest_to_date_uses_the_most_specific_rule_and_statements_show_it(com
     assert interest_to_date(customer=customer, as_of=as_of + dt.timedelta(days=10)) == D("30.00")
 
 
-def test_written_demand_restarts_limitation(company, customer, finance):
-    assert limitation(customer=customer).limitation_date is None
+def test_written_demand_restarts_limitation(company, customer, inv, finance):
+    assert limitation(customer=customer).limitation_date == dt.date(2029, 2, 4)  # the item's due date + 3 years
     svc.record_written_demand(company=company, customer_id=customer.pk, date=dt.date(2026, 3, 2), reference="DL-1", actor=None)
     svc.record_written_demand(company=company, customer_id=customer.pk, date=dt.date(2026, 3, 2), reference="DL-1", actor=None)
-    assert limitation(customer=customer).limitation_date == dt.date(2029, 3, 2)
+    lim = limitation(customer=customer)
+    assert (lim.last_event, lim.limitation_date) == (dt.date(2026, 3, 2), dt.date(2029, 3, 2))
 
 
 def test_open_case_returns_the_open_one_and_tracks_status(company, customer, inv, users):

@@ -29,7 +29,7 @@ def test_a_reply_dated_after_today_is_refused(issued, company, customer, finance
                         replied_on=dt.date(2026, 4, 9), today=dt.date(2026, 4, 8))
     assert info.value.field == "replied_on"
     assert Statement.objects.get(pk=issued.pk).replied_on is None
-    assert limitation(customer=customer).limitation_date is None
+    assert limitation(customer=customer).limitation_date == dt.date(2029, 2, 4)  # no event: due date + 3 years
     st.record_reply(user=finance, statement_id=issued.pk, company=company, status=ReplyStatus.CONFIRMED,
                     replied_on=dt.date(2026, 4, 8), today=dt.date(2026, 4, 8))
     assert limitation(customer=customer).limitation_date == dt.date(2029, 4, 8)

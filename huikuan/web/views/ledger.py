@@ -160,7 +160,7 @@ def customer_detail(request, pk: int):
     summary = sel.customer_summary(customer=customer, as_of=as_of)
     return render(request, "ledger/customer_detail.html", {
         "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
-        "limitation": limitation(customer=customer),
+        "limitation": limitation(customer=customer, as_of=as_of),
         "same_code": same_credit_code(user=request.user, customer=customer),
         "bank_accounts": customer_bank_accounts(customer=customer),
         "can_edit": request.user.can("customer.edit"),
