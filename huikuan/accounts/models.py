@@ -30,6 +30,13 @@ PERMISSIONS: dict[str, set[str]] = {
     "ledger.writeoff.request": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.LEGAL},
     "ledger.writeoff.approve": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "ledger.fapiao": {Role.ADMIN, Role.FINANCE},
+    "ledger.period.view": {Role.ADMIN, Role.FINANCE, Role.AUDITOR},
+    "ledger.period.close": {Role.ADMIN, Role.FINANCE},
+    "ledger.period.reopen": {Role.ADMIN},
+    # bad-debt provision (huikuan.insight.provision)
+    "insight.provision.view": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.AUDITOR},
+    "insight.provision.edit": {Role.ADMIN, Role.FINANCE},
+    "insight.provision.approve": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "terms.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "admin.users": {Role.ADMIN},
     "audit.view": {Role.ADMIN, Role.AUDITOR, Role.FINANCE, Role.CREDIT_MANAGER},

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, kpis, views
+from . import credit, kpis, periods, views
 from .schema_view import SchemaView
 
 v1 = [
@@ -19,6 +19,9 @@ v1 = [
     path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
     path("aging/", views.AgingView.as_view(), name="aging"),
     path("kpis/", kpis.KpiView.as_view(), name="kpis"),
+    path("periods/", periods.PeriodList.as_view(), name="periods"),
+    path("periods/close/", periods.PeriodClose.as_view(), name="period-close"),
+    path("periods/reopen/", periods.PeriodReopen.as_view(), name="period-reopen"),
     path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),
     path("credit-checks", credit.CreditCheckNoSlash.as_view(), name="credit-check"),
     path("credit-checks/", credit.CreditCheck.as_view(), name="credit-check-slash"),

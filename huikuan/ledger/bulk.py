@@ -33,6 +33,7 @@ from huikuan.common.numbering import next_number
 from huikuan.customers.models import Customer, PaymentTerm
 
 from . import calculations as calc
+from . import periods
 from .errors import CurrencyMismatch, DuplicateNumber, InvalidSchedule, LedgerError, WrongCustomer
 from .models import (
     Allocation,
@@ -219,7 +220,10 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
 
     plans = []
     seen: set[str] = set()
+    lock = periods.lock_date(company.pk)
     for index, d in enumerate(documents):
+        if lock is not None and d.document_date <= lock:
+            raise periods.closed_error(d.document_date, lock, field="document_date", index=index)
         customer = customers.get(d.customer_id)
         if customer is None:
             raise _refuse(WrongCustomer, _("Unknown customer."), index, "customer")
@@ -275,6 +279,7 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
         posted.extend(_write_chunk(company=company, actor=actor, plans=chunk, open_delta=open_delta))
         if progress is not None:
             progress(start + len(chunk), len(plans))
+    periods.check_open(company.pk, *{p[0].document_date for p in plans}, field="document_date")  # after the writes
     deltas = sorted(open_delta.items())
     for start in range(0, len(deltas), 500):
         chunk = deltas[start : start + 500]
@@ -505,8 +510,11 @@ def _clean_payments(*, company, payments: Sequence[PaymentInput], customers: dic
     bills = {i: normalise_bill_number(p.bill_number) for i, p in enumerate(payments) if p.method in BILL_METHODS}
     taken = taken_bills(company_id=company.pk, numbers=list(bills.values()))
     seen_bills: set[str] = set()
+    lock = periods.lock_date(company.pk)
     for index, p in enumerate(payments):
         try:
+            if lock is not None and p.date is not None and p.date <= lock:
+                raise periods.closed_error(p.date, lock)
             account = customers.get(p.customer_id)
             if account is None:
                 raise WrongCustomer(_("Unknown customer."), field="customer")
@@ -672,6 +680,7 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
         _insert_rows(AuditEvent, events)
         if progress is not None:
             progress(start + len(chunk), len(clean))
+    periods.check_open(company.pk, *{row[0].date for row in clean})  # after the writes, see ledger.periods
     _update_instalments(inst_changes)
     _bump_balances(open_delta, unapplied_delta)
     return posted

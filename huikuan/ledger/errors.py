@@ -56,3 +56,9 @@ class OverFapiao(LedgerError):
     """Fapiao (net of red reversals) would exceed the document's amount, or a red fapiao its original."""
 
     code = "over_fapiao"
+
+
+class PeriodClosed(LedgerError):
+    """A business date on or before the company's lock date (a closed month)."""
+
+    code = "period_closed"

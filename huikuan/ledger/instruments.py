@@ -18,6 +18,7 @@ from huikuan.common import audit
 from . import locks
 from .errors import AlreadyReversed, LedgerError
 from .models import BillStatus, ChequeStatus, Credit, CreditKind, Status
+from .periods import check_open
 from .services import _active_allocations, _customer_for, _reverse_credit_locked
 
 BILL_NEXT = {
@@ -81,6 +82,7 @@ def set_instrument_status(*, company, credit_id: int, status: str, actor, on: dt
         raise LedgerError(_("Bill %(bill)s matures on %(date)s; it cannot be honoured before then.")
                           % {"bill": credit.bill_number, "date": credit.bill_maturity_date.isoformat()}, field="status")
     Credit.objects.filter(pk=credit.pk).update(**{field: status}, updated_at=timezone.now())
+    check_open(company.pk, on, field="on")
     audit.record(actor=actor, verb="ledger.instrument.status", target=credit, summary=f"{credit.number} {current} → {status}",
                  data={"field": field, "before": current, "after": status, "note": note, "on": on})
     if status in (BillStatus.DISHONOURED, ChequeStatus.BOUNCED):

@@ -446,3 +446,38 @@ class Fapiao(models.Model):
                                    | (Q(red_of__isnull=False) & Q(amount__lt=0)), name="fapiao_red_sign"),
         ]
         verbose_name = _("fapiao")
+
+
+class PeriodLock(models.Model):
+    """The company's lock date (关账): nothing may be dated on or before it. One row per company, changed
+    only by ``ledger.periods`` (close / reopen), every change kept as a ``PeriodEvent``."""
+
+    company = models.OneToOneField("accounts.Company", on_delete=models.PROTECT, primary_key=True, related_name="+")
+    lock_date = models.DateField(_("lock date"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("lock date")
+
+
+class PeriodAction(models.TextChoices):
+    CLOSE = "close", _("Closed")
+    REOPEN = "reopen", _("Reopened")
+
+
+class PeriodEvent(models.Model):
+    """One close or reopen of a month: who, when, why, and the lock date before and after."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=10, choices=PeriodAction.choices)
+    month = models.DateField(_("month"))  # the first day of the month closed or reopened
+    lock_date_before = models.DateField(null=True, blank=True)
+    lock_date_after = models.DateField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(action="close") | ~Q(reason=""), name="period_reopen_reason")]
+        verbose_name = _("period close")

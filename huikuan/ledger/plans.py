@@ -29,6 +29,7 @@ from huikuan.common.money import ZERO, money_value
 from . import locks
 from .errors import InvalidSchedule, LedgerError, WrongCustomer
 from .models import Instalment, Status
+from .periods import check_open
 from .services import touch_documents
 
 
@@ -119,6 +120,7 @@ def replace_instalments(*, company, instalment_ids: Sequence[int], lines: Sequen
         ))
     made = Instalment.objects.bulk_create(made)
     touch_documents(document_ids=order)
+    check_open(company.pk, on, field="on")
     audit.record(actor=actor, verb="ledger.instalments.replaced", target=rows[0], customer_id=rows[0].customer_id,
                  summary=f"{open_total} → {len(clean)}",
                  data={"plan_id": plan_id, "replaced": [[r.pk, r.open_amount] for r in rows],

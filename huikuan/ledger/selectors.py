@@ -388,6 +388,8 @@ audit.register_verb_labels({
     "ledger.credit.reversed": _("Payment or credit reversed"),
     "ledger.write_off.requested": _("Write-off requested"),
     "ledger.write_off.approved": _("Write-off approved"),
+    "ledger.period.closed": _("Month closed"),
+    "ledger.period.reopened": _("Month reopened"),
     "ledger.write_off.rejected": _("Write-off rejected"),
     "ledger.fapiao.recorded": _("Fapiao recorded"),
     "ledger.fapiao.red_reversed": _("Fapiao red-reversed"),

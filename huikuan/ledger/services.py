@@ -62,6 +62,7 @@ from .models import (
     WriteOffRequest,
     WriteOffStatus,
 )
+from .periods import check_open
 
 SERIES = {
     DocumentKind.INVOICE: "INV",
@@ -150,7 +151,9 @@ def proposed_schedule(
 
 
 def _entry(*, customer: Customer, date, kind, debit=ZERO, credit=ZERO, document=None, credit_obj=None, summary=""):
-    return LedgerEntry.objects.create(
+    """Append a ledger entry dated ``date``; PeriodClosed when that date is in a closed month (checked
+    after the insert, see ``periods``: every posting, credit, write-off and reversal writes one)."""
+    entry = LedgerEntry.objects.create(
         company_id=customer.company_id,
         customer=customer,
         date=date,
@@ -161,6 +164,8 @@ def _entry(*, customer: Customer, date, kind, debit=ZERO, credit=ZERO, document=
         credit=credit_obj,
         summary=str(summary)[:200],
     )
+    check_open(customer.company_id, date)
+    return entry
 
 
 def _bump_customer(customer_id: int, *, open_delta: Decimal = ZERO, unapplied_delta: Decimal = ZERO) -> None:
@@ -279,6 +284,7 @@ def post_document(
     Locks the customer. Raises InvalidAmount, CurrencyMismatch, InvalidSchedule, DuplicateNumber.
     """
     _check_request_key(ReceivableDocument, request_key)
+    check_open(company.pk, document_date, field="document_date")
     customer = _customer_for(company, customer_id)
     currency = currency or customer.currency
     if currency != customer.currency:
@@ -429,6 +435,8 @@ def _apply_plan(*, credit: Credit, customer: Customer, by_id: dict[int, Instalme
                                                      **_allocated_on(on))
         cash_total += line.amount
         open_total += line.amount + line.discount
+    if made:
+        check_open(credit.company_id, on)  # allocations without a ledger entry (a manual allocation)
     if cash_total:
         Credit.objects.filter(pk=credit.pk).update(unapplied_amount=F("unapplied_amount") - money_value(cash_total),
                                                    updated_at=timezone.now())
@@ -519,6 +527,7 @@ def record_payment(
     """
     _check_request_key(Credit, request_key)
     check_payment_date(date, today=today_of(company, today), post_dated=post_dated)
+    check_open(company.pk, date)
     customer = _customer_for(company, customer_id)
     currency = currency or customer.currency
     if currency != customer.currency:
@@ -668,6 +677,7 @@ def issue_credit_note(
     """
     _check_request_key(Credit, request_key)
     check_not_future(date, today=today_of(company, today))
+    check_open(company.pk, date)
     customer = _customer_for(company, customer_id)
     amount = _amount(amount, customer.currency)
     if not (reason or "").strip():
@@ -833,6 +843,7 @@ def _reverse_allocation_row(alloc: Allocation, *, on: dt.date, actor) -> Allocat
         instalment_id=alloc.instalment_id, amount=-alloc.amount, date=on, reverses=alloc, is_manual=True,
         created_by=actor,
     )
+    check_open(alloc.company_id, on)
     Instalment.objects.filter(pk=alloc.instalment_id).update(open_amount=F("open_amount") + money_value(alloc.amount),
                                                              **_allocated_on(on))
     Credit.objects.filter(pk=alloc.credit_id).update(unapplied_amount=F("unapplied_amount") + money_value(alloc.amount),

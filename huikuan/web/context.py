@@ -1,6 +1,6 @@
 from django.conf import settings
 
-NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users")
+NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods", "provisions")
 
 
 def shell(request):
@@ -11,5 +11,7 @@ def shell(request):
             # nav entries a role cannot open at all are not shown
             "nav_banking": can("banking.view"),
             "nav_users": can("admin.users"),
+            "nav_periods": can("ledger.period.view"),
+            "nav_provisions": can("insight.provision.view"),
             # the sections listed under "More" (the menu keeps one row at 1366 px in English)
             "nav_more": NAV_MORE}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import bills, ledger
+from .views import bills, ledger, periods
 
 urlpatterns = [
     path("customers/<int:pk>/", ledger.customer_detail, name="customer-detail"),
@@ -27,4 +27,5 @@ urlpatterns = [
     path("fapiao/", ledger.fapiao_list, name="fapiao-list"),
     path("fapiao/new/", ledger.fapiao_new, name="fapiao-new"),
     path("fapiao/<int:pk>/red/", ledger.fapiao_red, name="fapiao-red"),
+    path("periods/", periods.period_page, name="periods"),
 ]
