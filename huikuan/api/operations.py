@@ -79,6 +79,17 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "kpis_retrieve": ("Get receivables KPIs",
                       "DSO, collection effectiveness and the other receivables KPIs for a period, in total or "
                       "grouped." + SCOPE),
+    "periods_retrieve": ("Get the lock date (period close)",
+                         "The company's lock date (关账: nothing may be dated on or before it) and the history of "
+                         "closes and reopens — who, when, the lock date before and after, the reason."),
+    "periods_close_create": ("Close a month",
+                             "Closes `month` (YYYY-MM) and every month before it: the lock date becomes its last "
+                             "day. Only a month that has ended; a month already closed is 422. Any later posting, "
+                             "payment, credit, allocation, write-off or reversal dated on or before the lock date "
+                             "is refused with 422 `period_closed`, naming the lock date."),
+    "periods_reopen_create": ("Reopen a month",
+                              "Administrators only (403 otherwise). Reopens `month` and every month after it: the "
+                              "lock date becomes the day before it. `reason` is required and kept in the history."),
     # credit
     "credit_checks_create": ("Check credit for an amount",
                              "Answers approve / warn / hold for an order amount with every reason and the available "
