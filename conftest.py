@@ -46,6 +46,15 @@ def _flush_past_append_only_guards():
 _flush_past_append_only_guards()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle and rate-limit counters live in the cache: each test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def company(db, _fast_password_hasher):
     return Company.objects.create(code="T01", name="测试科技有限公司", bank_name="招商银行",

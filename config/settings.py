@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "huikuan.common.middleware.RejectNulBytes",
+    "huikuan.common.middleware.RejectControlCharacters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "huikuan.accounts.middleware.ActiveCompanyMiddleware",
     "huikuan.accounts.middleware.OneTimePasswordMiddleware",
     "axes.middleware.AxesMiddleware",
+    "huikuan.common.middleware.ErrorsAsClientErrors",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,11 +117,14 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
+    "huikuan.accounts.ratelimit.AddressLimitBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("HUIKUAN_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
+# failed sign-ins from one address, whatever the usernames (password spraying; huikuan.accounts.ratelimit)
+HUIKUAN_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("HUIKUAN_LOGIN_FAILURES_PER_ADDRESS", "20"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
@@ -184,7 +188,7 @@ HUIKUAN_SMS = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "huikuan.api.schema.AutoSchema",
     # JSON only: the API's writes are declared (and accepted) as application/json, never form/multipart.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["huikuan.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "huikuan.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -239,7 +243,9 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_on_one_line": {"()": "huikuan.common.logs.ForbiddenOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["forbidden_on_one_line"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUIKUAN_LOG_LEVEL", "WARNING")},
 }
 

@@ -8,7 +8,13 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Access")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_login_failed
+
         from huikuan.common.audit import register_verb_labels
+
+        from .ratelimit import record_failure
+
+        user_login_failed.connect(record_failure, dispatch_uid="huikuan-login-failures-per-address")
 
         register_verb_labels({
             "accounts.company.created": _("Company set up"),

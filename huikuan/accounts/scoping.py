@@ -12,6 +12,11 @@ from .models import Role
 _ALL = {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.LEGAL, Role.AUDITOR}
 
 
+def sees_all(user) -> bool:
+    """True when ``owner_q`` limits nothing for ``user`` (company-wide figures may be shown)."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.role in _ALL)
+
+
 def owner_q(user, owner_field: str = "owner") -> Q:
     if user is None or not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
 from huikuan.common.errors import DomainError
@@ -32,6 +33,19 @@ def _flatten(detail):
     return {}
 
 
+def _throttle_unauthenticated(exc, context):
+    """DRF checks throttles only after authentication and permissions pass, so a request without a key (or
+    with a wrong one, guessing) would never meet the anonymous rate: count it here, against the same rate
+    and cache as the anonymous throttle (Redis when configured), and answer 429 once it is spent."""
+    request = context.get("request")
+    if request is None:
+        return exc
+    throttle = AnonRateThrottle()
+    if throttle.allow_request(request, context.get("view")):
+        return exc
+    return exceptions.Throttled(throttle.wait())
+
+
 def handle(exc, context):
     if isinstance(exc, DomainError):
         fields = {exc.field: [str(exc.message)]} if exc.field else {}
@@ -42,6 +56,8 @@ def handle(exc, context):
         return Response(envelope("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        exc = _throttle_unauthenticated(exc, context)
     response = exception_handler(exc, context)
     if response is None:
         return None

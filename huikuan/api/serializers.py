@@ -11,6 +11,7 @@ from huikuan.customers.models import Channel, Contact, Customer, CustomerBankAcc
 from huikuan.ledger.models import Credit, DocumentKind, Instalment, Method, ReceivableDocument
 
 ID_MAX = 2**63 - 1
+MAX_AMOUNT = Decimal("999999999999.99")
 _MONEY_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "1234.50"}
 
 
@@ -19,7 +20,8 @@ class MoneyInput(serializers.Field):
     """Money as a JSON string ("1234.50") or integer; floats are refused to keep amounts exact."""
 
     default_error_messages = {"invalid": _("Enter an amount as a string such as \"1234.50\"."),
-                              "float": _("Send amounts as strings, not floating-point numbers.")}
+                              "float": _("Send amounts as strings, not floating-point numbers."),
+                              "too_large": _("The amount is too large: at most 999,999,999,999.99.")}
 
     def to_internal_value(self, data):
         if isinstance(data, float):
@@ -30,6 +32,8 @@ class MoneyInput(serializers.Field):
             self.fail("invalid")
         if not value.is_finite():
             self.fail("invalid")
+        if abs(value) > MAX_AMOUNT:  # before any service quantizes it (1e30 would overflow the context)
+            self.fail("too_large")
         return value
 
     def to_representation(self, value):

@@ -24,6 +24,9 @@ def issue_api_key(*, actor, user, company, name: str, role: str = "", customer=N
         raise DomainError(_("The user does not belong to this company."), field="user")
     if customer is not None and customer.company_id != company.pk:
         raise DomainError(_("Unknown customer."), field="customer")
+    if expires_in_days is not None and not 0 < expires_in_days <= 36_600:
+        # a negative or zero validity would issue a key that is already expired (0 from the CLI means none)
+        raise DomainError(_("The validity must be between 1 and 36,600 days (or none)."), field="expires_in_days")
     prefix, raw = ApiKey.generate()
     expires = timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     key = ApiKey.objects.create(name=name.strip(), prefix=prefix, hashed_key=hash_secret(raw), user=user, company=company,

@@ -489,6 +489,9 @@ class CreditNoteList(APIView):
 # ------------------------------------------------------------------ reports
 
 
+MAX_EDGE_DAYS = 36_600  # a bucket edge beyond a hundred years is not a bucket
+
+
 def _query_date(request, name, default=None):
     import datetime as dt
 
@@ -522,8 +525,13 @@ class AgingView(APIView):
             raise ApiError(422, "invalid", _("Unknown option."))
         size = _valid_id(p.get("page_size", "")) and min(int(p["page_size"]), 1000)
         number = int(p["page"]) if _valid_id(p.get("page", "")) else 1
+        if size and (number - 1) * size > MAX_ID:  # the offset must fit the database's 64-bit integer
+            raise ApiError(400, "out_of_range", _("The page number is out of range."),
+                           {"page": [_("The page number is out of range.")]})
         try:
             edges = tuple(int(x) for x in p.get("edges", "30,60,90,120").split(",") if x.strip())
+            if any(abs(e) > MAX_EDGE_DAYS for e in edges):  # days; a 64-bit overflow otherwise
+                raise ValueError("edge out of range")
             rep = aging_report(user=request.user, company=company, as_of=as_of, scheme=p.get("scheme", "collections"),
                                basis=p.get("basis", "due"), group_by=group, edges=edges,
                                customer_id=request.auth.customer_id if isinstance(request.auth, ApiKey) else None,

@@ -34,6 +34,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from .cleantext import for_xml
 from .money import to_decimal
 
 KINDS = ("text", "money", "date", "int", "percent")
@@ -71,6 +72,12 @@ def _as_text(value) -> str:
     return neutralise(str(value))
 
 
+def _xlsx_text(value) -> str:
+    # XLSX is XML: a control character stored before the edge refused them (or written by code) is dropped
+    # rather than failing the whole export (common.cleantext).
+    return "" if value is None else neutralise(for_xml(str(value)))
+
+
 def _cell_value(value, kind: str):
     """Python value written to XLSX for one cell (None → empty)."""
     if value is None or value == "":
@@ -88,8 +95,8 @@ def _cell_value(value, kind: str):
             return value.replace(tzinfo=None)
         if isinstance(value, dt.date):
             return value
-        return _as_text(value)
-    return _as_text(value)
+        return _xlsx_text(value)
+    return _xlsx_text(value)
 
 
 def _display_width(text: str) -> int:
@@ -120,7 +127,7 @@ def build_xlsx(
     width = len(columns)
     wb = Workbook(write_only=True)
     # Excel limits sheet names to 31 characters and forbids a few characters.
-    title = "".join(ch for ch in str(sheet_title) if ch not in "[]:*?/\\")[:31] or "Sheet1"
+    title = "".join(ch for ch in for_xml(str(sheet_title)) if ch not in "[]:*?/\\")[:31] or "Sheet1"
     ws = wb.create_sheet(title=title)
     ws.freeze_panes = "A2"
     for index, (header, kind) in enumerate(columns, start=1):
@@ -143,7 +150,7 @@ def build_xlsx(
         return cell
 
     try:
-        ws.append([make_cell(neutralise(header), "text", font=bold) for header, _kind in columns])
+        ws.append([make_cell(neutralise(for_xml(header)), "text", font=bold) for header, _kind in columns])
         for row in rows:
             row = list(row)
             _check_width(row, width, "row")

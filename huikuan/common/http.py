@@ -22,8 +22,14 @@ def parse_date(value, default: dt.date | None = None) -> dt.date | None:
         return default
 
 
+# The database's integers are 64-bit: a larger number from a query string would overflow the SQLite driver.
+INT64_MAX = 2**63 - 1
+
+
 def parse_int(value) -> int | None:
+    """A whole number from a query or form value; anything else — or one beyond 64 bits — gives None."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or -INT64_MAX <= number <= INT64_MAX else None

@@ -80,7 +80,8 @@ def _amount(value, *, field_name: str = "amount", allow_zero: bool = False) -> D
         d = to_decimal(value)
     except (ValueError, TypeError) as exc:
         raise CreditError(_("Enter a valid amount."), field=field_name) from exc
-    if not d.is_finite() or not has_valid_scale(d) or d < 0 or (d == 0 and not allow_zero) or d > Decimal("999999999999.99"):
+    # the magnitude first: has_valid_scale() quantizes, which fails on an amount like 1e30
+    if not d.is_finite() or d < 0 or (d == 0 and not allow_zero) or d > Decimal("999999999999.99") or not has_valid_scale(d):
         raise CreditError(_("Enter a positive amount with at most two decimals."), field=field_name)
     return d.quantize(Decimal("0.01"))
 

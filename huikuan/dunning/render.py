@@ -6,6 +6,11 @@ with a known name and whitelisted filters, ``{% if %}`` and ``{% for item in ite
 Anything else — an unknown placeholder, ``{% include %}``, ``{% load %}`` — is a ``TemplateInvalid`` error
 listing the problems (shown in the live preview and refused on save).
 
+A loop may only run over ``items`` (never over a string or an item's field), and every rendering has a budget:
+at most ``MAX_ITERATIONS`` loop passes in total (nested loops multiply) and ``MAX_OUTPUT`` characters of loop
+output. Past either, rendering stops with ``TemplateTooLarge`` — a template cannot make a preview or a dunning
+run spend minutes and megabytes on one notice.
+
 Output: plain text (email text part, SMS, robot message). HTML outputs (email HTML part, PDF letter)
 escape the whole rendered text and then add line breaks, so markup typed into a template or carried by
 data (a customer called ``<script>``) is shown, never executed.
@@ -60,6 +65,73 @@ class TemplateInvalid(DomainError):
         self.problems = problems
 
 
+class TemplateTooLarge(TemplateInvalid):
+    code = "template_too_large"
+
+
+# A notice lists at most a few thousand items; 20,000 loop passes and 200,000 characters of loop output leave
+# room for a single loop over all of them while a nested loop over a long list stops within milliseconds.
+MAX_ITERATIONS = 20_000
+MAX_OUTPUT = 200_000
+
+
+class _Budget:
+    __slots__ = ("iterations", "output")
+
+    def __init__(self) -> None:
+        self.iterations = 0
+        self.output = 0
+
+    def spend(self, *, iterations: int = 0, output: int = 0) -> None:
+        self.iterations += iterations
+        self.output += output
+        if self.iterations > MAX_ITERATIONS or self.output > MAX_OUTPUT:
+            raise TemplateTooLarge([gettext(
+                "The template produces too much text (more than %(passes)s loop passes or %(chars)s characters): "
+                "remove the nested loops.") % {"passes": f"{MAX_ITERATIONS:,}", "chars": f"{MAX_OUTPUT:,}"}])
+
+
+class _BudgetedFor(ForNode):
+    """``{% for %}`` that charges every pass and every character to the rendering's budget and refuses to
+    iterate anything but a list (a string would loop over its characters)."""
+
+    def render(self, context):
+        budget = context.get("__budget__")
+        values = self.sequence.resolve(context, ignore_failures=True)
+        if values is None or values == "":
+            values = []
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise TemplateInvalid([gettext("Only the items can be looped over ({%% for item in items %%}).") % {}])
+        if not values:
+            return self.nodelist_empty.render(context)
+        if self.is_reversed:
+            values = list(reversed(values))
+        parentloop = context.get("forloop", {})
+        out: list[str] = []
+        with context.push():
+            n = len(values)
+            loop = context["forloop"] = {"parentloop": parentloop}
+            for i, item in enumerate(values):
+                budget.spend(iterations=1)
+                loop.update(counter0=i, counter=i + 1, revcounter=n - i, revcounter0=n - i - 1, first=i == 0,
+                            last=i == n - 1)
+                if len(self.loopvars) > 1:
+                    try:
+                        unpacked = dict(zip(self.loopvars, item, strict=True))
+                    except (TypeError, ValueError):
+                        unpacked = dict.fromkeys(self.loopvars, "")
+                    context.update(unpacked)
+                else:
+                    context[self.loopvars[0]] = item
+                for node in self.nodelist_loop:
+                    bit = str(node.render_annotated(context))
+                    budget.spend(output=len(bit))
+                    out.append(bit)
+                if len(self.loopvars) > 1:
+                    context.pop()
+        return "".join(out)
+
+
 _ENGINE = Engine(loaders=[], libraries={}, autoescape=False, debug=False, string_if_invalid="")
 
 
@@ -86,7 +158,12 @@ def _walk(nodelist, loop_vars: set[str], problems: list[str]) -> None:
         if isinstance(node, VariableNode):
             _check_var(node.filter_expression, loop_vars, problems)
         elif isinstance(node, ForNode):
-            _check_var(node.sequence, loop_vars, problems)
+            lookups = getattr(node.sequence.var, "lookups", None)
+            if lookups != ("items",) or node.sequence.filters:
+                problems.append(gettext("Only the items can be looped over ({%% for item in items %%}).") % {})
+            else:
+                _check_var(node.sequence, loop_vars, problems)
+            node.__class__ = _BudgetedFor
             _walk(node.nodelist_loop, loop_vars | set(node.loopvars) | {"forloop"}, problems)
             _walk(node.nodelist_empty, loop_vars, problems)
         elif isinstance(node, IfNode):
@@ -153,8 +230,9 @@ def compile_template(source: str):
 
 
 def render_text(source: str, context: dict) -> str:
+    """Render a user template (see the module's budget); raises TemplateInvalid or TemplateTooLarge."""
     tpl = compile_template(source)
-    return tpl.render(Context(context, autoescape=False)).strip()
+    return tpl.render(Context({**context, "__budget__": _Budget()}, autoescape=False)).strip()
 
 
 def to_html(text: str) -> str:

@@ -8,14 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huikuan.accounts.scoping import owner_q
+from huikuan.accounts.scoping import owner_q, sees_all
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
@@ -111,14 +111,44 @@ def run_detail(request, pk: int):
     run = DunningRun.objects.filter(company=company, pk=pk).first()
     if run is None:
         raise Http404
-    steps = sorted(((k[5:], v) for k, v in run.counts.items() if k.startswith("step:")), key=lambda kv: int(kv[0]))
-    chans = sorted((k[8:], v) for k, v in run.counts.items() if k.startswith("channel:"))
     labels = {**dict(Channel.choices), **dict(Action.choices)}
     notices = (Notice.objects.filter(run=run).filter(owner_q(request.user, "customer__owner")).select_related("customer")
                .order_by("customer__code", "offset_days"))
-    return render(request, "dunning/run.html", {"nav": "dunning", "run": run, "steps": steps,
+    if sees_all(request.user):
+        figures = {"notices": run.notices, "items": run.items, "skipped": run.counts.get("skipped", 0), "preview": run.preview}
+        steps = sorted(((k[5:], v) for k, v in run.counts.items() if k.startswith("step:")), key=lambda kv: int(kv[0]))
+        chans = sorted((k[8:], v) for k, v in run.counts.items() if k.startswith("channel:"))
+    else:
+        figures, steps, chans = _scoped_run_figures(request.user, run)
+    return render(request, "dunning/run.html", {"nav": "dunning", "run": run, "steps": steps, "figures": figures,
                                                 "channels": [(labels.get(c, c), n) for c, n in chans],
-                                                "notices": notices[:200], "skipped": run.counts.get("skipped", 0)})
+                                                "notices": notices[:200], "scoped": not sees_all(request.user)})
+
+
+def _scoped_run_figures(user, run: DunningRun):
+    """The run's figures over the user's own customers only, counted in SQL from the notices (a salesperson
+    never sees the company-wide totals stored on the run; "skipped" is not kept per customer, so not shown)."""
+    mine = Notice.objects.filter(run=run).filter(owner_q(user, "customer__owner"))
+    totals = mine.aggregate(notices=Count("pk", distinct=True), items=Count("items"))
+    steps = [(str(r["offset_days"]), r["n"]) for r in mine.values("offset_days").annotate(n=Count("pk")).order_by("offset_days")]
+    chans = list(Delivery.objects.filter(notice__in=mine).values("channel").annotate(n=Count("pk"))
+                 .order_by("channel").values_list("channel", "n"))
+    preview = []
+    if run.preview:
+        allowed = set(Customer.objects.filter(pk__in=[p.get("customer") for p in run.preview])
+                      .filter(owner_q(user, "owner")).values_list("pk", flat=True))
+        preview = [p for p in run.preview if p.get("customer") in allowed]
+    if run.dry_run:  # a dry run stores no notices: its figures are the visible preview rows
+        totals = {"notices": len(preview), "items": sum(p.get("items", 0) for p in preview)}
+        by_step: dict[int, int] = {}
+        by_channel: dict[str, int] = {}
+        for p in preview:
+            by_step[p.get("step", 0)] = by_step.get(p.get("step", 0), 0) + 1
+            for ch in p.get("channels", []):
+                by_channel[ch] = by_channel.get(ch, 0) + 1
+        steps = [(str(k), v) for k, v in sorted(by_step.items())]
+        chans = sorted(by_channel.items())
+    return {**totals, "skipped": None, "preview": preview}, steps, chans
 
 
 @login_required
@@ -438,8 +468,10 @@ def _preview(request, company, data) -> dict:
 @login_required
 @require_POST
 def template_preview(request):
-    """htmx: the live preview of the template being edited (errors shown, nothing saved)."""
+    """htmx: the live preview of the template being edited (errors shown, nothing saved). Rendering a text
+    typed by the user is template editing: it needs the same permission as saving one."""
     company = company_of(request)
+    _need(request, "dunning.policy")
     data = {k: request.POST.get(k, "") for k in ("channel", "language", "subject", "body")}
     return render(request, "dunning/_preview.html", {"preview": _preview(request, company, data)})
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.common.cleantext import first_control
 from huikuan.common.money import MINOR_UNITS
 
 
@@ -53,6 +54,9 @@ def normalise(text: str) -> str:
 def parse_text(value, *, max_length: int | None = None, allow_formula_prefix: str = "") -> str:
     text = cell_text(value)
     text = text.replace("\u00a0", " ").strip()
+    control = first_control(text)
+    if control:
+        raise CellError(_("Contains a control character (%(char)s): remove it.") % {"char": control})
     if text and text.startswith(FORMULA_PREFIXES) and not (
         allow_formula_prefix and re.fullmatch(allow_formula_prefix, text)
     ):
