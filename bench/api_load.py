@@ -2,7 +2,7 @@
 
     createdb -h 127.0.0.1 -U postgres -T huikuan_bench hk_api_load      # it writes an API key: use a clone
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_api_load HUIKUAN_API_USER_RATE=100000/s \\
-        .venv/bin/huikuan serve --port 8765 --processes 2 --threads 2 --no-worker --no-schedule --no-migrate &
+        HUIKUAN_DEMO=1 .venv/bin/huikuan serve --port 8765 --processes 2 --threads 2 --no-worker --no-schedule --no-migrate &
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_api_load .venv/bin/python bench/api_load.py \\
         --url http://127.0.0.1:8765 --clients 20 --seconds 15 [--reports]
 

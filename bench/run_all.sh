@@ -57,7 +57,7 @@ step "aging as of several dates, numpy comparison, staff pages"
 $PY bench/scale_pages.py --company BENCH01
 
 step "API under 20 concurrent clients"
-HUIKUAN_API_USER_RATE=100000/s .venv/bin/huikuan serve --port "$PORT" --processes 2 --threads 2 \
+HUIKUAN_DEMO=1 HUIKUAN_API_USER_RATE=100000/s .venv/bin/huikuan serve --port "$PORT" --processes 2 --threads 2 \
   --no-worker --no-schedule --no-migrate >"$TMP/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/login/" && break; sleep 1; done

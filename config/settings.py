@@ -1,7 +1,10 @@
 """Huikuan settings, driven by the environment.
 
 DATABASE_URL    sqlite:///path or postgres://user@host:port/name (default: var/huikuan.sqlite3)
-HUIKUAN_SECRET_KEY, HUIKUAN_DEBUG, HUIKUAN_ALLOWED_HOSTS, HUIKUAN_DATA_DIR
+REDIS_URL       redis://host:6379/0 — cache, API throttles and sign-in limits shared by every process
+HUIKUAN_SECRET_KEY, HUIKUAN_DEBUG, HUIKUAN_DEMO, HUIKUAN_ALLOWED_HOSTS, HUIKUAN_DATA_DIR
+HUIKUAN_HTTPS, HUIKUAN_SECURE_COOKIES, HUIKUAN_SSL_REDIRECT, HUIKUAN_HSTS_SECONDS, HUIKUAN_HSTS_INCLUDE_SUBDOMAINS,
+HUIKUAN_HSTS_PRELOAD, HUIKUAN_PROXY_SSL_HEADER, HUIKUAN_PROXY_COUNT, HUIKUAN_CSRF_TRUSTED_ORIGINS (README, Production)
 """
 
 import os
@@ -14,9 +17,42 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HUIKUAN_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("HUIKUAN_SECRET_KEY", "dev-insecure-huikuan-key-change-me-in-production-0123456789")
-DEBUG = os.environ.get("HUIKUAN_DEBUG", "0") == "1"
-ALLOWED_HOSTS = os.environ.get("HUIKUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name: str, default: str = "") -> list[str]:
+    return [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+# The built-in key is for the demo and development only: `huikuan serve` refuses to start with it unless
+# HUIKUAN_DEMO=1 or HUIKUAN_DEBUG=1, and `check --deploy` reports it (huikuan.common.checks).
+DEFAULT_SECRET_KEY = "dev-insecure-huikuan-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("HUIKUAN_SECRET_KEY") or DEFAULT_SECRET_KEY
+DEBUG = _flag("HUIKUAN_DEBUG")
+HUIKUAN_DEMO = _flag("HUIKUAN_DEMO")
+ALLOWED_HOSTS = _list("HUIKUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+# Production behind HTTPS (README, "Production"): HUIKUAN_HTTPS=1 turns on secure cookies, the SSL redirect
+# and HSTS at once; each can still be set on its own. Behind a reverse proxy that terminates TLS, set
+# HUIKUAN_PROXY_SSL_HEADER=1 (the proxy sends X-Forwarded-Proto) and HUIKUAN_PROXY_COUNT to the number of
+# proxies in front (client addresses for sign-in limits are then taken from X-Forwarded-For).
+HTTPS = _flag("HUIKUAN_HTTPS")
+SESSION_COOKIE_SECURE = _flag("HUIKUAN_SECURE_COOKIES", HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _flag("HUIKUAN_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("HUIKUAN_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("HUIKUAN_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = _flag("HUIKUAN_HSTS_PRELOAD", HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if _flag("HUIKUAN_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = _flag("HUIKUAN_USE_X_FORWARDED_HOST")
+# e.g. https://ar.example.com — the origins a browser may post forms from (needed behind a proxy on
+# another host name or port)
+CSRF_TRUSTED_ORIGINS = _list("HUIKUAN_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -129,6 +165,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
+# Behind N reverse proxies the client address is the N-th from the right in X-Forwarded-For; with none
+# (the default) X-Forwarded-For is ignored, so a client cannot pick its own address to dodge a limit.
+HUIKUAN_PROXY_COUNT = int(os.environ.get("HUIKUAN_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "huikuan.accounts.ratelimit.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -202,6 +242,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # the same client address as sign-in limits (DRF's default would trust any X-Forwarded-For)
+    "NUM_PROXIES": HUIKUAN_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("HUIKUAN_API_ANON_RATE", "60/min"),
         "user": os.environ.get("HUIKUAN_API_USER_RATE", "3000/min"),
@@ -231,10 +273,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Throttle counters and other caches: Redis when configured (several processes), else in-process.
-if os.environ.get("HUIKUAN_REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["HUIKUAN_REDIS_URL"]}}
+# Throttle counters, sign-in limits and other caches: Redis when configured (several processes or machines
+# share them), else in-process. REDIS_URL is the documented name; HUIKUAN_REDIS_URL is still read.
+REDIS_URL = os.environ.get("REDIS_URL") or os.environ.get("HUIKUAN_REDIS_URL") or ""
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": os.environ.get("HUIKUAN_CACHE_PREFIX", "huikuan")}}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

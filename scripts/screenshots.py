@@ -2,7 +2,7 @@
 
     HUIKUAN_DATA_DIR=/tmp/hk-shots .venv/bin/huikuan demo --no-serve
     HUIKUAN_DATA_DIR=/tmp/hk-shots .venv/bin/huikuan snapshot-ar --months 18   # dashboard trend, if the demo has none
-    HUIKUAN_DATA_DIR=/tmp/hk-shots .venv/bin/huikuan serve --port 8765 --no-worker --no-schedule &
+    HUIKUAN_DEMO=1 HUIKUAN_DATA_DIR=/tmp/hk-shots .venv/bin/huikuan serve --port 8765 --no-worker --no-schedule &
     .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8765] [--lang en] [--out docs/screenshots]
     kill %1     (the server caches static files at start: restart it after editing app.css)
 

@@ -17,10 +17,21 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
 
-def _key(request) -> str | None:
-    from axes.helpers import get_client_ip_address
+def client_address(request) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or behind ``HUIKUAN_PROXY_COUNT`` reverse proxies the address
+    the outermost of them saw (that many places from the right of X-Forwarded-For). Used by django-axes
+    (``AXES_CLIENT_IP_CALLABLE``) and this module; DRF's throttles use the same count (``NUM_PROXIES``)."""
+    count = int(getattr(settings, "HUIKUAN_PROXY_COUNT", 0) or 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count and forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-min(count, len(hops))]
+    return request.META.get("REMOTE_ADDR") or None
 
-    address = get_client_ip_address(request) if request is not None else None
+
+def _key(request) -> str | None:
+    address = client_address(request) if request is not None else None
     return f"huikuan:login-failures:{address}" if address else None
 
 

@@ -19,6 +19,7 @@ class CommonConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
+        from . import checks  # noqa: F401 - registers the deployment checks
         from .audit import register_verb_labels
         from .jobs import register_daily
 

@@ -59,7 +59,8 @@ def _free_port() -> int:
 def test_serve_with_two_processes_answers(tmp_path):
     """The multi-process server (gunicorn) really starts, migrates its database and serves pages."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "HUIKUAN_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "HUIKUAN_DATA_DIR": str(tmp_path),
+           "HUIKUAN_SECRET_KEY": "test-" + "k" * 60}
     proc = subprocess.Popen(
         [sys.executable, "-m", "huikuan.cli", "serve", "--port", str(port), "--processes", "2", "--threads", "2",
          "--no-worker", "--no-schedule"],
@@ -90,7 +91,8 @@ def test_serve_with_two_processes_answers(tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and /proc are POSIX")
 def test_sigterm_stops_the_worker_and_the_schedule_too(tmp_path):
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "HUIKUAN_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}", "HUIKUAN_DATA_DIR": str(tmp_path),
+           "HUIKUAN_SECRET_KEY": "test-" + "k" * 60}
     proc = subprocess.Popen([sys.executable, "-m", "huikuan.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

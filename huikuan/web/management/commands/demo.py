@@ -34,4 +34,4 @@ class Command(BaseCommand):
         for role, username in logins:
             self.stdout.write(f"  {role:<16} {username}")
         if not no_serve:
-            call_command("serve", port=port, no_migrate=True)
+            call_command("serve", port=port, no_migrate=True, demo=True)

@@ -28,10 +28,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
         parser.add_argument("--no-schedule", action="store_true", help="do not run the daily jobs from this process")
+        parser.add_argument("--demo", action="store_true",
+                            help="a demo or trial on this machine: allow the built-in secret key (as HUIKUAN_DEMO=1)")
 
-    def handle(self, *args, host, port, threads, processes, no_migrate, no_worker, no_schedule, **opts):
+    def handle(self, *args, host, port, threads, processes, no_migrate, no_worker, no_schedule, demo=False, **opts):
         if processes < 1 or threads < 1:
             raise CommandError("--processes and --threads must be at least 1")
+        if settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY and not (settings.DEBUG or settings.HUIKUAN_DEMO or demo):
+            raise CommandError(
+                "HUIKUAN_SECRET_KEY is not set, and the built-in key is public: anyone could forge sessions. Set "
+                "HUIKUAN_SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+                "see README \"Production\"; for a demo or a trial on this machine use `huikuan demo` or HUIKUAN_DEMO=1.")
         if processes > 1 and sys.platform == "win32":
             raise CommandError("--processes above 1 needs gunicorn, which does not run on Windows; use --threads")
         if not no_migrate:
