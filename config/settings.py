@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "huikuan.insight",
     "huikuan.imports",
     "huikuan.onboarding",
+    "huikuan.integrations",
     "huikuan.web",
     "huikuan.api",
 ]
@@ -197,6 +198,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 HUIKUAN_IMPORT_MAX_BYTES = int(os.environ.get("HUIKUAN_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 HUIKUAN_UPLOAD_MAX_BYTES = int(os.environ.get("HUIKUAN_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+
+# Outbound webhooks (huikuan.integrations): loopback/private targets are refused unless allowed here;
+# an endpoint is disabled after this many failed attempts in a row.
+HUIKUAN_WEBHOOK_ALLOW_PRIVATE = os.environ.get("HUIKUAN_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+HUIKUAN_WEBHOOK_DISABLE_AFTER = int(os.environ.get("HUIKUAN_WEBHOOK_DISABLE_AFTER", "15"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("collections/", include("huikuan.collections.urls", namespace="collections")),
     path("dunning/", include("huikuan.dunning.urls", namespace="dunning")),
     path("bank/", include("huikuan.banking.urls", namespace="banking")),
+    path("integrations/", include("huikuan.integrations.urls", namespace="integrations")),
     path("kpis/", include("huikuan.insight.urls", namespace="insight")),
     path("", include("huikuan.web.urls")),
 ]

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, kpis, periods, views
+from . import credit, kpis, periods, views, webhooks
 from .schema_view import SchemaView
 
 v1 = [
@@ -28,6 +28,11 @@ v1 = [
     path("orders/", credit.OrderList.as_view(), name="order-list"),
     path("orders/<int:pk>/", credit.OrderDetail.as_view(), name="order-detail"),
     path("credit-reports/", credit.ReportList.as_view(), name="credit-report-list"),
+    path("webhooks/", webhooks.EndpointList.as_view(), name="webhook-list"),
+    path("webhooks/<int:pk>/", webhooks.EndpointDetail.as_view(), name="webhook-detail"),
+    path("webhooks/<int:pk>/rotate-secret/", webhooks.EndpointRotate.as_view(), name="webhook-rotate"),
+    path("webhooks/<int:pk>/deliveries/", webhooks.DeliveryList.as_view(), name="webhook-deliveries"),
+    path("webhook-deliveries/<int:pk>/redeliver/", webhooks.DeliveryRedeliver.as_view(), name="webhook-redeliver"),
 ]
 
 app_name = "api"

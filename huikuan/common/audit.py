@@ -35,6 +35,9 @@ from .money import MoneyField
 VERB_LABELS: dict[str, object] = {}
 # verb → function(event) returning the detail (str, Text or None) from the event's data
 VERB_DETAILS: dict[str, Callable[[AuditEvent], object]] = {}
+# functions called with every recorded event, inside the recording transaction (integrations turns some
+# into webhook messages there: a transactional outbox). Registered in AppConfig.ready().
+TAPS: list[Callable[[AuditEvent], None]] = []
 # data keys of field changes that are bookkeeping, not fields a person changed
 _NOT_FIELDS = {"version", "updated_at"}
 
@@ -45,6 +48,11 @@ def register_verb_labels(labels: dict[str, object]) -> None:
 
 def register_verb_details(details: dict[str, Callable[[AuditEvent], object]]) -> None:
     VERB_DETAILS.update(details)
+
+
+def register_tap(tap: Callable[[AuditEvent], None]) -> None:
+    if tap not in TAPS:
+        TAPS.append(tap)
 
 
 def verb_label(verb: str) -> str:
@@ -79,7 +87,7 @@ def record(*, actor, verb: str, target=None, company_id=None, customer_id=None, 
         data["_text"] = summary.as_data()
         with translation.override("en"):
             summary = str(summary)
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         verb=verb,
         target_type=target._meta.label_lower if target is not None else "",
@@ -89,6 +97,9 @@ def record(*, actor, verb: str, target=None, company_id=None, customer_id=None, 
         summary=str(summary)[:300],
         data=data,
     )
+    for tap in TAPS:
+        tap(event)
+    return event
 
 
 # ---------------------------------------------------------------- describing events

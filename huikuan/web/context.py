@@ -1,6 +1,7 @@
 from django.conf import settings
 
-NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods", "provisions")
+NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods", "provisions",
+            "webhooks")
 
 
 def shell(request):

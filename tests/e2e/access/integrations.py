@@ -1,0 +1,31 @@
+"""URL × role rows of the webhook screens: administrators only (other roles 403)."""
+
+from tests.e2e.access import GET_405, only, post_only
+
+ADMIN = {"admin"}
+
+ROWS = {
+    "integrations:webhook-list": ("/integrations/webhooks/", only(ADMIN), 302),
+    "integrations:webhook-detail": ("/integrations/webhooks/{whe}/", only(ADMIN), 302),
+    "integrations:webhook-action": ("/integrations/webhooks/{whe}/rotate/", post_only(ADMIN), 302),
+    "integrations:delivery-detail": ("/integrations/deliveries/{whd}/", only(ADMIN), 302),
+    "integrations:delivery-redeliver": ("/integrations/deliveries/{whd}/redeliver/", post_only(ADMIN), 302),
+    "api:webhook-list": ("/api/v1/webhooks/", only(ADMIN), 401),
+    "api:webhook-detail": ("/api/v1/webhooks/{whe}/", only(ADMIN), 401),
+    "api:webhook-rotate": ("/api/v1/webhooks/{whe}/rotate-secret/", GET_405, 401),
+    "api:webhook-deliveries": ("/api/v1/webhooks/{whe}/deliveries/", only(ADMIN), 401),
+    "api:webhook-redeliver": ("/api/v1/webhook-deliveries/{whd}/redeliver/", GET_405, 401),
+}
+
+
+def objects(*, world, company, customer, users, finance):
+    from django.utils import timezone
+
+    from huikuan.integrations.models import Delivery, Endpoint, Message
+
+    endpoint = Endpoint.objects.create(company=company, url="https://crm.example.com/hooks", events=["payment.recorded"],
+                                       secret="whsec_dGVzdHRlc3R0ZXN0dGVzdA==")
+    message = Message.objects.create(company=company, msg_id="msg_access", event_type="payment.recorded", body="{}")
+    d = Delivery.objects.create(message=message, endpoint=endpoint, window_start=timezone.now(),
+                                next_attempt_at=timezone.now())
+    return {"whe": endpoint.pk, "whd": d.pk}
