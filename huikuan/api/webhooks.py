@@ -11,6 +11,7 @@ from huikuan.integrations.events import EVENT_TYPES
 from huikuan.integrations.models import Delivery, DeliveryStatus, Endpoint
 
 from .idempotency import idempotent
+from .operations import PAGED
 from .serializers import ErrorEnvelope
 from .views import Pagination, _get, _valid, company_of, require
 
@@ -59,11 +60,21 @@ class EndpointList(generics.ListAPIView):
     serializer_class = EndpointOut
     pagination_class = Pagination
 
+    @extend_schema(summary="List webhook endpoints",
+                   description="The company's webhook subscriptions with their secrets, newest first. "
+                               "Administrators' keys only." + PAGED)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         return _endpoints(self.request).order_by("-created_at", "-id")
 
     @extend_schema(request=EndpointIn, responses={201: EndpointOut, 403: ErrorEnvelope, 422: ErrorEnvelope},
-                   description="Subscribe a URL to events; the response carries the whsec_ signing secret.")
+                   summary="Subscribe a URL to events",
+                   description="Creates a webhook endpoint; the response carries its `whsec_` signing secret. "
+                               "Messages follow Standard Webhooks (`webhook-id`, `webhook-timestamp`, "
+                               "`webhook-signature`). A URL that is not http(s), or resolves to a loopback or "
+                               "private address while the installation forbids it, is 422 on `url`.")
     @idempotent
     def post(self, request):
         _endpoints(request)
@@ -74,11 +85,15 @@ class EndpointList(generics.ListAPIView):
 
 
 class EndpointDetail(APIView):
-    @extend_schema(responses={200: EndpointOut, 404: ErrorEnvelope})
+    @extend_schema(responses={200: EndpointOut, 404: ErrorEnvelope}, summary="Get a webhook endpoint",
+                   description="One endpoint with its secret, status and consecutive failures.")
     def get(self, request, pk):
         return Response(EndpointOut(_get(_endpoints(request), pk)).data)
 
-    @extend_schema(request=EndpointPatch, responses={200: EndpointOut, 404: ErrorEnvelope, 422: ErrorEnvelope})
+    @extend_schema(request=EndpointPatch, responses={200: EndpointOut, 404: ErrorEnvelope, 422: ErrorEnvelope},
+                   summary="Change a webhook endpoint",
+                   description="Changes the fields sent. `is_active: true` enables a disabled endpoint (its "
+                               "failures counted from zero; waiting messages go out), `false` pauses it.")
     def patch(self, request, pk):
         endpoint = _get(_endpoints(request), pk)
         data = _valid(EndpointPatch, request)
@@ -95,7 +110,9 @@ class EndpointDetail(APIView):
 
 class EndpointRotate(APIView):
     @extend_schema(request=RotateIn, responses={200: EndpointOut, 404: ErrorEnvelope, 422: ErrorEnvelope},
-                   description="A new secret; the old one keeps signing (a second signature) for overlap_hours.")
+                   summary="Rotate a webhook secret",
+                   description="A new secret signs from now on; the old one keeps signing (a second signature in "
+                               "`webhook-signature`) for `overlap_hours` (0–168, default 24).")
     def post(self, request, pk):
         endpoint = _get(_endpoints(request), pk)
         data = _valid(RotateIn, request)
@@ -108,7 +125,10 @@ class DeliveryList(generics.ListAPIView):
     serializer_class = DeliveryOut
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=DeliveryStatus.values)])
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=DeliveryStatus.values)],
+                   summary="List an endpoint's deliveries",
+                   description="The delivery log of one endpoint, newest first: status, attempts, the last "
+                               "response code or error, the next retry. Filter by `status`." + PAGED)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -122,7 +142,9 @@ class DeliveryList(generics.ListAPIView):
 
 class DeliveryRedeliver(APIView):
     @extend_schema(request=None, responses={202: DeliveryOut, 404: ErrorEnvelope, 422: ErrorEnvelope},
-                   description="Send the message again with the same webhook-id and a fresh 24-hour retry window.")
+                   summary="Redeliver a webhook message",
+                   description="Sends the message again with the same `webhook-id` and body, with a fresh 24-hour "
+                               "retry window. A delivery being sent right now is 422.")
     def post(self, request, pk):
         company = company_of(request)
         require(request, services.PERM)

@@ -89,8 +89,9 @@ def send(delivery: Delivery, *, now: dt.datetime, manual: bool = False) -> Attem
     started = time.monotonic()
     try:
         code, text, error = post(endpoint.url, message.body, hdrs)
-    except RefusedTarget as exc:
-        code, text, error = None, "", str(exc.message)
+    except RefusedTarget as exc:  # stored in English: the log is read by whoever debugs the receiver
+        with translation.override("en"):
+            code, text, error = None, "", f"refused: {exc.message}"
     elapsed = int((time.monotonic() - started) * 1000)
     ok = code is not None and 200 <= code < 300
     if code is not None and not ok and not error:
