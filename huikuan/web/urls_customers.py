@@ -10,6 +10,7 @@ urlpatterns = [
     path("customers/export.xlsx", customers.customer_export, name="customer-export"),
     path("customers/new/", customers.customer_create, name="customer-create"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
+    path("customers/<int:pk>/checked/", customers.customer_checked, name="customer-checked"),
     path("customers/<int:pk>/contacts/", customers.customer_contacts, name="customer-contacts"),
     path("customers/<int:pk>/contacts/new/", customers.contact_add, name="customer-contact-add"),
     path("contacts/<int:contact_pk>/edit/", customers.contact_edit, name="contact-edit"),

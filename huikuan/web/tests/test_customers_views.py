@@ -422,3 +422,32 @@ def _docx_bytes():
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("word/document.xml", "<w:document/>")
     return buf.getvalue()
+
+
+def test_mark_as_checked_clears_the_flag_once_audited(as_user, book):
+    from huikuan.common.models import AuditEvent
+    from huikuan.customers import review
+
+    e1 = book["E001"]
+    e1.review_notes = [review.note("same_name", other="E002")]
+    e1.save(update_fields=["review_notes"])
+    page = as_user("sales_east").get(reverse("web:customer-detail", args=[e1.pk])).content.decode()
+    assert 'id="customer-check-this"' in page and reverse("web:customer-checked", args=[e1.pk]) in page
+    # out of scope: 404; a GET changes nothing
+    assert as_user("sales_west").post(reverse("web:customer-checked", args=[e1.pk])).status_code == 404
+    assert as_user("sales_east").get(reverse("web:customer-checked", args=[e1.pk])).status_code == 405
+    r = as_user("sales_east").post(reverse("web:customer-checked", args=[e1.pk]))
+    assert r.status_code == 302 and r["Location"] == reverse("web:customer-detail", args=[e1.pk])
+    e1.refresh_from_db()
+    assert e1.review_notes == []
+    assert AuditEvent.objects.filter(verb="customers.customer.reviewed", target_id=e1.pk).count() == 1
+    page = as_user("sales_east").get(reverse("web:customer-detail", args=[e1.pk])).content.decode()
+    assert 'id="customer-check-this"' not in page
+
+
+def test_auditor_cannot_mark_as_checked(as_user, book):
+    e1 = book["E001"]
+    e1.review_notes = [{"code": "customers.review.same_name", "params": {"other": "E002"}}]
+    e1.save(update_fields=["review_notes"])
+    assert "customer-checked" not in as_user("auditor").get(reverse("web:customer-detail", args=[e1.pk])).content.decode()
+    assert as_user("auditor").post(reverse("web:customer-checked", args=[e1.pk])).status_code == 403

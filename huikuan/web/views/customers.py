@@ -26,7 +26,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_int as _int_or_none
 from huikuan.common.money import CURRENCY_CHOICES
-from huikuan.customers import selectors, services
+from huikuan.customers import review, selectors, services
 from huikuan.customers.models import Channel, CustomerStatus, DocumentKind, TermKind
 from huikuan.customers.termtext import (
     TermTextError,
@@ -531,6 +531,17 @@ def contact_deactivate(request, contact_pk):
     else:
         messages.success(request, _("Contact %(name)s deactivated.") % {"name": contact.name})
     return redirect("web:customer-contacts", pk=contact.customer_id)
+
+
+@require_POST
+@login_required
+def customer_checked(request, pk):
+    """Clear the customer's "check this" flag: someone looked at the reasons an import left."""
+    customer = selectors.get_customer(user=request.user, company=_company(request), pk=pk)
+    _require(request, "customer.edit")
+    review.mark_reviewed(customer_id=customer.pk, actor=request.user)
+    messages.success(request, _("%(name)s is marked as checked.") % {"name": customer.name})
+    return redirect("web:customer-detail", pk=customer.pk)
 
 
 # ---------------------------------------------------------------- files

@@ -8,6 +8,7 @@ ROWS = {
     "web:customer-bank-accounts": ("/customers/{c}/bank-accounts/", OWN, 302),
     "web:bank-account-edit": ("/bank-accounts/{cba}/edit/", only(EDITORS, west=404), 302),
     "web:bank-account-remove": ("/bank-accounts/{cba}/remove/", GET_405, 405),
+    "web:customer-checked": ("/customers/{c}/checked/", GET_405, 405),  # POST only (issue 11 point 4)
     "api:bank-account-list": ("/api/v1/customers/{c}/bank-accounts/", OWN, 401),
     "api:bank-account-detail": ("/api/v1/customers/{c}/bank-accounts/{cba}/", OWN, 401),
 }
