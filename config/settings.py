@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "huikuan.dunning",
     "huikuan.banking",
     "huikuan.insight",
+    "huikuan.prediction",
     "huikuan.imports",
     "huikuan.onboarding",
     "huikuan.integrations",

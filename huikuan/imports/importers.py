@@ -36,6 +36,7 @@ from huikuan.ledger.models import (
     ReceivableDocument,
     Status,
 )
+from huikuan.prediction import services as prediction_services
 
 from . import pipeline
 from .models import ImportKind
@@ -820,9 +821,156 @@ class FapiaoImporter(Importer):
         )
 
 
+# ================================================================ payment history (settled invoices)
+
+
+@dataclass(slots=True)
+class _Settled:
+    line: int
+    customer_id: int
+    currency: str
+    number: str
+    document_date: dt.date
+    due_date: dt.date
+    amount: Decimal
+    payments: list = field(default_factory=list)  # [(line, settled_date, settled_amount or None)]
+    disputed: bool = False
+    delivery: str = ""
+    region: str = ""
+    bad: bool = False
+
+
+class HistoryImporter(Importer):
+    """Settled invoices of the old system (issue 16): each posted as an invoice with one instalment due on
+    its due date, and each payment row recorded on its settled date and applied to that invoice only, in
+    one transaction through the ledger's bulk path; disputed / delivery / region go to ``prediction``."""
+
+    kind_code = ImportKind.HISTORY
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.docs: dict[str, _Settled] = {}
+
+    def row(self, line, cells):
+        customer = self.resolve_customer(line, cells)
+        rec = self.parse_row(line, cells, skip=("customer_code", "customer_name", "amount", "settled_amount", "currency"))
+        currency = self.row_currency(line, cells, customer[1]) if customer else None
+        money_currency = currency or (customer[1] if customer else self.company.base_currency)
+        amount = self.money_cell(line, cells, "amount", money_currency, required=True)
+        settled = self.money_cell(line, cells, "settled_amount", money_currency, required=False)
+        ok = not (rec is None or customer is None or currency is None or BAD in (amount, settled))
+        if rec is not None:
+            if rec["due_date"] < rec["document_date"]:
+                self.problem(line, "due_date", rec["due_date"], _("The due date is before the document date."))
+                ok = False
+            if rec["settled_date"] < rec["document_date"]:
+                self.problem(line, "settled_date", rec["settled_date"], _("The settled date is before the document date."))
+                ok = False
+            elif rec["settled_date"] > self.today:
+                self.problem(line, "settled_date", rec["settled_date"], _("The settled date is after today."))
+                ok = False
+        number = rec.get("number") if rec is not None else None
+        doc = self.docs.get(number) if number else None
+        if not ok:
+            if doc is not None:
+                doc.bad = True
+            return
+        if doc is None:
+            doc = self.docs[number] = _Settled(
+                line=line, customer_id=customer[0], currency=currency, number=number,
+                document_date=rec["document_date"], due_date=rec["due_date"], amount=amount)
+        elif (doc.customer_id, doc.document_date, doc.due_date, doc.amount) != (
+                customer[0], rec["document_date"], rec["due_date"], amount):
+            self.problem(line, "number", number,
+                         _("Rows of document %(number)s disagree on the customer, dates or amount (see line %(line)d).")
+                         % {"number": number, "line": doc.line})
+            doc.bad = True
+            return
+        doc.payments.append((line, rec["settled_date"], settled))
+        doc.disputed = doc.disputed or rec.get("disputed") == "yes"
+        doc.delivery = rec.get("delivery") or doc.delivery
+        doc.region = rec.get("region") or doc.region
+
+    def _amounts(self, doc: _Settled) -> list | None:
+        """Each payment's amount; a row without a settled amount pays what is left (None: a problem)."""
+        left = doc.amount
+        out = []
+        for line, day, paid in sorted(doc.payments, key=lambda p: (p[1], p[0])):
+            if paid is None:
+                paid = left
+            if paid > left or paid <= 0:
+                self.problem(line, "settled_amount", paid,
+                             _("The payments of %(number)s add up to more than its amount %(amount)s.")
+                             % {"number": doc.number, "amount": doc.amount})
+                return None
+            left -= paid
+            out.append((line, day, paid))
+        return out
+
+    def finish(self):
+        docs = [d for d in self.docs.values() if not d.bad]
+        self.docs = {}
+        existing: dict[str, ReceivableDocument] = {}
+        for chunk in chunks(docs):
+            for d in ReceivableDocument.objects.filter(company=self.company, number__in=[x.number for x in chunk]):
+                existing[d.number] = d
+        for doc in docs:
+            payments = self._amounts(doc)
+            if payments is None:
+                continue
+            current = existing.get(doc.number)
+            if current is None:
+                self.ops.append(Op("create", doc.line, {"doc": doc, "payments": payments}))
+            elif (current.external_source, current.external_key, current.customer_id, current.total_amount,
+                  current.document_date) == (SOURCE, f"history:{doc.number}", doc.customer_id, doc.amount,
+                                             doc.document_date):
+                self.ops.append(Op("unchanged", doc.line))
+            else:
+                self.problem(doc.line, "number", doc.number,
+                             _("Document number %(number)s already exists.") % {"number": doc.number})
+
+    batch_size = 10**9  # one bulk call per table: each customer's balance and each instalment updated once
+
+    def lock(self, ops):
+        lock_customers({op.data["doc"].customer_id for op in ops})
+
+    def apply_batch(self, ops):
+        docs = [op.data["doc"] for op in ops]
+        posted = inner(ledger_bulk.post_documents)(
+            company=self.company, actor=self.actor, progress=self.write_progress, documents=[
+                ledger_bulk.DocumentInput(
+                    customer_id=d.customer_id, document_date=d.document_date, total=d.amount, number=d.number,
+                    kind=DocumentKind.INVOICE, currency=d.currency,
+                    schedule=[ledger_services.ScheduleInput(due_date=d.due_date, amount=d.amount)],
+                    external_source=SOURCE, external_key=f"history:{d.number}")
+                for d in docs])
+        payments = [
+            (day, line, ledger_bulk.PaymentInput(
+                customer_id=d.customer_id, amount=paid, date=day, currency=d.currency, memo=d.number,
+                external_source=SOURCE, external_key=f"history:{d.number}:{n}", document_id=p.pk))
+            for d, p, op in zip(docs, posted, ops, strict=True)
+            for n, (line, day, paid) in enumerate(op.data["payments"], start=1)
+        ]
+        payments.sort(key=lambda x: (x[0], x[1]))  # receipt numbers follow the dates
+        try:
+            inner(ledger_bulk.record_payments)(company=self.company, actor=self.actor, today=self.today,
+                                               payments=[p for _d, _l, p in payments])
+        except DomainError as exc:  # name the payment's own line, not the n-th document's
+            index = exc.params.pop("index", None)
+            if isinstance(index, int):
+                line = payments[index][1]
+                exc.params["index"] = next(i for i, op in enumerate(ops) if any(
+                    pl == line for pl, _d, _a in op.data["payments"]))
+            raise
+        inner(prediction_services.record_document_facts)(company=self.company, actor=self.actor, facts=[
+            prediction_services.FactsInput(document_id=p.pk, disputed=d.disputed, delivery=d.delivery, region=d.region)
+            for d, p in zip(docs, posted, strict=True)])
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     cls.kind_code: cls
-    for cls in (CustomerImporter, ContactImporter, DocumentImporter, OpeningImporter, PaymentImporter, FapiaoImporter)
+    for cls in (CustomerImporter, ContactImporter, DocumentImporter, OpeningImporter, PaymentImporter, FapiaoImporter,
+                HistoryImporter)
 }
 
 

@@ -80,6 +80,10 @@ DATE_ALIASES = ("日期", "单据日期", "业务日期", "开票日期", "制�
 EXTERNAL_KEY_ALIASES = ("外部编号", "外部ID", "唯一标识", "External Key", "External ID", "Record Id", "ID")
 
 YES_NO = (("yes", _("Yes"), ("是", "Y", "true", "1", "yes")), ("no", _("No"), ("否", "N", "false", "0", "no")))
+DELIVERY_CHOICES = (
+    ("paper", _("Paper"), ("纸质", "纸质发票", "纸票", "paper")),
+    ("electronic", _("Electronic"), ("电子", "电子发票", "数电", "数电票", "electronic", "e-invoice", "email")),
+)
 STATUS_CHOICES = tuple(
     (c, label, extra)
     for (c, label), extra in zip(
@@ -268,6 +272,35 @@ KINDS: dict[str, Kind] = {
                                                                           "Document Number"), max_length=40),
         ),
         notes=_("Fapiao are recorded, not issued; a number already recorded with the same data is skipped."),
+    ),
+    ImportKind.HISTORY: Kind(
+        ImportKind.HISTORY,
+        "ledger.post",
+        (
+            _customer_code(required=False),
+            _customer_name(),
+            Field("number", _("Document number"), "text", True,
+                  ("单据编号", "单据号", "发票号", "发票号码", "应收单号", "Invoice Number", "Document Number", "Number"),
+                  max_length=40, example="INV-2024-0001"),
+            Field("document_date", _("Document date"), "date", True, DATE_ALIASES, example="2024-01-05"),
+            Field("due_date", _("Due date"), "date", True, ("到期日", "到期日期", "应收日期", "Due Date"), example="2024-02-04"),
+            Field("amount", _("Amount"), "money", True, AMOUNT_ALIASES, example="11,300.00"),
+            Field("currency", _("Currency"), "text", False, ("币别", "币种", "Currency"), max_length=10),
+            Field("settled_date", _("Settled date"), "date", True,
+                  ("收款日期", "回款日期", "结清日期", "核销日期", "到账日期", "Settled Date", "Paid Date", "Payment Date"),
+                  example="2024-02-20"),
+            Field("settled_amount", _("Settled amount"), "money", False,
+                  ("收款金额", "回款金额", "核销金额", "实收金额", "Settled Amount", "Paid Amount"), example=""),
+            Field("disputed", _("Disputed"), "choice", False, ("争议", "是否争议", "有争议", "Disputed", "Dispute"), YES_NO),
+            Field("delivery", _("Delivery channel"), "choice", False,
+                  ("发票形式", "开票方式", "交付方式", "送达方式", "Delivery", "Channel", "Delivery Channel"), DELIVERY_CHOICES),
+            Field("region", _("Region or country"), "text", False, ("地区", "区域", "国家", "省份", "Region", "Country"),
+                  max_length=50),
+        ),
+        notes=_("Settled invoices of the old system, with their real dates: one row per payment (a row without a "
+                "settled amount pays what is left of the invoice). Documents and payments are posted through the "
+                "ledger, each payment applied to its own invoice."),
+        groups_instalments=True,
     ),
 }
 

@@ -12,6 +12,7 @@ class ImportKind(models.TextChoices):
     PAYMENTS = "payments", _("Payments")
     OPENING = "opening", _("Opening balances (期初)")
     FAPIAO = "fapiao", _("Fapiao records")
+    HISTORY = "history", _("Payment history (settled invoices)")
 
 
 class MappingProfile(models.Model):

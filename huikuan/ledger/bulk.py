@@ -323,6 +323,9 @@ class PaymentInput:
     bill_maturity_date: dt.date | None = None
     external_source: str = ""
     external_key: str = ""
+    # only this document's instalments (a settled invoice from a history import), oldest due first;
+    # None: every open instalment of the customer, as ``record_payment``'s auto-allocation
+    document_id: int | None = None
 
 
 def check_bill(*, method: str, bill_number: str, bill_maturity_date: dt.date | None, date: dt.date,
@@ -475,11 +478,15 @@ def _plan_all(clean: list[list]) -> dict[int, list]:
             open_items[cid].append(_Open(pk, due, open_amount, amount, discount, discount_date, document_id))
         for cid in chunk:
             items = sorted(open_items.pop(cid, ()), key=lambda i: (i.due_date, i.instalment_id))
+            if all(clean[index][0].document_id is not None for index in by_customer[cid]):
+                _plan_directed(clean, by_customer[cid], items, plans)
+                continue
             for index in by_customer[cid]:
                 if not items:
                     break  # nothing open: this and the customer's later payments stay unapplied cash
                 p, amount = clean[index][0], clean[index][3]
-                plan = calc.plan_oldest_first(available=amount, items=items, on=p.date)
+                targets = items if p.document_id is None else [i for i in items if i.document_id == p.document_id]
+                plan = calc.plan_oldest_first(available=amount, items=targets, on=p.date)
                 if not plan:
                     continue
                 settled = {line.instalment_id: line.amount + line.discount for line in plan}
@@ -494,6 +501,33 @@ def _plan_all(clean: list[list]) -> dict[int, list]:
                 items = kept
                 plans[index] = [(line, documents[line.instalment_id]) for line in plan]
     return plans
+
+
+def _plan_directed(clean: list[list], indexes: list[int], items: list, plans: dict) -> None:
+    """One customer's payments that each name their document: planned against that document's open
+    instalments only (oldest due first), with a per-document index so a customer with tens of
+    thousands of settled invoices is not scanned once per payment."""
+    by_doc: dict[int, list] = defaultdict(list)
+    for item in items:
+        by_doc[item.document_id].append(item)
+    for index in indexes:
+        p, amount = clean[index][0], clean[index][3]
+        targets = by_doc.get(p.document_id)
+        if not targets:
+            continue  # nothing open on it: the payment stays unapplied cash
+        plan = calc.plan_oldest_first(available=amount, items=targets, on=p.date)
+        if not plan:
+            continue
+        settled = {line.instalment_id: line.amount + line.discount for line in plan}
+        kept = []
+        for item in targets:
+            taken_here = settled.get(item.instalment_id)
+            if taken_here:
+                item = dataclasses.replace(item, open_amount=item.open_amount - taken_here)
+            if item.open_amount > 0:
+                kept.append(item)
+        by_doc[p.document_id] = kept
+        plans[index] = [(line, p.document_id) for line in plan]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,204 @@
+"""Backtest, training and open-item prediction on top of ``features`` and ``model`` (reads only).
+
+The writes (storing a model version, activating it) are in ``services``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from django.utils.translation import gettext as _
+
+from huikuan.common.errors import DomainError
+
+from . import model as m
+from .features import Items, features, load_items
+
+TRAIN_SETTLE_GAP = 30  # a training item is due at least this many days before the cutoff
+
+
+class BacktestError(DomainError):
+    code = "prediction_backtest"
+
+
+def _dates(items: Items):
+    if not len(items):
+        return None, None
+    last = max(int(items.document_date.max()), int(items.settled_on.max()))
+    return dt.date.fromordinal(int(items.document_date.min())), dt.date.fromordinal(last)
+
+
+def training_set(items: Items, X: np.ndarray, cutoff: int) -> tuple[np.ndarray, np.ndarray]:
+    """Items due ≥ 30 days before the cutoff: days late if settled before it, else the lateness reached
+    by the cutoff (a lower bound). Rows in document-date order."""
+    mask = items.due_date < cutoff - TRAIN_SETTLE_GAP
+    settled_before = (items.settled_on > 0) & (items.settled_on < cutoff)
+    dl = np.where(settled_before, items.settled_on - items.due_date, cutoff - items.due_date)
+    idx = np.flatnonzero(mask)
+    idx = idx[np.argsort(items.document_date[idx], kind="stable")]
+    return X[idx], dl[idx].astype(float)
+
+
+@dataclass
+class Backtest:
+    cutoff: dt.date
+    data_from: dt.date
+    data_to: dt.date
+    train_items: int
+    figures: dict  # {"model": metrics, baseline name: metrics}
+    live: str  # "model" or the best baseline
+    rows: list  # per scored item, for --items
+
+
+def backtest(*, company, cutoff: dt.date, items: Items | None = None, X: np.ndarray | None = None,
+             with_rows: bool = False, seed: int = 0) -> Backtest:
+    """Train only on what was known before ``cutoff``; score items issued on or after it.
+
+    Features of every item are computed as of its document date. A scored item still unpaid at the
+    end of the data counts for late / on time only (it is late by then or not yet due: not scored).
+    Raises BacktestError when the cutoff leaves nothing to train on or nothing to score.
+    """
+    if items is None:
+        items = load_items(company=company)
+    first, last = _dates(items)
+    if first is None or not (first < cutoff <= last):
+        raise BacktestError(_("The cutoff %(cutoff)s is outside the data (%(first)s to %(last)s).")
+                            % {"cutoff": cutoff, "first": first or "-", "last": last or "-"}, field="cutoff")
+    if X is None:
+        X = features(items, items.document_date)
+    c = cutoff.toordinal()
+    Xt, dlt = training_set(items, X, c)
+    end = last.toordinal()
+    test = (items.document_date >= c) & ((items.settled_on > 0) | (items.due_date < end))
+    if len(Xt) < 50 or test.sum() < 20:
+        raise BacktestError(_("Too little data around the cutoff %(cutoff)s: %(train)d items to train on, %(test)d to "
+                              "score (at least 50 and 20).") % {"cutoff": cutoff, "train": len(Xt), "test": int(test.sum())},
+                            field="cutoff")
+    trained = m.train(Xt, dlt, seed=seed)
+    idx = np.flatnonzero(test)
+    Xs = X[idx]
+    censored = items.settled_on[idx] == 0
+    y = np.where(censored, end - items.due_date[idx], items.settled_on[idx] - items.due_date[idx]).astype(float)
+    terms = (items.due_date[idx] - items.document_date[idx]).astype(float)
+    pred = m.predict(trained, Xs)
+    figures = {"model": m.metrics(y_dl=y, terms_days=terms, p_late=pred.p_late, dl_pred=pred.dl_p50.astype(float),
+                                  censored=censored)}
+    for name in m.BASELINES:
+        p, dl = m.baseline(name, trained, Xs)
+        figures[name] = m.metrics(y_dl=y, terms_days=terms, p_late=p, dl_pred=dl, censored=censored)
+    live = choose_live(figures)
+    rows = []
+    if with_rows:
+        for k, i in enumerate(idx):
+            due = dt.date.fromordinal(int(items.due_date[i]))
+            rows.append({
+                "number": items.number[i], "seq": int(items.seq[i]), "customer": items.customer_code[i],
+                "document_date": dt.date.fromordinal(int(items.document_date[i])), "due_date": due,
+                "amount": items.amount[i], "p_late": round(float(pred.p_late[k]), 4),
+                "p_late_30": round(float(pred.p_late_30[k]), 4), "p_late_90": round(float(pred.p_late_90[k]), 4),
+                "predicted_date": due + dt.timedelta(days=int(pred.dl_p50[k])),
+                "low": due + dt.timedelta(days=int(pred.dl_p10[k])), "high": due + dt.timedelta(days=int(pred.dl_p90[k])),
+                "actual": None if censored[k] else dt.date.fromordinal(int(items.settled_on[i])),
+            })
+    return Backtest(cutoff=cutoff, data_from=first, data_to=last, train_items=len(Xt), figures=figures, live=live,
+                    rows=rows)
+
+
+def choose_live(figures: dict) -> str:
+    """The model when its late / on-time accuracy beats every baseline's; else the best baseline."""
+    acc = {k: (v["accuracy"] or 0.0) for k, v in figures.items()}
+    if all(acc["model"] > acc[b] for b in m.BASELINES):
+        return "model"
+    return max(m.BASELINES, key=lambda b: (acc[b], -m.BASELINES.index(b)))
+
+
+def default_cutoff(items: Items) -> dt.date | None:
+    """For the backtest stored with a trained version: the document date three quarters into the data."""
+    if len(items) < 100:
+        return None
+    return dt.date.fromordinal(int(np.quantile(items.document_date, 0.75)))
+
+
+# ---------------------------------------------------------------- open items, live
+
+
+@dataclass
+class OpenPredictions:
+    as_of: dt.date
+    items: Items  # the items open on ``as_of`` (open amount as of that day)
+    p_late: np.ndarray
+    p_late_30: np.ndarray
+    p_late_90: np.ndarray
+    low: np.ndarray  # ordinal dates
+    predicted: np.ndarray
+    high: np.ndarray
+    X: np.ndarray
+    source: str  # "model" or a baseline's name
+
+    def reasons(self, k: int) -> list[tuple[str, dict]]:
+        return reasons(self.X[k], overdue=int(self.as_of.toordinal() - self.items.due_date[k]))
+
+
+def predict_open(*, company, as_of: dt.date, trained: m.Trained, live: str = "model",
+                 customer_ids=None) -> OpenPredictions:
+    """Every instalment open on ``as_of``: features as of ``as_of``, the distribution conditioned on not
+    being paid before ``as_of``; dates never before ``as_of``. ``live`` names a baseline when the
+    company's backtest chose one (see ``choose_live``)."""
+    everything = load_items(company=company, until=as_of, customer_ids=customer_ids)
+    t = as_of.toordinal()
+    at = np.full(len(everything), t)
+    X_all = features(everything, at)
+    open_mask = (everything.settled_on == 0) & (everything.open_amount > 0)
+    items = everything.subset(open_mask)
+    X = X_all[open_mask]
+    overdue = t - items.due_date
+    if live == "model" and trained.classifier is not None:
+        pred = m.predict(trained, X, overdue_days=overdue)
+        p_late, p30, p90 = pred.p_late, pred.p_late_30, pred.p_late_90
+        lo, mid, hi = pred.dl_p10, pred.dl_p50, pred.dl_p90
+    else:
+        p_late, dl = m.baseline(live if live != "model" else "customer_rate", trained, X)
+        p_late = np.where(overdue >= 1, 1.0, np.clip(p_late, 0, 1))
+        ratio30 = trained.late30_rate / trained.late_rate if trained.late_rate else 0.0
+        ratio90 = trained.late90_rate / trained.late_rate if trained.late_rate else 0.0
+        p30 = np.where(overdue >= 30, 1.0, p_late * ratio30)
+        p90 = np.where(overdue >= 90, 1.0, p_late * ratio90)
+        mid = np.maximum(dl, overdue)
+        lo = np.maximum(dl + trained.residuals[0], overdue)
+        hi = np.maximum(dl + trained.residuals[1], mid)
+    floor = np.full(len(items), t)
+    low = np.maximum(items.due_date + lo, floor)
+    predicted = np.maximum(items.due_date + mid, floor)
+    high = np.maximum(items.due_date + hi, predicted)
+    return OpenPredictions(as_of=as_of, items=items, p_late=p_late, p_late_30=p30, p_late_90=p90, low=low,
+                           predicted=predicted, high=high, X=X, source=live)
+
+
+def reasons(x: np.ndarray, *, overdue: int) -> list[tuple[str, dict]]:
+    """The main reasons behind a prediction, as (code, parameters) rendered by ``texts.reason``."""
+    f = m.F
+    out: list[tuple[str, dict]] = []
+    n = int(x[f["n_prev"]])
+    if overdue > 0:
+        out.append(("overdue", {"days": overdue}))
+    if n == 0:
+        out.append(("no_history", {}))
+    else:
+        late_share = x[f["late_rate"]]
+        if late_share >= 0.5:
+            out.append(("usually_late", {"late": round(late_share * n), "n": n,
+                                         "days": round(float(x[f["mean_days_late"]]))}))
+        elif late_share <= 0.2 and n >= 3:
+            out.append(("usually_on_time", {"n": n, "late": round(late_share * n)}))
+        if not np.isnan(x[f["last6_days_late"]]) and x[f["last6_days_late"]] >= 10:
+            out.append(("recent_late", {"k": min(n, 6), "days": round(float(x[f["last6_days_late"]]))}))
+    if x[f["disputed"]] > 0:
+        out.append(("disputed", {}))
+    ratio = x[f["amount_ratio"]]
+    if not np.isnan(ratio) and ratio >= 3:
+        out.append(("large_amount", {"times": round(float(ratio), 1)}))
+    if x[f["overdue_open_n"]] >= 1:
+        out.append(("other_overdue", {"n": int(x[f["overdue_open_n"]])}))
+    return out[:4]

@@ -1,0 +1,63 @@
+"""What the payment-prediction model needs beyond the ledger, and the trained model versions.
+
+``DocumentFacts``: facts about an invoice the ledger does not keep — whether it was disputed, how it was
+delivered (paper / electronic), its region — recorded by the ``history`` import for settled invoices of
+the old system. ``ModelVersion``: one trained model (pickled scikit-learn estimators in ``blob``), its
+training window, features and backtest figures; exactly one per company is ``is_active``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Delivery(models.TextChoices):
+    PAPER = "paper", _("Paper")
+    ELECTRONIC = "electronic", _("Electronic")
+
+
+class DocumentFacts(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    document = models.OneToOneField("ledger.ReceivableDocument", on_delete=models.PROTECT, related_name="+")
+    disputed = models.BooleanField(_("disputed"), default=False)
+    delivery = models.CharField(_("delivery channel"), max_length=12, choices=Delivery.choices, blank=True, default="")
+    region = models.CharField(_("region"), max_length=50, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("invoice history facts")
+
+
+class ModelKind(models.TextChoices):
+    MODEL = "model", _("Gradient-boosting model")
+    BASELINE = "baseline", _("Baseline")
+
+
+class ModelVersion(models.Model):
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(_("version"))
+    trained_at = models.DateTimeField(_("trained at"), auto_now_add=True)
+    trained_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    window_start = models.DateField(_("training window from"))
+    window_end = models.DateField(_("training window to"))
+    cutoff = models.DateField(_("backtest cutoff"))
+    items = models.PositiveIntegerField(_("training items"))
+    features = models.JSONField(_("features"), default=list)
+    backtest = models.JSONField(_("backtest figures"), default=dict)
+    # what goes live: the model, or the best baseline when the model did not beat every baseline
+    live = models.CharField(_("used for predictions"), max_length=30, default="model")
+    is_active = models.BooleanField(_("active"), default=False)
+    blob = models.BinaryField(_("model"), editable=False)
+    seconds = models.DecimalField(_("training seconds"), max_digits=8, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "version"], name="prediction_version_unique"),
+            models.UniqueConstraint(fields=["company"], condition=Q(is_active=True), name="prediction_one_active"),
+        ]
+        verbose_name = _("prediction model version")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"

@@ -1,0 +1,135 @@
+"""Writes of the prediction app: invoice history facts, model versions (train, activate, roll back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from huikuan.accounts.models import Company
+from huikuan.common import audit
+from huikuan.common.errors import DomainError
+
+from . import engine, model
+from .models import Delivery, DocumentFacts, ModelVersion
+
+
+@dataclass(frozen=True, slots=True)
+class FactsInput:
+    document_id: int
+    disputed: bool = False
+    delivery: str = ""
+    region: str = ""
+
+
+@transaction.atomic(durable=True)
+def record_document_facts(*, company, facts: Sequence[FactsInput], actor) -> int:
+    """Store disputed / delivery channel / region of many documents (a history import), one audit event.
+
+    Only the rows that say something are stored; a document already having facts is refused by the
+    one-to-one constraint (the history import never posts a document twice). Returns rows written.
+    """
+    rows = [DocumentFacts(company=company, document_id=f.document_id, disputed=f.disputed,
+                          delivery=f.delivery if f.delivery in Delivery.values else "", region=f.region[:50])
+            for f in facts if f.disputed or f.delivery or f.region]
+    DocumentFacts.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        audit.record(actor=actor, verb="prediction.facts.recorded", company_id=company.pk,
+                     summary=f"{len(rows)}", data={"documents": len(rows)})
+    return len(rows)
+
+
+# ---------------------------------------------------------------- model versions
+
+
+class NothingToTrain(DomainError):
+    code = "prediction_nothing_to_train"
+
+
+def _fit(*, company, as_of: dt.date, seed: int = 0):
+    """Everything a version needs, computed outside the writing transaction (it takes seconds)."""
+    from .features import FEATURES, features, load_items
+
+    items = load_items(company=company, until=as_of)
+    X = features(items, items.document_date)
+    Xt, dlt = engine.training_set(items, X, as_of.toordinal())
+    if len(Xt) < 50:
+        raise NothingToTrain(_("Too little payment history to train on: %(n)d items due more than 30 days before "
+                               "%(day)s (at least 50).") % {"n": len(Xt), "day": as_of}, field="as_of")
+    cutoff = engine.default_cutoff(items)
+    figures, live = {}, "model"
+    if cutoff is not None:
+        try:
+            bt = engine.backtest(company=company, cutoff=cutoff, items=items, X=X, seed=seed)
+            figures, live = bt.figures, bt.live
+        except engine.BacktestError:
+            cutoff = None
+    trained = model.train(Xt, dlt, seed=seed)
+    first = dt.date.fromordinal(int(items.document_date.min()))
+    return trained, {"window_start": first, "window_end": as_of, "cutoff": cutoff or as_of, "items": len(Xt),
+                     "features": list(FEATURES), "backtest": figures, "live": live}
+
+
+def train_model(*, company, as_of: dt.date, actor=None, activate: bool = True, seed: int = 0) -> ModelVersion:
+    """Train a new version on everything known on ``as_of``, backtest it (cutoff three quarters into the
+    data) and store it; ``activate`` makes it the live one. The fitting runs before the (short) writing
+    transaction. Raises NothingToTrain when there is too little settled history."""
+    started = time.monotonic()
+    trained, meta = _fit(company=company, as_of=as_of, seed=seed)
+    blob = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
+    return _store(company=company, actor=actor, blob=blob, meta=meta, activate=activate,
+                  seconds=Decimal(str(round(time.monotonic() - started, 2))))
+
+
+@transaction.atomic(durable=True)
+def _store(*, company, actor, blob: bytes, meta: dict, activate: bool, seconds: Decimal) -> ModelVersion:
+    Company.objects.select_for_update().filter(pk=company.pk).first()  # versions numbered one at a time
+    last = ModelVersion.objects.filter(company=company).aggregate(v=Max("version"))["v"] or 0
+    if activate:
+        ModelVersion.objects.filter(company=company, is_active=True).update(is_active=False)
+    version = ModelVersion.objects.create(company=company, version=last + 1, trained_by=actor if getattr(actor, "pk", None)
+                                          else None, blob=blob, is_active=activate, seconds=seconds,
+                                          **{**meta, "backtest": _plain(meta["backtest"])})
+    audit.record(actor=actor, verb="prediction.model.trained", target=version, company_id=company.pk,
+                 summary=f"v{version.version} {meta['live']} {meta['items']}",
+                 data={"version": version.version, "live": meta["live"], "items": meta["items"],
+                       "accuracy": {k: v.get("accuracy") for k, v in meta["backtest"].items()}})
+    return version
+
+
+@transaction.atomic(durable=True)
+def activate_version(*, company, version: int, actor) -> ModelVersion:
+    """Make ``version`` the live model (a rollback is activating an earlier one)."""
+    Company.objects.select_for_update().filter(pk=company.pk).first()
+    target = ModelVersion.objects.filter(company=company, version=version).first()
+    if target is None:
+        raise NothingToTrain(_("There is no model version %(v)s.") % {"v": version}, field="version")
+    ModelVersion.objects.filter(company=company, is_active=True).exclude(pk=target.pk).update(is_active=False)
+    if not target.is_active:
+        ModelVersion.objects.filter(pk=target.pk).update(is_active=True)
+        target.is_active = True
+    audit.record(actor=actor, verb="prediction.model.activated", target=target, company_id=company.pk,
+                 summary=f"v{target.version}", data={"version": target.version})
+    return target
+
+
+def active_model(company) -> tuple[ModelVersion, model.Trained] | None:
+    version = ModelVersion.objects.filter(company=company, is_active=True).first()
+    if version is None:
+        return None
+    return version, pickle.loads(bytes(version.blob))  # noqa: S301 - our own bytes, written by train_model
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
