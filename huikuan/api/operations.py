@@ -72,6 +72,47 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "credit_notes_create": ("Issue a credit note",
                             "Issues a credit note, against a document (`document`) or on account, and applies it "
                             "when `apply` is true. Honours `Idempotency-Key`."),
+    # contacts, reference data
+    "customers_contacts_retrieve": ("Get a contact", "One contact person of the customer." + SCOPE),
+    "customers_contacts_partial_update": ("Change a contact",
+                                          "Changes the fields sent (same checks as adding one); `is_primary` makes "
+                                          "it the primary contact instead of the current one."),
+    "customers_contacts_destroy": ("Deactivate a contact",
+                                   "Marks the contact inactive: it is kept for the history, is no longer primary and "
+                                   "is no longer offered for reminders."),
+    "payment_terms_list": ("List payment terms",
+                           "The company's payment terms: the codes `payment_terms` fields take, with days, split "
+                           "lines and early-payment discount."),
+    "users_list": ("List users", "Users of the key's company: the usernames `owner` and `salesperson` fields name, "
+                                 "with their role and team."),
+    # reversals, credit notes, write-offs
+    "documents_reverse_create": ("Reverse a receivable document",
+                                 "Reverses a posted document with a reason: its allocations are undone (the payments "
+                                 "become unapplied again) and its instalments close. A document already reversed is "
+                                 "422 `already_reversed`."),
+    "payments_reverse_create": ("Reverse a payment or credit",
+                                "Reverses a payment or credit note with a reason (e.g. a receipt recorded by "
+                                "mistake): its allocations are undone and the instalments reopen. Already reversed "
+                                "is 422 `already_reversed`."),
+    "payments_allocations_reverse_create": ("Reverse an allocation",
+                                            "Undoes one allocation with a reason: the instalment reopens and the "
+                                            "payment's unapplied amount grows back. Answers the reversing allocation "
+                                            "(a negative row pointing at the original)."),
+    "credit_notes_list": ("List credit notes",
+                          "Credit notes, newest first. Filter by `customer`, `document` or `external_key`."
+                          + SCOPE + PAGED),
+    "credit_notes_retrieve": ("Get a credit note", "One credit note with its unapplied part." + SCOPE),
+    "write_offs_list": ("List write-off requests",
+                        "Write-off requests, newest first, with their decision. Filter by `status` or `customer`; "
+                        "`updated_since` reads them in request order." + SCOPE + PAGED),
+    "write_offs_create": ("Request a write-off",
+                          "Asks to write off part or all of an instalment's open amount; another user must approve "
+                          "it. More than the open amount is refused with 422. Honours `Idempotency-Key`."),
+    "write_offs_retrieve": ("Get a write-off request", "One write-off request with its decision." + SCOPE),
+    "write_offs_decision_create": ("Approve or reject a write-off",
+                                   "Records the decision on a pending request; approving posts the write-off credit "
+                                   "against the instalment. Deciding one's own request is 403 `self_approval`; a "
+                                   "request already decided is 409."),
     # reports
     "aging_retrieve": ("Get the aging report",
                        "Open receivables by age bucket as of a date, grouped by customer, salesperson, region or "

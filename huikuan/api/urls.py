@@ -1,22 +1,33 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, kpis, periods, views, webhooks
+from . import credit, kpis, ledger_ops, masters, periods, views, webhooks
 from .schema_view import SchemaView
 
 v1 = [
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
     path("customers/<int:pk>/contacts/", views.ContactList.as_view(), name="contact-list"),
+    path("customers/<int:pk>/contacts/<int:contact_pk>/", masters.ContactDetail.as_view(), name="contact-detail"),
     path("customers/<int:pk>/bank-accounts/", views.BankAccountList.as_view(), name="bank-account-list"),
     path("customers/<int:pk>/bank-accounts/<int:account_pk>/", views.BankAccountDetail.as_view(),
          name="bank-account-detail"),
     path("documents/", views.DocumentList.as_view(), name="document-list"),
     path("documents/<int:pk>/", views.DocumentDetail.as_view(), name="document-detail"),
+    path("documents/<int:pk>/reverse/", ledger_ops.DocumentReverse.as_view(), name="document-reverse"),
     path("payments/", views.PaymentList.as_view(), name="payment-list"),
     path("payments/<int:pk>/", views.PaymentDetail.as_view(), name="payment-detail"),
+    path("payments/<int:pk>/reverse/", ledger_ops.PaymentReverse.as_view(), name="payment-reverse"),
     path("payments/<int:pk>/allocations/", views.PaymentAllocations.as_view(), name="payment-allocations"),
-    path("credit-notes/", views.CreditNoteList.as_view(), name="credit-note-list"),
+    path("payments/<int:pk>/allocations/<int:allocation_pk>/reverse/", ledger_ops.AllocationReverse.as_view(),
+         name="allocation-reverse"),
+    path("credit-notes/", ledger_ops.CreditNoteList.as_view(), name="credit-note-list"),
+    path("credit-notes/<int:pk>/", ledger_ops.CreditNoteDetail.as_view(), name="credit-note-detail"),
+    path("write-offs/", ledger_ops.WriteOffList.as_view(), name="write-off-list"),
+    path("write-offs/<int:pk>/", ledger_ops.WriteOffDetail.as_view(), name="write-off-detail"),
+    path("write-offs/<int:pk>/decision/", ledger_ops.WriteOffDecide.as_view(), name="write-off-decide"),
+    path("payment-terms/", masters.PaymentTermList.as_view(), name="payment-term-list"),
+    path("users/", masters.UserList.as_view(), name="user-list"),
     path("aging/", views.AgingView.as_view(), name="aging"),
     path("kpis/", kpis.KpiView.as_view(), name="kpis"),
     path("periods/", periods.PeriodList.as_view(), name="periods"),

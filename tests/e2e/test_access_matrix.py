@@ -114,7 +114,7 @@ MATRIX = {
     "api:payment-list": ("/api/v1/payments/", OK_ALL, 401),
     "api:payment-detail": ("/api/v1/payments/{p}/", OWN, 401),
     "api:payment-allocations": ("/api/v1/payments/{p}/allocations/", OWN, 401),
-    "api:credit-note-list": ("/api/v1/credit-notes/", GET_405, 401),
+    "api:credit-note-list": ("/api/v1/credit-notes/", OK_ALL, 401),
     "api:aging": ("/api/v1/aging/", OK_ALL, 401),
     "api:kpis": ("/api/v1/kpis/", OK_ALL, 401),
     "api:customer-statement": ("/api/v1/customers/{c}/statement/", OWN, 401),
