@@ -18,8 +18,8 @@ ERROR_DESCRIPTIONS = {
            "are reported as missing).",
     "409": "Conflict: a stale `version`, a duplicate number or external key, a state that forbids the "
            "change, or a request with the same Idempotency-Key still running.",
-    "422": "The request is not valid (field errors in `error.fields`), or its Idempotency-Key was used "
-           "with a different request.",
+    "422": "The request is not valid (field errors in `error.fields`: the body, or a query value such as a "
+           "date, `updated_since` or `cursor`), or its Idempotency-Key was used with a different request.",
     "415": "The body is not JSON (`Content-Type: application/json`); form and multipart posts are refused.",
     "429": "Too many requests; retry after the number of seconds in the `Retry-After` header.",
 }
@@ -75,6 +75,10 @@ class AutoSchema(openapi.AutoSchema):
         codes = ["401", "403", "429"]
         if "{" in self.path:
             codes.append("404")
+        if self.method == "GET" and (self._is_list_view() or any(
+                p.location == OpenApiParameter.QUERY for p in super().get_override_parameters()
+                if isinstance(p, OpenApiParameter))):
+            codes.append("422")  # a malformed query value (date, cursor, updated_since, option)
         if self.method in WRITES:
             codes.append("409")
             if self.method != "DELETE":
@@ -104,6 +108,13 @@ class AutoSchema(openapi.AutoSchema):
         if isinstance(schema, dict) and schema.get("format") and schema.get("default") == "":
             del schema["default"]
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # A blank-allowed formatted string is "either blank or an e-mail": "" fits both branches, which
+        # `oneOf` forbids (exactly one must match) — so a blank e-mail would break a validating client.
+        if "oneOf" in schema and any(b.get("maxLength") == 0 for b in schema["oneOf"]):
+            schema["anyOf"] = schema.pop("oneOf")
 
     def _get_serializer_field_meta(self, field, direction):
         meta = super()._get_serializer_field_meta(field, direction)

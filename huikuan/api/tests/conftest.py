@@ -23,3 +23,18 @@ def api(make_key):
         return c
 
     return _client
+
+
+@pytest.fixture(autouse=True)
+def responses_match_the_schema(monkeypatch):
+    """Every response an API test receives through APIClient is checked against the schema (contract.py)."""
+    from . import contract
+
+    original = APIClient.request
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        contract.check(kwargs.get("REQUEST_METHOD", "GET"), kwargs.get("PATH_INFO", ""), response)
+        return response
+
+    monkeypatch.setattr(APIClient, "request", request)
