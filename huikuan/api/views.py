@@ -526,7 +526,7 @@ class AgingView(APIView):
         size = _valid_id(p.get("page_size", "")) and min(int(p["page_size"]), 1000)
         number = int(p["page"]) if _valid_id(p.get("page", "")) else 1
         if size and (number - 1) * size > MAX_ID:  # the offset must fit the database's 64-bit integer
-            raise ApiError(400, "out_of_range", _("The page number is out of range."),
+            raise ApiError(422, "out_of_range", _("The page number is out of range."),
                            {"page": [_("The page number is out of range.")]})
         try:
             edges = tuple(int(x) for x in p.get("edges", "30,60,90,120").split(",") if x.strip())
