@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "huikuan.integrations",
     "huikuan.web",
     "huikuan.api",
+    "huikuan.portal",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,7 @@ MIDDLEWARE = [
     "huikuan.accounts.middleware.OneTimePasswordMiddleware",
     "axes.middleware.AxesMiddleware",
     "huikuan.common.middleware.ErrorsAsClientErrors",
+    "huikuan.portal.middleware.PortalSessionMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -299,6 +301,10 @@ LOGGING = {
     "loggers": {"django.request": {"filters": ["forbidden_on_one_line"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUIKUAN_LOG_LEVEL", "WARNING")},
 }
+
+# Where customers reach this installation (the customer portal's sign-in links in e-mails and SMS),
+# e.g. https://huikuan.example.cn; without it the origin of the portal address under reminder settings.
+HUIKUAN_PUBLIC_URL = os.environ.get("HUIKUAN_PUBLIC_URL", "")
 
 HUIKUAN_ROLE_LABELS = {
     "admin": _("Administrator"),

@@ -13,6 +13,7 @@ from huikuan.common.calendar import next_working_day
 from huikuan.common.money import ZERO
 from huikuan.common.words import rmb_upper
 
+from . import hooks
 from .models import Channel, DunningSettings, DunningTemplate, Notice
 from .render import render_text, to_html
 
@@ -45,8 +46,11 @@ def penalty_to_date(customer, as_of: dt.date) -> Decimal:
 
 
 def build_context(*, company, customer, items: list[Item], as_of: dt.date, number: str, offset_days: int,
-                  language: str, contact=None) -> dict:
+                  language: str, contact=None, personal_link: bool = False) -> dict:
+    """``personal_link``: mint the contact's own one-time portal link (what is sent); else the company's
+    configured portal address (previews and drafts mint nothing)."""
     conf = settings_of(company)
+    portal = (hooks.portal_link(customer=customer, contact=contact) if personal_link else "") or conf.portal_url
     total = sum((i.amount for i in items), ZERO)
     penalty = penalty_to_date(customer, as_of)
     final = next_working_day(as_of + dt.timedelta(days=conf.final_payment_days))
@@ -81,7 +85,7 @@ def build_context(*, company, customer, items: list[Item], as_of: dt.date, numbe
         "contact_person": conf.contact_person or (owner.display_name or owner.username if owner else ""),
         "contact_phone": company.phone,
         "owner_name": (owner.display_name or owner.username) if owner else "",
-        "portal_link": conf.portal_url,
+        "portal_link": portal,
         "step_days": offset_days,
         # not placeholders: used by the letter layout
         "lt_total": total, "lt_penalty": penalty, "lt_items": items, "lt_customer": customer, "lt_company": company,
@@ -101,9 +105,10 @@ def notice_items(notice: Notice) -> list[Item]:
     return out
 
 
-def notice_context(notice: Notice, contact=None) -> dict:
+def notice_context(notice: Notice, contact=None, personal_link: bool = False) -> dict:
     return build_context(company=notice.company, customer=notice.customer, items=notice_items(notice), as_of=notice.cycle,
-                         number=notice.number, offset_days=notice.offset_days, language=notice.language, contact=contact)
+                         number=notice.number, offset_days=notice.offset_days, language=notice.language, contact=contact,
+                         personal_link=personal_link)
 
 
 def template_for(company, key: str, channel: str, language: str) -> DunningTemplate | None:

@@ -102,7 +102,7 @@ def _claim(now: dt.datetime, company_id=None, limit: int = BATCH) -> list[int]:
 def _render_copy(notice: Notice, channel: str) -> dict:
     """Render what ``channel`` carries for ``notice`` now (subject, text, provider parameters and, for
     e-mail and letters, the letter PDF) — done once per (notice, channel), see ``frozen_copy``."""
-    ctx = notice_context(notice)
+    ctx = notice_context(notice, personal_link=True)  # the copy that is sent carries the contact's own portal link
     with translation.override(notice.language):
         key = notice.step.template_key
         tpl_channel = Channel.LETTER if channel == Channel.LETTER else channel

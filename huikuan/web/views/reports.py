@@ -24,6 +24,7 @@ from huikuan.customers.selectors import customer_groups, get_customer, scoped_cu
 from huikuan.insight.aging import aging_report
 from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, buckets_for
 from huikuan.statements import services as st_services
+from huikuan.statements.export import statement_xlsx_response
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
 from huikuan.statements.pdf import render_statement_pdf
 from huikuan.statements.selectors import limitation, statement_data, statement_list, statements_of
@@ -155,14 +156,7 @@ def customer_statement(request, pk: int):
         resp["Content-Disposition"] = f'attachment; filename="statement-{customer.code}-{period_to}.pdf"'
         return resp
     if fmt == "xlsx":
-        rows = [(period_from, "", _("Opening balance"), None, None, data.opening)]
-        rows += [(m.date, m.reference, m.summary, m.debit or None, m.credit or None, m.balance) for m in data.movements]
-        return xlsx_response(
-            filename=f"statement-{customer.code}-{period_to}.xlsx", sheet_title=_("Statement"),
-            columns=[(_("Date"), "date"), (_("Document no."), "text"), (_("Summary"), "text"), (_("Debit (billed)"), "money"),
-                     (_("Credit (received)"), "money"), (_("Balance"), "money")],
-            rows=rows, totals=[_("Closing balance"), "", data.closing_words, data.total_debit, data.total_credit, data.closing],
-        )
+        return statement_xlsx_response(data, filename=f"statement-{customer.code}-{period_to}.xlsx")
     return render(request, "reports/statement.html", {
         "nav": "customers", "customer": customer, "s": data, "period_from": period_from, "period_to": period_to,
         "history": statements_of(customer=customer)[:20], "limitation": limitation(customer=customer),
