@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,6 +20,7 @@ from huikuan.customers.selectors import get_customer
 from . import services
 from .links import public_base_url
 from .models import Confirmation, PortalAccess
+from .views import pdf_response
 
 
 @login_required
@@ -37,10 +38,13 @@ def customer_portal(request, pk: int):
 
 
 def _contact_in_scope(request, contact_id) -> Contact:
+    """The contact if its customer is in the user's scope (else 404) and the user may edit customers (else 403)."""
     contact = Contact.objects.filter(pk=contact_id).select_related("customer").first()
     if contact is None:
         raise Http404
     get_customer(user=request.user, company=company_of(request), pk=contact.customer_id)  # 404 out of scope
+    if not request.user.can("customer.edit"):
+        raise PermissionDenied
     return contact
 
 
@@ -48,8 +52,6 @@ def _contact_in_scope(request, contact_id) -> Contact:
 @require_POST
 def invite(request, contact_id: int):
     contact = _contact_in_scope(request, contact_id)
-    if not request.user.can("customer.edit"):
-        raise PermissionDenied
     base = public_base_url(contact.customer.company) or request.build_absolute_uri("/").rstrip("/")
     try:
         sent_to = services.invite(actor=request.user, contact_id=contact.pk, base_url=base, now=clock.now(),
@@ -65,8 +67,6 @@ def invite(request, contact_id: int):
 @require_POST
 def revoke(request, contact_id: int):
     contact = _contact_in_scope(request, contact_id)
-    if not request.user.can("customer.edit"):
-        raise PermissionDenied
     access = PortalAccess.objects.filter(contact=contact).first()
     if access is None:
         raise Http404
@@ -85,6 +85,4 @@ def confirmation_pdf(request, pk: int):
     if conf is None:
         raise Http404
     get_customer(user=request.user, company=company_of(request), pk=conf.statement.customer_id)
-    resp = HttpResponse(bytes(conf.pdf), content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="{conf.statement.number}-confirmed.pdf"'
-    return resp
+    return pdf_response(bytes(conf.pdf), f"{conf.statement.number}-confirmed.pdf")

@@ -76,8 +76,20 @@ def _actor(request):
     return services.service_actor(request.portal_access.company)
 
 
+def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    resp = HttpResponse(pdf, content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+FORM_FIELDS = {"signer_name", "signer_title", "their_balance", "note", "reason", "amount", "promised_date"}
+
+
 def _error_fields(exc: DomainError) -> dict:
-    return {exc.field or "__all__": str(exc)}
+    """The error under its field when the page shows that field (or a line of the statement reply),
+    else under ``general`` (shown above the form)."""
+    field = exc.field or ""
+    return {field if field in FORM_FIELDS or field.startswith("line_") else "general": str(exc)}
 
 
 # ---------------------------------------------------------------- sign-in
@@ -225,9 +237,7 @@ def _statement(request, customer_id, statement_id) -> Statement:
 @portal_login_required
 def statement_pdf(request, customer_id: int, statement_id: int):
     st = _statement(request, customer_id, statement_id)
-    resp = HttpResponse(issued_pdf(statement=st, user=_actor(request)), content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="{st.number}.pdf"'
-    return resp
+    return pdf_response(issued_pdf(statement=st, user=_actor(request)), f"{st.number}.pdf")
 
 
 @portal_login_required
@@ -243,9 +253,7 @@ def confirmed_pdf(request, customer_id: int, statement_id: int):
     conf = Confirmation.objects.filter(statement=st, confirmed=True).order_by("-at").first()
     if conf is None:
         raise Http404
-    resp = HttpResponse(bytes(conf.pdf), content_type="application/pdf")
-    resp["Content-Disposition"] = f'attachment; filename="{st.number}-confirmed.pdf"'
-    return resp
+    return pdf_response(bytes(conf.pdf), f"{st.number}-confirmed.pdf")
 
 
 @portal_login_required
