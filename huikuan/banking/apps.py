@@ -23,6 +23,7 @@ class BankingConfig(AppConfig):
             "banking.line.restored": _("Bank line restored"),
             "banking.layout.saved": _("Statement layout mapped"),
             "banking.layout.forgotten": _("Statement layout forgotten"),
+            "banking.hint.received": _("Remittance advice received (水单)"),
         })
 
         from huikuan.common.jobs import register_daily

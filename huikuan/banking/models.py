@@ -249,3 +249,37 @@ class BankingSettings(models.Model):
 
     class Meta:
         verbose_name = _("cash application settings")
+
+
+class HintStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the bank line")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class RemittanceHint(models.Model):
+    """A remittance advice (水单) a customer sent ahead of the money — from the customer portal, or
+    filed by a clerk: the payer says it paid ``amount`` on ``paid_on``. The review queue shows it beside
+    incoming lines of that amount within a few days, so the clerk knows whose money it is."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("customer"))
+    amount = MoneyField(_("amount"))
+    paid_on = models.DateField(_("paid on"))
+    payer_name = models.CharField(_("payer"), max_length=200, blank=True)
+    payer_account = models.CharField(_("payer account"), max_length=60, blank=True)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    file = models.FileField(_("remittance advice"), upload_to="banking/remittance/%Y/", blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=20, default="portal")
+    submitted_by = models.CharField(_("sent by"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=HintStatus.choices, default=HintStatus.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bank_hint_amount_positive")]
+        indexes = [models.Index(fields=["company", "status", "amount"], name="bank_hint_open_amount")]
+        verbose_name = _("remittance advice")

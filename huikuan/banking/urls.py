@@ -23,6 +23,7 @@ urlpatterns = [
     path("lines/<int:pk>/on-account/", views.line_on_account, name="line-on-account"),
     path("lines/<int:pk>/ignore/", views.line_ignore, name="line-ignore"),
     path("lines/<int:pk>/undo/", views.line_undo, name="line-undo"),
+    path("hints/<int:pk>/file/", views.hint_file, name="hint-file"),
     path("charges/", views.charges, name="charges"),
     path("charges.xlsx", views.charges_export, name="charges-export"),
     path("aliases/", views.aliases, name="aliases"),

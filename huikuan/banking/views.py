@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from huikuan.common.numbers import whole_percent
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
-from . import matching, services
+from . import hints, matching, services
 from .charges import bank_charges_by_month
 from .models import (
     OPEN_STATUSES,
@@ -36,6 +36,7 @@ from .models import (
     BankLine,
     BankStatement,
     LineStatus,
+    RemittanceHint,
     SourceFormat,
     StatementLayout,
     StatementUpload,
@@ -348,6 +349,9 @@ def queue(request):
     company = _need(request, "banking.view")
     qs = _queue(company, request).select_related("customer")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    found = hints.hints_for_lines(company=company, lines=page)
+    for ln in page:
+        ln.hints = found.get(ln.pk, [])
     return render(request, "banking/queue.html", {"nav": "banking", "page": page,
                                                   "can_confirm": request.user.can("banking.confirm")})
 
@@ -384,9 +388,21 @@ def line(request, pk):
         "nav": "banking", "ln": ln, "proposals": [_proposal_view(p) for p in ln.proposals or []],
         "applications": ln.applications.select_related("customer", "credit"),
         "is_open": ln.status in OPEN_STATUSES and ln.amount > 0, "pick": pick, "open_items": open_items,
+        "hints": hints.hints_for_lines(company=company, lines=[ln]).get(ln.pk, []),
         "can_confirm": request.user.can("banking.confirm"),
         "can_undo": ln.status in (LineStatus.AUTO_APPLIED, LineStatus.CONFIRMED, LineStatus.UNAPPLIED),
     })
+
+
+@login_required
+def hint_file(request, pk):
+    """The remittance advice a customer sent (private: only through this view, 404 for another company)."""
+    company = _need(request, "banking.view")
+    hint = get_object_or_404(RemittanceHint, pk=pk, company=company)
+    if not hint.file:
+        raise Http404
+    return FileResponse(hint.file.open("rb"), as_attachment=True, filename=hint.file.name.rsplit("/", 1)[-1],
+                        content_type=hint.content_type or "application/octet-stream")
 
 
 def _act(request, pk, action):

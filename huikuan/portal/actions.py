@@ -233,3 +233,28 @@ def promise_to_pay(*, access: PortalAccess, customer_id: int, amount, promised_d
                             date=promise.promised_date),
                data={"promise_id": promise.pk})
     return promise
+
+
+def send_remittance_advice(*, access: PortalAccess, customer_id: int, amount, paid_on: dt.date | None, upload,
+                           payer_name: str = "", payer_account: str = "", memo: str = "", today: dt.date):
+    """A remittance advice (水单) for a payment made: kept for the cash-application review queue as a hint
+    beside the incoming bank line of that amount (``banking.hints``). The file is required and checked
+    like every upload (type by content, size)."""
+    from huikuan.banking import hints
+
+    customer = _customer_of(access, customer_id)
+    if upload is None:
+        raise PortalError(_("Attach the remittance advice (a photo or PDF)."), field="upload")
+    _ext, content_type = customer_services.check_upload(upload)
+    upload.seek(0)
+    hint = hints.record_hint(
+        company=customer.company, customer_id=customer.pk, amount=amount, paid_on=paid_on, today=today,
+        actor=service_actor(customer.company), payer_name=_clean(payer_name, field="payer_name", max_length=200),
+        payer_account=_clean(payer_account, field="payer_account", max_length=60),
+        memo=_clean(memo, field="memo", max_length=300), upload=upload, content_type=content_type,
+        submitted_by=access.contact.name)
+    with transaction.atomic():
+        _event(access, customer, "portal.remittance.uploaded", target=hint,
+               summary=Text("portal.event.remittance", name=access.contact.name, amount=hint.amount, date=hint.paid_on),
+               data={"hint_id": hint.pk})
+    return hint

@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/<int:customer_id>/payments.xlsx", views.payments_xlsx, name="payments-xlsx"),
     path("c/<int:customer_id>/items/<int:instalment_id>/dispute/", views.dispute, name="dispute"),
     path("c/<int:customer_id>/promise/", views.promise, name="promise"),
+    path("c/<int:customer_id>/remittance/", views.remittance, name="remittance"),
     path("c/<int:customer_id>/statements/<int:statement_id>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("c/<int:customer_id>/statements/<int:statement_id>/xlsx/", views.statement_xlsx, name="statement-xlsx"),
     path("c/<int:customer_id>/statements/<int:statement_id>/reply/", views.statement_reply, name="statement-reply"),

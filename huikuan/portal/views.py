@@ -82,7 +82,8 @@ def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     return resp
 
 
-FORM_FIELDS = {"signer_name", "signer_title", "their_balance", "note", "reason", "amount", "promised_date"}
+FORM_FIELDS = {"signer_name", "signer_title", "their_balance", "note", "reason", "amount", "promised_date", "paid_on",
+               "upload", "payer_name", "payer_account", "memo"}
 
 
 def _error_fields(exc: DomainError) -> dict:
@@ -327,4 +328,25 @@ def promise(request, customer_id: int):
     s = customer_summary(customer=customer, as_of=today, instalment_limit=0, payment_limit=0, timeline_limit=0)
     return render(request, "portal/promise.html", {"customer": customer, "errors": errors, "post": request.POST,
                                                    "open_amount": s.open_amount, "today": today},
+                  status=422 if errors else 200)
+
+
+@portal_login_required
+def remittance(request, customer_id: int):
+    customer = _customer(request, customer_id)
+    errors = {}
+    today = clock.today(customer.company)
+    if request.method == "POST":
+        try:
+            actions.send_remittance_advice(
+                access=request.portal_access, customer_id=customer.pk, amount=request.POST.get("amount"),
+                paid_on=parse_date(request.POST.get("paid_on")), upload=request.FILES.get("upload"),
+                payer_name=request.POST.get("payer_name", ""), payer_account=request.POST.get("payer_account", ""),
+                memo=request.POST.get("memo", ""), today=today)
+        except DomainError as exc:
+            errors = _error_fields(exc)
+        else:
+            return redirect(f"{_account_url(customer.pk)}?sent=remittance#pay")
+    return render(request, "portal/remittance.html", {"customer": customer, "errors": errors, "post": request.POST,
+                                                      "today": today, "reference": _reference(customer)},
                   status=422 if errors else 200)

@@ -128,3 +128,36 @@ def test_reminder_link_is_personal_and_signs_in(client, company, customer, finan
     assert token.access.contact == contact and token.expires_at == NOW + dt.timedelta(days=14)
     assert client.post(url.removeprefix("https://ar.example.cn")).status_code == 302
     assert client.get(f"/portal/c/{customer.pk}/").status_code == 200
+
+
+@time_machine.travel(NOW, tick=False)
+def test_remittance_advice_reaches_the_review_queue(client, signed_in, settings, tmp_path, company, users):
+    from huikuan.banking.models import BankAccount, BankLine, BankStatement, LineStatus, RemittanceHint
+
+    settings.MEDIA_ROOT = tmp_path
+    c = signed_in["customer"]
+    url = f"/portal/c/{c.pk}/remittance/"
+    future = client.post(url, {"amount": "600.00", "paid_on": "2026-02-12",
+                               "upload": SimpleUploadedFile("s.pdf", b"%PDF-1.4 x", content_type="application/pdf")})
+    no_file = client.post(url, {"amount": "600.00", "paid_on": "2026-02-09"})
+    assert future.status_code == no_file.status_code == 422 and not RemittanceHint.objects.exists()
+    ok = client.post(url, {"amount": "600.00", "paid_on": "2026-02-09", "memo": c.code,
+                           "upload": SimpleUploadedFile("水单.pdf", b"%PDF-1.4 receipt", content_type="application/pdf")})
+    assert ok.status_code == 302
+    hint = RemittanceHint.objects.get()
+    assert (hint.amount, hint.customer, hint.submitted_by) == (D("600.00"), c, "李会计")
+    acct = BankAccount.objects.create(company=company, bank="招商银行", account_number="9", currency="CNY")
+    st = BankStatement.objects.create(company=company, account=acct, source_format="camt053", file_name="x", file_hash="h")
+    ln = BankLine.objects.create(company=company, account=acct, statement=st, date=dt.date(2026, 2, 11), amount=D("600.00"),
+                                 counterparty_name="个人代付", dedupe_key="k", status=LineStatus.UNMATCHED)
+    BankLine.objects.create(company=company, account=acct, statement=st, date=dt.date(2026, 2, 11), amount=D("601.00"),
+                            counterparty_name="别人", dedupe_key="k2", status=LineStatus.UNMATCHED)
+    clerk = type(client)()
+    clerk.force_login(users["finance"])
+    queue = clerk.get("/bank/queue/").content.decode()
+    assert queue.count(c.name) == 1  # beside the 600.00 line only
+    page = clerk.get(f"/bank/lines/{ln.pk}/").content.decode()
+    assert f"/bank/hints/{hint.pk}/file/" in page
+    assert clerk.get(f"/bank/hints/{hint.pk}/file/").getvalue() == b"%PDF-1.4 receipt"
+    titles = [i.title for i in customer_timeline(customer=c)]
+    assert any("门户中上传了水单" in t or "Remittance advice uploaded" in t for t in titles)

@@ -11,9 +11,10 @@ from huikuan.customers.models import Contact
 from huikuan.portal import actions
 from huikuan.portal import services as portal
 
-from . import GET_405, OK_ALL, OWN, STAFF
+from . import GET_405, OK_ALL, OWN, STAFF, only
 
-SIGNIN = {r: 302 for r in STAFF}  # a staff session is not a portal session
+SIGNIN = {r: 302 for r in STAFF}
+BANKING = only({"admin", "finance", "auditor"})  # banking.view  # a staff session is not a portal session
 PAGE = {r: 200 for r in STAFF}
 
 ROWS = {
@@ -27,6 +28,8 @@ ROWS = {
     "portal:payments-xlsx": ("/portal/c/{c}/payments.xlsx", SIGNIN, 302),
     "portal:dispute": ("/portal/c/{c}/items/{i}/dispute/", SIGNIN, 302),
     "portal:promise": ("/portal/c/{c}/promise/", SIGNIN, 302),
+    "portal:remittance": ("/portal/c/{c}/remittance/", SIGNIN, 302),
+    "banking:hint-file": ("/bank/hints/{phint}/file/", BANKING, 302),
     "portal:statement-pdf": ("/portal/c/{c}/statements/{st}/pdf/", SIGNIN, 302),
     "portal:statement-xlsx": ("/portal/c/{c}/statements/{st}/xlsx/", SIGNIN, 302),
     "portal:statement-reply": ("/portal/c/{c}/statements/{st}/reply/", SIGNIN, 302),
@@ -48,4 +51,9 @@ def objects(*, world, company, customer, users, finance) -> dict:
         link = portal.issue_token(access=access, purpose="invite", now=timezone.now())
     conf = actions.reply_to_statement(access=access, statement_id=world["st"], agree=True, signer_name="门户联系人",
                                       now=timezone.now(), today=dt.date(2026, 2, 2), ip="127.0.0.1")
-    return {"pct": contact.pk, "plink": link.secret, "pconf": conf.pk}
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    hint = actions.send_remittance_advice(
+        access=access, customer_id=customer.pk, amount="100.00", paid_on=dt.date(2026, 2, 2), today=dt.date(2026, 2, 2),
+        upload=SimpleUploadedFile("shuidan.pdf", b"%PDF-1.4 receipt", content_type="application/pdf"))
+    return {"pct": contact.pk, "plink": link.secret, "pconf": conf.pk, "phint": hint.pk}
