@@ -45,8 +45,9 @@ def test_journey_portal_reminder_link_statement_confirm_promise(browser, live_se
                          language="en", personal_link=True)["portal_link"]
     assert link.startswith(f"{live_server.url}/portal/in/")
 
+    phone_ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", accept_downloads=True,
-                              has_touch=True, is_mobile=True)
+                              has_touch=True, is_mobile=True, user_agent=phone_ua)
     page = ctx.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
@@ -69,7 +70,7 @@ def test_journey_portal_reminder_link_statement_confirm_promise(browser, live_se
         assert page.locator("#signer_name").input_value() == "Li Na"
         _fits(page)
         page.locator("#confirm-button").click()
-        page.wait_for_url(re.compile(rf"/portal/c/{customer.pk}/$"), timeout=TIMEOUT_MS)
+        page.wait_for_url(re.compile(rf"/portal/c/{customer.pk}/#statements$"), timeout=TIMEOUT_MS)
         assert page.locator("#statements").get_by_text("Confirmed copy").count() == 1
 
         page.get_by_role("link", name="Tell us when you will pay").click()
@@ -77,14 +78,14 @@ def test_journey_portal_reminder_link_statement_confirm_promise(browser, live_se
         page.locator("#amount").fill("3,000.00")
         page.locator("#promised_date").fill((today + dt.timedelta(days=7)).isoformat())
         page.get_by_role("button", name="Send").click()
-        page.wait_for_url(re.compile(rf"/portal/c/{customer.pk}/$"), timeout=TIMEOUT_MS)
+        page.wait_for_url(re.compile(rf"/portal/c/{customer.pk}/#promises$"), timeout=TIMEOUT_MS)
         assert "3,000.00" in page.locator("#promises").inner_text()
         shot(page, "portal-after-promise-phone")
     finally:
         ctx.close()
 
     conf = Confirmation.objects.get()
-    assert conf.confirmed and conf.signer_name == "Li Na" and conf.ip == "127.0.0.1" and "Mobile" in conf.user_agent
+    assert conf.confirmed and conf.signer_name == "Li Na" and conf.ip == "127.0.0.1" and conf.user_agent == phone_ua
     assert Promise.objects.get().amount == D("3000.00")
 
     # the owner's view: both actions on the customer's timeline

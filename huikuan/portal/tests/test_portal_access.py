@@ -174,3 +174,23 @@ def test_sign_in_is_on_the_timeline(client, world):
     _sign_in(client, world["a"])
     ev = AuditEvent.objects.get(verb="portal.signed_in")
     assert ev.customer_id == world["A"].pk and ev.data["contact_id"] == world["a"].pk
+
+
+def test_staff_invite_from_the_customer_page(client, world, users):
+    mail.outbox.clear()
+    contact = Contact.objects.create(customer=world["A"], name="丙", email="c@example.cn", language="en")
+    client.force_login(users["sales_west"])  # not their customer
+    assert client.post(f"/portal-access/{contact.pk}/invite/").status_code == 404
+    client.force_login(users["auditor"])  # read-only
+    assert client.post(f"/portal-access/{contact.pk}/invite/").status_code == 403
+    client.force_login(users["sales_east"])
+    page = client.get(f"/customers/{world['A'].pk}/portal/")
+    assert page.status_code == 200 and "丙" in page.content.decode()
+    resp = client.post(f"/portal-access/{contact.pk}/invite/")
+    assert resp.status_code == 302 and len(mail.outbox) == 1 and mail.outbox[0].to == ["c@example.cn"]
+    link = re.search(r"https?://\S+/portal/in/\S+/", mail.outbox[0].body).group(0)
+    portal_client = type(client)()
+    assert portal_client.post(link.split("testserver", 1)[1]).status_code == 302
+    assert portal_client.get(f"/portal/c/{world['A'].pk}/").status_code == 200
+    assert client.post(f"/portal-access/{contact.pk}/revoke/").status_code == 302
+    assert portal_client.get(f"/portal/c/{world['A'].pk}/").status_code == 302
