@@ -194,3 +194,24 @@ def test_staff_invite_from_the_customer_page(client, world, users):
     assert portal_client.get(f"/portal/c/{world['A'].pk}/").status_code == 200
     assert client.post(f"/portal-access/{contact.pk}/revoke/").status_code == 302
     assert portal_client.get(f"/portal/c/{world['A'].pk}/").status_code == 302
+
+
+def test_account_page_queries_do_not_grow_with_items(client, world, company, finance):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _sign_in(client, world["a"])
+    url = f"/portal/c/{world['A'].pk}/"
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    for i in range(6):
+        ledger.post_document(company=company, customer_id=world["A"].pk, document_date=dt.date(2026, 1, 6 + i),
+                             total=D("10.00"), actor=finance)
+        ledger.record_payment(company=company, customer_id=world["A"].pk, amount=D("1.00"),
+                              date=dt.date(2026, 1, 20 + i), actor=finance)
+        issue_statement(user=finance, customer=world["A"], period_from=dt.date(2026, 1, 1),
+                        period_to=dt.date(2026, 1, 31), today=dt.date(2026, 2, 1))
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url)
+    assert page.status_code == 200 and page.content.decode().count("/dispute/") == 7
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
