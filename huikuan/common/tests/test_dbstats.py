@@ -33,3 +33,19 @@ def test_tables_whose_size_moved_are_analyzed_once():
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="PostgreSQL")
 def test_postgresql_leaves_it_to_autovacuum():
     assert refresh_statistics(min_rows=0) == []
+
+
+@pytest.mark.django_db
+def test_analyze_refreshes_planner_statistics_on_postgresql_too():
+    from django.db import connection
+
+    from huikuan.common.dbstats import analyze
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (the SQLite path is covered above)")
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'common_jobrun'")
+        assert cur.fetchone()[0] < 0  # never analyzed
+        analyze("common_jobrun")
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'common_jobrun'")
+        assert cur.fetchone()[0] >= 0

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from huikuan.accounts.models import Company
-from huikuan.common import clock
+from huikuan.common import clock, leader
 from huikuan.common.jobs import daily_jobs, run_once
 
 log = logging.getLogger("huikuan.scheduler")
@@ -47,6 +47,15 @@ class Command(BaseCommand):
             time.sleep(every)
 
     def _run(self, as_of: str, force: bool) -> None:
+        with leader.exclusive("scheduler") as held:
+            if not held:  # another node runs the schedule now; try again next cycle
+                log.info("another process holds the scheduler lock; standing by")
+                if self.verbosity:
+                    self.stdout.write("scheduler: another process runs the daily jobs now; standing by")
+                return
+            self._run_jobs(as_of, force)
+
+    def _run_jobs(self, as_of: str, force: bool) -> None:
         for company in Company.objects.all():
             day = dt.date.fromisoformat(as_of) if as_of else clock.today(company)
             for name, fn in daily_jobs(company, day):
