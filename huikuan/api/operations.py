@@ -120,6 +120,12 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "kpis_retrieve": ("Get receivables KPIs",
                       "DSO, collection effectiveness and the other receivables KPIs for a period, in total or "
                       "grouped." + SCOPE),
+    "provisions_retrieve": ("Get the bad-debt provision",
+                            "The suggested provision (坏账准备) as of `as_of` (default: the last month end): lines by "
+                            "账龄 band of the company's matrix and by approved individual assessment, with receivables, "
+                            "rate and provision; a closed month end returns the figures stored at its close "
+                            "(`stored`). `months` adds the movement by month (opening, charge, release, write-off use, "
+                            "closing). It suggests; it posts no journal."),
     "periods_retrieve": ("Get the lock date (period close)",
                          "The company's lock date (关账: nothing may be dated on or before it) and the history of "
                          "closes and reopens — who, when, the lock date before and after, the reason."),

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, kpis, ledger_ops, masters, periods, views, webhooks
+from . import credit, kpis, ledger_ops, masters, periods, provisions, views, webhooks
 from .schema_view import SchemaView
 
 v1 = [
@@ -31,6 +31,7 @@ v1 = [
     path("aging/", views.AgingView.as_view(), name="aging"),
     path("kpis/", kpis.KpiView.as_view(), name="kpis"),
     path("periods/", periods.PeriodList.as_view(), name="periods"),
+    path("provisions/", provisions.ProvisionView.as_view(), name="provisions"),
     path("periods/close/", periods.PeriodClose.as_view(), name="period-close"),
     path("periods/reopen/", periods.PeriodReopen.as_view(), name="period-reopen"),
     path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),

@@ -40,4 +40,16 @@ class InsightConfig(AppConfig):
             "insight.commission.rule_saved": _("Commission rule saved"),
             "insight.commission.computed": _("Commission computed"),
             "insight.commission.approved": _("Commission statement approved"),
+            "insight.provision.matrix_saved": _("Provision matrix saved"),
+            "insight.provision.assessment_requested": _("Individual assessment requested"),
+            "insight.provision.assessment_approved": _("Individual assessment approved"),
+            "insight.provision.assessment_rejected": _("Individual assessment rejected"),
+            "insight.provision.assessment_ended": _("Individual assessment ended"),
         })
+
+        from huikuan.ledger.periods import register_period_hooks
+
+        from .provision import drop_reopened_months, store_closed_months
+
+        # a closed month's provision is stored in the close's transaction (stable figures), dropped on reopen
+        register_period_hooks(on_close=store_closed_months, on_reopen=drop_reopened_months)

@@ -237,3 +237,100 @@ class CommissionLine(models.Model):
         ordering = ["date", "id"]
         indexes = [models.Index(fields=["statement", "date"], name="commission_line_statement")]
         verbose_name = _("commission line")
+
+
+# ---------------------------------------------------------------- bad-debt provision (坏账准备, insight.provision)
+
+
+class ProvisionMatrix(models.Model):
+    """One version of the company's 账龄 provision matrix. Editing saves a new version; old ones are kept."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField(_("version"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["company", "version"], name="provision_matrix_version_unique")]
+        verbose_name = _("provision matrix")
+
+
+class ProvisionBand(models.Model):
+    """An age band of a matrix: receivables that arose ``from_months`` (inclusive) up to ``to_months``
+    (exclusive, NULL: no upper end) months before the as-of date carry ``rate`` percent."""
+
+    matrix = models.ForeignKey(ProvisionMatrix, on_delete=models.CASCADE, related_name="bands")
+    from_months = models.PositiveIntegerField(_("from (months)"))
+    to_months = models.PositiveIntegerField(_("to (months)"), null=True, blank=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["matrix", "from_months"]
+        constraints = [
+            models.UniqueConstraint(fields=["matrix", "from_months"], name="provision_band_unique"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0) & models.Q(rate__lte=100), name="provision_band_rate"),
+            models.CheckConstraint(condition=models.Q(to_months__isnull=True) | models.Q(to_months__gt=models.F("from_months")),
+                                   name="provision_band_order"),
+        ]
+        verbose_name = _("provision band")
+
+
+class AssessmentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ProvisionAssessment(models.Model):
+    """An individual assessment (单项计提): a customer's or one document's receivables carry their own rate
+    instead of the matrix, from ``valid_from`` (until ``ended_on``, exclusive), once a second person approved it."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey("ledger.ReceivableDocument", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=300)
+    valid_from = models.DateField(_("valid from"))
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=AssessmentStatus.choices,
+                              default=AssessmentStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0) & models.Q(rate__lte=100), name="provision_assessment_rate"),
+            models.CheckConstraint(condition=models.Q(ended_on__isnull=True) | models.Q(ended_on__gt=models.F("valid_from")),
+                                   name="provision_assessment_dates"),
+            models.CheckConstraint(condition=~models.Q(decided_by=models.F("requested_by")),
+                                   name="provision_assessment_four_eyes"),
+        ]
+        indexes = [models.Index(fields=["company", "status"], name="provision_assessment_status")]
+        verbose_name = _("individual assessment")
+
+
+class ProvisionSnapshot(models.Model):
+    """The provision of a closed month's end, stored when the month was closed (a closed month's figures
+    never move: a later matrix version or assessment does not rewrite it); dropped when the month reopens."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    month_end = models.DateField(_("month end"))
+    matrix = models.ForeignKey(ProvisionMatrix, null=True, on_delete=models.PROTECT, related_name="+")
+    balance = MoneyField(_("receivables"), default=ZERO)
+    provision = MoneyField(_("provision"), default=ZERO)
+    write_off_use = MoneyField(_("write-off use"), default=ZERO)
+    lines = models.JSONField(default=list)  # the report's lines as shown: kind, label, keys, balance, rate, provision
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["month_end"]
+        constraints = [models.UniqueConstraint(fields=["company", "month_end"], name="provision_snapshot_unique")]
+        verbose_name = _("provision at a closed month end")

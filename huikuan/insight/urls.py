@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import provision_views, views
 
 app_name = "insight"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("commission/run/", views.commission_run, name="commission-run"),
     path("commission/rules/", views.commission_rules, name="commission-rules"),
     path("commission/<int:pk>/", views.commission_statement, name="commission-statement"),
+    path("provisions/", provision_views.provision_page, name="provisions"),
+    path("provisions/matrix/", provision_views.provision_matrix, name="provision-matrix"),
+    path("provisions/assessments/", provision_views.provision_assessments, name="provision-assessments"),
+    path("provisions/assessments/<int:pk>/decide/", provision_views.provision_assessment_decide,
+         name="provision-assessment-decide"),
 ]
