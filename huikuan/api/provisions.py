@@ -31,7 +31,7 @@ class ProvisionLineOut(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class MovementOut(serializers.Serializer):
+class ProvisionMovementOut(serializers.Serializer):
     month = serializers.SerializerMethodField()
     opening = serializers.DecimalField(max_digits=20, decimal_places=2)
     charge = serializers.DecimalField(max_digits=20, decimal_places=2)
@@ -51,7 +51,7 @@ class ProvisionOut(serializers.Serializer):
     balance = serializers.DecimalField(max_digits=20, decimal_places=2)
     provision = serializers.DecimalField(max_digits=20, decimal_places=2)
     lines = ProvisionLineOut(many=True)
-    movement = MovementOut(many=True)
+    movement = ProvisionMovementOut(many=True)
 
 
 class ProvisionView(APIView):
