@@ -43,6 +43,14 @@ def _daily(company, day):
     return run
 
 
+def _bill_reminders(company, day):
+    def run():
+        from .bills import remind_bills
+
+        return f"bill reminders {remind_bills(company=company, as_of=day)}"
+    return run
+
+
 class CollectionsConfig(AppConfig):
     name = "huikuan.collections"
     label = "collections"
@@ -58,6 +66,7 @@ class CollectionsConfig(AppConfig):
         hooks.register_extra_lines(_interest_line)
         hooks.register_limitation_source(_earliest_limitation)
         register_daily("collections", _daily)
+        register_daily("bill-reminders", _bill_reminders)
         register_verb_labels({
             "collections.task.created": _("Task created"),
             "collections.task.closed": _("Task closed"),

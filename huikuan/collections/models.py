@@ -20,6 +20,7 @@ class TaskKind(models.TextChoices):
     VISIT = "visit", _("Visit")
     LETTER = "letter", _("Letter")
     EMAIL = "email", _("E-mail")
+    BILL = "bill", _("Present a bill for payment")
     OTHER = "other", _("Other")
 
 

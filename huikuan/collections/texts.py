@@ -33,6 +33,8 @@ for _prefix, _choices in (("task_kind", TaskKind), ("task_status", TaskStatus), 
 texts.register({
     "collections.note.promise_broken": _("Promise broken: %(amount)s promised by %(date)s, %(paid)s paid"),
     "collections.note.plan_broken": _("Payment plan broken: %(amount)s due %(date)s is unpaid"),
+    "collections.note.bill_maturing": _("Acceptance bill %(number)s (%(acceptor)s), %(amount)s, matures %(date)s: "
+                                        "present it for payment (提示付款)"),
     "collections.event.task": _("%(kind)s, due %(due)s %(note)s"),
     "collections.event.activity": _("%(kind)s %(note)s"),
     "collections.event.activity_outcome": _("%(kind)s · %(outcome)s %(note)s"),

@@ -202,7 +202,8 @@ def _format(template: str, params: Mapping, what: str) -> str:
     if not params:
         return template
     try:
-        return template % {k: _param(v) for k, v in params.items()}
+        # whole numbers stay numbers, so "%(line)d" formats as well as "%(line)s"
+        return template % {k: v if type(v) is int else _param(v) for k, v in params.items()}
     except (KeyError, ValueError, TypeError):
         logger.warning("text %s does not fit its parameters %r", what, params)
         return template

@@ -16,10 +16,12 @@ class CreditConfig(AppConfig):
 
         register_daily("credit-daily", jobs.daily)
         from huikuan.customers.services import register_terms_control
+        from huikuan.ledger.services import register_document_terms_check
 
-        from .services import terms_control
+        from .services import document_terms_check, terms_control
 
         register_terms_control(terms_control)
+        register_document_terms_check(document_terms_check)
         register_verb_labels({
             "credit.hold.placed": _("Credit hold placed"),
             "credit.hold.released": _("Credit hold released"),

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.calendar import next_working_day
@@ -42,6 +41,7 @@ from . import pipeline
 from .models import ImportKind
 from .parsing import CellError
 from .pipeline import BAD, SOURCE, Importer, Op, Problem, chunks
+from .problems import msg as _  # problems are stored as msgid + params (problems.py)
 from .resolve import PendingTerm, term_pk
 from .values import parse_currency
 

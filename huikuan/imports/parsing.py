@@ -12,10 +12,10 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext_lazy as _
-
 from huikuan.common.cleantext import first_control
 from huikuan.common.money import MINOR_UNITS
+
+from .problems import msg as _  # problems are stored as msgid + params (problems.py)
 
 
 class CellError(ValueError):

@@ -26,10 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
-from django.utils.translation import gettext as _
 
 from huikuan.accounts.scoping import owner_q
-from huikuan.common import clock
+from huikuan.common import clock, texts
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.uploads import Table
 from huikuan.customers import services as customer_services
@@ -37,6 +36,8 @@ from huikuan.customers.models import Customer
 
 from .kinds import KINDS, Field, Kind
 from .parsing import CellError, cell_text, parse_choice, parse_date, parse_int, parse_money, parse_text
+from .problems import msg as _  # problems are stored as msgid + params (problems.py)
+from .problems import problem_text
 from .resolve import People, Terms
 from .values import parse_currency
 
@@ -61,10 +62,13 @@ class Problem:
     line: int
     column: str
     value: str
-    reason: str
+    reason: object  # a Text (catalog msgid + params, shown in the reader's language) or a plain string
+
+    def __post_init__(self):
+        self.reason = problem_text(self.reason)
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
+        return {"line": self.line, "column": self.column, "value": self.value, "reason": texts.dump(self.reason)}
 
 
 @dataclass
@@ -110,7 +114,7 @@ class CommitFailed(DomainError):
     code = "import_failed"
 
     def __init__(self, problem: Problem):
-        super().__init__(problem.reason)
+        super().__init__(str(problem.reason))
         self.problem = problem
 
 
@@ -181,10 +185,10 @@ class Importer:
             return name
 
     def problem(self, line: int, name: str, value, reason) -> None:
-        self.preview.problems.append(Problem(line, self.column(name), cell_text(value)[:200], str(reason)))
+        self.preview.problems.append(Problem(line, self.column(name), cell_text(value)[:200], reason))
 
     def warn(self, line: int, name: str, value, reason) -> None:
-        self.preview.warnings.append(Problem(line, self.column(name), cell_text(value)[:200], str(reason)))
+        self.preview.warnings.append(Problem(line, self.column(name), cell_text(value)[:200], reason))
 
     def term(self, line: int, text: str | None):
         """The payment terms a cell names (code, name or usual spelling), a PendingTerm the user chose

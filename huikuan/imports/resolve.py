@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
-
 from huikuan.accounts.models import User
 from huikuan.customers.models import PaymentTerm
 
 from .parsing import CellError, choice_key
+from .problems import msg as _  # problems are stored as msgid + params (problems.py)
 from .values import TermGuess, guess_terms
 
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from huikuan.common import audit
+from huikuan.common import audit, texts
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.headers import header_key
 from huikuan.common.uploads import FileRejected, check_size, open_table
@@ -32,6 +32,7 @@ from .kinds import KINDS, PRESETS, auto_mapping, field_labels, known_headers
 from .models import ImportJob, JobStatus, MappingProfile
 from .parsing import cell_text, choice_key
 from .pipeline import CommitFailed, Preview, bad_row_cells
+from .problems import problem_text
 
 UPLOAD_DIR = "imports"
 
@@ -220,7 +221,7 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str
 
 def _file_error(job: ImportJob, exc: DomainError) -> None:
     job.status = JobStatus.INVALID
-    job.errors = [{"line": 0, "column": "", "value": "", "reason": str(exc)}]
+    job.errors = [{"line": 0, "column": "", "value": "", "reason": texts.dump(problem_text(exc))}]
     job.error_rows = 1
     job.message = str(exc)[:500]
     job.save()

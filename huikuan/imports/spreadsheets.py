@@ -7,6 +7,7 @@ import tempfile
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 
+from huikuan.common import texts
 from huikuan.common.export import XLSX_CONTENT_TYPE, neutralise, xlsx_response
 
 from .kinds import KINDS
@@ -76,6 +77,6 @@ def error_report_response(job: ImportJob) -> FileResponse:
         for p in job.errors:
             cells = job.bad_rows.get(str(p["line"]), [])
             cells = (list(cells) + [""] * width)[:width]
-            yield [p["line"] or None, p["column"], p["value"], p["reason"], *cells]
+            yield [p["line"] or None, p["column"], p["value"], texts.render(p["reason"]), *cells]
 
     return xlsx_response(filename=f"import-{job.pk}-errors", sheet_title=_("Errors"), columns=columns, rows=rows())

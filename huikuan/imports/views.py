@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from huikuan.common import texts
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.customers.models import PaymentTerm
@@ -104,6 +105,11 @@ def upload(request):
     return render(request, "imports/index.html", _index_context(request, form), status=422)
 
 
+def _shown(problems: list[dict]) -> list[dict]:
+    """Stored problems with the reason rendered in the reader's language (stored as msgid + params)."""
+    return [{**p, "reason": texts.render(p.get("reason"))} for p in problems]
+
+
 def _detail_context(request, job, **extra):
     kind = KINDS[job.kind]
     fields = [{"field": f, "header": job.mapping.get(f.name, "")} for f in kind.fields]
@@ -113,8 +119,8 @@ def _detail_context(request, job, **extra):
     terms = PaymentTerm.objects.filter(company=job.company, active=True).order_by("code") if job.unknown_terms else []
     return {
         "nav": "imports", "job": job, "kind": kind, "fields": fields, "profiles": profiles, "samples": samples,
-        "terms": terms, "warnings": job.warnings[:PREVIEW_LIMIT], "more_warnings": max(0, len(job.warnings) - PREVIEW_LIMIT),
-        "errors": job.errors[:PREVIEW_LIMIT], "more_errors": max(0, len(job.errors) - PREVIEW_LIMIT),
+        "terms": terms, "warnings": _shown(job.warnings[:PREVIEW_LIMIT]), "more_warnings": max(0, len(job.warnings) - PREVIEW_LIMIT),
+        "errors": _shown(job.errors[:PREVIEW_LIMIT]), "more_errors": max(0, len(job.errors) - PREVIEW_LIMIT),
         "progress": services.live_progress(job), **extra,
     }
 

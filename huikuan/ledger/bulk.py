@@ -34,7 +34,14 @@ from huikuan.customers.models import Customer, PaymentTerm
 
 from . import calculations as calc
 from . import periods
-from .errors import CurrencyMismatch, DuplicateNumber, InvalidSchedule, LedgerError, WrongCustomer
+from .errors import (
+    CurrencyMismatch,
+    DuplicateNumber,
+    InvalidSchedule,
+    LedgerError,
+    TermsBeyondGrade,
+    WrongCustomer,
+)
 from .models import (
     Allocation,
     BillStatus,
@@ -56,6 +63,7 @@ from .services import (
     _bill_taken_error,
     _validate_bill,
     check_payment_date,
+    document_terms_problem,
     live_bills,
     normalise_bill_number,
     proposed_schedule,
@@ -263,6 +271,10 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
         else:
             parts = proposed_schedule(company=company, total=total, document_date=d.document_date, term=term,
                                       currency=currency)
+        own = not d.schedule and (not d.payment_term_id or d.payment_term_id == customer.payment_term_id)
+        problem = document_terms_problem(customer=customer, document_date=d.document_date, parts=parts, own_terms=own)
+        if problem:
+            raise _refuse(TermsBeyondGrade, problem, index, "schedule" if d.schedule else "payment_term")
         number = d.number.strip()
         if number and (number in taken or number in seen):
             raise _refuse(DuplicateNumber, _("Document number %(number)s already exists.") % {"number": number},

@@ -46,6 +46,12 @@ class DuplicateSubmission(ConcurrentChange):
         super().__init__(message or _("This form was already submitted."), **kw)
 
 
+class TermsBeyondGrade(LedgerError):
+    """A document's own terms (or hand-made schedule) give longer credit than the customer's grade allows."""
+
+    code = "terms_beyond_grade"
+
+
 class FutureDate(LedgerError):
     """A business date after today (payments may be post-dated only when the user confirms it)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,6 +43,7 @@ from .errors import (
     LedgerError,
     OverAllocation,
     SelfApproval,
+    TermsBeyondGrade,
     WrongCustomer,
 )
 from .models import (
@@ -257,6 +258,30 @@ def _open_items(instalments: Sequence[Instalment]) -> list[calc.OpenItem]:
 # ---------------------------------------------------------------- documents
 
 
+# The credit app (a higher layer) registers the check that keeps a document's own terms within the customer's
+# grade: ``check(customer=, days=) -> message | None``, where ``days`` is the longest credit the document gives
+# (its last due date − its document date). Only documents that depart from the customer's terms are checked:
+# another payment term or a hand-made schedule (the customer's own terms went through the terms control).
+_DOCUMENT_TERMS_CHECKS: list[Callable] = []
+
+
+def register_document_terms_check(check: Callable) -> None:
+    if check not in _DOCUMENT_TERMS_CHECKS:
+        _DOCUMENT_TERMS_CHECKS.append(check)
+
+
+def document_terms_problem(*, customer, document_date: dt.date, parts, own_terms: bool) -> str | None:
+    """The refusal message when a document's own terms exceed what the customer's grade allows, else None."""
+    if own_terms or not parts or not _DOCUMENT_TERMS_CHECKS:
+        return None
+    days = (max(p.due_date for p in parts) - document_date).days
+    for check in _DOCUMENT_TERMS_CHECKS:
+        problem = check(customer=customer, days=days)
+        if problem:
+            return problem
+    return None
+
+
 @transaction.atomic(durable=True)
 def post_document(
     *,
@@ -340,6 +365,11 @@ def post_document(
                 _("This total is too small to split by these payment terms; enter the schedule by hand."),
                 field="schedule",
             )
+
+    own = not schedule and (not payment_term_id or payment_term_id == customer.payment_term_id)
+    problem = document_terms_problem(customer=customer, document_date=document_date, parts=parts, own_terms=own)
+    if problem:
+        raise TermsBeyondGrade(problem, field="schedule" if schedule else "payment_term")
 
     number = (number or "").strip()
     if not number:

@@ -65,7 +65,7 @@ def test_every_reason(company, finance, users, customer, limited):
 
 
 def test_overdue_within_rule_only_warns(company, finance, customer, limited):
-    invoice(company, customer, finance, amount="100.00", date=dt.date(2026, 1, 1), due=dt.date(2026, 2, 20))
+    invoice(company, customer, finance, amount="100.00", date=dt.date(2026, 1, 6), due=dt.date(2026, 2, 20))  # 45 days: grade A's maximum
     r = services.check_credit(company=company, customer_id=customer.pk, amount="50", as_of=DAY)
     assert r.outcome == "warn" and codes(r) == ["overdue"]  # 10 days, grade A holds after 30
 

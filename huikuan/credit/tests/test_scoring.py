@@ -103,7 +103,7 @@ def test_behaviour_source_changes_points(company, customer):
 def test_daily_places_and_lifts_automatic_holds(company, finance, customer):
     services.policy_of(company)
     CreditProfile.objects.create(company=company, customer=customer, grade="B", grade_override=True)  # hold > 15 days
-    invoice(company, customer, finance, amount="500.00", date=dt.date(2026, 1, 1), due=dt.date(2026, 2, 1))
+    invoice(company, customer, finance, amount="500.00", date=dt.date(2026, 1, 2), due=dt.date(2026, 2, 1))  # 30 days: grade B allows 30
     assert jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 16)) == {"placed": 0, "lifted": 0}  # 15 days
     assert jobs.apply_hold_rules(company=company, as_of=dt.date(2026, 2, 17)) == {"placed": 1, "lifted": 0}
     p = CreditProfile.objects.get(customer=customer)

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from huikuan.common.texts import render
 from huikuan.imports.models import JobStatus
 from huikuan.imports.services import commit_job, preview_job
 from huikuan.ledger import services as ledger
@@ -39,7 +40,7 @@ def test_payments_after_today_and_repeated_bills(tmp_path, company, finance, cus
             ["C002", "2026-03-10", "10", "R5", "银行转账", "", ""]]
     job = _preview(tmp_path, rows, company=company, actor=finance, kind="payments")
     assert job.status == JobStatus.INVALID
-    problems = {(e["line"], e["column"]): e["reason"] for e in job.errors}
+    problems = {(e["line"], e["column"]): render(e["reason"]) for e in job.errors}
     assert "after today" in problems[(2, "收款日期")]
     assert "already recorded" in problems[(3, "票据号码")]
     assert "already on line 4" in problems[(5, "票据号码")]
@@ -56,7 +57,7 @@ def test_fapiao_beyond_the_document_or_after_today(tmp_path, company, finance, c
             ["C001", "F2", "专票", "2026-03-05", "400.01", "AR1"],
             ["C001", "F3", "专票", "2026-03-11", "1", ""]]
     job = _preview(tmp_path, rows, company=company, actor=finance, kind="fapiao")
-    problems = {(e["line"], e["column"]): e["reason"] for e in job.errors}
+    problems = {(e["line"], e["column"]): render(e["reason"]) for e in job.errors}
     assert "at most 400.00 more" in problems[(3, "价税合计")]
     assert "after today" in problems[(4, "开票日期")]
     assert len(problems) == 2 and not Fapiao.objects.exists()

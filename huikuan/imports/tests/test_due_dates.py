@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from huikuan.common.texts import render
 from huikuan.customers.models import PaymentTerm
 from huikuan.imports.models import JobStatus
 from huikuan.imports.services import commit_job, preview_job, set_options
@@ -48,8 +49,8 @@ def test_disagreeing_due_date_user_chooses_discount_kept(tmp_path, company, fina
                                   kind="documents"), actor=finance)
     assert job.status == JobStatus.INVALID and job.due_date_conflicts == 1
     assert [(w["line"], w["value"]) for w in job.warnings] == [(2, "2026-02-28")]
-    assert "2026-02-04" in job.warnings[0]["reason"]
-    assert "choose" in job.errors[0]["reason"] and ReceivableDocument.objects.count() == 0
+    assert "2026-02-04" in render(job.warnings[0]["reason"])
+    assert "choose" in render(job.errors[0]["reason"]) and ReceivableDocument.objects.count() == 0
     job = set_options(job=job, actor=finance, due_dates=choice)
     assert job.status == JobStatus.READY, job.errors
     assert commit_job(job_id=job.pk, actor=finance).status == JobStatus.DONE

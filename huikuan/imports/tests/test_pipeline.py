@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from huikuan.common.models import AuditEvent
+from huikuan.common.texts import render
 from huikuan.customers.models import Contact, Customer
 from huikuan.imports.models import ImportJob, JobStatus
 from huikuan.imports.services import commit_job, preview_job
@@ -119,7 +120,7 @@ def test_changed_amount_of_posted_document_is_a_row_error(tmp_path, company, fin
     job = run(write_csv(tmp_path / "b.csv", rows), company=company, actor=finance, kind="documents")
     assert job.status == JobStatus.INVALID
     (err,) = job.errors
-    assert err["line"] == 2 and err["column"] == "价税合计" and "reversal" in err["reason"]
+    assert err["line"] == 2 and err["column"] == "价税合计" and "reversal" in render(err["reason"])
     assert ReceivableDocument.objects.get(number="AR9").total_amount == Decimal("100.00")
 
 
@@ -148,8 +149,8 @@ def test_every_bad_row_reported_and_nothing_written(tmp_path, company, finance, 
     assert by_line[3]["column"] == "客户编码" and by_line[3]["value"] == "NOPE"
     assert by_line[4]["column"] == "业务日期"
     assert by_line[5]["column"] == by_line[6]["column"] == by_line[7]["column"] == "价税合计"
-    assert "line 2" in by_line[8]["reason"]
-    assert "already exists" in by_line[9]["reason"]
+    assert "line 2" in render(by_line[8]["reason"])
+    assert "already exists" in render(by_line[9]["reason"])
     assert by_line[10]["column"] == "备注"
     assert by_line[11]["column"] == "单据编号"
     assert job.error_rows == 9 and job.total_rows == 11
@@ -162,7 +163,7 @@ def test_missing_required_column_is_a_file_error(tmp_path, company, finance, cus
     rows = [["客户编码", "价税合计"], ["C001", "10"]]
     job = run(write_csv(tmp_path / "m.csv", rows), company=company, actor=finance, kind="documents")
     assert job.status == JobStatus.INVALID
-    reasons = " ".join(e["reason"] for e in job.errors)
+    reasons = " ".join(render(e["reason"]) for e in job.errors)
     assert "Document number" in reasons and "Document date" in reasons
     assert job.errors[0]["line"] == 1
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from huikuan.common.texts import render
 from huikuan.customers.models import Customer, PaymentTerm
 from huikuan.imports.kinds import YES_NO, Field
 from huikuan.imports.models import JobStatus, MappingProfile
@@ -140,7 +141,7 @@ def test_ambiguous_salesperson_name_is_a_row_error_naming_the_candidates(tmp_pat
     rows = [["客户编码", "客户名称", "业务员"], ["K001", "杭州西湖贸易有限公司", "张伟"], ["K002", "南京紫金科技", "nobody"]]
     job = _run(write_csv(tmp_path / "c.csv", rows), company=company, actor=finance, kind="customers")
     assert job.status == JobStatus.INVALID
-    reasons = {e["line"]: e["reason"] for e in job.errors}
+    reasons = {e["line"]: render(e["reason"]) for e in job.errors}
     assert "Several users are called 张伟" in reasons[2]
     assert "sales_east (E1001)" in reasons[2] and "sales_west (E1002)" in reasons[2]
     assert "No active user" in reasons[3]
@@ -190,9 +191,9 @@ def test_terms_cannot_be_created_from_an_unreadable_spelling(tmp_path, company, 
     job = _run(write_csv(tmp_path / "d.csv", rows), company=company, actor=finance, kind="documents")
     job = set_options(job=job, actor=finance, terms={"特殊": "create"})
     assert job.status == JobStatus.INVALID
-    assert "cannot be created" in job.errors[0]["reason"]
+    assert "cannot be created" in render(job.errors[0]["reason"])
     job = set_options(job=job, actor=finance, terms={"特殊": "NOPE"})
-    assert "do not exist" in job.errors[0]["reason"]
+    assert "do not exist" in render(job.errors[0]["reason"])
 
 
 def test_two_columns_to_one_field_refused():

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from huikuan.common.models import AuditEvent
+from huikuan.common.texts import render
 from huikuan.customers import review
 from huikuan.customers.models import Contact, Customer
 from huikuan.imports.models import JobStatus
@@ -38,8 +39,8 @@ def test_bad_registration_code_and_duplicate_name_import_with_warnings(tmp_path,
     assert job.error_rows == 0 and job.warning_rows == 4
     by_line = {w["line"]: w for w in job.warnings}
     assert set(by_line) == {3, 4, 6, 7}
-    assert by_line[3]["value"] == BAD_USCC and "check character" in by_line[3]["reason"]
-    assert "C001" in by_line[4]["reason"] and "K003" in by_line[6]["reason"] and by_line[7]["value"] == "NOT-A-CODE"
+    assert by_line[3]["value"] == BAD_USCC and "check character" in render(by_line[3]["reason"])
+    assert "C001" in render(by_line[4]["reason"]) and "K003" in render(by_line[6]["reason"]) and by_line[7]["value"] == "NOT-A-CODE"
     job = commit_job(job_id=job.pk, actor=finance)
     assert job.status == JobStatus.DONE, job.errors
     assert job.created_count == 5 and job.warning_rows == 4
@@ -109,7 +110,7 @@ def test_customers_import_records_bank_accounts(tmp_path, company, finance, cust
             ["K004", "苏州园区电子有限公司", "", "12", ""]]                            # not an account number
     job = _import(write_csv(tmp_path / "b.csv", rows), company=company, actor=finance, kind="customers")
     assert job.status == JobStatus.INVALID
-    by_line = {e["line"]: e["reason"] for e in job.errors}
+    by_line = {e["line"]: render(e["reason"]) for e in job.errors}
     assert set(by_line) == {3, 4, 5} and "C001" in by_line[3] and "K001" in by_line[4]
     good = rows[:2] + [["C001", customer.name, "工商银行", "6222000011112222", ""]]
     job = commit_job(job_id=_import(write_csv(tmp_path / "g.csv", good), company=company, actor=finance,

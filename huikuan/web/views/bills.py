@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from huikuan.collections.bills import REMIND_DAYS  # the daily reminder task uses the same window
 from huikuan.common import clock
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
@@ -20,7 +21,6 @@ from huikuan.ledger import selectors as sel
 from huikuan.ledger.models import BillStatus, Method
 
 PAGE_SIZE = 50
-REMIND_DAYS = 10  # default window: bills maturing within it are flagged "present for payment"
 
 
 def _filters(request) -> dict:

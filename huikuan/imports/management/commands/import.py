@@ -19,6 +19,7 @@ from django.utils import translation
 
 from huikuan.accounts.commands import one_company
 from huikuan.accounts.models import User
+from huikuan.common import texts
 from huikuan.common.errors import DomainError
 from huikuan.imports.kinds import KINDS, PRESETS
 from huikuan.imports.models import JobStatus
@@ -131,7 +132,7 @@ class Command(BaseCommand):
                 where = f"line {p['line']}" if p["line"] else "file"
                 col = f" [{p['column']}]" if p["column"] else ""
                 val = f" “{p['value']}”" if p["value"] else ""
-                self.stdout.write(f"{label}{where}{col}{val}: {p['reason']}")
+                self.stdout.write(f"{label}{where}{col}{val}: {texts.render(p['reason'])}")
         for u in job.unknown_terms:
             meaning = f"would be created as {u['code']}: {u['meaning']}" if u["code"] else "cannot be read; map it to a code"
             self.stdout.write(f"unknown terms “{u['text']}” ({u['rows']} rows) — {meaning}; "
