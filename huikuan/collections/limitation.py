@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import DateField, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateField, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext_lazy as _
 
@@ -102,9 +102,11 @@ def with_limitation(qs: QuerySet[Instalment], *, as_of: dt.date | None = None) -
     qs = qs.annotate(lim_due=Coalesce(doc_last_due, F("due_date")), lim_payment=payment, lim_promise=promise,
                      lim_account_promise=account_promise, lim_confirmation=confirmation, lim_demand=demand,
                      lim_plan=F("plan_from"))
-    # Greatest is NULL on SQLite when any argument is: every event falls back to the base date
+    # Greatest is NULL on SQLite when any argument is: a missing event counts as a date before any due date
+    # (a constant, not the base date again, so the base subquery is compiled once per reference)
+    never = Value(dt.date(1900, 1, 1), output_field=DateField())
     return qs.annotate(limitation_from=Greatest(
-        F("lim_due"), *(Coalesce(F(name), F("lim_due")) for name in EVENTS if name != "lim_due"),
+        F("lim_due"), *(Coalesce(F(name), never) for name in EVENTS if name != "lim_due"),
         output_field=DateField()))
 
 
