@@ -21,4 +21,6 @@ class IntegrationsConfig(AppConfig):
             "integrations.endpoint.secret_rotated": _("Webhook secret rotated"),
             "integrations.endpoint.tested": _("Webhook test sent"),
             "integrations.delivery.redelivered": _("Webhook redelivered"),
+            "integrations.vouchers.mapping_saved": _("Voucher account mapping saved"),
+            "integrations.vouchers.exported": _("Vouchers exported"),
         })

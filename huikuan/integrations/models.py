@@ -106,3 +106,61 @@ class Attempt(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("webhook attempt")
+
+
+# ------------------------------------------------------------------ voucher export (凭证导出)
+
+
+class VoucherMapping(models.Model):
+    """The company's 科目 for voucher export; blank means "not mapped" and refuses an export that needs it."""
+
+    company = models.OneToOneField("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    ar_account = models.CharField(_("accounts receivable (应收账款)"), max_length=40, default="1122")
+    default_bank_account = models.CharField(_("bank, for payments without a bank line"), max_length=40, blank=True)
+    credit_note_account = models.CharField(_("credit notes"), max_length=40, blank=True)
+    write_off_account = models.CharField(_("write-offs (bad-debt allowance)"), max_length=40, blank=True)
+    bank_charge_account = models.CharField(_("bank charges"), max_length=40, blank=True)
+    discount_account = models.CharField(_("early-payment discounts"), max_length=40, blank=True)
+    receipt_word = models.CharField(_("voucher word for receipts"), max_length=4, default="收")
+    transfer_word = models.CharField(_("voucher word for transfers"), max_length=4, default="转")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("voucher account mapping")
+
+
+class BankAccountCode(models.Model):
+    """科目 of one of the company's bank accounts (银行存款 sub-account)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    bank_account = models.OneToOneField("banking.BankAccount", on_delete=models.CASCADE, related_name="+")
+    account = models.CharField(_("account code"), max_length=40)
+
+    class Meta:
+        verbose_name = _("bank account code")
+
+
+class VoucherExport(models.Model):
+    """One export: its lines are stored as they went out, so a download is always the same file."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    layout = models.CharField(_("layout"), max_length=12)
+    period_from = models.DateField(_("from"))
+    period_to = models.DateField(_("to"))
+    again = models.BooleanField(_("re-export"), default=False)
+    lines = models.JSONField(default=list)
+    voucher_count = models.PositiveIntegerField(_("vouchers"), default=0)
+    credit_count = models.PositiveIntegerField(_("receipts and credits"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("voucher export")
+
+
+class ExportedCredit(models.Model):
+    """A receipt, credit note, write-off, charge or discount's first export: each is exported once."""
+
+    credit = models.OneToOneField("ledger.Credit", on_delete=models.PROTECT, related_name="+")
+    export = models.ForeignKey(VoucherExport, on_delete=models.PROTECT, related_name="credits")

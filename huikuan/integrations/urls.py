@@ -10,3 +10,10 @@ urlpatterns = [
     path("deliveries/<int:pk>/", views.delivery_detail, name="delivery-detail"),
     path("deliveries/<int:pk>/redeliver/", views.delivery_redeliver, name="delivery-redeliver"),
 ]
+
+from . import voucher_views  # noqa: E402
+
+urlpatterns += [
+    path("vouchers/", voucher_views.voucher_page, name="vouchers"),
+    path("vouchers/<int:pk>/<str:fmt>/", voucher_views.voucher_download, name="voucher-download"),
+]

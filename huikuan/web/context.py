@@ -1,7 +1,7 @@
 from django.conf import settings
 
 NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods", "provisions",
-            "webhooks")
+            "webhooks", "vouchers")
 
 
 def shell(request):
@@ -12,6 +12,7 @@ def shell(request):
             # nav entries a role cannot open at all are not shown
             "nav_banking": can("banking.view"),
             "nav_users": can("admin.users"),
+            "nav_vouchers": can("ledger.post"),
             "nav_periods": can("ledger.period.view"),
             "nav_provisions": can("insight.provision.view"),
             # the sections listed under "More" (the menu keeps one row at 1366 px in English)

@@ -1,6 +1,6 @@
 """URL × role rows of the webhook screens: administrators only (other roles 403)."""
 
-from tests.e2e.access import GET_405, only, post_only
+from tests.e2e.access import GET_405, LEDGER_POST, only, post_only
 
 ADMIN = {"admin"}
 
@@ -10,6 +10,8 @@ ROWS = {
     "integrations:webhook-action": ("/integrations/webhooks/{whe}/rotate/", post_only(ADMIN), 302),
     "integrations:delivery-detail": ("/integrations/deliveries/{whd}/", only(ADMIN), 302),
     "integrations:delivery-redeliver": ("/integrations/deliveries/{whd}/redeliver/", post_only(ADMIN), 302),
+    "integrations:vouchers": ("/integrations/vouchers/", only(LEDGER_POST), 302),
+    "integrations:voucher-download": ("/integrations/vouchers/{vx}/csv/", only(LEDGER_POST), 302),
     "api:webhook-list": ("/api/v1/webhooks/", only(ADMIN), 401),
     "api:webhook-detail": ("/api/v1/webhooks/{whe}/", only(ADMIN), 401),
     "api:webhook-rotate": ("/api/v1/webhooks/{whe}/rotate-secret/", GET_405, 401),
@@ -28,4 +30,8 @@ def objects(*, world, company, customer, users, finance):
     message = Message.objects.create(company=company, msg_id="msg_access", event_type="payment.recorded", body="{}")
     d = Delivery.objects.create(message=message, endpoint=endpoint, window_start=timezone.now(),
                                 next_attempt_at=timezone.now())
-    return {"whe": endpoint.pk, "whd": d.pk}
+    from huikuan.integrations.models import VoucherExport
+
+    vx = VoucherExport.objects.create(company=company, layout="u8", period_from=timezone.localdate(),
+                                      period_to=timezone.localdate(), lines=[])
+    return {"whe": endpoint.pk, "whd": d.pk, "vx": vx.pk}
