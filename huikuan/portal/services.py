@@ -64,8 +64,9 @@ def link_hours(purpose: str) -> float:
 
 def service_actor(company):
     """The portal's service account: the actor of the services the portal calls (audit shows it as the
-    customer portal; the ``portal.*`` event beside it names the contact). It has no usable password, so
-    nobody can sign in as it; it only ever acts inside portal services, which scope by the contact."""
+    customer portal; the ``portal.*`` event beside it names the contact). It has no usable password and
+    belongs to no company, so nobody can sign in as it or pick it as a person; it only ever acts inside
+    portal services, which scope by the contact (``company`` is kept for a per-company account later)."""
     User = get_user_model()
     user = User.objects.filter(username=SERVICE_USERNAME).first()
     if user is None:
@@ -76,9 +77,7 @@ def service_actor(company):
                 user.save()
         except IntegrityError:
             user = User.objects.get(username=SERVICE_USERNAME)
-    if not user.companies.filter(pk=company.pk).exists():
-        user.companies.add(company)
-    return user
+    return user  # member of no company: never listed among a company's people, pickers or users
 
 
 def contact_address(contact: Contact) -> str:

@@ -67,6 +67,10 @@ def test_confirm_statement_stamps_pdf_records_who_and_restarts_limitation(client
     assert client.get(f"/portal/c/{c.pk}/statements/{st.pk}/confirmed.pdf").content == pdf
     titles = [i.title for i in customer_timeline(customer=c)]
     assert "Statement confirmed in the customer portal" in titles or "客户在门户中确认了对账单" in titles
+    from django.contrib.auth import get_user_model
+
+    service = get_user_model().objects.get(username=portal.SERVICE_USERNAME)
+    assert not service.has_usable_password() and not service.companies.exists()  # in nobody's people lists
     note = Notification.objects.get(user=c.owner)
     assert "李会计" in str(note.message) and st.number in str(note.message)
 
