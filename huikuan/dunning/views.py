@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -67,24 +67,33 @@ def _page(request, qs):
 def index(request):
     """Run history (counts by step/channel, dry runs) and the on-demand buttons."""
     company = company_of(request)
+    everything = sees_all(request.user)
     qs = DunningRun.objects.filter(company=company)
+    if everything:
+        qs = qs.annotate(shown_notices=F("notices"), shown_items=F("items"))
+    else:  # a salesperson's figures are their own customers' notices, counted in SQL, never the run's totals
+        mine = owner_q(request.user, "notice_set__customer__owner")
+        qs = qs.annotate(shown_notices=Count("notice_set", filter=mine, distinct=True),
+                         shown_items=Count("notice_set__items", filter=mine))
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename="dunning-runs", sheet_title=_("Dunning runs"),
             columns=[(_("Run"), "int"), (_("As of"), "date"), (_("Dry run"), "text"), (_("Trigger"), "text"),
                      (_("Status"), "text"), (_("Notices"), "int"), (_("Items"), "int"), (_("Counts"), "text")],
-            rows=([r.pk, r.as_of, _("yes") if r.dry_run else "", r.trigger, r.get_status_display(), r.notices, r.items,
-                   ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()))] for r in qs[:100000]))
+            rows=([r.pk, r.as_of, _("yes") if r.dry_run else "", r.trigger, r.get_status_display(), r.shown_notices,
+                   r.shown_items, ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items())) if everything else ""]
+                  for r in qs[:100000]))
     page = _page(request, qs)
-    outbox = {s: n for s, n in _status_counts(company)}
+    outbox = {s: n for s, n in _status_counts(company, None if everything else request.user)}
     return render(request, "dunning/index.html", {"nav": "dunning", "page": page, "today": clock.today(company),
                                                   "outbox": outbox, "statuses": DeliveryStatus.choices})
 
 
-def _status_counts(company):
-    from django.db.models import Count
-
-    return Delivery.objects.filter(company=company).values_list("status").annotate(n=Count("pk"))
+def _status_counts(company, user=None):
+    qs = Delivery.objects.filter(company=company)
+    if user is not None:
+        qs = qs.filter(owner_q(user, "notice__customer__owner"))
+    return qs.values_list("status").annotate(n=Count("pk"))
 
 
 @login_required

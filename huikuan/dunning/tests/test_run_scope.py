@@ -40,3 +40,18 @@ def test_salesperson_sees_only_own_figures_on_a_run(client, company, customer, o
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert _kpis(html)["Notices"] == "2" and _kpis(html)["Items"] == "4"
     assert other_customer.name in html
+
+
+def test_run_history_shows_a_salesperson_own_counts_only(client, company, customer, other_customer, finance, users):
+    post(company, customer, finance, "100.00", DOC_DATE)
+    for _ in range(3):
+        post(company, other_customer, finance, "200.00", DOC_DATE)
+    run = services.run_dunning(company=company, as_of=DUE + dt.timedelta(days=8), enqueue=False)
+    client.force_login(users["sales_east"])
+    html = client.get(reverse("dunning:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = re.search(rf'<tr>.*?{run.as_of:%Y-%m-%d}.*?</tr>', html, re.S).group(0)
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["1", "1"], row
+    client.force_login(users["finance"])
+    html = client.get(reverse("dunning:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = re.search(rf'<tr>.*?{run.as_of:%Y-%m-%d}.*?</tr>', html, re.S).group(0)
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["2", "4"], row
