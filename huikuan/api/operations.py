@@ -113,6 +113,25 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                                    "Records the decision on a pending request; approving posts the write-off credit "
                                    "against the instalment. Deciding one's own request is 403 `self_approval`; a "
                                    "request already decided is 409."),
+    # collections
+    "promises_list": ("List promises to pay",
+                      "Promises to pay with their status (open, kept, broken), latest promised date first. Filter by "
+                      "`status` or `customer`; `updated_since` reads them in the order they were recorded." + SCOPE
+                      + PAGED),
+    "promises_create": ("Record a promise to pay",
+                        "Records a customer's promise to pay an amount by a date, for given instalments or the "
+                        "account; `pause_dunning` holds reminders for those instalments until then. A past date or "
+                        "more than is open (less disputed parts and other open promises) is 422. Honours "
+                        "`Idempotency-Key`."),
+    "promises_retrieve": ("Get a promise to pay", "One promise with its status and settlement date." + SCOPE),
+    "disputes_list": ("List disputes",
+                      "Disputes with their status and resolution, latest first. Filter by `status` or `customer`."
+                      + SCOPE + " Paged by `page`/`page_size`."),
+    "disputes_create": ("Open a dispute",
+                        "Disputes part of one instalment or of a document (spread over its open instalments, "
+                        "earliest first): the disputed part leaves dunning and shows apart in aging. More than is "
+                        "open is 422. Honours `Idempotency-Key`."),
+    "disputes_retrieve": ("Get a dispute", "One dispute with its resolution." + SCOPE),
     # reports
     "aging_retrieve": ("Get the aging report",
                        "Open receivables by age bucket as of a date, grouped by customer, salesperson, region or "

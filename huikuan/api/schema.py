@@ -14,7 +14,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 ERROR_DESCRIPTIONS = {
     "401": "No API key, or the key is invalid, expired or revoked.",
     "403": "The key's user lacks the permission this operation needs.",
-    "404": "No such object within the key's scope (objects of other companies, salespeople or customers "
+    "404": "No such object within the key's scope, in the path or named in the body (objects of other "
+           "companies, salespeople or customers "
            "are reported as missing); on a list read by page number, a `page` past the last page.",
     "409": "Conflict: a stale `version`, a duplicate number or external key, a state that forbids the "
            "change, or a request with the same Idempotency-Key still running.",
@@ -73,8 +74,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _error_codes(self) -> list[str]:
         codes = ["401", "403", "429"]
-        if "{" in self.path or (self.method == "GET" and self._is_list_view()):
-            codes.append("404")  # outside the scope; on a page-number list, a page past the last
+        if "{" in self.path or self.method in WRITES or (self.method == "GET" and self._is_list_view()):
+            codes.append("404")  # outside the scope (path or body); on a page-number list, a page past the last
         if self.method == "GET" and (self._is_list_view() or any(
                 p.location == OpenApiParameter.QUERY for p in super().get_override_parameters()
                 if isinstance(p, OpenApiParameter))):

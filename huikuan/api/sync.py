@@ -79,6 +79,16 @@ def decode_cursor(raw: str) -> tuple[dt.datetime, int]:
         raise _invalid("cursor", _("This cursor is not valid; start again from the first page.")) from exc
 
 
+def sync_field(view, model) -> str:
+    """The view's change-order field (``sync_field``, default ``updated_at``); a list without one refuses
+    ``updated_since``/``cursor`` with 422 rather than failing on a missing column."""
+    field = getattr(view, "sync_field", "updated_at")
+    if not field or field not in {f.name for f in model._meta.get_fields()}:
+        msg = _("This list cannot be read by change (no updated_since or cursor).")
+        raise ApiError(422, "invalid", msg, {"updated_since": [msg]})
+    return field
+
+
 def sync_mode(request) -> bool:
     p = request.query_params
     return bool(p.get("updated_since") or p.get("cursor"))

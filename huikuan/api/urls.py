@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import credit, kpis, ledger_ops, masters, periods, provisions, views, webhooks
+from . import collections_ops, credit, kpis, ledger_ops, masters, periods, provisions, views, webhooks
 from .schema_view import SchemaView
 
 v1 = [
@@ -26,6 +26,10 @@ v1 = [
     path("write-offs/", ledger_ops.WriteOffList.as_view(), name="write-off-list"),
     path("write-offs/<int:pk>/", ledger_ops.WriteOffDetail.as_view(), name="write-off-detail"),
     path("write-offs/<int:pk>/decision/", ledger_ops.WriteOffDecide.as_view(), name="write-off-decide"),
+    path("promises/", collections_ops.PromiseList.as_view(), name="promise-list"),
+    path("promises/<int:pk>/", collections_ops.PromiseDetail.as_view(), name="promise-detail"),
+    path("disputes/", collections_ops.DisputeList.as_view(), name="dispute-list"),
+    path("disputes/<int:pk>/", collections_ops.DisputeDetail.as_view(), name="dispute-detail"),
     path("payment-terms/", masters.PaymentTermList.as_view(), name="payment-term-list"),
     path("users/", masters.UserList.as_view(), name="user-list"),
     path("aging/", views.AgingView.as_view(), name="aging"),

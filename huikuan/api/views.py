@@ -59,7 +59,7 @@ class Pagination(PageNumberPagination):
             self.request = request
             size = self.get_page_size(request)
             rows, self.next_cursor, rest = sync.keyset_page(queryset, request, size=size,
-                                                            field=getattr(view, "sync_field", "updated_at"))
+                                                            field=sync.sync_field(view, queryset.model))
             n = rest.order_by().values("pk")[: self.count_cap + 1].count()
             self.keyset_count, self.keyset_capped = min(n, self.count_cap), n > self.count_cap
             return rows

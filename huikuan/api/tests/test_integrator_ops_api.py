@@ -110,3 +110,30 @@ def test_payment_terms_and_users(api, net30, users):
     assert [t["code"] for t in terms] == [net30.code] and terms[0]["days"] == net30.days
     names = {u["username"] for u in c.get("/api/v1/users/", {"page_size": 100}).json()["results"]}
     assert {"finance", "sales_east"} <= names
+
+
+def test_promises_and_disputes(api, booked, customer, other_customer):
+    doc, _pay = booked
+    c = api("collector")
+    future = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    r = c.post("/api/v1/promises/", {"customer": customer.pk, "amount": "200.00", "promised_date": future},
+               format="json", HTTP_IDEMPOTENCY_KEY="pr-1")
+    assert r.status_code == 201 and r.json()["status"] == "open" and r.json()["amount"] == "200.00"
+    again = c.post("/api/v1/promises/", {"customer": customer.pk, "amount": "200.00", "promised_date": future},
+                   format="json", HTTP_IDEMPOTENCY_KEY="pr-1")
+    assert again.json()["id"] == r.json()["id"] and again["Idempotent-Replayed"] == "true"
+    too_much = c.post("/api/v1/promises/", {"customer": customer.pk, "amount": "5000.00", "promised_date": future},
+                      format="json")
+    assert too_much.status_code == 422
+    assert [p["id"] for p in c.get("/api/v1/promises/", {"customer": customer.pk}).json()["results"]] == [r.json()["id"]]
+    assert api("sales_west").get(f"/api/v1/promises/{r.json()['id']}/").status_code == 404
+
+    d = c.post("/api/v1/disputes/", {"customer": customer.pk, "reason": "price", "amount": "100.00",
+                                     "document": doc.pk}, format="json")
+    assert d.status_code == 201 and d.json()["status"] == "open" and d.json()["document"] == doc.pk
+    assert c.get(f"/api/v1/disputes/{d.json()['id']}/").json()["amount"] == "100.00"
+    assert c.post("/api/v1/disputes/", {"customer": other_customer.pk, "reason": "price", "amount": "1.00",
+                                        "document": doc.pk}, format="json").status_code in (404, 422)
+    assert api("sales_west").get(f"/api/v1/disputes/{d.json()['id']}/").status_code == 404
+    no_sync = c.get("/api/v1/disputes/", {"updated_since": "2026-01-01"})
+    assert no_sync.status_code == 422 and "updated_since" in no_sync.json()["error"]["fields"]

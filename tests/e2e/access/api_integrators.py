@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal as D
 
+from huikuan.collections import services as coll
 from huikuan.ledger import services as ledger
 
 from . import GET_405, OK_ALL, OWN
@@ -16,6 +17,10 @@ ROWS = {
     "api:write-off-list": ("/api/v1/write-offs/", OK_ALL, 401),
     "api:write-off-detail": ("/api/v1/write-offs/{w}/", OWN, 401),
     "api:write-off-decide": ("/api/v1/write-offs/{w}/decision/", GET_405, 401),
+    "api:promise-list": ("/api/v1/promises/", OK_ALL, 401),
+    "api:promise-detail": ("/api/v1/promises/{apipr}/", OWN, 401),
+    "api:dispute-list": ("/api/v1/disputes/", OK_ALL, 401),
+    "api:dispute-detail": ("/api/v1/disputes/{apids}/", OWN, 401),
     "api:payment-term-list": ("/api/v1/payment-terms/", OK_ALL, 401),
     "api:user-list": ("/api/v1/users/", OK_ALL, 401),
 }
@@ -24,4 +29,8 @@ ROWS = {
 def objects(*, world, company, customer, users, finance) -> dict:
     note = ledger.issue_credit_note(company=company, customer_id=customer.pk, amount=D("1.00"), date=dt.date(2026, 1, 7),
                                     reason="折让", actor=finance, apply=False)
-    return {"apicn": note.pk}
+    promise = coll.record_promise(company=company, customer_id=customer.pk, amount=D("10.00"),
+                                  promised_date=dt.date(2026, 12, 31), today=dt.date(2026, 12, 1), actor=finance)
+    dispute = coll.open_dispute(company=company, customer_id=customer.pk, reason="price", amount=D("3.00"),
+                                actor=finance, today=dt.date(2026, 12, 1), document_id=world["d"])
+    return {"apicn": note.pk, "apipr": promise.pk, "apids": dispute.pk}
