@@ -54,6 +54,11 @@ def pinyin_initials(text: str) -> str:
     return "".join(out)
 
 
+def pinyin_full(text: str) -> str:
+    """'上海华东机械有限公司' -> 'shanghaihuadongjixieyouxiangongsi' (latin letters and digits kept, lowercased)."""
+    return "".join(ch.lower() for part in lazy_pinyin(text or "", errors=lambda s: list(s)) for ch in part if ch.isalnum())
+
+
 def normalise_phone(raw: str, region: str = "CN") -> str:
     """Return E.164 ('+8613800138000'); raise ValueError when it is not a possible number."""
     raw = (raw or "").strip()

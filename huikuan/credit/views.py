@@ -32,6 +32,7 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
 from huikuan.customers.models import PaymentTerm
+from huikuan.customers.picker import CustomerPickerField
 from huikuan.ledger.selectors import customers_in_scope, get_customer
 
 from . import selectors, services
@@ -413,24 +414,24 @@ def customer_panel(request, pk: int):
 
 
 class CheckForm(forms.Form):
-    customer = forms.IntegerField(label=gettext_lazy("Customer"), widget=forms.Select)
+    customer = CustomerPickerField(label=gettext_lazy("Customer"))
     amount = forms.DecimalField(label=gettext_lazy("Amount"), max_digits=15, decimal_places=2, min_value=0.01)
 
 
-def _customer_choices(request):
-    qs = customers_in_scope(user=request.user, company=company_of(request)).order_by("code").values_list("pk", "code", "name")
-    return [("", "—")] + [(pk, f"{code} {name}") for pk, code, name in qs[:2000]]
+def _pick_in_scope(request, form):
+    """The form's customer picker resolves codes among the customers the user may see."""
+    form.fields["customer"].queryset = customers_in_scope(user=request.user, company=company_of(request))
 
 
 @login_required
 def check(request):
     company = company_of(request)
     form = CheckForm(request.GET or None)
-    form.fields["customer"].widget.choices = _customer_choices(request)
+    _pick_in_scope(request, form)
     result, status = None, 200
     if request.GET and form.is_valid():
         try:
-            result = services.check_credit(company=company, customer_id=form.cleaned_data["customer"],
+            result = services.check_credit(company=company, customer_id=form.cleaned_data["customer"].pk,
                                            amount=form.cleaned_data["amount"], as_of=clock.today(company),
                                            actor=request.user)
         except DomainError as exc:
@@ -445,7 +446,7 @@ def check(request):
 
 
 class OrderForm(forms.Form):
-    customer = forms.IntegerField(label=gettext_lazy("Customer"), widget=forms.Select)
+    customer = CustomerPickerField(label=gettext_lazy("Customer"))
     reference = forms.CharField(label=gettext_lazy("Order reference"), max_length=60)
     amount = forms.CharField(label=gettext_lazy("Amount"), max_length=30)  # "80,000.00" too; the service parses it
 
@@ -488,13 +489,13 @@ def order_new(request):
     _need(request, "credit.order")
     company = company_of(request)
     form = OrderForm(request.POST or None, initial={"customer": parse_int(request.GET.get("customer"))})
-    form.fields["customer"].widget.choices = _customer_choices(request)
+    _pick_in_scope(request, form)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             d = form.cleaned_data
             try:
-                result = services.submit_order(company=company, customer_id=d["customer"], reference=d["reference"],
+                result = services.submit_order(company=company, customer_id=d["customer"].pk, reference=d["reference"],
                                                amount=d["amount"], as_of=clock.today(company), actor=request.user)
             except DomainError as exc:
                 _error_into(form, exc)
@@ -638,7 +639,7 @@ def request_decide(request, pk: int):
 
 
 class ReportForm(forms.Form):
-    customer = forms.IntegerField(label=gettext_lazy("Customer"), widget=forms.Select)
+    customer = CustomerPickerField(label=gettext_lazy("Customer"))
     provider = forms.CharField(label=gettext_lazy("Provider"), max_length=100)
     report_date = forms.DateField(label=gettext_lazy("Report date"))
     score = forms.IntegerField(label=gettext_lazy("Score (0–100)"), min_value=0, max_value=100, required=False)
@@ -655,7 +656,7 @@ def _report_page(request, form=None, import_form=None, status=200):
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     if form is None:
         form = ReportForm(initial={"customer": parse_int(request.GET.get("customer"))})
-    form.fields["customer"].widget.choices = _customer_choices(request)
+    _pick_in_scope(request, form)
     return render(request, "credit/reports.html", {"nav": "credit", "page": page, "form": form,
                                                    "import_form": import_form or ReportImportForm(),
                                                    "can_add": request.user.can("credit.report")}, status=status)
@@ -681,12 +682,12 @@ def report_new(request):
     _need(request, "credit.report")
     company = company_of(request)
     form = ReportForm(request.POST, request.FILES)
-    form.fields["customer"].widget.choices = _customer_choices(request)
+    _pick_in_scope(request, form)
     if form.is_valid():
         d = form.cleaned_data
         try:
             services.add_report(company=company, actor=request.user, provider=d["provider"], report_date=d["report_date"],
-                                score=d["score"], rating=d["rating"], file=d["file"], customer_id=d["customer"])
+                                score=d["score"], rating=d["rating"], file=d["file"], customer_id=d["customer"].pk)
         except DomainError as exc:
             _error_into(form, exc)
         else:

@@ -83,6 +83,8 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=60, blank=True)
     name_initials = models.CharField(max_length=120, blank=True, db_index=True, editable=False)
+    # full pinyin of name and short name ("shanghaihuadong… huadongjixie"): the pickers match it at any position
+    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     group = models.ForeignKey(
         CustomerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers",

@@ -82,6 +82,31 @@ def customer_list(
     return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["code"]))
 
 
+def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
+    """Customers for a picker's autocomplete: by code (prefix), name or short name (anywhere), pinyin initials
+    or full pinyin at any position ("hd" and "huadong" find 上海华东…), a contact's phone (4+ digits, anywhere)
+    or the 统一社会信用代码 (prefix). Exact code first, then code prefix, then the rest by code; never more
+    than ``limit`` (the picker asks again as the user types — no list is capped for good)."""
+    q = " ".join((q or "").split())
+    if not q:
+        return []
+    contains = "contains" if q.upper() == q.lower() else "icontains"
+    match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
+    key = q.lower().replace(" ", "").replace("'", "")
+    if key.isascii() and key.isalnum():
+        match |= Q(name_initials__contains=key) | Q(name_pinyin__contains=key)
+        if len(key) >= 6:
+            match |= Q(credit_code__startswith=key.upper())
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(key) - 2:  # mostly digits: a phone number
+        match |= Q(pk__in=Contact.objects.filter(customer__company=company, phone__contains=digits).values("customer_id"))
+    base = scoped_customers(user=user, company=company).only("pk", "code", "name", "short_name", "status")
+    first = list(base.filter(code__istartswith=q).order_by("code")[:limit])  # the exact code sorts first
+    if len(first) < limit:
+        first += base.filter(match).exclude(code__istartswith=q).order_by("code")[: limit - len(first)]
+    return first
+
+
 def get_customer(*, user, company, pk) -> Customer:
     """One customer in the user's scope (owner, group, parent, terms joined); Http404 otherwise."""
     try:

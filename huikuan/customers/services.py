@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from huikuan.accounts.models import Role, User
 from huikuan.accounts.scoping import owner_q
 from huikuan.common import audit
-from huikuan.common.identifiers import normalise_phone, pinyin_initials, uscc_problem
+from huikuan.common.identifiers import normalise_phone, pinyin_full, pinyin_initials, uscc_problem
 from huikuan.common.money import MINOR_UNITS
 
 from .errors import (
@@ -133,6 +133,10 @@ def _initials(name: str, short_name: str) -> str:
     if short_name:
         parts.append(pinyin_initials(short_name))
     return " ".join(p for p in parts if p)[:120]
+
+
+def _pinyin(name: str, short_name: str) -> str:
+    return " ".join(p for p in (pinyin_full(name), pinyin_full(short_name)) if p)[:400]
 
 
 def _validate_customer(*, company, actor, values: dict, instance: Customer | None) -> dict:
@@ -338,6 +342,7 @@ def create_customer(
         with transaction.atomic():
             customer = Customer.objects.create(
                 company=company, name_initials=_initials(values["name"], values["short_name"]),
+                name_pinyin=_pinyin(values["name"], values["short_name"]),
                 external_source=external_source, external_key=external_key, **values
             )
     except IntegrityError as exc:  # a concurrent insert of the same code
@@ -426,8 +431,9 @@ def update_customer(*, customer_id: int, actor, expected_version: int, channel: 
         raise _duplicate(customer.code)
     if "name" in after or "short_name" in after:
         customer.name_initials = _initials(customer.name, customer.short_name)
+        customer.name_pinyin = _pinyin(customer.name, customer.short_name)
     customer.version = customer.version + 1
-    fields = [*after, "name_initials", "version", "updated_at"]
+    fields = [*after, "name_initials", "name_pinyin", "version", "updated_at"]
     try:
         with transaction.atomic():
             customer.save(update_fields=fields)

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 
 from pypinyin import lazy_pinyin
 
-from huikuan.common.identifiers import USCC_CHARS, org_code_check_char, pinyin_initials, uscc_check_char
+from huikuan.common.identifiers import (
+    USCC_CHARS,
+    org_code_check_char,
+    pinyin_full,
+    pinyin_initials,
+    uscc_check_char,
+)
 
 # (city, English, region, administrative division code)
 CITIES: list[tuple[str, str, str, str]] = [
@@ -97,6 +103,7 @@ class CustomerSpec:
     name: str
     short_name: str
     name_initials: str
+    name_pinyin: str
     credit_code: str
     region: str
     industry: str
@@ -210,7 +217,8 @@ def generate_customers(rng: random.Random, count: int, *, groups: int | None = N
         team = "east" if region in EAST_REGIONS else "south"
         spec = CustomerSpec(
             index=index, code=f"{code_prefix}{index + 1:0{width}d}", name=name, short_name=short,
-            name_initials=pinyin_initials(name)[:120], credit_code=make_uscc(rng, division), region=region,
+            name_initials=pinyin_initials(name)[:120],
+            name_pinyin=" ".join(p for p in (pinyin_full(name), pinyin_full(short)) if p)[:400], credit_code=make_uscc(rng, division), region=region,
             industry=industry, address=f"{city}市{rng.choice(['工业园区', '经济开发区', '高新区', '滨江路', '人民路', '建设大道'])}"
                                       f"{rng.randint(1, 999)}号",
             city=city, behaviour=behaviour, term_code=rng.choice(TERM_BY_BEHAVIOUR[behaviour]),

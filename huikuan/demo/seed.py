@@ -120,7 +120,7 @@ def create_customers(*, company, specs, terms: dict[str, PaymentTerm]) -> dict[i
     for s in specs:
         people = sales[s.team] or sales["east"] or sales["south"]
         objs.append(Customer(
-            company=company, code=s.code, name=s.name, short_name=s.short_name, name_initials=s.name_initials,
+            company=company, code=s.code, name=s.name, short_name=s.short_name, name_initials=s.name_initials, name_pinyin=s.name_pinyin,
             credit_code=s.credit_code, region=s.region, industry=s.industry, address=s.address,
             owner=people[s.owner_slot % len(people)] if people else None, payment_term=terms[s.term_code],
             group=groups.get(s.group),

@@ -8,6 +8,7 @@ from .views import customers
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer-list"),
     path("customers/export.xlsx", customers.customer_export, name="customer-export"),
+    path("customers/pick/", customers.customer_pick, name="customer-pick"),
     path("customers/new/", customers.customer_create, name="customer-create"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer-edit"),
     path("customers/<int:pk>/checked/", customers.customer_checked, name="customer-checked"),

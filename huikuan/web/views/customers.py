@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Sum
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -531,6 +531,15 @@ def contact_deactivate(request, contact_pk):
     else:
         messages.success(request, _("Contact %(name)s deactivated.") % {"name": contact.name})
     return redirect("web:customer-contacts", pk=contact.customer_id)
+
+
+@login_required
+def customer_pick(request):
+    """Autocomplete for the customer pickers: up to 20 matches in the user's scope, as JSON."""
+    found = selectors.customer_pick(user=request.user, company=_company(request), q=request.GET.get("q", "")[:100])
+    return JsonResponse({"results": [
+        {"id": c.pk, "code": c.code, "name": c.name, "short_name": c.short_name,
+         "status": "" if c.status == CustomerStatus.ACTIVE else str(c.get_status_display())} for c in found]})
 
 
 @require_POST

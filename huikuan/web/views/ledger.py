@@ -119,11 +119,6 @@ def _customers(request):
     return sel.customers_in_scope(user=request.user, company=_company(request))
 
 
-def _customer_options(request):
-    """Up to 200 customers for the picker's datalist (typing a code that is not listed still works)."""
-    return _customers(request).only("code", "name").order_by("code")[:200]
-
-
 def _duplicate(request, model, key: str | None, detail: str):
     """A form submitted twice: send the user to what the first submission created."""
     existing = model.objects.filter(request_key=key, company=_company(request)).first() if key else None
@@ -270,8 +265,7 @@ def _form_rows(post):
 
 
 def _document_context(request, form, **extra):
-    return {"nav": "documents", "form": form, "customer_options": _customer_options(request),
-            "line_rows": [], "sched_rows": [], **extra}
+    return {"nav": "documents", "form": form, "line_rows": [], "sched_rows": [], **extra}
 
 
 @login_required
@@ -423,7 +417,7 @@ def payment_list(request):
 @needs("ledger.payment")
 def payment_new(request):
     company = _company(request)
-    ctx = {"nav": "payments", "customer_options": _customer_options(request)}
+    ctx = {"nav": "payments"}
     if request.method != "POST":
         initial = {"date": clock.today(company), "auto_allocate": True}
         cust = _customers(request).filter(pk=_int(request.GET.get("customer"))).first()
@@ -463,7 +457,7 @@ def payment_new(request):
 @needs("ledger.credit_note")
 def credit_note_new(request):
     company = _company(request)
-    ctx = {"nav": "payments", "customer_options": _customer_options(request)}
+    ctx = {"nav": "payments"}
     if request.method != "POST":
         initial = {"date": clock.today(company), "apply": True}
         cust = _customers(request).filter(pk=_int(request.GET.get("customer"))).first()
@@ -779,7 +773,7 @@ def fapiao_list(request):
 @needs("ledger.fapiao")
 def fapiao_new(request):
     company = _company(request)
-    ctx = {"nav": "fapiao", "customer_options": _customer_options(request)}
+    ctx = {"nav": "fapiao"}
     if request.method != "POST":
         initial = {"issue_date": clock.today(company)}
         doc = sel.documents_in_scope(user=request.user, company=company).filter(pk=_int(request.GET.get("document"))).select_related("customer").first()

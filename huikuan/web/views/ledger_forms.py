@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from huikuan.accounts.models import Role, User
 from huikuan.common.errors import DomainError
 from huikuan.common.money import CURRENCY_CHOICES, to_decimal
-from huikuan.customers.models import Customer, PaymentTerm
+from huikuan.customers.models import PaymentTerm
+from huikuan.customers.picker import CustomerPickerField
 from huikuan.ledger.models import DocumentKind, FapiaoType, Method
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -34,30 +35,8 @@ class AmountField(forms.CharField):
         return d
 
 
-class CustomerField(forms.CharField):
-    """A customer picked by code (or pk) among the customers the user may see."""
-
-    def __init__(self, *args, **kwargs):
-        self.queryset = Customer.objects.none()
-        kwargs.setdefault("widget", forms.TextInput(attrs={"list": "customer-options", "autocomplete": "off"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value in self.empty_values:
-            return None
-        value = value.strip().split(" ", 1)[0]
-        found = self.queryset.filter(code=value).first()
-        if found is None and value.isdigit():
-            found = self.queryset.filter(pk=int(value)).first()
-        if found is None:
-            raise ValidationError(_("Unknown customer."), code="invalid")
-        return found
-
-    def prepare_value(self, value):
-        if isinstance(value, Customer):
-            return value.code
-        return value
+class CustomerField(CustomerPickerField):
+    """A customer picked by code (or pk) among the customers the user may see (the autocomplete picker)."""
 
 
 def attach_error(form: forms.Form, exc: DomainError) -> None:

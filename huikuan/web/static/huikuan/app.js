@@ -126,3 +126,124 @@
   document.addEventListener("DOMContentLoaded", function () { bind(document); });
   document.addEventListener("htmx:load", function (e) { bind(e.target.parentNode || document); });
 })();
+
+// Customer pickers (issue 13): every input[data-customer-picker] asks the server (data-pick-url) as the user
+// types — code, name, short name, pinyin (initials or full, any position), phone or 信用代码 — and lists up
+// to 20 matches: arrows move, Enter or a click picks (the box then holds the code, the name shows beside
+// it), Escape closes. A miss lists nothing and never clears what was typed.
+(function () {
+  function setup(input) {
+    const url = input.getAttribute("data-pick-url");
+    if (!url || input.dataset.pickerBound) return;
+    input.dataset.pickerBound = "1";
+    const wrap = document.createElement("span");
+    wrap.className = "picker";
+    input.parentNode.insertBefore(wrap, input);
+    wrap.appendChild(input);
+    const list = document.createElement("ul");
+    list.className = "picker-list";
+    list.id = (input.id || input.name) + "-matches";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    wrap.appendChild(list);
+    const chosen = document.createElement("small");
+    chosen.className = "picker-name muted";
+    chosen.setAttribute("aria-live", "polite");
+    wrap.appendChild(chosen);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+    let items = [], active = -1, timer = null, seq = 0;
+
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; }
+    function highlight(i) {
+      active = i;
+      list.querySelectorAll("li[data-i]").forEach(function (li) {
+        const on = Number(li.dataset.i) === i;
+        li.classList.toggle("active", on);
+        li.setAttribute("aria-selected", on ? "true" : "false");
+        if (on) { li.scrollIntoView({block: "nearest"}); input.setAttribute("aria-activedescendant", li.id); }
+      });
+    }
+    function render() {
+      list.replaceChildren();
+      if (!items.length) {
+        const li = document.createElement("li");
+        li.className = "picker-none muted";
+        li.textContent = input.getAttribute("data-none") || "—";
+        list.appendChild(li);
+      }
+      items.forEach(function (c, i) {
+        const li = document.createElement("li");
+        li.id = list.id + "-" + i;
+        li.dataset.i = String(i);
+        li.setAttribute("role", "option");
+        const code = document.createElement("b");
+        code.textContent = c.code;
+        li.appendChild(code);
+        li.appendChild(document.createTextNode(" " + c.name + (c.short_name ? " (" + c.short_name + ")" : "")));
+        if (c.status) {
+          const st = document.createElement("span");
+          st.className = "badge";
+          st.textContent = c.status;
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(st);
+        }
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(items.length ? 0 : -1);
+    }
+    function pick(i) {
+      const c = items[i];
+      if (!c) return;
+      input.value = c.code;
+      chosen.textContent = c.name;
+      close();
+      input.dispatchEvent(new Event("change", {bubbles: true}));
+    }
+    function ask(q, nameOnly) {
+      const n = ++seq;
+      fetch(url + "?q=" + encodeURIComponent(q), {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : {results: []}; })
+        .then(function (data) {
+          if (n !== seq) return;  // an older answer arriving late
+          items = data.results || [];
+          if (nameOnly) {
+            const hit = items.find(function (c) { return c.code.toUpperCase() === q.toUpperCase(); });
+            chosen.textContent = hit ? hit.name : "";
+          } else {
+            render();
+          }
+        })
+        .catch(function () { /* offline: the typed code is still checked when the form is sent */ });
+    }
+    input.addEventListener("input", function () {
+      chosen.textContent = "";
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (!q) { seq++; close(); return; }
+      timer = setTimeout(function () { ask(q, false); }, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden) return;
+      if (e.key === "ArrowDown" && items.length) { e.preventDefault(); highlight((active + 1) % items.length); }
+      else if (e.key === "ArrowUp" && items.length) { e.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); pick(active); }
+      else if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    list.addEventListener("mousedown", function (e) {
+      const li = e.target.closest("li[data-i]");
+      if (li) { e.preventDefault(); pick(Number(li.dataset.i)); }
+    });
+    if (input.value.trim()) ask(input.value.trim(), true);
+  }
+  function bind(root) {
+    (root && root.querySelectorAll ? root : document).querySelectorAll("input[data-customer-picker]").forEach(setup);
+  }
+  document.addEventListener("DOMContentLoaded", function () { bind(document); });
+  document.addEventListener("htmx:load", function (e) { bind(e.target.parentNode || document); });
+})();
