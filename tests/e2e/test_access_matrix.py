@@ -51,6 +51,7 @@ MATRIX = {
     "web:dashboard": ("/", OK_ALL, 302),
     "web:customer-list": ("/customers/", OK_ALL, 302),
     "web:customer-export": ("/customers/export.xlsx", OK_ALL, 302),
+    "web:customer-pick": ("/customers/pick/?q=C", OK_ALL, 302),  # the picker: scoped results, never a 404
     "web:customer-create": ("/customers/new/", only(EDITORS), 302),
     "web:customer-edit": ("/customers/{c}/edit/", only(EDITORS, west=404), 302),
     "web:customer-contacts": ("/customers/{c}/contacts/", OWN, 302),
