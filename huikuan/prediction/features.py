@@ -3,7 +3,7 @@
 An item's features as of ``t`` use only what was known before ``t``:
 
 - the customer's settled items count only if they were settled **before** ``t`` (``settled_on < t``):
-  how many, the share paid late / 30+ days late, mean, median and spread of days late, the mean of the
+  how many, the share paid late / 30+ days late, mean, median and spread of days late, the mean and the late share of the
   last six, the mean days to pay, the late share among the earlier items with the same disputed flag;
 - the customer's earlier documents (``document_date < t``): their median amount (the item's amount is
   compared with it) and how many are overdue and unpaid at ``t``;
@@ -38,7 +38,7 @@ FEATURES = (
     "log_amount", "terms_days", "disputed", "electronic", "month", "due_weekday",
     "n_prev", "late_rate", "late30_rate", "mean_days_late", "median_days_late", "std_days_late",
     "last6_days_late", "mean_days_to_pay", "late_rate_same_dispute", "amount_ratio", "overdue_open_n",
-    "days_since_last_settled",
+    "days_since_last_settled", "last6_late_rate",
 )
 NAN = float("nan")
 EPOCH = dt.date(2000, 1, 1).toordinal()
@@ -217,6 +217,7 @@ def _customer_features(items: Items, members: np.ndarray, at: np.ndarray, dl_all
             row[12] = sum(last6) / len(last6)
             row[13] = sum_pay / count
             row[17] = t - last_settled
+            row[18] = sum(1 for v in last6 if v > 0) / len(last6)
         same = by_dispute[float(items.disputed[i])]
         if same[0]:
             row[14] = same[1] / same[0]

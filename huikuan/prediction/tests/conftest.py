@@ -12,7 +12,7 @@ from huikuan.prediction import services, synthetic
 END = dt.date(2025, 12, 31)
 
 
-def load_synthetic(company, actor, *, n_invoices=3000, n_customers=60, seed=3, end=END):
+def load_synthetic(company, actor, *, n_invoices=5000, n_customers=80, seed=3, end=END):
     """A synthetic company posted through the ledger's bulk path as the history import posts it: each
     invoice with one instalment, each payment applied to its own invoice, the facts beside them."""
     traits = synthetic.customers(n_customers, random.Random(seed))

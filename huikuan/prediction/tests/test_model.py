@@ -1,0 +1,134 @@
+"""Features without leakage, the backtest against baselines, model versions and open-item predictions."""
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from huikuan.customers.models import Customer
+from huikuan.ledger import bulk
+from huikuan.ledger.checks import check_ledger
+from huikuan.ledger.models import Instalment
+from huikuan.ledger.services import ScheduleInput
+from huikuan.prediction import engine, model, services
+from huikuan.prediction.features import features, load_items
+from huikuan.prediction.models import ModelVersion
+
+from .conftest import END
+
+pytestmark = pytest.mark.django_db
+
+
+def _append_later_events(company, actor, after: dt.date):
+    """New invoices dated after ``after`` and payments (dated after it) of every open invoice."""
+    ids = list(Customer.objects.filter(company=company).values_list("pk", flat=True))
+    day = after + dt.timedelta(days=3)
+    bulk.post_documents(company=company, actor=actor, documents=[
+        bulk.DocumentInput(customer_id=cid, document_date=day, total=Decimal("999.00"), number=f"LATER-{cid}",
+                           schedule=[ScheduleInput(day + dt.timedelta(days=30), Decimal("999.00"))]) for cid in ids[:10]])
+    open_items = Instalment.objects.filter(company=company, open_amount__gt=0, document_date__lte=after)
+    bulk.record_payments(company=company, actor=actor, today=dt.date(2026, 12, 1), payments=[
+        bulk.PaymentInput(customer_id=i.customer_id, amount=i.open_amount, date=day + dt.timedelta(days=5),
+                          document_id=i.document_id) for i in open_items])
+    assert not Instalment.objects.filter(company=company, open_amount__gt=0, document_date__lte=after).exists()
+
+
+def test_features_never_change_when_later_events_are_appended(company, finance):
+    from .conftest import load_synthetic
+
+    load_synthetic(company, finance, n_invoices=500, n_customers=15, seed=9)
+    before = load_items(company=company)
+    X_before = features(before, before.document_date)
+    as_of = dt.date(2025, 6, 30)
+    live_before = engine.predict_open(company=company, as_of=as_of, trained=_trained(before, X_before))
+    _append_later_events(company, finance, after=END)
+    after = load_items(company=company)
+    keep = np.isin(after.id, before.id)
+    assert keep.sum() == len(before) and len(after) > len(before)
+    X_after = features(after, after.document_date)[keep]
+    order = np.argsort(after.id[keep])
+    np.testing.assert_array_equal(X_after[order], X_before[np.argsort(before.id)])
+    # a prediction as of a past day reads the books as they were that day
+    live_after = engine.predict_open(company=company, as_of=as_of, trained=_trained(before, X_before))
+    np.testing.assert_array_equal(live_after.items.id, live_before.items.id)
+    np.testing.assert_array_equal(live_after.X, live_before.X)
+    np.testing.assert_array_equal(live_after.p_late, live_before.p_late)
+    assert check_ledger() == []
+
+
+def _trained(items, X):
+    Xt, dl = engine.training_set(items, X, dt.date(2025, 1, 1).toordinal())
+    return model.train(Xt, dl)
+
+
+def test_model_beats_every_baseline_on_a_synthetic_company(synthetic_company):
+    bt = engine.backtest(company=synthetic_company, cutoff=dt.date(2025, 1, 1), with_rows=True)
+    acc = {k: v["accuracy"] for k, v in bt.figures.items()}
+    assert set(acc) == {"model", *model.BASELINES}
+    assert all(acc["model"] > acc[b] for b in model.BASELINES), acc
+    assert bt.live == "model"
+    assert bt.figures["model"]["auc"] > bt.figures["customer_rate"]["auc"]
+    assert bt.figures["model"]["mae_days_late"] < bt.figures["on_time"]["mae_days_late"]
+    assert sum(b["n"] for b in bt.figures["model"]["calibration"]) == bt.figures["model"]["n"]
+    row = bt.rows[0]
+    assert row["low"] <= row["predicted_date"] <= row["high"] and row["document_date"] >= dt.date(2025, 1, 1)
+
+
+def test_backtest_cutoff_outside_the_data_is_a_clear_error(synthetic_company):
+    from django.utils import translation
+
+    with pytest.raises(engine.BacktestError) as exc, translation.override("en"):
+        engine.backtest(company=synthetic_company, cutoff=dt.date(2019, 1, 1))
+    assert "outside the data" in str(exc.value)
+    with pytest.raises(engine.BacktestError):
+        engine.backtest(company=synthetic_company, cutoff=dt.date(2030, 1, 1))
+
+
+def test_versions_train_activate_rollback_and_predict(synthetic_company, finance):
+    v1 = services.train_model(company=synthetic_company, as_of=dt.date(2026, 1, 5), actor=finance)
+    v2 = services.train_model(company=synthetic_company, as_of=dt.date(2026, 1, 5), actor=finance)
+    assert (v1.version, v2.version) == (1, 2)
+    assert list(ModelVersion.objects.filter(is_active=True).values_list("version", flat=True)) == [2]
+    assert v2.backtest["model"]["accuracy"] and v2.live in ("model", *model.BASELINES)
+    assert v2.features and v2.items > 1000 and v2.window_end == dt.date(2026, 1, 5)
+    services.activate_version(company=synthetic_company, version=1, actor=finance)  # rollback
+    version, trained = services.active_model(synthetic_company)
+    assert version.version == 1
+    as_of = dt.date(2026, 1, 5)
+    pred = engine.predict_open(company=synthetic_company, as_of=as_of, trained=trained, live=version.live)
+    assert len(pred.items) > 0
+    assert ((pred.p_late >= 0) & (pred.p_late <= 1)).all()
+    assert (pred.p_late_30 <= pred.p_late + 1e-9).all() and (pred.p_late_90 <= pred.p_late_30 + 1e-9).all()
+    assert (pred.low <= pred.predicted).all() and (pred.predicted <= pred.high).all()
+    assert (pred.low >= as_of.toordinal()).all()
+    overdue = pred.items.due_date < as_of.toordinal()
+    assert (pred.p_late[overdue] > 0.999).all()  # already past due: late for certain
+    assert pred.reasons(0)
+
+
+def test_predict_command_train_backtest_export(synthetic_company, tmp_path):
+    import csv
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("predict", "train", "--as-of", "2026-01-05", stdout=out)
+    assert "v1:" in out.getvalue() and "customer_rate" in out.getvalue()
+    items = tmp_path / "items.csv"
+    out = io.StringIO()
+    call_command("predict", "backtest", "--cutoff", "2025-01-01", "--items", str(items), stdout=out)
+    rows = list(csv.reader(items.open(encoding="utf-8")))
+    assert rows[0][0] == "document_number" and rows[0][-1] == "actual_payment_date" and len(rows) > 100
+    with pytest.raises(CommandError, match="outside the data"):
+        call_command("predict", "backtest", "--cutoff", "2019-01-01", "--language", "en", stdout=io.StringIO())
+    export = tmp_path / "p.csv"
+    call_command("predict", "export", "--as-of", "2026-01-05", "--output", str(export), stdout=io.StringIO())
+    rows = list(csv.reader(export.open(encoding="utf-8")))
+    assert rows[0][:3] == ["document_number", "instalment", "customer"] and len(rows) > 1
+    xlsx = tmp_path / "p.xlsx"
+    call_command("predict", "export", "--as-of", "2026-01-05", "--format", "xlsx", "--output", str(xlsx),
+                 stdout=io.StringIO())
+    assert xlsx.stat().st_size > 1000
