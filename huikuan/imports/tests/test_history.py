@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
+from huikuan.common.texts import render
 from huikuan.imports.models import JobStatus
 from huikuan.imports.services import commit_job, preview_job
 from huikuan.imports.tests.helpers import job_for, write_csv
@@ -73,10 +74,10 @@ def test_bad_history_rows_reported_and_nothing_written(tmp_path, company, financ
     assert job.status == JobStatus.INVALID
     by_line = {e["line"]: e for e in job.errors}
     assert sorted(by_line) == [3, 4, 5, 7, 8, 9]
-    assert by_line[3]["column"] == "收款日期" and "before the document date" in by_line[3]["reason"]
+    assert by_line[3]["column"] == "收款日期" and "before the document date" in render(by_line[3]["reason"])
     assert by_line[4]["column"] == "金额"
     assert by_line[5]["column"] == "币种" and by_line[5]["value"] == "XYZ"
-    assert "more than its amount" in by_line[7]["reason"]
+    assert "more than its amount" in render(by_line[7]["reason"])
     assert by_line[8]["column"] == "客户编码"
     assert by_line[9]["column"] == "到期日"
     assert (ReceivableDocument.objects.count(), Credit.objects.count(), DocumentFacts.objects.count()) == before

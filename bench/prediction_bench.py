@@ -1,0 +1,101 @@
+"""Backtest and timing of the payment prediction (issue 16) on synthetic companies, in memory (no database).
+
+    .venv/bin/python bench/prediction_bench.py --invoices 5000 --customers 80 --seeds 3,4
+    .venv/bin/python bench/prediction_bench.py --invoices 200000 --customers 4000 --seeds 1 --timing
+
+Each seed: ``prediction.synthetic`` rows (2022-01-01 … 2025-12-31) → items as the history import would
+post them → ``engine.backtest`` at cutoff 2025-01-01 (the same code as ``huikuan predict backtest``):
+the model and the five baselines side by side. ``--timing`` also times features, training on every
+item due before the end, and predicting all items; peak RSS from ``resource.getrusage``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+
+from huikuan.prediction import engine, synthetic  # noqa: E402
+from huikuan.prediction import model as m  # noqa: E402
+from huikuan.prediction.features import Items, features  # noqa: E402
+
+END = dt.date(2025, 12, 31)
+
+
+def items_from(settled, still_open) -> Items:
+    docs: dict[str, list] = {}
+    for r in settled:
+        d = docs.setdefault(r[2], [r, ""])
+        d[1] = max(d[1], r[7])
+    for r in still_open:
+        docs[r[2]] = [r, ""]
+    codes: dict[str, int] = {}
+    cols: dict[str, list] = {k: [] for k in Items.__slots__}
+    for k, (r, paid) in enumerate(docs.values()):
+        due = dt.date.fromisoformat(r[4]).toordinal()
+        cols["id"].append(k)
+        cols["customer"].append(codes.setdefault(r[0], len(codes)))
+        cols["document"].append(k)
+        cols["number"].append(r[2])
+        cols["seq"].append(1)
+        cols["document_date"].append(dt.date.fromisoformat(r[3]).toordinal())
+        cols["due_date"].append(due)
+        cols["amount"].append(float(r[5]))
+        cols["open_amount"].append(0.0 if paid else float(r[5]))
+        cols["settled_on"].append(dt.date.fromisoformat(paid).toordinal() if paid else 0)
+        cols["disputed"].append(1.0 if r[9] == "是" else 0.0)
+        cols["electronic"].append(1.0 if r[10] == "电子" else 0.0)
+        cols["currency"].append("CNY")
+        cols["salesperson"].append(0)
+        cols["customer_code"].append(r[0])
+    return Items(**{k: v if k in ("number", "currency", "customer_code") else np.array(v) for k, v in cols.items()})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--invoices", type=int, default=5000)
+    ap.add_argument("--customers", type=int, default=80)
+    ap.add_argument("--seeds", default="3,4")
+    ap.add_argument("--timing", action="store_true")
+    args = ap.parse_args()
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        settled, still_open = synthetic.rows(n_invoices=args.invoices, n_customers=args.customers,
+                                             start=dt.date(2022, 1, 1), end=END, seed=seed)
+        items = items_from(settled, still_open)
+        t0 = time.perf_counter()
+        X = features(items, items.document_date)
+        t_feat = time.perf_counter() - t0
+        bt = engine.backtest(company=None, cutoff=dt.date(2025, 1, 1), items=items, X=X)
+        print(f"seed {seed}: {len(items)} items, trained on {bt.train_items} before 2025-01-01, live: {bt.live}")
+        print(f"  {'':18s} {'n':>6s} {'late':>6s} {'acc':>7s} {'auc':>7s} {'mae_dl':>7s} {'rmse_dts':>8s}")
+        for name, f in bt.figures.items():
+            print(f"  {name:18s} {f['n']:6d} {f['late_share']:6.3f} {f['accuracy']:7.4f} {f['auc'] or 0:7.4f} "
+                  f"{f['mae_days_late']:7.2f} {f['rmse_days_to_settle']:8.2f}")
+        if args.timing:
+            Xt, dl = engine.training_set(items, X, END.toordinal())
+            t0 = time.perf_counter()
+            trained = m.train(Xt, dl)
+            t_train = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            m.predict(trained, X, overdue_days=END.toordinal() - items.due_date)
+            t_pred = time.perf_counter() - t0
+            print(f"  features {t_feat:.1f} s for {len(items)} items; training {t_train:.1f} s on {len(Xt)} items "
+                  f"(model on at most {m.MAX_TRAIN}); predicting {len(items)} items {t_pred:.1f} s; "
+                  f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
