@@ -23,4 +23,5 @@ class IntegrationsConfig(AppConfig):
             "integrations.delivery.redelivered": _("Webhook redelivered"),
             "integrations.vouchers.mapping_saved": _("Voucher account mapping saved"),
             "integrations.vouchers.exported": _("Vouchers exported"),
+            "integrations.financing.marked": _("Item marked as financed"),
         })

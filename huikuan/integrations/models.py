@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.common.money import MoneyField
+
 
 class Endpoint(models.Model):
     """A URL that receives the events it subscribes to, signed with its secret (Standard Webhooks)."""
@@ -164,3 +166,23 @@ class ExportedCredit(models.Model):
 
     credit = models.OneToOneField("ledger.Credit", on_delete=models.PROTECT, related_name="+")
     export = models.ForeignKey(VoucherExport, on_delete=models.PROTECT, related_name="credits")
+
+
+# ------------------------------------------------------------------ receivables financing (应收账款融资 / 保理)
+
+
+class FinancedItem(models.Model):
+    """An open item pledged or sold to a bank (保理 / 应收账款质押): once per instalment."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    instalment = models.OneToOneField("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
+    bank = models.CharField(_("bank"), max_length=100)
+    financed_on = models.DateField(_("financed on"))
+    amount = MoneyField(_("financed amount"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-financed_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="financed_amount_positive")]
+        verbose_name = _("financed item")

@@ -17,3 +17,7 @@ urlpatterns += [
     path("vouchers/", voucher_views.voucher_page, name="vouchers"),
     path("vouchers/<int:pk>/<str:fmt>/", voucher_views.voucher_download, name="voucher-download"),
 ]
+
+from . import financing_views  # noqa: E402
+
+urlpatterns += [path("financing/", financing_views.financing_page, name="financing")]

@@ -12,6 +12,7 @@ ROWS = {
     "integrations:delivery-redeliver": ("/integrations/deliveries/{whd}/redeliver/", post_only(ADMIN), 302),
     "integrations:vouchers": ("/integrations/vouchers/", only(LEDGER_POST), 302),
     "integrations:voucher-download": ("/integrations/vouchers/{vx}/csv/", only(LEDGER_POST), 302),
+    "integrations:financing": ("/integrations/financing/", only(LEDGER_POST), 302),
     "api:webhook-list": ("/api/v1/webhooks/", only(ADMIN), 401),
     "api:webhook-detail": ("/api/v1/webhooks/{whe}/", only(ADMIN), 401),
     "api:webhook-rotate": ("/api/v1/webhooks/{whe}/rotate-secret/", GET_405, 401),

@@ -1,0 +1,68 @@
+"""Receivables financing screen (应收账款融资 / 保理): eligible items by criteria, XLSX, mark financed."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from huikuan.common import clock
+from huikuan.common.errors import DomainError
+from huikuan.common.export import xlsx_response
+from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.paging import capped_page
+
+from . import financing
+from .models import FinancedItem
+
+
+@login_required
+def financing_page(request):
+    company = company_of(request)
+    if not request.user.can(financing.PERM):
+        raise PermissionDenied
+    today = clock.today(company)
+    if request.method == "POST":
+        try:
+            rows = financing.mark_financed(actor=request.user, company=company,
+                                           instalment_ids=[i for i in request.POST.getlist("items") if i.isdigit()],
+                                           bank=request.POST.get("bank", ""),
+                                           financed_on=parse_date(request.POST.get("financed_on")))
+            messages.success(request, _("Items marked as financed: %(n)s.") % {"n": len(rows)})
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect(request.get_full_path())
+    g = request.GET
+    min_days, max_days = parse_int(g.get("min_days")), parse_int(g.get("max_days"))
+    criteria = financing.Criteria(
+        as_of=today, min_days=max(0, min_days if min_days is not None else 0),
+        max_days=min(3650, max_days if max_days is not None else 180),
+        grades=tuple(x.strip().upper() for x in (g.get("grades") or "").split(",") if x.strip()),
+        confirmed_only=g.get("confirmed") == "1")
+    show = g.get("show", "eligible")
+    if show == "financed":
+        qs = (FinancedItem.objects.filter(company=company)
+              .select_related("instalment__customer", "instalment__document").order_by("-financed_on", "-id"))
+        if g.get("format") == "xlsx":
+            columns = [(_("Customer"), "text"), (_("Document"), "text"), (_("Due date"), "date"), (_("Bank"), "text"),
+                       (_("Financed on"), "date"), (_("Financed amount"), "money")]
+            rows = ([f.instalment.customer.name, f.instalment.document.number, f.instalment.due_date, f.bank,
+                     f.financed_on, f.amount] for f in qs.iterator())
+            return xlsx_response(filename=f"financed-{company.code}.xlsx", sheet_title=_("Financed items"),
+                                 columns=columns, rows=rows)
+    else:
+        qs = financing.eligible(company=company, criteria=criteria)
+        if g.get("format") == "xlsx":
+            columns = [(_("Customer"), "text"), (_("Grade"), "text"), (_("Document"), "text"), (_("Document date"), "date"),
+                       (_("Due date"), "date"), (_("Open amount"), "money")]
+            rows = ([i.customer.name, i.grade or "", i.document.number, i.document_date, i.due_date, i.open_amount]
+                    for i in qs.iterator())
+            return xlsx_response(filename=f"financing-{company.code}.xlsx", sheet_title=_("Financing list"),
+                                 columns=columns, rows=rows)
+    params = {k: v for k, v in g.items() if k not in ("page", "format")}
+    return render(request, "integrations/financing.html", {
+        "nav": "financing", "page": capped_page(qs, 100, g.get("page")), "criteria": criteria, "show": show,
+        "params": urlencode(params), "today": today, "grades": ",".join(criteria.grades)})
