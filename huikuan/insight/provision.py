@@ -39,7 +39,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger.aging import _base_sql, fetch
 from huikuan.ledger.errors import SelfApproval
 from huikuan.ledger.models import CreditKind, EntryKind, LedgerEntry, ReceivableDocument
-from huikuan.ledger.periods import month_end
+from huikuan.ledger.periods import month_end as end_of_month
 
 from . import provision_calc as pc
 from .models import AssessmentStatus, ProvisionAssessment, ProvisionBand, ProvisionMatrix, ProvisionSnapshot
@@ -398,7 +398,7 @@ def movement_report(*, company, until: dt.date, months: int = 12) -> list[Moveme
     first = until.replace(day=1)
     for k in range(months, -1, -1):  # the month before the first (its closing is the first opening) … until's month
         m = months_back(first, k)
-        ends.append(month_end(m))
+        ends.append(end_of_month(m))
     stored = {s.month_end: s for s in ProvisionSnapshot.objects.filter(company=company, month_end__in=ends)
               .select_related("matrix")}
     totals = {}
@@ -425,8 +425,8 @@ def store_closed_months(*, company, month_end: dt.date, actor, previous_lock: dt
     ends = [month_end]
     if previous_lock is not None:
         m = months_back(month_end.replace(day=1), 1)
-        while len(ends) < MAX_STORED_AT_CLOSE and month_end(m) > previous_lock:
-            ends.append(month_end(m))
+        while len(ends) < MAX_STORED_AT_CLOSE and end_of_month(m) > previous_lock:
+            ends.append(end_of_month(m))
             m = months_back(m, 1)
     have = set(ProvisionSnapshot.objects.filter(company=company, month_end__in=ends).values_list("month_end", flat=True))
     matrix = current_matrix(company=company)
