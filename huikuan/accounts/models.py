@@ -81,6 +81,11 @@ PERMISSIONS: dict[str, set[str]] = {
     "banking.import": {Role.ADMIN, Role.FINANCE},
     "banking.confirm": {Role.ADMIN, Role.FINANCE},
     "banking.settings": {Role.ADMIN, Role.FINANCE},
+    # early warnings (huikuan.insight.early_warnings): acknowledge / resolve what one sees; tune the rules
+    "warnings.act": {
+        Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
+    },
+    "warnings.rules": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
 }
 
 

@@ -156,6 +156,19 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "periods_reopen_create": ("Reopen a month",
                               "Administrators only (403 otherwise). Reopens `month` and every month after it: the "
                               "lock date becomes the day before it. `reason` is required and kept in the history."),
+    # early warnings
+    "warnings_list": ("List early warnings",
+                      "Warnings raised by the company's rules (overdue, limit use, broken promises, score drops, "
+                      "bills near maturity, limitation dates, …), newest first, with the message in the request's "
+                      "language. Filter by `status` (default `active`: open or acknowledged), `kind`, `severity`, "
+                      "`customer`, `raised_from`, `raised_to`." + SCOPE + " Paged: `page`/`page_size` (at most 500)."),
+    "warnings_acknowledge_create": ("Acknowledge a warning",
+                                    "Marks an open warning acknowledged, with an optional `note` (audited). A "
+                                    "warning already acknowledged or resolved is 409 `warning_state`."),
+    "warnings_resolve_create": ("Resolve a warning",
+                                "Resolves an open or acknowledged warning; `note` (how it was resolved) is required "
+                                "(422 otherwise) and audited. A resolved warning is final: 409 `warning_state`. The "
+                                "same cause is never raised again."),
     # credit
     "credit_checks_create": ("Check credit for an amount",
                              "Answers approve / warn / hold for an order amount with every reason and the available "

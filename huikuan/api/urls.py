@@ -1,7 +1,18 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from . import collections_ops, credit, kpis, ledger_ops, masters, periods, provisions, views, webhooks
+from . import (
+    collections_ops,
+    credit,
+    kpis,
+    ledger_ops,
+    masters,
+    periods,
+    provisions,
+    views,
+    warnings,
+    webhooks,
+)
 from .schema_view import SchemaView
 
 v1 = [
@@ -38,6 +49,9 @@ v1 = [
     path("provisions/", provisions.ProvisionView.as_view(), name="provisions"),
     path("periods/close/", periods.PeriodClose.as_view(), name="period-close"),
     path("periods/reopen/", periods.PeriodReopen.as_view(), name="period-reopen"),
+    path("warnings/", warnings.WarningList.as_view(), name="warning-list"),
+    path("warnings/<int:pk>/acknowledge/", warnings.WarningAcknowledge.as_view(), name="warning-acknowledge"),
+    path("warnings/<int:pk>/resolve/", warnings.WarningResolve.as_view(), name="warning-resolve"),
     path("customers/<int:pk>/statement/", views.StatementView.as_view(), name="customer-statement"),
     path("credit-checks", credit.CreditCheckNoSlash.as_view(), name="credit-check"),
     path("credit-checks/", credit.CreditCheck.as_view(), name="credit-check-slash"),

@@ -22,6 +22,17 @@ def _aging_dates_job(company, day: dt.date):
     return lambda: keep_dates(company=company, today=day)
 
 
+def _warnings_job(company, day: dt.date):
+    from .early_warnings import run_warnings, send_digests
+
+    def job():
+        raised = run_warnings(company=company, as_of=day)
+        sent = send_digests(company=company, day=day)
+        return f"{sum(raised.values())} warnings, digests {sent}"
+
+    return job
+
+
 class InsightConfig(AppConfig):
     name = "huikuan.insight"
     label = "insight"
@@ -33,6 +44,7 @@ class InsightConfig(AppConfig):
         register_daily("snapshot", _snapshot_job)
         register_daily("customer-aging", _customer_aging_job)
         register_daily("aging-dates", _aging_dates_job)  # month ends stored for past-date aging (insight.past)
+        register_daily("warnings", _warnings_job)  # early warnings and their digests (insight.early_warnings)
 
         from huikuan.common.audit import register_verb_labels
 
@@ -45,6 +57,10 @@ class InsightConfig(AppConfig):
             "insight.provision.assessment_approved": _("Individual assessment approved"),
             "insight.provision.assessment_rejected": _("Individual assessment rejected"),
             "insight.provision.assessment_ended": _("Individual assessment ended"),
+            "insight.warning.rules_saved": _("Warning rules saved"),
+            "insight.warning.run": _("Warnings computed"),
+            "insight.warning.acknowledged": _("Warning acknowledged"),
+            "insight.warning.resolved": _("Warning resolved"),
         })
 
         from huikuan.ledger.periods import register_period_hooks

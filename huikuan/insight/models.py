@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huikuan.common.money import ZERO, MoneyField
 
@@ -334,3 +335,114 @@ class ProvisionSnapshot(models.Model):
         ordering = ["month_end"]
         constraints = [models.UniqueConstraint(fields=["company", "month_end"], name="provision_snapshot_unique")]
         verbose_name = _("provision at a closed month end")
+# ---------------------------------------------------------------- early warnings (风险预警)
+
+
+class WarningKind(models.TextChoices):
+    SCORE_DROP = "score_drop", _("Score dropped")
+    GRADE_CHANGE = "grade_change", _("Grade lowered")
+    OVERDUE_AMOUNT = "overdue_amount", _("Overdue above an amount")
+    OVERDUE_DAYS = "overdue_days", _("Overdue longer than")
+    LIMIT_USE = "limit_use", _("Credit limit use")
+    BROKEN_PROMISE = "broken_promise", _("Broken promise")
+    PAYING_LATER = "paying_later", _("Paying later than usual")
+    CONCENTRATION = "concentration", _("Concentration")
+    DSO_TREND = "dso_trend", _("DSO rising")
+    BILL_MATURITY = "bill_maturity", _("Acceptance bill near maturity")
+    LIMITATION = "limitation", _("Limitation date near")
+    REVIEW_OVERDUE = "review_overdue", _("Credit review overdue")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class WarningRule(models.Model):
+    """One early-warning rule of a company: on or off, its threshold (meaning per kind, see
+    ``insight.early_warnings.SPECS``) and the severity of what it raises (high also goes to the manager)."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("rule"), max_length=20, choices=WarningKind.choices)
+    enabled = models.BooleanField(_("on"), default=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=16, decimal_places=2, null=True, blank=True)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices, default=Severity.MEDIUM)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "kind"], name="warning_rule_unique"),
+            models.CheckConstraint(condition=models.Q(threshold__isnull=True) | models.Q(threshold__gte=0),
+                                   name="warning_rule_threshold_nonneg"),
+        ]
+        verbose_name = _("warning rule")
+
+
+class WarningStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("warning status", "Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class EarlyWarning(models.Model):
+    """A warning raised once per cause: ``key`` names the object and the cause period (an instalment, a
+    promise, a bill, a score snapshot, or a customer and month), unique per company and rule, so a rerun of
+    the daily job never raises it twice. ``figure`` (days, percent, points) and ``ref`` are the facts the
+    message is rendered from in the reader's language; ``amount`` is money in yuan."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("rule"), max_length=20, choices=WarningKind.choices)
+    severity = models.CharField(_("severity"), max_length=6, choices=Severity.choices)
+    key = models.CharField(max_length=80)
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+", verbose_name=_("customer"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("owner"))
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("manager"))
+    raised_on = models.DateField(_("raised on"))
+    amount = MoneyField(_("amount"), null=True, blank=True)
+    figure = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    threshold = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    ref = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(_("status"), max_length=12, choices=WarningStatus.choices, default=WarningStatus.OPEN)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    acted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-raised_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["company", "kind", "key"], name="warning_once_per_cause")]
+        indexes = [
+            models.Index(fields=["company", "status", "-raised_on"], name="warning_status_day"),
+            models.Index(fields=["customer", "status"], name="warning_customer"),
+            models.Index(fields=["company", "raised_on"], name="warning_day"),
+        ]
+        verbose_name = _("early warning")
+
+
+class WarningDigest(models.Model):
+    """One digest of a day's warnings sent (or tried) to one recipient over one channel: ``recipient`` is
+    ``u<user id>`` for a user's e-mail and ``robot`` for the company's WeCom / DingTalk group robot. The
+    unique key makes the daily job send each digest once; a failed one is retried by the next run."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(_("date"))
+    channel = models.CharField(_("channel"), max_length=10)
+    recipient = models.CharField(max_length=20)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    warnings = models.IntegerField(default=0)
+    status = models.CharField(_("status"), max_length=10, default="pending")
+    error = models.CharField(max_length=500, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "date", "channel", "recipient"],
+                                               name="warning_digest_once")]
+        verbose_name = _("warning digest")

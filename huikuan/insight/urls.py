@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import provision_views, views
+from . import provision_views, views, views_warnings
 
 app_name = "insight"
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("provisions/assessments/", provision_views.provision_assessments, name="provision-assessments"),
     path("provisions/assessments/<int:pk>/decide/", provision_views.provision_assessment_decide,
          name="provision-assessment-decide"),
+    path("warnings/", views_warnings.warning_list, name="warnings"),
+    path("warnings/<int:pk>/act/", views_warnings.warning_act, name="warning-act"),
+    path("warnings/rules/", views_warnings.warning_rules, name="warning-rules"),
+    path("warnings/customer/<int:pk>/", views_warnings.customer_warnings, name="customer-warnings"),
+    path("warnings/dashboard/", views_warnings.dashboard_warnings, name="dashboard-warnings"),
 ]

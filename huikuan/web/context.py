@@ -1,7 +1,7 @@
 from django.conf import settings
 
-NAV_MORE = ("kpis", "people", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods", "provisions",
-            "webhooks", "vouchers", "financing")
+NAV_MORE = ("kpis", "people", "warnings", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods",
+            "provisions", "webhooks", "vouchers", "financing")
 
 
 def shell(request):
