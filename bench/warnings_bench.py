@@ -59,9 +59,9 @@ def seed(company, as_of: dt.date) -> None:
                 INSERT INTO credit_creditprofile (company_id, customer_id, limit_amount, limit_exception, grade,
                     grade_override, score, on_hold, hold_source, next_review_date, guarantees, guarantee_amount,
                     collateral, collateral_amount, updated_at, terms_days)
-                SELECT %s, c.id, CASE WHEN c.id % 7 = 0 THEN c.open_amount ELSE c.open_amount * 2 + 100000 END,
+                SELECT %s, c.id, CASE WHEN c.id %% 7 = 0 THEN c.open_amount ELSE c.open_amount * 2 + 100000 END,
                        {'false' if is_pg else '0'}, 'B', {'false' if is_pg else '0'}, 60, {'false' if is_pg else '0'},
-                       '', CASE WHEN c.id % 10 = 0 THEN %s ELSE %s END, '', 0, '', 0, %s, 30
+                       '', CASE WHEN c.id %% 10 = 0 THEN %s ELSE %s END, '', 0, '', 0, %s, 30
                 FROM customers_customer c WHERE c.company_id = %s""",
                         [cid, as_of - dt.timedelta(days=20), as_of + dt.timedelta(days=200), now, cid])
         cur.execute("SELECT id FROM credit_scorecardversion WHERE company_id = %s ORDER BY id LIMIT 1", [cid])
@@ -75,8 +75,8 @@ def seed(company, as_of: dt.date) -> None:
         cur.execute("SELECT COUNT(*) FROM credit_scoresnapshot WHERE company_id = %s", [cid])
         if cur.fetchone()[0] == 0:
             for day, drop in ((as_of - dt.timedelta(days=40), False), (as_of - dt.timedelta(days=5), True)):
-                score = "CASE WHEN c.id % 5 = 0 THEN 70 - c.id % 21 ELSE 80 END" if drop else "80"
-                grade = "CASE WHEN c.id % 5 = 0 THEN 'C' ELSE 'B' END" if drop else "'B'"
+                score = "CASE WHEN c.id %% 5 = 0 THEN 70 - c.id %% 21 ELSE 80 END" if drop else "80"
+                grade = "CASE WHEN c.id %% 5 = 0 THEN 'C' ELSE 'B' END" if drop else "'B'"
                 cur.execute(f"""
                     INSERT INTO credit_scoresnapshot (company_id, customer_id, as_of, version_id, score, grade, factors,
                         points, created_at)
@@ -87,14 +87,14 @@ def seed(company, as_of: dt.date) -> None:
             cur.execute(f"""
                 INSERT INTO collections_promise (company_id, customer_id, amount, promised_date, made_on, status,
                     pause_dunning, note, paid_amount, created_at)
-                SELECT %s, c.id, 100000, %s, %s, CASE WHEN c.id % 20 = 0 THEN 'broken' ELSE 'open' END,
+                SELECT %s, c.id, 100000, %s, %s, CASE WHEN c.id %% 20 = 0 THEN 'broken' ELSE 'open' END,
                        {'false' if is_pg else '0'}, '', 0, %s
-                FROM customers_customer c WHERE c.company_id = %s AND c.id % 10 = 0""",
+                FROM customers_customer c WHERE c.company_id = %s AND c.id %% 10 = 0""",
                         [cid, as_of - dt.timedelta(days=7), as_of - dt.timedelta(days=30), now, cid])
             cur.execute("""
                 INSERT INTO collections_writtendemand (company_id, customer_id, date, reference, channel, proof, note,
                     created_at)
-                SELECT %s, c.id, %s, 'BENCH', 'letter', '', '', %s FROM customers_customer c WHERE c.company_id = %s AND c.id % 20 = 0""",
+                SELECT %s, c.id, %s, 'BENCH', 'letter', '', '', %s FROM customers_customer c WHERE c.company_id = %s AND c.id %% 20 = 0""",
                         [cid, as_of - dt.timedelta(days=400), now, cid])
     with connection.cursor() as cur:  # digests go to every owner and manager by e-mail
         cur.execute("UPDATE accounts_user SET email = username || '@bench.example' WHERE email = ''")
