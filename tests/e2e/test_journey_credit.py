@@ -46,7 +46,7 @@ def test_journey_order_over_limit_held_partly_released(browser, live_server, sho
         _login(page, live_server, users["sales_east"])
         page.goto(f"{live_server.url}/credit/orders/new/")
         form = page.locator("#order-form")
-        form.locator("select[name=customer]").select_option(str(customer.pk))
+        form.locator("input[name=customer]").fill(customer.code)  # the picker box takes the code
         form.locator("input[name=reference]").fill("SO-2026-001")
         form.locator("input[name=amount]").fill("80000.00")
         form.locator("button.primary").click()

@@ -69,7 +69,8 @@ def test_every_staff_page_fits_desk_and_phone(browser, live_server, world, users
                 m = page.evaluate(MEASURE)
                 if m["width"] > width:
                     problems.append(f"{width}px {language} {name} {url}: page is {m['width']} px wide ({m['wide']})")
-                if width == 1366 and m["rows"] != 1:
+                staff = not name.startswith("portal:")  # the customer portal has no staff menu; its width still counts
+                if width == 1366 and staff and m["rows"] != 1:
                     problems.append(f"{width}px {language} {name} {url}: the menu takes {m['rows']} rows")
                 if width == 390 and m["items"]:
                     problems.append(f"{width}px {language} {name} {url}: the menu is open before its button is tapped")
