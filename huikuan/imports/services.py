@@ -213,7 +213,9 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str
     job.warning_rows = preview.warning_lines
     job.unknown_terms = preview.unknown_terms
     job.due_date_conflicts = preview.due_date_conflicts
-    job.bad_rows = bad_row_cells(table, {p.line for p in preview.problems}) if preview.problems else {}
+    # the original cells of every line the report lists: problems and warnings
+    lines = {p.line for p in preview.problems} | {p.line for p in preview.warnings}
+    job.bad_rows = bad_row_cells(table, lines) if lines else {}
     job.status = status
     job.message = message[:500]
     job.save()

@@ -6,6 +6,7 @@ import tempfile
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from huikuan.common import texts
 from huikuan.common.export import XLSX_CONTENT_TYPE, neutralise, xlsx_response
@@ -67,16 +68,21 @@ def template_response(kind_code: str) -> FileResponse:
 
 
 def error_report_response(job: ImportJob) -> FileResponse:
-    """Every problem (line, column, value, reason) followed by the original cells of that line."""
+    """Every problem, then every warning (line, column, value, reason, kind), each followed by the original
+    cells of its line — the preview shows the first ones, the report all of them."""
     headers = [neutralise(h) for h in job.headers]
-    columns = [(_("Line"), "int"), (_("Column"), "text"), (_("Value"), "text"), (_("Reason"), "text")]
+    columns = [(_("Line"), "int"), (_("Column"), "text"), (_("Value"), "text"), (_("Reason"), "text"),
+               (pgettext("import report", "Kind"), "text")]
     columns += [(h or "-", "text") for h in headers]
     width = len(headers)
+    kinds = ((job.errors, pgettext("import report", "Error")), (job.warnings or [], pgettext("import report", "Warning")))
 
     def rows():
-        for p in job.errors:
-            cells = job.bad_rows.get(str(p["line"]), [])
-            cells = (list(cells) + [""] * width)[:width]
-            yield [p["line"] or None, p["column"], p["value"], texts.render(p["reason"]), *cells]
+        for problems, kind in kinds:
+            for p in problems:
+                cells = job.bad_rows.get(str(p["line"]), [])
+                cells = (list(cells) + [""] * width)[:width]
+                yield [p["line"] or None, p["column"], p["value"], texts.render(p["reason"]), kind, *cells]
 
-    return xlsx_response(filename=f"import-{job.pk}-errors", sheet_title=_("Errors"), columns=columns, rows=rows())
+    title = _("Errors and warnings") if job.warnings else _("Errors")
+    return xlsx_response(filename=f"import-{job.pk}-errors", sheet_title=title, columns=columns, rows=rows())

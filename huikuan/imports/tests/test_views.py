@@ -86,7 +86,8 @@ def test_preview_with_errors_is_422_and_error_report_lists_them(tmp_path, as_use
     lines = [row[0] for row in ws.iter_rows(min_row=2, values_only=True)]
     assert lines == [2, 3, 3]
     assert ws.cell(row=2, column=3).value == "someday"
-    assert ws.cell(row=2, column=5).value == "E1"  # the original row follows
+    assert ws.cell(row=2, column=5).value == "Error"
+    assert ws.cell(row=2, column=6).value == "E1"  # the original row follows
 
 
 def test_oversize_upload_rejected(tmp_path, as_user, settings):

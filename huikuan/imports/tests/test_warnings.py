@@ -119,3 +119,27 @@ def test_customers_import_records_bank_accounts(tmp_path, company, finance, cust
     acct = CustomerBankAccount.objects.get(account_number="6225881234567890")
     assert (acct.customer.code, acct.bank_name, acct.account_name) == ("K001", "招商银行杭州分行", "杭州西湖贸易有限公司")
     assert CustomerBankAccount.objects.filter(customer=customer).count() == 1
+
+
+def test_the_report_lists_every_warning_with_its_row(tmp_path, company, finance, customer, client):
+    """The preview shows the first warnings; the XLSX report has all of them, marked as warnings, with the cells."""
+    import io
+
+    from openpyxl import load_workbook
+
+    finance.language = "en"  # the report is written in the reader's language
+    finance.save(update_fields=["language"])
+    rows = [["客户编码", "客户名称", "统一社会信用代码"]] + [
+        [f"K{i:03d}", f"南京紫金科技第{i}有限公司", BAD_USCC] for i in range(1, 61)]
+    job = _import(write_xlsx(tmp_path / "客户.xlsx", rows), company=company, actor=finance, kind="customers")
+    assert job.error_rows == 0 and job.warning_rows == 60
+    client.force_login(finance)
+    page = client.get(reverse("imports:job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="warnings-report"' in page
+    report = client.get(reverse("imports:errors", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    ws = load_workbook(io.BytesIO(b"".join(report.streaming_content))).active
+    body = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(body) == 60 and {r[4] for r in body} == {"Warning"}
+    first = body[0]
+    assert first[0] == 2 and first[2] == BAD_USCC and "check character" in first[3]
+    assert first[5:8] == ("K001", "南京紫金科技第1有限公司", BAD_USCC)  # the original cells follow
