@@ -38,6 +38,10 @@ VERB_DETAILS: dict[str, Callable[[AuditEvent], object]] = {}
 # functions called with every recorded event, inside the recording transaction (integrations turns some
 # into webhook messages there: a transactional outbox). Registered in AppConfig.ready().
 TAPS: list[Callable[[AuditEvent], None]] = []
+# functions called with rows a set-wise job created in bulk (the early warnings' daily run raises thousands in
+# one INSERT … SELECT, with one audit event for the run): ``tap(verb=, model=, ids=, company_id=)``. ``ids`` is
+# a lazy queryset of primary keys, read only by a tap that needs it (integrations: endpoints subscribed).
+BULK_TAPS: list[Callable[..., None]] = []
 # data keys of field changes that are bookkeeping, not fields a person changed
 _NOT_FIELDS = {"version", "updated_at"}
 
@@ -53,6 +57,18 @@ def register_verb_details(details: dict[str, Callable[[AuditEvent], object]]) ->
 def register_tap(tap: Callable[[AuditEvent], None]) -> None:
     if tap not in TAPS:
         TAPS.append(tap)
+
+
+def register_bulk_tap(tap: Callable[..., None]) -> None:
+    if tap not in BULK_TAPS:
+        BULK_TAPS.append(tap)
+
+
+def announce(*, verb: str, model, ids, company_id: int) -> None:
+    """Tell the bulk taps that a set-wise write created rows of ``model`` (``ids``: primary keys, may be a lazy
+    queryset) — inside the writing transaction, like ``record``; no audit event per row."""
+    for tap in BULK_TAPS:
+        tap(verb=verb, model=model, ids=ids, company_id=company_id)
 
 
 def verb_label(verb: str) -> str:

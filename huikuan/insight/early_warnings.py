@@ -443,6 +443,7 @@ def run_warnings(*, company, as_of: dt.date, actor=None, progress: Callable[[int
     rules = [r for r in rules_of(company) if r.enabled]
     now = timezone.now()
     counts: dict[str, int] = {}
+    seen = EarlyWarning.objects.filter(company_id=company.pk).order_by("-pk").values_list("pk", flat=True).first() or 0
     for n, rule in enumerate(rules):
         if progress:
             progress(n, len(rules), rule.kind)
@@ -453,6 +454,9 @@ def run_warnings(*, company, as_of: dt.date, actor=None, progress: Callable[[int
             counts[rule.kind] = _insert(ctx, rule, select, params, now)
     if progress:
         progress(len(rules), len(rules), "")
+    if sum(counts.values()):  # webhooks' "warning.raised", one per new warning (read only if subscribed)
+        audit.announce(verb="insight.warning.raised", model=EarlyWarning, company_id=company.pk,
+                       ids=EarlyWarning.objects.filter(company_id=company.pk, pk__gt=seen).values("pk"))
     audit.record(actor=actor, verb="insight.warning.run", company_id=company.pk,
                  summary=f"{as_of} {sum(counts.values())}", data={"as_of": as_of, "raised": counts})
     return counts

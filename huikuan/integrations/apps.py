@@ -8,11 +8,12 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self):
-        from huikuan.common.audit import register_tap, register_verb_labels
+        from huikuan.common.audit import register_bulk_tap, register_tap, register_verb_labels
 
-        from .events import emit
+        from .events import emit, emit_many
 
         register_tap(emit)
+        register_bulk_tap(emit_many)
         register_verb_labels({
             "integrations.endpoint.created": _("Webhook endpoint added"),
             "integrations.endpoint.updated": _("Webhook endpoint changed"),

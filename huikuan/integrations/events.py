@@ -157,6 +157,41 @@ def emit(event) -> None:
     transaction.on_commit(_enqueue, robust=True)
 
 
+def emit_many(*, verb: str, model, ids, company_id: int) -> None:
+    """Bulk audit tap: rows a set-wise job created (early warnings) become one message each for every active
+    endpoint of the company subscribed to the event — nothing is read when no endpoint wants it."""
+    from .models import Delivery, Endpoint, Message
+
+    event_type = event_type_for(verb)
+    if event_type is None:
+        return
+    endpoints = [e for e in Endpoint.objects.filter(company_id=company_id, is_active=True) if event_type in e.events]
+    if not endpoints:
+        return
+    from huikuan.customers.models import Customer
+
+    now = timezone.now()
+    customers: dict[int, dict] = {}
+    rows = model._default_manager.filter(pk__in=ids).order_by("pk")
+    last = 0
+    while chunk := list(rows.filter(pk__gt=last)[:1000]):
+        last = chunk[-1].pk
+        wanted = {o.customer_id for o in chunk if getattr(o, "customer_id", None)} - set(customers)
+        customers.update({c["id"]: c for c in Customer.objects.filter(pk__in=wanted).values("id", "code", "name")})
+        messages = Message.objects.bulk_create([
+            Message(company_id=company_id, msg_id=new_msg_id(), event_type=event_type,
+                    body=body_for(event_type=event_type, at=now, data={
+                        "object": model._meta.label_lower, "id": o.pk,
+                        "customer": customers.get(getattr(o, "customer_id", None)), "company_id": company_id,
+                        "action": verb, "details": {}, "current": snapshot(o)}))
+            for o in chunk])
+        if not all(m.pk for m in messages):  # a backend that does not return keys from bulk inserts
+            messages = list(Message.objects.filter(msg_id__in=[m.msg_id for m in messages]))
+        Delivery.objects.bulk_create([Delivery(message=m, endpoint=e, next_attempt_at=now, window_start=now)
+                                      for m in messages for e in endpoints])
+    transaction.on_commit(_enqueue, robust=True)
+
+
 def _enqueue() -> None:
     from .tasks import deliver_webhooks
 

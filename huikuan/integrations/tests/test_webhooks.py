@@ -240,3 +240,42 @@ def test_screens_add_an_endpoint_and_redeliver(allow_local, client, company, use
     assert d.manual and d.status == DeliveryStatus.PENDING
     client.force_login(users["finance"])
     assert client.get(reverse("integrations:webhook-list")).status_code == 403
+
+
+def test_warnings_raised_by_the_daily_run_reach_a_subscribed_receiver_once(allow_local, company, users, customer,
+                                                                           finance, T0):
+    """The early warnings are raised set-wise (no audit event per warning): the run announces them in bulk and
+    each becomes one signed "warning.raised" message; a rerun raises nothing and sends nothing."""
+    from huikuan.insight import early_warnings as ew
+    from huikuan.insight.models import EarlyWarning, WarningKind
+
+    ew.save_rules(company=company, actor=finance, rows=[
+        ew.RuleInput(kind=k, enabled=(k == WarningKind.OVERDUE_DAYS),
+                     threshold=(D("30") if k == WarningKind.OVERDUE_DAYS else ew.SPECS[k].default),
+                     severity=ew.SPECS[k].severity) for k in ew.KINDS])
+    ledger.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 8, 1), total=D("1000"),
+                         actor=finance, schedule=[ledger.ScheduleInput(due_date=dt.date(2026, 9, 1), amount=D("1000"))])
+    with Receiver() as rx:
+        ep = _endpoint(company, users, rx.url, events=["warning.raised"])
+        rx.secrets = [ep.secret]
+        assert ew.run_warnings(company=company, as_of=dt.date(2026, 11, 16)) == {"overdue_days": 1}
+        assert ew.run_warnings(company=company, as_of=dt.date(2026, 11, 16)) == {"overdue_days": 0}
+        assert delivery.process(now=T0) == {"delivered": 1, "failed": 0}
+    [req] = rx.requests
+    assert req["valid"] == {ep.secret: True}
+    body = json.loads(req["body"])
+    w = EarlyWarning.objects.get()
+    assert body["type"] == "warning.raised" and body["data"]["id"] == w.pk
+    assert body["data"]["object"] == "insight.earlywarning" and body["data"]["current"]["kind"] == "overdue_days"
+    assert body["data"]["customer"] == {"id": customer.pk, "code": "C001", "name": customer.name}
+
+
+def test_no_subscriber_no_messages_from_the_warnings_run(allow_local, company, users, customer, finance):
+    from huikuan.insight import early_warnings as ew
+
+    _endpoint(company, users, "http://127.0.0.1:9/x", events=["payment.recorded"])
+    ledger.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 8, 1), total=D("1000"),
+                         actor=finance, schedule=[ledger.ScheduleInput(due_date=dt.date(2026, 9, 1), amount=D("1000"))])
+    Message.objects.all().delete()
+    assert sum(ew.run_warnings(company=company, as_of=dt.date(2026, 11, 16)).values()) >= 1
+    assert not Message.objects.filter(event_type="warning.raised").exists()
