@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -128,7 +129,7 @@ class ContactIn(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     wechat_id = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     preferred_channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
-    language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="zh-hans")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, default="zh-hans")
     is_primary = serializers.BooleanField(required=False, default=False)
 
 

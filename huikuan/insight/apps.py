@@ -59,6 +59,7 @@ class InsightConfig(AppConfig):
             "insight.provision.assessment_ended": _("Individual assessment ended"),
             "insight.warning.rules_saved": _("Warning rules saved"),
             "insight.warning.run": _("Warnings computed"),
+            "insight.warning.raised": _("Warning raised"),  # announced in bulk (webhooks), not one event each
             "insight.warning.acknowledged": _("Warning acknowledged"),
             "insight.warning.resolved": _("Warning resolved"),
         })

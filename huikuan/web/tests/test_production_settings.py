@@ -18,7 +18,9 @@ PRODUCTION = {"HUIKUAN_SECRET_KEY": secrets.token_urlsafe(50), "HUIKUAN_ALLOWED_
 
 
 def _run(args, env, tmp_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUIKUAN_") and k not in ("REDIS_URL",)}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser journeys in this worker process, never in production
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("HUIKUAN_") and k not in ("REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**clean, "HUIKUAN_DATA_DIR": str(tmp_path), **env})
 
