@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from huikuan.accounts.scoping import owner_q
@@ -150,8 +150,19 @@ def order_list(*, user, company, status: str = "", customer_id: int | None = Non
     return qs
 
 
-def hold_queue(*, user, company) -> QuerySet[SalesOrder]:
-    return order_list(user=user, company=company, status=OrderStatus.HELD).order_by("created_at", "id")
+def hold_queue(*, user, company, as_of: dt.date | None = None) -> QuerySet[SalesOrder]:
+    """Held orders, oldest first, each with what the manager decides on without opening the profile: the
+    customer's grade, score and limit (``q_grade``, ``q_score``, ``q_limit``) and, with ``as_of``, the
+    overdue amount (``q_overdue``) — correlated subqueries, no query per row."""
+    qs = order_list(user=user, company=company, status=OrderStatus.HELD).order_by("created_at", "id")
+    profile = CreditProfile.objects.filter(company=company, customer_id=OuterRef("customer_id"))
+    qs = qs.annotate(q_grade=Subquery(profile.values("grade")[:1]), q_score=Subquery(profile.values("score")[:1]),
+                     q_limit=Subquery(profile.values("limit_amount")[:1], output_field=MoneyField()))
+    if as_of is not None:
+        overdue = (Instalment.objects.filter(customer_id=OuterRef("customer_id"), open_amount__gt=0, due_date__lt=as_of)
+                   .order_by().values("customer_id").annotate(total=Sum("open_amount")).values("total")[:1])
+        qs = qs.annotate(q_overdue=Coalesce(Subquery(overdue, output_field=MoneyField()), ZERO, output_field=MoneyField()))
+    return qs
 
 
 def requests_in_scope(*, user, company) -> QuerySet[CreditRequest]:

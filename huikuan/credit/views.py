@@ -459,9 +459,13 @@ def _order_columns():
 
 def _order_rows(qs):
     for o in qs.iterator(chunk_size=2000):
-        yield [o.reference, f"{o.customer.code} {o.customer.name}", o.amount, o.requested_amount, o.get_status_display(),
-               o.check_outcome_label(), "; ".join(str(r["message"]) for r in o.reasons()), str(o.requested_by or ""),
-               o.created_at, o.decision_note, str(o.decided_by or "")]
+        yield _order_row(o)
+
+
+def _order_row(o):
+    return [o.reference, f"{o.customer.code} {o.customer.name}", o.amount, o.requested_amount, o.get_status_display(),
+            o.check_outcome_label(), "; ".join(str(r["message"]) for r in o.reasons()), str(o.requested_by or ""),
+            o.created_at, o.decision_note, str(o.decided_by or "")]
 
 
 @login_required
@@ -581,17 +585,25 @@ def order_status(request, pk: int):
 
 @login_required
 def queue(request):
-    qs = selectors.hold_queue(user=request.user, company=company_of(request))
+    company = company_of(request)
+    qs = selectors.hold_queue(user=request.user, company=company, as_of=clock.today(company))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for order in page:  # limit use: the customer's open receivables against the limit
+        order.q_use = (order.customer.open_amount * 100 / order.q_limit) if order.q_limit else None
     return render(request, "credit/queue.html", {"nav": "credit", "page": page, "decision_form": DecisionForm(),
                                                  "can_decide": request.user.can("credit.hold")})
 
 
 @login_required
 def queue_export(request):
-    qs = selectors.hold_queue(user=request.user, company=company_of(request))
-    return xlsx_response(filename="credit-hold-queue.xlsx", sheet_title=_("Credit hold queue"), columns=_order_columns(),
-                         rows=_order_rows(qs))
+    company = company_of(request)
+    qs = selectors.hold_queue(user=request.user, company=company, as_of=clock.today(company))
+    columns = [*_order_columns(), (_("Overdue"), "money"), (_("Grade"), "text"), (_("Score"), "int"),
+               (_("Credit limit"), "money"), (_("Open receivables"), "money")]
+    rows = ([*_order_row(o), o.q_overdue, o.q_grade or "", o.q_score, o.q_limit, o.customer.open_amount]
+            for o in qs.iterator(chunk_size=2000))
+    return xlsx_response(filename="credit-hold-queue.xlsx", sheet_title=_("Credit hold queue"), columns=columns,
+                         rows=rows)
 
 
 # ---------------------------------------------------------------- approvals

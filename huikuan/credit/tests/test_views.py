@@ -166,3 +166,54 @@ def test_manual_hold_placed_on_the_page_released_only_by_request(client, users, 
     client.force_login(users["admin"])
     client.post(reverse("credit:request-decide", args=[req.pk]), {"decision": "approve", "note": "ok"})
     assert not CreditProfile.objects.get(pk=profile.pk).on_hold
+
+
+def test_hold_queue_rows_show_overdue_grade_score_and_limit_use(client, company, users, customer, other_customer,
+                                                                profile, finance, time_machine):
+    """The manager decides from the queue: each held order shows the customer's overdue amount, grade, score
+    and limit use; the page's query count does not grow with the rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.ledger import services as ls
+
+    time_machine.move_to(dt.datetime(2026, 6, 1, 12, 0))
+    CreditProfile.objects.filter(pk=profile.pk).update(score=72)
+    ls.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 3, 1), total=D("2500"),
+                     actor=finance, schedule=[ls.ScheduleInput(due_date=dt.date(2026, 4, 1), amount=D("2500"))])
+    ls.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 5, 20), total=D("1500"),
+                     actor=finance, schedule=[ls.ScheduleInput(due_date=dt.date(2026, 6, 20), amount=D("1500"))])
+    client.force_login(users["sales_east"])
+    client.post(reverse("credit:order-new"), {"customer": customer.code, "reference": "SO-1", "amount": "12000"})
+    client.force_login(users["credit_manager"])
+    with CaptureQueriesContext(connection) as one:
+        page = client.get(reverse("credit:queue"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = page[page.index(">SO-1</a>"):]
+    row = row[:row.index("</tr>")]
+    assert "2,500.00" in row  # overdue: only the instalment past due on 2026-06-01
+    assert "A · 72" in row
+    assert "40 %" in row  # 4,000.00 open of a 10,000.00 limit
+    client.force_login(users["sales_east"])
+    for n in range(2, 6):
+        client.post(reverse("credit:order-new"), {"customer": customer.code, "reference": f"SO-{n}", "amount": "12000"})
+    client.force_login(users["credit_manager"])
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("credit:queue"))
+    assert SalesOrder.objects.filter(status=OrderStatus.HELD).count() == 5
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_hold_queue_export_has_the_decision_columns(client, company, users, customer, profile, finance):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(users["sales_east"])
+    client.post(reverse("credit:order-new"), {"customer": customer.code, "reference": "SO-X", "amount": "12000"})
+    client.force_login(users["credit_manager"])
+    r = client.get(reverse("credit:queue-export"), HTTP_ACCEPT_LANGUAGE="en")
+    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content))).active
+    head = [c.value for c in ws[1]]
+    row = dict(zip(head, [c.value for c in ws[2]], strict=True))
+    assert row["Reference"] == "SO-X" and row["Grade"] == "A" and row["Credit limit"] == 10000
+    assert row["Overdue"] == 0
