@@ -75,7 +75,7 @@ def error_report_response(job: ImportJob) -> FileResponse:
                (pgettext("import report", "Kind"), "text")]
     columns += [(h or "-", "text") for h in headers]
     width = len(headers)
-    kinds = ((job.errors, pgettext("import report", "Error")), (job.warnings or [], pgettext("import report", "Warning")))
+    kinds = ((job.errors, _("Error")), (job.warnings or [], _("Warning")))
 
     def rows():
         for problems, kind in kinds:
