@@ -730,11 +730,8 @@ def terms_control(*, customer: Customer, term: PaymentTerm, actor, channel: str)
                            exception=True, needs_second=True, actor=actor, channel=channel)
 
 
-def document_terms_check(*, customer: Customer, days: int) -> str | None:
-    """The ledger's per-document terms check (registered in ``CreditConfig.ready``): a document that gives
-    ``days`` of credit (its last due date − its date) on terms other than the customer's own is refused when
-    that is longer than the grade's maximum, the terms approved for the customer and the customer's own terms —
-    the same limit the terms control applies to the customer's terms (longer terms go through a terms request)."""
+def _terms_limit(customer: Customer) -> tuple[str, int] | None:
+    """(grade, most days of credit a document may give) for a graded customer, else None."""
     profile = CreditProfile.objects.filter(company_id=customer.company_id, customer=customer).first()
     if profile is None or not profile.grade:
         return None  # not graded yet: no grade maximum applies
@@ -742,12 +739,27 @@ def document_terms_check(*, customer: Customer, days: int) -> str | None:
     if grade is None or grade.max_terms_days is None:
         return None
     own = customer.payment_term.longest_days() if customer.payment_term_id else 0
-    allowed = max(grade.max_terms_days, profile.terms_days or 0, own)
-    if days <= allowed:
+    return profile.grade, max(grade.max_terms_days, profile.terms_days or 0, own)
+
+
+def document_terms_check(*, customer: Customer, days: int, memo: dict | None = None) -> str | None:
+    """The ledger's per-document terms check (registered in ``CreditConfig.ready``): a document that gives
+    ``days`` of credit (its last due date − its date) on terms other than the customer's own is refused when
+    that is longer than the grade's maximum, the terms approved for the customer and the customer's own terms —
+    the same limit the terms control applies to the customer's terms (longer terms go through a terms request).
+    ``memo``: a dict kept for one batch (the bulk path), so a customer's limit is read once, not per document."""
+    if memo is not None and customer.pk in memo:
+        limit = memo[customer.pk]
+    else:
+        limit = _terms_limit(customer)
+        if memo is not None:
+            memo[customer.pk] = limit
+    if limit is None or days <= limit[1]:
         return None
+    grade, allowed = limit
     return str(_("This document gives %(days)s days of credit; grade %(grade)s allows at most %(allowed)s days for this "
                  "customer. Use the customer's own terms or shorter ones, or request longer terms for approval.")
-               % {"days": days, "grade": profile.grade, "allowed": allowed})
+               % {"days": days, "grade": grade, "allowed": allowed})
 
 
 def _apply_request(req: CreditRequest, customer: Customer, *, actor, as_of: dt.date) -> None:

@@ -214,6 +214,7 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
     if not documents:
         return []
     customer_ids = sorted({d.customer_id for d in documents})
+    terms_memo: dict = {}  # the grade's terms limit per customer, read once for the batch
     customers: dict[int, Customer] = {}
     for i in range(0, len(customer_ids), BATCH):
         chunk = customer_ids[i : i + BATCH]
@@ -272,7 +273,8 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
             parts = proposed_schedule(company=company, total=total, document_date=d.document_date, term=term,
                                       currency=currency)
         own = not d.schedule and (not d.payment_term_id or d.payment_term_id == customer.payment_term_id)
-        problem = document_terms_problem(customer=customer, document_date=d.document_date, parts=parts, own_terms=own)
+        problem = document_terms_problem(customer=customer, document_date=d.document_date, parts=parts, own_terms=own,
+                                         memo=terms_memo)
         if problem:
             raise _refuse(TermsBeyondGrade, problem, index, "schedule" if d.schedule else "payment_term")
         number = d.number.strip()

@@ -270,13 +270,15 @@ def register_document_terms_check(check: Callable) -> None:
         _DOCUMENT_TERMS_CHECKS.append(check)
 
 
-def document_terms_problem(*, customer, document_date: dt.date, parts, own_terms: bool) -> str | None:
-    """The refusal message when a document's own terms exceed what the customer's grade allows, else None."""
+def document_terms_problem(*, customer, document_date: dt.date, parts, own_terms: bool,
+                           memo: dict | None = None) -> str | None:
+    """The refusal message when a document's own terms exceed what the customer's grade allows, else None.
+    ``memo`` (one dict per check, kept by a bulk caller for its batch) lets a check read each customer once."""
     if own_terms or not parts or not _DOCUMENT_TERMS_CHECKS:
         return None
     days = (max(p.due_date for p in parts) - document_date).days
-    for check in _DOCUMENT_TERMS_CHECKS:
-        problem = check(customer=customer, days=days)
+    for n, check in enumerate(_DOCUMENT_TERMS_CHECKS):
+        problem = check(customer=customer, days=days, memo=None if memo is None else memo.setdefault(n, {}))
         if problem:
             return problem
     return None
