@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.common.texts import StoredTextField
+
 
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
@@ -85,7 +87,8 @@ class ImportJob(models.Model):
     due_date_conflicts = models.PositiveIntegerField(default=0)
     # the first three values of every column, {header: [v1, v2, v3]}, for the mapping step
     samples = models.JSONField(default=dict, blank=True)
-    message = models.CharField(max_length=500, blank=True)
+    # why the job failed, in the reader's language (a stored text code, see common.texts)
+    message = StoredTextField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from huikuan.common import audit, texts
 from huikuan.common.errors import DomainError, NotAllowed
@@ -35,6 +36,11 @@ from .pipeline import CommitFailed, Preview, bad_row_cells
 from .problems import problem_text
 
 UPLOAD_DIR = "imports"
+
+texts.register({
+    "imports.job.failed_line": gettext_lazy("Line %(line)d: %(reason)s — nothing was imported."),
+    "imports.job.failed": gettext_lazy("%(reason)s Nothing was imported."),
+})
 
 
 def upload_dir() -> Path:
@@ -203,7 +209,7 @@ def _importer(job: ImportJob, actor, progress=None):
                                progress=progress, options=job.options)
 
 
-def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str = "") -> None:
+def _store(job: ImportJob, preview: Preview, table, *, status: str) -> None:
     problems = preview.all_problems()
     job.total_rows = preview.total_rows
     job.error_rows = preview.error_lines
@@ -217,7 +223,7 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str, message: str
     lines = {p.line for p in preview.problems} | {p.line for p in preview.warnings}
     job.bad_rows = bad_row_cells(table, lines) if lines else {}
     job.status = status
-    job.message = message[:500]
+    job.message = None
     job.save()
 
 
@@ -225,7 +231,7 @@ def _file_error(job: ImportJob, exc: DomainError) -> None:
     job.status = JobStatus.INVALID
     job.errors = [{"line": 0, "column": "", "value": "", "reason": texts.dump(problem_text(exc))}]
     job.error_rows = 1
-    job.message = str(exc)[:500]
+    job.message = problem_text(exc)
     job.save()
 
 
@@ -269,12 +275,11 @@ def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=No
             job.status = JobStatus.FAILED
             job.errors = [exc.problem.as_dict()]
             job.error_rows = 1
+            reason = problem_text(exc.problem.reason)
             if exc.problem.line:
-                message = _("Line %(line)d: %(reason)s — nothing was imported.") % {
-                    "line": exc.problem.line, "reason": exc.problem.reason}
+                job.message = texts.Text("imports.job.failed_line", line=exc.problem.line, reason=reason)
             else:
-                message = _("%(reason)s Nothing was imported.") % {"reason": exc.problem.reason}
-            job.message = message[:500]
+                job.message = texts.Text("imports.job.failed", reason=reason)
             job.finished_at = timezone.now()
             job.save()
             return job

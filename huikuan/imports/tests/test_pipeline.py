@@ -2,9 +2,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from huikuan.common.models import AuditEvent
-from huikuan.common.texts import render
+from huikuan.common.texts import Text, render
 from huikuan.customers.models import Contact, Customer
 from huikuan.imports.models import ImportJob, JobStatus
 from huikuan.imports.services import commit_job, preview_job
@@ -193,7 +194,12 @@ def test_all_or_nothing_when_a_service_refuses_mid_commit(tmp_path, company, fin
     job = run(write_csv(tmp_path / "f.csv", rows), company=company, actor=finance, kind="documents")
     assert job.status == JobStatus.FAILED
     assert job.errors[0]["line"] == 6 and job.errors[0]["column"] == "价税合计"
-    assert "nothing was imported" in job.message
+    assert "nothing was imported" in str(job.message)
+    # stored as a code: a Chinese reader of the same job reads it in Chinese, from the database
+    stored = ImportJob.objects.get(pk=job.pk)
+    assert isinstance(stored.message, Text)
+    with translation.override("zh-hans"):
+        assert "第 6 行" in str(stored.message) and "未导入任何数据" in str(stored.message)
     assert calls["n"] == 3
     assert counts() == before
     customer.refresh_from_db()
