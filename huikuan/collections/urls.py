@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/<int:pk>/disputes/new/", views.dispute_new, name="dispute-new"),
     path("customers/<int:pk>/plans/new/", views.plan_new, name="plan-new"),
     path("customers/<int:pk>/demands/new/", views.demand_new, name="demand-new"),
+    path("demands/<int:pk>/proof/", views.demand_proof, name="demand-proof"),
     path("customers/<int:pk>/cases/new/", views.case_open, name="case-open"),
     path("customers/<int:pk>/interest/post/", views.interest_post, name="interest-post"),
     path("customers/<int:pk>/playbooks/<slug:code>/", views.playbook_run, name="playbook-run"),

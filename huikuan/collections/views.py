@@ -15,8 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -58,6 +58,7 @@ from .models import (
     PromiseStatus,
     Resolution,
     Task,
+    WrittenDemand,
 )
 from .playbooks import PLAYBOOKS, run_playbook, step_label
 
@@ -368,7 +369,8 @@ def customer(request, pk: int):
     return render(request, "collections/customer.html", {
         "nav": "collections", "customer": cust, "p": sel.customer_panel(customer=cust, as_of=today), "today": today,
         "items": sel.open_items(customer=cust), "limitation_items": limitation.customer_items(customer=cust, as_of=today),
-        "window": limitation.WATCH_DAYS, "demand_channels": DemandChannel.choices, "outcomes": [c for c in Outcome.choices if c[0]],
+        "window": limitation.WATCH_DAYS, "demand_channels": DemandChannel.choices,
+        "demands": WrittenDemand.objects.filter(company=company, customer=cust).select_related("created_by")[:20], "outcomes": [c for c in Outcome.choices if c[0]],
         "kinds": ActivityKind.choices, "reasons": DisputeReason.choices, "case_kinds": CaseKind.choices,
         "playbooks": [(k, v[0], [s.label for s in v[1]]) for k, v in PLAYBOOKS.items()],
         "runs": PlaybookRun.objects.filter(customer=cust).prefetch_related("steps").select_related("started_by")[:5],
@@ -400,6 +402,20 @@ def demand_new(request, pk: int):
         messages.success(request, _("Written demand recorded: the limitation period of the items issued by then restarts."))
         _refresh_one(company, customer.pk)
     return _back(request, reverse("collections:customer", args=[customer.pk]))
+
+
+@login_required
+def demand_proof(request, pk: int):
+    """The proof of delivery of a written demand, for whoever may see the customer (404 otherwise)."""
+    company = company_of(request)
+    demand = get_object_or_404(WrittenDemand, company=company, pk=pk)
+    get_customer(user=request.user, company=company, pk=demand.customer_id)
+    if not demand.proof:
+        raise Http404
+    response = FileResponse(demand.proof.open("rb"), as_attachment=True, filename=demand.proof.name.rsplit("/", 1)[-1])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @login_required

@@ -224,6 +224,16 @@ def test_demand_form_on_the_customer_page(client, company, customer, old, users,
     r = client.post(reverse("collections:demand-new", args=[customer.pk]),
                     {"date": "2026-02-21", "channel": "lawyer", "reference": "律函[2026]9号"}, follow=True)
     assert [m.level_tag for m in r.context["messages"]][-1] == "error" and WrittenDemand.objects.count() == 1
+    # the recorded demand is listed with its proof, which downloads as it was uploaded
+    wd = WrittenDemand.objects.get()
+    page = client.get(reverse("collections:customer", args=[customer.pk]))
+    proof_url = reverse("collections:demand-proof", args=[wd.pk])
+    assert "律函[2026]8号" in page.content.decode() and proof_url in page.content.decode()
+    r = client.get(proof_url)
+    assert r.status_code == 200 and b"".join(r.streaming_content) == PDF
+    assert r["Content-Disposition"].startswith("attachment") and r["Content-Security-Policy"] == "sandbox"
+    client.force_login(users["sales_west"])  # another salesperson's customer: the proof is not there for them
+    assert client.get(proof_url).status_code == 404
     client.force_login(users["sales_east"])
     assert client.post(reverse("collections:demand-new", args=[other_customer.pk]),
                        {"date": "2026-02-20", "channel": "lawyer", "reference": "X", "proof": _proof()}).status_code == 404

@@ -6,7 +6,8 @@ from tests.e2e.access import GET_405, OK_ALL, OWN, only  # noqa: F401
 
 PLAN_REQ = {"admin", "finance", "credit_manager", "collector", "sales_east", "manager_east"}
 
-# {pr} promise, {ds} dispute, {pl} payment plan, {cs} case, {tk} task — all of the sales_east customer
+# {pr} promise, {ds} dispute, {pl} payment plan, {cs} case, {tk} task, {wd} written demand — all of the
+# sales_east customer
 ROWS = {
     "collections:index": ("/collections/", OK_ALL, 302),
     "collections:queue-refresh": ("/collections/refresh/", GET_405, 302),
@@ -19,6 +20,7 @@ ROWS = {
     "collections:dispute-new": ("/collections/customers/{c}/disputes/new/", GET_405, 302),
     "collections:plan-new": ("/collections/customers/{c}/plans/new/", only(PLAN_REQ, west=404), 302),
     "collections:demand-new": ("/collections/customers/{c}/demands/new/", GET_405, 302),
+    "collections:demand-proof": ("/collections/demands/{wd}/proof/", OWN, 302),
     "collections:case-open": ("/collections/customers/{c}/cases/new/", GET_405, 302),
     "collections:interest-post": ("/collections/customers/{c}/interest/post/", GET_405, 302),
     "collections:playbook-run": ("/collections/customers/{c}/playbooks/bankruptcy/", GET_405, 302),
@@ -41,6 +43,8 @@ ROWS = {
 
 
 def objects(*, world, company, customer, users, finance) -> dict:
+    from django.core.files.base import ContentFile
+
     from huikuan.collections import services as svc
 
     today = dt.date(2026, 3, 2)
@@ -52,4 +56,6 @@ def objects(*, world, company, customer, users, finance) -> dict:
                           lines=[("2026-04-01", "900.00")])
     cs = svc.open_case(company=company, customer_id=customer.pk, actor=users["legal"], today=today)
     tk = svc.create_task(company=company, customer_id=customer.pk, kind="call", due=today, actor=finance)
-    return {"pr": pr.pk, "ds": ds.pk, "pl": pl.pk, "cs": cs.pk, "tk": tk.pk}
+    wd = svc.record_written_demand(company=company, customer_id=customer.pk, date=today, reference="EMS-ACCESS-1",
+                                   channel="courier", proof=ContentFile(b"%PDF-1.4 signed receipt", name="receipt.pdf"), actor=finance)
+    return {"pr": pr.pk, "ds": ds.pk, "pl": pl.pk, "cs": cs.pk, "tk": tk.pk, "wd": wd.pk}
