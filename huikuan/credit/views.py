@@ -31,6 +31,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.common.listing import Sorting
 from huikuan.customers.models import PaymentTerm
 from huikuan.customers.picker import CustomerPickerField
 from huikuan.ledger.selectors import customers_in_scope, get_customer
@@ -95,6 +96,9 @@ def index(request):
         "today": today,
         "holds": selectors.profiles_in_scope(user=user, company=company).filter(on_hold=True)
         .select_related("customer").order_by("-hold_since")[:50],
+        # the true counts (SQL COUNT), not the length of the 50 rows listed below
+        "hold_count": selectors.profiles_in_scope(user=user, company=company).filter(on_hold=True).count(),
+        "review_count": selectors.review_overdue(user=user, company=company, as_of=today).count(),
         "reviews": selectors.review_overdue(user=user, company=company, as_of=today).order_by("next_review_date")[:50],
         "expired": selectors.limits_expired(user=user, company=company, as_of=today).order_by("valid_to")[:50],
         "queue_count": selectors.hold_queue(user=user, company=company).count(),
@@ -215,21 +219,28 @@ def _profile_filters(request, company):
                 review_due=request.GET.get("review") == "1", q=request.GET.get("q", "").strip(), as_of=today)
 
 
+PROFILE_SORTS = Sorting({
+    "customer": "customer__code", "grade": "grade", "score": "score", "limit": "limit_amount", "valid_to": "valid_to",
+    "open": "customer__open_amount", "hold": "on_hold", "review": "next_review_date", "owner": "customer__owner__username",
+}, default="customer")
+
+
 @login_required
 def profile_list(request):
     company = company_of(request)
     f = _profile_filters(request, company)
-    qs = selectors.profile_list(user=request.user, company=company, **f)
+    qs = PROFILE_SORTS.apply(selectors.profile_list(user=request.user, company=company, **f), request.GET)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     grades = Grade.objects.filter(policy=services.policy_of(company)).values_list("code", flat=True)
     return render(request, "credit/profiles.html", {"nav": "credit", "page": page, "f": f, "grades": grades,
-                                                    "params": _params(request)})
+                                                    "params": _params(request), **PROFILE_SORTS.context(request.GET)})
 
 
 @login_required
 def profile_export(request):
     company = company_of(request)
-    qs = selectors.profile_list(user=request.user, company=company, **_profile_filters(request, company))
+    qs = PROFILE_SORTS.apply(selectors.profile_list(user=request.user, company=company,
+                                                    **_profile_filters(request, company)), request.GET)
     columns = [(_("Code"), "text"), (_("Customer"), "text"), (_("Grade"), "text"), (_("Score"), "int"),
                (_("Credit limit"), "money"), (_("Valid to"), "date"), (_("Terms (days)"), "int"),
                (_("Open receivables"), "money"), (_("On hold"), "text"), (_("Hold reason"), "text"),

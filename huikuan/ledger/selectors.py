@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import (
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -115,11 +116,27 @@ def document_list(
     date_to: dt.date | None = None,
     open_only: bool = False,
     customer_id: int | None = None,
+    due_from: dt.date | None = None,
+    due_to: dt.date | None = None,
 ) -> QuerySet[ReceivableDocument]:
-    """Documents newest first, each annotated with ``open_sum`` (Σ instalment open amounts)."""
+    """Documents newest first, each annotated with ``open_sum`` (Σ instalment open amounts) and
+    ``next_due`` (the earliest due date of an open instalment; none once settled).
+
+    ``due_from`` / ``due_to``: documents with an instalment due in that range (open or not)."""
     qs = documents_in_scope(user=user, company=company).select_related("customer", "salesperson").annotate(
         open_sum=_sum_sub(Instalment.objects.all(), "document", "open_amount"),
+        next_due=Subquery(
+            Instalment.objects.filter(document=OuterRef("pk"), open_amount__gt=0)
+            .order_by("due_date").values("due_date")[:1]
+        ),
     )
+    if due_from or due_to:
+        due = Instalment.objects.filter(document=OuterRef("pk"))
+        if due_from:
+            due = due.filter(due_date__gte=due_from)
+        if due_to:
+            due = due.filter(due_date__lte=due_to)
+        qs = qs.filter(Exists(due))
     if q:
         qs = qs.filter(
             Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer__code__icontains=q)

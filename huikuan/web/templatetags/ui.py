@@ -54,3 +54,39 @@ def mailto(address):
     if "@" not in address:
         return address
     return format_html('<a class="mailto" href="mailto:{}">{}</a>', address, address)
+
+
+@register.simple_tag(takes_context=True)
+def sort_th(context, key, label, css="", first=""):
+    """A sortable column header: ``{% sort_th "amount" _("Amount") "num" "-" %}``.
+
+    The link keeps every filter of the page, drops the page number and flips the direction when the
+    column is already the sort; ``first="-"`` makes the first click sort descending (amounts, dates).
+    Reads ``sort`` (``common.listing.SortState``) from the context; without it the header is plain.
+    """
+    state = context.get("sort")
+    request = context.get("request")
+    if state is None or request is None or key not in getattr(state, "keys", ()):
+        return format_html('<th class="{}">{}</th>', css, label)
+    current = state.key == key
+    if current:
+        target = key if state.descending else f"-{key}"
+    else:
+        target = f"{first}{key}" if first == "-" else key
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["sort"] = target
+    arrow = ("▼" if state.descending else "▲") if current else ""
+    aria = ("descending" if state.descending else "ascending") if current else "none"
+    return format_html(
+        '<th class="{} sortable" aria-sort="{}"><a href="?{}" data-sort="{}">{}<span class="arrow">{}</span></a></th>',
+        css, aria, params.urlencode(), key, label, arrow,
+    )
+
+
+@register.filter
+def filtered(get):
+    """``{% if request.GET|filtered %}``: the list is narrowed by a filter (not by paging or sorting)."""
+    from huikuan.common.listing import is_filtered
+
+    return is_filtered(get)

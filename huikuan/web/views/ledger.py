@@ -28,6 +28,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
 from huikuan.common.http import parse_int as _int
+from huikuan.common.listing import Sorting
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.paging import capped_page
 from huikuan.customers.selectors import customer_bank_accounts, same_credit_code
@@ -174,30 +175,43 @@ def _document_filters(request) -> dict:
         "q": g.get("q", "").strip(), "kind": g.get("kind", ""), "status": g.get("status", ""),
         "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
         "open_only": g.get("open") == "1", "customer_id": _int(g.get("customer")),
+        "due_from": _date(g.get("due_from")), "due_to": _date(g.get("due_to")),
     }
+
+
+DOCUMENT_SORTS = Sorting({
+    "number": "number", "date": "document_date", "due": "next_due", "kind": "kind", "customer": "customer__name",
+    "salesperson": "salesperson__display_name", "reference": "reference", "status": "status",
+    "amount": "total_amount", "open": "open_sum",
+}, default="-date")
+
+CREDIT_SORTS = Sorting({
+    "number": "number", "date": "date", "kind": "kind", "method": "method", "customer": "customer__name",
+    "reference": "reference", "status": "status", "amount": "amount", "unapplied": "unapplied_amount",
+}, default="-date")
 
 
 @login_required
 def document_list(request):
     company = _company(request)
     filters = _document_filters(request)
-    qs = sel.document_list(user=request.user, company=company, **filters)
+    qs = DOCUMENT_SORTS.apply(sel.document_list(user=request.user, company=company, **filters), request.GET)
     if _wants_xlsx(request):
         totals = sel.list_totals(qs, total="total_amount")
         return xlsx_response(
             filename="documents.xlsx", sheet_title=_("Documents"),
-            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Customer code"), "text"),
-                     (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Reference"), "text"),
-                     (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
-            rows=((d.number, d.document_date, d.get_kind_display(), d.customer.code, d.customer.name,
+            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Next due"), "date"), (_("Kind"), "text"),
+                     (_("Customer code"), "text"), (_("Customer"), "text"), (_("Salesperson"), "text"),
+                     (_("Reference"), "text"), (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
+            rows=((d.number, d.document_date, d.next_due, d.get_kind_display(), d.customer.code, d.customer.name,
                    str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
                   for d in qs.iterator(chunk_size=2000)),
-            totals=["", "", "", "", "", "", "", _("Total"), totals["total"], None],
+            totals=["", "", "", "", "", "", "", "", _("Total"), totals["total"], None],
         )
     page, params = _page(request, qs)
     return render(request, "ledger/document_list.html", {
         "nav": "documents", "page": page, "params": params, "f": filters, "GET": request.GET,
-        "kinds": DocumentKind.choices, "statuses": Status.choices, "can_post": request.user.can("ledger.post"),
+        **DOCUMENT_SORTS.context(request.GET), "kinds": DocumentKind.choices, "statuses": Status.choices, "can_post": request.user.can("ledger.post"),
     })
 
 
@@ -392,7 +406,7 @@ def _credit_filters(request) -> dict:
 def payment_list(request):
     company = _company(request)
     filters = _credit_filters(request)
-    qs = sel.credit_list(user=request.user, company=company, **filters)
+    qs = CREDIT_SORTS.apply(sel.credit_list(user=request.user, company=company, **filters), request.GET)
     if _wants_xlsx(request):
         totals = sel.list_totals(qs, amount="amount", unapplied="unapplied_amount")
         return xlsx_response(
@@ -408,6 +422,7 @@ def payment_list(request):
     page, params = _page(request, qs)
     return render(request, "ledger/payment_list.html", {
         "nav": "payments", "page": page, "params": params, "f": filters, "GET": request.GET,
+        **CREDIT_SORTS.context(request.GET),
         "kinds": CreditKind.choices, "methods": [m for m in Method.choices if m[0]], "statuses": Status.choices,
         "can_pay": request.user.can("ledger.payment"), "can_credit_note": request.user.can("ledger.credit_note"),
     })
