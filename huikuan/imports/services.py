@@ -17,6 +17,7 @@ import os
 import uuid
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huikuan.common import audit, texts
+from huikuan.common.dbstats import analyze
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.headers import header_key
 from huikuan.common.uploads import FileRejected, check_size, open_table
@@ -36,6 +38,20 @@ from .pipeline import CommitFailed, Preview, bad_row_cells
 from .problems import problem_text
 
 UPLOAD_DIR = "imports"
+
+# the tables an import of each kind changes in bulk, analyzed after a large commit (common.dbstats.analyze)
+_LEDGER_TABLES = ("ledger.ReceivableDocument", "ledger.DocumentLine", "ledger.Instalment", "ledger.Credit",
+                  "ledger.Allocation", "ledger.LedgerEntry")
+BULK_TABLES = {
+    "customers": ("customers.Customer", "customers.Contact", "customers.CustomerBankAccount"),
+    "contacts": ("customers.Contact",),
+    "documents": _LEDGER_TABLES,
+    "opening": _LEDGER_TABLES,
+    "payments": ("ledger.Credit", "ledger.Allocation", "ledger.LedgerEntry", "ledger.Instalment"),
+    "fapiao": ("ledger.Fapiao",),
+    "history": _LEDGER_TABLES,
+}
+ANALYZE_AFTER_ROWS = 1000
 
 texts.register({
     "imports.job.failed_line": gettext_lazy("Line %(line)d: %(reason)s — nothing was imported."),
@@ -235,6 +251,15 @@ def _file_error(job: ImportJob, exc: DomainError) -> None:
     job.save()
 
 
+def _refresh_planner_statistics(job: ImportJob) -> None:
+    """After a large commit, ANALYZE the tables it loaded: PostgreSQL's autovacuum would only get there after
+    its next nap, and until then the planner plans the aging and list queries for the old table sizes."""
+    if job.created_count + job.updated_count < ANALYZE_AFTER_ROWS:
+        return
+    tables = [apps.get_model(label)._meta.db_table for label in BULK_TABLES.get(job.kind, ())]
+    analyze(*tables)
+
+
 def preview_job(*, job: ImportJob, actor) -> ImportJob:
     """Validate every row and store the result (errors, counts) on the job. Writes no ledger data."""
     _require(actor, job.kind)
@@ -295,6 +320,7 @@ def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=No
         job.finished_at = None if dry_run else timezone.now()
         job.save(update_fields=["processed_rows", "finished_at", "updated_at"])
     if not dry_run:
+        _refresh_planner_statistics(job)
         audit.record(actor=actor, verb="imports.job.committed", target=job, company_id=job.company_id,
                      summary=f"{job.kind} {job.file_name}"[:300],
                      data={"created": job.created_count, "updated": job.updated_count,

@@ -95,6 +95,29 @@ def test_kingdee_style_documents(tmp_path, company, finance, customer, other_cus
     assert customer.open_amount == Decimal("11300.00")
 
 
+def test_a_large_commit_refreshes_planner_statistics_of_the_tables_it_loaded(tmp_path, company, finance, customer,
+                                                                             monkeypatch):
+    from huikuan.imports import services
+
+    analyzed = []
+
+    def recording(*tables):
+        analyzed.extend(tables)
+        real_analyze(*tables)  # the real ANALYZE on this database: the table names must exist
+
+    real_analyze = services.analyze
+    monkeypatch.setattr(services, "analyze", recording)
+    rows = [KINGDEE_HEADER, ["AR001", "2026/1/5", "C001", "上海华东机械有限公司", "100.00", "", "", ""]]
+    job = run(write_xlsx(tmp_path / "a.xlsx", rows), company=company, actor=finance, kind="documents")
+    assert job.status == JobStatus.DONE and analyzed == []  # one row: autovacuum's business
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 2)
+    rows = [KINGDEE_HEADER, ["AR002", "2026/1/5", "C001", "上海华东机械有限公司", "100.00", "", "", ""],
+            ["AR003", "2026/1/6", "C001", "上海华东机械有限公司", "200.00", "", "", ""]]
+    job = run(write_xlsx(tmp_path / "b.xlsx", rows), company=company, actor=finance, kind="documents")
+    assert job.status == JobStatus.DONE, job.errors
+    assert {Instalment._meta.db_table, ReceivableDocument._meta.db_table, LedgerEntry._meta.db_table} <= set(analyzed)
+
+
 def test_instalment_rows_grouped_by_document(tmp_path, company, finance, customer):
     rows = [["单据编号", "单据日期", "客户编码", "到期日", "分期金额"],
             ["D1", "2026-01-05", "C001", "2026-03-05", "700"],
