@@ -68,6 +68,7 @@ class DisputeOut(serializers.Serializer):
     note = serializers.CharField()
     opened_on = serializers.DateField()
     resolved_on = serializers.DateField(allow_null=True)
+    updated_at = serializers.DateTimeField()
 
 
 def _promises(request):
@@ -122,10 +123,8 @@ class PromiseDetail(APIView):
 class DisputeList(RowsList):
     serializer_class = DisputeOut
     rows = s.Rows(DisputeOut)
-    sync_field = None  # disputes carry no change time yet
-
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=list(DisputeStatus.values)),
-                               OpenApiParameter("customer", int)])
+                               OpenApiParameter("customer", int), *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -17,13 +17,30 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "customers_create": ("Create a customer",
                          "Creates a customer. Payment terms beyond what the customer's credit grade allows are not "
                          "set: an approval request is recorded and returned in `terms_request`. A code already used "
-                         "is 409 `duplicate_code`; an `external_key` already recorded is 409 "
+                         "is 422 `duplicate_code`; an `external_key` already recorded is 409 "
                          "`duplicate_external_key` with the existing customer's id in `error.existing_id`."),
     "customers_retrieve": ("Get a customer", "One customer with its balances and `version`." + SCOPE),
     "customers_partial_update": ("Change a customer",
                                  "Changes the fields sent. Send the `version` you read: if someone saved in between "
-                                 "the change is refused with 409 `concurrent_change` and nothing is written."),
+                                 "the change is refused with 409 `conflict` and nothing is written."),
     "customers_contacts_list": ("List a customer's contacts", "The customer's contacts, primary first." + SCOPE),
+    "contacts_list": ("List the contacts of all customers",
+                      "Contacts of every customer in scope (customer, then primary first), with `updated_at`; filter "
+                      "by `customer` or `active`. Read with `updated_since` and `cursor` to keep a CRM's contacts in "
+                      "step: deactivated contacts come too (`is_active` false)." + SCOPE + PAGED),
+    "customers_by_external_key_retrieve": ("Get a customer by your external key",
+                                           "The customer recorded with `external_key` (your system's id for it, "
+                                           "source `api`); 404 when none is recorded or it is outside the scope."),
+    "customers_by_external_key_update": ("Create or update a customer by your external key (upsert)",
+                                         "The sync write: when no customer carries `external_key` it is created "
+                                         "(201; `code` and `name` required, 422 otherwise); when one does, the "
+                                         "fields sent are changed (200) and the others are left as they are. "
+                                         "`version` is optional: sent and stale, 409 `conflict`. Two "
+                                         "requests creating the same key at once make one customer. A key held by "
+                                         "a customer outside the scope is 409 `duplicate_external_key` (no id). "
+                                         "The same checks as creating or changing a customer (422 `duplicate_code`,"
+                                         " payment terms beyond the grade's maximum become an approval request in "
+                                         "`terms_request`). Safe to repeat."),
     "customers_contacts_create": ("Add a contact", "Adds a contact person to the customer; `is_primary` makes it "
                                                    "the primary contact instead of the current one."),
     "customers_bank_accounts_list": ("List a customer's bank accounts",
@@ -126,7 +143,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "promises_retrieve": ("Get a promise to pay", "One promise with its status and settlement date." + SCOPE),
     "disputes_list": ("List disputes",
                       "Disputes with their status and resolution, latest first. Filter by `status` or `customer`."
-                      + SCOPE + " Paged by `page`/`page_size`."),
+                      + SCOPE + PAGED),
     "disputes_create": ("Open a dispute",
                         "Disputes part of one instalment or of a document (spread over its open instalments, "
                         "earliest first): the disputed part leaves dunning and shows apart in aging. More than is "
@@ -161,7 +178,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                       "Warnings raised by the company's rules (overdue, limit use, broken promises, score drops, "
                       "bills near maturity, limitation dates, …), newest first, with the message in the request's "
                       "language. Filter by `status` (default `active`: open or acknowledged), `kind`, `severity`, "
-                      "`customer`, `raised_from`, `raised_to`." + SCOPE + " Paged: `page`/`page_size` (at most 500)."),
+                      "`customer`, `raised_from`, `raised_to`; with `updated_since`/`cursor` the default status is `all`, so "
+                      "a sync also meets the warnings acknowledged or resolved since." + SCOPE + PAGED),
     "warnings_acknowledge_create": ("Acknowledge a warning",
                                     "Marks an open warning acknowledged, with an optional `note` (audited). A "
                                     "warning already acknowledged or resolved is 409 `warning_state`."),

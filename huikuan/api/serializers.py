@@ -117,9 +117,12 @@ class CustomerPatch(CustomerIn):
 
 
 class ContactOut(serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_id", read_only=True)
+
     class Meta:
         model = Contact
-        fields = ["id", "name", "title", "phone", "email", "wechat_id", "preferred_channel", "language", "is_primary", "is_active"]
+        fields = ["id", "customer", "name", "title", "phone", "email", "wechat_id", "preferred_channel", "language",
+                  "is_primary", "is_active", "updated_at"]
 
 
 class ContactIn(serializers.Serializer):

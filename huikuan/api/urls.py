@@ -18,6 +18,9 @@ from .schema_view import SchemaView
 v1 = [
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer-detail"),
+    path("customers/by-external-key/<str:external_key>/", masters.CustomerByExternalKey.as_view(),
+         name="customer-by-external-key"),
+    path("contacts/", masters.ContactSyncList.as_view(), name="contact-sync-list"),
     path("customers/<int:pk>/contacts/", views.ContactList.as_view(), name="contact-list"),
     path("customers/<int:pk>/contacts/<int:contact_pk>/", masters.ContactDetail.as_view(), name="contact-detail"),
     path("customers/<int:pk>/bank-accounts/", views.BankAccountList.as_view(), name="bank-account-list"),

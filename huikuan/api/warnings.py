@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from huikuan.insight import early_warnings as ew
 from huikuan.insight.models import EarlyWarning, Severity, WarningKind, WarningStatus
 
+from . import sync
 from .errors import ApiError
 from .models import ApiKey
 from .serializers import ErrorEnvelope, MoneyOutput
@@ -30,7 +31,7 @@ class WarningOut(serializers.ModelSerializer):
     class Meta:
         model = EarlyWarning
         fields = ["id", "kind", "severity", "status", "raised_on", "customer", "customer_code", "owner", "manager",
-                  "amount", "figure", "threshold", "message", "note", "acted_by", "acted_at", "created_at"]
+                  "amount", "figure", "threshold", "message", "note", "acted_by", "acted_at", "created_at", "updated_at"]
 
 
 class WarningActIn(serializers.Serializer):
@@ -50,17 +51,18 @@ class WarningList(generics.ListAPIView):
 
     @extend_schema(parameters=[
         OpenApiParameter("status", str, enum=[*WarningStatus.values, "active", "all"],
-                         description="default active (open or acknowledged)"),
+                         description="default active (open or acknowledged); with `updated_since`/`cursor` the "
+                                     "default is all, so a sync also meets the warnings resolved since"),
         OpenApiParameter("kind", str, enum=WarningKind.values), OpenApiParameter("severity", str, enum=Severity.values),
         OpenApiParameter("customer", int), OpenApiParameter("raised_from", str, description="YYYY-MM-DD"),
-        OpenApiParameter("raised_to", str, description="YYYY-MM-DD")])
+        OpenApiParameter("raised_to", str, description="YYYY-MM-DD"), *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         p = self.request.query_params
         qs = _warnings(self.request)
-        status = p.get("status", "active")
+        status = p.get("status", "all" if sync.sync_mode(self.request) else "active")
         if status == "active":
             qs = ew.active(qs)
         elif status in WarningStatus.values:

@@ -207,10 +207,12 @@ class Dispute(models.Model):
     resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-opened_on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="coll_dispute_amount_positive")]
+        indexes = [models.Index(fields=["company", "updated_at", "id"], name="dispute_company_updated")]
         verbose_name = _("dispute")
 
 

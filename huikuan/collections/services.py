@@ -539,7 +539,7 @@ def _close_dispute(*, company, dispute_id, resolution, note, actor, today, credi
     d.resolved_on = today
     d.resolved_by = actor
     d.credit_id = credit_id
-    d.save(update_fields=["status", "resolution", "resolution_note", "resolved_on", "resolved_by", "credit"])
+    d.save(update_fields=["status", "resolution", "resolution_note", "resolved_on", "resolved_by", "credit", "updated_at"])
     audit.record(actor=actor, verb="collections.dispute.resolved", target=d,
                  summary=Text("collections.event.resolution", resolution=choice("resolution", resolution), note=str(note)[:200]),
                  data={"resolution": resolution, "credit_id": credit_id})

@@ -186,9 +186,11 @@ class Contact(models.Model):
     )
     is_primary = models.BooleanField(_("primary"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-is_primary", "name"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="contact_updated")]  # API sync
         verbose_name = _("contact")
 
     def __str__(self) -> str:

@@ -506,7 +506,7 @@ def _unset_other_primaries(contact: Contact) -> None:
     if contact.is_primary:
         Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(
             pk=contact.pk
-        ).update(is_primary=False)
+        ).update(is_primary=False, updated_at=dj_timezone.now())
 
 
 @transaction.atomic(durable=True)
@@ -579,7 +579,7 @@ def update_contact(*, contact_id: int, actor, **changes) -> Contact:
             setattr(contact, field, new)
     if not after:
         return contact
-    contact.save(update_fields=list(after))
+    contact.save(update_fields=[*after, "updated_at"])
     _unset_other_primaries(contact)
     audit.record(
         actor=actor,
@@ -601,7 +601,7 @@ def deactivate_contact(*, contact_id: int, actor) -> Contact:
         return contact
     contact.is_active = False
     contact.is_primary = False
-    contact.save(update_fields=["is_active", "is_primary"])
+    contact.save(update_fields=["is_active", "is_primary", "updated_at"])
     audit.record(
         actor=actor,
         verb="customers.contact.deactivated",

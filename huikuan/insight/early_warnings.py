@@ -484,7 +484,7 @@ def act(*, company, warning_id: int, action: str, note: str, actor) -> EarlyWarn
     before = w.status
     w.status = WarningStatus.RESOLVED if action == "resolve" else WarningStatus.ACKNOWLEDGED
     w.note, w.acted_by, w.acted_at = note or w.note, actor, timezone.now()
-    w.save(update_fields=["status", "note", "acted_by", "acted_at"])
+    w.save(update_fields=["status", "note", "acted_by", "acted_at", "updated_at"])
     audit.record(actor=actor, verb=f"insight.warning.{'resolved' if action == 'resolve' else 'acknowledged'}",
                  target=w, company_id=company.pk, customer_id=w.customer_id, summary=f"{w.kind} {w.key}",
                  data={"before": before, "after": w.status, "note": note})

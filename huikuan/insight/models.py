@@ -414,6 +414,7 @@ class EarlyWarning(models.Model):
                                  related_name="+")
     acted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-raised_on", "-id"]
@@ -422,6 +423,7 @@ class EarlyWarning(models.Model):
             models.Index(fields=["company", "status", "-raised_on"], name="warning_status_day"),
             models.Index(fields=["customer", "status"], name="warning_customer"),
             models.Index(fields=["company", "raised_on"], name="warning_day"),
+            models.Index(fields=["company", "updated_at", "id"], name="warning_company_updated"),  # API sync
         ]
         verbose_name = _("early warning")
 
