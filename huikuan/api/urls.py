@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from . import (
     collections_ops,
     credit,
+    financing,
     kpis,
     ledger_ops,
     masters,
@@ -66,6 +67,12 @@ v1 = [
     path("webhooks/<int:pk>/rotate-secret/", webhooks.EndpointRotate.as_view(), name="webhook-rotate"),
     path("webhooks/<int:pk>/deliveries/", webhooks.DeliveryList.as_view(), name="webhook-deliveries"),
     path("webhook-deliveries/<int:pk>/redeliver/", webhooks.DeliveryRedeliver.as_view(), name="webhook-redeliver"),
+]
+v1 += [  # receivables financing (issue 17)
+    path("financing/eligible/", financing.EligibleList.as_view(), name="financing-eligible"),
+    path("financing/items/", financing.FinancedList.as_view(), name="financing-item-list"),
+    path("financing/items/<int:pk>/", financing.FinancedDetail.as_view(), name="financing-item-detail"),
+    path("financing/items/<int:pk>/release/", financing.FinancedRelease.as_view(), name="financing-item-release"),
 ]
 
 app_name = "api"

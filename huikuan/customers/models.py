@@ -203,6 +203,7 @@ class DocumentKind(models.TextChoices):
     COLLATERAL = "collateral", _("Collateral")
     CREDIT_REPORT = "credit_report", _("Credit report")
     LICENSE = "license", _("Business licence")
+    DELIVERY = "delivery", _("Proof of delivery (签收单)")
     OTHER = "other", _("Other")
 
 

@@ -25,4 +25,5 @@ class IntegrationsConfig(AppConfig):
             "integrations.vouchers.mapping_saved": _("Voucher account mapping saved"),
             "integrations.vouchers.exported": _("Vouchers exported"),
             "integrations.financing.marked": _("Item marked as financed"),
+            "integrations.financing.released": _("Financing mark released"),
         })

@@ -1,10 +1,12 @@
-"""Receivables financing screen (应收账款融资 / 保理): eligible items by criteria, XLSX, mark financed."""
+"""Receivables financing screen (应收账款融资 / 保理): eligible items by criteria, XLSX, evidence ZIP, mark financed
+and release."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -15,7 +17,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
 from huikuan.common.paging import capped_page
 
-from . import financing
+from . import financing, financing_evidence
 from .models import FinancedItem
 
 
@@ -26,12 +28,23 @@ def financing_page(request):
         raise PermissionDenied
     today = clock.today(company)
     if request.method == "POST":
+        p = request.POST
+        ids = [i for i in p.getlist("items") if i.isdigit()]
         try:
-            rows = financing.mark_financed(actor=request.user, company=company,
-                                           instalment_ids=[i for i in request.POST.getlist("items") if i.isdigit()],
-                                           bank=request.POST.get("bank", ""),
-                                           financed_on=parse_date(request.POST.get("financed_on")))
-            messages.success(request, _("Items marked as financed: %(n)s.") % {"n": len(rows)})
+            if p.get("action") == "zip":
+                data = financing_evidence.build_zip(company=company, instalment_ids=ids)
+                resp = HttpResponse(data, content_type="application/zip")
+                resp["Content-Disposition"] = f'attachment; filename="financing-evidence-{company.code}-{today}.zip"'
+                return resp
+            if p.get("release"):
+                row = financing.release(actor=request.user, company=company, financed_id=parse_int(p.get("release")) or 0,
+                                        reason=p.get("reason", ""), today=today)
+                messages.success(request, _("Financing mark of %(doc)s released.") % {"doc": row.instalment.document.number})
+            else:
+                rows = financing.mark_financed(actor=request.user, company=company, instalment_ids=ids,
+                                               bank=p.get("bank", ""), reference=p.get("reference", ""),
+                                               financed_on=parse_date(p.get("financed_on")), today=today)
+                messages.success(request, _("Items marked as financed: %(n)s.") % {"n": len(rows)})
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect(request.get_full_path())
@@ -45,12 +58,16 @@ def financing_page(request):
     show = g.get("show", "eligible")
     if show == "financed":
         qs = (FinancedItem.objects.filter(company=company)
-              .select_related("instalment__customer", "instalment__document").order_by("-financed_on", "-id"))
+              .select_related("instalment__customer", "instalment__document", "released_by").order_by("-financed_on", "-id"))
+        if g.get("released") != "1":
+            qs = qs.filter(released_on__isnull=True)
         if g.get("format") == "xlsx":
             columns = [(_("Customer"), "text"), (_("Document"), "text"), (_("Due date"), "date"), (_("Bank"), "text"),
-                       (_("Financed on"), "date"), (_("Financed amount"), "money")]
-            rows = ([f.instalment.customer.name, f.instalment.document.number, f.instalment.due_date, f.bank,
-                     f.financed_on, f.amount] for f in qs.iterator())
+                       (_("Financing contract"), "text"), (_("Financed on"), "date"), (_("Financed amount"), "money"),
+                       (_("Open amount"), "money"), (_("Released on"), "date"), (_("Reason"), "text")]
+            rows = ([f.instalment.customer.name, f.instalment.document.number, f.instalment.due_date, f.bank, f.reference,
+                     f.financed_on, f.amount, f.instalment.open_amount, f.released_on, f.release_reason]
+                    for f in qs.iterator())
             return xlsx_response(filename=f"financed-{company.code}.xlsx", sheet_title=_("Financed items"),
                                  columns=columns, rows=rows)
     else:
@@ -65,4 +82,5 @@ def financing_page(request):
     params = {k: v for k, v in g.items() if k not in ("page", "format")}
     return render(request, "integrations/financing.html", {
         "nav": "financing", "page": capped_page(qs, 100, g.get("page")), "criteria": criteria, "show": show,
-        "params": urlencode(params), "today": today, "grades": ",".join(criteria.grades)})
+        "params": urlencode(params), "today": today, "grades": ",".join(criteria.grades),
+        "released": g.get("released") == "1"})

@@ -172,17 +172,31 @@ class ExportedCredit(models.Model):
 
 
 class FinancedItem(models.Model):
-    """An open item pledged or sold to a bank (保理 / 应收账款质押): once per instalment."""
+    """An open item pledged or sold to a bank (保理 / 应收账款质押). An item is financed at most once at a time
+    (unique while not released); releasing it (the bank gave it back, or it was marked by mistake) keeps the
+    row with who released it, when and why, so the history stays."""
 
     company = models.ForeignKey("accounts.Company", on_delete=models.CASCADE, related_name="+")
-    instalment = models.OneToOneField("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
+    instalment = models.ForeignKey("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
     bank = models.CharField(_("bank"), max_length=100)
+    reference = models.CharField(_("financing contract"), max_length=100, blank=True)
     financed_on = models.DateField(_("financed on"))
     amount = MoneyField(_("financed amount"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    released_on = models.DateField(_("released on"), null=True, blank=True)
+    release_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         ordering = ["-financed_on", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="financed_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="financed_amount_positive"),
+            models.UniqueConstraint(fields=["instalment"], condition=Q(released_on__isnull=True),
+                                    name="financed_once_at_a_time"),
+            models.CheckConstraint(condition=Q(released_on__isnull=True) | Q(released_on__gte=models.F("financed_on")),
+                                   name="financed_release_after"),
+        ]
+        indexes = [models.Index(fields=["company", "released_on", "financed_on"], name="financed_company_live")]
         verbose_name = _("financed item")

@@ -219,11 +219,14 @@ _GROUP_SQL = {
 
 
 def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column: str, group_by: str,
-                customer_id: int | None = None, customers: tuple[str, list] | None = None) -> tuple[str, list]:
+                customer_id: int | None = None, customers: tuple[str, list] | None = None,
+                marked: tuple[str, list] | None = None, marked_mode: str = "only") -> tuple[str, list]:
     """SELECT key, label, bucket sums…, total, disputed (integers, minor units) per group, unordered.
 
     ``customers`` (a sub-SELECT of customer ids and its params) limits it to those customers
-    (insight's aggregate recomputes its changed customers with it)."""
+    (insight's aggregate recomputes its changed customers with it). ``marked`` (a sub-SELECT of instalment
+    ids, e.g. the items financed as of the date) keeps only those instalments (``marked_mode`` "only") or
+    leaves them out ("exclude")."""
     column = f"t.{column}"
     inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id, customers=customers)
     key_sql, label_sql, join = _GROUP_SQL[group_by]
@@ -240,11 +243,17 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
         sums.append(f"CAST(SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END) AS BIGINT) AS b{len(sums)}")
     label_col = f", MIN({label_sql}) AS label" if label_sql else ", NULL AS label"
     disputed = "CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) AS BIGINT) AS disputed"
+    where, marked_params = "t.x <> 0", []
+    if marked is not None:
+        if marked_mode not in ("only", "exclude"):
+            raise ValueError("bad marked_mode")
+        where += f" AND t.id {'NOT ' if marked_mode == 'exclude' else ''}IN ({marked[0]})"
+        marked_params = list(marked[1])
     sql = (
-        f"SELECT {key_sql} AS k{label_col}, {', '.join(sums)}, CAST(SUM(t.x) AS BIGINT) AS total, {disputed} "
-        f"FROM ({inner}) t {join} WHERE t.x <> 0 GROUP BY {key_sql}"
+        f"SELECT {key_sql} AS k{label_col}, {''.join(x + ', ' for x in sums)}CAST(SUM(t.x) AS BIGINT) AS total, {disputed} "
+        f"FROM ({inner}) t {join} WHERE {where} GROUP BY {key_sql}"
     )
-    return sql, bucket_params + params
+    return sql, bucket_params + params + marked_params
 
 
 def aging_report(
@@ -261,19 +270,21 @@ def aging_report(
     customer_id: int | None = None,
     offset: int = 0,
     limit: int | None = None,
+    marked: tuple[str, list] | None = None,
+    marked_mode: str = "only",
 ) -> AgingReport:
     """Aging of open instalments as of ``as_of`` (a business date), grouped and bucketed in SQL.
 
     ``scheme`` "collections" buckets days past due (``basis`` "due") or days since the document date
     (``basis`` "document"); "accounting" buckets 账龄 by years since the document date.
     Rows come largest total first; ``offset``/``limit`` return one page of them (``row_count`` is the
-    number of groups, ``totals`` always cover all of them).
+    number of groups, ``totals`` always cover all of them). ``marked``/``marked_mode``: see ``grouped_sql``.
     """
     if group_by not in GROUPS:
         raise ValueError("unknown grouping")
     buckets, column, basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
     sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=buckets, column=column,
-                              group_by=group_by, customer_id=customer_id)
+                              group_by=group_by, customer_id=customer_id, marked=marked, marked_mode=marked_mode)
     n = len(buckets)
     raw = fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params)  # integers (minor units): cheap to total before any Decimal
     if min_total is not None:
@@ -327,6 +338,7 @@ class AgingItem:
     amount: Decimal
     open_amount: Decimal
     days_past_due: int
+    marked: bool = False  # among ``aging_items(marked=…)`` (e.g. financed)
 
 
 def aging_items(
@@ -339,8 +351,12 @@ def aging_items(
     group_by: str = "none",
     key=None,
     limit: int = 500,
+    marked: tuple[str, list] | None = None,
+    marked_mode: str | None = None,
 ) -> list[AgingItem]:
-    """The instalments behind one cell of the aging report (drill-down), open amounts as of ``as_of``."""
+    """The instalments behind one cell of the aging report (drill-down), open amounts as of ``as_of``;
+    ``marked`` (a sub-SELECT of instalment ids) flags those items (``AgingItem.marked``), and with
+    ``marked_mode`` "only" / "exclude" keeps only them / leaves them out."""
     inner, params = _base_sql(user=user, company=company, as_of=as_of)
     where = ["t.x <> 0"]
     extra: list = []
@@ -353,6 +369,9 @@ def aging_items(
         if bucket.date_to is not None:
             where.append(f"t.{column} <= %s")
             extra.append(bucket.date_to)
+    if marked is not None and marked_mode in ("only", "exclude"):
+        where.append(f"t.id {'NOT ' if marked_mode == 'exclude' else ''}IN ({marked[0]})")
+        extra.extend(marked[1])
     if group_by != "none":
         key_sql = _GROUP_SQL[group_by][0]
         if key is None:
@@ -360,17 +379,32 @@ def aging_items(
         else:
             where.append(f"{key_sql} = %s")
             extra.append(key)
+    flag, flag_params = (f"CASE WHEN t.id IN ({marked[0]}) THEN 1 ELSE 0 END", list(marked[1])) if marked else ("0", [])
     sql = (
-        f"SELECT t.id, t.document_id, d.number, c.id, c.code || ' ' || c.name, t.document_date, t.due_date, t.amount, t.x "
-        f"FROM ({inner}) t JOIN ledger_receivabledocument d ON d.id = t.document_id "
+        f"SELECT t.id, t.document_id, d.number, c.id, c.code || ' ' || c.name, t.document_date, t.due_date, t.amount, t.x, "
+        f"{flag} FROM ({inner}) t JOIN ledger_receivabledocument d ON d.id = t.document_id "
         f"JOIN customers_customer c ON c.id = t.customer_id LEFT JOIN accounts_user u ON u.id = t.salesperson_id "
         f"WHERE {' AND '.join(where)} ORDER BY t.due_date, t.id LIMIT %s"
     )
-    rows = fetch(sql, params + extra + [limit])
+    rows = fetch(sql, flag_params + params + extra + [limit])
     out = []
     for r in rows:
         due = r[6] if isinstance(r[6], dt.date) else dt.date.fromisoformat(r[6])
         doc_date = r[5] if isinstance(r[5], dt.date) else dt.date.fromisoformat(r[5])
         out.append(AgingItem(r[0], r[1], r[2], r[3], r[4], doc_date, due, from_minor(r[7]), from_minor(r[8]),
-                             max(0, (as_of - due).days)))
+                             max(0, (as_of - due).days), bool(r[9])))
+    return out
+
+
+def marked_totals(*, user, company, as_of: dt.date, group_by: str, marked: tuple[str, list],
+                  customers: tuple[str, list] | None = None) -> dict:
+    """Open-as-of total of the ``marked`` instalments per group key (Decimal), and under ``"*"`` their grand
+    total: the "financed" column of the aging report. ``customers`` narrows the scan to the customers that have
+    marked items (cheap when few are)."""
+    if group_by not in GROUPS:
+        raise ValueError("unknown grouping")
+    sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=[], column="due_date",
+                              group_by=group_by, customers=customers, marked=marked, marked_mode="only")
+    out = {r[0]: from_minor(r[2] or 0) for r in fetch(sql, params)}
+    out["*"] = sum(out.values(), ZERO)
     return out

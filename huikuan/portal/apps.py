@@ -12,8 +12,12 @@ class PortalConfig(AppConfig):
     def ready(self):
         from huikuan.common import audit, texts
         from huikuan.dunning import hooks as dunning_hooks
+        from huikuan.integrations import financing_evidence
 
-        from . import links
+        from . import links, services
+
+        # the financing evidence pack takes statements confirmed here as stamped (integrations cannot import portal)
+        financing_evidence.CONFIRMED_PDF_PROVIDERS.append(services.confirmed_copies)
 
         audit.register_verb_labels({
             "portal.access.invited": _("Invited to the customer portal"),

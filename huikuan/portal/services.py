@@ -32,7 +32,7 @@ from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.texts import Text
 from huikuan.customers.models import Contact, Customer
 
-from .models import PortalAccess, SignInToken, TokenPurpose
+from .models import Confirmation, PortalAccess, SignInToken, TokenPurpose
 
 LINK_HOURS = {TokenPurpose.INVITE: 72, TokenPurpose.REMINDER: 24 * 14, TokenPurpose.CODE: 0.25}
 CODE_ATTEMPTS = 5
@@ -288,3 +288,13 @@ def _use_code(*, address: str, code: str, now: dt.datetime, ip: str | None) -> P
             failed_attempts=F("failed_attempts") + 1,
             used_at=now if token.failed_attempts + 1 >= CODE_ATTEMPTS else None)
     return None
+
+
+def confirmed_copies(statement_ids) -> dict:
+    """``{statement_id: (stamped PDF, sha256)}`` of the latest portal confirmation of each statement that has one
+    (for evidence packs built by lower layers, which cannot read the portal's records)."""
+    out = {}
+    for conf in (Confirmation.objects.filter(statement_id__in=list(statement_ids), confirmed=True)
+                 .order_by("statement_id", "-at", "-pk")):
+        out.setdefault(conf.statement_id, (bytes(conf.pdf), conf.sha256))
+    return out

@@ -32,6 +32,7 @@ from huikuan.common.listing import Sorting
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.paging import capped_page
 from huikuan.customers.selectors import customer_bank_accounts, same_credit_code
+from huikuan.integrations import financing
 from huikuan.ledger import fapiao, instruments, services
 from huikuan.ledger import selectors as sel
 from huikuan.ledger.errors import DuplicateSubmission
@@ -154,8 +155,13 @@ def customer_detail(request, pk: int):
     customer = sel.get_customer(user=request.user, company=company, pk=pk)
     as_of = _date(request.GET.get("as_of")) or clock.today(company)
     summary = sel.customer_summary(customer=customer, as_of=as_of)
+    financed = list(financing.as_of(company=company, day=as_of).filter(instalment__customer=customer)
+                    .select_related("instalment__document").order_by("instalment__due_date", "pk")[:50])
     return render(request, "ledger/customer_detail.html", {
         "nav": "customers", "customer": customer, "s": summary, "as_of": as_of,
+        "financed": financed, "financed_ids": {f.instalment_id for f in financed},
+        "financed_amount": sum((f.amount for f in financed), ZERO),
+        "can_finance": request.user.can(financing.PERM),
         "limitation": limitation(customer=customer, as_of=as_of),
         "same_code": same_credit_code(user=request.user, customer=customer),
         "bank_accounts": customer_bank_accounts(customer=customer),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,8 +21,11 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
+from huikuan.common.money import ZERO
 from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
 from huikuan.insight.aging import aging_report
+from huikuan.integrations import financing
+from huikuan.ledger import aging as ledger_aging
 from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, buckets_for
 from huikuan.statements import services as st_services
 from huikuan.statements.export import statement_xlsx_response
@@ -61,28 +65,57 @@ def _aging_params(request):
 AGING_PAGE = 100
 
 
+def _financed(request, company, as_of):
+    """(mode, marked sub-SELECT or None): the aging's financed filter ("only" / "exclude" / "") and the items
+    with a bank on ``as_of`` (None when there are none, so the report stays on its fast path)."""
+    mode = request.GET.get("financed") if request.GET.get("financed") in ("only", "exclude") else ""
+    if not financing.as_of(company=company, day=as_of).exists():
+        return mode, None
+    return mode, financing.instalments_sql(company=company, day=as_of)
+
+
 @login_required
 def aging(request):
     company, as_of, scheme, basis, group, edges, years, edge_error = _aging_params(request)
     options = dict(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group,
                    edges=edges, years=years)
+    mode, marked = _financed(request, company, as_of)
+
+    def run(**kw):
+        if mode == "only" and marked is None:  # nothing financed: an empty report
+            return ledger_aging.aging_report(**options, **kw, marked=("SELECT NULL WHERE 1=0", []))
+        if mode and marked is not None:  # filtered: computed live (the per-customer aggregate has no such split)
+            return ledger_aging.aging_report(**options, **kw, marked=marked, marked_mode=mode)
+        return aging_report(**options, **kw)
+
+    def with_financed(report):
+        if marked is None or mode == "exclude":
+            return report, None
+        fin = ledger_aging.marked_totals(user=request.user, company=company, as_of=as_of, group_by=group, marked=marked,
+                                         customers=financing.customers_sql(company=company, day=as_of))
+        rows = [replace(r, extra={**r.extra, "financed": fin.get(r.key, ZERO)}) for r in report.rows]
+        return replace(report, rows=rows), fin["*"]
+
     if request.GET.get("format") == "xlsx":
-        report = aging_report(**options)
+        report, fin_total = with_financed(run())
+        fin_col = [(_("Financed"), "money")] if fin_total is not None else []
         return xlsx_response(
             filename=f"aging-{as_of}.xlsx", sheet_title=_("Aging"),
             columns=[(str(GROUP_LABELS[group]), "text"), *[(b.label, "money") for b in report.buckets], (_("Total"), "money"),
-                     (_("Disputed"), "money")],
-            rows=((r.label, *r.buckets, r.total, r.disputed) for r in report.rows),
-            totals=[_("Total"), *report.totals, report.total, report.disputed],
+                     (_("Disputed"), "money"), *fin_col],
+            rows=((r.label, *r.buckets, r.total, r.disputed, *([r.extra["financed"]] if fin_col else []))
+                  for r in report.rows),
+            totals=[_("Total"), *report.totals, report.total, report.disputed, *([fin_total] if fin_col else [])],
         )
     try:
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         number = 1
-    report = aging_report(**options, offset=(number - 1) * AGING_PAGE, limit=AGING_PAGE)
+    report = run(offset=(number - 1) * AGING_PAGE, limit=AGING_PAGE)
     page = Paginator(range(report.row_count), AGING_PAGE).get_page(number)
     if page.number != number:  # past the last page: show the last one
-        report = aging_report(**options, offset=(page.number - 1) * AGING_PAGE, limit=AGING_PAGE)
+        report = run(offset=(page.number - 1) * AGING_PAGE, limit=AGING_PAGE)
+    report, fin_total = with_financed(report)
     labels = [b.label for b in report.buckets]
     params = request.GET.copy()
     params.pop("page", None)
@@ -92,6 +125,7 @@ def aging(request):
         "nav": "aging", "r": report, "page": page, "qs": params.urlencode(), "params": params.urlencode(),
         "as_of": as_of, "scheme": scheme, "basis": basis, "group": group, "groups": GROUP_LABELS.items(),
         "edges": ",".join(map(str, edges)), "years": len(years), "edge_error": edge_error, "chart": chart, "labels": labels,
+        "financed_mode": mode, "financed_total": fin_total,
     })
 
 
@@ -112,16 +146,21 @@ def aging_drill(request):
             raise Http404 from exc
     elif key in ("", "None"):
         key = None
+    mode, marked = _financed(request, company, as_of)
+    if mode == "only" and marked is None:
+        marked = ("SELECT NULL WHERE 1=0", [])
     items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
-                        group_by=group if key is not None or group != "none" else "none", key=key)
+                        group_by=group if key is not None or group != "none" else "none", key=key,
+                        marked=marked, marked_mode=mode or None)
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
             filename=f"aging-items-{as_of}.xlsx", sheet_title=_("Aging items"),
             columns=[(_("Document"), "text"), (_("Customer"), "text"), (_("Document date"), "date"), (_("Due date"), "date"),
-                     (_("Days past due"), "int"), (_("Amount"), "money"), (_("Open as of"), "money")],
-            rows=((i.document_number, i.customer_label, i.document_date, i.due_date, i.days_past_due, i.amount, i.open_amount)
+                     (_("Days past due"), "int"), (_("Amount"), "money"), (_("Open as of"), "money"), (_("Financed"), "text")],
+            rows=((i.document_number, i.customer_label, i.document_date, i.due_date, i.days_past_due, i.amount, i.open_amount,
+                   _("Yes") if i.marked else "")
                   for i in items),
-            totals=[_("Total"), "", "", "", "", sum((i.amount for i in items), 0), sum((i.open_amount for i in items), 0)],
+            totals=[_("Total"), "", "", "", "", sum((i.amount for i in items), 0), sum((i.open_amount for i in items), 0), ""],
         )
     tpl = "reports/aging.html#drill" if getattr(request, "htmx", False) else "reports/aging_drill.html"
     return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of,

@@ -1,4 +1,4 @@
-"""URL × role rows of the webhook screens: administrators only (other roles 403)."""
+"""URL × role rows of the webhook screens (administrators only, other roles 403), vouchers and financing (finance)."""
 
 from tests.e2e.access import GET_405, LEDGER_POST, only, post_only
 
@@ -18,6 +18,10 @@ ROWS = {
     "api:webhook-rotate": ("/api/v1/webhooks/{whe}/rotate-secret/", GET_405, 401),
     "api:webhook-deliveries": ("/api/v1/webhooks/{whe}/deliveries/", only(ADMIN), 401),
     "api:webhook-redeliver": ("/api/v1/webhook-deliveries/{whd}/redeliver/", GET_405, 401),
+    "api:financing-eligible": ("/api/v1/financing/eligible/", only(LEDGER_POST), 401),
+    "api:financing-item-list": ("/api/v1/financing/items/", only(LEDGER_POST), 401),
+    "api:financing-item-detail": ("/api/v1/financing/items/{fin}/", only(LEDGER_POST), 401),
+    "api:financing-item-release": ("/api/v1/financing/items/{fin}/release/", GET_405, 401),
 }
 
 
@@ -35,4 +39,8 @@ def objects(*, world, company, customer, users, finance):
 
     vx = VoucherExport.objects.create(company=company, layout="u8", period_from=timezone.localdate(),
                                       period_to=timezone.localdate(), lines=[])
-    return {"whe": endpoint.pk, "whd": d.pk, "vx": vx.pk}
+    from huikuan.integrations.models import FinancedItem
+
+    fin = FinancedItem.objects.create(company=company, instalment_id=world["i"], bank="access bank",
+                                      financed_on=timezone.localdate(), amount=1)
+    return {"whe": endpoint.pk, "whd": d.pk, "vx": vx.pk, "fin": fin.pk}
