@@ -10,6 +10,7 @@ urlpatterns = [
     path("bank/", include("huikuan.banking.urls", namespace="banking")),
     path("integrations/", include("huikuan.integrations.urls", namespace="integrations")),
     path("kpis/", include("huikuan.insight.urls", namespace="insight")),
+    path("predictions/", include("huikuan.prediction.urls", namespace="prediction")),
     path("portal/", include("huikuan.portal.urls", namespace="portal")),
     path("", include("huikuan.portal.staff_urls", namespace="portal-staff")),
     path("", include("huikuan.web.urls")),

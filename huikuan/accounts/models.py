@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "credit.hold": {Role.ADMIN, Role.CREDIT_MANAGER},
     "credit.order": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.SALESPERSON, Role.SALES_MANAGER},
     "credit.report": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "prediction.models": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.AUDITOR},
+    "prediction.activate": {Role.ADMIN, Role.FINANCE},
     "credit.rescore": {Role.ADMIN, Role.CREDIT_MANAGER},
     # dunning (huikuan.dunning)
     "dunning.policy": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},

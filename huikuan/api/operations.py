@@ -141,6 +141,12 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                         "more than is open (less disputed parts and other open promises) is 422. Honours "
                         "`Idempotency-Key`."),
     "promises_retrieve": ("Get a promise to pay", "One promise with its status and settlement date." + SCOPE),
+    "predictions_list": ("List payment predictions",
+                         "The live model's prediction for each open instalment: the probabilities of being paid "
+                         "late, 30+ and 90+ days late, the predicted payment date with its 80 % interval and the main "
+                         "reasons in the request's language; refreshed daily and after each training. Filter by "
+                         "`customer` or `document`; earliest due date first." + SCOPE + PAGED),
+    "predictions_retrieve": ("Get a payment prediction", "One open instalment's payment prediction." + SCOPE),
     "disputes_list": ("List disputes",
                       "Disputes with their status and resolution, latest first. Filter by `status` or `customer`."
                       + SCOPE + PAGED),

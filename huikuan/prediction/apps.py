@@ -23,6 +23,23 @@ def _weekly_training(company, day: dt.date):
     return run
 
 
+def _daily_refresh(company, day: dt.date):
+    """Every day: the stored predictions of the open items as of the business date (skipped when the
+    training of the day already refreshed them, or when there is no model)."""
+
+    def run():
+        from .models import ItemPrediction, ModelVersion
+        from .services import refresh_predictions
+
+        if not ModelVersion.objects.filter(company=company, is_active=True).exists():
+            return "no model"
+        if ItemPrediction.objects.filter(company=company, as_of=day).exists():
+            return "already refreshed"
+        return f"{refresh_predictions(company=company, as_of=day)} items"
+
+    return run
+
+
 class PredictionConfig(AppConfig):
     name = "huikuan.prediction"
     label = "prediction"
@@ -32,10 +49,12 @@ class PredictionConfig(AppConfig):
         from huikuan.common.jobs import register_daily
 
         register_daily("prediction-training", _weekly_training)
+        register_daily("prediction-refresh", _daily_refresh)
         from huikuan.common.audit import register_verb_labels
 
         register_verb_labels({
             "prediction.facts.recorded": _("Invoice history facts recorded"),
             "prediction.model.trained": _("Prediction model trained"),
             "prediction.model.activated": _("Prediction model activated"),
+            "prediction.predictions.refreshed": _("Payment predictions refreshed"),
         })

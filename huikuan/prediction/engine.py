@@ -202,3 +202,13 @@ def reasons(x: np.ndarray, *, overdue: int) -> list[tuple[str, dict]]:
     if x[f["overdue_open_n"]] >= 1:
         out.append(("other_overdue", {"n": int(x[f["overdue_open_n"]])}))
     return out[:4]
+
+
+def reasons_all(pred: OpenPredictions) -> list[list]:
+    """``reasons`` of every item of ``pred`` as JSON-ready [[code, params], …] lists (stored per item)."""
+    out = []
+    overdue = (pred.as_of.toordinal() - pred.items.due_date).tolist()
+    for k in range(len(pred.items)):
+        out.append([[code, {key: (float(v) if isinstance(v, float) else int(v)) for key, v in params.items()}]
+                    for code, params in reasons(pred.X[k], overdue=int(overdue[k]))])
+    return out

@@ -61,3 +61,37 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
+
+
+class ItemPrediction(models.Model):
+    """The live model's output for one open instalment, stored so pages, lists, exports and the API read
+    it in SQL. Derived data: ``services.refresh_predictions`` replaces a company's rows set-wise (daily
+    job, after training and after activating a version); an instalment without a row was not open at the
+    last refresh (or no model exists yet). ``reasons``: [[code, params], …] rendered by ``texts.reason``
+    in the reader's language."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    instalment = models.OneToOneField("ledger.Instalment", on_delete=models.CASCADE, related_name="prediction")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey("ledger.ReceivableDocument", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(ModelVersion, null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("predicted by"), max_length=30, default="model")
+    as_of = models.DateField(_("as of"))
+    due_date = models.DateField(_("due date"))
+    p_late = models.DecimalField(_("probability late"), max_digits=5, decimal_places=4)
+    p_late_30 = models.DecimalField(_("probability 30+ days late"), max_digits=5, decimal_places=4)
+    p_late_90 = models.DecimalField(_("probability 90+ days late"), max_digits=5, decimal_places=4)
+    predicted_date = models.DateField(_("predicted payment date"))
+    low_date = models.DateField(_("earliest likely payment date"))
+    high_date = models.DateField(_("latest likely payment date"))
+    reasons = models.JSONField(_("reasons"), default=list)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("payment prediction")
+        indexes = [
+            models.Index(fields=["company", "customer"], name="prediction_item_customer"),
+            models.Index(fields=["company", "updated_at"], name="prediction_item_updated"),
+            models.Index(fields=["company", "predicted_date"], name="prediction_item_date"),
+            models.Index(fields=["document"], name="prediction_item_document"),
+        ]

@@ -18,7 +18,7 @@ from huikuan.common import audit
 from huikuan.common.errors import DomainError
 
 from . import engine, model
-from .models import Delivery, DocumentFacts, ModelVersion
+from .models import Delivery, DocumentFacts, ItemPrediction, ModelVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +84,11 @@ def train_model(*, company, as_of: dt.date, actor=None, activate: bool = True, s
     started = time.monotonic()
     trained, meta = _fit(company=company, as_of=as_of, seed=seed)
     blob = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
-    return _store(company=company, actor=actor, blob=blob, meta=meta, activate=activate,
-                  seconds=Decimal(str(round(time.monotonic() - started, 2))))
+    version = _store(company=company, actor=actor, blob=blob, meta=meta, activate=activate,
+                     seconds=Decimal(str(round(time.monotonic() - started, 2))))
+    if activate:
+        refresh_predictions(company=company, as_of=as_of, actor=actor, active=(version, trained))
+    return version
 
 
 @transaction.atomic(durable=True)
@@ -120,6 +123,16 @@ def activate_version(*, company, version: int, actor) -> ModelVersion:
     return target
 
 
+def activate(*, company, version: int, actor, as_of: dt.date | None = None) -> ModelVersion:
+    """Activate ``version`` and refresh the stored predictions with it (as of ``as_of``, default the
+    company's business date) — what the versions page and ``huikuan predict activate`` call."""
+    from huikuan.common import clock
+
+    target = activate_version(company=company, version=version, actor=actor)
+    refresh_predictions(company=company, as_of=as_of or clock.today(company), actor=actor)
+    return target
+
+
 def active_model(company) -> tuple[ModelVersion, model.Trained] | None:
     version = ModelVersion.objects.filter(company=company, is_active=True).first()
     if version is None:
@@ -133,3 +146,48 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------- stored predictions
+
+P4 = Decimal("0.0001")
+
+
+def _p(values) -> list[Decimal]:
+    return [Decimal(int(round(float(v) * 10000))) * P4 for v in values]
+
+
+def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, batch: int = 5000) -> int:
+    """Replace ``company``'s stored predictions with the live model's output for every instalment open on
+    ``as_of`` (set-wise: one computation, then delete + bulk insert in one short transaction; one audit
+    event). No active model: the stored rows are removed (nothing predicts). Returns rows stored."""
+    from django.utils import timezone
+
+    active = active or active_model(company)
+    if active is None:
+        with transaction.atomic():
+            deleted, _ = ItemPrediction.objects.filter(company=company).delete()
+        return 0
+    version, trained = active
+    pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
+    it = pred.items
+    n = len(it)
+    p_late, p30, p90 = _p(pred.p_late), _p(pred.p_late_30), _p(pred.p_late_90)
+    reasons = engine.reasons_all(pred)
+    now = timezone.now()
+    d = dt.date.fromordinal
+    with transaction.atomic(durable=True):
+        Company.objects.select_for_update().filter(pk=company.pk).first()  # one refresh at a time
+        ItemPrediction.objects.filter(company=company).delete()
+        for s in range(0, n, batch):
+            ItemPrediction.objects.bulk_create([
+                ItemPrediction(company_id=company.pk, instalment_id=int(it.id[k]), customer_id=int(it.customer[k]),
+                               document_id=int(it.document[k]), version_id=version.pk, source=pred.source, as_of=as_of,
+                               due_date=d(int(it.due_date[k])), p_late=p_late[k], p_late_30=p30[k], p_late_90=p90[k],
+                               predicted_date=d(int(pred.predicted[k])), low_date=d(int(pred.low[k])),
+                               high_date=d(int(pred.high[k])), reasons=reasons[k], updated_at=now)
+                for k in range(s, min(s + batch, n))])
+        audit.record(actor=actor, verb="prediction.predictions.refreshed", target=version, company_id=company.pk,
+                     summary=f"v{version.version} {as_of} {n}", data={"version": version.version, "as_of": str(as_of),
+                                                                         "items": n, "source": pred.source})
+    return n

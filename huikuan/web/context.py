@@ -1,7 +1,7 @@
 from django.conf import settings
 
 NAV_MORE = ("kpis", "people", "warnings", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods",
-            "provisions", "webhooks", "vouchers", "financing")
+            "provisions", "webhooks", "vouchers", "financing", "prediction")
 
 
 def shell(request):
@@ -15,5 +15,6 @@ def shell(request):
             "nav_vouchers": can("ledger.post"),
             "nav_periods": can("ledger.period.view"),
             "nav_provisions": can("insight.provision.view"),
+            "nav_prediction": can("prediction.models"),
             # the sections listed under "More" (the menu keeps one row at 1366 px in English)
             "nav_more": NAV_MORE}

@@ -3,6 +3,7 @@
     huikuan predict train [--as-of D]                      train a version on what was known on D, make it live
     huikuan predict backtest --cutoff D [--items FILE] [--format table|json|xlsx] [--output FILE]
     huikuan predict export --as-of D --format csv|xlsx [--output FILE]
+    huikuan predict refresh [--as-of D]                    store the live model's predictions of the open items
     huikuan predict versions | activate --version N        list versions; make one live (rollback)
 """
 
@@ -64,6 +65,8 @@ class Command(HuikuanCommand):
         ex.add_argument("--as-of", default="", help="YYYY-MM-DD (default: today)")
         ex.add_argument("--format", default="csv", choices=["csv", "xlsx"])
         ex.add_argument("--output", default="", help="file (default: standard output for csv)")
+        ref = sub.add_parser("refresh", help="store the live model's predictions of the items open on --as-of")
+        ref.add_argument("--as-of", default="", help="YYYY-MM-DD (default: today)")
         sub.add_parser("versions", help="list the model versions")
         act = sub.add_parser("activate", help="make a version live (rollback)")
         act.add_argument("--version", type=int, required=True)
@@ -154,6 +157,11 @@ class Command(HuikuanCommand):
             if output:
                 fh.close()
 
+    def _refresh(self, comp, *, as_of="", **_):
+        day = _date(as_of, "--as-of") if as_of else clock.today(comp)
+        n = services.refresh_predictions(company=comp, as_of=day)
+        self.stdout.write(f"{n} predictions stored as of {day}")
+
     def _versions(self, comp, **_):
         for v in ModelVersion.objects.filter(company=comp).order_by("-version"):
             acc = (v.backtest.get("model") or {}).get("accuracy")
@@ -161,7 +169,7 @@ class Command(HuikuanCommand):
                               f"window={v.window_start}..{v.window_end} live={v.live} accuracy={acc}")
 
     def _activate(self, comp, *, version, **_):
-        v = services.activate_version(company=comp, version=version, actor=None)
+        v = services.activate(company=comp, version=version, actor=None)
         self.stdout.write(f"v{v.version} is live")
 
 
