@@ -1,8 +1,11 @@
 """Statements sent to customers (对账单 / 往来款项对账确认函) and their confirmations."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.money import MoneyField
@@ -104,6 +107,11 @@ class StatementBatch(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # written by the worker every few customers: a running batch whose heartbeat stopped was cut off
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # a running batch silent this long lost its worker (killed, machine restarted) and may be resumed
+    STALE_AFTER = dt.timedelta(minutes=5)
 
     class Meta:
         ordering = ["-created_at"]
@@ -111,6 +119,16 @@ class StatementBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_to} ({self.done}/{self.total})"
+
+    @property
+    def resumable(self) -> bool:
+        """Failed, or running with a heartbeat older than ``STALE_AFTER`` (its worker is gone)."""
+        if self.status == BatchStatus.FAILED:
+            return True
+        if self.status != BatchStatus.RUNNING:
+            return False
+        beat = self.heartbeat_at or self.created_at
+        return beat is not None and timezone.now() - beat >= self.STALE_AFTER
 
     @property
     def percent(self) -> int:

@@ -192,6 +192,21 @@ def start_batch(*, user, company, period_from: dt.date, period_to: dt.date, sele
     return batch
 
 
+@transaction.atomic(durable=True)
+def resume_batch(*, user, batch: StatementBatch) -> StatementBatch:
+    """Queue a batch again after it failed or its worker was cut off (``StatementBatch.resumable``): the worker
+    continues with the customers that have no statement in it yet."""
+    if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
+        raise NotAllowed(_("You cannot issue statements."))
+    batch = StatementBatch.objects.select_for_update().get(pk=batch.pk)
+    if not batch.resumable:
+        raise StatementError(_("This batch is not stopped: it is queued, running or done."), field="status")
+    audit.record(actor=user, verb="statement.batch.resumed", target=batch, company_id=batch.company_id,
+                 data={"status": batch.status, "done": batch.done, "total": batch.total})
+    transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
 def _enqueue(batch_id: int) -> None:
     from .tasks import run_statement_batch
 

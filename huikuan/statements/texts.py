@@ -9,4 +9,5 @@ audit.register_verb_labels({
     "statement.confirmed": _("Statement confirmed by the customer"),
     "statement.disputed": _("Statement disputed by the customer"),
     "statement.batch.started": _("Statement batch started"),
+    "statement.batch.resumed": _("Statement batch resumed"),
 })

@@ -12,6 +12,7 @@ urlpatterns = [
     path("statements/", reports.statement_index, name="statement-index"),
     path("statements/batches/new/", reports.statement_batch_new, name="statement-batch-new"),
     path("statements/batches/<int:pk>/", reports.statement_batch, name="statement-batch"),
+    path("statements/batches/<int:pk>/resume/", reports.statement_batch_resume, name="statement-batch-resume"),
     path("statements/<int:pk>/pdf/", reports.statement_pdf, name="statement-pdf"),
     path("statements/<int:pk>/reply/", reports.statement_reply, name="statement-reply"),
 ]

@@ -94,6 +94,7 @@ MATRIX = {
     "web:statement-index": ("/statements/", OK_ALL, 302),
     "web:statement-batch-new": ("/statements/batches/new/", GET_405, 302),
     "web:statement-batch": ("/statements/batches/{b}/", {**OK_ALL, "sales_east": 404, "sales_west": 404, "manager_east": 404}, 302),
+    "web:statement-batch-resume": ("/statements/batches/{b}/resume/", GET_405, 302),
     "web:statement-pdf": ("/statements/{st}/pdf/", OWN, 302),
     "web:statement-reply": ("/statements/{st}/reply/", OWN, 302),
     "imports:index": ("/imports/", only(IMPORTERS, other=404), 302),

@@ -86,6 +86,50 @@ def test_auditor_cannot_issue(booked, users):
                            period_to=dt.date(2026, 3, 31), today=dt.date(2026, 4, 1))
 
 
+def test_a_batch_cut_off_by_a_killed_worker_resumes_without_issuing_or_emailing_twice(
+        booked, other_customer, company, finance, settings, client, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from huikuan.statements.tasks import run_statement_batch
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    s.post_document(company=company, customer_id=other_customer.pk, document_date=dt.date(2026, 1, 5), total=D("5.00"), actor=finance)
+    Contact.objects.create(customer=booked, name="王会计", email="wang@example.com", is_primary=True)
+    # the worker issued and e-mailed the first customer's statement, then was killed (heartbeat stopped)
+    batch = StatementBatch.objects.create(company=company, period_from=dt.date(2026, 1, 1), period_to=dt.date(2026, 3, 31),
+                                          selection={"with_balance": True}, send_email=True, created_by=finance,
+                                          status=BatchStatus.RUNNING, total=2, done=0, heartbeat_at=timezone.now())
+    first = st.issue_statement(user=finance, customer=booked, period_from=batch.period_from, period_to=batch.period_to,
+                               today=dt.date(2026, 4, 1), batch=batch)
+    st.email_statement(statement=first, user=finance)
+    assert len(mail.outbox) == 1
+    # while the heartbeat is fresh another worker may be on it: neither a resume nor a second worker takes it
+    assert not batch.resumable
+    with pytest.raises(st.StatementError):
+        st.resume_batch(user=finance, batch=batch)
+    run_statement_batch.call(batch.pk)
+    assert Statement.objects.filter(batch=batch).count() == 1
+    StatementBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - StatementBatch.STALE_AFTER)
+    batch.refresh_from_db()
+    assert batch.resumable
+    client.force_login(finance)
+    page = client.get(reverse("web:statement-batch", args=[batch.pk]))
+    assert reverse("web:statement-batch-resume", args=[batch.pk]).encode() in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("web:statement-batch-resume", args=[batch.pk]))
+    assert r.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.DONE and (batch.total, batch.done, batch.emailed) == (2, 2, 1)
+    assert sorted(Statement.objects.filter(batch=batch).values_list("customer_id", flat=True)) == sorted(
+        [booked.pk, other_customer.pk])
+    assert len(mail.outbox) == 1  # the first customer was not e-mailed again
+    assert [x["customer"] for x in batch.skipped] == [other_customer.code]
+    with pytest.raises(st.StatementError):  # done: nothing to resume
+        st.resume_batch(user=finance, batch=batch)
+
+
 def test_bulk_batch_emails_pdfs_and_reports_skips(booked, other_customer, company, finance, settings, django_capture_on_commit_callbacks):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

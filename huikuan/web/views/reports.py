@@ -317,10 +317,28 @@ def statement_batch_new(request):
     return redirect("web:statement-batch", pk=batch.pk)
 
 
-@login_required
-def statement_batch(request, pk: int):
+def _batch(request, pk: int) -> StatementBatch:
     batch = StatementBatch.objects.filter(pk=pk, company=_company(request)).first()
     if batch is None or (batch.created_by_id != request.user.pk and request.user.role in (Role.SALESPERSON, Role.SALES_MANAGER)):
         raise Http404
+    return batch
+
+
+@login_required
+@require_POST
+def statement_batch_resume(request, pk: int):
+    batch = _batch(request, pk)
+    try:
+        st_services.resume_batch(user=request.user, batch=batch)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Batch queued again: it continues with the customers that have no statement yet."))
+    return redirect("web:statement-batch", pk=batch.pk)
+
+
+@login_required
+def statement_batch(request, pk: int):
+    batch = _batch(request, pk)
     tpl = "reports/statement_batch.html#progress" if getattr(request, "htmx", False) else "reports/statement_batch.html"
     return render(request, tpl, {"nav": "statements", "b": batch})
