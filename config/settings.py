@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "huikuan.accounts.middleware.ActiveCompanyMiddleware",
     "huikuan.accounts.middleware.OneTimePasswordMiddleware",
+    "huikuan.accounts.middleware.RecordPermissionDenied",
     "axes.middleware.AxesMiddleware",
     "huikuan.common.middleware.ErrorsAsClientErrors",
     "huikuan.portal.middleware.PortalSessionMiddleware",

@@ -26,4 +26,5 @@ class AccountsConfig(AppConfig):
             "accounts.user.password_reset": _("Password reset by an administrator"),
             "accounts.user.password_changed": _("Password changed"),
             "accounts.user.company_granted": _("Company access granted"),
+            "accounts.permission.denied": _("Permission refused"),
         })

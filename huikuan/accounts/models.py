@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "terms.edit": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
     "admin.users": {Role.ADMIN},
     "audit.view": {Role.ADMIN, Role.AUDITOR, Role.FINANCE, Role.CREDIT_MANAGER},
+    # the internal audit report and the audit-log search over every event (huikuan.insight.audit_report)
+    "audit.report": {Role.ADMIN, Role.AUDITOR},
     # collections casework (huikuan/collections)
     "collections.work": {
         Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from . import (
+    audit,
     collections_ops,
     credit,
     financing,
@@ -53,6 +54,8 @@ v1 = [
     path("aging/", views.AgingView.as_view(), name="aging"),
     path("kpis/", kpis.KpiView.as_view(), name="kpis"),
     path("periods/", periods.PeriodList.as_view(), name="periods"),
+    path("audit/events/", audit.AuditEventList.as_view(), name="audit-events"),
+    path("audit/report/", audit.AuditReportView.as_view(), name="audit-report"),
     path("provisions/", provisions.ProvisionView.as_view(), name="provisions"),
     path("periods/close/", periods.PeriodClose.as_view(), name="period-close"),
     path("periods/reopen/", periods.PeriodReopen.as_view(), name="period-reopen"),

@@ -31,7 +31,11 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["customer_id", "-at"], name="audit_customer_at")]
+        indexes = [
+            models.Index(fields=["customer_id", "-at"], name="audit_customer_at"),
+            # the internal audit report reads by category (a set of verbs) and period (insight.audit_report)
+            models.Index(fields=["verb", "-at"], name="audit_verb_at"),
+        ]
         verbose_name = _("audit event")
 
     def save(self, *args, **kwargs):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import provision_views, views, views_warnings
+from . import provision_views, views, views_audit, views_warnings
 
 app_name = "insight"
 urlpatterns = [
@@ -21,4 +21,6 @@ urlpatterns = [
     path("warnings/rules/", views_warnings.warning_rules, name="warning-rules"),
     path("warnings/customer/<int:pk>/", views_warnings.customer_warnings, name="customer-warnings"),
     path("warnings/dashboard/", views_warnings.dashboard_warnings, name="dashboard-warnings"),
+    path("audit/", views_audit.audit_report, name="audit"),
+    path("audit/events/", views_audit.audit_search, name="audit-search"),
 ]

@@ -16,5 +16,6 @@ def shell(request):
             "nav_periods": can("ledger.period.view"),
             "nav_provisions": can("insight.provision.view"),
             "nav_prediction": can("prediction.models"),
+            "nav_audit": can("audit.report"),
             # the sections listed under "More" (the menu keeps one row at 1366 px in English)
             "nav_more": NAV_MORE}
