@@ -179,6 +179,21 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "periods_reopen_create": ("Reopen a month",
                               "Administrators only (403 otherwise). Reopens `month` and every month after it: the "
                               "lock date becomes the day before it. `reason` is required and kept in the history."),
+    # internal audit (insight.audit_report)
+    "audit_events_retrieve": ("Search the audit log",
+                              "Administrators and auditors only (403 otherwise, and the refusal is recorded). Every "
+                              "audit event of the company (and the install-wide ones: users, API keys) in the period "
+                              "(`from`/`to`, company time zone; default the last 30 days), filtered by `category`, "
+                              "`verb` (or a prefix ending in `*`), `user`, `customer`, `object_type`/`object_id` and "
+                              "`q` (text in the summary or the stored data), newest first, with before/after. Keyset "
+                              "pages: pass `next` back as `after`. A period ending before it starts is 422."),
+    "audit_report_retrieve": ("Internal audit report",
+                              "Administrators and auditors only. Events per category in the period (limit and terms "
+                              "changes, over-limit releases, manual allocations, write-offs, reversals, payment plans, "
+                              "back-dated entries, overrides, approvals, failed permission attempts, period close, "
+                              "users and roles) and the segregation-of-duties findings (requested and approved by one "
+                              "person — one account or two accounts of one employee number — and created a customer "
+                              "and approved its limit)."),
     # early warnings
     "warnings_list": ("List early warnings",
                       "Warnings raised by the company's rules (overdue, limit use, broken promises, score drops, "
