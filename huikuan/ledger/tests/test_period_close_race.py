@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
-import pytest
-
 from huikuan.ledger import periods
 from huikuan.ledger import services as s
 from huikuan.ledger.checks import check_ledger
