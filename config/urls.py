@@ -16,5 +16,8 @@ urlpatterns = [
     path("", include("huikuan.web.urls")),
 ]
 
+# a database that cannot be reached answers 503 with Retry-After (page or API envelope); the rest 500
+handler500 = "huikuan.web.views.errors.server_error"
+
 # MEDIA is never served by URL, not even with DEBUG: uploaded customer documents are private and go
 # out only through scoped views (web:customer-file-download), which answer 404 out of scope.

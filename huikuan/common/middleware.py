@@ -10,6 +10,7 @@ view runs, naming the character (``common.cleantext``). JSON bodies are checked 
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -41,6 +42,17 @@ class RejectControlCharacters:
         return self.get_response(request)
 
 
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable_json() -> JsonResponse:
+    """503 in the API's envelope, for a request that met a database it cannot reach (restarting, failing over)."""
+    response = JsonResponse({"error": {"code": "database_unavailable", "fields": {}, "message": _(
+        "The database cannot be reached right now. Try again in a minute.")}}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 class ErrorsAsClientErrors:
     """The last line behind the views' own checks.
 
@@ -63,6 +75,10 @@ class ErrorsAsClientErrors:
             if api:
                 return JsonResponse({"error": {"code": "out_of_range", "message": message, "fields": {}}}, status=400)
             return HttpResponseBadRequest(message)
+        if api and isinstance(exception, (OperationalError, InterfaceError)):  # the database is unreachable: 503
+            logger.error("Database unavailable: %s", request.path, exc_info=exception,
+                         extra={"status_code": 503, "request": request})
+            return database_unavailable_json()
         if api and not isinstance(exception, (PermissionDenied, Http404)):
             logger.error("Internal Server Error: %s", request.path, exc_info=exception,
                          extra={"status_code": 500, "request": request})

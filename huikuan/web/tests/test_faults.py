@@ -64,10 +64,11 @@ def database(tmp_path):
     try:
         _run(env, "manage.py", "migrate", "-v0")
         db = psycopg.connect(url, autocommit=True)
-        yield {"env": env, "db": db}
+        yield {"env": env, "db": db, "admin": admin, "name": name}
     finally:
         if db is not None:
             db.close()
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
@@ -154,3 +155,57 @@ def test_import_commit_killed_midway_leaves_nothing_and_the_rerun_imports_every_
     assert _one(db, docs) == rows, out
     assert _one(db, "SELECT count(DISTINCT number) FROM ledger_receivabledocument WHERE number LIKE 'AR%%'") == rows
     assert _one(db, "SELECT count(*) FROM imports_importjob WHERE status = 'done'") == 1
+
+
+def test_database_restart_under_requests_gives_503_then_the_same_server_recovers(database, tmp_path):
+    """What the application sees of a PostgreSQL restart or failover: every connection is cut and new ones are
+    refused for a while. (The shared server is not restarted: other tests run on it at the same time.)"""
+    import re
+    import socket
+
+    httpx = pytest.importorskip("httpx")
+    env, admin, name = database["env"], database["admin"], database["name"]
+    _run(env, "manage.py", "shell", "--no-imports", "-c", SEED)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "huikuan.cli", "serve", "--no-migrate", "--no-worker", "--no-schedule",
+                             "--port", str(port), "--threads", "4"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/login/", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < end and proc.poll() is None, "the server did not start"
+            time.sleep(0.5)
+        c = httpx.Client(base_url=base, timeout=30, headers={"Accept-Language": "zh-hans"})
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', c.get("/login/").text).group(1)
+        r = c.post("/login/", data={"username": "boss", "password": "pw-123456", "csrfmiddlewaretoken": token},
+                   headers={"Referer": base + "/login/"})
+        assert r.status_code == 302
+        assert c.get("/").status_code == 200
+        assert c.get("/api/v1/customers/").status_code == 200
+
+        # the database goes away: connections cut, new ones refused
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+        r = c.get("/")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "30" and "无法连接数据库" in r.text
+        r = c.get("/api/v1/customers/")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "database_unavailable"
+
+        # it is back: the same process serves again, no restart
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        assert c.get("/").status_code == 200
+        assert c.get("/api/v1/customers/").status_code == 200
+        assert proc.poll() is None
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
