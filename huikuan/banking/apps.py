@@ -24,6 +24,8 @@ class BankingConfig(AppConfig):
             "banking.layout.saved": _("Statement layout mapped"),
             "banking.layout.forgotten": _("Statement layout forgotten"),
             "banking.hint.received": _("Remittance advice received (水单)"),
+            "banking.hint.used": _("Remittance advice matched: the money arrived"),
+            "banking.hint.reopened": _("Remittance advice waiting again (application undone)"),
         })
 
         from huikuan.common.jobs import register_daily

@@ -81,3 +81,41 @@ def hints_for_lines(*, company, lines: Iterable) -> dict[int, list[RemittanceHin
         if found:
             out[ln.pk] = found
     return out
+
+
+def use_for_line(*, line, customer_ids, actor) -> list[RemittanceHint]:
+    """Mark as used the remittance advices that announced ``line``, now applied to ``customer_ids``: per
+    customer, the open hint of the line's amount whose stated date is in the window of the line's date —
+    the closest date first, then the oldest advice. Called inside the applying transaction (locks the hints,
+    so a concurrent application cannot use the same advice twice); audited on the customer's timeline."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    used = []
+    window = (line.date - dt.timedelta(days=DAYS_AFTER), line.date + dt.timedelta(days=DAYS_BEFORE))
+    found = list(RemittanceHint.objects.select_for_update().filter(
+        Q(company_id=line.company_id, status=HintStatus.OPEN, amount=line.amount, paid_on__range=window),
+        customer_id__in=list(customer_ids)).order_by("pk"))
+    for cid in sorted(set(customer_ids)):
+        mine = sorted((h for h in found if h.customer_id == cid), key=lambda h: (abs((h.paid_on - line.date).days), h.pk))
+        if not mine:
+            continue
+        hint = mine[0]
+        hint.status, hint.line, hint.used_at = HintStatus.USED, line, timezone.now()
+        hint.save(update_fields=["status", "line", "used_at"])
+        audit.record(actor=actor, verb="banking.hint.used", target=hint, customer_id=cid,
+                     summary=f"{hint.amount} {hint.paid_on.isoformat()} → {line.date.isoformat()}",
+                     data={"line_id": line.pk, "amount": hint.amount, "paid_on": hint.paid_on, "line_date": line.date})
+        used.append(hint)
+    return used
+
+
+def reopen_for_line(*, line, actor) -> list[RemittanceHint]:
+    """The line's application was undone: the advices it used wait for a bank line again (audited)."""
+    hints = list(RemittanceHint.objects.select_for_update().filter(line=line, status=HintStatus.USED).order_by("pk"))
+    for hint in hints:
+        hint.status, hint.line, hint.used_at = HintStatus.OPEN, None, None
+        hint.save(update_fields=["status", "line", "used_at"])
+        audit.record(actor=actor, verb="banking.hint.reopened", target=hint, customer_id=hint.customer_id,
+                     summary=f"{hint.amount} {hint.paid_on.isoformat()}", data={"line_id": line.pk})
+    return hints

@@ -253,6 +253,7 @@ class BankingSettings(models.Model):
 
 class HintStatus(models.TextChoices):
     OPEN = "open", _("Waiting for the bank line")
+    USED = "used", _("Money received")
     DISMISSED = "dismissed", _("Dismissed")
 
 
@@ -274,12 +275,19 @@ class RemittanceHint(models.Model):
     source = models.CharField(max_length=20, default="portal")
     submitted_by = models.CharField(_("sent by"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=HintStatus.choices, default=HintStatus.OPEN)
+    # the bank line it announced, once that line was applied to the hint's customer (``hints.use_for_line``)
+    line = models.ForeignKey("BankLine", null=True, blank=True, on_delete=models.PROTECT, related_name="used_hints")
+    used_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-paid_on", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bank_hint_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bank_hint_amount_positive"),
+            models.CheckConstraint(condition=Q(status="used", line__isnull=False, used_at__isnull=False)
+                                   | (~Q(status="used") & Q(line__isnull=True)), name="bank_hint_used_has_line"),
+        ]
         indexes = [models.Index(fields=["company", "status", "amount"], name="bank_hint_open_amount")]
         verbose_name = _("remittance advice")

@@ -31,7 +31,7 @@ from huikuan.ledger import locks, settlements
 from huikuan.ledger import services as ledger
 from huikuan.ledger.models import Method, Status
 
-from . import matching
+from . import hints, matching
 from .models import (
     OPEN_STATUSES,
     BankAccount,
@@ -628,6 +628,7 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
     line.refresh_from_db()
     if len(customer_ids) == 1:
         _learn(company=company, line=line, customer_id=customer_ids[0], actor=actor, alias=not automatic)
+    hints.use_for_line(line=line, customer_ids=customer_ids, actor=actor)
     audit.record(actor=actor, verb="banking.line.applied", target=line, customer_id=customer_ids[0],
                  summary=f"{line.date} {line.amount} {line.counterparty_name}"[:300],
                  data={"automatic": automatic, "status": line.status,
@@ -695,6 +696,7 @@ def undo_line(*, company, line_id: int, actor, on: dt.date, reason: str) -> Bank
             inner(ledger.reverse_credit)(company=company, credit_id=app.credit_id, actor=actor, on=on, reason=reason)
         app.reversed_at = timezone.now()
         app.save(update_fields=["reversed_at"])
+    hints.reopen_for_line(line=line, actor=actor)
     line.status = LineStatus.SUGGESTED if line.proposals else LineStatus.UNMATCHED
     line.credit = None
     line.decided_by = actor

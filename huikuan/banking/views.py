@@ -35,6 +35,7 @@ from .models import (
     BankAlias,
     BankLine,
     BankStatement,
+    HintStatus,
     LineStatus,
     RemittanceHint,
     SourceFormat,
@@ -352,7 +353,9 @@ def queue(request):
     found = hints.hints_for_lines(company=company, lines=page)
     for ln in page:
         ln.hints = found.get(ln.pk, [])
-    return render(request, "banking/queue.html", {"nav": "banking", "page": page,
+    recent = (RemittanceHint.objects.filter(company=company).exclude(status=HintStatus.DISMISSED)
+              .select_related("customer", "line").order_by("-created_at", "-id")[:20])
+    return render(request, "banking/queue.html", {"nav": "banking", "page": page, "recent_hints": recent,
                                                   "can_confirm": request.user.can("banking.confirm")})
 
 
@@ -389,6 +392,7 @@ def line(request, pk):
         "applications": ln.applications.select_related("customer", "credit"),
         "is_open": ln.status in OPEN_STATUSES and ln.amount > 0, "pick": pick, "open_items": open_items,
         "hints": hints.hints_for_lines(company=company, lines=[ln]).get(ln.pk, []),
+        "used_hints": ln.used_hints.select_related("customer"),
         "can_confirm": request.user.can("banking.confirm"),
         "can_undo": ln.status in (LineStatus.AUTO_APPLIED, LineStatus.CONFIRMED, LineStatus.UNAPPLIED),
     })

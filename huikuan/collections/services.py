@@ -445,11 +445,17 @@ def cancel_promise(*, company, promise_id: int, actor) -> Promise:
 
 
 def _spread(amount: Decimal, items: Sequence[Instalment]) -> list[tuple[Instalment, Decimal]]:
-    """Put a document-level disputed amount on its instalments, earliest due first, within each open amount."""
+    """Put a document-level disputed amount on its instalments, earliest due first, within each open amount.
+
+    What is disputed already is read from the open dispute lines, not only ``disputed_amount``: that column is
+    synced after the dispute's transaction commits, so a dispute racing it (the caller holds the customer's
+    lock) would otherwise see the item as undisputed and dispute more than is open."""
     out = []
     left = amount
+    lined = dict(DisputeLine.objects.filter(instalment_id__in=[i.pk for i in items], dispute__status=DisputeStatus.OPEN)
+                 .values("instalment_id").annotate(s=Sum("amount")).values_list("instalment_id", "s"))
     for i in sorted(items, key=lambda x: (x.due_date, x.pk)):
-        room = i.open_amount - i.disputed_amount
+        room = i.open_amount - max(i.disputed_amount, lined.get(i.pk) or ZERO)
         if left <= 0:
             break
         if room > 0:

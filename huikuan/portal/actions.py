@@ -152,17 +152,16 @@ def reply_to_statement(*, access: PortalAccess, statement_id: int, agree: bool, 
         sha = hashlib.sha256(pdf).hexdigest()
     detail = "; ".join(f"{ln['reference']} {ln['ours'] if ln['ours'] is not None else ''}→"
                        f"{ln['theirs'] if ln['theirs'] is not None else ''} {ln['note']}".strip() for ln in clean_lines)
-    statement_services.record_reply(
+    recorded = statement_services.record_reply(
         user=actor, statement_id=st.pk, company=st.company, status=ReplyStatus.CONFIRMED if agree else ReplyStatus.DISPUTED,
         replied_on=today, replied_by=f"{name} ({title})"[:100] if title else name, confirmed_amount=amount,
-        note=" | ".join(p for p in (note, detail) if p)[:500], today=today)
-    return _keep_confirmation(access=access, st=st, agree=agree, name=name, title=title, amount=amount, pdf=pdf, sha=sha,
+        note=" | ".join(p for p in (note, detail) if p)[:500], today=today, unless_confirmed=True)
+    return _keep_confirmation(access=access, st=st, reply=recorded.recorded_reply, agree=agree, name=name, title=title, amount=amount, pdf=pdf, sha=sha,
                               ip=ip, user_agent=user_agent, now=now, lines=clean_lines)
 
 
 @transaction.atomic(durable=True)
-def _keep_confirmation(*, access, st, agree, name, title, amount, pdf, sha, ip, user_agent, now, lines) -> Confirmation:
-    reply = st.replies.order_by("-id").first()
+def _keep_confirmation(*, access, st, reply, agree, name, title, amount, pdf, sha, ip, user_agent, now, lines) -> Confirmation:
     conf = Confirmation.objects.create(
         statement=st, reply=reply, access=access, signer_name=name, signer_title=title, confirmed=agree and reply.status == ReplyStatus.CONFIRMED,
         amount=amount, at=now, ip=ip or None, user_agent=(user_agent or "")[:400], pdf=pdf if agree else b"",

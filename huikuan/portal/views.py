@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huikuan.banking.models import BankAccount
+from huikuan.banking.models import BankAccount, HintStatus, RemittanceHint
 from huikuan.collections.models import DisputeReason, Promise, PromiseStatus
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
@@ -199,6 +199,8 @@ def account(request, customer_id: int):
         if company.bank_account_number else None,
         "bank_accounts": accounts, "reference": _reference(customer),
         "several": services.customers_of(request.portal_access).count() > 1,
+        "advices": RemittanceHint.objects.filter(customer=customer).exclude(status=HintStatus.DISMISSED)
+        .select_related("line").order_by("-created_at", "-id")[:10],
     })
 
 

@@ -120,13 +120,16 @@ def email_statement(*, statement: Statement, user) -> str:
 
 @transaction.atomic(durable=True)
 def record_reply(*, user, statement_id: int, company, status: str, replied_on: dt.date, replied_by: str = "",
-                 confirmed_amount=None, note: str = "", scan=None, today: dt.date | None = None) -> Statement:
+                 confirmed_amount=None, note: str = "", scan=None, today: dt.date | None = None,
+                 unless_confirmed: bool = False) -> Statement:
     """Record a reply of the customer to a statement: a confirmation (信息证明无误) or a disagreement (信息不符).
 
     Every reply is kept (``StatementReply``); the statement's reply columns show the latest one (by reply date,
     then recording order), so a late-recorded older reply never hides a newer one. A confirmation naming a
     balance different from the closing balance is a disagreement (差异): stored as disputed with the difference
     (their balance − ours). A plain disagreement needs the differences described. Locks the statement row.
+    ``unless_confirmed`` (the customer portal) refuses a reply to a statement already confirmed, under that lock,
+    so two concurrent confirmations record one. The reply recorded is ``returned_statement.recorded_reply``.
     """
     if not (user.can("ledger.post") or user.can("customer.edit")) or user.is_read_only:
         raise NotAllowed(_("You cannot record statement replies."))
@@ -135,6 +138,8 @@ def record_reply(*, user, statement_id: int, company, status: str, replied_on: d
         raise StatementError(_("Unknown statement."))
     if status not in (ReplyStatus.CONFIRMED, ReplyStatus.DISPUTED):
         raise StatementError(_("Choose confirmed or disputed."), field="status")
+    if unless_confirmed and st.status == ReplyStatus.CONFIRMED:
+        raise StatementError(_("This statement is already confirmed."))
     if replied_on is None:
         raise StatementError(_("Enter the reply date."), field="replied_on")
     if replied_on < st.period_to:
@@ -176,6 +181,7 @@ def record_reply(*, user, statement_id: int, company, status: str, replied_on: d
     audit.record(actor=user, verb=f"statement.{status}", target=st, summary=f"{st.number} {amount}",
                  data={"before": before, "status": status, "confirmed_amount": amount, "difference": difference,
                        "replied_on": replied_on, "reply_id": reply.pk})
+    st.recorded_reply = reply
     return st
 
 

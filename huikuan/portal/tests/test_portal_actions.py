@@ -159,9 +159,70 @@ def test_remittance_advice_reaches_the_review_queue(client, signed_in, settings,
     clerk = type(client)()
     clerk.force_login(users["finance"])
     queue = clerk.get("/bank/queue/").content.decode()
-    assert queue.count(c.name) == 1  # beside the 600.00 line only
+    assert queue.split('id="recent-hints"')[0].count(c.name) == 1  # beside the 600.00 line only
     page = clerk.get(f"/bank/lines/{ln.pk}/").content.decode()
     assert f"/bank/hints/{hint.pk}/file/" in page
     assert clerk.get(f"/bank/hints/{hint.pk}/file/").getvalue() == b"%PDF-1.4 receipt"
     titles = [i.title for i in customer_timeline(customer=c)]
     assert any("门户中上传了水单" in t or "Remittance advice uploaded" in t for t in titles)
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("automatic", [False, True])
+def test_remittance_advice_is_used_when_its_line_is_applied(client, signed_in, settings, tmp_path, company, users,
+                                                            other_customer, automatic):
+    """Applying the line the advice announced (by a clerk, or automatically) marks it used, audited, shown so on the
+    portal, the review queue and the line; it no longer waits beside other lines of that amount; an advice of
+    another customer with the same amount stays open; undoing the line puts it back."""
+    from huikuan.banking import hints
+    from huikuan.banking import services as bs
+    from huikuan.banking.models import (
+        BankAccount,
+        BankLine,
+        BankStatement,
+        HintStatus,
+        LineStatus,
+        RemittanceHint,
+    )
+    from huikuan.common.models import AuditEvent
+
+    settings.MEDIA_ROOT = tmp_path
+    c = signed_in["customer"]
+    client.post(f"/portal/c/{c.pk}/remittance/", {
+        "amount": "600.00", "paid_on": "2026-02-09",
+        "upload": SimpleUploadedFile("水单.pdf", b"%PDF-1.4 receipt", content_type="application/pdf")})
+    hint = RemittanceHint.objects.get()
+    theirs = hints.record_hint(company=company, customer_id=other_customer.pk, amount="600.00",
+                               paid_on=dt.date(2026, 2, 9), today=dt.date(2026, 2, 10), actor=users["finance"],
+                               source="staff")
+    acct = BankAccount.objects.create(company=company, bank="招商银行", account_number="9", currency="CNY")
+    st = BankStatement.objects.create(company=company, account=acct, source_format="camt053", file_name="x", file_hash="h")
+    ln = BankLine.objects.create(company=company, account=acct, statement=st, date=dt.date(2026, 2, 10),
+                                 amount=D("600.00"), counterparty_name="个人代付", dedupe_key="k",
+                                 status=LineStatus.UNMATCHED)
+    later = BankLine.objects.create(company=company, account=acct, statement=st, date=dt.date(2026, 2, 10),
+                                    amount=D("600.00"), counterparty_name="又一笔", dedupe_key="k2",
+                                    status=LineStatus.UNMATCHED)
+    inst = signed_in["inst"]
+    bs.apply_line(company=company, line_id=ln.pk, actor=users["finance"], on=dt.date(2026, 2, 10), automatic=automatic,
+                  parts=[bs.Part(customer_id=c.pk, allocations=[(inst.pk, D("600.00"), D("0"))])])
+    hint.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (hint.status, hint.line_id) == (HintStatus.USED, ln.pk) and hint.used_at is not None
+    assert theirs.status == HintStatus.OPEN
+    event = AuditEvent.objects.get(verb="banking.hint.used")
+    assert (event.customer_id, event.data["line_id"]) == (c.pk, ln.pk)
+    # the other 600.00 line no longer shows this customer's advice (only the other customer's)
+    assert [h.pk for h in hints.hints_for_lines(company=company, lines=[later])[later.pk]] == [theirs.pk]
+    portal_page = client.get(f"/portal/c/{c.pk}/").content.decode()
+    assert "hint-used" in portal_page
+    clerk = type(client)()
+    clerk.force_login(users["finance"])
+    assert clerk.get("/bank/queue/").content.decode().count("hint-used") == 1
+    assert "line-used-hints" in clerk.get(f"/bank/lines/{ln.pk}/").content.decode()
+
+    bs.undo_line(company=company, line_id=ln.pk, actor=users["finance"], on=dt.date(2026, 2, 10), reason="错配")
+    hint.refresh_from_db()
+    assert (hint.status, hint.line_id, hint.used_at) == (HintStatus.OPEN, None, None)
+    assert AuditEvent.objects.filter(verb="banking.hint.reopened", customer_id=c.pk).count() == 1
+    assert "hint-used" not in client.get(f"/portal/c/{c.pk}/").content.decode()
