@@ -676,6 +676,45 @@ def confirm_proposal(*, company, line_id: int, index: int, actor, on: dt.date) -
     return apply_line(company=company, line_id=line_id, parts=[part], actor=actor, on=on)
 
 
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """One line of a bulk confirm: applied, or why not (the line is then untouched and stays in the queue)."""
+
+    line_id: int
+    applied: bool
+    message: str = ""
+    line: BankLine | None = None
+
+
+def confirm_many(*, company, line_ids: Sequence[int], actor, on: dt.date) -> list[BulkOutcome]:
+    """Confirm the first suggestion of each line, one line at a time.
+
+    Each line is its own ``apply_line``: its own durable transaction, the line locked, then its customer,
+    then its instalments, its own audit event and its own undo. A line whose suggestion no longer holds
+    (decided meanwhile, an item paid or changed since the suggestion, no suggestion) raises inside that
+    transaction, which rolls back whole: nothing of it is applied, it stays in the queue and is reported.
+    The others go on. Never more than ``MAX_BULK`` lines per call (the page sends at most one page).
+    """
+    _require(actor, "banking.confirm")
+    ids = list(dict.fromkeys(int(i) for i in line_ids))
+    if not ids:
+        raise BankingError(_("Select the lines to confirm."))
+    if len(ids) > MAX_BULK:
+        raise BankingError(_("Confirm at most %(n)s lines at once.") % {"n": MAX_BULK})
+    outcomes = []
+    for line_id in ids:
+        try:
+            line = confirm_proposal(company=company, line_id=line_id, index=0, actor=actor, on=on)
+        except DomainError as exc:
+            outcomes.append(BulkOutcome(line_id=line_id, applied=False, message=str(exc.message)))
+        else:
+            outcomes.append(BulkOutcome(line_id=line_id, applied=True, line=line))
+    return outcomes
+
+
 def post_on_account(*, company, line_id: int, customer_id: int, actor, on: dt.date) -> BankLine:
     """The whole line as unapplied cash on one customer's account."""
     return apply_line(company=company, line_id=line_id, parts=[Part(customer_id=customer_id)], actor=actor, on=on)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("statements/<int:pk>/reconciliation.xlsx", views.reconciliation_export, name="reconciliation-export"),
     path("queue/", views.queue, name="queue"),
     path("queue.xlsx", views.queue_export, name="queue-export"),
+    path("queue/confirm/", views.queue_confirm, name="queue-confirm"),
     path("lines/<int:pk>/", views.line, name="line"),
     path("lines/<int:pk>/confirm/", views.line_confirm, name="line-confirm"),
     path("lines/<int:pk>/apply/", views.line_apply, name="line-apply"),

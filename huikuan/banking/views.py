@@ -28,6 +28,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
 from . import hints, matching, services
+from . import queue as queue_reads
 from .charges import bank_charges_by_month
 from .models import (
     OPEN_STATUSES,
@@ -337,33 +338,88 @@ def reconciliation_export(request, pk):
 # ---------------------------------------------------------------- queue & line
 
 
-def _queue(company, request):
-    qs = BankLine.objects.filter(company=company, status__in=OPEN_STATUSES, amount__gt=0)
-    account = parse_int(request.GET.get("account"))
-    if account:
-        qs = qs.filter(account_id=account)
-    return qs.order_by("-confidence", "date", "id")
+QUEUE_PAGE = 50
+
+
+def _queue_filters(request, company):
+    return queue_reads.read_filters(request.GET, company=company)
+
+
+def _queue_url(query: str) -> str:
+    return reverse("banking:queue") + (f"?{query}" if query else "")
+
+
+def _sort_headers(f: queue_reads.QueueFilters):
+    """Column headers that sort: a click sorts by the column, a second click reverses it."""
+    heads = []
+    for key, label, css, first in (("date", _("Date"), "", "date"), ("amount", _("Amount"), "num", "-amount"),
+                                   ("counterparty", _("Counterparty"), "", "counterparty"),
+                                   ("confidence", _("Confidence"), "num", "-confidence")):
+        current = f.sort.lstrip("-") == key
+        nxt = (f.sort[1:] if f.sort.startswith("-") else f"-{f.sort}") if current else first
+        heads.append({"key": key, "label": label, "css": css, "current": current,
+                      "descending": current and f.sort.startswith("-"), "query": f.query(sort=nxt)})
+    return heads
 
 
 @login_required
 def queue(request):
     company = _need(request, "banking.view")
-    qs = _queue(company, request).select_related("customer")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    f = _queue_filters(request, company)
+    qs = queue_reads.queue_lines(company=company, filters=f).select_related("customer")
+    page = Paginator(qs, QUEUE_PAGE).get_page(request.GET.get("page"))
     found = hints.hints_for_lines(company=company, lines=page)
     for ln in page:
         ln.hints = found.get(ln.pk, [])
+        ln.first = (ln.proposals or [None])[0]
+    names = {"min": _("Amount from"), "max": _("Amount to"), "from": _("Date from"), "to": _("Date to"),
+             "customer": _("Customer")}
+    for key in f.problems:
+        messages.warning(request, _("%(field)s was not understood and is not applied.") % {"field": names[key]})
     recent = (RemittanceHint.objects.filter(company=company).exclude(status=HintStatus.DISMISSED)
               .select_related("customer", "line").order_by("-created_at", "-id")[:20])
-    return render(request, "banking/queue.html", {"nav": "banking", "page": page, "recent_hints": recent,
-                                                  "can_confirm": request.user.can("banking.confirm")})
+    return render(request, "banking/queue.html", {
+        "nav": "banking", "page": page, "recent_hints": recent, "f": f, "query": f.query(), "headers": _sort_headers(f),
+        "statuses": queue_reads.status_choices(), "bands": queue_reads.band_choices(),
+        "accounts": BankAccount.objects.filter(company=company), "max_bulk": services.MAX_BULK,
+        "can_confirm": request.user.can("banking.confirm"),
+    })
 
 
 @login_required
 def queue_export(request):
     company = _need(request, "banking.view")
+    f = _queue_filters(request, company)
     return xlsx_response(filename="bank-review-queue.xlsx", sheet_title=_("Review queue"), columns=_line_columns(),
-                         rows=_line_rows(_queue(company, request)))
+                         rows=_line_rows(queue_reads.queue_lines(company=company, filters=f)))
+
+
+@_post_only("banking.confirm")
+def queue_confirm(request):
+    """Confirm the first suggestion of every selected line; each line applies or is reported on its own."""
+    company = _need(request, "banking.confirm")
+    back = _queue_url(request.POST.get("back", "")[:1000])
+    ids = [i for i in (parse_int(v) for v in request.POST.getlist("line")) if i]
+    try:
+        outcomes = services.confirm_many(company=company, line_ids=ids, actor=request.user, on=_today(company))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    done = [o for o in outcomes if o.applied]
+    failed = [o for o in outcomes if not o.applied]
+    if done:
+        total = sum((o.line.amount for o in done), ZERO)
+        messages.success(request, _("%(n)s lines confirmed, %(total)s applied. Each can be undone on its line.")
+                         % {"n": len(done), "total": f"{total:,.2f}"})
+    if failed:
+        lines = {ln.pk: ln for ln in BankLine.objects.filter(company=company, pk__in=[o.line_id for o in failed])}
+        for o in failed[:20]:
+            ln = lines.get(o.line_id)
+            what = f"{ln.date:%Y-%m-%d} {ln.amount:,.2f} {ln.counterparty_name}".strip() if ln else f"#{o.line_id}"
+            messages.error(request, _("Not applied — %(line)s: %(reason)s") % {"line": what, "reason": o.message})
+        if len(failed) > 20:
+            messages.error(request, _("%(n)s more lines were not applied.") % {"n": len(failed) - 20})
+    return redirect(back)
 
 
 def _proposal_view(p: dict) -> dict:
@@ -420,7 +476,7 @@ def _act(request, pk, action):
     nxt = BankLine.objects.filter(company=company, status__in=OPEN_STATUSES, amount__gt=0).exclude(pk=ln.pk) \
         .order_by("-confidence", "date", "id").values_list("pk", flat=True).first()
     if request.POST.get("next") == "queue":
-        return redirect("banking:queue")
+        return redirect(_queue_url(request.POST.get("back", "")[:1000]))
     if nxt and ln.pk and request.POST.get("next") == "line":
         return redirect("banking:line", pk=nxt)
     return redirect("banking:line", pk=ln.pk)

@@ -24,6 +24,7 @@ ROWS = {
     "banking:reconciliation-export": ("/bank/statements/{bst}/reconciliation.xlsx", VIEW, 302),
     "banking:queue": ("/bank/queue/", VIEW, 302),
     "banking:queue-export": ("/bank/queue.xlsx", VIEW, 302),
+    "banking:queue-confirm": ("/bank/queue/confirm/", CONFIRM, 302),
     "banking:line": ("/bank/lines/{bl}/", VIEW, 302),
     "banking:line-confirm": ("/bank/lines/{bl}/confirm/", CONFIRM, 302),
     "banking:line-apply": ("/bank/lines/{bl}/apply/", CONFIRM, 302),
