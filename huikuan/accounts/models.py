@@ -59,6 +59,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "collections.case": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.LEGAL},
     "collections.playbook": {Role.ADMIN, Role.CREDIT_MANAGER},
     "collections.queue.refresh": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    "collections.assign": {Role.ADMIN, Role.CREDIT_MANAGER},  # who chases which customer
     # credit management (huikuan.credit)
     "credit.policy": {Role.ADMIN, Role.CREDIT_MANAGER},
     "credit.profile.edit": {Role.ADMIN, Role.CREDIT_MANAGER},

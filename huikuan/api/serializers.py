@@ -58,13 +58,15 @@ class CustomerOut(serializers.ModelSerializer):
     open_amount = MoneyOutput()
     unapplied_amount = MoneyOutput()
     owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    collector = serializers.CharField(source="collector.username", default=None, read_only=True,
+                                      help_text="username of the collector who chases this customer's money, or null")
     payment_terms = serializers.CharField(source="payment_term.code", default=None, read_only=True)
     group = serializers.CharField(source="group.name", default=None, read_only=True)
 
     class Meta:
         model = Customer
         fields = ["id", "code", "name", "short_name", "credit_code", "group", "region", "industry", "address", "owner",
-                  "payment_terms", "currency", "status", "open_amount", "unapplied_amount", "external_source",
+                  "collector", "payment_terms", "currency", "status", "open_amount", "unapplied_amount", "external_source",
                   "external_key", "version", "created_at", "updated_at"]
 
 
@@ -107,6 +109,9 @@ class CustomerPatch(CustomerIn):
     name = serializers.CharField(max_length=200, required=False)
     version = serializers.IntegerField(help_text="the version you read; a stale version is refused with 409")
     external_key = None  # set once, when the customer is created
+    collector = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                      help_text="username of the collector (null or empty: none); needs the "
+                                                "collections.assign right (administrator, credit manager)")
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)

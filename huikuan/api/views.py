@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from huikuan.accounts.models import User
 from huikuan.common import clock
-from huikuan.common.errors import DomainError
+from huikuan.common.errors import ConcurrentChange, DomainError
 from huikuan.common.paging import CappedPaginator
 from huikuan.customers import bank_accounts as customer_bank_accounts
 from huikuan.customers import selectors as customer_selectors
@@ -192,6 +192,16 @@ def _user(request, username):
     return user
 
 
+def _collector(request, username):
+    if not username:
+        return None
+    user = customer_services.assignable_collectors(company=company_of(request)).filter(username=username).first()
+    if user is None:
+        msg = _("Choose an active collector of this company.")
+        raise ApiError(422, "invalid", msg, {"collector": [msg]})
+    return user
+
+
 def _valid(serializer_class, request, **kw):
     ser = serializer_class(data=request.data, **kw)
     ser.is_valid(raise_exception=True)
@@ -267,12 +277,25 @@ class CustomerDetail(APIView):
         customer = customer_in_scope(request, pk)
         data = _valid(s.CustomerPatch, request)
         version = data.pop("version")
+        assign = "collector" in data
+        if assign:
+            # checked before anything is written: a refused collector leaves the other fields unchanged too
+            require(request, "collections.assign")
+            collector = _collector(request, data.pop("collector"))
         if "owner" in data:
             data["owner"] = _user(request, data["owner"])
         if "payment_terms" in data:
             data["payment_term"] = _term(request, data.pop("payment_terms"))
-        updated = customer_services.update_customer(customer_id=customer.pk, actor=request.user, expected_version=version,
-                                                    channel="api", **data)
+        if data or not assign:
+            updated = customer_services.update_customer(customer_id=customer.pk, actor=request.user,
+                                                        expected_version=version, channel="api", **data)
+        elif customer.version != version:
+            raise ConcurrentChange(_("Someone else changed this customer while you were editing. Reload the page "
+                                     "and apply your changes again."))
+        if assign:
+            customer_services.assign_collector(company=company_of(request), customer_ids=[customer.pk],
+                                               collector=collector, actor=request.user, channel="api")
+        updated = customer_in_scope(request, pk) if assign else updated
         return Response(_with_terms_request(updated))
 
 

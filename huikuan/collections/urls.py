@@ -6,6 +6,7 @@ app_name = "collections"
 urlpatterns = [
     path("", views.index, name="index"),
     path("refresh/", views.queue_refresh, name="queue-refresh"),
+    path("assign-collector/", views.assign_collector, name="assign-collector"),
     path("customers/<int:pk>/panel/", views.customer_panel, name="customer-panel"),
     path("customers/<int:pk>/", views.customer, name="customer"),
     path("customers/<int:pk>/activity/", views.log_activity, name="log-activity"),

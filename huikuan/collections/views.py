@@ -14,8 +14,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.db.models import Exists, OuterRef, Q
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,12 +24,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from huikuan.accounts.models import Role, User
 from huikuan.accounts.scoping import owner_q
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
 from huikuan.common.money import to_decimal
+from huikuan.customers import services as cust_services
+from huikuan.customers.models import Customer
 from huikuan.customers.selectors import main_contacts
 from huikuan.ledger.selectors import get_customer
 from huikuan.statements import services as st_services
@@ -101,19 +104,24 @@ def index(request):
     company = company_of(request)
     today = clock.today(company)
     g = request.GET
+    # the collectors (for the filter and the names on the page) with whether each has customers: one query
+    collectors = list(cust_services.assignable_collectors(company=company).annotate(
+        assigned=Exists(Customer.objects.filter(company=company, collector=OuterRef("pk")))))
+    who = _collector_param(request, collectors)
     filters = worklist.Filters(q=(g.get("q") or "").strip()[:60], owner_id=parse_int(g.get("owner")),
-                               tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None)
+                               tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None,
+                               collector_id=_collector_id(request, who))
     if g.get("export") == "xlsx":
         # one streaming join for the whole queue (the page's prefetch would hold 100k rows); scope checked in SQL
         qs = (worklist.queue(user=request.user, company=company, today=today, filters=filters)
               .filter(owner_q(request.user, "customer__owner")).prefetch_related(None)
-              .select_related("customer", "customer__owner"))
+              .select_related("customer", "customer__owner", "customer__collector"))
         return xlsx_response(
             filename=f"worklist-{today}", sheet_title=_("Worklist"),
-            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"),
+            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Collector"), "text"), (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"),
                      (_("Risk factor"), "text"), (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date"),
                      (_("Limitation date (诉讼时效)"), "date")],
-            rows=([e.customer.code, e.customer.name, str(e.customer.owner or ""), e.overdue_amount, e.disputed_amount,
+            rows=([e.customer.code, e.customer.name, str(e.customer.owner or ""), str(e.customer.collector or ""), e.overdue_amount, e.disputed_amount,
                    e.oldest_due, str(e.risk), e.priority, e.next_action_date, e.promise_date, e.limitation_date]
                   for e in qs[:200000].iterator(chunk_size=2000)))
     # no COUNT(*) over the whole queue: a collector works from the top; "next" shows when more rows exist
@@ -131,13 +139,83 @@ def index(request):
         e.days = (today - e.oldest_due).days if e.oldest_due else 0
         e.last = last.get(e.customer_id)
         e.send_now = dunning_send_now_url(e.customer_id, request.user)
+    can_assign = request.user.can("collections.assign")
+    # the page's collectors by name from the list the filter needs anyway (no join; a deactivated one: one query)
+    names = {u.pk: str(u) for u in collectors}
+    missing = {e.customer.collector_id for e in rows} - set(names) - {None}
+    if missing:
+        names.update((u.pk, str(u)) for u in User.objects.filter(pk__in=missing))
+    for e in rows:
+        e.collector_name = names.get(e.customer.collector_id, "")
     return render(request, "collections/index.html", {
         "nav": "collections", "page": page, "rows": rows, "today": today, "filters": filters,
         "tasks": sel.my_tasks(user=request.user, company=company, today=today)[:20],
         "outcomes": [c for c in Outcome.choices if c[0]], "kinds": ActivityKind.choices,
         "can_work": request.user.can("collections.work"), "can_refresh": request.user.can("collections.queue.refresh"),
+        "who": who, "collectors": collectors, "can_assign": can_assign,
+        "query": _worklist_query(filters, who),
         "tiers": [(0, _("Promises due or broken")), (1, _("Next action due")), (2, _("Overdue")), (3, _("Waiting (promised or put off)"))],
     })
+
+
+def _collector_param(request, collectors) -> str:
+    """"me", "none" (no collector yet), a user id, or "" (everyone). A collector with customers assigned
+    opens on their own queue; where the company assigns nobody, collectors keep working the whole list."""
+    raw = request.GET.get("collector")
+    if raw is None:
+        mine = request.user.role == Role.COLLECTOR and any(u.pk == request.user.pk and u.assigned for u in collectors)
+        return "me" if mine else ""
+    return raw if raw in ("me", "none") or parse_int(raw) else ""
+
+
+def _collector_id(request, who: str) -> int | None:
+    if who == "me":
+        return request.user.pk
+    if who == "none":
+        return worklist.UNASSIGNED
+    return parse_int(who) if who else None
+
+
+def _worklist_query(filters, who: str) -> str:
+    """The filters as a query string for the pager and the export (the page number added by them)."""
+    qd = QueryDict(mutable=True)
+    for key, value in (("q", filters.q), ("tier", "" if filters.tier is None else str(filters.tier)),
+                       ("owner", str(filters.owner_id or "")), ("collector", who)):
+        if value:
+            qd[key] = value
+    if not who:
+        qd["collector"] = ""  # "everyone" chosen on purpose: a collector's default is their own queue
+    return qd.urlencode()
+
+
+@login_required
+@require_POST
+def assign_collector(request):
+    """Managers: make one collector (or nobody) the collector of the customers ticked on the worklist."""
+    _need(request, "collections.assign")
+    company = company_of(request)
+    back = reverse("collections:index")
+    query = request.POST.get("back", "")[:1000]
+    if query:
+        back += "?" + query
+    ids = [i for i in (parse_int(v) for v in request.POST.getlist("customer")) if i]
+    raw = request.POST.get("collector", "")
+    collector = None
+    if raw != "none":
+        collector = cust_services.assignable_collectors(company=company).filter(pk=parse_int(raw) or 0).first()
+        if collector is None:
+            messages.error(request, _("Choose a collector, or “nobody” to remove the assignment."))
+            return redirect(back)
+    try:
+        n = cust_services.assign_collector(company=company, customer_ids=ids, collector=collector, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if collector is None:
+        messages.success(request, _("Collector removed from %(n)s customers.") % {"n": n})
+    else:
+        messages.success(request, _("%(n)s customers assigned to %(who)s.") % {"n": n, "who": collector})
+    return redirect(back)
 
 
 @login_required

@@ -106,6 +106,11 @@ class Filters:
     q: str = ""
     owner_id: int | None = None
     tier: int | None = None
+    # a collector's own queue: the customers assigned to this user; UNASSIGNED = customers with no collector
+    collector_id: int | None = None
+
+
+UNASSIGNED = 0
 
 
 def tier_expr(today: dt.date):
@@ -148,6 +153,12 @@ def _base(*, user, company, today: dt.date, filters: Filters) -> QuerySet[QueueE
         qs = qs.filter(customer_id__in=matching)
     if filters.owner_id:
         qs = qs.filter(owner_id=filters.owner_id)
+    if filters.collector_id is not None:
+        # a semi-join on the customers' (company, collector) index: the ranking still reads only this table
+        mine = Customer.objects.filter(company=company)
+        mine = mine.filter(collector__isnull=True) if filters.collector_id == UNASSIGNED else \
+            mine.filter(collector_id=filters.collector_id)
+        qs = qs.filter(customer_id__in=mine.values("pk"))
     return qs
 
 

@@ -101,6 +101,13 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         related_name="owned_customers", verbose_name=_("owner salesperson"),
     )
+    # who chases the money (催收专员), besides the owner salesperson who sells; assigned by a manager
+    # (customers.services.assign_collector). Not a scope: collectors see every customer (DESIGN §5); the
+    # worklist's "my queue" shows theirs.
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="collected_customers", verbose_name=_("collector"),
+    )
     payment_term = models.ForeignKey(
         PaymentTerm, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("default payment terms")
     )
@@ -135,6 +142,7 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["company", "owner"], name="customer_company_owner"),
+            models.Index(fields=["company", "collector"], name="customer_company_collector"),
             models.Index(fields=["company", "updated_at", "id"], name="customer_company_updated"),  # API sync
             models.Index(fields=["company", "name"], name="customer_company_name"),
             # the duplicate-registration warning (customers.selectors.same_credit_code)

@@ -58,7 +58,7 @@ def customer_list(
     name or short name by substring. ``with_balance`` keeps customers with open receivables or
     unapplied cash. ``sort`` is one of ``CUSTOMER_SORTS`` (anything else sorts by code).
     """
-    qs = scoped_customers(user=user, company=company).select_related("owner", "group")
+    qs = scoped_customers(user=user, company=company).select_related("owner", "group", "collector")
     q = (q or "").strip()
     if q:
         initials = q.lower().replace(" ", "")

@@ -958,3 +958,53 @@ def reassign_customers(*, company, actor, from_user_id: int, to_user_id: int,
                   "reassigned": True},
         )
     return len(moved)
+
+
+# ---------------------------------------------------------------- collectors
+
+COLLECTOR_ROLES = (Role.COLLECTOR, Role.CREDIT_MANAGER, Role.FINANCE, Role.LEGAL, Role.ADMIN)
+MAX_ASSIGN = 5000
+
+
+def assignable_collectors(*, company):
+    """Users who may be a customer's collector: active staff of the company who chase money (collectors
+    first). Salespeople are not offered: they own customers; a collector is the second person."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    return (User.objects.filter(companies=company, role__in=COLLECTOR_ROLES, is_active=True)
+            .annotate(first=Case(When(role=Role.COLLECTOR, then=Value(0)), default=Value(1), output_field=IntegerField()))
+            .order_by("first", "display_name", "username"))
+
+
+@transaction.atomic(durable=True)
+def assign_collector(*, company, customer_ids: Sequence[int], collector: User | None, actor, channel: str = "web") -> int:
+    """Make ``collector`` (or nobody) the collector of each customer; returns how many changed.
+
+    Managers only (``collections.assign``). Locks the customers in pk order; a customer of another
+    company, or one the actor cannot see, refuses the whole call (nothing changes). One audit event per
+    customer that changed, with the collector before and after; customers already assigned to
+    ``collector`` are left alone.
+    """
+    _require(actor, "collections.assign")
+    ids = sorted({int(i) for i in customer_ids})
+    if not ids:
+        raise InvalidField(_("Choose the customers."), field="customers")
+    if len(ids) > MAX_ASSIGN:
+        raise InvalidField(_("Assign at most %(n)s customers at once.") % {"n": MAX_ASSIGN}, field="customers")
+    if collector is not None and not assignable_collectors(company=company).filter(pk=collector.pk).exists():
+        raise InvalidField(_("Choose an active collector of this company."), field="collector")
+    locked = list(Customer.objects.select_for_update(of=("self",)).filter(company=company, pk__in=ids)
+                  .filter(owner_q(actor, "owner")).select_related("collector").order_by("pk"))
+    if len(locked) != len(ids):
+        raise NotAllowed(_("This customer does not exist or is not visible to you."))
+    now = dj_timezone.now()
+    changed = [c for c in locked if c.collector_id != (collector.pk if collector else None)]
+    for c in changed:
+        before = c.collector.username if c.collector_id else None
+        c.collector = collector
+        c.updated_at = now
+        audit.record(actor=actor, verb="customers.collector.assigned", target=c, customer_id=c.pk, summary=str(c),
+                     data={"before": before, "after": collector.username if collector else None, "channel": channel,
+                           "batch": len(ids)})
+    Customer.objects.bulk_update(changed, ["collector", "updated_at"], batch_size=1000)
+    return len(changed)

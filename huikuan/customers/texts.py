@@ -19,6 +19,7 @@ audit.register_verb_labels({
     "customers.terms.updated": _("Payment terms changed"),
     "customers.customer.flagged": _("Marked “check this”"),
     "customers.customer.reviewed": _("“Check this” cleared"),
+    "customers.collector.assigned": _("Collector assigned"),
 })
 
 # reasons of the "check this" flag (customers.review)

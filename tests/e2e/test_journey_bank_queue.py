@@ -12,6 +12,7 @@ from huikuan.banking.models import BankAccount, BankApplication, BankLine, BankS
 from huikuan.ledger import services as ledger
 from huikuan.ledger.models import Instalment
 from tests.e2e import TIMEOUT_MS
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -94,6 +95,7 @@ def test_bulk_confirm_fifty_lines_with_the_keyboard_and_one_stale(browser, live_
         page.check("input[data-select-all]")
         assert page.locator("[data-selected-count]").inner_text() == "50"
         shot(page, "bank-queue-bulk-1366-en")
+        page.screenshot(path=str(ARTIFACTS / "bank-queue-bulk.png"))  # the viewport only: the guide's picture
         page.click("#bulk-confirm")
         page.wait_for_url(re.compile(r"/bank/queue/\?min=1000&sort=amount$"))
         body = page.locator("main").inner_text() if page.locator("main").count() else page.inner_text("body")

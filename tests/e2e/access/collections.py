@@ -11,6 +11,7 @@ PLAN_REQ = {"admin", "finance", "credit_manager", "collector", "sales_east", "ma
 ROWS = {
     "collections:index": ("/collections/", OK_ALL, 302),
     "collections:queue-refresh": ("/collections/refresh/", GET_405, 302),
+    "collections:assign-collector": ("/collections/assign-collector/", GET_405, 302),
     "collections:customer-panel": ("/collections/customers/{c}/panel/", OWN, 302),
     "collections:customer": ("/collections/customers/{c}/", OWN, 302),
     "collections:log-activity": ("/collections/customers/{c}/activity/", GET_405, 302),

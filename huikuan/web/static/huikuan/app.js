@@ -247,3 +247,73 @@
   document.addEventListener("DOMContentLoaded", function () { bind(document); });
   document.addEventListener("htmx:load", function (e) { bind(e.target.parentNode || document); });
 })();
+
+// Bank review queue (issue 13): j / k move the current line, x selects it for the bulk confirm, Enter
+// confirms its first suggestion, o opens it. The bulk button counts the selection; the header box
+// selects every line of the page that has a suggestion.
+(function () {
+  function setup(table) {
+    if (table.dataset.queueBound) return;
+    table.dataset.queueBound = "1";
+    const rows = function () { return Array.from(table.querySelectorAll("tbody tr[data-line]")); };
+    const button = document.getElementById("bulk-confirm");
+    const count = document.querySelector("[data-selected-count]");
+    const all = table.querySelector("[data-select-all]");
+    let current = -1;
+    function refresh() {
+      const n = table.querySelectorAll("input[data-select]:checked").length;
+      if (count) count.textContent = String(n);
+      if (button) button.disabled = n === 0;
+    }
+    function move(i) {
+      const list = rows();
+      if (!list.length) return;
+      current = Math.max(0, Math.min(list.length - 1, i));
+      list.forEach(function (tr, k) { tr.classList.toggle("current", k === current); });
+      list[current].focus({preventScroll: true});
+      list[current].scrollIntoView({block: "nearest"});
+    }
+    table.addEventListener("change", function (e) { if (e.target.matches("input[data-select]")) refresh(); });
+    if (all) all.addEventListener("change", function () {
+      table.querySelectorAll("input[data-select]").forEach(function (box) { box.checked = all.checked; });
+      refresh();
+    });
+    table.addEventListener("click", function (e) {
+      const tr = e.target.closest("tr[data-line]");
+      if (tr) { current = rows().indexOf(tr); rows().forEach(function (r) { r.classList.toggle("current", r === tr); }); }
+    });
+    document.addEventListener("keydown", function (e) {
+      const t = e.target;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+      if (t && (t.tagName === "BUTTON" || t.tagName === "A") && e.key === "Enter") return;
+      const list = rows();
+      if (e.key === "j") { e.preventDefault(); move(current + 1); }
+      else if (e.key === "k") { e.preventDefault(); move(current < 0 ? 0 : current - 1); }
+      else if (current >= 0 && list[current]) {
+        const tr = list[current];
+        if (e.key === "x") {
+          const box = tr.querySelector("input[data-select]");
+          if (box) { e.preventDefault(); box.checked = !box.checked; refresh(); }
+        } else if (e.key === "Enter") {
+          const form = tr.querySelector("form[data-confirm]");
+          if (form) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
+        } else if (e.key === "o") {
+          const link = tr.querySelector("a[data-open]");
+          if (link) { e.preventDefault(); link.click(); }
+        }
+      }
+    });
+    refresh();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("table[data-queue]").forEach(setup);
+  });
+})();
+
+// Worklist (issue 13): the header box ticks every customer of the page for "Assign collector".
+document.addEventListener("change", function (e) {
+  if (!e.target.matches || !e.target.matches("input[data-tick-all]")) return;
+  const table = e.target.closest("table");
+  if (table) table.querySelectorAll("input[name=customer][form=assign]").forEach(function (b) { b.checked = e.target.checked; });
+});
