@@ -199,6 +199,8 @@ def assign_collector(request):
     if query:
         back += "?" + query
     ids = [i for i in (parse_int(v) for v in request.POST.getlist("customer")) if i]
+    if request.POST.get("next") == "customer" and len(ids) == 1:
+        back = reverse("collections:customer", args=[ids[0]])  # assigned from the customer's own page
     raw = request.POST.get("collector", "")
     collector = None
     if raw != "none":
@@ -453,6 +455,8 @@ def customer(request, pk: int):
         "playbooks": [(k, v[0], [s.label for s in v[1]]) for k, v in PLAYBOOKS.items()],
         "runs": PlaybookRun.objects.filter(customer=cust).prefetch_related("steps").select_related("started_by")[:5],
         "send_now": dunning_send_now_url(cust.pk, u), "step_label": step_label,
+        "collector": cust.collector, "can_assign": u.can("collections.assign"),
+        "collectors": list(cust_services.assignable_collectors(company=company)) if u.can("collections.assign") else [],
         "can_work": u.can("collections.work"), "can_dispute": u.can("collections.dispute"),
         "can_plan": u.can("collections.plan.request"), "can_case": u.can("collections.case"),
         "can_playbook": u.can("collections.playbook"), "can_post_interest": u.can("collections.interest.post"),

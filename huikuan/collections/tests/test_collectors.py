@@ -124,6 +124,21 @@ def test_bulk_assign_from_the_worklist(client, company, customer, other_customer
     assert Customer.objects.get(pk=customer.pk).collector_id is None
 
 
+def test_assign_one_customer_from_its_collections_page(client, company, customer, users):
+    """A customer with nothing overdue is not on the worklist: its own page assigns it."""
+    li = users["collector"]
+    url = reverse("collections:customer", args=[customer.pk])
+    client.force_login(users["credit_manager"])
+    assert 'name="next" value="customer"' in client.get(url).content.decode()
+    r = client.post(reverse("collections:assign-collector"), {"customer": [customer.pk], "collector": li.pk,
+                                                              "next": "customer"})
+    assert r.status_code == 302 and r["Location"] == url
+    assert Customer.objects.get(pk=customer.pk).collector_id == li.pk
+    client.force_login(li)
+    body = client.get(url).content.decode()
+    assert 'name="next" value="customer"' not in body and f"<b data-collector>{li}</b>" in body
+
+
 def test_api_reads_and_sets_the_collector(company, customer, users):
     def client(user):
         _key, raw = issue_api_key(actor=users["admin"], user=users[user], company=company, name=f"k-{user}")
