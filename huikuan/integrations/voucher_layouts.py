@@ -36,14 +36,16 @@ LAYOUTS = {
         ("借方金额", "money"), ("贷方金额", "money"), ("辅助核算", "text")],
         lambda x: [x.date, x.word, x.number, x.summary, x.account, x.debit or None, x.credit or None,
                    f"客户:{_aux(x)}" if x.customer_code else ""]),
+    # 用友: the voucher import (总账工具 / 凭证引入) wants 附单据数 (0 when none) and both amount columns filled — the
+    # side without an amount 0, never blank (a blank side is refused as an invalid amount)
     "u8": Layout("u8", _("Yonyou U8"), [
-        ("制单日期", "date"), ("凭证类别", "text"), ("凭证号", "int"), ("摘要", "text"), ("科目编码", "text"),
-        ("借方金额", "money"), ("贷方金额", "money"), ("客户编码", "text")],
-        lambda x: [x.date, x.word, x.number, x.summary, x.account, x.debit or None, x.credit or None,
-                   x.customer_code]),
+        ("制单日期", "date"), ("凭证类别", "text"), ("凭证号", "int"), ("附单据数", "int"), ("摘要", "text"),
+        ("科目编码", "text"), ("借方金额", "money"), ("贷方金额", "money"), ("客户编码", "text")],
+        lambda x: [x.date, x.word, x.number, 0, x.summary, x.account, x.debit, x.credit, x.customer_code]),
     "tplus": Layout("tplus", _("Yonyou T+"), [
-        ("凭证日期", "date"), ("凭证字", "text"), ("凭证号", "int"), ("摘要", "text"), ("科目编码", "text"),
-        ("借方金额", "money"), ("贷方金额", "money"), ("往来单位编码", "text"), ("往来单位名称", "text")],
-        lambda x: [x.date, x.word, x.number, x.summary, x.account, x.debit or None, x.credit or None,
-                   x.customer_code, x.customer_name]),
+        ("凭证日期", "date"), ("凭证字", "text"), ("凭证号", "int"), ("附单据数", "int"), ("摘要", "text"),
+        ("科目编码", "text"), ("借方金额", "money"), ("贷方金额", "money"), ("往来单位编码", "text"),
+        ("往来单位名称", "text")],
+        lambda x: [x.date, x.word, x.number, 0, x.summary, x.account, x.debit, x.credit, x.customer_code,
+                   x.customer_name]),
 }
