@@ -216,6 +216,10 @@ def test_screen_release(company, users, items, client):
     assert row.reference == "HT-9"
     page = client.get(url + "?show=financed")
     assert b"HT-9" in page.content
+    for view in (page, client.get(url)):  # the criteria form is whole on both views
+        html = view.content.decode()
+        assert all(f'name="{n}"' in html for n in ("show", "min_days", "max_days", "grades", "confirmed"))
+        assert html.count("<form") == html.count("</form>")
     client.post(url + "?show=financed", {"release": str(row.pk), "reason": "误标"})
     row.refresh_from_db()
     assert row.released_on is not None
