@@ -159,6 +159,20 @@ def pages_bench(company, finance, as_of, args):
         ("payments list", "/payments/"),
         ("API customers", "/api/v1/customers/"),
         ("API documents", "/api/v1/documents/"),
+        # issue 18 (apiops): the integrators' operations added later
+        ("API contacts", "/api/v1/contacts/"),
+        ("API contacts sync (updated_since)", "/api/v1/contacts/?updated_since=2000-01-01"),
+        ("API disputes", "/api/v1/disputes/"),
+        ("API warnings sync (updated_since)", "/api/v1/warnings/?updated_since=2000-01-01"),
+        ("API activities", "/api/v1/activities/"),
+        ("API tasks", "/api/v1/tasks/"),
+        ("API payment plans", "/api/v1/payment-plans/"),
+        ("API credit profiles", "/api/v1/credit-profiles/"),
+        ("API credit profiles on hold", "/api/v1/credit-profiles/?on_hold=true"),
+        ("API credit requests", "/api/v1/credit-requests/"),
+        ("API fapiao", "/api/v1/fapiao/"),
+        ("API dunning notices", "/api/v1/dunning-notices/"),
+        ("API bank lines (open)", "/api/v1/bank-lines/?status=open"),
     ]
     wanted = [w for w in args.pages.split(",") if w]
     for label, url, *n in urls:

@@ -280,6 +280,11 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "huikuan.ledger.models.Method",
         "BillStatusEnum": "huikuan.ledger.models.BillStatus",
         "ChequeStatusEnum": "huikuan.ledger.models.ChequeStatus",
+        "ActivityKindEnum": "huikuan.collections.models.ActivityKind",
+        "ActivityOutcomeEnum": ["reached", "no_answer", "promised", "disputed", "wrong_contact", "refuses"],
+        "TaskKindEnum": "huikuan.collections.models.TaskKind",
+        "CaseKindEnum": "huikuan.collections.models.CaseKind",
+        "CreditRequestKindEnum": "huikuan.credit.models.RequestKind",
     },
 }
 

@@ -155,6 +155,131 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                         "earliest first): the disputed part leaves dunning and shows apart in aging. More than is "
                         "open is 422. Honours `Idempotency-Key`."),
     "disputes_retrieve": ("Get a dispute", "One dispute with its resolution." + SCOPE),
+    # payment plans, contact log, tasks, escalation cases (apiops)
+    "payment_plans_list": ("List payment plans",
+                           "Payment plans (分期/展期) with the instalments they replace and the new schedule, newest "
+                           "first. Filter by `status` or `customer`." + SCOPE + PAGED),
+    "payment_plans_create": ("Propose a payment plan",
+                             "Proposes a new schedule (`lines`) for open instalments of one customer; nothing changes "
+                             "in the ledger until someone else approves it. The lines must be dated today or later "
+                             "and add up to the open amount replaced, else 422 `invalid_plan`; an instalment already "
+                             "in a plan or waiting in one is 422. Honours `Idempotency-Key`."),
+    "payment_plans_retrieve": ("Get a payment plan", "One plan with its schedule and decision." + SCOPE),
+    "payment_plans_decision_create": ("Approve or reject a payment plan",
+                                      "`approve: true` replaces the instalments' schedule in the same transaction; "
+                                      "`false` rejects. Not by the requester (403); a plan already decided, or "
+                                      "whose open amount changed since it was proposed, is 422."),
+    "activities_list": ("List the contact log",
+                        "Calls, visits, e-mails and notes with their outcome, newest first. Filter by `customer`, "
+                        "`kind` or `outcome`." + SCOPE + PAGED),
+    "activities_create": ("Log a call, visit, e-mail or note",
+                          "Records one contact with the customer and its outcome, the next action date (today or "
+                          "later) and optionally the promise to pay made in it (`promise_amount` with "
+                          "`promise_date`, both or neither) — in one transaction; the worklist is updated. The "
+                          "same checks as the log form (422). Honours `Idempotency-Key`."),
+    "tasks_list": ("List follow-up tasks",
+                   "Tasks (calls, visits, letters, bills to present …) from dunning, broken promises and plans or "
+                   "created by hand, by due date. Filter by `status`, `customer`, `owner` (`me`) or `due_to`."
+                   + SCOPE + PAGED),
+    "tasks_create": ("Create a follow-up task",
+                     "A task for `owner` (default: the customer's owner) due on `due`. Honours `Idempotency-Key`."),
+    "tasks_complete_create": ("Close a task",
+                              "Marks an open task done (or cancelled with `cancel: true`); a closed task is 422."),
+    "cases_list": ("List escalation cases",
+                   "Cases handed to legal or an agency (and bankruptcy claims), newest first, with the amounts "
+                   "claimed and recovered. Filter by `status` (`open`: all but closed) or `customer`." + SCOPE + PAGED),
+    "cases_retrieve": ("Get an escalation case", "One case with its instalments and claim." + SCOPE),
+    # credit control (apiops)
+    "credit_profiles_list": ("List credit profiles",
+                             "Each customer's credit limit and validity, grade, score, terms and credit hold (with "
+                             "its reason and source), customer code order. Filter by `on_hold`, `grade` or "
+                             "`customer`; with `updated_since` a sync meets limit, grade, score and hold changes."
+                             + SCOPE + PAGED),
+    "customers_credit_profile_retrieve": ("Get a customer's credit profile",
+                                          "The customer's limit, grade, score and hold; 404 when it has none."
+                                          + SCOPE),
+    "customers_scores_list": ("List a customer's scores",
+                              "The score history: one snapshot per scoring date with the scorecard version, every "
+                              "factor's value and points (reproducible), latest first." + SCOPE + PAGED),
+    "customers_credit_hold_create": ("Put a customer on credit hold",
+                                     "A manual credit hold with a `reason` (required, 422 otherwise): new orders "
+                                     "and credit checks are held until it is released. Needs the credit-hold "
+                                     "permission (403). Placing the same hold again changes nothing."),
+    "customers_credit_hold_release_create": ("Release a customer's credit hold",
+                                             "Lifts the hold, whatever placed it, with a `reason`. A customer not "
+                                             "on hold is 409 `not_on_hold`."),
+    "orders_decision_create": ("Decide on a held order",
+                               "The credit manager's decision on an order in the credit-hold queue, with a "
+                               "`reason`: `release`; `partial` (release `amount`, less than the order — the rest "
+                               "stays held as a new order `<reference>-R<n>`); `prepayment` (asked for, stays held); "
+                               "`reject`. An order no longer held is 409."),
+    "credit_requests_list": ("List credit requests",
+                             "Requests for a limit, terms, grade or hold-release change with their approvals, "
+                             "newest first. Filter by `status` (`open`: awaiting a decision), `kind` or `customer`."
+                             + SCOPE + PAGED),
+    "credit_requests_create": ("Request a credit change",
+                               "Asks for a new limit (`limit_amount`, `valid_to`), terms (`terms_days` or "
+                               "`payment_terms`), grade or a hold release, with a `reason`; someone else decides. "
+                               "Above the grade's maximum it is refused (422 `above_grade_maximum`) unless "
+                               "`exception` is asked for; an exception or a limit above the policy's threshold "
+                               "needs a second approver. Honours `Idempotency-Key`."),
+    "credit_requests_retrieve": ("Get a credit request", "One request with its approvals." + SCOPE),
+    "credit_requests_decision_create": ("Approve or reject a credit request",
+                                        "Not by its requester (403). A request needing two approvals is `partly` "
+                                        "after the first and applied after the second (by a different approver "
+                                        "with the higher permission). Already decided: 409."),
+    # fapiao, dunning notices, bank statements (apiops)
+    "fapiao_list": ("List fapiao",
+                    "Tax fapiao recorded against customers and their receivables (red ones negative, with `red_of`), "
+                    "newest first. Filter by `status`, `customer`, `document` or `number`." + SCOPE + PAGED),
+    "fapiao_create": ("Record a fapiao",
+                      "Records a fapiao issued in the tax system (Huikuan issues none), against a `document` or the "
+                      "customer. Refused as on the fapiao screen: a number already recorded (422 "
+                      "`duplicate_number`), a date after today, a document of another customer (422 "
+                      "`wrong_customer`), more fapiao than the document's amount net of red reversals or a reversed "
+                      "document (422 `over_fapiao`). Needs the fapiao permission. Honours `Idempotency-Key`."),
+    "fapiao_retrieve": ("Get a fapiao", "One fapiao with its status." + SCOPE),
+    "fapiao_red_reverse_create": ("Red-reverse a fapiao (红字发票)",
+                                  "Records a red fapiao reversing `amount` of an issued fapiao (default: all that is "
+                                  "left); partial reversals may follow until nothing is left (more is 422 "
+                                  "`over_fapiao`; a fully reversed one 422 `already_reversed`). Dated from the "
+                                  "original's date to today. The original becomes `partly_red` or `red_reversed`. "
+                                  "Honours `Idempotency-Key`."),
+    "dunning_notices_list": ("List dunning notices",
+                             "Reminders the dunning run produced, newest cycle first, with the step, tone and "
+                             "amount. Filter by `customer`, `tone`, `cycle_from`/`cycle_to`. A notice never "
+                             "changes: `updated_since` reads new ones (`created_at`)." + SCOPE + PAGED),
+    "dunning_notices_retrieve": ("Get a dunning notice",
+                                 "One notice with the instalments it reminded of and each channel's delivery "
+                                 "(status, attempts, sent time, error)." + SCOPE),
+    "bank_statements_list": ("List imported bank statements",
+                             "Statements imported, newest first, with their period, balances and line counts. "
+                             "Filter by `account`. Needs the banking view permission (403)." + PAGED),
+    "bank_statements_create": ("Import a bank statement",
+                               "Imports a statement file sent as base64 in `content` (CSV/XLSX exports of Chinese "
+                               "banks, MT940, CAMT.053, WeChat Pay and Alipay bills; at most 20 MB), all or nothing: "
+                               "lines already imported on the account are skipped, payments out are kept as "
+                               "ignored, and the new lines are matched at once (certain ones applied, as the "
+                               "company's settings say). A file whose layout is not recognised is 422 "
+                               "`statement_layout_unknown` — map its columns once on the upload screen (the "
+                               "mapping is kept for the account) or pass `profile`. Honours `Idempotency-Key`."),
+    "bank_statements_retrieve": ("Get a bank statement",
+                                 "One imported statement with its period, balances and line counts."),
+    "bank_lines_list": ("List bank statement lines",
+                        "Lines with their status, match proposals and the payment they became, date order. "
+                        "Filter by `status` (`open`: unmatched or suggested incoming lines), `statement` or "
+                        "`account`." + PAGED),
+    "bank_lines_retrieve": ("Get a bank statement line",
+                            "One line with its status, match proposals and the payment it became."),
+    "bank_lines_match_create": ("Match bank lines again",
+                                "Proposes matches for the open lines given (customers, instalments) and applies the "
+                                "certain ones, as after an import; answers the counts. A line id that does not "
+                                "exist is 404."),
+    "bank_lines_confirm_create": ("Confirm a bank line",
+                                  "Turns an open incoming line into a payment: as its stored `proposal` (index), or "
+                                  "for a `customer` with the `allocations` given (the rest unapplied on the "
+                                  "account; none: all on account). More than received or than open is 422 "
+                                  "`over_application`; a line someone already dealt with is 409."),
     # reports
     "aging_retrieve": ("Get the aging report",
                        "Open receivables by age bucket as of a date, grouped by customer, salesperson, region or "

@@ -46,11 +46,13 @@ class Task(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["due", "id"]
         indexes = [models.Index(fields=["owner", "status", "due"], name="coll_task_owner_due"),
-                   models.Index(fields=["customer", "status"], name="coll_task_customer")]
+                   models.Index(fields=["customer", "status"], name="coll_task_customer"),
+                   models.Index(fields=["company", "updated_at", "id"], name="coll_task_updated")]
         verbose_name = _("task")
 
 
@@ -84,10 +86,12 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("by"))
+    updated_at = models.DateTimeField(auto_now=True)  # API sync: when it was recorded (never changed)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-occurred_at"], name="coll_activity_customer")]
+        indexes = [models.Index(fields=["customer", "-occurred_at"], name="coll_activity_customer"),
+                   models.Index(fields=["company", "updated_at", "id"], name="coll_activity_updated")]
         verbose_name = _("activity")
 
 
@@ -255,9 +259,11 @@ class PaymentPlan(models.Model):
     decision_note = models.CharField(max_length=300, blank=True)
     effective_on = models.DateField(null=True, blank=True)
     broken_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["company", "updated_at", "id"], name="coll_plan_updated")]
         constraints = [models.CheckConstraint(condition=Q(total_amount__gt=0), name="coll_plan_amount_positive")]
         verbose_name = _("payment plan")
 
@@ -405,9 +411,11 @@ class Case(models.Model):
     claim_principal_amount = MoneyField(_("principal claimed"), default=ZERO)
     claim_interest_amount = MoneyField(_("interest to the acceptance date"), default=ZERO)
     claim_filed_on = models.DateField(_("claim filed on"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-opened_on", "-id"]
+        indexes = [models.Index(fields=["company", "updated_at", "id"], name="coll_case_updated")]
         constraints = [
             models.UniqueConstraint(fields=["company", "number"], name="coll_case_number_unique"),
             models.UniqueConstraint(fields=["customer"], condition=~Q(status="closed"), name="coll_case_one_open"),

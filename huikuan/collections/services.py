@@ -171,7 +171,7 @@ def complete_task(*, company, task_id: int, actor, cancel: bool = False) -> Task
         raise CollectionsError(_("This task is already closed."))
     task.status = TaskStatus.CANCELLED if cancel else TaskStatus.DONE
     task.done_at = timezone.now()
-    task.save(update_fields=["status", "done_at"])
+    task.save(update_fields=["status", "done_at", "updated_at"])
     audit.record(actor=actor, verb="collections.task.closed", target=task, summary=task.get_status_display(),
                  data={"status": task.status})
     return task
@@ -653,7 +653,7 @@ def open_case(*, company, customer_id: int, instalment_ids: Sequence[int] = (), 
     if items:
         case.instalments.add(*items)
     claim = case.instalments.aggregate(s=Sum("open_amount"))["s"] or ZERO
-    Case.objects.filter(pk=case.pk).update(claim_amount=claim)
+    Case.objects.filter(pk=case.pk).update(claim_amount=claim, updated_at=timezone.now())
     case.claim_amount = claim
     if created:
         audit.record(actor=actor, verb="collections.case.opened", target=case,
@@ -794,7 +794,7 @@ def decide_plan(*, company, plan_id: int, approve: bool, actor, today: dt.date, 
         plan.effective_on = today
     else:
         plan.status = PlanStatus.REJECTED
-    plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "effective_on"])
+    plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "effective_on", "updated_at"])
     audit.record(actor=actor, verb="collections.plan.approved" if approve else "collections.plan.rejected", target=plan,
                  summary=f"{plan.total_amount}", data={"note": note, "requested_by": plan.requested_by_id})
     return plan
@@ -807,13 +807,13 @@ def review_plans(*, company, as_of: dt.date) -> dict:
     for plan in PaymentPlan.objects.filter(company=company, status=PlanStatus.ACTIVE).select_related("customer"):
         rows = Instalment.objects.filter(plan_id=plan.pk, replaced_on__isnull=True)
         if not rows.filter(open_amount__gt=0).exists():
-            PaymentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.COMPLETED)
+            PaymentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.COMPLETED, updated_at=timezone.now())
             audit.record(actor=None, verb="collections.plan.completed", target=plan, summary=f"{plan.total_amount}")
             done += 1
             continue
         late = rows.filter(open_amount__gt=0, due_date__lt=as_of - dt.timedelta(days=plan.grace_days)).first()
         if late is not None:
-            PaymentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.BROKEN, broken_on=as_of)
+            PaymentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.BROKEN, broken_on=as_of, updated_at=timezone.now())
             _alert_owner(customer=plan.customer, due=as_of, source="plan",
                          note=Text("collections.note.plan_broken", amount=late.open_amount, date=late.due_date))
             audit.record(actor=None, verb="collections.plan.broken", target=plan, summary=f"{late.due_date} {late.open_amount}",
@@ -973,7 +973,7 @@ def prepare_claim(*, company, customer_id: int, actor, today: dt.date, accepted_
     case.claim_interest_amount = interest
     case.claim_amount = principal
     case.save(update_fields=["stops_dunning", "court_accepted_on", "claim_deadline", "administrator", "claim_filed_on",
-                             "claim_status", "claim_principal_amount", "claim_interest_amount", "claim_amount"])
+                             "claim_status", "claim_principal_amount", "claim_interest_amount", "claim_amount", "updated_at"])
     audit.record(actor=actor, verb="collections.case.claim", target=case,
                  summary=Text("collections.event.claim", number=case.number, principal=principal, interest=interest,
                               status=choice("claim_status", case.claim_status)),

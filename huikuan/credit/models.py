@@ -282,10 +282,12 @@ class CreditRequest(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
-        indexes = [models.Index(fields=["company", "status"], name="credit_request_status")]
+        indexes = [models.Index(fields=["company", "status"], name="credit_request_status"),
+                   models.Index(fields=["company", "updated_at", "id"], name="credit_request_updated")]
         verbose_name = _("credit request")
 
 

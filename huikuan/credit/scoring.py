@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum, Value
+from django.utils import timezone
 
 from huikuan.common.models import AuditEvent
 from huikuan.customers.models import Customer, CustomerStatus
@@ -175,7 +176,11 @@ def _update_profiles(profiles: list[CreditProfile]) -> None:
     if not profiles:
         return
     if connection.vendor != "postgresql":
-        CreditProfile.objects.bulk_update(profiles, ["score", "scored_on", "grade", "next_review_date"], batch_size=1000)
+        now = timezone.now()  # as the PostgreSQL path's now(): a rescore is a change for API sync
+        for p in profiles:
+            p.updated_at = now
+        CreditProfile.objects.bulk_update(profiles, ["score", "scored_on", "grade", "next_review_date", "updated_at"],
+                                          batch_size=1000)
         return
     table = CreditProfile._meta.db_table
     with connection.cursor() as cur:

@@ -640,7 +640,8 @@ def _grade_checks(company, customer_id: int, *, grade_code: str, limit: Decimal 
 @transaction.atomic(durable=True)
 def request_change(*, company, customer_id: int, kind: str, reason: str, actor, as_of: dt.date,
                    limit_amount=None, valid_to: dt.date | None = None, terms_days: int | None = None,
-                   payment_term: PaymentTerm | None = None, grade: str = "", exception: bool = False) -> CreditRequest:
+                   payment_term: PaymentTerm | None = None, grade: str = "", exception: bool = False,
+                   channel: str = RequestChannel.CREDIT) -> CreditRequest:
     """Ask for a limit, terms, hold release or grade change; someone else approves it.
 
     A terms request names payment terms (``payment_term``, its longest days are the terms) or a
@@ -683,7 +684,7 @@ def request_change(*, company, customer_id: int, kind: str, reason: str, actor, 
                            terms_days=terms_days if kind == RequestKind.TERMS else None,
                            payment_term=payment_term if kind == RequestKind.TERMS else None,
                            grade=grade if kind == RequestKind.GRADE else "", reason=reason.strip(),
-                           exception=above, needs_second=needs_second, actor=actor, channel=RequestChannel.CREDIT)
+                           exception=above, needs_second=needs_second, actor=actor, channel=channel)
 
 
 def _record_request(*, company, customer: Customer, kind: str, limit, valid_to, terms_days, payment_term, grade: str,

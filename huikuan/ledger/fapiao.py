@@ -142,7 +142,7 @@ def red_reverse_fapiao(*, company, fapiao_id: int, red_number: str, issue_date: 
     except IntegrityError as exc:
         raise DuplicateNumber(_("Enter a new, unused red fapiao number."), field="red_number") from exc
     orig.status = FapiaoStatus.RED_REVERSED if amount == left else FapiaoStatus.PARTLY_RED
-    orig.save(update_fields=["status"])
+    orig.save(update_fields=["status", "updated_at"])
     audit.record(actor=actor, verb="ledger.fapiao.red_reversed", target=orig, summary=f"{red_number} {amount}",
                  data={"red": red_number, "amount": amount, "left": left - amount})
     return red

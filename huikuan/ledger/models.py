@@ -436,9 +436,13 @@ class Fapiao(models.Model):
     red_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="red_reversals")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # API sync: a red reversal changes the original's status
 
     class Meta:
         ordering = ["-issue_date", "-id"]
+        indexes = [models.Index(fields=["company", "updated_at", "id"], name="fapiao_company_updated"),
+                   # the fapiao list's order (screen and API): a page without sorting every fapiao
+                   models.Index(fields=["company", "-issue_date", "-id"], name="fapiao_company_issued")]
         constraints = [
             models.UniqueConstraint(fields=["company", "number"], name="fapiao_number_unique"),
             models.CheckConstraint(condition=~Q(amount=0), name="fapiao_amount_nonzero"),

@@ -53,9 +53,9 @@ def _components() -> dict:
 
 
 def operation(path: str, method: str) -> dict | None:
-    for pattern, template in _routes():
-        if pattern.match(path):
-            return schema()["paths"][template].get(method.lower())
+    for pattern, template in _routes():  # /bank-lines/match/ also fits /bank-lines/{id}/: take the one with the method
+        if pattern.match(path) and (op := schema()["paths"][template].get(method.lower())) is not None:
+            return op
     return None
 
 

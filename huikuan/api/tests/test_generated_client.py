@@ -87,11 +87,12 @@ def test_generated_client_integrator_flow(generated, live_server, company, users
     """The integrator flow of issue 18 through the generated client alone, every response checked against
     the schema: page customers, create one (external key; 409 with the existing id on a re-post), credit
     check with reservation, invoice with a schedule, payment twice with one Idempotency-Key, allocate,
-    reverse, aging, then sync with updated_since following next_cursor."""
+    reverse, upsert by external key, log a call, aging, then sync with updated_since following next_cursor."""
     from hkclient import AuthenticatedClient
+    from hkclient.api.activities import activities_create
     from hkclient.api.aging import aging_retrieve
     from hkclient.api.credit_checks import credit_checks_create
-    from hkclient.api.customers import customers_create, customers_list
+    from hkclient.api.customers import customers_by_external_key_update, customers_create, customers_list
     from hkclient.api.documents import documents_create, documents_list
     from hkclient.api.payments import (
         payments_allocations_create,
@@ -100,10 +101,12 @@ def test_generated_client_integrator_flow(generated, live_server, company, users
         payments_retrieve,
     )
     from hkclient.models import (
+        ActivityIn,
         AllocateIn,
         AllocationLineIn,
         CreditCheckIn,
         CustomerIn,
+        CustomerUpsertIn,
         DocumentIn,
         LineIn,
         PaymentIn,
@@ -148,6 +151,13 @@ def test_generated_client_integrator_flow(generated, live_server, company, users
     dup = customers_create.sync_detailed(client=api, body=CustomerIn(code="CRM-42B", name="重复", external_key="crm:42"))
     assert dup.status_code == 409 and dup.parsed.error.code == "duplicate_external_key"
     assert dup.parsed.error.existing_id == cid
+    # the sync write (apiops): upsert by the CRM's key — changes only what is sent, or creates
+    up = customers_by_external_key_update.sync_detailed("crm:42", client=api, body=CustomerUpsertIn(region="华东"))
+    assert up.status_code == 200 and up.parsed.id == cid and up.parsed.region == "华东"
+    assert up.parsed.name == "杭州集成客户有限公司"
+    new = customers_by_external_key_update.sync_detailed("crm:43", client=api, body=CustomerUpsertIn(
+        code="CRM-43", name="宁波集成客户有限公司"))
+    assert new.status_code == 201 and new.parsed.external_key == "crm:43"
 
     credit_services.policy_of(company)
     CreditProfile.objects.create(company=company, customer_id=cid, limit_amount=D("5000"), grade="A")
@@ -177,6 +187,9 @@ def test_generated_client_integrator_flow(generated, live_server, company, users
                                                                body=ReverseIn(reason="分错了客户的发票"))
     assert undone.status_code == 200 and undone.parsed.amount == "-600.00"
     assert payments_retrieve.sync_detailed(pay.parsed.id, client=api).parsed.unapplied_amount == "600.00"
+
+    logged = activities_create.sync_detailed(client=api, body=ActivityIn(customer=cid, note="对账后已付第一期"))
+    assert logged.status_code == 201 and logged.parsed.customer == cid and logged.parsed.promise is None
 
     aging = aging_retrieve.sync_detailed(client=api, as_of=today.isoformat()).parsed
     assert aging.total == "1200.50"
