@@ -31,7 +31,8 @@ class WarningOut(serializers.ModelSerializer):
     class Meta:
         model = EarlyWarning
         fields = ["id", "kind", "severity", "status", "raised_on", "customer", "customer_code", "owner", "manager",
-                  "amount", "figure", "threshold", "message", "note", "acted_by", "acted_at", "created_at", "updated_at"]
+                  "amount", "figure", "threshold", "message", "note", "acted_by", "acted_at", "resolved_automatically",
+                  "created_at", "updated_at"]
 
 
 class WarningActIn(serializers.Serializer):

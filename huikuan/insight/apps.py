@@ -62,6 +62,7 @@ class InsightConfig(AppConfig):
             "insight.warning.raised": _("Warning raised"),  # announced in bulk (webhooks), not one event each
             "insight.warning.acknowledged": _("Warning acknowledged"),
             "insight.warning.resolved": _("Warning resolved"),
+            "insight.warning.auto_resolved": _("Warnings resolved automatically (cause ended)"),
         })
 
         from huikuan.ledger.periods import register_period_hooks

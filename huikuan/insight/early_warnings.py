@@ -366,15 +366,44 @@ SQL_RULES: dict[str, Callable[[Ctx, Decimal | None], tuple[str, list]]] = {
 }
 
 
+# Rules whose cause can end, and how a cause is matched against today's: by customer (the customer is no
+# longer among today's causes: its overdue paid or under the amount, limit use back under the share, …) or by
+# key (the review was done: the profile's review date moved). The others are events (a score taken, a promise
+# broken, a bill near maturity, a month's DSO): they stay until a person acknowledges or resolves them.
+ENDS_BY_CUSTOMER = (WarningKind.OVERDUE_AMOUNT, WarningKind.OVERDUE_DAYS, WarningKind.LIMIT_USE,
+                    WarningKind.CONCENTRATION, WarningKind.PAYING_LATER, WarningKind.LIMITATION)
+ENDS_BY_KEY = (WarningKind.REVIEW_OVERDUE,)
+
+
+def resolve_ended(ctx: Ctx, kind: str, select: str, params: list, now) -> list[int]:
+    """Resolve (automatically) the open or acknowledged warnings of rule ``kind`` whose cause is not among
+    ``select``'s causes as of ``ctx.as_of`` — one UPDATE; returns their ids. A disabled rule resolves nothing
+    (its causes are not computed)."""
+    match = "r.customer_id = w.customer_id" if kind in ENDS_BY_CUSTOMER else "r.key = w.key"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT w.id FROM insight_earlywarning w WHERE w.company_id = %s AND w.kind = %s "
+            f"AND w.status IN ('open', 'acknowledged') AND w.raised_on <= %s "
+            f"AND NOT EXISTS (SELECT 1 FROM ({select}) r WHERE {match})",
+            [ctx.company_id, kind, ctx.as_of, *params])
+        ids = [r[0] for r in cur.fetchall()]
+    for i in range(0, len(ids), 500):
+        EarlyWarning.objects.filter(pk__in=ids[i:i + 500], status__in=[WarningStatus.OPEN, WarningStatus.ACKNOWLEDGED]
+                                    ).update(status=WarningStatus.RESOLVED, resolved_automatically=True, acted_at=now,
+                                            updated_at=now)
+    return ids
+
+
 def _insert(ctx: Ctx, rule: WarningRule, select: str, params: list, now) -> int:
     """Insert the causes ``select`` yields that have no warning yet; returns how many were raised."""
     high = rule.severity == Severity.HIGH
     sql = f"""
         INSERT INTO insight_earlywarning (company_id, kind, severity, key, customer_id, owner_id, manager_id, raised_on,
-                                          amount, figure, threshold, ref, status, note, created_at)
+                                          amount, figure, threshold, ref, status, note, resolved_automatically,
+                                          created_at)
         SELECT %s, %s, %s, r.key, r.customer_id, c.owner_id,
                CASE WHEN %s THEN NULLIF(COALESCE(u.manager_id, t.manager_id), c.owner_id) END, %s,
-               r.amount, r.figure, %s, COALESCE(r.ref, ''), 'open', '', %s
+               r.amount, r.figure, %s, COALESCE(r.ref, ''), 'open', '', FALSE, %s
         FROM ({select}) r
         JOIN customers_customer c ON c.id = r.customer_id
         LEFT JOIN accounts_user u ON u.id = c.owner_id
@@ -438,11 +467,13 @@ def _dso_trend(ctx: Ctx, rule: WarningRule, company, now) -> int:
 def run_warnings(*, company, as_of: dt.date, actor=None, progress: Callable[[int, int, str], None] | None = None
                  ) -> dict[str, int]:
     """Raise the day's warnings of every enabled rule (SQL, set-wise); returns {rule: warnings raised}.
-    Idempotent: a cause already warned about raises nothing (unique ``(company, kind, key)``)."""
+    Idempotent: a cause already warned about raises nothing (unique ``(company, kind, key)``). First, the
+    warnings whose cause has ended are resolved automatically (``resolve_ended``, one audit event for all)."""
     ctx = Ctx(company_id=company.pk, as_of=as_of, month=f"{as_of:%Y-%m}")
     rules = [r for r in rules_of(company) if r.enabled]
     now = timezone.now()
     counts: dict[str, int] = {}
+    resolved: dict[str, list[int]] = {}
     seen = EarlyWarning.objects.filter(company_id=company.pk).order_by("-pk").values_list("pk", flat=True).first() or 0
     for n, rule in enumerate(rules):
         if progress:
@@ -451,9 +482,17 @@ def run_warnings(*, company, as_of: dt.date, actor=None, progress: Callable[[int
             counts[rule.kind] = _dso_trend(ctx, rule, company, now)
         else:
             select, params = SQL_RULES[rule.kind](ctx, rule.threshold)
+            if rule.kind in ENDS_BY_CUSTOMER or rule.kind in ENDS_BY_KEY:
+                ended = resolve_ended(ctx, rule.kind, select, params, now)
+                if ended:
+                    resolved[rule.kind] = ended
             counts[rule.kind] = _insert(ctx, rule, select, params, now)
     if progress:
         progress(len(rules), len(rules), "")
+    if resolved:
+        audit.record(actor=actor, verb="insight.warning.auto_resolved", company_id=company.pk,
+                     summary=f"{as_of} {sum(len(v) for v in resolved.values())}",
+                     data={"as_of": as_of, "resolved": resolved})
     if sum(counts.values()):  # webhooks' "warning.raised", one per new warning (read only if subscribed)
         audit.announce(verb="insight.warning.raised", model=EarlyWarning, company_id=company.pk,
                        ids=EarlyWarning.objects.filter(company_id=company.pk, pk__gt=seen).values("pk"))

@@ -32,7 +32,7 @@ from huikuan.common.money import ZERO, from_minor
 from huikuan.ledger import aging as ledger_aging
 from huikuan.ledger.aging import Bucket, fetch, grouped_sql
 
-from . import kpi_calc
+from . import kpi_calc, kpi_store
 from .kpi_calc import Kpis, Period, Sums
 
 GROUPS = ("none", "salesperson", "team", "region", "group", "customer")
@@ -199,16 +199,33 @@ def kpi_report(*, user, company, period: Period, group_by: str = "none", custome
                                                             customer_id=customer_id)
         return cache[day, group_by, customer_id]
 
-    end = open_as_of(period.end)
-    begin = open_as_of(period.start - dt.timedelta(days=1))
-    billed, per_month = _billed(user=user, company=company, period=period, group_by=group_by,
-                                customer_id=customer_id, months=months)
-    due = _due(user=user, company=company, period=period, group_by=group_by, customer_id=customer_id)
-    alloc = _allocations(user=user, company=company, period=period, group_by=group_by, customer_id=customer_id)
+    stored = None
+    if customer_id is None:
+        try:
+            stored = kpi_store.read(user=user, company=company, period=period, group_by=group_by,
+                                    countback_months=countback_months)
+        except kpi_store.Unavailable:
+            stored = None
+    if stored is not None:
+        figures, per_month = stored
+        end = {k: (v[1], v[2]) for k, v in figures.items()}
+        begin = {k: (v[0], 0) for k, v in figures.items()}
+        billed = {k: v[3] for k, v in figures.items()}
+        due = {k: v[4] for k, v in figures.items()}
+        alloc = {k: tuple(v[5:10]) for k, v in figures.items()}
+    else:
+        end = open_as_of(period.end)
+        begin = open_as_of(period.start - dt.timedelta(days=1))
+        billed, per_month = _billed(user=user, company=company, period=period, group_by=group_by,
+                                    customer_id=customer_id, months=months)
+        due = _due(user=user, company=company, period=period, group_by=group_by, customer_id=customer_id)
+        alloc = _allocations(user=user, company=company, period=period, group_by=group_by, customer_id=customer_id)
 
     keys = set(end) | set(begin) | set(billed) | set(due) | set(alloc)
     sums: dict = {}
     for k in keys:
+        if stored is not None and not any(figures[k]) and not any(per_month.get(k, {}).values()):
+            continue  # a group whose stored and live parts cancel out is no group
         ar_end, current = end.get(k, (0, 0))
         a = alloc.get(k, (0, 0, 0, 0, 0))
         pm = per_month.get(k, {})

@@ -85,10 +85,40 @@ class AgingBuild(models.Model):
     rows = models.IntegerField(default=0)
     built_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField()
+    # the build also stored the KPI facts of its date (``KpiFact``; builds made before they existed have none)
+    kpi_facts = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "as_of"], name="aging_build_unique")]
         verbose_name = _("stored aging date")
+
+
+class KpiFact(models.Model):
+    """What the KPIs sum, stored with a build (``insight.kpi_store``), in fen, per customer and salesperson
+    (the instalment's or document's: who sold it answers for it); rows with no customer are the sums per
+    salesperson of the build's customer rows. Flows cover the build's month up to its date (credit sales by
+    document date whatever became of the document, instalments falling due that are not due before their
+    document date, allocations by their date); ``ar``/``current`` are the open AR and its not-yet-due part
+    as of the date."""
+
+    build = models.ForeignKey(AgingBuild, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.DO_NOTHING, related_name="+",
+                                 db_constraint=False)
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING,
+                                    related_name="+", db_constraint=False)
+    billed = models.BigIntegerField(default=0)
+    due = models.BigIntegerField(default=0)
+    collected = models.BigIntegerField(default=0)
+    written_off = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+    days_to_pay = models.BigIntegerField(default=0)  # Σ fen × days from the document date
+    days_late = models.BigIntegerField(default=0)  # Σ fen × days after the due date
+    ar = models.BigIntegerField(default=0)
+    current = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["build", "customer"], name="kpi_fact_build_customer")]
+        verbose_name = _("stored KPI figures")
 
 
 class CustomerAgingAt(AgingFigures):
@@ -413,6 +443,8 @@ class EarlyWarning(models.Model):
     acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
     acted_at = models.DateTimeField(null=True, blank=True)
+    # resolved by the daily job because its cause ended (``insight.early_warnings.resolve_ended``), not by a person
+    resolved_automatically = models.BooleanField(_("resolved automatically"), default=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)  # API sync (updated_since)
 

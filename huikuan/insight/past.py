@@ -47,7 +47,7 @@ from django.utils import timezone
 from huikuan.common import clock
 from huikuan.ledger.aging import COLLECTION_EDGES, AgingReport, buckets_for, fetch, grouped_sql
 
-from . import report
+from . import kpi_store, report
 from .models import AgingBuild, AgingMark, CustomerAgingAt
 from .report import STORED, N
 from .services import month_ends
@@ -131,6 +131,7 @@ def build(*, company, as_of: dt.date, replace: bool = False, stale_at: int | Non
                 [b.pk, *params])
             b.rows = cur.rowcount
         AgingBuild.objects.filter(pk=b.pk).update(rows=b.rows)
+        kpi_store.store(b, company)  # the KPI facts of the date, same snapshot
         return b
 
 
@@ -139,6 +140,7 @@ def _drop(ids: list[int]) -> None:
         return
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cur:
+        kpi_store.drop(cur, marks, ids)
         cur.execute(f"DELETE FROM {CustomerAgingAt._meta.db_table} WHERE build_id IN ({marks})", ids)
         cur.execute(f"DELETE FROM {AgingBuild._meta.db_table} WHERE id IN ({marks})", ids)
 
@@ -192,7 +194,8 @@ def unseen_count(b: AgingBuild, cap: int | None = None) -> int:
 
 
 def keep_dates(*, company, today: dt.date) -> str:
-    """The daily job: build missing month ends, rebuild dates with many unseen changes and the oldest
+    """The daily job: build missing month ends and today, rebuild dates with many unseen changes or stored
+    before the KPI facts existed (``insight.kpi_store``) and the oldest
     build once it is a week old (so marks are kept about as long as the stored dates' oldest refresh), prune.
     Builds need a transaction of their own: called inside one (PostgreSQL), it does nothing."""
     if not can_build():
@@ -202,8 +205,13 @@ def keep_dates(*, company, today: dt.date) -> str:
         if not AgingBuild.objects.filter(company=company, as_of=day).exists():
             build(company=company, as_of=day)
             built += 1
-    for b in AgingBuild.objects.filter(company=company, as_of__lt=today):
-        if unseen_count(b) > max(REBUILD_MIN, REBUILD_SHARE * b.rows):
+    # today: the KPIs of this month to date (dashboard, salespeople's page) read it all day, exact through
+    # the marks; without it the first view of the day would pay the build
+    if not AgingBuild.objects.filter(company=company, as_of=today).exists():
+        build(company=company, as_of=today)
+        built += 1
+    for b in AgingBuild.objects.filter(company=company, as_of__lte=today):
+        if not b.kpi_facts or unseen_count(b) > max(REBUILD_MIN, REBUILD_SHARE * b.rows):
             build(company=company, as_of=b.as_of, replace=True)
             rebuilt += 1
     oldest = (AgingBuild.objects.filter(company=company, as_of__lt=today, built_at__lt=timezone.now() - REFRESH_AFTER)

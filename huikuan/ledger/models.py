@@ -156,6 +156,9 @@ class Instalment(models.Model):
                          condition=Q(open_amount=0, last_allocated_on__isnull=False)),
             models.Index(fields=["company", "reversed_on"], name="instalment_reversed_on",
                          condition=Q(reversed_on__isnull=False)),
+            # KPIs (insight.kpi_store): the rare instalment due before its own document date is summed live
+            models.Index(fields=["company", "due_date"], name="instalment_due_before_doc",
+                         condition=Q(due_date__lt=F("document_date"))),
             # as of a past date X: instalments a payment plan replaced after X (aging.py)
             models.Index(fields=["company", "replaced_on"], name="instalment_replaced_on",
                          condition=Q(replaced_on__isnull=False)),

@@ -120,9 +120,9 @@ def test_back_dated_payment_before_a_later_one_on_the_same_instalment(book, comp
 def test_daily_job_builds_month_ends_once_and_rebuilds_busy_ones(book, company, customer, finance, monkeypatch):
     today = dt.date(2026, 7, 15)
     job = dict(daily_jobs(company, today))[f"aging-dates:{company.pk}"]
-    assert job() == "12 built, 0 rebuilt, 0 dropped"
+    assert job() == "13 built, 0 rebuilt, 0 dropped"  # 12 month ends and today (the KPIs of this month)
     ends = month_ends(dt.date(2026, 7, 14), 12)
-    assert sorted(AgingBuild.objects.values_list("as_of", flat=True)) == ends and ends[-1] == dt.date(2026, 6, 30)
+    assert sorted(AgingBuild.objects.values_list("as_of", flat=True)) == [*ends, today] and ends[-1] == dt.date(2026, 6, 30)
     first = dict(AgingBuild.objects.values_list("as_of", "pk"))
     assert job() == "0 built, 0 rebuilt, 0 dropped"
     # a back-dated document: the month ends from its date on have an unseen customer
@@ -131,7 +131,7 @@ def test_daily_job_builds_month_ends_once_and_rebuilds_busy_ones(book, company, 
     _same(finance, company, as_of=dt.date(2026, 6, 30))
     _same(finance, company, as_of=dt.date(2026, 4, 30))
     monkeypatch.setattr(past, "REBUILD_MIN", 0)
-    assert job() == "0 built, 2 rebuilt, 0 dropped"
+    assert job() == "0 built, 3 rebuilt, 0 dropped"  # May and June ends, and today
     after = dict(AgingBuild.objects.values_list("as_of", "pk"))
     assert {d for d in ends if after[d] != first[d]} == {dt.date(2026, 5, 31), dt.date(2026, 6, 30)}
     assert _unseen(company, dt.date(2026, 6, 30)) == set()
