@@ -234,10 +234,34 @@ def _read(*, user, company, builds, segments, months, end, before, group_by):
     if scoped:
         where += f" AND f.customer_id IN ({visible[0]})"
         params += visible[1]
+    # combined in SQL by each build's role (one row per group, whatever the number of dates): ar at S − 1,
+    # ar and current at E, the flows weighted ±1, credit sales of each countback month
+    out: dict = {}  # key: [ar_begin, ar_end, current_end, flows…]
+    per_month: dict = {}
+
+    def slot(key):
+        return out.setdefault(key, [0] * (3 + FLOWS))
+
+    weight = "CASE f.build_id " + " ".join(f"WHEN {int(by_date[d].pk)} THEN {int(w)}" for d, w in flows.items()) + \
+        " ELSE 0 END" if flows else "0"
+    stored_months = [(mi, by_date[b].pk) for mi, (_a, b) in enumerate(months) if b in by_date]
+    cols = [f"CAST(SUM(CASE WHEN f.build_id = {int(by_date[before].pk)} THEN f.ar ELSE 0 END) AS BIGINT)",
+            f"CAST(SUM(CASE WHEN f.build_id = {int(by_date[end].pk)} THEN f.ar ELSE 0 END) AS BIGINT)",
+            f"CAST(SUM(CASE WHEN f.build_id = {int(by_date[end].pk)} THEN f.current ELSE 0 END) AS BIGINT)",
+            *(f"CAST(SUM(f.{c} * {weight}) AS BIGINT)" for c in FIELDS[:FLOWS]),
+            *(f"CAST(SUM(CASE WHEN f.build_id = {int(pk)} THEN f.billed ELSE 0 END) AS BIGINT)"
+              for _mi, pk in stored_months)]
+    for row in fetch(f"SELECT {key_sql}, {', '.join(cols)} FROM {TABLE} f{join} WHERE f.build_id IN ({bmarks}) "
+                     f"AND {where} GROUP BY {key_sql}", params):
+        key = _norm(group_by, row[0])
+        s = slot(key)
+        for i in range(3 + FLOWS):
+            s[i] += row[1 + i] or 0
+        if stored_months:
+            pm = per_month.setdefault(key, {})
+            for j, (mi, _pk) in enumerate(stored_months):
+                pm[mi] = pm.get(mi, 0) + (row[4 + FLOWS + j] or 0)
     cols = ", ".join(f"CAST(SUM(f.{c}) AS BIGINT)" for c in FIELDS)
-    for row in fetch(f"SELECT f.build_id, {key_sql}, {cols} FROM {TABLE} f{join} WHERE f.build_id IN ({bmarks}) "
-                     f"AND {where} GROUP BY f.build_id, {key_sql}", params):
-        add(per_build[row[0]], _norm(group_by, row[1]), row[2:])
     # 2. customers changed since a build: their stored rows out, recomputed live in
     for b in by_date.values():
         changed = unseen[b.pk]
@@ -258,22 +282,17 @@ def _read(*, user, company, builds, segments, months, end, before, group_by):
         for key, vec in _grouped(sql, p, group_by):
             add(live_flows, key, vec)
 
-    out: dict = {}  # key: [ar_begin, ar_end, current_end, flows…]
-    per_month: dict = {}
-
-    def slot(key):
-        return out.setdefault(key, [0] * (3 + FLOWS))
-
+    # the changed customers' corrections, by the same roles
     for key, vec in per_build[by_date[before].pk].items():
         slot(key)[0] += vec[AR]
     for key, vec in per_build[by_date[end].pk].items():
         slot(key)[1] += vec[AR]
         slot(key)[2] += vec[CURRENT]
-    for day, weight in flows.items():
+    for day, w in flows.items():
         for key, vec in per_build[by_date[day].pk].items():
             s = slot(key)
             for i in range(FLOWS):
-                s[3 + i] += weight * vec[i]
+                s[3 + i] += w * vec[i]
     for key, vec in live_flows.items():
         s = slot(key)
         for i in range(FLOWS):
