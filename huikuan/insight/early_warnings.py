@@ -379,12 +379,14 @@ def resolve_ended(ctx: Ctx, kind: str, select: str, params: list, now) -> list[i
     """Resolve (automatically) the open or acknowledged warnings of rule ``kind`` whose cause is not among
     ``select``'s causes as of ``ctx.as_of`` — one UPDATE; returns their ids. A disabled rule resolves nothing
     (its causes are not computed)."""
-    match = "r.customer_id = w.customer_id" if kind in ENDS_BY_CUSTOMER else "r.key = w.key"
+    col = "customer_id" if kind in ENDS_BY_CUSTOMER else "key"
+    # NOT IN over the causes (never NULL here): one hashed set, not the causes' SELECT run per warning (a
+    # correlated NOT EXISTS over that grouped SELECT ran for over 18 minutes at 70,000 warnings)
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT w.id FROM insight_earlywarning w WHERE w.company_id = %s AND w.kind = %s "
             f"AND w.status IN ('open', 'acknowledged') AND w.raised_on <= %s "
-            f"AND NOT EXISTS (SELECT 1 FROM ({select}) r WHERE {match})",
+            f"AND w.{col} NOT IN (SELECT r.{col} FROM ({select}) r WHERE r.{col} IS NOT NULL)",
             [ctx.company_id, kind, ctx.as_of, *params])
         ids = [r[0] for r in cur.fetchall()]
     for i in range(0, len(ids), 500):
@@ -400,10 +402,10 @@ def _insert(ctx: Ctx, rule: WarningRule, select: str, params: list, now) -> int:
     sql = f"""
         INSERT INTO insight_earlywarning (company_id, kind, severity, key, customer_id, owner_id, manager_id, raised_on,
                                           amount, figure, threshold, ref, status, note, resolved_automatically,
-                                          created_at)
+                                          created_at, updated_at)
         SELECT %s, %s, %s, r.key, r.customer_id, c.owner_id,
                CASE WHEN %s THEN NULLIF(COALESCE(u.manager_id, t.manager_id), c.owner_id) END, %s,
-               r.amount, r.figure, %s, COALESCE(r.ref, ''), 'open', '', FALSE, %s
+               r.amount, r.figure, %s, COALESCE(r.ref, ''), 'open', '', FALSE, %s, %s
         FROM ({select}) r
         JOIN customers_customer c ON c.id = r.customer_id
         LEFT JOIN accounts_user u ON u.id = c.owner_id
@@ -411,7 +413,7 @@ def _insert(ctx: Ctx, rule: WarningRule, select: str, params: list, now) -> int:
         WHERE true
         ON CONFLICT (company_id, kind, key) DO NOTHING"""
     with connection.cursor() as cur:
-        cur.execute(sql, [ctx.company_id, rule.kind, rule.severity, high, ctx.as_of, rule.threshold, now, *params])
+        cur.execute(sql, [ctx.company_id, rule.kind, rule.severity, high, ctx.as_of, rule.threshold, now, now, *params])
         return max(cur.rowcount, 0)
 
 
