@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,90 +141,114 @@ def load_items(*, company, until: dt.date | None = None, customer_ids=None) -> I
 
 
 def features(items: Items, at: np.ndarray) -> np.ndarray:
-    """The feature matrix (len(items) × len(FEATURES)) of each item as of ``at[i]`` (ordinal dates).
+    """The feature matrix (len(items) × len(FEATURES), float32) of each item as of ``at[i]`` (ordinal dates).
 
     Pure: reads only ``items`` (the customer's history is the other items of the same customer).
+    Set-wise: the customer's settled items are sorted once by (customer, settled date); the figures of
+    "everything settled before t" are prefix sums read at the position ``searchsorted`` gives for
+    (customer, t) — no per-item loop, except the two running medians (days late, amount), computed once
+    per settled item / per item in one pass each.
     """
     n = len(items)
-    out = np.full((n, len(FEATURES)), np.nan)
+    out = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
+    if n == 0:
+        return out
+    at = np.asarray(at, dtype=np.int64)
+    cust = items.customer.astype(np.int64)
     out[:, 0] = np.log1p(items.amount)
     out[:, 1] = items.due_date - items.document_date
     out[:, 2] = items.disputed
     out[:, 3] = items.electronic
-    out[:, 4] = [dt.date.fromordinal(int(d)).month for d in items.document_date]
-    out[:, 5] = (items.due_date + 0) % 7  # ordinal 1 is a Monday: 1 % 7 == 1 → weekday + 1
-    order = np.lexsort((at, items.customer))
-    cust = items.customer[order]
-    bounds = np.flatnonzero(np.diff(cust)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [n]))
-    dl_all = items.days_late()
-    for s, e in zip(starts, ends, strict=True):
-        members = order[s:e]  # this customer's items, by query date
-        _customer_features(items, members, at, dl_all, out)
+    days = (items.document_date - dt.date(1970, 1, 1).toordinal()).astype("datetime64[D]")
+    out[:, 4] = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    out[:, 5] = items.due_date % 7  # ordinal 1 is a Monday: 1 % 7 == 1 → weekday + 1
+    span = np.int64(1 << 22)  # dates are ordinals < 2^22; (customer, date) as one sortable key
+    qkey = cust * span + at
+
+    # ---- the customer's items settled before t (prefix sums over settled items in settled order)
+    s_idx = np.flatnonzero(items.settled_on > 0)
+    # ties on the settled date in the order of the query dates, then the position (the "last six")
+    s_idx = s_idx[np.lexsort((s_idx, at[s_idx], items.settled_on[s_idx], cust[s_idx]))]
+    s_cust = cust[s_idx]
+    s_key = s_cust * span + items.settled_on[s_idx]
+    pos = np.searchsorted(s_key, qkey, side="left")  # settled events before (customer, t)
+    first = np.searchsorted(s_key, cust * span, side="left")  # the customer's first settled event
+    count = pos - first
+    d = (items.settled_on[s_idx] - items.due_date[s_idx]).astype(np.float64)
+    dpos = np.maximum(d, 0.0)
+    late = (d > 0).astype(np.float64)
+    disp = items.disputed[s_idx] > 0
+
+    def prefix(values):
+        return np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+
+    def window(cs, lo, hi):
+        return cs[hi] - cs[lo]
+
+    c_late, c_late30 = prefix(late), prefix((d >= 30).astype(np.float64))
+    c_dl, c_sq = prefix(dpos), prefix(dpos * dpos)
+    c_pay = prefix((items.settled_on[s_idx] - items.document_date[s_idx]).astype(np.float64))
+    c_disp, c_disp_late = prefix(disp.astype(np.float64)), prefix((disp & (d > 0)).astype(np.float64))
+    has = count > 0
+    cnt = np.where(has, count, 1).astype(np.float64)
+    mean = window(c_dl, first, pos) / cnt
+    out[:, 6] = count
+    out[:, 7] = np.where(has, window(c_late, first, pos) / cnt, np.nan)
+    out[:, 8] = np.where(has, window(c_late30, first, pos) / cnt, np.nan)
+    out[:, 9] = np.where(has, mean, np.nan)
+    out[:, 11] = np.where(has, np.sqrt(np.maximum(window(c_sq, first, pos) / cnt - mean * mean, 0.0)), np.nan)
+    lo6 = np.maximum(pos - 6, first)
+    k6 = np.where(has, pos - lo6, 1).astype(np.float64)
+    out[:, 12] = np.where(has, window(c_dl, lo6, pos) / k6, np.nan)
+    out[:, 18] = np.where(has, window(c_late, lo6, pos) / k6, np.nan)
+    out[:, 13] = np.where(has, window(c_pay, first, pos) / cnt, np.nan)
+    last_settled = items.settled_on[s_idx][np.maximum(pos - 1, 0)] if len(s_idx) else np.zeros(n, dtype=np.int64)
+    out[:, 17] = np.where(has, at - last_settled, np.nan)
+    n_disp = window(c_disp, first, pos)
+    n_disp_late = window(c_disp_late, first, pos)
+    same_n = np.where(items.disputed > 0, n_disp, count - n_disp)
+    same_late = np.where(items.disputed > 0, n_disp_late, window(c_late, first, pos) - n_disp_late)
+    out[:, 14] = np.where(same_n > 0, same_late / np.where(same_n > 0, same_n, 1), np.nan)
+    # median days late of the first k settled events of each customer, k = 1 … (running, one pass)
+    med_dl = _running_medians(dpos, s_cust)
+    out[:, 10] = np.where(has, med_dl[np.maximum(pos - 1, 0)] if len(s_idx) else np.nan, np.nan)
+
+    # ---- the customer's earlier documents: median amount
+    a_idx = np.lexsort((items.document_date, cust))
+    a_key = cust[a_idx] * span + items.document_date[a_idx]
+    apos = np.searchsorted(a_key, qkey, side="left")
+    afirst = np.searchsorted(a_key, cust * span, side="left")
+    med_amount = _running_medians(items.amount[a_idx].astype(np.float64), cust[a_idx])
+    median = med_amount[np.maximum(apos - 1, 0)]
+    ok = (apos > afirst) & (median > 0)
+    out[:, 15] = np.where(ok, items.amount / np.where(ok, median, 1.0), np.nan)
+
+    # ---- overdue and unpaid at t: the customer's items due before t, less those settled before t and due
+    # before t (both "before t": max(due, settled) < t), less the item itself when it is due before t
+    d_key = np.sort(cust * span + items.due_date)
+    m_key = np.sort(s_cust * span + np.maximum(items.due_date[s_idx], items.settled_on[s_idx]))
+    due_before = np.searchsorted(d_key, qkey, side="left") - np.searchsorted(d_key, cust * span, side="left")
+    paid_before = np.searchsorted(m_key, qkey, side="left") - np.searchsorted(m_key, cust * span, side="left")
+    out[:, 16] = due_before - paid_before - (items.due_date < at)
     return out
 
 
-def _customer_features(items: Items, members: np.ndarray, at: np.ndarray, dl_all: np.ndarray, out: np.ndarray) -> None:
-    settled = [i for i in members if items.settled_on[i] > 0]
-    settled.sort(key=lambda i: items.settled_on[i])
-    by_doc = sorted(members, key=lambda i: items.document_date[i])
-    dues = sorted(int(items.due_date[i]) for i in members)
-    p_settle = 0
-    p_doc = 0
-    count = late = late30 = 0
-    sum_dl = sum_sq = sum_pay = 0.0
-    dls: list[float] = []
-    last6: deque = deque(maxlen=6)
-    by_dispute = {0.0: [0, 0], 1.0: [0, 0]}
-    settled_dues: list[int] = []
-    amounts: list[float] = []
-    last_settled = 0
-    for i in members:
-        t = int(at[i])
-        while p_settle < len(settled) and items.settled_on[settled[p_settle]] < t:
-            j = settled[p_settle]
-            p_settle += 1
-            d = float(dl_all[j])
-            count += 1
-            late += d > 0
-            late30 += d >= 30
-            dpos = max(d, 0.0)
-            sum_dl += dpos
-            sum_sq += dpos * dpos
-            sum_pay += float(items.settled_on[j] - items.document_date[j])
-            bisect.insort(dls, dpos)
-            last6.append(dpos)
-            bucket = by_dispute[float(items.disputed[j])]
-            bucket[0] += 1
-            bucket[1] += d > 0
-            bisect.insort(settled_dues, int(items.due_date[j]))
-            last_settled = int(items.settled_on[j])
-        while p_doc < len(by_doc) and items.document_date[by_doc[p_doc]] < t:
-            bisect.insort(amounts, float(items.amount[by_doc[p_doc]]))
-            p_doc += 1
-        row = out[i]
-        row[6] = count
-        if count:
-            mean = sum_dl / count
-            row[7] = late / count
-            row[8] = late30 / count
-            row[9] = mean
-            row[10] = dls[count // 2] if count % 2 else (dls[count // 2 - 1] + dls[count // 2]) / 2
-            row[11] = math.sqrt(max(sum_sq / count - mean * mean, 0.0))
-            row[12] = sum(last6) / len(last6)
-            row[13] = sum_pay / count
-            row[17] = t - last_settled
-            row[18] = sum(1 for v in last6 if v > 0) / len(last6)
-        same = by_dispute[float(items.disputed[i])]
-        if same[0]:
-            row[14] = same[1] / same[0]
-        if amounts:
-            k = len(amounts)
-            median = amounts[k // 2] if k % 2 else (amounts[k // 2 - 1] + amounts[k // 2]) / 2
-            row[15] = float(items.amount[i]) / median if median > 0 else NAN
-        # overdue and unpaid at t: due before t, not settled before t (documents dated before t by then)
-        row[16] = bisect.bisect_left(dues, t) - bisect.bisect_left(settled_dues, t) - (items.due_date[i] < t)
+def _running_medians(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For values ordered by group: the median of the group's first k values at each position k."""
+    out = np.empty(len(values), dtype=np.float64)
+    vals = values.tolist()
+    grp = groups.tolist()
+    current = None
+    seen: list[float] = []
+    insort = bisect.insort
+    for k, (g, v) in enumerate(zip(grp, vals, strict=True)):
+        if g != current:
+            current, seen = g, []
+        insort(seen, v)
+        m = len(seen)
+        h = m // 2
+        out[k] = seen[h] if m % 2 else (seen[h - 1] + seen[h]) / 2
+    return out
 
 
 def ordinal(day: dt.date) -> int:
