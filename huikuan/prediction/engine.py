@@ -17,6 +17,7 @@ from . import model as m
 from .features import Items, features, load_items
 
 TRAIN_SETTLE_GAP = 30  # a training item is due at least this many days before the cutoff
+KNOWN_GAP = 180  # … and the median regressor's, this many (its days late are known by then)
 
 
 class BacktestError(DomainError):
@@ -30,14 +31,19 @@ def _dates(items: Items):
     return dt.date.fromordinal(int(items.document_date.min())), dt.date.fromordinal(last)
 
 
-def training_set(items: Items, X: np.ndarray, cutoff: int) -> tuple[np.ndarray, np.ndarray]:
+def training_set(items: Items, X: np.ndarray, cutoff: int, *, with_known: bool = False):
     """Items due ≥ 30 days before the cutoff: days late if settled before it, else the lateness reached
-    by the cutoff (a lower bound). Rows in document-date order."""
+    by the cutoff (a lower bound). Rows in document-date order. ``with_known`` adds a third array: the
+    rows due ≥ ``KNOWN_GAP`` days before the cutoff, whose days late are (nearly all) known — the median
+    regressor trains on those only (lower bounds of recent slow payers pulled its estimates down: MAE
+    of days late 23.9 vs 10.2 on the 20,000-invoice synthetic company, docs/PERFORMANCE.md)."""
     mask = items.due_date < cutoff - TRAIN_SETTLE_GAP
     settled_before = (items.settled_on > 0) & (items.settled_on < cutoff)
     dl = np.where(settled_before, items.settled_on - items.due_date, cutoff - items.due_date)
     idx = np.flatnonzero(mask)
     idx = idx[np.argsort(items.document_date[idx], kind="stable")]
+    if with_known:
+        return X[idx], dl[idx].astype(float), items.due_date[idx] < cutoff - KNOWN_GAP
     return X[idx], dl[idx].astype(float)
 
 
@@ -69,14 +75,14 @@ def backtest(*, company, cutoff: dt.date, items: Items | None = None, X: np.ndar
     if X is None:
         X = features(items, items.document_date)
     c = cutoff.toordinal()
-    Xt, dlt = training_set(items, X, c)
+    Xt, dlt, known = training_set(items, X, c, with_known=True)
     end = last.toordinal()
     test = (items.document_date >= c) & ((items.settled_on > 0) | (items.due_date < end))
     if len(Xt) < 50 or test.sum() < 20:
         raise BacktestError(_("Too little data around the cutoff %(cutoff)s: %(train)d items to train on, %(test)d to "
                               "score (at least 50 and 20).") % {"cutoff": cutoff, "train": len(Xt), "test": int(test.sum())},
                             field="cutoff")
-    trained = m.train(Xt, dlt, seed=seed)
+    trained = m.train(Xt, dlt, seed=seed, known=known)
     idx = np.flatnonzero(test)
     Xs = X[idx]
     censored = items.settled_on[idx] == 0

@@ -6,7 +6,11 @@ inside a class the days follow the training items of that class (their empirical
 mixture is the item's predictive distribution of DL, from which everything is read:
 
 - p_late = P(DL ≥ 1), p_late_30 = P(DL ≥ 30), p_late_90 = P(DL ≥ 90);
-- predicted payment date = due date + the median; the 80 % interval = the 10th and 90th percentiles;
+- the 80 % interval = the 10th and 90th percentiles; the predicted payment date = due date + the estimate
+  of a ``HistGradientBoostingRegressor`` fitted with the absolute-error loss (a conditional median; the
+  interval widened to hold it): the median of the class mixture was a poor point estimate — inside a wide class
+  the days follow all customers' items of that class, so a very late payer got the pooled middle of
+  "30–59" or "90–179" — and its MAE of days late was twice the baselines' (docs/PERFORMANCE.md);
 - an item still open on the prediction date, already ``d`` days past due, is conditioned on not having
   been paid before it (DL ≥ d); beyond everything the training saw, the rest is spread over 60 days.
 
@@ -28,7 +32,8 @@ EDGES = (-8, 0, 7, 14, 29, 59, 89, 179)  # class k: EDGES[k-1] < DL <= EDGES[k]
 N_CLASSES = len(EDGES) + 1
 GRID = np.arange(-120, 731)  # days late the distributions are tabulated on
 LATE, LATE30, LATE90 = 2, 5, 7  # first class of: 1+ / 30+ / 90+ days late
-MAX_TRAIN = 400_000  # the most recent items train the model (time box); baselines use all
+MAX_TRAIN = 400_000  # the most recent items train the late / on-time classifier and the median (time box)
+MAX_TRAIN_CLASSES = 150_000  # the nine-class mixture: an even sample of those (its shape needs fewer)
 BASELINES = ("on_time", "customer_rate", "customer_disputed", "customer_median", "terms")
 F = {name: i for i, name in enumerate(FEATURES)}
 # OpenMP threads for fitting: 1 by default — a worker job on a shared machine; on a busy 2-core box
@@ -54,6 +59,7 @@ class Trained:
     mean_dl_late: float = 0.0
     residuals: tuple = (0.0, 0.0)  # 10th / 90th percentile of DL − median, for baseline intervals
     late_classifier: object | None = None  # P(late); the class probabilities are rescaled to agree with it
+    median_regressor: object | None = None  # days late, absolute-error loss: the point estimate
 
 
 def _bin_cdf(dl: np.ndarray, cls: np.ndarray) -> np.ndarray:
@@ -70,9 +76,11 @@ def _bin_cdf(dl: np.ndarray, cls: np.ndarray) -> np.ndarray:
     return out
 
 
-def train(X: np.ndarray, days_late: np.ndarray, *, seed: int = 0, classifier: bool = True) -> Trained:
-    """Fit the classifier and the per-class day distributions on (features, days late) of past items."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def train(X: np.ndarray, days_late: np.ndarray, *, seed: int = 0, classifier: bool = True,
+          known: np.ndarray | None = None) -> Trained:
+    """Fit the classifier and the per-class day distributions on (features, days late) of past items;
+    the median regressor on the rows ``known`` (days late known, not a lower bound; default all)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
     cls = classes(days_late)
@@ -94,18 +102,25 @@ def train(X: np.ndarray, days_late: np.ndarray, *, seed: int = 0, classifier: bo
                    float(np.percentile(days_late - np.median(days_late), 90))) if len(days_late) else (0.0, 0.0),
     )
     if classifier and len(set(cls.tolist())) > 1:
+        X = np.asarray(X, dtype=np.float32)
+        known = np.ones(len(X), dtype=bool) if known is None else np.asarray(known, dtype=bool)
         if len(X) > MAX_TRAIN:  # the most recent ones (rows are in document-date order)
-            X, cls, late = X[-MAX_TRAIN:], cls[-MAX_TRAIN:], late[-MAX_TRAIN:]
+            X, cls, late, days_late = X[-MAX_TRAIN:], cls[-MAX_TRAIN:], late[-MAX_TRAIN:], days_late[-MAX_TRAIN:]
+            known = known[-MAX_TRAIN:]
+        every = max(1, -(-len(X) // MAX_TRAIN_CLASSES))  # an even sample, every k-th item (still in time order)
 
-        def hgb():
-            return HistGradientBoostingClassifier(
-                max_iter=200, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
-                early_stopping=len(X) > 2000, validation_fraction=0.15, n_iter_no_change=15, random_state=seed)
+        def hgb(kind=HistGradientBoostingClassifier, **kw):
+            return kind(max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
+                        early_stopping=len(X) > 2000, validation_fraction=0.15, n_iter_no_change=10,
+                        random_state=seed, **kw)
 
         with threadpool_limits(limits=THREADS):
-            trained.classifier = hgb().fit(X, cls)
+            trained.classifier = hgb().fit(X[::every], cls[::every])
             if late.any() and not late.all():  # late / on time on its own: the decision that matters most
                 trained.late_classifier = hgb().fit(X, late)
+            if known.sum() >= 50:
+                trained.median_regressor = hgb(HistGradientBoostingRegressor, loss="absolute_error").fit(
+                    X[known], np.clip(days_late[known], GRID[0], GRID[-1]).astype(np.float32))
     return trained
 
 
@@ -144,33 +159,56 @@ def _quantile(cdf: np.ndarray, q: float) -> np.ndarray:
     return GRID[idx]
 
 
-def predict(model: Trained, X: np.ndarray, *, overdue_days: np.ndarray | None = None, chunk: int = 50_000) -> Prediction:
+def predict(model: Trained, X: np.ndarray, *, overdue_days: np.ndarray | None = None, chunk: int = 8192) -> Prediction:
     """The predictive distribution of each item, conditioned on DL ≥ ``overdue_days`` when given
-    (an item still open on the prediction date; values ≤ the grid start mean no condition)."""
+    (an item still open on the prediction date; values ≤ the grid start mean no condition).
+
+    Streams ``chunk`` items at a time through float32 grids (chunk × 851 days), so memory stays flat
+    whatever the number of items."""
     n = len(X)
     parts = {k: np.zeros(n) for k in ("p_late", "p_late_30", "p_late_90", "dl_p10", "dl_p50", "dl_p90")}
+    bin_cdf = model.bin_cdf.astype(np.float32)
+    grid = GRID.astype(np.int32)
+    at = {v: v - GRID[0] for v in (0, 29, 89)}
+    median = getattr(model, "median_regressor", None)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=THREADS):  # as for fitting: OpenMP threads spin on a busy shared machine
+        _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, median)
+    return Prediction(**parts)
+
+
+def _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, median) -> None:
+    n = len(X)
     for s in range(0, n, chunk):
-        P = class_probabilities(model, X[s : s + chunk])
-        cdf = P @ model.bin_cdf
+        Xc = np.asarray(X[s : s + chunk], dtype=np.float32)
+        cdf = class_probabilities(model, Xc).astype(np.float32) @ bin_cdf
+        d = None
         if overdue_days is not None:
-            d = np.clip(overdue_days[s : s + chunk].astype(int), GRID[0], GRID[-1])
+            d = np.clip(overdue_days[s : s + chunk].astype(np.int32), GRID[0], GRID[-1])
             i0 = d - GRID[0]  # index of DL = d
-            below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], 0.0)
+            below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], np.float32(0))
             surv = 1.0 - below
             ok = surv > 1e-4
-            cond = (cdf - below[:, None]) / np.where(ok, surv, 1.0)[:, None]
-            cond = np.where(GRID[None, :] >= d[:, None], np.clip(cond, 0, 1), 0.0)
-            beyond = np.clip((GRID[None, :] - d[:, None] + 1) / 61.0, 0, 1)
-            cdf = np.where(ok[:, None], cond, beyond)
-        at = {v: v - GRID[0] for v in (0, 29, 89)}
+            cdf -= below[:, None]
+            cdf /= np.where(ok, surv, 1.0).astype(np.float32)[:, None]
+            np.clip(cdf, 0, 1, out=cdf)
+            cdf[grid[None, :] < d[:, None]] = 0.0
+            if not ok.all():  # beyond everything the training saw: spread over the next 60 days
+                bad = np.flatnonzero(~ok)
+                cdf[bad] = np.clip((grid[None, :] - d[bad, None] + 1) / 61.0, 0, 1)
         sl = slice(s, s + len(cdf))
         parts["p_late"][sl] = 1 - cdf[:, at[0]]
         parts["p_late_30"][sl] = 1 - cdf[:, at[29]]
         parts["p_late_90"][sl] = 1 - cdf[:, at[89]]
-        parts["dl_p10"][sl] = _quantile(cdf, 0.1)
-        parts["dl_p50"][sl] = _quantile(cdf, 0.5)
-        parts["dl_p90"][sl] = _quantile(cdf, 0.9)
-    return Prediction(**parts)
+        p10, p50, p90 = _quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9)
+        if median is not None and len(Xc):
+            est = np.clip(np.rint(median.predict(Xc)).astype(np.int64), GRID[0], GRID[-1])
+            # the regressor's median (an open item already past it: the mixture's conditional median); the
+            # interval widened to hold it — the mixture also learns from lower bounds and runs early
+            p50 = np.where(est >= (d if d is not None else GRID[0]), est, p50)
+            p10, p90 = np.minimum(p10, p50), np.maximum(p90, p50)
+        parts["dl_p10"][sl], parts["dl_p50"][sl], parts["dl_p90"][sl] = p10, p50, p90
 
 
 def baseline(name: str, model: Trained, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,7 @@ def _fit(*, company, as_of: dt.date, seed: int = 0):
 
     items = load_items(company=company, until=as_of)
     X = features(items, items.document_date)
-    Xt, dlt = engine.training_set(items, X, as_of.toordinal())
+    Xt, dlt, known = engine.training_set(items, X, as_of.toordinal(), with_known=True)
     if len(Xt) < 50:
         raise NothingToTrain(_("Too little payment history to train on: %(n)d items due more than 30 days before "
                                "%(day)s (at least 50).") % {"n": len(Xt), "day": as_of}, field="as_of")
@@ -71,7 +71,7 @@ def _fit(*, company, as_of: dt.date, seed: int = 0):
             figures, live = bt.figures, bt.live
         except engine.BacktestError:
             cutoff = None
-    trained = model.train(Xt, dlt, seed=seed)
+    trained = model.train(Xt, dlt, seed=seed, known=known)
     first = dt.date.fromordinal(int(items.document_date.min()))
     return trained, {"window_start": first, "window_end": as_of, "cutoff": cutoff or as_of, "items": len(Xt),
                      "features": list(FEATURES), "backtest": figures, "live": live}
