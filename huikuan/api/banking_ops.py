@@ -92,7 +92,7 @@ class LineOut(serializers.ModelSerializer):
         model = BankLine
         fields = ["id", "statement", "account", "date", "amount", "currency", "counterparty_name",
                   "counterparty_account", "counterparty_bank", "memo", "serial", "balance", "status", "confidence",
-                  "category", "customer", "payment", "proposals", "note", "decided_at"]
+                  "category", "customer", "payment", "proposals", "note", "decided_at", "updated_at"]
 
 
 class MatchIn(serializers.Serializer):
@@ -184,7 +184,6 @@ class StatementDetail(APIView):
 class LineList(generics.ListAPIView):
     serializer_class = LineOut
     pagination_class = Pagination
-    sync_field = None  # lines change state without a change time; read a statement's lines or the open ones
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=[*LineStatus.values, "open"],
                                                 description="`open`: unmatched or suggested"),

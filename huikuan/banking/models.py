@@ -162,6 +162,8 @@ class BankLine(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     category = models.CharField(_("suggested category"), max_length=12, choices=LineCategory.choices, blank=True,
                                 default="")
+    # API sync (updated_since): every change of state — proposals stored, applied, undone, ignored — moves it
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["date", "id"]
@@ -172,6 +174,7 @@ class BankLine(models.Model):
         indexes = [
             models.Index(fields=["company", "status", "-confidence"], name="bank_line_queue"),
             models.Index(fields=["statement", "date"], name="bank_line_statement"),
+            models.Index(fields=["company", "updated_at", "id"], name="bank_line_updated"),
         ]
         verbose_name = _("bank statement line")
 

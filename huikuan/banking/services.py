@@ -465,7 +465,10 @@ def _store_proposals(lines: list[BankLine]) -> None:
     CASE per column and row: 20 s for 10,000 lines). Elsewhere ``bulk_update``.
     """
     if connection.vendor != "postgresql":
-        BankLine.objects.bulk_update(lines, ["proposals", "confidence", "customer", "status", "category"],
+        now = timezone.now()
+        for ln in lines:
+            ln.updated_at = now
+        BankLine.objects.bulk_update(lines, ["proposals", "confidence", "customer", "status", "category", "updated_at"],
                                      batch_size=500)
         return
     table = BankLine._meta.db_table
@@ -478,7 +481,7 @@ def _store_proposals(lines: list[BankLine]) -> None:
                 params += [ln.pk, json.dumps(ln.proposals, ensure_ascii=False), ln.confidence, ln.customer_id,
                            ln.status, ln.category or ""]
             cur.execute(f"UPDATE {table} AS b SET proposals = v.p, confidence = v.c, customer_id = v.cid, "
-                        f"status = v.s, category = v.k FROM (VALUES {values}) AS v(id, p, c, cid, s, k) "
+                        f"status = v.s, category = v.k, updated_at = now() FROM (VALUES {values}) AS v(id, p, c, cid, s, k) "
                         f"WHERE b.id = v.id", params)
 
 
@@ -624,7 +627,7 @@ def apply_line(*, company, line_id: int, parts: Sequence[Part], actor, on: dt.da
     line.applications_made = F("applications_made") + len(shares)
     line.decided_by = actor
     line.decided_at = timezone.now()
-    line.save(update_fields=["status", "credit", "customer", "applications_made", "decided_by", "decided_at"])
+    line.save(update_fields=["status", "credit", "customer", "applications_made", "decided_by", "decided_at", "updated_at"])
     line.refresh_from_db()
     if len(customer_ids) == 1:
         _learn(company=company, line=line, customer_id=customer_ids[0], actor=actor, alias=not automatic)
@@ -740,7 +743,7 @@ def undo_line(*, company, line_id: int, actor, on: dt.date, reason: str) -> Bank
     line.credit = None
     line.decided_by = actor
     line.decided_at = timezone.now()
-    line.save(update_fields=["status", "credit", "decided_by", "decided_at"])
+    line.save(update_fields=["status", "credit", "decided_by", "decided_at", "updated_at"])
     audit.record(actor=actor, verb="banking.line.undone", target=line, customer_id=line.customer_id,
                  summary=reason[:300], data={"credits": [a.credit_id for a in apps], "reason": reason})
     return line
@@ -766,7 +769,7 @@ def ignore_line(*, company, line_id: int, actor, note: str = "", ignore: bool = 
         line.category = category
     line.decided_by = actor
     line.decided_at = timezone.now()
-    line.save(update_fields=["status", "note", "category", "decided_by", "decided_at"])
+    line.save(update_fields=["status", "note", "category", "decided_by", "decided_at", "updated_at"])
     audit.record(actor=actor, verb="banking.line.ignored" if ignore else "banking.line.restored", target=line,
                  summary=note[:300], data={"category": line.category} if ignore else None)
     return line

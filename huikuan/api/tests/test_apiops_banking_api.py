@@ -43,14 +43,20 @@ def test_import_lines_and_confirm(company, customer, finance, account, api):
     lines = c.get("/api/v1/bank-lines/", {"statement": sid, "status": "open"}).json()["results"]
     assert len(lines) == 1 and lines[0]["amount"] == "1000.00"
     lid = lines[0]["id"]
+    since = lines[0]["updated_at"]
     assert c.post("/api/v1/bank-lines/match/", {"lines": [lid]}, format="json").status_code == 200
     inst = Instalment.objects.get(document=doc)
+    BankLine.objects.update(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # both lines long unchanged
     done = c.post(f"/api/v1/bank-lines/{lid}/confirm/", {"customer": customer.pk, "allocations": [
         {"instalment": inst.pk, "amount": "1000.00"}]}, format="json")
     assert done.status_code == 200, done.content
     assert done.json()["status"] == LineStatus.CONFIRMED and done.json()["payment"]
     inst.refresh_from_db()
     assert inst.open_amount == D("2000.00")
+    # a sync by change time finds the confirmed line (its change moved updated_at), and only changed lines
+    changed = c.get("/api/v1/bank-lines/", {"updated_since": "2026-06-01T00:00:00Z"}).json()["results"]
+    assert [x["id"] for x in changed] == [lid] and changed[0]["status"] == LineStatus.CONFIRMED
+    assert changed[0]["updated_at"] > since
     twice = c.post(f"/api/v1/bank-lines/{lid}/confirm/", {"customer": customer.pk}, format="json")
     assert twice.status_code == 409
     assert Credit.objects.count() == 1
