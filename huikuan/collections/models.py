@@ -87,6 +87,9 @@ class Activity(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("by"))
     updated_at = models.DateTimeField(auto_now=True)  # API sync: when it was recorded (never changed)
+    # a photo or scan taken at the visit (the signed statement), filed on the customer's documents
+    attachment = models.ForeignKey("customers.CustomerFile", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("attachment"))
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -33,7 +33,8 @@ from huikuan.common.money import ZERO, to_decimal
 from huikuan.common.numbering import next_number
 from huikuan.common.texts import Text
 from huikuan.customers.models import Customer
-from huikuan.customers.services import check_upload
+from huikuan.customers.models import DocumentKind as CustomerDocumentKind
+from huikuan.customers.services import check_upload, save_staged_file, stage_customer_file
 from huikuan.ledger import locks
 from huikuan.ledger import services as ledger
 from huikuan.ledger.models import DocumentKind, Instalment, ReceivableDocument
@@ -194,17 +195,33 @@ def _alert_owner(*, customer: Customer, due: dt.date, note: Text, source: str) -
 def log_activity(*, company, customer_id: int, kind: str, outcome: str = "", note: str = "", actor,
                  next_action_date: dt.date | None = None, contact_name: str = "", at: dt.datetime | None = None,
                  today: dt.date | None = None, promise_amount=None, promise_date: dt.date | None = None,
-                 promise_instalment_ids: Sequence[int] = (), pause_dunning: bool = False) -> Activity:
+                 promise_instalment_ids: Sequence[int] = (), pause_dunning: bool = False,
+                 attachment=None, attachment_title: str = "") -> Activity:
     """Record a call, visit, e-mail or note with its outcome code and the next action date, and optionally
     the promise to pay made in it (``promise_amount`` by ``promise_date``) — both or neither (one transaction).
 
     ``today`` (the business date) bounds the next action and promised dates: they cannot be in the past.
     The created promise is on ``activity.promise`` (None without one).
+
+    ``attachment``: an uploaded photo or scan (the statement the customer signed at the visit), checked and
+    filed on the customer's documents (kind "signed statement") like any other upload, in the same
+    transaction as the activity: a refused upload saves nothing, a refused activity leaves no file.
     """
-    act, promise = _log_tx(company=company, customer_id=customer_id, kind=kind, outcome=outcome, note=note, actor=actor,
-                           next_action_date=next_action_date, contact_name=contact_name, at=at, today=today,
-                           promise_amount=promise_amount, promise_date=promise_date,
-                           promise_instalment_ids=promise_instalment_ids, pause_dunning=pause_dunning)
+    staged = None
+    if attachment is not None:
+        _require(actor, "collections.work")
+        staged = stage_customer_file(customer_id=customer_id, actor=actor, upload=attachment,
+                                     title=attachment_title, kind=CustomerDocumentKind.SIGNED_STATEMENT)
+    try:
+        act, promise = _log_tx(company=company, customer_id=customer_id, kind=kind, outcome=outcome, note=note,
+                               actor=actor, next_action_date=next_action_date, contact_name=contact_name, at=at,
+                               today=today, promise_amount=promise_amount, promise_date=promise_date,
+                               promise_instalment_ids=promise_instalment_ids, pause_dunning=pause_dunning,
+                               staged=staged)
+    except BaseException:
+        if staged is not None:
+            staged.file.storage.delete(staged.file.name)
+        raise
     if promise is not None and pause_dunning:
         _pause_for(promise, company=company, actor=actor)
     act.promise = promise
@@ -213,7 +230,7 @@ def log_activity(*, company, customer_id: int, kind: str, outcome: str = "", not
 
 @transaction.atomic(durable=True)
 def _log_tx(*, company, customer_id, kind, outcome, note, actor, next_action_date, contact_name, at, today,
-            promise_amount, promise_date, promise_instalment_ids, pause_dunning):
+            promise_amount, promise_date, promise_instalment_ids, pause_dunning, staged=None):
     _require(actor, "collections.work")
     customer = _customer(company, customer_id)
     with_promise = promise_amount not in (None, "")
@@ -226,6 +243,9 @@ def _log_tx(*, company, customer_id, kind, outcome, note, actor, next_action_dat
         raise InvalidPromise(_('A promise goes with the outcome "Promised to pay".'), field="outcome")
     act = _log_locked(company=company, customer=customer, kind=kind, outcome=outcome, note=note, actor=actor,
                       next_action_date=next_action_date, contact_name=contact_name, at=at, today=today)
+    if staged is not None:
+        act.attachment = save_staged_file(staged, company_id=company.pk, actor=actor)
+        act.save(update_fields=["attachment"])
     promise = None
     if with_promise:
         promise = _promise_locked(company=company, customer=customer, amount=promise_amount, promised_date=promise_date,

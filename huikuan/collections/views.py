@@ -30,6 +30,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import to_decimal
 from huikuan.customers import services as cust_services
 from huikuan.customers.models import Customer
@@ -307,10 +308,17 @@ def log_activity(request, pk: int):
                 next_action_date=parse_date(p.get("next_action_date")), today=today,
                 promise_amount=(p.get("promise_amount") or "").strip() or None,
                 promise_date=parse_date(p.get("promise_date")), promise_instalment_ids=_ids(p.getlist("instalments")),
-                pause_dunning=p.get("pause") == "1")
+                pause_dunning=p.get("pause") == "1", attachment=request.FILES.get("photo"),
+                attachment_title=_("Signed statement · %(kind)s %(date)s") % {
+                    "kind": dict(ActivityKind.choices).get(p.get("kind") or ActivityKind.CALL, ""),
+                    "date": today.isoformat()})
         except DomainError as exc:
-            field = exc.field if exc.field in LOG_FIELDS else "__all__"
+            field = "photo" if exc.field == "file" else exc.field
+            field = field if field in LOG_FIELDS else "__all__"
             errors[field] = str(exc)
+    if errors and request.FILES.get("photo") and "photo" not in errors:
+        # a browser never re-sends a chosen file: say so beside the field, so the photo is not lost unnoticed
+        errors["photo"] = _("Nothing was saved, so the photo was not kept either: choose it again.")
     if errors:
         return _log_form_response(request, customer, errors=errors, today=today)
     _refresh_one(company, customer.pk)
@@ -324,7 +332,7 @@ def log_activity(request, pk: int):
 
 
 LOG_FIELDS = {"kind", "outcome", "note", "contact_name", "next_action_date", "promise_amount", "promise_date",
-              "instalments"}
+              "instalments", "photo"}
 
 
 @login_required
@@ -375,12 +383,26 @@ def promise_cancel(request, pk: int):
     return _back(request, reverse("collections:customer", args=[promise.customer_id]))
 
 
+PROMISE_SORTS = Sorting({"customer": "customer__name", "amount": "amount", "promised": "promised_date",
+                         "made": "made_on", "status": "status"}, default="-promised")
+DISPUTE_SORTS = Sorting({"opened": "opened_on", "customer": "customer__name", "document": "document__number",
+                         "reason": "reason", "amount": "amount", "owner": "owner__username", "status": "status"},
+                        default="-opened")
+PLAN_SORTS = Sorting({"requested": "requested_at", "customer": "customer__name", "amount": "total_amount",
+                      "status": "status", "requested_by": "requested_by__username", "decided_by": "decided_by__username"},
+                     default="-requested")
+CASE_SORTS = Sorting({"number": "number", "customer": "customer__name", "kind": "kind", "status": "status",
+                      "firm": "firm", "claimed": "claim_amount", "recovered": "recovered_amount", "opened": "opened_on"},
+                     default="-opened")
+
+
 @login_required
 def promise_list(request):
     company = company_of(request)
     today = clock.today(company)
     status = request.GET.get("status") if request.GET.get("status") in PromiseStatus.values else ""
-    qs = sel.promises(user=request.user, company=company, status=status)
+    qs = PROMISE_SORTS.apply(date_range(sel.promises(user=request.user, company=company, status=status),
+                                        "promised_date", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(filename="promises", sheet_title=_("Promises to pay"),
                              columns=[(_("Customer"), "text"), (_("Amount"), "money"), (_("Promised date"), "date"), (_("Made on"), "date"), (_("Status"), "text"), (_("Paid"), "money")],
@@ -389,7 +411,8 @@ def promise_list(request):
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     rows = sel.promises_progress(list(page.object_list), as_of=today)
     return render(request, "collections/promises.html", {"nav": "collections", "page": page, "rows": rows,
-                                                          "status": status, "statuses": PromiseStatus.choices})
+                                                          "status": status, "statuses": PromiseStatus.choices,
+                                                          **PROMISE_SORTS.context(request.GET)})
 
 
 @login_required
@@ -448,6 +471,7 @@ def customer(request, pk: int):
     u = request.user
     return render(request, "collections/customer.html", {
         "nav": "collections", "customer": cust, "p": sel.customer_panel(customer=cust, as_of=today), "today": today,
+        "contacts": cust.contacts.filter(is_active=True).order_by("-is_primary", "pk")[:6],
         "items": sel.open_items(customer=cust), "limitation_items": limitation.customer_items(customer=cust, as_of=today),
         "window": limitation.WATCH_DAYS, "demand_channels": DemandChannel.choices,
         "demands": WrittenDemand.objects.filter(company=company, customer=cust).select_related("created_by")[:20], "outcomes": [c for c in Outcome.choices if c[0]],
@@ -611,7 +635,8 @@ def dispute_resolve(request, pk: int):
 def dispute_list(request):
     company = company_of(request)
     status = request.GET.get("status") if request.GET.get("status") in DisputeStatus.values else ""
-    qs = sel.disputes(user=request.user, company=company, status=status)
+    qs = DISPUTE_SORTS.apply(date_range(sel.disputes(user=request.user, company=company, status=status),
+                                        "opened_on", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(filename="disputes", sheet_title=_("Disputes"),
                              columns=[(_("Customer"), "text"), (_("Document"), "text"), (_("Reason"), "text"), (_("Amount"), "money"), (_("Status"), "text"), (_("Resolution"), "text"),
@@ -622,6 +647,7 @@ def dispute_list(request):
     return render(request, "collections/disputes.html", {
         "nav": "collections", "page": Paginator(qs, PAGE).get_page(request.GET.get("page")), "status": status,
         "statuses": DisputeStatus.choices, "resolutions": [c for c in Resolution.choices if c[0]],
+        **DISPUTE_SORTS.context(request.GET),
         "can_resolve": request.user.can("collections.dispute.resolve")})
 
 
@@ -691,13 +717,15 @@ def plan_decide(request, pk: int):
 def plan_list(request):
     company = company_of(request)
     status = request.GET.get("status") if request.GET.get("status") in PlanStatus.values else ""
-    qs = sel.plans(user=request.user, company=company, status=status)
+    qs = PLAN_SORTS.apply(date_range(sel.plans(user=request.user, company=company, status=status),
+                                     "requested_at__date", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(filename="payment-plans", sheet_title=_("Payment plans"),
                              columns=[(_("Customer"), "text"), (_("Amount"), "money"), (_("Status"), "text"), (_("Requested by"), "text"), (_("Decided by"), "text"), (_("Effective"), "date")],
                              rows=([x.customer.name, x.total_amount, x.get_status_display(), str(x.requested_by),
                                     str(x.decided_by or ""), x.effective_on] for x in qs[:100000]))
     return render(request, "collections/plans.html", {"nav": "collections", "status": status, "statuses": PlanStatus.choices,
+                                                       **PLAN_SORTS.context(request.GET),
                                                        "page": Paginator(qs, PAGE).get_page(request.GET.get("page"))})
 
 
@@ -800,7 +828,8 @@ def case_list(request):
     company = company_of(request)
     status = request.GET.get("status", "open")
     status = status if status in CaseStatus.values or status in ("open", "") else "open"
-    qs = sel.cases(user=request.user, company=company, status=status)
+    qs = CASE_SORTS.apply(date_range(sel.cases(user=request.user, company=company, status=status),
+                                     "opened_on", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(filename="cases", sheet_title=_("Escalation cases"),
                              columns=[(_("Number"), "text"), (_("Customer"), "text"), (_("Kind"), "text"), (_("Status"), "text"), (_("Firm / agency"), "text"), (_("Amount claimed"), "money"),
@@ -808,6 +837,7 @@ def case_list(request):
                              rows=([c.number, c.customer.name, c.get_kind_display(), c.get_status_display(), c.firm,
                                     c.claim_amount, c.fee_amount, c.recovered_amount, c.opened_on] for c in qs[:100000]))
     return render(request, "collections/cases.html", {"nav": "collections", "status": status, "statuses": CaseStatus.choices,
+                                                       **CASE_SORTS.context(request.GET),
                                                        "page": Paginator(qs, PAGE).get_page(request.GET.get("page"))})
 
 

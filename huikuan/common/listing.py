@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.db.models import F
 
-FILTER_IGNORED = frozenset({"page", "sort", "format"})
+FILTER_IGNORED = frozenset({"page", "sort", "format", "export", "view"})
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,15 @@ class Sorting:
 def is_filtered(data) -> bool:
     """Whether a list's GET parameters narrow it (paging, sorting and the export format do not)."""
     return any(v for k, values in data.lists() if k not in FILTER_IGNORED for v in values)
+
+
+def date_range(qs, field: str, data, *, prefix: str = "date"):
+    """``qs`` narrowed to ``field`` between ``<prefix>_from`` and ``<prefix>_to`` (ISO dates; a bad date is ignored)."""
+    from huikuan.common.http import parse_date
+
+    low, high = parse_date(data.get(f"{prefix}_from")), parse_date(data.get(f"{prefix}_to"))
+    if low:
+        qs = qs.filter(**{f"{field}__gte": low})
+    if high:
+        qs = qs.filter(**{f"{field}__lte": high})
+    return qs

@@ -31,7 +31,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
-from huikuan.common.listing import Sorting
+from huikuan.common.listing import Sorting, date_range
 from huikuan.customers.models import PaymentTerm
 from huikuan.customers.picker import CustomerPickerField
 from huikuan.ledger.selectors import customers_in_scope, get_customer
@@ -479,23 +479,34 @@ def _order_row(o):
             o.created_at, o.decision_note, str(o.decided_by or "")]
 
 
+ORDER_SORTS = Sorting({
+    "reference": "reference", "customer": "customer__code", "amount": "amount", "requested": "requested_amount",
+    "status": "status", "requested_by": "requested_by__username", "created": "created_at",
+}, default="-created")
+
+
+def _orders(request):
+    """Orders as filtered (status, customer, created between ``date_from`` and ``date_to``) and sorted on the page."""
+    qs = selectors.order_list(user=request.user, company=company_of(request), status=request.GET.get("status", ""),
+                              customer_id=parse_int(request.GET.get("customer")))
+    return ORDER_SORTS.apply(date_range(qs, "created_at__date", request.GET), request.GET)
+
+
 @login_required
 def order_list(request):
     company = company_of(request)
     status = request.GET.get("status", "")
-    qs = selectors.order_list(user=request.user, company=company, status=status,
-                              customer_id=parse_int(request.GET.get("customer")))
+    qs = _orders(request)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "credit/orders.html", {
         "nav": "credit", "page": page, "status": status, "statuses": OrderStatus.choices,
-        "can_order": request.user.can("credit.order"), "params": _params(request),
+        "can_order": request.user.can("credit.order"), "params": _params(request), **ORDER_SORTS.context(request.GET),
         "notifications": selectors.notifications_for(user=request.user, company=company, limit=10)})
 
 
 @login_required
 def order_export(request):
-    qs = selectors.order_list(user=request.user, company=company_of(request), status=request.GET.get("status", ""),
-                              customer_id=parse_int(request.GET.get("customer")))
+    qs = _orders(request)
     return xlsx_response(filename="orders.xlsx", sheet_title=_("Orders"), columns=_order_columns(), rows=_order_rows(qs))
 
 

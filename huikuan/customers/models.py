@@ -212,6 +212,7 @@ class DocumentKind(models.TextChoices):
     CREDIT_REPORT = "credit_report", _("Credit report")
     LICENSE = "license", _("Business licence")
     DELIVERY = "delivery", _("Proof of delivery (签收单)")
+    SIGNED_STATEMENT = "signed_statement", _("Signed statement")
     OTHER = "other", _("Other")
 
 

@@ -699,38 +699,49 @@ def upload_customer_file(
     """
     _require(actor, "customer.document")
     customer = _lock_customer(customer_id=customer_id, actor=actor)
+    record = stage_customer_file(customer_id=customer.pk, actor=actor, upload=upload, title=title, kind=kind,
+                                 valid_until=valid_until)
+    try:
+        with transaction.atomic():
+            save_staged_file(record, company_id=customer.company_id, actor=actor)
+    except Exception:
+        record.file.storage.delete(record.file.name)
+        raise
+    return record
+
+
+def stage_customer_file(*, customer_id: int, actor, upload, title: str = "", kind: str = DocumentKind.CONTRACT,
+                        valid_until: dt.date | None = None) -> CustomerFile:
+    """Check an upload and write its bytes to storage; the record is returned unsaved.
+
+    For a service that files an attachment as part of its own write (a visit logged with a photo of the
+    signed statement): it stages the file before its transaction, saves it with ``save_staged_file``
+    inside, and deletes ``record.file.name`` from storage if the transaction fails. The caller checks
+    the permission and that the customer is in scope.
+    """
     if kind not in DocumentKind.values:
         raise InvalidField(_("Unknown document kind."), field="kind")
     ext, content_type = check_upload(upload)
     title = _clean_text(title, field="title", max_length=200) or PurePath(upload.name).stem[:200]
     stem = get_valid_filename(PurePath(upload.name).stem)[:80] or "file"
-    record = CustomerFile(
-        customer=customer,
-        kind=kind,
-        title=title,
-        size=upload.size,
-        content_type=content_type,
-        valid_until=valid_until,
-        uploaded_by=actor,
-    )
+    record = CustomerFile(customer_id=customer_id, kind=kind, title=title, size=upload.size, content_type=content_type,
+                          valid_until=valid_until, uploaded_by=actor)
     upload.seek(0)
     record.file.save(f"{stem}.{ext}", upload, save=False)
-    stored_name = record.file.name
-    storage = record.file.storage
-    try:
-        with transaction.atomic():
-            record.save()
-            audit.record(
-                actor=actor,
-                verb="customers.file.uploaded",
-                target=record,
-                company_id=customer.company_id,
-                summary=title,
-                data={"kind": kind, "size": record.size, "content_type": content_type, "name": stored_name},
-            )
-    except Exception:
-        storage.delete(stored_name)
-        raise
+    return record
+
+
+def save_staged_file(record: CustomerFile, *, company_id: int, actor) -> CustomerFile:
+    """Save a staged file's record with its audit event (inside the caller's transaction)."""
+    record.save()
+    audit.record(
+        actor=actor,
+        verb="customers.file.uploaded",
+        target=record,
+        company_id=company_id,
+        summary=record.title,
+        data={"kind": record.kind, "size": record.size, "content_type": record.content_type, "name": record.file.name},
+    )
     return record
 
 

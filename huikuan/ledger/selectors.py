@@ -118,11 +118,14 @@ def document_list(
     customer_id: int | None = None,
     due_from: dt.date | None = None,
     due_to: dt.date | None = None,
+    overdue_on: dt.date | None = None,
+    owner_id: int | None = None,
 ) -> QuerySet[ReceivableDocument]:
     """Documents newest first, each annotated with ``open_sum`` (Σ instalment open amounts) and
     ``next_due`` (the earliest due date of an open instalment; none once settled).
 
-    ``due_from`` / ``due_to``: documents with an instalment due in that range (open or not)."""
+    ``due_from`` / ``due_to``: documents with an instalment due in that range (open or not);
+    ``overdue_on``: documents with an open instalment due before that date (overdue on it)."""
     qs = documents_in_scope(user=user, company=company).select_related("customer", "salesperson").annotate(
         open_sum=_sum_sub(Instalment.objects.all(), "document", "open_amount"),
         next_due=Subquery(
@@ -137,6 +140,11 @@ def document_list(
         if due_to:
             due = due.filter(due_date__lte=due_to)
         qs = qs.filter(Exists(due))
+    if owner_id:
+        qs = qs.filter(customer__owner_id=owner_id)
+    if overdue_on:
+        qs = qs.filter(Exists(Instalment.objects.filter(document=OuterRef("pk"), open_amount__gt=0,
+                                                        due_date__lt=overdue_on)))
     if q:
         qs = qs.filter(
             Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer__code__icontains=q)

@@ -138,3 +138,23 @@ def test_list_rows_become_labelled_cards_on_a_phone(browser, live_server, users,
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_credit_policy_grade_table_fits_a_desk_screen(browser, live_server, users, company, language):
+    """The grade table is edited in place: at 1366 px it fits without scrolling sideways (issue 13)."""
+    from huikuan.credit import services as cs
+
+    cs.policy_of(company)
+    ctx = _context(browser, live_server, users["admin"], 1366, language)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(live_server.url + "/credit/policy/")
+        table = page.locator("table.policy-grades")
+        assert table.locator("tbody tr").count() >= 3
+        fit = table.evaluate("t => { const s = t.closest('.table-scroll') || t.parentElement;"
+                             " return [t.getBoundingClientRect().width, s.clientWidth, document.documentElement.scrollWidth]; }")
+        assert fit[0] <= fit[1] and fit[2] <= 1366, fit
+    finally:
+        ctx.close()

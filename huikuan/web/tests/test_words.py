@@ -69,7 +69,7 @@ def test_pages_use_the_word_for_their_context(client, users, company, customer, 
     cs.submit_order(company=company, customer_id=customer.pk, reference="SO-1", amount=D("5000"), as_of=today,
                     actor=users["sales_east"])
     html = c.get("/credit/orders/").content.decode()
-    assert '<th class="num">申请金额</th>' in html and '<th class="num">申请时间</th>' not in html
+    assert 'data-sort="requested">申请金额<span class="arrow">' in html and ">申请时间<" not in html
 
 
 def test_promise_and_dispute_status_are_not_open_amounts(client, users, company, customer, finance):

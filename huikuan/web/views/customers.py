@@ -160,6 +160,7 @@ def customer_list(request):
         "query": filters.params(),
         "statuses": CustomerStatus.choices,
         "can_edit": request.user.can("customer.edit"),
+        "can_work": request.user.can("collections.work"),
     }
     if request.htmx and request.htmx.target == "customer-table":
         return render(request, "customers/list.html#table", context)

@@ -28,7 +28,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
 from huikuan.common.http import parse_int as _int
-from huikuan.common.listing import Sorting
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import ZERO, has_valid_scale, round_money, to_decimal
 from huikuan.common.paging import capped_page
 from huikuan.customers.selectors import customer_bank_accounts, same_credit_code
@@ -182,6 +182,8 @@ def _document_filters(request) -> dict:
         "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
         "open_only": g.get("open") == "1", "customer_id": _int(g.get("customer")),
         "due_from": _date(g.get("due_from")), "due_to": _date(g.get("due_to")),
+        "overdue_on": clock.today(_company(request)) if g.get("overdue") == "1" else None,
+        "owner_id": request.user.pk if g.get("mine") == "1" else None,
     }
 
 
@@ -679,19 +681,38 @@ def allocation_reverse(request, pk: int, allocation_pk: int):
 # ---------------------------------------------------------------- write-offs
 
 
+WRITEOFF_SORTS = Sorting({
+    "requested": "requested_at", "customer": "customer__name", "document": "instalment__document__number",
+    "amount": "amount", "reason": "reason", "status": "status", "requested_by": "requested_by__username",
+    "decided_by": "decided_by__username",
+}, default="-requested")
+
+FAPIAO_SORTS = Sorting({
+    "number": "number", "issued": "issue_date", "type": "fapiao_type", "customer": "customer__name",
+    "document": "document__number", "status": "status", "amount": "amount",
+}, default="-issued")
+
+
+def _writeoffs(request):
+    """Write-off requests as filtered (requested between ``date_from`` and ``date_to``) and sorted on the page."""
+    qs = sel.write_off_requests(user=request.user, company=_company(request))
+    return WRITEOFF_SORTS.apply(date_range(qs, "requested_at__date", request.GET), request.GET)
+
+
 def _writeoff_context(request, **extra):
     company = _company(request)
     pending = sel.pending_write_offs(user=request.user, company=company)
-    history = sel.write_off_requests(user=request.user, company=company).exclude(status=WriteOffStatus.PENDING)
+    history = _writeoffs(request).exclude(status=WriteOffStatus.PENDING)
     page, params = _page(request, history)
     return {"nav": "writeoffs", "pending": list(pending[:200]), "page": page, "params": params,
+            **WRITEOFF_SORTS.context(request.GET),
             "can_decide": request.user.can("ledger.writeoff.approve"), "decision_form": DecisionForm(), **extra}
 
 
 @login_required
 def writeoff_list(request):
     if _wants_xlsx(request):
-        qs = sel.write_off_requests(user=request.user, company=_company(request))
+        qs = _writeoffs(request)
         return xlsx_response(
             filename="write-offs.xlsx", sheet_title=_("Write-offs"),
             columns=[(_("Requested"), "date"), (_("Customer"), "text"), (_("Document"), "text"), (_("Due date"), "date"),
@@ -762,6 +783,8 @@ def fapiao_list(request):
     if view == "all":
         qs = sel.fapiao_list(user=request.user, company=company, q=q, status=ctx["status"],
                              customer_id=_int(request.GET.get("customer")))
+        qs = FAPIAO_SORTS.apply(date_range(qs, "issue_date", request.GET), request.GET)
+        ctx.update(FAPIAO_SORTS.context(request.GET))
         if _wants_xlsx(request):
             totals = sel.list_totals(qs, amount="amount")
             return xlsx_response(

@@ -63,6 +63,8 @@ def _aging_params(request):
 
 
 AGING_PAGE = 100
+DRILL_PAGE = 500  # instalments listed under one aging cell (oldest due first)
+XLSX_ROWS = 200_000  # the export's cap (the drill reads all rows into memory before writing)
 
 
 def _financed(request, company, as_of):
@@ -149,10 +151,15 @@ def aging_drill(request):
     mode, marked = _financed(request, company, as_of)
     if mode == "only" and marked is None:
         marked = ("SELECT NULL WHERE 1=0", [])
+    export = request.GET.get("format") == "xlsx"
+    # the page lists the oldest DRILL_PAGE instalments (and says so when there are more), the export up to XLSX_ROWS
+    limit = XLSX_ROWS if export else DRILL_PAGE
     items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
                         group_by=group if key is not None or group != "none" else "none", key=key,
-                        marked=marked, marked_mode=mode or None)
-    if request.GET.get("format") == "xlsx":
+                        marked=marked, marked_mode=mode or None, limit=limit + 1)
+    truncated = len(items) > limit
+    items = items[:limit]
+    if export:
         return xlsx_response(
             filename=f"aging-items-{as_of}.xlsx", sheet_title=_("Aging items"),
             columns=[(_("Document"), "text"), (_("Customer"), "text"), (_("Document date"), "date"), (_("Due date"), "date"),
@@ -163,7 +170,8 @@ def aging_drill(request):
             totals=[_("Total"), "", "", "", "", sum((i.amount for i in items), 0), sum((i.open_amount for i in items), 0), ""],
         )
     tpl = "reports/aging.html#drill" if getattr(request, "htmx", False) else "reports/aging_drill.html"
-    return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of,
+    return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of, "truncated": truncated,
+                                 "xlsx_rows": XLSX_ROWS,
                                  "total": sum((i.open_amount for i in items), 0), "qs": request.GET.urlencode()})
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -43,24 +44,47 @@ def switch_company(request):
     return redirect(nxt)
 
 
-def _line_chart(points, width=640, height=170, pad=28):
-    """Server-rendered SVG polylines for the AR / overdue trend (no JavaScript needed)."""
+def month_labels(dates) -> list[str]:
+    """Axis labels for points in time, each distinct: ``2026-11`` for a month's first point, the day
+    (``11-30``) when a month has another point before it (a month-end snapshot and today's figure)."""
+    out, seen = [], set()
+    for d in dates:
+        month = (d.year, d.month)
+        out.append(d.strftime("%m-%d") if month in seen else d.strftime("%Y-%m"))
+        seen.add(month)
+    return out
+
+
+def _line_chart(points, width=640, height=190, pad=76):
+    """Server-rendered SVG of the AR / overdue trend (no JavaScript needed): a line per series with a
+    dot per point whose tooltip names the date and amount, a y axis with its top and middle values,
+    and distinct month labels (every other one when there are more than 13)."""
     if not points:
         return None
     top = max([p.open_amount for p in points] + [1])
     n = max(len(points) - 1, 1)
+    base = height - 28
 
-    def xy(i, v):
-        x = pad + (width - 2 * pad) * i / n
-        y = height - pad - (height - 2 * pad) * float(v / top)
-        return f"{x:.1f},{y:.1f}"
+    def x(i):
+        return pad + (width - pad - 30) * i / n
 
+    def y(v):
+        return base - (base - 16) * float(v / top)
+
+    def series(attr, label):
+        return {"points": " ".join(f"{x(i):.1f},{y(getattr(p, attr)):.1f}" for i, p in enumerate(points)),
+                "dots": [{"x": f"{x(i):.1f}", "y": f"{y(getattr(p, attr)):.1f}",
+                          "title": f"{p.date:%Y-%m-%d} · {label} {getattr(p, attr):,.2f}"} for i, p in enumerate(points)]}
+
+    from django.utils.translation import gettext as _
+
+    texts = month_labels([p.date for p in points])
+    step = 1 if len(points) <= 13 else 2
     return {
-        "width": width, "height": height,
-        "open": " ".join(xy(i, p.open_amount) for i, p in enumerate(points)),
-        "overdue": " ".join(xy(i, p.overdue_amount) for i, p in enumerate(points)),
-        "labels": [{"x": f"{pad + (width - 2 * pad) * i / n:.1f}", "text": p.date.strftime("%y-%m")} for i, p in enumerate(points)],
-        "top": top, "y_top": pad, "y_base": height - pad,
+        "width": width, "height": height, "pad": pad, "y_base": base, "y_mid": f"{y(top / 2):.1f}", "y_top": f"{y(top):.1f}",
+        "open": series("open_amount", _("Receivables")), "overdue": series("overdue_amount", _("Overdue")),
+        "labels": [{"x": f"{x(i):.1f}", "text": t} for i, t in enumerate(texts) if (len(texts) - 1 - i) % step == 0],
+        "top": top, "mid": top / 2,
     }
 
 
@@ -79,8 +103,11 @@ def dashboard(request):
     today = clock.today(request.company)
     d = dashboard_data(user=request.user, company=request.company, as_of=today)
     top = max(d.aging_values + (1,))
-    aging = [{"label": lbl, "value": v, "pct": int(v * 100 / top) if v > 0 else 0}
-             for lbl, v in zip(d.aging_labels, d.aging_values, strict=True)]
+    # each bar opens the instalments behind it: the aging drill-down of that bucket, all customers
+    drill = reverse("web:aging-drill")
+    aging = [{"label": lbl, "value": v, "pct": int(v * 100 / top) if v > 0 else 0,
+              "url": f"{drill}?as_of={today.isoformat()}&group=none&bucket={i}"}
+             for i, (lbl, v) in enumerate(zip(d.aging_labels, d.aging_values, strict=True))]
     warning = calendar_warning(today) if request.user.can("admin.users") else None
     return render(request, "web/dashboard.html", {"nav": "dashboard", "d": d, "aging": aging,
                                                   "trend": _line_chart(d.trend), "calendar_warning": warning})
