@@ -11,6 +11,7 @@ urlpatterns = [
     path("integrations/", include("huikuan.integrations.urls", namespace="integrations")),
     path("kpis/", include("huikuan.insight.urls", namespace="insight")),
     path("predictions/", include("huikuan.prediction.urls", namespace="prediction")),
+    path("forecast/", include("huikuan.prediction.urls_forecast", namespace="forecast")),
     path("portal/", include("huikuan.portal.urls", namespace="portal")),
     path("", include("huikuan.portal.staff_urls", namespace="portal-staff")),
     path("", include("huikuan.web.urls")),

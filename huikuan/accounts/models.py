@@ -90,6 +90,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "warnings.act": {
         Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.COLLECTOR, Role.SALESPERSON, Role.SALES_MANAGER, Role.LEGAL,
     },
+    "forecast.build": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
+    # the forecast's backtest is company-wide (not scoped): not for salespeople
+    "forecast.backtest": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER, Role.AUDITOR},
     "warnings.rules": {Role.ADMIN, Role.FINANCE, Role.CREDIT_MANAGER},
 }
 

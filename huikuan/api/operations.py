@@ -287,6 +287,14 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "kpis_retrieve": ("Get receivables KPIs",
                       "DSO, collection effectiveness and the other receivables KPIs for a period, in total or "
                       "grouped." + SCOPE),
+    "forecast_retrieve": ("Get the 13-week cash-in forecast",
+                          "The cash-in forecast computed as of `as_of` (default: the latest; 404 when none was "
+                          "computed for the date): per week the open amount expected by the P10 / P50 / P90 "
+                          "predicted payment dates and by the due dates (naive), week 14 being beyond the 13 weeks; "
+                          "each column adds up to `open_amount`. `source` says what predicted the dates (the live "
+                          "model, the best baseline, or the due dates when no model is trained). `group_by` "
+                          "salesperson, group or currency adds P50 lines; `orders=true` adds open orders not yet "
+                          "invoiced at their customer's terms." + SCOPE + " A key limited to one customer gets 404."),
     "provisions_retrieve": ("Get the bad-debt provision",
                             "The suggested provision (坏账准备) as of `as_of` (default: the last month end): lines by "
                             "账龄 band of the company's matrix and by approved individual assessment, with receivables, "

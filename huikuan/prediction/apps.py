@@ -40,6 +40,18 @@ def _daily_refresh(company, day: dt.date):
     return run
 
 
+def _daily_forecast(company, day: dt.date):
+    """Every day (after the training job on Mondays): the cash-in forecast as of the day."""
+
+    def run():
+        from .forecast import build_forecast
+
+        r = build_forecast(company=company, as_of=day)
+        return f"{r.items} items {r.source} {r.seconds} s"
+
+    return run
+
+
 class PredictionConfig(AppConfig):
     name = "huikuan.prediction"
     label = "prediction"
@@ -50,6 +62,7 @@ class PredictionConfig(AppConfig):
 
         register_daily("prediction-training", _weekly_training)
         register_daily("prediction-refresh", _daily_refresh)
+        register_daily("cash-forecast", _daily_forecast)
         from huikuan.common.audit import register_verb_labels
 
         register_verb_labels({
@@ -57,4 +70,5 @@ class PredictionConfig(AppConfig):
             "prediction.model.trained": _("Prediction model trained"),
             "prediction.model.activated": _("Prediction model activated"),
             "prediction.predictions.refreshed": _("Payment predictions refreshed"),
+            "prediction.forecast.built": _("Cash-in forecast computed"),
         })

@@ -95,3 +95,5 @@ class ItemPrediction(models.Model):
             models.Index(fields=["company", "predicted_date"], name="prediction_item_date"),
             models.Index(fields=["document"], name="prediction_item_document"),
         ]
+
+from .models_forecast import ForecastCell, ForecastRun  # noqa: E402, F401 - the forecast cube

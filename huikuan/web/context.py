@@ -1,7 +1,7 @@
 from django.conf import settings
 
 NAV_MORE = ("kpis", "people", "warnings", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods",
-            "provisions", "webhooks", "vouchers", "financing", "prediction", "audit")
+            "provisions", "webhooks", "vouchers", "financing", "prediction", "audit", "forecast")
 
 
 def shell(request):

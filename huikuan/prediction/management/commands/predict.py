@@ -5,6 +5,8 @@
     huikuan predict export --as-of D --format csv|xlsx [--output FILE]
     huikuan predict refresh [--as-of D]                    store the live model's predictions of the open items
     huikuan predict versions | activate --version N        list versions; make one live (rollback)
+    huikuan predict forecast --as-of D [--by salesperson|group|currency] [--orders] [--format table|json|xlsx]
+    huikuan predict forecast-backtest [--last D --count N --every W] [--format table|json|xlsx]
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ class Command(HuikuanCommand):
         ex.add_argument("--output", default="", help="file (default: standard output for csv)")
         ref = sub.add_parser("refresh", help="store the live model's predictions of the items open on --as-of")
         ref.add_argument("--as-of", default="", help="YYYY-MM-DD (default: today)")
+        fo = sub.add_parser("forecast", help="compute (and store) the 13-week cash-in forecast as of --as-of")
+        fo.add_argument("--as-of", default="", help="YYYY-MM-DD (default: today)")
+        fo.add_argument("--by", default="total", choices=["total", "salesperson", "group", "currency"])
+        fo.add_argument("--currency", default="")
+        fo.add_argument("--orders", action="store_true", help="add open orders not yet invoiced")
+        fo.add_argument("--format", default="table", choices=["table", "json", "xlsx"])
+        fo.add_argument("--output", default="", help="file for --format xlsx")
+        fb = sub.add_parser("forecast-backtest", help="weekly WAPE of the forecast for past as-of dates")
+        fb.add_argument("--last", default="", help="last as-of date, YYYY-MM-DD (default: 13 weeks before the data ends)")
+        fb.add_argument("--count", type=int, default=4, help="number of as-of dates (1-26)")
+        fb.add_argument("--every", type=int, default=4, help="weeks between as-of dates")
+        fb.add_argument("--format", default="table", choices=["table", "json", "xlsx"])
+        fb.add_argument("--output", default="", help="file for --format xlsx")
         sub.add_parser("versions", help="list the model versions")
         act = sub.add_parser("activate", help="make a version live (rollback)")
         act.add_argument("--version", type=int, required=True)
@@ -76,7 +91,7 @@ class Command(HuikuanCommand):
             translation.activate(language)
         comp = one_company(company)
         try:
-            getattr(self, f"_{action}")(comp, **opts)
+            getattr(self, f"_{action.replace('-', '_')}")(comp, **opts)
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -171,6 +186,16 @@ class Command(HuikuanCommand):
     def _activate(self, comp, *, version, **_):
         v = services.activate(company=comp, version=version, actor=None)
         self.stdout.write(f"v{v.version} is live")
+
+    def _forecast(self, comp, **opts):
+        from huikuan.prediction.forecast_cli import forecast
+
+        forecast(self, comp, **opts)
+
+    def _forecast_backtest(self, comp, **opts):
+        from huikuan.prediction.forecast_cli import backtest
+
+        backtest(self, comp, **opts)
 
 
 __all__ = ["Command", "model"]

@@ -1,0 +1,24 @@
+"""URL × role rows of the cash-in forecast screens (see tests/e2e/access/__init__.py).
+
+The forecast page is scoped (a salesperson sees their customers' part); computing one and the company-wide
+backtest are for finance-wide roles."""
+
+from tests.e2e.access import OK_ALL, only, post_only
+
+BUILD = {"admin", "finance", "credit_manager"}
+
+ROWS = {
+    "forecast:page": ("/forecast/", OK_ALL, 302),
+    "forecast:build": ("/forecast/build/", post_only(BUILD), 302),
+    "forecast:backtest": ("/forecast/backtest/", only(BUILD | {"auditor"}), 302),
+    "api:forecast": ("/api/v1/forecast/", OK_ALL, 401),
+}
+
+
+def objects(*, world, company, customer, users, finance):
+    import datetime as dt
+
+    from huikuan.prediction.forecast import build_forecast
+
+    build_forecast(company=company, as_of=dt.date(2026, 3, 2), actor=finance)  # the API answers 404 without one
+    return {}
