@@ -16,7 +16,7 @@ from .serializers import ErrorEnvelope, MoneyOutput
 from .views import _query_date, company_of
 
 
-class WeekOut(serializers.Serializer):
+class ForecastWeekOut(serializers.Serializer):
     week = serializers.IntegerField(help_text="1–13; 14 is beyond the 13 weeks")
     start = serializers.DateField(allow_null=True, help_text="first day of the week (null for beyond)")
     end = serializers.DateField(allow_null=True)
@@ -27,7 +27,7 @@ class WeekOut(serializers.Serializer):
     orders = MoneyOutput(allow_null=True, help_text="expected from open orders (with orders=true), else null")
 
 
-class LineOut(serializers.Serializer):
+class ForecastLineOut(serializers.Serializer):
     key = serializers.CharField(allow_null=True, help_text="salesperson id, group id or currency; null for none")
     label = serializers.CharField()
     p50 = serializers.ListField(child=MoneyOutput(), help_text="14 amounts: weeks 1–13, then beyond")
@@ -45,8 +45,8 @@ class ForecastOut(serializers.Serializer):
     open_amount = MoneyOutput()
     overdue_amount = MoneyOutput()
     group_by = serializers.CharField()
-    weeks = WeekOut(many=True)
-    lines = LineOut(many=True)
+    weeks = ForecastWeekOut(many=True)
+    lines = ForecastLineOut(many=True)
 
 
 class ForecastView(APIView):

@@ -85,6 +85,26 @@ def test_with_the_live_model_p10_is_earliest_and_totals_stay_exact(small, users)
     assert f.scenarios["p50"].weeks != f.scenarios["naive"].weeks
 
 
+def _cells(cells):
+    keys = ("owner_id", "salesperson_id", "group_id", "currency", "week", "p10", "p50", "p90", "naive", "items",
+            "overdue")
+    return sorted(tuple(-1 if c[k] is None else c[k] for k in keys) for c in cells)
+
+
+@pytest.mark.parametrize("with_model", [False, True])
+def test_the_sql_cube_from_stored_predictions_equals_predicting_again(small, users, with_model):
+    version = services.train_model(company=small, as_of=END) if with_model else None  # stores predictions
+    stored = fc.cube_from_stored(small, END, version)
+    assert stored is not None
+    active = services.active_model(small)
+    od = fc.open_dates(company=small, as_of=END, trained=active[1] if active else None,
+                       live=version.live if version else None)
+    cells, totals = fc.cube(small, od)
+    assert _cells(stored[0]) == _cells(cells) and stored[1] == totals and stored[2] == len(od.ids)
+    # a past date (allocations after it) cannot use the stored rows
+    assert fc.cube_from_stored(small, END - dt.timedelta(days=60), version) is None
+
+
 def test_rebuilding_the_same_day_replaces_it_and_a_past_as_of_uses_the_books_of_that_day(small, users):
     past = END - dt.timedelta(days=75)
     fc.build_forecast(company=small, as_of=past, actor=users["finance"])
