@@ -98,10 +98,13 @@ def _company_lock(company):
             cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, company.pk])
 
 
-def build(*, company, as_of: dt.date, replace: bool = False, stale_at: int | None = None) -> AgingBuild:
+def build(*, company, as_of: dt.date, replace: bool = False, stale_at: int | None = None,
+          kpi: bool = True) -> AgingBuild:
     """Store every customer's aging as of ``as_of`` (unless already stored and not ``replace``; with
     ``stale_at``, only if the stored one still has that many unseen marks — a concurrent view may have
-    rebuilt it while this one waited for the lock)."""
+    rebuilt it while this one waited for the lock). With ``kpi``, the date's KPI facts too (same snapshot);
+    a date built for the aging page alone leaves them out (they cost more than the aging: the first view
+    of a past date would wait for them), and the KPI report or the night's job adds them when needed."""
     with _company_lock(company), transaction.atomic(durable=True):
         with connection.cursor() as cur:
             if _pg():
@@ -131,7 +134,8 @@ def build(*, company, as_of: dt.date, replace: bool = False, stale_at: int | Non
                 [b.pk, *params])
             b.rows = cur.rowcount
         AgingBuild.objects.filter(pk=b.pk).update(rows=b.rows)
-        kpi_store.store(b, company)  # the KPI facts of the date, same snapshot
+        if kpi:
+            kpi_store.store(b, company)  # the KPI facts of the date, same snapshot
         return b
 
 
@@ -223,17 +227,18 @@ def keep_dates(*, company, today: dt.date) -> str:
     return f"{built} built, {rebuilt} rebuilt, {dropped} dropped"
 
 
-def current_build(*, company, as_of: dt.date) -> AgingBuild | None:
-    """The stored date to read, built now if missing and possible (the first view of a date)."""
+def current_build(*, company, as_of: dt.date, kpi: bool = True) -> AgingBuild | None:
+    """The stored date to read, built now if missing and possible (the first view of a date); ``kpi``:
+    with the date's KPI facts (the aging page passes False: it reads the aging only)."""
     b = AgingBuild.objects.filter(company=company, as_of=as_of).first()
     if b is None:
         if not can_build():
             return None
-        b = build(company=company, as_of=as_of)
+        b = build(company=company, as_of=as_of, kpi=kpi)
         prune(company=company)
         return b
     if can_build() and unseen_count(b, READ_REBUILD_AT) >= READ_REBUILD_AT:
-        return build(company=company, as_of=as_of, replace=True, stale_at=READ_REBUILD_AT)
+        return build(company=company, as_of=as_of, replace=True, stale_at=READ_REBUILD_AT, kpi=kpi or b.kpi_facts)
     now = timezone.now()
     if b.used_at < now - TOUCH_EVERY:
         AgingBuild.objects.filter(pk=b.pk).update(used_at=now)
@@ -259,7 +264,7 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
     its rows (and with the marks pruning that relies on it), so if it is still there, neither statement
     saw any of that. Otherwise the read is retried on the date's new build."""
     for _attempt in range(3):
-        b = current_build(company=company, as_of=as_of)
+        b = current_build(company=company, as_of=as_of, kpi=False)
         if b is None:
             return None
         b.company = company

@@ -135,6 +135,16 @@ def test_a_build_stored_before_the_facts_existed_is_built_again(monkeypatch, boo
     assert AgingBuild.objects.get(company=company, as_of=dt.date(2026, 6, 30)).kpi_facts
 
 
+def test_a_date_first_viewed_on_the_aging_page_is_stored_without_facts_until_the_kpis_need_them(
+        monkeypatch, book, company, finance):
+    june = dt.date(2026, 6, 30)
+    assert past.aging_report(user=finance, company=company, as_of=june) is not None  # the aging page's first view
+    b = AgingBuild.objects.get(company=company, as_of=june)
+    assert not b.kpi_facts and not KpiFact.objects.filter(build=b).exists()  # the page did not wait for the facts
+    _same(monkeypatch, [finance], company, PERIODS[:1], groups=("none", "salesperson"))
+    assert AgingBuild.objects.get(company=company, as_of=june).kpi_facts
+
+
 def test_a_future_period_is_computed_live(company, finance):
     later = clock.today(company) + dt.timedelta(days=40)
     with pytest.raises(kpi_store.Unavailable):
