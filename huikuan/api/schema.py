@@ -80,6 +80,8 @@ class AutoSchema(openapi.AutoSchema):
                 p.location == OpenApiParameter.QUERY for p in super().get_override_parameters()
                 if isinstance(p, OpenApiParameter))):
             codes.append("422")  # a malformed query value (date, cursor, updated_since, option)
+        elif self.method == "GET" and "{" in self.path:
+            codes.append("422")  # a path value with a control character (common.middleware), e.g. an external key
         if self.method in WRITES:
             codes.append("409")
             if self.method != "DELETE":

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 from django.conf import settings as dj_settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from huikuan.collections.models import Promise
 from huikuan.collections.worklist import refresh_queue
@@ -132,7 +133,8 @@ def test_payment_apply_live_totals_and_refusal(browser, live_server, shot, compa
         assert form.locator(f"input[name=amt_{b.pk}]").input_value() == "1,000.50"
         assert "More than the open amount (1,000.00)." in form.inner_text()
         form.locator(f"input[name=amt_{a.pk}]").fill("1,000")
-        assert form.locator("[data-total=remaining]").inner_text() == "499.50"
+        # the re-rendered form is bound when htmx settles it (~20 ms after the swap): wait for the recount
+        expect(form.locator("[data-total=remaining]")).to_have_text("499.50", timeout=TIMEOUT_MS)
         form.locator("button.primary").click()
         page.wait_for_url(re.compile(rf"/payments/{pay.pk}/$"))
         pay.refresh_from_db()

@@ -152,3 +152,6 @@ def test_upsert_refuses_bad_input_and_writes_nothing(company, customer, other_cu
     assert api().get("/api/v1/customers/by-external-key/crm:east/").json()["id"] == customer.pk
     assert Customer.objects.get(pk=customer.pk).name == "上海华东机械有限公司"
     assert c.get("/api/v1/customers/by-external-key/" + "k" * 101 + "/").status_code == 404
+    # a control character in the key: 422 in the envelope, as the schema declares (the contract check runs on it)
+    r = c.get("/api/v1/customers/by-external-key/\x1f/")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
