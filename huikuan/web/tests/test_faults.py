@@ -14,13 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from .conftest import child_env
+
 ROOT = Path(__file__).resolve().parents[3]
-PG = os.environ.get("HUIKUAN_BACKUP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 CUSTOMERS = 40
 
 SEED = f"""
@@ -45,32 +45,15 @@ print(b.pk)
 
 
 @pytest.fixture
-def database(tmp_path):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the child processes share one PostgreSQL database (run in the PostgreSQL pass)")
+def database(pg_clone, tmp_path):
     psycopg = pytest.importorskip("psycopg")
+    admin, name, url = pg_clone
+    env = child_env(url, tmp_path, HUIKUAN_SECRET_KEY="faults-" + "k" * 50)
+    db = psycopg.connect(url, autocommit=True)
     try:
-        admin = psycopg.connect(PG, autocommit=True)
-    except psycopg.OperationalError:
-        pytest.skip("PostgreSQL is not reachable")
-    name = f"hk_faults_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG.rsplit("/", 1)[0] + "/" + name
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("HUIKUAN_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env = {**keep, "DATABASE_URL": url, "HUIKUAN_DATA_DIR": str(tmp_path), "HUIKUAN_SECRET_KEY": "faults-" + "k" * 50}
-    db = None
-    try:
-        _run(env, "manage.py", "migrate", "-v0")
-        db = psycopg.connect(url, autocommit=True)
         yield {"env": env, "db": db, "admin": admin, "name": name}
     finally:
-        if db is not None:
-            db.close()
-        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        db.close()
 
 
 def _run(env, *argv, timeout=300) -> str:

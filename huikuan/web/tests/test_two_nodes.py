@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import child_env
+
 ROOT = Path(__file__).resolve().parents[3]
-PG = os.environ.get("HUIKUAN_BACKUP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("HUIKUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TASKS = 24
 LIMIT = 6  # failed sign-ins per address
@@ -70,28 +71,18 @@ def _wait(check, *, timeout: float, what: str):
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("several nodes share one PostgreSQL database (run in the PostgreSQL pass)")
-    psycopg = pytest.importorskip("psycopg")
+def cluster(pg_clone, tmp_path):
     redis = pytest.importorskip("redis")
     try:
         redis.Redis.from_url(REDIS).ping()
-        admin = psycopg.connect(PG, autocommit=True)
-    except (redis.exceptions.ConnectionError, psycopg.OperationalError):
-        pytest.skip("PostgreSQL or Redis is not reachable")
-    name = f"hk_nodes_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG.rsplit("/", 1)[0] + "/" + name
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("HUIKUAN_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env = {**keep, "DATABASE_URL": url, "REDIS_URL": REDIS, "HUIKUAN_CACHE_PREFIX": f"nodes-{uuid.uuid4().hex}",
-           "HUIKUAN_DATA_DIR": str(tmp_path), "HUIKUAN_SECRET_KEY": "two-nodes-" + "k" * 50,
-           "HUIKUAN_LOGIN_FAILURES_PER_ADDRESS": str(LIMIT), "PYTHONUNBUFFERED": "1"}
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not reachable")
+    _admin, _name, url = pg_clone
+    env = child_env(url, tmp_path, REDIS_URL=REDIS, HUIKUAN_CACHE_PREFIX=f"nodes-{uuid.uuid4().hex}",
+                    HUIKUAN_SECRET_KEY="two-nodes-" + "k" * 50, HUIKUAN_LOGIN_FAILURES_PER_ADDRESS=str(LIMIT),
+                    PYTHONUNBUFFERED="1")
     nodes = []
     try:
-        _manage(env, "migrate", "-v0")
         _manage(env, "shell", "--no-imports", "-c", SEED)
         for label in ("a", "b"):
             port = _free_port()
@@ -109,8 +100,6 @@ def cluster(tmp_path):
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(proc.pid, 9)
             log.close()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _login(httpx, base: str, username: str, password: str):
