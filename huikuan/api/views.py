@@ -562,13 +562,17 @@ class AgingView(APIView):
         except ValueError as exc:
             raise ApiError(422, "invalid", _("Bucket edges must be increasing whole numbers of days."),
                            {"edges": [_("Bucket edges must be increasing whole numbers of days.")]}) from exc
-        return Response(s.AgingOut({
+        data = s.AgingOut({
             "as_of": rep.as_of, "scheme": rep.scheme, "basis": rep.basis, "group_by": rep.group_by,
             "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total, "disputed": rep.disputed,
-            "row_count": rep.row_count,
-            "rows": [{"key": None if r.key is None else str(r.key), "label": r.label, "buckets": r.buckets, "total": r.total,
-                      "disputed": r.disputed} for r in rep.rows],
-        }).data)
+            "row_count": rep.row_count, "rows": [],
+        }).data
+        # the rows as AgingRowOut writes them, without a serializer per row: all 100,000 customers' rows (no
+        # page_size) took ~5 s through the field machinery, ~0.2 s so
+        data["rows"] = [{"key": None if r.key is None else str(r.key), "label": str(r.label),
+                         "buckets": [format(v, "f") for v in r.buckets], "total": format(r.total, "f"),
+                         "disputed": format(r.disputed, "f")} for r in rep.rows]
+        return Response(data)
 
 
 class StatementView(APIView):

@@ -286,10 +286,17 @@ def aging_report(
     sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=buckets, column=column,
                               group_by=group_by, customer_id=customer_id, marked=marked, marked_mode=marked_mode)
     n = len(buckets)
+    whole = limit is None and not offset and group_by == "customer"
+    if whole:  # every row is shown (XLSX, API without a page size): labels joined, not a 100,000-id IN list
+        cols = ", ".join(f"g.b{i}" for i in range(n))
+        sql = (f"SELECT g.k, c.code || ' ' || c.name, {cols}, g.total, g.disputed FROM ({sql}) g "
+               f"LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k")
     raw = fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params)  # integers (minor units): cheap to total before any Decimal
     if min_total is not None:
         floor = int(min_total * 100)
         raw = [r for r in raw if (r[2 + n] or 0) >= floor]
+    if whole:
+        return whole_report(raw, as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets)
     totals = tuple(from_minor(sum((r[2 + i] or 0) for r in raw)) for i in range(n))
     page = raw[offset: None if limit is None else offset + limit]
     labels = _labels(group_by, [r[0] for r in page])
@@ -302,6 +309,22 @@ def aging_report(
     return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
                        totals=totals, total=sum(totals, ZERO), row_count=len(raw),
                        disputed=from_minor(sum((r[3 + n] or 0) for r in raw)))
+
+
+def whole_report(raw: list[tuple], *, as_of: dt.date, basis: str, scheme: str, group_by: str,
+                 buckets: list[Bucket]) -> AgingReport:
+    """An ``AgingReport`` of every row of ``raw`` — (key, label, bucket sums…, total, disputed) in minor units,
+    already in the report's order: the column totals are added up as integers, and each figure becomes a
+    Decimal once, without a per-row query or model instance (100,000 customers: ~0.3 s of Python)."""
+    n = len(buckets)
+    cols = list(zip(*raw, strict=True)) or [()] * (n + 4)
+    totals = tuple(from_minor(sum(filter(None, cols[2 + i]))) for i in range(n))
+    conv = from_minor
+    rows = [AgingRow(key=r[0], label=r[1] or "", buckets=tuple([conv(v or 0) for v in r[2:2 + n]]),
+                     total=conv(r[2 + n] or 0), disputed=conv(r[3 + n] or 0)) for r in raw]
+    return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
+                       totals=totals, total=sum(totals, ZERO), row_count=len(raw),
+                       disputed=from_minor(sum(filter(None, cols[3 + n]))))
 
 
 def _labels(group_by: str, keys: list) -> dict:

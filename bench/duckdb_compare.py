@@ -1,0 +1,222 @@
+"""The product's aging SQL on PostgreSQL beside DuckDB (one thread) on the same exported data, in one run.
+
+    pip install -e '.[bench]'        # duckdb: a bench tool only, never imported by the product
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_copy .venv/bin/python bench/duckdb_compare.py \
+        [--company BENCH01] [--dates 2026-11-30,2026-08-31,2026-05-31,2025-11-30] [--runs 5] [--format parquet|csv]
+
+1. Exports the bench company's aging candidates — every instalment that is open now or was settled,
+   reversed or replaced by a payment plan after the earliest date asked for (the only ones the aging of
+   any of those dates can read), with the columns the aging reads — and those instalments' allocations,
+   to Parquet (or CSV) files in a temporary folder, then loads them into an in-memory DuckDB database
+   (``SET threads = 1``). Loading is not timed.
+2. For each date: the aging totals (``ledger.aging.grouped_sql(group_by="none")``: the default buckets
+   30/60/90/120 by due date, the total and the disputed part) — the very statement the product runs — on
+   PostgreSQL, and the same statement text in DuckDB. Both answers must be equal to the fen (checked).
+3. Prints, per date and overall, the CPU time of each engine and the ratio PostgreSQL / DuckDB.
+
+CPU, not wall clock (the machine is shared): for PostgreSQL the backend process's utime + stime from
+``/proc/<pg_backend_pid()>/stat`` before and after the statement (the server must be on this machine;
+clock ticks, 10 ms, so each figure is the median of ``--runs`` runs of the statement), beside the
+server's own EXPLAIN ANALYZE execution time; for DuckDB (in this process, one thread) this process's
+CPU time (``time.process_time``) around the query. The first run of each is a warm-up and not counted.
+
+Also ``--grouped``: the same for the aging grouped by customer (~100,000 rows), the statement a stored
+date is built from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from huikuan.accounts.models import Company  # noqa: E402
+from huikuan.ledger.aging import buckets_for, grouped_sql  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+INSTALMENT_COLUMNS = (
+    "id",
+    "company_id",
+    "customer_id",
+    "document_id",
+    "salesperson_id",
+    "due_date",
+    "document_date",
+    "amount",
+    "open_amount",
+    "disputed_amount",
+    "first_allocated_on",
+    "last_allocated_on",
+    "reversed_on",
+    "replaced_on",
+    "replaced_amount",
+    "plan_from",
+)
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the PostgreSQL backend ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15 of stat)
+
+
+def export(company, since: dt.date, folder: Path, fmt: str):
+    """Write the candidates and their allocations to ``folder``; returns (instalment file, allocation file, counts)."""
+    cols = ", ".join(f"i.{c}" for c in INSTALMENT_COLUMNS)
+    candidates = (
+        "FROM ledger_instalment i WHERE i.company_id = %s AND (i.open_amount > 0 OR i.last_allocated_on > %s "
+        "OR i.reversed_on > %s OR i.replaced_on > %s)"
+    )
+    params = [company.pk, since, since, since]
+    files, counts = [], []
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE bench_candidates AS SELECT {cols} {candidates}", params)
+        cur.execute(
+            "CREATE TEMP TABLE bench_allocations AS SELECT a.instalment_id, a.date, a.amount "
+            "FROM ledger_allocation a JOIN bench_candidates c ON c.id = a.instalment_id"
+        )
+        for table in ("bench_candidates", "bench_allocations"):
+            path = folder / f"{table}.csv"
+            with (
+                path.open("wb") as out,
+                cur.cursor.copy(f"COPY {table} TO STDOUT WITH (FORMAT csv, HEADER true)") as copy,
+            ):
+                for block in copy:
+                    out.write(block)
+            cur.execute(f"SELECT COUNT(*) FROM {table}")
+            counts.append(cur.fetchone()[0])
+            files.append(path)
+        cur.execute("DROP TABLE bench_candidates, bench_allocations")
+    return files, counts
+
+
+def load_duckdb(files, fmt: str, folder: Path):
+    import duckdb
+
+    db = duckdb.connect(":memory:")
+    db.execute("SET threads = 1")
+    for path, table in zip(files, ("ledger_instalment", "ledger_allocation"), strict=True):
+        src = f"read_csv('{path}', header = true)"
+        if fmt == "parquet":
+            pq = folder / f"{table}.parquet"
+            db.execute(f"COPY (SELECT * FROM {src}) TO '{pq}' (FORMAT parquet)")
+            src = f"read_parquet('{pq}')"
+        db.execute(f"CREATE TABLE {table} AS SELECT * FROM {src}")
+    return db
+
+
+def duck_sql(sql: str) -> str:
+    return sql.replace("%s", "?")
+
+
+def run_pg(sql: str, params: list, runs: int):
+    """(median backend CPU s, median EXPLAIN ANALYZE execution ms, result row) over ``runs`` runs after a warm-up."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        cur.execute(sql, params)
+        result = cur.fetchall()
+        cpu = []
+        for _ in range(runs):
+            before = backend_cpu(pid)
+            cur.execute(sql, params)
+            cur.fetchall()
+            cpu.append(backend_cpu(pid) - before)
+        execution = []
+        for _ in range(max(1, runs // 2)):
+            cur.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", params)
+            plan = cur.fetchone()[0]
+            plan = plan[0] if isinstance(plan, list) else plan
+            execution.append(plan["Execution Time"])
+    return statistics.median(cpu), statistics.median(execution), result
+
+
+def run_duck(db, sql: str, params: list, runs: int):
+    q = duck_sql(sql)
+    result = db.execute(q, params).fetchall()
+    cpu = []
+    for _ in range(runs):
+        c = time.process_time()
+        db.execute(q, params).fetchall()
+        cpu.append(time.process_time() - c)
+    return statistics.median(cpu), result
+
+
+def same(a, b) -> bool:
+    norm = sorted(tuple(int(v or 0) if not isinstance(v, str) else v for v in row) for row in a)
+    return norm == sorted(tuple(int(v or 0) if not isinstance(v, str) else v for v in row) for row in b)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--company", default="BENCH01")
+    ap.add_argument("--dates", default="2026-11-30,2026-08-31,2026-05-31,2025-11-30")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--grouped", action="store_true", help="also the aging grouped by customer")
+    args = ap.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("PostgreSQL only (the backend's CPU time is read from /proc)")
+    company = Company.objects.get(code=args.company)
+    dates = [dt.date.fromisoformat(d) for d in args.dates.split(",")]
+    with tempfile.TemporaryDirectory(prefix="hk-duckdb-") as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        files, (n_inst, n_alloc) = export(company, min(dates), folder, args.format)
+        db = load_duckdb(files, args.format, folder)
+        print(
+            f"# {company.code}: exported {n_inst:,} candidate instalments and {n_alloc:,} allocations "
+            f"({args.format}, {time.perf_counter() - t:.1f} s, not timed below); load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
+        import duckdb
+
+        print(
+            f"# PostgreSQL {connection.cursor().connection.info.server_version}, DuckDB {duckdb.__version__} "
+            f"(threads=1); CPU medians of {args.runs} runs after a warm-up\n"
+        )
+        kinds = [("totals", "none")] + ([("by customer", "customer")] if args.grouped else [])
+        for label, group in kinds:
+            print(f"## aging {label}\n")
+            print("| as of | PostgreSQL CPU | PG EXPLAIN ANALYZE | DuckDB CPU | ratio | same answer |")
+            print("|---|---|---|---|---|---|")
+            pg_all = duck_all = 0.0
+            for day in dates:
+                buckets, column, _basis = buckets_for(as_of=day)
+                sql, params = grouped_sql(
+                    user=None, company=company, as_of=day, buckets=buckets, column=column, group_by=group
+                )
+                pg_cpu, pg_exec, pg_rows = run_pg(sql, params, args.runs)
+                duck_cpu, duck_rows = run_duck(db, sql, params, args.runs)
+                pg_all += pg_cpu
+                duck_all += duck_cpu
+                ok = same(pg_rows, duck_rows)
+                print(
+                    f"| {day} | {pg_cpu * 1000:.0f} ms | {pg_exec:.0f} ms | {duck_cpu * 1000:.0f} ms | "
+                    f"{pg_cpu / duck_cpu if duck_cpu else float('inf'):.2f}× | {'yes' if ok else 'NO'} |"
+                )
+                if not ok:
+                    sys.exit(f"different answers as of {day}: {pg_rows[:3]} vs {duck_rows[:3]}")
+            print(
+                f"| all dates | {pg_all * 1000:.0f} ms | | {duck_all * 1000:.0f} ms | "
+                f"**{pg_all / duck_all if duck_all else float('inf'):.2f}×** | |\n"
+            )
+
+
+if __name__ == "__main__":
+    main()
