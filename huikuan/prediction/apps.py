@@ -44,9 +44,12 @@ def _daily_forecast(company, day: dt.date):
     """Every day (after the training job on Mondays): the cash-in forecast as of the day."""
 
     def run():
-        from .forecast import build_forecast
+        from .forecast_jobs import ForecastBusy, compute_forecast_now
 
-        r = build_forecast(company=company, as_of=day)
+        try:
+            r = compute_forecast_now(company=company, as_of=day)
+        except ForecastBusy:
+            return "already being computed"
         return f"{r.items} items {r.source} {r.seconds} s"
 
     return run
@@ -60,6 +63,8 @@ class PredictionConfig(AppConfig):
     def ready(self):
         from huikuan.common.jobs import register_daily
 
+        from . import forecast_jobs  # noqa: F401 - its task and text codes
+
         register_daily("prediction-training", _weekly_training)
         register_daily("prediction-refresh", _daily_refresh)
         register_daily("cash-forecast", _daily_forecast)
@@ -71,4 +76,5 @@ class PredictionConfig(AppConfig):
             "prediction.model.activated": _("Prediction model activated"),
             "prediction.predictions.refreshed": _("Payment predictions refreshed"),
             "prediction.forecast.built": _("Cash-in forecast computed"),
+            "prediction.forecast.queued": _("Cash-in forecast requested"),
         })

@@ -228,15 +228,19 @@ def cube_from_stored(company, as_of: dt.date, version) -> tuple[list[dict], dict
     return list(cells.values()), totals, items
 
 
-def build_forecast(*, company, as_of: dt.date, actor=None) -> ForecastRun:
+def build_forecast(*, company, as_of: dt.date, actor=None, progress=None) -> ForecastRun:
     """Compute the forecast as of ``as_of`` and store it (replacing an earlier one of the same date).
 
     From the stored per-item predictions when they are of that date and the books have not moved since
     (``cube_from_stored``: SQL only); otherwise the items open on ``as_of`` are predicted here. Either way
-    the computation runs before the short writing transaction; one audit event."""
+    the computation runs before the short writing transaction; one audit event. ``progress(phase)`` is
+    called as the build enters each phase (reading, predicting, summing, storing): the worker's job page
+    shows it. Screens and the daily job go through ``forecast_jobs`` (one build per company and date)."""
     from . import services
 
+    step = progress or (lambda phase: None)
     started = time.monotonic()
+    step("reading")
     active = services.active_model(company)
     version = active[0] if active else None
     stored = cube_from_stored(company, as_of, version)
@@ -246,10 +250,13 @@ def build_forecast(*, company, as_of: dt.date, actor=None) -> ForecastRun:
                        ids=np.zeros(n, dtype=np.int64), customer=np.zeros(0), salesperson=np.zeros(0), currency=[],
                        fen=np.zeros(0), due=np.zeros(0), p10=np.zeros(0), p50=np.zeros(0), p90=np.zeros(0))
     else:
+        step("predicting")
         od = open_dates(company=company, as_of=as_of, trained=active[1] if active else None,
                         live=version.live if version else None)
         od.version = version
+        step("summing")
         cells, totals = cube(company, od)
+    step("storing")
     return _store(company=company, as_of=as_of, od=od, cells=cells, totals=totals, actor=actor,
                   seconds=Decimal(str(round(time.monotonic() - started, 2))))
 

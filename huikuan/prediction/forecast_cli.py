@@ -13,6 +13,7 @@ from huikuan.common import clock
 from huikuan.common.export import build_xlsx
 
 from . import forecast as fc
+from .forecast_jobs import compute_forecast_now
 
 
 def _date(text: str, name: str) -> dt.date:
@@ -34,7 +35,7 @@ def forecast(cmd, comp, *, as_of="", by="total", currency="", orders=False, form
     day = _date(as_of, "--as-of") if as_of else clock.today(comp)
     if day > clock.today(comp):
         raise CommandError(f"--as-of {day} is after today")
-    run = fc.build_forecast(company=comp, as_of=day)
+    run = compute_forecast_now(company=comp, as_of=day)  # ForecastBusy (a DomainError) → the command's error
     f = fc.read_forecast(run=run, user=None, by=by, currency=currency, orders=orders)
     names = {"p10": "P10", "p50": "P50", "p90": "P90", "naive": "due dates"}
     rows = [(names[s], f.scenarios[s].weeks, f.scenarios[s].total) for s in fc.SCENARIOS]

@@ -96,4 +96,4 @@ class ItemPrediction(models.Model):
             models.Index(fields=["document"], name="prediction_item_document"),
         ]
 
-from .models_forecast import ForecastCell, ForecastRun  # noqa: E402, F401 - the forecast cube
+from .models_forecast import ForecastCell, ForecastJob, ForecastRun  # noqa: E402, F401 - the forecast cube and its jobs

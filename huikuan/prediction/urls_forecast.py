@@ -6,5 +6,6 @@ app_name = "forecast"
 urlpatterns = [
     path("", views_forecast.forecast_page, name="page"),
     path("build/", views_forecast.forecast_build, name="build"),
+    path("jobs/<int:pk>/", views_forecast.forecast_job, name="job"),
     path("backtest/", views_forecast.backtest_page, name="backtest"),
 ]

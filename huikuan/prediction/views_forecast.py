@@ -11,9 +11,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from huikuan.common import clock
 from huikuan.common.errors import DomainError
@@ -21,6 +22,8 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
 
 from . import forecast as fc
+from . import forecast_jobs
+from .models_forecast import ACTIVE_JOB, ForecastJob, ForecastJobStatus, ForecastRun
 from .texts import LIVE_LABELS
 
 
@@ -80,7 +83,9 @@ def forecast_page(request):
     orders = g.get("orders") == "1"
     run = fc.run_on(company, as_of)
     runs = list(fc.runs_of(company).values_list("as_of", flat=True)[:60])
-    ctx = {"nav": "forecast", "run": run, "runs": runs, "dimensions": dimension_choices(),
+    jobs = (list(ForecastJob.objects.filter(company=company, status__in=ACTIVE_JOB).order_by("as_of")[:10])
+            if request.user.can("forecast.build") else [])
+    ctx = {"nav": "forecast", "run": run, "runs": runs, "dimensions": dimension_choices(), "jobs": jobs,
            "can_build": request.user.can("forecast.build"), "can_backtest": request.user.can("forecast.backtest"), "today": clock.today(company),
            "form": {"as_of": as_of.isoformat() if as_of else "", "by": by, "orders": orders, "currency": ""}}
     if run is None:
@@ -115,12 +120,39 @@ def forecast_build(request):
         messages.error(request, _("Enter an as-of date on or before today (%(today)s).") % {"today": today})
         return redirect(reverse("forecast:page"))
     try:
-        run = fc.build_forecast(company=company, as_of=as_of, actor=request.user)
+        job, queued = forecast_jobs.queue_forecast(company=company, as_of=as_of, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(reverse("forecast:page"))
-    messages.success(request, _("Forecast as of %(day)s computed: %(n)d open items.") % {"day": run.as_of, "n": run.items})
-    return redirect(f"{reverse('forecast:page')}?as_of={run.as_of}")
+    if not queued:
+        messages.info(request, _("The forecast as of %(day)s is already being computed: this page follows that "
+                                 "computation.") % {"day": as_of})
+    return redirect(reverse("forecast:job", args=[job.pk]))
+
+
+def _job_context(job: ForecastJob) -> dict:
+    last = (ForecastRun.objects.filter(company_id=job.company_id).exclude(pk=job.run_id)
+            .order_by("-created_at").values_list("seconds", flat=True).first())
+    return {"job": job, "page_url": f"{reverse('forecast:page')}?as_of={job.as_of}",
+            "last_seconds": last, "elapsed": job.seconds}
+
+
+@login_required
+def forecast_job(request, pk: int):
+    """Where a requested computation stands (polled by htmx while queued or running); when it is done the
+    polling request is sent on to the forecast it computed."""
+    company = company_of(request)
+    if not request.user.can("forecast.build"):
+        raise PermissionDenied
+    job = get_object_or_404(ForecastJob.objects.select_related("created_by", "run"), pk=pk, company=company)
+    ctx = _job_context(job)
+    if request.htmx:
+        if job.status == ForecastJobStatus.DONE:
+            messages.success(request, _("Forecast as of %(day)s computed: %(n)d open items.")
+                             % {"day": job.as_of, "n": job.items})
+            return HttpResponseClientRedirect(ctx["page_url"])
+        return render(request, "prediction/forecast_job.html#progress", ctx)
+    return render(request, "prediction/forecast_job.html", {"nav": "forecast", **ctx})
 
 
 def _backtest_dates(g, company) -> tuple[list[dt.date], dict]:

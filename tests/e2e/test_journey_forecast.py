@@ -7,6 +7,7 @@ import re
 import pytest
 from django.conf import settings as dj_settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from huikuan.customers.models import Customer
 from huikuan.prediction import services
@@ -31,7 +32,8 @@ def _context(browser, live_server, user, language, width):
     return ctx, page
 
 
-def test_journey_forecast_compute_read_backtest(browser, live_server, shot, company, users):
+def test_journey_forecast_compute_read_backtest(browser, live_server, shot, company, users, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     load_synthetic(company, users["finance"], n_invoices=800, n_customers=20, seed=7)
     Customer.objects.filter(company=company).update(owner=users["sales_east"])
     services.train_model(company=company, as_of=END)
@@ -42,8 +44,11 @@ def test_journey_forecast_compute_read_backtest(browser, live_server, shot, comp
         assert page.locator("#forecast-empty").is_visible()
         page.locator("#forecast-build input[name=as_of]").fill(END.isoformat())
         page.locator("#forecast-build button").click()
+        # queued for the worker (here the immediate task backend: it runs when the request commits)
+        page.wait_for_url(re.compile(r"/forecast/jobs/[0-9]+/$"))
+        expect(page.locator("#forecast-job")).to_have_attribute("data-status", "done")
+        page.locator("#forecast-job-done a").click()
         page.wait_for_url(f"{live_server.url}/forecast/?as_of={END}")
-        assert "computed" in page.locator(".messages").inner_text()
         assert page.locator("svg.forecast-chart rect").count() >= 13
         assert "Predicted by" in page.locator("#forecast-source").inner_text()
         page.locator("#forecast-filters select[name=by]").select_option("salesperson")

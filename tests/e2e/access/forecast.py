@@ -10,6 +10,7 @@ BUILD = {"admin", "finance", "credit_manager"}
 ROWS = {
     "forecast:page": ("/forecast/", OK_ALL, 302),
     "forecast:build": ("/forecast/build/", post_only(BUILD), 302),
+    "forecast:job": ("/forecast/jobs/{forecast_job}/", only(BUILD), 302),
     "forecast:backtest": ("/forecast/backtest/", only(BUILD | {"auditor"}), 302),
     "api:forecast": ("/api/v1/forecast/", OK_ALL, 401),
 }
@@ -19,6 +20,9 @@ def objects(*, world, company, customer, users, finance):
     import datetime as dt
 
     from huikuan.prediction.forecast import build_forecast
+    from huikuan.prediction.models import ForecastJob
 
     build_forecast(company=company, as_of=dt.date(2026, 3, 2), actor=finance)  # the API answers 404 without one
-    return {}
+    job = ForecastJob.objects.create(company=company, as_of=dt.date(2026, 3, 2), status="done", phase="done",
+                                     created_by=finance)
+    return {"forecast_job": job.pk}
