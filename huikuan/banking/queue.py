@@ -16,22 +16,18 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.common.http import parse_date, parse_int
+from huikuan.common.listing import Sorting
 from huikuan.customers.models import Customer
 
 from .models import OPEN_STATUSES, BankLine, LineStatus
 
-# URL value → ORDER BY; each ends in the id so equal values never shuffle between pages
-SORTS = {
-    "-confidence": ("-confidence", "date", "id"),
-    "confidence": ("confidence", "date", "id"),
-    "date": ("date", "id"),
-    "-date": ("-date", "-id"),
-    "amount": ("amount", "id"),
-    "-amount": ("-amount", "-id"),
-    "counterparty": ("counterparty_name", "id"),
-    "-counterparty": ("-counterparty_name", "-id"),
-}
-DEFAULT_SORT = "-confidence"
+# the shared list sorting (issue 13); every order ends in the id so equal values never shuffle between pages.
+# The columns are NOT NULL: plain ASC/DESC, so the queue index (company, status, −confidence) still serves
+# the default order
+QUEUE_SORTS = Sorting({
+    "confidence": ("confidence", "-date"), "date": "date", "amount": "amount", "counterparty": "counterparty_name",
+}, default="-confidence", tiebreak="id", nulls_last=False)
+DEFAULT_SORT = QUEUE_SORTS.default
 
 # confidence bands (the matcher's 0–1 score): what a clerk can confirm at a glance, what needs a look,
 # what is a guess, and lines with no suggestion at all
@@ -121,7 +117,7 @@ def read_filters(params, *, company) -> QueueFilters:
             problems.append("customer")
     f.q = " ".join((params.get("q") or "").split())[:100]
     f.account = parse_int(params.get("account"))
-    f.sort = params.get("sort") if params.get("sort") in SORTS else DEFAULT_SORT
+    f.sort = QUEUE_SORTS.state(params).value
     f.problems = tuple(problems)
     return f
 
@@ -154,4 +150,4 @@ def queue_lines(*, company, filters: QueueFilters) -> QuerySet[BankLine]:
                        | Q(counterparty_account=f.q))
     if f.account:
         qs = qs.filter(account_id=f.account)
-    return qs.order_by(*SORTS[f.sort])
+    return QUEUE_SORTS.apply(qs, {"sort": f.sort})

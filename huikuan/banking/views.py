@@ -22,6 +22,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import ZERO
 from huikuan.common.numbers import whole_percent
 from huikuan.customers.models import Customer
@@ -75,19 +76,36 @@ def _today(company):
 # ---------------------------------------------------------------- index, accounts, settings, upload
 
 
+STATEMENT_SORTS = Sorting({"imported": "imported_at", "account": "account__account_number", "file": "file_name",
+                          "format": "source_format", "period": ("period_start", "period_end"), "lines": "total_lines",
+                          "new": "new_lines"}, default="-imported")
+ALIAS_SORTS = Sorting({"name": "name", "customer": "customer__name", "uses": "uses", "created": "created_at"},
+                      default="name")
+
+
+def _statements(request, company):
+    """Imported statements as filtered (imported between ``date_from`` and ``date_to``) and sorted on the page."""
+    qs = BankStatement.objects.filter(company=company).select_related("account", "imported_by")
+    return STATEMENT_SORTS.apply(date_range(qs, "imported_at__date", request.GET), request.GET)
+
+
+def _aliases(request, company):
+    qs = BankAlias.objects.filter(company=company).select_related("customer")
+    return ALIAS_SORTS.apply(date_range(qs, "created_at__date", request.GET), request.GET)
+
+
 @login_required
 def index(request):
     company = _need(request, "banking.view")
     accounts = BankAccount.objects.filter(company=company).prefetch_related("layouts")
-    statements = BankStatement.objects.filter(company=company).select_related("account", "imported_by")
-    page = Paginator(statements, 30).get_page(request.GET.get("page"))
+    page = Paginator(_statements(request, company), 30).get_page(request.GET.get("page"))
     queue = BankLine.objects.filter(company=company, status__in=OPEN_STATUSES, amount__gt=0).aggregate(
         n=Count("id"), total=Sum("amount"))
     conf = services.settings_for(company)
     return render(request, "banking/index.html", {
         "nav": "banking", "accounts": accounts, "page": page, "queue": queue, "conf": conf,
         "profiles": [(c, lbl) for c, lbl in SourceFormat.choices], "can_import": request.user.can("banking.import"),
-        "can_settings": request.user.can("banking.settings"),
+        "can_settings": request.user.can("banking.settings"), **STATEMENT_SORTS.context(request.GET),
     })
 
 
@@ -96,7 +114,7 @@ def statement_export(request):
     company = _need(request, "banking.view")
     rows = ([s.imported_at, str(s.account), s.file_name, s.get_source_format_display(), s.period_start, s.period_end,
              s.total_lines, s.new_lines, s.opening_balance, s.closing_balance]
-            for s in BankStatement.objects.filter(company=company).select_related("account").iterator())
+            for s in _statements(request, company).iterator())
     cols = [(_("Imported"), "date"), (_("Account"), "text"), (_("File"), "text"), (_("Format"), "text"),
             (_("From"), "date"), (_("To"), "date"), (_("Lines in file"), "int"), (_("New lines"), "int"),
             (_("Opening balance"), "money"), (_("Closing balance"), "money")]
@@ -349,19 +367,6 @@ def _queue_url(query: str) -> str:
     return reverse("banking:queue") + (f"?{query}" if query else "")
 
 
-def _sort_headers(f: queue_reads.QueueFilters):
-    """Column headers that sort: a click sorts by the column, a second click reverses it."""
-    heads = []
-    for key, label, css, first in (("date", _("Date"), "", "date"), ("amount", _("Amount"), "num", "-amount"),
-                                   ("counterparty", _("Counterparty"), "", "counterparty"),
-                                   ("confidence", _("Confidence"), "num", "-confidence")):
-        current = f.sort.lstrip("-") == key
-        nxt = (f.sort[1:] if f.sort.startswith("-") else f"-{f.sort}") if current else first
-        heads.append({"key": key, "label": label, "css": css, "current": current,
-                      "descending": current and f.sort.startswith("-"), "query": f.query(sort=nxt)})
-    return heads
-
-
 @login_required
 def queue(request):
     company = _need(request, "banking.view")
@@ -379,10 +384,11 @@ def queue(request):
     recent = (RemittanceHint.objects.filter(company=company).exclude(status=HintStatus.DISMISSED)
               .select_related("customer", "line").order_by("-created_at", "-id")[:20])
     return render(request, "banking/queue.html", {
-        "nav": "banking", "page": page, "recent_hints": recent, "f": f, "query": f.query(), "headers": _sort_headers(f),
+        "nav": "banking", "page": page, "recent_hints": recent, "f": f, "query": f.query(),
+        **queue_reads.QUEUE_SORTS.context(request.GET),
         "statuses": queue_reads.status_choices(), "bands": queue_reads.band_choices(),
         "accounts": BankAccount.objects.filter(company=company), "max_bulk": services.MAX_BULK,
-        "can_confirm": request.user.can("banking.confirm"),
+        "can_confirm": request.user.can("banking.confirm"), "can_import": request.user.can("banking.import"),
     })
 
 
@@ -548,9 +554,8 @@ def line_undo(request, pk):
 @login_required
 def aliases(request):
     company = _need(request, "banking.view")
-    qs = BankAlias.objects.filter(company=company).select_related("customer")
-    page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    return render(request, "banking/aliases.html", {"nav": "banking", "page": page,
+    page = Paginator(_aliases(request, company), 100).get_page(request.GET.get("page"))
+    return render(request, "banking/aliases.html", {"nav": "banking", "page": page, **ALIAS_SORTS.context(request.GET),
                                                     "can_settings": request.user.can("banking.settings")})
 
 
@@ -558,7 +563,7 @@ def aliases(request):
 def aliases_export(request):
     company = _need(request, "banking.view")
     rows = ([a.name, a.customer.code, a.customer.name, a.uses, a.created_at]
-            for a in BankAlias.objects.filter(company=company).select_related("customer").iterator())
+            for a in _aliases(request, company).iterator())
     return xlsx_response(filename="payer-aliases.xlsx", sheet_title=_("Payer aliases"),
                          columns=[(_("Payer name"), "text"), (_("Code"), "text"), (_("Customer"), "text"),
                                   (_("Confirmations"), "int"), (_("Created"), "date")], rows=rows)

@@ -524,13 +524,22 @@ def demand_proof(request, pk: int):
     return response
 
 
+# the limitation date and the days left both follow the date the limitation period (re)started
+LIMITATION_SORTS = Sorting({
+    "customer": ("customer__name", "due_date"), "document": ("document__number", "seq"), "due": "due_date",
+    "open": "open_amount", "restarted": "limitation_from", "limitation": ("limitation_from", "customer_id", "due_date"),
+    "days": ("limitation_from", "customer_id", "due_date"), "case": "case_number",
+}, default="limitation")
+
+
 @login_required
 def limitation_watch(request):
     """The legal queue of 诉讼时效: open items whose limitation date is within 180 days or has passed."""
     company = company_of(request)
     today = clock.today(company)
     q = (request.GET.get("q") or "").strip()[:60]
-    qs = limitation.watch_list(user=request.user, company=company, as_of=today, q=q)
+    qs = LIMITATION_SORTS.apply(limitation.watch_list(user=request.user, company=company, as_of=today, q=q),
+                                request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename=f"limitation-{today}", sheet_title=_("Limitation watch"),
@@ -545,7 +554,8 @@ def limitation_watch(request):
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     rows = [limitation.item_of(i, as_of=today) for i in page]
     return render(request, "collections/limitation.html", {
-        "nav": "collections", "page": page, "rows": rows, "q": q, "today": today, "window": limitation.WATCH_DAYS})
+        "nav": "collections", "page": page, "rows": rows, "q": q, "today": today, "window": limitation.WATCH_DAYS,
+        **LIMITATION_SORTS.context(request.GET)})
 
 
 @login_required

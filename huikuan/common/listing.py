@@ -34,10 +34,20 @@ class SortState:
 
 
 class Sorting:
-    def __init__(self, columns: dict[str, str | tuple[str, ...]], *, default: str, tiebreak: str = "pk"):
+    def __init__(
+        self,
+        columns: dict[str, str | tuple[str, ...]],
+        *,
+        default: str,
+        tiebreak: str = "pk",
+        nulls_last: bool = True,
+    ):
         self.columns = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in columns.items()}
         self.default = default
         self.tiebreak = tiebreak
+        # False for lists whose sort columns are NOT NULL and served by an index: PostgreSQL matches an
+        # index only when the ORDER BY's NULLS FIRST/LAST is the index's own (DESC defaults to NULLS FIRST)
+        self.nulls_last = nulls_last
         assert default.lstrip("-") in self.columns, default
 
     def state(self, data) -> SortState:
@@ -47,11 +57,19 @@ class Sorting:
         return SortState(key=raw.lstrip("-"), descending=raw.startswith("-"), keys=frozenset(self.columns))
 
     def order(self, data) -> list:
+        """The ``order_by`` terms: the column's fields, then the tie-breaker, all in the sort's direction (a
+        field written ``-name`` in the column runs against it: ``("-is_active", "name")`` lists active rows
+        first when the column sorts ascending)."""
         s = self.state(data)
-        fields = [*self.columns[s.key], self.tiebreak]
-        if s.descending:
-            return [F(f).desc(nulls_last=True) for f in fields]
-        return [F(f).asc(nulls_last=True) for f in fields]
+        out = []
+        for f in [*self.columns[s.key], self.tiebreak]:
+            descending = s.descending != f.startswith("-")
+            expr = F(f.lstrip("-"))
+            if not self.nulls_last:
+                out.append(expr.desc() if descending else expr.asc())
+            else:
+                out.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))
+        return out
 
     def apply(self, qs, data):
         return qs.order_by(*self.order(data))

@@ -605,21 +605,42 @@ def order_status(request, pk: int):
     return redirect("credit:order", pk=order.pk)
 
 
+QUEUE_SORTS = Sorting({
+    "reference": "reference", "customer": "customer__code", "amount": "amount", "overdue": "q_overdue",
+    "grade": ("q_grade", "q_score"), "requested_by": "requested_by__username", "waiting": "created_at",
+}, default="waiting")
+REQUEST_SORTS = Sorting({
+    "requested": "requested_at", "customer": "customer__code", "kind": "kind", "reason": "reason", "status": "status",
+    "requested_by": "requested_by__username",
+}, default="-requested")
+REPORT_SORTS = Sorting({
+    "date": "report_date", "customer": "customer__code", "provider": "provider", "score": "score", "rating": "rating",
+    "source": "source", "by": "created_by__username",
+}, default="-date")
+
+
+def _queue(request, company):
+    """Held orders as filtered (waiting since ``date_from``–``date_to``) and sorted on the page."""
+    qs = selectors.hold_queue(user=request.user, company=company, as_of=clock.today(company))
+    return QUEUE_SORTS.apply(date_range(qs, "created_at__date", request.GET), request.GET)
+
+
 @login_required
 def queue(request):
     company = company_of(request)
-    qs = selectors.hold_queue(user=request.user, company=company, as_of=clock.today(company))
+    qs = _queue(request, company)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     for order in page:  # limit use: the customer's open receivables against the limit
         order.q_use = (order.customer.open_amount * 100 / order.q_limit) if order.q_limit else None
     return render(request, "credit/queue.html", {"nav": "credit", "page": page, "decision_form": DecisionForm(),
+                                                 **QUEUE_SORTS.context(request.GET),
                                                  "can_decide": request.user.can("credit.hold")})
 
 
 @login_required
 def queue_export(request):
     company = company_of(request)
-    qs = selectors.hold_queue(user=request.user, company=company, as_of=clock.today(company))
+    qs = _queue(request, company)
     columns = [*_order_columns(), (_("Overdue"), "money"), (_("Grade"), "text"), (_("Score"), "int"),
                (_("Credit limit"), "money"), (_("Open receivables"), "money")]
     rows = ([*_order_row(o), o.q_overdue, o.q_grade or "", o.q_score, o.q_limit, o.customer.open_amount]
@@ -631,19 +652,25 @@ def queue_export(request):
 # ---------------------------------------------------------------- approvals
 
 
+def _requests(request, status: str):
+    qs = selectors.request_list(user=request.user, company=company_of(request), status=status)
+    return REQUEST_SORTS.apply(date_range(qs, "requested_at__date", request.GET), request.GET)
+
+
 @login_required
 def request_list(request):
     status = request.GET.get("status", "open")
-    qs = selectors.request_list(user=request.user, company=company_of(request), status=status)
+    qs = _requests(request, status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "credit/requests.html", {"nav": "credit", "page": page, "status": status,
+                                                    **REQUEST_SORTS.context(request.GET),
                                                     "statuses": RequestStatus.choices,
                                                     "can_approve": request.user.can("credit.approve")})
 
 
 @login_required
 def request_export(request):
-    qs = selectors.request_list(user=request.user, company=company_of(request), status=request.GET.get("status", ""))
+    qs = _requests(request, request.GET.get("status", ""))
     columns = [(_("Requested"), "date"), (_("Customer"), "text"), (_("Request"), "text"), (_("New limit"), "money"),
                (_("New terms (days)"), "int"), (_("New grade"), "text"), (_("Exception"), "text"), (_("Reason"), "text"),
                (_("Status"), "text"), (_("Requested by"), "text"), (_("First approver"), "text"),
@@ -685,14 +712,20 @@ class ReportImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("CSV file (customer, provider, date, score, rating)"))
 
 
-def _report_page(request, form=None, import_form=None, status=200):
+def _reports(request):
     qs = selectors.reports_in_scope(user=request.user, company=company_of(request))
+    return REPORT_SORTS.apply(date_range(qs, "report_date", request.GET), request.GET)
+
+
+def _report_page(request, form=None, import_form=None, status=200):
+    qs = _reports(request)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     if form is None:
         form = ReportForm(initial={"customer": parse_int(request.GET.get("customer"))})
     _pick_in_scope(request, form)
     return render(request, "credit/reports.html", {"nav": "credit", "page": page, "form": form,
                                                    "import_form": import_form or ReportImportForm(),
+                                                   **REPORT_SORTS.context(request.GET),
                                                    "can_add": request.user.can("credit.report")}, status=status)
 
 
@@ -703,7 +736,7 @@ def report_list(request):
 
 @login_required
 def report_export(request):
-    qs = selectors.reports_in_scope(user=request.user, company=company_of(request))
+    qs = _reports(request)
     columns = [(_("Report date"), "date"), (_("Customer"), "text"), (_("Provider"), "text"), (_("Score"), "int"),
                (_("Rating"), "text"), (_("Source"), "text"), (_("By"), "text")]
     rows = ([r.report_date, f"{r.customer.code} {r.customer.name}", r.provider, r.score, r.rating,

@@ -20,6 +20,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.customers.models import Customer
 from huikuan.ledger.selectors import get_customer
 
@@ -60,6 +61,20 @@ def _page(request, qs):
     return Paginator(qs, PAGE).get_page(request.GET.get("page"))
 
 
+RUN_SORTS = Sorting({"run": "pk", "as_of": "as_of", "trigger": "trigger", "status": "status", "notices": "shown_notices",
+                     "items": "shown_items", "started": "started_at"}, default="-started")
+NOTICE_SORTS = Sorting({"number": "number", "date": "cycle", "customer": "customer__name", "step": "offset_days",
+                        "tone": "tone", "amount": "total"}, default="-date")
+PROPOSAL_SORTS = Sorting({"customer": "notice__customer__name", "notice": "notice__number", "step": "notice__offset_days",
+                          "amount": "notice__total", "action": "channel", "date": "notice__cycle"}, default="customer")
+DELIVERY_SORTS = Sorting({"notice": "notice__number", "channel": "channel", "address": "address", "status": "status",
+                          "attempts": "attempts", "next": "next_attempt_at", "reason": "last_error"}, default="-notice")
+TEMPLATE_SORTS = Sorting({"key": ("key", "channel", "language"), "channel": "channel", "language": "language",
+                          "subject": "subject", "updated": "updated_at"}, default="key")
+CUSTOMER_SORTS = Sorting({"customer": "customer__code", "paused": "paused_until", "reason": "pause_reason",
+                          "policy": "policy__name"}, default="customer")
+
+
 # ---------------------------------------------------------------- runs
 
 
@@ -75,6 +90,7 @@ def index(request):
         mine = owner_q(request.user, "notice_set__customer__owner")
         qs = qs.annotate(shown_notices=Count("notice_set", filter=mine, distinct=True),
                          shown_items=Count("notice_set__items", filter=mine))
+    qs = RUN_SORTS.apply(date_range(qs, "as_of", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename="dunning-runs", sheet_title=_("Dunning runs"),
@@ -86,6 +102,7 @@ def index(request):
     page = _page(request, qs)
     outbox = {s: n for s, n in _status_counts(company, None if everything else request.user)}
     return render(request, "dunning/index.html", {"nav": "dunning", "page": page, "today": clock.today(company),
+                                                  **RUN_SORTS.context(request.GET),
                                                   "outbox": outbox, "statuses": DeliveryStatus.choices})
 
 
@@ -192,7 +209,7 @@ def _notices(request, company):
         qs = qs.filter(customer_id=parse_int(g.get("customer")))
     if g.get("tone") in Tone.values:
         qs = qs.filter(tone=g["tone"])
-    return qs
+    return NOTICE_SORTS.apply(date_range(qs, "cycle", g), g)
 
 
 @login_required
@@ -207,7 +224,7 @@ def notices(request):
             rows=([n.number, n.cycle, n.customer.code, n.customer.name, n.offset_days, n.get_tone_display(), n.total]
                   for n in qs[:100000]))
     return render(request, "dunning/notices.html", {"nav": "dunning", "page": _page(request, qs), "tones": Tone.choices,
-                                                    "g": request.GET})
+                                                    "g": request.GET, **NOTICE_SORTS.context(request.GET)})
 
 
 def _notice(request, pk: int) -> Notice:
@@ -259,9 +276,17 @@ def proposals(request):
                                    else _("%(n)s proposed actions rejected.")) % {"n": n})
         return redirect("dunning:proposals")
     qs = services.proposals(company).filter(owner_q(request.user, "notice__customer__owner"))
+    qs = PROPOSAL_SORTS.apply(date_range(qs, "notice__cycle", request.GET), request.GET)
     labels = dict(Action.choices)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            filename="dunning-proposals", sheet_title=_("Awaiting approval"),
+            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Notice"), "text"), (_("Date"), "date"),
+                     (_("Days after due date"), "int"), (_("Amount"), "money"), (_("Proposed action"), "text")],
+            rows=([d.notice.customer.code, d.notice.customer.name, d.notice.number, d.notice.cycle, d.notice.offset_days,
+                   d.notice.total, str(labels.get(d.channel, d.channel))] for d in qs[:100000]))
     rows = [(d, labels.get(d.channel, d.channel)) for d in qs[:500]]
-    return render(request, "dunning/proposals.html", {"nav": "dunning", "rows": rows,
+    return render(request, "dunning/proposals.html", {"nav": "dunning", "rows": rows, **PROPOSAL_SORTS.context(request.GET),
                                                       "can_decide": request.user.can("dunning.run")})
 
 
@@ -273,6 +298,7 @@ def outbox(request):
     status = request.GET.get("status", "")
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
+    qs = DELIVERY_SORTS.apply(date_range(qs, "notice__cycle", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename="dunning-outbox", sheet_title=_("Outbox"),
@@ -281,6 +307,7 @@ def outbox(request):
             rows=([d.notice.number, d.notice.customer.name, d.channel_label(), d.address, d.get_status_display(), d.attempts,
                    d.reason(), d.sent_at.isoformat(timespec="seconds") if d.sent_at else ""] for d in qs[:100000]))
     return render(request, "dunning/outbox.html", {"nav": "dunning", "page": _page(request, qs), "status": status,
+                                                   **DELIVERY_SORTS.context(request.GET),
                                                    "statuses": DeliveryStatus.choices})
 
 
@@ -390,7 +417,7 @@ def policy_edit(request, pk: int | None = None):
 def templates(request):
     company = company_of(request)
     services.ensure_defaults(company)
-    qs = DunningTemplate.objects.filter(company=company)
+    qs = TEMPLATE_SORTS.apply(DunningTemplate.objects.filter(company=company), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename="dunning-templates", sheet_title=_("Dunning templates"),
@@ -398,7 +425,8 @@ def templates(request):
                      (_("Body"), "text"), (_("SMS provider template id"), "text")],
             rows=([t.key, t.get_channel_display(), t.get_language_display(), t.subject, t.body, t.provider_template_id]
                   for t in qs))
-    return render(request, "dunning/templates.html", {"nav": "dunning", "templates": qs})
+    return render(request, "dunning/templates.html", {"nav": "dunning", "templates": qs,
+                                                      **TEMPLATE_SORTS.context(request.GET)})
 
 
 def _sample_context(request, company, language: str) -> dict:
@@ -508,6 +536,7 @@ def customers(request):
     company = company_of(request)
     qs = (CustomerDunning.objects.filter(company=company).filter(owner_q(request.user, "customer__owner"))
           .select_related("customer", "policy").order_by("customer__code"))
+    qs = CUSTOMER_SORTS.apply(date_range(qs, "paused_until", request.GET), request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
             filename="dunning-customers", sheet_title=_("Dunning settings"),
@@ -516,6 +545,7 @@ def customers(request):
             rows=([c.customer.code, c.customer.name, c.paused_until, c.pause_reason, c.policy.name if c.policy else ""]
                   for c in qs[:100000]))
     return render(request, "dunning/customers.html", {"nav": "dunning", "page": _page(request, qs),
+                                                      **CUSTOMER_SORTS.context(request.GET),
                                                       "today": clock.today(company)})
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from huikuan.common import texts
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.common.listing import Sorting, date_range
 from huikuan.customers.models import PaymentTerm
 
 from . import services
@@ -58,11 +59,23 @@ def _job(request, pk) -> ImportJob:
     return job
 
 
-def _index_context(request, form):
+JOB_SORTS = Sorting({"date": "created_at", "kind": "kind", "file": "file_name", "status": "status", "rows": "total_rows",
+                     "bad": "error_rows", "created": "created_count", "updated": "updated_count",
+                     "by": "created_by__username"}, default="-date")
+
+
+def _listed_jobs(request):
+    """The history as filtered (uploaded between ``date_from`` and ``date_to``) and sorted on the page."""
     jobs = _jobs(request).defer("errors", "bad_rows", "headers", "mapping")
+    return JOB_SORTS.apply(date_range(jobs, "created_at__date", request.GET), request.GET)
+
+
+def _index_context(request, form):
+    jobs = _listed_jobs(request)
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
     profiles = MappingProfile.objects.filter(company=request.company).order_by("kind", "name")
-    return {"nav": "imports", "form": form, "page": page, "kinds": _kinds_for(request.user), "profiles": profiles}
+    return {"nav": "imports", "form": form, "page": page, "kinds": _kinds_for(request.user), "profiles": profiles,
+            **JOB_SORTS.context(request.GET)}
 
 
 @login_required
@@ -75,7 +88,7 @@ def index(request):
 
 @login_required
 def export_jobs(request):
-    jobs = _jobs(request).defer("errors", "bad_rows", "headers", "mapping")
+    jobs = _listed_jobs(request)
     columns = [(_("Date"), "date"), (_("Kind"), "text"), (_("File"), "text"), (_("Status"), "text"),
                (_("Rows"), "int"), (_("Bad rows"), "int"), (_("Created"), "int"), (_("Updated"), "int"),
                (_("Unchanged"), "int"), (_("By"), "text")]

@@ -270,13 +270,17 @@ def decode_cursor(value: str) -> tuple[dt.datetime, int] | None:
         raise AuditFilterError(_("The page link is not valid; start from the first page."), field="after") from None
 
 
-def page_after(qs: QuerySet, *, after: str = "", size: int = 50) -> tuple[list, str]:
-    """One page of ``qs`` (ordered newest first) after the ``after`` cursor, and the next page's cursor ('' at
-    the end). Keyset on ``(at, id)``: each page costs the same however deep it is."""
+def page_after(qs: QuerySet, *, after: str = "", size: int = 50, oldest_first: bool = False) -> tuple[list, str]:
+    """One page of ``qs`` (ordered newest first, or oldest first with ``oldest_first``) after the ``after``
+    cursor, and the next page's cursor ('' at the end). Keyset on ``(at, id)``: each page costs the same
+    however deep it is."""
     cursor = decode_cursor(after)
     if cursor is not None:
         at, pk = cursor
-        qs = qs.filter(Q(at__lt=at) | Q(at=at, pk__lt=pk))
+        if oldest_first:
+            qs = qs.filter(Q(at__gt=at) | Q(at=at, pk__gt=pk))
+        else:
+            qs = qs.filter(Q(at__lt=at) | Q(at=at, pk__lt=pk))
     rows = list(qs.select_related("actor")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

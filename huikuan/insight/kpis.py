@@ -409,22 +409,45 @@ class KpiItem:
     reference: str = ""  # the payment or write-off number for collections
 
 
+# the drill-down's sortable columns (issue 13) → each source's field; the aging sources sort in the aging SQL
+ITEM_ORDER = ("date", "document", "customer", "due", "amount", "receipt")
+_ITEM_FIELDS = {
+    "aging": {"date": "document_date", "document": "document", "customer": "customer", "due": "due", "amount": "open",
+              "receipt": "due"},
+    "billed": {"date": "document_date", "document": "number", "customer": "customer__code", "due": "document_date",
+               "amount": "total_amount", "receipt": "document_date"},
+    "due": {"date": "document_date", "document": "document__number", "customer": "customer__code", "due": "due_date",
+            "amount": "amount", "receipt": "due_date"},
+    "allocations": {"date": "date", "document": "instalment__document__number", "customer": "customer__code",
+                    "due": "instalment__due_date", "amount": "amount", "receipt": "credit__number"},
+}
+
+
+def _item_order(kind: str, order: str, descending: bool) -> list:
+    from django.db.models import F
+
+    field = F(_ITEM_FIELDS[kind][order])
+    return [field.desc() if descending else field.asc(), F("pk").desc() if descending else F("pk").asc()]
+
+
 def kpi_items(*, user, company, period: Period, source: str, group_by: str = "none", key=None,
-              customer_id: int | None = None, limit: int = 500) -> list[KpiItem]:
-    """The rows behind one figure of ``kpi_report`` (drill-down), for one group (``key``) or all, largest
-    first for AR, by date otherwise; at most ``limit`` rows."""
+              customer_id: int | None = None, limit: int = 500, order: str = "", descending: bool = False,
+              ) -> list[KpiItem]:
+    """The rows behind one figure of ``kpi_report`` (drill-down), for one group (``key``) or all, oldest due
+    first for AR, by date otherwise (or by ``order``, one of ``ITEM_ORDER``, in SQL); at most ``limit`` rows."""
     from django.db.models import Q
 
     from huikuan.accounts.scoping import owner_q
     from huikuan.ledger.models import Allocation, Instalment, ReceivableDocument
 
-    if source not in SOURCES or group_by not in GROUPS:
+    if source not in SOURCES or group_by not in GROUPS or order not in ("", *ITEM_ORDER):
         raise ValueError("unknown drill-down")
     if source in ("ar", "overdue", "current"):
         bucket = {"ar": None, "current": Bucket("current", "", period.end, None),
                   "overdue": Bucket("overdue", "", None, period.end - dt.timedelta(days=1))}[source]
         rows = ledger_aging.aging_items(user=user, company=company, as_of=period.end, bucket=bucket,
-                                        group_by=group_by, key=key if group_by != "none" else None, limit=limit)
+                                        group_by=group_by, key=key if group_by != "none" else None, limit=limit,
+                                        order=_ITEM_FIELDS["aging"][order] if order else "due", descending=descending)
         if customer_id is not None:
             rows = [r for r in rows if r.customer_id == customer_id]
         return [KpiItem(r.document_date, r.document_id, r.document_number, r.customer_id, r.customer_label, r.due_date,
@@ -445,7 +468,9 @@ def kpi_items(*, user, company, period: Period, source: str, group_by: str = "no
                                                 document_date__gte=period.start, document_date__lte=period.end)
               .filter(owner_q(user, "customer__owner"), group_q("salesperson_id", "customer"), one_customer("customer"))
               .filter(Q(status="posted") | ~Q(instalments__reversed_on__lte=period.end))
-              .select_related("customer").order_by("document_date", "pk").distinct()[:limit])
+              .select_related("customer")
+              .order_by(*(_item_order("billed", order, descending) if order else ("document_date", "pk")))
+              .distinct()[:limit])
         return [KpiItem(d.document_date, d.pk, d.number, d.customer_id, f"{d.customer.code} {d.customer.name}", None,
                         d.total_amount) for d in qs]
     if source == "due":
@@ -453,14 +478,16 @@ def kpi_items(*, user, company, period: Period, source: str, group_by: str = "no
                                         document_date__lte=period.end)
               .filter(Q(reversed_on__isnull=True) | Q(reversed_on__gt=period.end))
               .filter(owner_q(user, "customer__owner"), group_q("salesperson_id", "customer"), one_customer("customer"))
-              .select_related("customer", "document").order_by("due_date", "pk")[:limit])
+              .select_related("customer", "document")
+              .order_by(*(_item_order("due", order, descending) if order else ("due_date", "pk")))[:limit])
         return [KpiItem(i.document_date, i.document_id, i.document.number, i.customer_id,
                         f"{i.customer.code} {i.customer.name}", i.due_date, i.amount) for i in qs]
     kind = "payment" if source == "collected" else "write_off"
     qs = (Allocation.objects.filter(company=company, date__gte=period.start, date__lte=period.end, credit__kind=kind)
           .filter(owner_q(user, "customer__owner"), group_q("instalment__salesperson_id", "instalment__customer"),
                   one_customer("customer"))
-          .select_related("credit", "instalment__document", "customer").order_by("date", "pk")[:limit])
+          .select_related("credit", "instalment__document", "customer")
+          .order_by(*(_item_order("allocations", order, descending) if order else ("date", "pk")))[:limit])
     return [KpiItem(a.date, a.instalment.document_id, a.instalment.document.number, a.customer_id,
                     f"{a.customer.code} {a.customer.name}", a.instalment.due_date, a.amount, a.credit.number) for a in qs]
 

@@ -17,6 +17,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date
+from huikuan.common.listing import Sorting, date_range
 from huikuan.ledger.periods import lock_date, month_end
 
 from . import provision as pv
@@ -136,6 +137,13 @@ def provision_matrix(request):
     }, status=422 if error else 200)
 
 
+ASSESSMENT_SORTS = Sorting({
+    "customer": "customer__name", "document": "document__number", "rate": "rate", "valid_from": "valid_from",
+    "ended_on": "ended_on", "status": "status", "requested_by": "requested_by__username",
+    "decided_by": "decided_by__username", "reason": "reason",
+}, default="-valid_from")
+
+
 @login_required
 def provision_assessments(request):
     _needs(request, "insight.provision.view")
@@ -166,10 +174,20 @@ def provision_assessments(request):
         else:
             messages.success(request, _("Assessment requested; another person must approve it."))
             return redirect("insight:provision-assessments")
-    qs = pv.assessments(company=company)
+    qs = ASSESSMENT_SORTS.apply(date_range(pv.assessments(company=company), "valid_from", request.GET), request.GET)
+    if request.method == "GET" and request.GET.get("format") == "xlsx":
+        return xlsx_response(
+            filename=f"provision-assessments-{clock.today(company)}.xlsx", sheet_title=_("Individual assessments"),
+            columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Document"), "text"), (_("Rate (%)"), "percent"),
+                     (_("Valid from"), "date"), (_("Ended on"), "date"), (_("Status"), "text"), (_("Requested by"), "text"),
+                     (_("Decided by"), "text"), (_("Reason"), "text")],
+            rows=([a.customer.code, a.customer.name, a.document.number if a.document_id else "", a.rate, a.valid_from,
+                   a.ended_on, a.get_status_display(), str(a.requested_by or ""), str(a.decided_by or ""), a.reason]
+                  for a in qs.iterator(chunk_size=2000)))
     return render(request, "insight/provision_assessments.html", {
         "nav": "provisions", "pending": qs.filter(status=AssessmentStatus.PENDING),
         "decided": qs.exclude(status=AssessmentStatus.PENDING)[:200], "form": form, "error": error,
+        **ASSESSMENT_SORTS.context(request.GET),
         "can_edit": request.user.can("insight.provision.edit"),
         "can_approve": request.user.can("insight.provision.approve"),
     }, status=422 if error else 200)

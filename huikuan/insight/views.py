@@ -21,6 +21,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date
+from huikuan.common.listing import Sorting
 
 from . import commission, kpi_calc
 from . import kpis as k
@@ -102,7 +103,12 @@ def _svg_lines(points, series, width=640, height=180, pad=30):
 
 
 def _bars(points, width=640, height=180, pad=30):
-    """Billed and collected per month as paired bars."""
+    """Billed and collected per month as paired bars, each a link to the rows behind it (the month's invoices,
+    the month's receipts: the KPI drill-down)."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    drill = reverse("insight:kpi-items")
     top = max([max(p.billed, p.collected) for p in points] + [1])
     n = len(points)
     slot = (width - 2 * pad) / max(n, 1)
@@ -110,10 +116,12 @@ def _bars(points, width=640, height=180, pad=30):
     out = []
     for i, p in enumerate(points):
         x0 = pad + slot * i
-        for j, (v, colour) in enumerate(((p.billed, "#8aa4c8"), (p.collected, "#2f8f5b"))):
+        for j, (v, colour, source) in enumerate(((p.billed, "#8aa4c8", "billed"), (p.collected, "#2f8f5b", "collected"))):
             h = (height - 2 * pad) * float(max(v, 0) / top)
+            query = urlencode({"period": f"{p.end:%Y-%m}", "as_of": p.end.isoformat(), "source": source})
             out.append({"x": f"{x0 + j * (bw + 1):.1f}", "y": f"{height - pad - h:.1f}", "w": f"{bw:.1f}", "h": f"{h:.1f}",
-                        "colour": colour, "title": f"{p.end:%Y-%m} {v:,.2f}"})
+                        "colour": colour, "title": f"{SOURCE_LABELS[source]} {p.end:%Y-%m} {v:,.2f}",
+                        "href": f"{drill}?{query}"})
     return {"width": width, "height": height, "bars": out, "top": top, "y_base": height - pad,
             "labels": [{"x": f"{pad + slot * i + slot / 2:.1f}", "text": p.end.strftime("%y-%m")} for i, p in enumerate(points)
                        if n <= 12 or i % 2 == (n - 1) % 2]}
@@ -187,6 +195,10 @@ SOURCE_LABELS = {
 }
 
 
+KPI_ITEM_SORTS = Sorting({key: key for key in k.ITEM_ORDER}, default="date")
+_ITEM_DEFAULT = {"ar": "due", "overdue": "due", "current": "due", "due": "due"}  # each source's own order
+
+
 @login_required
 def kpi_items(request):
     company = company_of(request)
@@ -196,7 +208,10 @@ def kpi_items(request):
     if source not in k.SOURCES:
         raise Http404
     key = _key(group, request.GET.get("key"))
-    items = k.kpi_items(user=request.user, company=company, period=period, source=source, group_by=group, key=key)
+    sort = KPI_ITEM_SORTS.state(request.GET)
+    explicit = request.GET.get("sort") == sort.value  # without a (valid) sort the source's own order stays
+    items = k.kpi_items(user=request.user, company=company, period=period, source=source, group_by=group, key=key,
+                        order=sort.key if explicit else "", descending=sort.descending)
     title = str(SOURCE_LABELS[source])
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
@@ -207,6 +222,7 @@ def kpi_items(request):
         )
     total = sum((i.amount for i in items), k.ZERO)
     ctx = {"items": items, "title": title, "period": period, "source": source, "total": total, "limit": 500,
+           **KPI_ITEM_SORTS.context(request.GET if explicit else {"sort": _ITEM_DEFAULT.get(source, "date")}),
            "qs": request.GET.urlencode(), "nav": "kpis", "label": request.GET.get("label", "")}
     template = "insight/kpi_items.html#items" if request.htmx else "insight/kpi_items.html"
     return render(request, template, ctx)

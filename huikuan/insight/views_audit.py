@@ -17,6 +17,7 @@ from huikuan.common import clock
 from huikuan.common.audit import VERB_LABELS, verb_label
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting
 from huikuan.customers.models import Customer
 
 from . import audit_report as ar
@@ -61,12 +62,21 @@ def _xlsx(company, qs, name: str, title: str):
                          rows=ar.xlsx_rows(company, qs, XLSX_MAX))
 
 
+# The log pages by keyset on (at, id), so it sorts by time only, both ways; who, action and object are
+# narrowed by the filters instead (an ORDER BY on them would need OFFSET paging over the whole log)
+EVENT_SORTS = Sorting({"at": "at"}, default="-at", tiebreak="id", nulls_last=False)
+
+
 def _page(qs, request, error):
-    """The page after the request's cursor; a damaged cursor gives the first page and an error."""
+    """The page after the request's cursor, in the request's time order; a damaged cursor gives the first page
+    and an error."""
+    oldest = not EVENT_SORTS.state(request.GET).descending
+    qs = EVENT_SORTS.apply(qs, request.GET)
     try:
-        events, after = ar.page_after(qs, after=request.GET.get("after", "") if not error else "", size=PER_PAGE)
+        events, after = ar.page_after(qs, after=request.GET.get("after", "") if not error else "", size=PER_PAGE,
+                                      oldest_first=oldest)
     except ar.AuditFilterError as exc:
-        events, after = ar.page_after(qs, size=PER_PAGE)
+        events, after = ar.page_after(qs, size=PER_PAGE, oldest_first=oldest)
         error = exc.message
     return events, after, error
 
@@ -90,7 +100,8 @@ def audit_report(request):
     if request.GET.get("format") == "xlsx":
         if f.category:
             label = str(ar.BY_CODE[f.category].label)
-            return _xlsx(company, ar.events(company=company, f=f), f"audit-{f.category}", label)
+            return _xlsx(company, EVENT_SORTS.apply(ar.events(company=company, f=f), request.GET), f"audit-{f.category}",
+                         label)
         return _findings_xlsx(company, f)
     counts = ar.category_counts(company=company, f=f)
     top = max((n for _c, n in counts), default=0) or 1
@@ -106,7 +117,7 @@ def audit_report(request):
     return render(request, "insight/audit_report.html", {
         "nav": "audit", "form": form, "error": error, "counts": counts, "findings": findings, "rows": rows,
         "after": after, "qs": params.urlencode(), "category": ar.BY_CODE.get(f.category), "people": _people(company),
-        "categories": [(c.code, c.label) for c in ar.CATEGORIES],
+        "categories": [(c.code, c.label) for c in ar.CATEGORIES], **EVENT_SORTS.context(request.GET),
     }, status=422 if error else 200)
 
 
@@ -132,7 +143,7 @@ def audit_search(request):
     f, form, error = _filters(request, company, search=True)
     qs = ar.events(company=company, f=f)
     if request.GET.get("format") == "xlsx" and not error:
-        return _xlsx(company, qs, "audit-log", _("Audit log"))
+        return _xlsx(company, EVENT_SORTS.apply(qs, request.GET), "audit-log", _("Audit log"))
     events, after, error = _page(qs, request, error)
     params = request.GET.copy()
     for k in ("after", "format"):
@@ -140,5 +151,5 @@ def audit_search(request):
     verbs = sorted(((v, verb_label(v)) for v in VERB_LABELS), key=lambda p: p[1])
     return render(request, "insight/audit_search.html", {
         "nav": "audit", "form": form, "error": error, "rows": ar.event_rows(company, events), "after": after,
-        "qs": params.urlencode(), "verbs": verbs, "people": _people(company),
+        "qs": params.urlencode(), "verbs": verbs, "people": _people(company), **EVENT_SORTS.context(request.GET),
     }, status=422 if error else 200)

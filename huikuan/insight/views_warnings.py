@@ -18,6 +18,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting
 from huikuan.common.paging import capped_page
 from huikuan.customers.selectors import scoped_customers
 
@@ -25,12 +26,12 @@ from . import early_warnings as ew
 from .models import Severity, WarningKind, WarningStatus
 
 STATUSES = ("active", "open", "acknowledged", "resolved", "all")
-SORTS = {
-    "-raised_on": ("-raised_on", "-sev", "-id"), "raised_on": ("raised_on", "id"),
-    "-severity": ("-sev", "-raised_on", "-id"), "severity": ("sev", "-raised_on", "-id"),
-    "-amount": ("-amount", "-id"), "amount": ("amount", "id"),
-    "customer": ("customer__code", "-raised_on", "-id"),
-}
+# the shared list sorting (issue 13): headers and the select of the filter form use the same keys
+WARNING_SORTS = Sorting({
+    "raised_on": ("raised_on", "sev"), "severity": ("sev", "raised_on"), "kind": ("kind", "-raised_on"),
+    "customer": ("customer__code", "-raised_on"), "amount": "amount", "owner": ("owner__username", "-raised_on"),
+    "status": ("status", "-raised_on"),
+}, default="-raised_on")
 PER_PAGE = 50
 
 
@@ -62,11 +63,11 @@ def _filtered(request, company):
         qs = qs.filter(raised_on__gte=since)
     if until:
         qs = qs.filter(raised_on__lte=until)
-    sort = g.get("sort") if g.get("sort") in SORTS else "-raised_on"
+    sort = WARNING_SORTS.state(g).value
     qs = qs.annotate(sev=ew.severity_order()).select_related("customer", "owner", "manager", "acted_by")
     form = {"status": status, "kind": kind, "severity": severity, "customer": customer or "", "owner": owner or "",
             "q": q, "from": since.isoformat() if since else "", "to": until.isoformat() if until else "", "sort": sort}
-    return qs.order_by(*SORTS[sort]), form
+    return WARNING_SORTS.apply(qs, g), form
 
 
 def _who(user) -> str:
@@ -101,10 +102,15 @@ def warning_list(request):
         "statuses": [("active", _("Open or acknowledged")), ("open", WarningStatus.OPEN.label),
                      ("acknowledged", WarningStatus.ACKNOWLEDGED.label), ("resolved", WarningStatus.RESOLVED.label),
                      ("all", _("All"))],
+        # every order the headers offer, also as a select (on a phone the list is cards without headers)
         "sorts": [("-raised_on", _("Newest first")), ("raised_on", _("Oldest first")),
-                  ("-severity", _("Most severe first")), ("-amount", _("Largest amount first")),
-                  ("customer", _("Customer"))],
+                  ("-severity", _("Most severe first")), ("severity", _("Least severe first")),
+                  ("-amount", _("Largest amount first")), ("amount", _("Smallest amount first")),
+                  *((f"{d}{key}", f"{label} {'▼' if d else '▲'}") for key, label in (
+                      ("customer", _("Customer")), ("kind", _("Rule")), ("owner", _("Owner")), ("status", _("Status")))
+                    for d in ("", "-"))],
         "can_act": request.user.can("warnings.act"), "can_rules": request.user.can("warnings.rules"),
+        **WARNING_SORTS.context(request.GET),
     })
 
 

@@ -15,10 +15,18 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.paging import capped_page
 
 from . import financing, financing_evidence
 from .models import FinancedItem
+
+FINANCED_SORTS = Sorting({
+    "customer": "instalment__customer__name", "document": "instalment__document__number", "due": "instalment__due_date",
+    "bank": "bank", "reference": "reference", "financed_on": "financed_on", "amount": "amount",
+    "open": "instalment__open_amount"}, default="-financed_on")
+ELIGIBLE_SORTS = Sorting({"customer": "customer__name", "grade": "grade", "document": "document__number",
+                          "due": "due_date", "open": "open_amount"}, default="due")
 
 
 @login_required
@@ -61,6 +69,8 @@ def financing_page(request):
               .select_related("instalment__customer", "instalment__document", "released_by").order_by("-financed_on", "-id"))
         if g.get("released") != "1":
             qs = qs.filter(released_on__isnull=True)
+        sorting = FINANCED_SORTS
+        qs = sorting.apply(date_range(qs, "financed_on", g), g)
         if g.get("format") == "xlsx":
             columns = [(_("Customer"), "text"), (_("Document"), "text"), (_("Due date"), "date"), (_("Bank"), "text"),
                        (_("Financing contract"), "text"), (_("Financed on"), "date"), (_("Financed amount"), "money"),
@@ -71,7 +81,8 @@ def financing_page(request):
             return xlsx_response(filename=f"financed-{company.code}.xlsx", sheet_title=_("Financed items"),
                                  columns=columns, rows=rows)
     else:
-        qs = financing.eligible(company=company, criteria=criteria)
+        sorting = ELIGIBLE_SORTS
+        qs = sorting.apply(financing.eligible(company=company, criteria=criteria), g)
         if g.get("format") == "xlsx":
             columns = [(_("Customer"), "text"), (_("Grade"), "text"), (_("Document"), "text"), (_("Document date"), "date"),
                        (_("Due date"), "date"), (_("Open amount"), "money")]
@@ -83,4 +94,4 @@ def financing_page(request):
     return render(request, "integrations/financing.html", {
         "nav": "financing", "page": capped_page(qs, 100, g.get("page")), "criteria": criteria, "show": show,
         "params": urlencode(params), "today": today, "grades": ",".join(criteria.grades),
-        "released": g.get("released") == "1"})
+        "released": g.get("released") == "1", **sorting.context(g)})

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.paging import capped_page
 
 from . import services
@@ -44,6 +45,13 @@ def _events_label(events) -> str:
     return ", ".join(str(EVENT_TYPES.get(e, e)) for e in events)
 
 
+ENDPOINT_SORTS = Sorting({"url": "url", "description": "description", "status": ("-is_active", "consecutive_failures"),
+                         "created": "created_at"}, default="-created")
+DELIVERY_SORTS = Sorting({"created": "created_at", "event": "message__event_type", "message": "message__msg_id",
+                         "status": "status", "attempts": "attempts", "response": "last_status_code",
+                         "next": "next_attempt_at"}, default="-created")
+
+
 @login_required
 def endpoint_list(request):
     company = _admin(request)
@@ -59,7 +67,7 @@ def endpoint_list(request):
             return redirect("integrations:webhook-detail", pk=endpoint.pk)
         except DomainError as exc:
             error, field = exc.message, exc.field
-    endpoints = Endpoint.objects.filter(company=company).order_by("-created_at", "-id")
+    endpoints = ENDPOINT_SORTS.apply(Endpoint.objects.filter(company=company), request.GET)
     if request.GET.get("format") == "xlsx":
         columns = [(_("URL"), "text"), (_("Description"), "text"), (_("Events"), "text"), (_("Status"), "text"),
                    (_("Failures in a row"), "int"), (_("Created"), "date")]
@@ -69,6 +77,7 @@ def endpoint_list(request):
                              rows=rows)
     return render(request, "integrations/endpoints.html", {
         "nav": "webhooks", "endpoints": endpoints, "form": form, "error": error, "field": field,
+        **ENDPOINT_SORTS.context(request.GET),
         "event_types": list(EVENT_TYPES.items())}, status=422 if error else 200)
 
 
@@ -93,6 +102,7 @@ def endpoint_detail(request, pk):
                   .order_by("-created_at", "-id"))
     if status in DeliveryStatus.values:
         deliveries = deliveries.filter(status=status)
+    deliveries = DELIVERY_SORTS.apply(date_range(deliveries, "created_at__date", request.GET), request.GET)
     if request.GET.get("format") == "xlsx":
         statuses = dict(DeliveryStatus.choices)
         columns = [(_("Message ID"), "text"), (_("Event"), "text"), (_("Created"), "date"), (_("Status"), "text"),
@@ -107,7 +117,7 @@ def endpoint_detail(request, pk):
     return render(request, "integrations/endpoint.html", {
         "nav": "webhooks", "endpoint": endpoint, "page": page, "status": status, "statuses": DeliveryStatus.choices,
         "params": urlencode({"status": status}) if status else "", "form": form, "error": error, "field": field,
-        "event_types": list(EVENT_TYPES.items()),
+        "event_types": list(EVENT_TYPES.items()), **DELIVERY_SORTS.context(request.GET),
         "has_overlap": len(endpoint.signing_secrets(timezone.now())) > 1,
     }, status=422 if error else 200)
 

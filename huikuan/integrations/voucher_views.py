@@ -13,6 +13,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import csv_response, xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting, date_range
 
 from . import vouchers
 from .models import BankAccountCode, VoucherExport
@@ -24,6 +25,10 @@ def _finance(request):
     if not request.user.can(vouchers.PERM):
         raise PermissionDenied
     return company
+
+
+EXPORT_SORTS = Sorting({"created": "created_at", "layout": "layout", "period": ("period_from", "period_to"),
+                       "vouchers": "voucher_count", "credits": "credit_count"}, default="-created")
 
 
 @login_required
@@ -62,6 +67,7 @@ def voucher_page(request):
         except DomainError as exc:
             error = exc.message
     exports = VoucherExport.objects.filter(company=company).select_related("created_by").defer("lines")
+    exports = EXPORT_SORTS.apply(date_range(exports, "created_at__date", request.GET), request.GET)
     if request.GET.get("format") == "xlsx":
         columns = [(_("Created"), "date"), (_("Layout"), "text"), (_("From"), "date"), (_("To"), "date"),
                    (_("Re-export"), "text"), (_("Vouchers"), "int"), (_("Receipts and credits"), "int"),
@@ -74,7 +80,8 @@ def voucher_page(request):
     return render(request, "integrations/vouchers.html", {
         "nav": "vouchers", "mapping": mapping, "form": form, "error": error, "exports": exports[:100],
         "layouts": [(k, v.label) for k, v in LAYOUTS.items()],
-        "accounts": [(a, codes.get(a.pk, "")) for a in accounts]}, status=422 if error else 200)
+        "accounts": [(a, codes.get(a.pk, "")) for a in accounts], **EXPORT_SORTS.context(request.GET)},
+        status=422 if error else 200)
 
 
 @login_required

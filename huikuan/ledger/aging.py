@@ -364,6 +364,13 @@ class AgingItem:
     marked: bool = False  # among ``aging_items(marked=…)`` (e.g. financed)
 
 
+# the drill-down's sortable columns (issue 13): key → SQL expression over the drill's own query
+DRILL_ORDER = {
+    "document": "d.number", "customer": "c.code", "document_date": "t.document_date", "due": "t.due_date",
+    "days": "t.due_date", "amount": "t.amount", "open": "t.x",
+}
+
+
 def aging_items(
     *,
     user,
@@ -376,10 +383,15 @@ def aging_items(
     limit: int = 500,
     marked: tuple[str, list] | None = None,
     marked_mode: str | None = None,
+    order: str = "due",
+    descending: bool = False,
 ) -> list[AgingItem]:
     """The instalments behind one cell of the aging report (drill-down), open amounts as of ``as_of``;
     ``marked`` (a sub-SELECT of instalment ids) flags those items (``AgingItem.marked``), and with
-    ``marked_mode`` "only" / "exclude" keeps only them / leaves them out."""
+    ``marked_mode`` "only" / "exclude" keeps only them / leaves them out. Sorted by ``order`` (a key of
+    ``DRILL_ORDER``; days past due run against the due date), then the instalment id, in one direction."""
+    if order not in DRILL_ORDER:
+        raise ValueError("bad order")
     inner, params = _base_sql(user=user, company=company, as_of=as_of)
     where = ["t.x <> 0"]
     extra: list = []
@@ -402,12 +414,13 @@ def aging_items(
         else:
             where.append(f"{key_sql} = %s")
             extra.append(key)
+    direction = "DESC" if descending != (order == "days") else "ASC"
     flag, flag_params = (f"CASE WHEN t.id IN ({marked[0]}) THEN 1 ELSE 0 END", list(marked[1])) if marked else ("0", [])
     sql = (
         f"SELECT t.id, t.document_id, d.number, c.id, c.code || ' ' || c.name, t.document_date, t.due_date, t.amount, t.x, "
         f"{flag} FROM ({inner}) t JOIN ledger_receivabledocument d ON d.id = t.document_id "
         f"JOIN customers_customer c ON c.id = t.customer_id LEFT JOIN accounts_user u ON u.id = t.salesperson_id "
-        f"WHERE {' AND '.join(where)} ORDER BY t.due_date, t.id LIMIT %s"
+        f"WHERE {' AND '.join(where)} ORDER BY {DRILL_ORDER[order]} {direction}, t.id {direction} LIMIT %s"
     )
     rows = fetch(sql, flag_params + params + extra + [limit])
     out = []

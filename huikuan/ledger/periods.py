@@ -156,6 +156,8 @@ def reopen_month(*, company, month: dt.date, actor, reason: str) -> PeriodEvent:
     return event
 
 
-def period_history(*, company, limit: int = 200):
-    """Close/reopen events of the company, newest first, with their actor."""
-    return PeriodEvent.objects.filter(company=company).select_related("actor").order_by("-at", "-id")[:limit]
+def period_history(*, company, limit: int | None = 200):
+    """Close/reopen events of the company, newest first, with their actor (all of them when ``limit`` is None,
+    as a queryset the caller may still filter and order)."""
+    qs = PeriodEvent.objects.filter(company=company).select_related("actor").order_by("-at", "-id")
+    return qs if limit is None else qs[:limit]

@@ -17,6 +17,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.ledger import selectors as ledger_sel
 
 from . import model, services
@@ -76,21 +77,39 @@ def _figure_rows(figures: dict) -> list[dict]:
     return out
 
 
+VERSION_SORTS = Sorting({"version": "version", "trained_at": "trained_at", "by": "trained_by__username", "items": "items",
+                        "window": ("window_start", "window_end"), "live": "live", "seconds": "seconds"},
+                       default="-version")
+
+
 @login_required
 def models_page(request):
     """The backtest report of a version (default: the active one) beside the baselines, its calibration
     table, and the versions with activate / roll back (?format=xlsx: the report)."""
     _needs(request, "prediction.models")
     company = company_of(request)
-    versions = list(ModelVersion.objects.filter(company=company).defer("blob").select_related("trained_by")
-                    .order_by("-version")[:100])
+    versions = list(VERSION_SORTS.apply(date_range(
+        ModelVersion.objects.filter(company=company).defer("blob").select_related("trained_by"), "trained_at__date",
+        request.GET), request.GET)[:100])
     wanted = parse_int(request.GET.get("version"))
     if wanted is not None:
-        shown = next((v for v in versions if v.version == wanted), None)
+        shown = next((v for v in versions if v.version == wanted), None) or (
+            ModelVersion.objects.filter(company=company, version=wanted).defer("blob").first())
         if shown is None:
             raise Http404
     else:
-        shown = next((v for v in versions if v.is_active), versions[0] if versions else None)
+        every = ModelVersion.objects.filter(company=company).defer("blob").select_related("trained_by")
+        shown = (next((v for v in versions if v.is_active), None) or every.filter(is_active=True).first()
+                 or every.order_by("-version").first())
+    if _wants_xlsx(request) and request.GET.get("list") == "versions":
+        return xlsx_response(
+            filename="prediction-versions.xlsx", sheet_title=_("Versions"),
+            columns=[(_("Version"), "int"), (_("Trained at"), "date"), (_("By"), "text"), (_("Training items"), "int"),
+                     (_("From"), "date"), (_("To"), "date"), (_("Predictions come from:"), "text"), (_("Live"), "text"),
+                     (_("Seconds"), "text")],
+            rows=([v.version, v.trained_at, str(v.trained_by or ""), v.items, v.window_start, v.window_end,
+                   str(LIVE_LABELS.get(v.live, v.live)), _("Yes") if v.is_active else "", str(v.seconds)]
+                  for v in versions))
     figures = _figure_rows(shown.backtest) if shown else []
     if _wants_xlsx(request) and shown is not None:
         cal = next((f["calibration"] for f in figures if f["model"]), [])
@@ -115,7 +134,8 @@ def models_page(request):
         "nav": "prediction", "versions": versions, "shown": shown, "figures": figures, "metrics": METRICS,
         "live_label": LIVE_LABELS.get(shown.live, shown.live) if shown else "", "baselines": model.BASELINES,
         "calibration": next((f["calibration"] for f in figures if f["model"]), []),
-        "can_activate": request.user.can("prediction.activate"), "today": clock.today(company)})
+        "can_activate": request.user.can("prediction.activate"), "today": clock.today(company),
+        **VERSION_SORTS.context(request.GET)})
 
 
 @login_required

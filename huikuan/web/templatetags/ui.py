@@ -57,11 +57,12 @@ def mailto(address):
 
 
 @register.simple_tag(takes_context=True)
-def sort_th(context, key, label, css="", first=""):
+def sort_th(context, key, label, css="", first="", path=""):
     """A sortable column header: ``{% sort_th "amount" _("Amount") "num" "-" %}``.
 
     The link keeps every filter of the page, drops the page number and flips the direction when the
-    column is already the sort; ``first="-"`` makes the first click sort descending (amounts, dates).
+    column is already the sort; ``first="-"`` makes the first click sort descending (amounts, dates);
+    ``path`` is the list's own URL when the table is a fragment shown inside another page.
     Reads ``sort`` (``common.listing.SortState``) from the context; without it the header is plain.
     """
     state = context.get("sort")
@@ -79,8 +80,8 @@ def sort_th(context, key, label, css="", first=""):
     arrow = ("▼" if state.descending else "▲") if current else ""
     aria = ("descending" if state.descending else "ascending") if current else "none"
     return format_html(
-        '<th class="{} sortable" aria-sort="{}"><a href="?{}" data-sort="{}">{}<span class="arrow">{}</span></a></th>',
-        css, aria, params.urlencode(), key, label, arrow,
+        '<th class="{} sortable" aria-sort="{}"><a href="{}?{}" data-sort="{}">{}<span class="arrow">{}</span></a></th>',
+        css, aria, path, params.urlencode(), key, label, arrow,
     )
 
 

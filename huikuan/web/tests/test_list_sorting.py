@@ -201,3 +201,34 @@ def test_every_list_sorts_by_each_column_both_ways_with_its_export(as_user, docu
             assert f'name="{name}"' in html, (url, name)
         sep = "&" if "?" in export else "?"
         assert c.get(f"{export}{sep}sort=-{next(iter(sorting.columns))}").status_code == 200, export
+
+
+def test_a_column_field_may_run_against_the_columns_direction_and_indexed_lists_keep_plain_nulls():
+    def terms(sorting, raw):
+        return [(o.expression.name, o.descending, bool(o.nulls_last)) for o in sorting.order(QueryDict(raw))]
+
+    sorting = Sorting({"status": ("-is_active", "name")}, default="status")
+    assert terms(sorting, "sort=status") == [("is_active", True, True), ("name", False, True), ("pk", False, True)]
+    assert terms(sorting, "sort=-status") == [("is_active", False, True), ("name", True, True), ("pk", True, True)]
+    plain = Sorting({"amount": "amount"}, default="-amount", tiebreak="id", nulls_last=False)
+    assert terms(plain, "") == [("amount", True, False), ("id", True, False)]
+
+
+def test_contacts_sort_by_each_column_and_the_export_follows(as_user, customer):
+    from huikuan.customers.models import Contact
+
+    Contact.objects.create(customer=customer, name="乙 Li", phone="13800000002", is_primary=True)
+    Contact.objects.create(customer=customer, name="甲 Wang", phone="13800000001")
+    Contact.objects.create(customer=customer, name="丙 Zhao", phone="13800000003", is_active=False)
+    c = as_user("finance")
+    url = f"/customers/{customer.pk}/contacts/"
+
+    def names(html):
+        return [n.strip() for n in re.findall(r"<tr(?: class=\"muted\")?>\s*<td>([^<]+)", html)]
+
+    assert names(c.get(url).content.decode()) == ["乙 Li", "甲 Wang", "丙 Zhao"]  # active, primary first
+    assert names(c.get(f"{url}?sort=phone").content.decode()) == ["甲 Wang", "乙 Li", "丙 Zhao"]
+    assert names(c.get(f"{url}?sort=-phone").content.decode()) == ["丙 Zhao", "乙 Li", "甲 Wang"]
+    r = c.get(f"{url}?sort=-phone&format=xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(b"".join(r.streaming_content) if r.streaming else r.content)).active
+    assert [row[1] for row in ws.iter_rows(min_row=2, values_only=True) if row[1]] == ["丙 Zhao", "乙 Li", "甲 Wang"]

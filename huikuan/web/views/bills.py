@@ -15,12 +15,17 @@ from huikuan.collections.bills import REMIND_DAYS  # the daily reminder task use
 from huikuan.common import clock
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import ZERO, MoneyField
 from huikuan.common.paging import capped_page
 from huikuan.ledger import selectors as sel
 from huikuan.ledger.models import BillStatus, Method
 
 PAGE_SIZE = 50
+
+BILL_SORTS = Sorting({"maturity": "bill_maturity_date", "number": "bill_number", "kind": "method", "acceptor": "bill_acceptor",
+                      "customer": "customer__name", "payment": ("date", "number"), "status": "bill_status",
+                      "amount": "amount"}, default="maturity")
 
 
 def _filters(request) -> dict:
@@ -43,6 +48,8 @@ def bill_register(request):
     remind_until = today + dt.timedelta(days=f["remind"])
     qs = sel.bill_register(user=request.user, company=company, status=f["status"], method=f["method"], q=f["q"],
                            matures_by=remind_until if f["soon"] else None)
+    qs = BILL_SORTS.apply(date_range(date_range(qs, "bill_maturity_date", request.GET, prefix="due"), "date",
+                                     request.GET), request.GET)
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
             filename="bill-register.xlsx", sheet_title=_("Bill register"),
@@ -71,4 +78,5 @@ def bill_register(request):
         "nav": "payments", "page": page, "params": params.urlencode(), "f": f, "today": today,
         "remind_until": remind_until, "summary": summary, "bill_statuses": BillStatus.choices,
         "methods": [(m, label) for m, label in Method.choices if m in sel.BILL_METHODS],
+        **BILL_SORTS.context(request.GET),
     })

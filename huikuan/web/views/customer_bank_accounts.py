@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
+from huikuan.common.listing import Sorting, date_range
 from huikuan.customers import bank_accounts as services
 from huikuan.customers import selectors
 
@@ -34,17 +35,23 @@ class BankAccountForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Note"), max_length=200, required=False)
 
 
+BANK_ACCOUNT_SORTS = Sorting({"bank": "bank_name", "number": "account_number", "holder": "account_name", "note": "note",
+                              "added": "created_at"}, default="added")
+
+
 @login_required
 def customer_bank_accounts(request, pk):
     customer = selectors.get_customer(user=request.user, company=_company(request), pk=pk)
-    accounts = selectors.customer_bank_accounts(customer=customer)
+    accounts = BANK_ACCOUNT_SORTS.apply(
+        date_range(selectors.customer_bank_accounts(customer=customer), "created_at__date", request.GET), request.GET)
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
             filename=f"bank-accounts-{customer.code}.xlsx", sheet_title=_("Bank accounts"),
             columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Bank (开户行)"), "text"),
-                     (_("Account number (账号)"), "text"), (_("Account holder (户名)"), "text"), (_("Note"), "text")],
-            rows=((customer.code, customer.name, a.bank_name, a.account_number, a.account_name, a.note)
-                  for a in accounts),
+                     (_("Account number (账号)"), "text"), (_("Account holder (户名)"), "text"), (_("Note"), "text"),
+                     (_("Added"), "date")],
+            rows=((customer.code, customer.name, a.bank_name, a.account_number, a.account_name, a.note,
+                   a.created_at.date()) for a in accounts),
         )
     can_edit = request.user.can("customer.edit")
     form = BankAccountForm(request.POST or None)
@@ -58,7 +65,8 @@ def customer_bank_accounts(request, pk):
             else:
                 messages.success(request, _("Bank account added."))
                 return _done(request, "web:customer-bank-accounts", pk=customer.pk)
-    context = {"nav": "customers", "customer": customer, "accounts": accounts, "form": form, "can_edit": can_edit}
+    context = {"nav": "customers", "customer": customer, "accounts": accounts, "form": form, "can_edit": can_edit,
+               **BANK_ACCOUNT_SORTS.context(request.GET)}
     return _render_form(request, "customers/bank_accounts.html", context, invalid=bool(form.errors))
 
 

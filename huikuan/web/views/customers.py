@@ -25,6 +25,7 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_int as _int_or_none
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import CURRENCY_CHOICES
 from huikuan.customers import review, selectors, services
 from huikuan.customers.models import Channel, CustomerStatus, DocumentKind, TermKind
@@ -427,6 +428,16 @@ class GroupForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
 
 
+GROUP_SORTS = Sorting({"name": "name", "customers": "n"}, default="name")
+CONTACT_SORTS = Sorting({"name": "name", "role": "title", "phone": "phone", "email": "email", "wechat": "wechat_id",
+                         "channel": "preferred_channel", "status": ("-is_active", "-is_primary", "name")},
+                        default="status")
+FILE_SORTS = Sorting({"title": "title", "kind": "kind", "size": "size", "valid": "valid_until",
+                      "by": "uploaded_by__username", "at": "uploaded_at"}, default="-at")
+TERM_SORTS = Sorting({"code": "code", "name": "name", "kind": "kind", "days": "days",
+                      "discount": ("discount_percent", "discount_days"), "status": ("-active", "code")}, default="code")
+
+
 @login_required
 def group_list(request):
     company = _company(request)
@@ -443,12 +454,17 @@ def group_list(request):
                 return _done(request, "web:group-list")
     from django.db.models import Count
 
-    groups = selectors.customer_groups(company=company).annotate(n=Count("customers"))
+    groups = GROUP_SORTS.apply(selectors.customer_groups(company=company).annotate(n=Count("customers")), request.GET)
+    if request.GET.get("format") == "xlsx":
+        return xlsx_response(filename=f"customer-groups-{company.code}.xlsx", sheet_title=_("Customer groups"),
+                             columns=[(_("Name"), "text"), (_("Customers"), "int")],
+                             rows=([g.name, g.n] for g in groups))
     context = {
         "nav": "customers",
         "form": form,
         "groups": groups,
         "can_edit": request.user.can("customer.edit"),
+        **GROUP_SORTS.context(request.GET),
     }
     return _render_form(request, "customers/groups.html", context, invalid=bool(form.errors))
 
@@ -478,11 +494,23 @@ class ContactForm(forms.Form):
 @login_required
 def customer_contacts(request, pk):
     customer = selectors.get_customer(user=request.user, company=_company(request), pk=pk)
+    contacts = CONTACT_SORTS.apply(selectors.customer_contacts(customer=customer), request.GET)
+    if request.GET.get("format") == "xlsx":
+        channels = dict(Channel.choices)
+        return xlsx_response(
+            filename=f"contacts-{customer.code}.xlsx", sheet_title=_("Contacts"),
+            columns=[(_("Customer code"), "text"), (_("Name"), "text"), (_("Role"), "text"), (_("Phone"), "text"),
+                     (_("Email"), "text"), (_("WeChat ID"), "text"), (_("Preferred channel"), "text"),
+                     (_("Primary contact"), "text"), (_("Status"), "text")],
+            rows=([customer.code, c.name, c.title, c.phone, c.email, c.wechat_id,
+                   str(channels.get(c.preferred_channel, c.preferred_channel)), _("Yes") if c.is_primary else "",
+                   _("Active") if c.is_active else _("Inactive")] for c in contacts))
     context = {
         "nav": "customers",
         "customer": customer,
-        "contacts": selectors.customer_contacts(customer=customer),
+        "contacts": contacts,
         "can_edit": request.user.can("customer.edit"),
+        **CONTACT_SORTS.context(request.GET),
     }
     return render(request, "customers/contacts.html", context)
 
@@ -588,10 +616,20 @@ def customer_files(request, pk):
             else:
                 messages.success(request, _("File uploaded."))
                 return _done(request, "web:customer-files", pk=customer.pk)
+    files = FILE_SORTS.apply(date_range(selectors.customer_files(customer=customer), "uploaded_at__date", request.GET),
+                             request.GET)
+    if request.GET.get("format") == "xlsx" and request.method == "GET":
+        return xlsx_response(
+            filename=f"files-{customer.code}.xlsx", sheet_title=_("Files"),
+            columns=[(_("Customer code"), "text"), (_("Title"), "text"), (_("Kind"), "text"), (_("Size (KB)"), "int"),
+                     (_("Valid until"), "date"), (_("Uploaded by"), "text"), (_("Uploaded at"), "text")],
+            rows=([customer.code, f.title, f.get_kind_display(), (f.size + 512) // 1024, f.valid_until,
+                   str(f.uploaded_by or ""), f.uploaded_at.strftime("%Y-%m-%d %H:%M")] for f in files))
     context = {
         "nav": "customers",
         "customer": customer,
-        "files": selectors.customer_files(customer=customer),
+        "files": files,
+        **FILE_SORTS.context(request.GET),
         "form": form,
         "can_upload": request.user.can("customer.document"),
     }
@@ -691,7 +729,7 @@ def _term_initial(term) -> dict:
 @login_required
 def term_list(request):
     company = _company(request)
-    terms = selectors.payment_terms(company=company)
+    terms = TERM_SORTS.apply(selectors.payment_terms(company=company), request.GET)
     if request.GET.get("format") == "xlsx":
         columns = [
             (_("Code"), "text"),
@@ -730,6 +768,7 @@ def term_list(request):
             for t in terms
         ],
         "can_edit": request.user.can("terms.edit"),
+        **TERM_SORTS.context(request.GET),
     }
     return render(request, "customers/terms.html", context)
 

@@ -16,6 +16,7 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of
+from huikuan.common.listing import Sorting, date_range
 from huikuan.ledger import periods
 
 from .ledger import needs
@@ -41,12 +42,17 @@ def _month(form) -> dt.date | None:
         return None
 
 
+PERIOD_SORTS = Sorting({"at": "at", "action": "action", "month": "month", "before": "lock_date_before",
+                       "after": "lock_date_after", "by": "actor__username", "reason": "reason"}, default="-at")
+
+
 @login_required
 @needs("ledger.period.view")
 def period_page(request):
     company = company_of(request)
     today = clock.today(company)
-    history = periods.period_history(company=company)
+    history = PERIOD_SORTS.apply(date_range(periods.period_history(company=company, limit=None), "at__date", request.GET),
+                                 request.GET)[:200]
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
             filename="period-close.xlsx", sheet_title=_("Period close"),
@@ -88,6 +94,7 @@ def period_page(request):
         status = 422
     return render(request, "ledger/periods.html", {
         "nav": "periods", "lock_date": periods.lock_date(company.pk), "history": history,
+        **PERIOD_SORTS.context(request.GET),
         "close_form": close_form, "reopen_form": reopen_form,
         "can_close": request.user.can("ledger.period.close"), "can_reopen": request.user.can("ledger.period.reopen"),
     }, status=status)

@@ -21,12 +21,13 @@ from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
 from huikuan.common.http import parse_date as _date
+from huikuan.common.listing import Sorting, date_range
 from huikuan.common.money import ZERO
 from huikuan.customers.selectors import customer_groups, get_customer, scoped_customers
 from huikuan.insight.aging import aging_report
 from huikuan.integrations import financing
 from huikuan.ledger import aging as ledger_aging
-from huikuan.ledger.aging import COLLECTION_EDGES, GROUPS, aging_items, buckets_for
+from huikuan.ledger.aging import COLLECTION_EDGES, DRILL_ORDER, GROUPS, aging_items, buckets_for
 from huikuan.statements import services as st_services
 from huikuan.statements.export import statement_xlsx_response
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
@@ -131,6 +132,10 @@ def aging(request):
     })
 
 
+# the drill's order is SQL over its own query (ledger.aging.DRILL_ORDER); the helper keeps the state and headers
+DRILL_SORTS = Sorting({key: key for key in DRILL_ORDER}, default="due")
+
+
 @login_required
 def aging_drill(request):
     company, as_of, scheme, basis, group, edges, years, _err = _aging_params(request)
@@ -154,9 +159,11 @@ def aging_drill(request):
     export = request.GET.get("format") == "xlsx"
     # the page lists the oldest DRILL_PAGE instalments (and says so when there are more), the export up to XLSX_ROWS
     limit = XLSX_ROWS if export else DRILL_PAGE
+    order = DRILL_SORTS.state(request.GET)
     items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
                         group_by=group if key is not None or group != "none" else "none", key=key,
-                        marked=marked, marked_mode=mode or None, limit=limit + 1)
+                        marked=marked, marked_mode=mode or None, limit=limit + 1, order=order.key,
+                        descending=order.descending)
     truncated = len(items) > limit
     items = items[:limit]
     if export:
@@ -171,7 +178,8 @@ def aging_drill(request):
         )
     tpl = "reports/aging.html#drill" if getattr(request, "htmx", False) else "reports/aging_drill.html"
     return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of, "truncated": truncated,
-                                 "xlsx_rows": XLSX_ROWS,
+                                 "xlsx_rows": XLSX_ROWS, **DRILL_SORTS.context(request.GET),
+                                 "oldest_first": order.value == DRILL_SORTS.default,
                                  "total": sum((i.open_amount for i in items), 0), "qs": request.GET.urlencode()})
 
 
@@ -282,11 +290,16 @@ def statement_reply(request, pk: int):
     }, status=422 if error else 200)
 
 
+STATEMENT_SORTS = Sorting({"number": "number", "customer": "customer__code", "period": ("period_to", "created_at"),
+                          "closing": "closing_amount", "status": "status", "replied": "replied_on"}, default="-period")
+
+
 @login_required
 def statement_index(request):
     company = _company(request)
     qs = statement_list(company=company, customer_qs=scoped_customers(user=request.user, company=company),
                         status=request.GET.get("status", ""))
+    qs = STATEMENT_SORTS.apply(date_range(qs, "period_to", request.GET), request.GET)
     if request.GET.get("format") == "xlsx":
         return xlsx_response(
             filename="statements.xlsx", sheet_title=_("Statements"),
@@ -302,6 +315,7 @@ def statement_index(request):
         "nav": "statements", "page": page, "status": request.GET.get("status", ""), "statuses": ReplyStatus.choices,
         "batches": batches, "owners": owners, "groups": customer_groups(company=company),
         "today": clock.today(company), "can_issue": request.user.can("ledger.post") or request.user.can("customer.edit"),
+        **STATEMENT_SORTS.context(request.GET),
     })
 
 

@@ -27,6 +27,7 @@ from huikuan.accounts.models import Company, Role, Team, User
 from huikuan.common import audit
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
+from huikuan.common.listing import Sorting
 from huikuan.common.models import AuditEvent
 from huikuan.common.money import MINOR_UNITS
 from huikuan.customers.models import TermKind
@@ -260,6 +261,11 @@ class PasswordResetForm(forms.Form):
     password = forms.CharField(label=gettext_lazy("New one-time password"), widget=forms.PasswordInput)
 
 
+USER_SORTS = Sorting({"login": "username", "name": "display_name", "number": "employee_number", "role": "role",
+                     "team": "team__name", "manager": "manager__username", "customers": "customers",
+                     "status": ("-is_active", "username")}, default="status")
+
+
 @login_required
 def user_list(request):
     _admin_only(request)
@@ -273,6 +279,7 @@ def user_list(request):
         qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(employee_number__icontains=q)
                        | Q(email__icontains=q) | Q(phone__icontains=q))
     qs = qs.annotate(customers=Count("owned_customers", filter=Q(owned_customers__company=company), distinct=True))
+    qs = USER_SORTS.apply(qs, request.GET)
     if request.GET.get("format") == "xlsx":
         roles = dict(Role.choices)
         columns = [(_("Login"), "text"), (_("Display name"), "text"), (_("Employee number"), "text"),
@@ -283,7 +290,8 @@ def user_list(request):
                  u.customers, _("Active") if u.is_active else _("Deactivated"),
                  u.last_login.strftime("%Y-%m-%d %H:%M") if u.last_login else ""] for u in qs)
         return xlsx_response(filename=f"users-{company.code}.xlsx", sheet_title=_("Users"), columns=columns, rows=rows)
-    return render(request, "setup/users.html", {"nav": "users", "users": qs, "show": show, "q": q})
+    return render(request, "setup/users.html", {"nav": "users", "users": qs, "show": show, "q": q,
+                                                **USER_SORTS.context(request.GET)})
 
 
 @login_required
