@@ -221,6 +221,11 @@ def import_statement(*, company, path, file_name: str, actor, account_id: int | 
     statement goes to, in the same transaction as the lines. Re-importing a file or an overlapping
     period stores only the lines not seen before on this account (bank serial, or content hash +
     occurrence). Outgoing lines are kept as ignored.
+
+    Matching then covers the new lines and the file's lines an earlier import stored that still wait in
+    the queue: an import whose process was killed after storing the lines (matching and automatic
+    application run in many short transactions after that) is completed by importing the file again —
+    nothing stored twice, nothing left unmatched (issue 19).
     Raises StatementError / MappingError / LayoutUnknown (with a preview) / BankingError (nothing stored).
     """
     _require(actor, "banking.import")
@@ -234,10 +239,25 @@ def import_statement(*, company, path, file_name: str, actor, account_id: int | 
     result = ImportResult(statement=statement, total=statement.total_lines, new=statement.new_lines,
                           duplicates=statement.total_lines - statement.new_lines,
                           outgoing=statement.lines.filter(amount__lt=0).count())
-    if match and statement.new_lines:
-        result.matched = match_lines(company=company, line_ids=list(statement.lines.filter(
-            status__in=OPEN_STATUSES).values_list("pk", flat=True)), actor=actor, on=on, progress=progress)
+    if match:
+        ids = list(statement.lines.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
+        ids += _earlier_open_lines(statement, getattr(statement, "earlier_keys", ()))
+        if ids:
+            result.matched = match_lines(company=company, line_ids=sorted(ids), actor=actor, on=on, progress=progress)
     return result
+
+
+def _earlier_open_lines(statement: BankStatement, keys) -> list[int]:
+    """Ids of the lines of this file that an earlier import stored and that still wait in the queue."""
+    out: list[int] = []
+    wanted = set(keys)
+    names = sorted({k for k, _n in wanted})
+    for start in range(0, len(names), 1000):
+        rows = (BankLine.objects.filter(account_id=statement.account_id, dedupe_key__in=names[start:start + 1000],
+                                        status__in=OPEN_STATUSES, amount__gt=0)
+                .values_list("pk", "dedupe_key", "occurrence"))
+        out += [pk for pk, key, occ in rows if (key, occ) in wanted]
+    return out
 
 
 @transaction.atomic(durable=True)
@@ -278,6 +298,7 @@ def _store(*, company, parsed, digest, file_name, actor, account_id) -> BankStat
         raise ConcurrentChange(_("These lines were imported at the same moment by someone else; try again.")) from exc
     statement.new_lines = len(new)
     statement.save(update_fields=["new_lines"])
+    statement.earlier_keys = existing  # the file's lines stored before: matched again if still open
     audit.record(actor=actor, verb="banking.statement.imported", target=statement,
                  summary=f"{file_name} {len(new)}/{len(parsed.lines)}"[:300],
                  data={"format": parsed.format, "lines": len(parsed.lines), "new": len(new)})

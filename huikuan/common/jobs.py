@@ -28,10 +28,19 @@ def daily_jobs(company, day: dt.date) -> list[tuple[str, Callable[[], str | None
     return [(f"{name}:{company.pk}", factory(company, day)) for name, factory in DAILY_JOBS]
 
 
-def run_once(name: str, date: dt.date, fn: Callable[[], str | None], *, force: bool = False) -> bool:
-    """Run ``fn`` unless (name, date) already ran (or is running elsewhere). Returns True when it ran."""
+def run_once(name: str, date: dt.date, fn: Callable[[], str | None], *, force: bool = False,
+             resume_unfinished: bool = False) -> bool:
+    """Run ``fn`` unless (name, date) already ran (or is running elsewhere). Returns True when it ran.
+
+    ``resume_unfinished``: the caller holds the scheduler lock (``leader.exclusive``), which every process
+    running the daily jobs holds while it runs them, so an unfinished claim found then belongs to a process
+    that is gone (killed in the middle of the job; the lock died with it): the job is run again (every daily
+    job is safe to re-run: exactly-once by its own constraints, or a rebuild)."""
     if force:
         JobRun.objects.filter(name=name, date=date).delete()
+    resumed = False
+    if resume_unfinished and not force:
+        resumed = JobRun.objects.filter(name=name, date=date, finished_at__isnull=True).delete()[0] > 0
     try:
         with transaction.atomic():
             run = JobRun.objects.create(name=name, date=date)
@@ -39,6 +48,8 @@ def run_once(name: str, date: dt.date, fn: Callable[[], str | None], *, force: b
         return False
     try:
         detail = fn() or ""
+        if resumed:
+            detail = f"resumed after an interrupted run; {detail}"
         JobRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), ok=True, detail=str(detail)[:2000])
     except Exception:
         JobRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), ok=False, detail=traceback.format_exc()[-2000:])

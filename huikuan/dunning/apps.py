@@ -32,4 +32,5 @@ class DunningConfig(AppConfig):
             "dunning.delivery.retry": _("Dunning delivery retried"),
             "dunning.action.approved": _("Proposed dunning action approved"),
             "dunning.action.rejected": _("Proposed dunning action rejected"),
+            "dunning.run.interrupted": _("Dunning run interrupted"),
         })

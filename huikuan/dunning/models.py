@@ -144,6 +144,7 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    INTERRUPTED = "interrupted", _("Interrupted")
 
 
 class DunningRun(models.Model):
@@ -151,9 +152,12 @@ class DunningRun(models.Model):
     as_of = models.DateField(_("as of"))
     dry_run = models.BooleanField(_("dry run"), default=False)
     trigger = models.CharField(_("trigger"), max_length=20, default="manual")
-    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    status = models.CharField(_("status"), max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # set at the start and after every committed chunk: a running run whose heartbeat is older than
+    # ``services.STALE_RUN`` belongs to a process that is gone (killed, machine lost), see ``close_interrupted``
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     notices = models.PositiveIntegerField(_("notices"), default=0)
     items = models.PositiveIntegerField(_("items"), default=0)
     counts = models.JSONField(default=dict, blank=True)  # {"step:+7": n, "channel:email": n, "skipped": n}

@@ -1,7 +1,11 @@
 """The outbox: deliveries are sent only after the run committed, by the task worker.
 
-Claiming: a short transaction takes due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and marks them
-``sending`` (attempts + 1) before any network call, so two workers never send the same row. Customer-facing
+Claiming: a short transaction takes due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and leases them to
+this worker (``next_attempt_at`` = now + ``LEASE``: the other workers leave them alone meanwhile, but they
+stay pending). Just before its network call each row turns ``sending`` (attempts + 1) by a conditional
+UPDATE that only one worker can win, so two workers never send the same row, and a worker killed in the
+middle of a batch leaves only the row it was sending in doubt: the rest of its batch was never attempted
+and is sent by the next worker once the lease ends (issue 19: a kill loses nothing). Customer-facing
 channels inside quiet hours or on a non-working day are moved to ``deferred`` with the next allowed time —
 deferred, not dropped. After the call the result is recorded: sent, bounced (permanent), or failed →
 retried with exponential backoff (1, 2, 4, 8 … minutes) until ``MAX_ATTEMPTS``, then failed with the reason.
@@ -16,7 +20,7 @@ import hashlib
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -31,6 +35,7 @@ from .render import to_html
 MAX_ATTEMPTS = 6
 BACKOFF = dt.timedelta(minutes=1)
 STALE = dt.timedelta(minutes=15)
+LEASE = dt.timedelta(minutes=15)  # a claimed row is this worker's until then (a batch is sent well within it)
 BATCH = 200
 
 
@@ -94,9 +99,20 @@ def _claim(now: dt.datetime, company_id=None, limit: int = BATCH) -> list[int]:
                 if later is not None:
                     Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.DEFERRED, next_attempt_at=later, updated_at=now)
                     continue
-            Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.SENDING, attempts=d.attempts + 1, updated_at=now)
             claimed.append(d.pk)
+        if claimed:  # leased, not "sending": nothing is attempted yet (``_start`` marks each row just before its call)
+            Delivery.objects.filter(pk__in=claimed).update(next_attempt_at=now + LEASE, updated_at=now)
     return claimed
+
+
+def _start(d: Delivery, now: dt.datetime) -> bool:
+    """Mark a leased row ``sending`` (attempts + 1) just before its call; False when it is no longer waiting
+    (another worker took it after this worker's lease ended, or someone decided it meanwhile)."""
+    started = Delivery.objects.filter(pk=d.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEFERRED]).update(
+        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    if started:
+        d.attempts += 1
+    return bool(started)
 
 
 def _render_copy(notice: Notice, channel: str) -> dict:
@@ -236,6 +252,8 @@ def process(*, now: dt.datetime | None = None, company_id=None, limit: int = BAT
         if not claimed:
             break
         for d in Delivery.objects.filter(pk__in=claimed).select_related("notice__company").order_by("pk"):
+            if not _start(d, now or timezone.now()):
+                continue
             try:
                 result = _send(d)
             except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried

@@ -12,6 +12,10 @@ The run (``run_dunning``):
    whose items all went elsewhere is deleted in the same transaction. A crash loses at most the chunk
    in flight, which the next run redoes.
 5. after commit, the outbox task sends (``outbox.process``).
+
+A run beats a heartbeat after every chunk. A process killed in the middle (SIGKILL, machine lost) leaves its
+run "running" with committed chunks: the next run of the company closes it as *interrupted* with the
+counts of what it did commit (``close_interrupted``) and creates the rest (issue 19).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from .models import (
 from .render import compile_template
 
 CHUNK_CUSTOMERS = 20000
+STALE_RUN = dt.timedelta(minutes=10)  # a running run without a heartbeat for this long belongs to a process that is gone
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
@@ -380,6 +385,26 @@ def _after_chunk(run: DunningRun, chunk_no: int) -> None:
     """Test hook (crash injection): called after each committed chunk."""
 
 
+def _beat(run: DunningRun) -> None:
+    DunningRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+
+
+def close_interrupted(company, *, now: dt.datetime | None = None) -> list[int]:
+    """Close the company's runs left "running" by a process that is gone (no heartbeat for ``STALE_RUN``):
+    status interrupted, with the counts of the chunks they committed (a chunk is one transaction, so what a
+    run wrote is whole). Returns their ids. Called by every run; the next real run creates what they did not."""
+    now = now or timezone.now()
+    stale = Q(heartbeat_at__lt=now - STALE_RUN) | Q(heartbeat_at__isnull=True, started_at__lt=now - STALE_RUN)
+    closed = []
+    for run in DunningRun.objects.filter(stale, company=company, status=RunStatus.RUNNING).order_by("pk"):
+        with transaction.atomic():
+            if _finish(run, status=RunStatus.INTERRUPTED, only_running=True):
+                audit.record(actor=None, verb="dunning.run.interrupted", target=run,
+                             summary=f"#{run.pk} {run.as_of}", data={"as_of": run.as_of, "started_at": run.started_at})
+                closed.append(run.pk)
+    return closed
+
+
 # actions that change the customer's standing: on a customer's first run under a policy they wait for approval
 PROPOSED_ACTIONS = (Action.HOLD, Action.CASE)
 
@@ -437,8 +462,9 @@ def run_dunning(*, company, as_of: dt.date, dry_run: bool = False, actor=None, t
                 customer_ids=None, progress: Callable[[int, int], None] | None = None, enqueue: bool = True) -> DunningRun:
     """One dunning run for ``as_of`` (the cycle). Safe to run twice at once or again after a crash."""
     _require(actor, "dunning.run")
+    close_interrupted(company)
     run = DunningRun.objects.create(company=company, as_of=as_of, dry_run=dry_run, trigger=trigger,
-                                    actor=actor if getattr(actor, "pk", None) else None)
+                                    actor=actor if getattr(actor, "pk", None) else None, heartbeat_at=timezone.now())
     try:
         groups, steps = select(company, as_of, customer_ids=customer_ids)
         if dry_run:
@@ -454,6 +480,7 @@ def run_dunning(*, company, as_of: dt.date, dry_run: bool = False, actor=None, t
         for n, start in enumerate(range(0, total, CHUNK_CUSTOMERS)):
             chunk = cids[start:start + CHUNK_CUSTOMERS]
             _write_chunk(run, company, as_of, chunk, by_customer, steps)
+            _beat(run)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -603,7 +630,9 @@ def _write_chunk_orm(run, company, as_of, chunk, by_customer, steps) -> None:
     AuditEvent.objects.bulk_create(events, batch_size=5000)
 
 
-def _finish(run: DunningRun) -> None:
+def _finish(run: DunningRun, *, status: str = RunStatus.DONE, only_running: bool = False) -> bool:
+    """Store the run's counts (from its notices and deliveries) and its final status; ``only_running``: leave a
+    run that finished meanwhile alone. Returns whether the run was updated."""
     counts: dict[str, int] = {}
     for off, n in Notice.objects.filter(run=run).values_list("offset_days").annotate(n=Count("pk")):
         counts[f"step:{off:+d}"] = n
@@ -613,8 +642,10 @@ def _finish(run: DunningRun) -> None:
             counts["skipped"] = counts.get("skipped", 0) + n
     notices = Notice.objects.filter(run=run).count()
     items = NoticeItem.objects.filter(notice__run=run).count()
-    DunningRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now(), notices=notices,
-                                                items=items, counts=counts)
+    qs = DunningRun.objects.filter(pk=run.pk)
+    if only_running:
+        qs = qs.filter(status=RunStatus.RUNNING)
+    return bool(qs.update(status=status, finished_at=timezone.now(), notices=notices, items=items, counts=counts))
 
 
 def _finish_dry(run: DunningRun, groups, steps) -> None:

@@ -50,6 +50,38 @@ def test_reimport_and_overlapping_period_never_duplicate(company, finance, accou
     assert BankLine.objects.count() == 3
 
 
+def test_an_import_killed_after_storing_its_lines_is_completed_by_importing_the_file_again(
+        company, finance, account, customer, other_customer, post, write, monkeypatch):
+    """The lines are stored in one transaction, then matched and applied in many: a process killed in between
+    leaves stored, unmatched lines. Importing the file again stores nothing twice and applies them."""
+    a = post(customer, "100.00", number="INV-A")
+    b = post(other_customer, "200.00", number="INV-B")
+    path = write("s.csv", csv([f"2026-03-02,S1,,100.00,{customer.name},,INV-A",
+                               f"2026-03-03,S2,,200.00,{other_customer.name},,INV-B"]))
+
+    class Killed(BaseException):
+        pass
+
+    def killed(**kw):
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(bs, "match_lines", killed)
+        with pytest.raises(Killed):
+            imp(company, finance, path)
+    assert list(BankLine.objects.values_list("status", flat=True)) == [LineStatus.UNMATCHED] * 2
+    res = imp(company, finance, path)
+    assert (res.new, res.duplicates, res.matched["auto_applied"]) == (0, 2, 2)
+    assert BankLine.objects.count() == 2
+    assert set(BankLine.objects.values_list("status", flat=True)) == {LineStatus.AUTO_APPLIED}
+    assert Credit.objects.filter(kind=CreditKind.PAYMENT).count() == 2
+    assert Instalment.objects.get(document=a).open_amount == 0 and Instalment.objects.get(document=b).open_amount == 0
+    # a third import finds nothing left to do
+    res = imp(company, finance, path)
+    assert (res.new, res.matched) == (0, {})
+    assert Credit.objects.filter(kind=CreditKind.PAYMENT).count() == 2
+
+
 def test_identical_rows_without_serial_are_kept_and_overlap_counts_occurrences(company, finance, account, write):
     row = "2026-03-05,,,5000.00,上海华东机械有限公司,6222,货款"
     one = write("one.csv", csv([row]).replace("交易日期,流水号", "交易日期,备注2"))

@@ -34,3 +34,27 @@ def test_daily_command_is_idempotent(company, capsys):
     # one run per registered job and company, however often the command is called
     assert JobRun.objects.filter(date=dt.date(2026, 2, 1)).count() == len(DAILY_JOBS)
     assert len(DAILY_JOBS) >= 5  # snapshot, credit, collections, dunning, … all registered
+
+
+def test_a_job_whose_process_was_killed_is_run_again_by_the_next_lock_holder():
+    """A SIGKILL leaves the claim without an outcome. Without the scheduler lock it counts as running elsewhere;
+    under the lock (which the killed process no longer holds) the job is run again."""
+    day = dt.date(2026, 1, 1)
+    JobRun.objects.create(name="z", date=day)  # claimed by a process that was then killed
+    calls = []
+    assert not run_once("z", day, lambda: calls.append(1))
+    assert run_once("z", day, lambda: calls.append(2) or "ok", resume_unfinished=True)
+    assert calls == [2]
+    run = JobRun.objects.get(name="z")
+    assert run.ok and run.detail == "resumed after an interrupted run; ok"
+    assert not run_once("z", day, lambda: calls.append(3), resume_unfinished=True)  # finished: never again that day
+    assert calls == [2]
+
+
+def test_the_daily_command_resumes_an_interrupted_job(company, capsys):
+    from huikuan.common.jobs import daily_jobs
+
+    name = daily_jobs(company, dt.date(2026, 2, 1))[0][0]
+    JobRun.objects.create(name=name, date=dt.date(2026, 2, 1))
+    call_command("daily", "--as-of", "2026-02-01")
+    assert JobRun.objects.get(name=name).ok is True

@@ -75,6 +75,49 @@ def test_rescore_writes_snapshots_grades_events_and_is_reproducible(company, fin
     assert ScoreSnapshot.objects.filter(customer=customer, as_of=as_of).count() == 1
 
 
+def test_a_second_run_on_the_same_date_rewrites_only_what_changed_and_writes_set_wise(company, finance, customer,
+                                                                                     other_customer):
+    """Issue 19: re-scoring is set-wise on both databases (no per-row CASE of bulk_update) and a second run on
+    the same date leaves unchanged snapshots and profiles as they are."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _history(company, customer, finance, late_days=15)
+    invoice(company, other_customer, finance, amount="2000.00", date=dt.date(2025, 12, 2), due=dt.date(2026, 1, 1))
+    as_of = dt.date(2026, 3, 2)
+    first = scoring.rescore(company=company, as_of=as_of)
+    assert (first["customers"], first["unchanged"], first["grade_changes"]) == (2, 0, 2)
+    rows = {p.customer_id: (p.score, p.grade, p.scored_on, p.next_review_date, p.updated_at)
+            for p in CreditProfile.objects.all()}
+    snaps = {s.customer_id: (s.pk, s.created_at, s.score, s.grade, s.factors, s.points) for s in ScoreSnapshot.objects.all()}
+    assert rows[customer.pk][:3] == (snaps[customer.pk][2], snaps[customer.pk][3], as_of)
+    assert rows[customer.pk][3] is not None  # next review set from the grade's interval
+
+    with CaptureQueriesContext(connection) as ctx:
+        second = scoring.rescore(company=company, as_of=as_of)
+    assert (second["customers"], second["unchanged"], second["grade_changes"]) == (2, 2, 0)
+    writes = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []  # nothing changed: nothing written
+    assert {s.customer_id: (s.pk, s.created_at, s.score, s.grade, s.factors, s.points)
+            for s in ScoreSnapshot.objects.all()} == snaps
+    assert {p.customer_id: (p.score, p.grade, p.scored_on, p.next_review_date, p.updated_at)
+            for p in CreditProfile.objects.all()} == rows
+
+    # the next day: every profile and a new snapshot each are written, in set-wise statements
+    invoice(company, customer, finance, amount="500.00", date=dt.date(2026, 1, 2), due=dt.date(2026, 2, 1))
+    with CaptureQueriesContext(connection) as ctx:
+        third = scoring.rescore(company=company, as_of=as_of + dt.timedelta(days=1))
+    assert third["unchanged"] == 0
+    assert not [q for q in ctx.captured_queries if " CASE WHEN " in q["sql"]]
+    assert ScoreSnapshot.objects.filter(as_of=as_of + dt.timedelta(days=1)).count() == 2
+    for p in CreditProfile.objects.all():
+        snap = ScoreSnapshot.objects.get(customer_id=p.customer_id, as_of=as_of + dt.timedelta(days=1))
+        assert (p.score, p.grade, p.scored_on) == (snap.score, snap.grade, as_of + dt.timedelta(days=1))
+        assert p.updated_at != rows[p.customer_id][4]  # written (PostgreSQL: now() of the test's transaction)
+        assert (snap.score, snap.points) == calc.score(snap.version.config, snap.factors)
+    assert ScoreSnapshot.objects.get(customer=customer, as_of=as_of).score == snaps[customer.pk][2]  # the day before kept
+
+
 def test_overridden_grade_is_kept(company, finance, customer):
     services.policy_of(company)
     CreditProfile.objects.create(company=company, customer=customer, grade="C", grade_override=True)

@@ -102,6 +102,87 @@ def test_crash_then_rerun_no_duplicates_no_loss(company, users, finance, net30, 
     assert Delivery.objects.filter(channel="email").count() == 7
 
 
+def test_a_run_left_running_by_a_killed_process_is_closed_as_interrupted_by_the_next_run(company, users, finance, net30,
+                                                                                         monkeypatch):
+    """SIGKILL cannot be caught: the run stays "running" with the chunks it committed. The next run closes it
+    (once its heartbeat is stale) with the counts of what it did, and creates the rest."""
+    from django.utils import timezone
+
+    from huikuan.common.models import AuditEvent
+    from huikuan.customers.models import Contact, Customer
+    from huikuan.dunning.models import DunningRun, RunStatus
+
+    monkeypatch.setattr(services, "CHUNK_CUSTOMERS", 2)
+    for i in range(5):
+        c = Customer.objects.create(company=company, code=f"K{i}", name=f"客户{i}", owner=users["sales_east"], payment_term=net30)
+        Contact.objects.create(customer=c, name="x", email=f"k{i}@example.cn")
+        post(company, c, finance, "1000.00")
+
+    class Killed(BaseException):  # not an Exception: like a kill, nothing in the run gets to record a failure
+        pass
+
+    def kill(run, n):
+        if n == 1:
+            raise Killed
+
+    monkeypatch.setattr(services, "_after_chunk", kill)
+    with pytest.raises(Killed):
+        _run(company, DUE + dt.timedelta(days=8))
+    dead = DunningRun.objects.get()
+    assert dead.status == RunStatus.RUNNING and Notice.objects.count() == 4
+    monkeypatch.setattr(services, "_after_chunk", lambda run, n: None)
+
+    # its heartbeat is fresh: it may still be working, so a run now leaves it alone (runs may overlap safely)
+    dead.heartbeat_at = timezone.now() - services.STALE_RUN + dt.timedelta(minutes=1)
+    dead.save(update_fields=["heartbeat_at"])
+    assert services.close_interrupted(company) == []
+    # stale: its process is gone
+    DunningRun.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - services.STALE_RUN - dt.timedelta(seconds=1))
+    run = _run(company, DUE + dt.timedelta(days=8))
+    dead.refresh_from_db()
+    assert (dead.status, dead.notices, dead.items, dead.counts["channel:email"]) == (RunStatus.INTERRUPTED, 4, 4, 4)
+    assert dead.finished_at is not None
+    assert (run.status, run.notices) == (RunStatus.DONE, 1)
+    assert Notice.objects.count() == 5 and NoticeItem.objects.count() == 5
+    assert Delivery.objects.filter(channel="email").count() == 5
+    ev = AuditEvent.objects.get(verb="dunning.run.interrupted")
+    assert (ev.target_id, ev.company_id) == (dead.pk, company.pk)
+    assert services.close_interrupted(company) == []  # once
+
+
+def test_a_worker_killed_in_the_middle_of_a_batch_leaves_the_rest_of_it_to_the_next_worker(company, users, finance,
+                                                                                          net30, mailoutbox):
+    """The claimed batch is leased, not marked "sending": a worker that dies after claiming (and after sending
+    some) leaves only the row it was sending in doubt; the others are sent once the lease ends."""
+    from django.utils import timezone
+
+    from huikuan.customers.models import Contact, Customer
+    from huikuan.dunning.models import DunningSettings
+
+    DunningSettings.objects.create(company=company, quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0),
+                                   working_days_only=False)
+    for i in range(4):
+        c = Customer.objects.create(company=company, code=f"K{i}", name=f"客户{i}", owner=users["sales_east"], payment_term=net30)
+        Contact.objects.create(customer=c, name="x", email=f"k{i}@example.cn")
+        post(company, c, finance, "1000.00")
+    _run(company, DUE + dt.timedelta(days=8))
+    now = timezone.now()
+    claimed = outbox._claim(now)  # the worker claims its batch …
+    assert len(claimed) == 4
+    first = Delivery.objects.get(pk=min(claimed))
+    assert outbox._start(first, now)  # … starts the first row's call, and is killed
+    assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 1
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 3
+    assert outbox.process(now=now + dt.timedelta(minutes=1)) == {}  # the lease holds: no other worker takes them yet
+    counts = outbox.process(now=now + outbox.LEASE + dt.timedelta(minutes=1))
+    assert counts == {"sent": 3}
+    assert sorted(m.to[0] for m in mailoutbox) == sorted({f"k{i}@example.cn" for i in range(4)} - {first.address})
+    # the row in flight is never resent: once stale it is failed for a person to check with the provider
+    assert outbox.process(now=now + outbox.STALE + outbox.LEASE) == {}
+    first.refresh_from_db()
+    assert first.status == DeliveryStatus.FAILED and "Interrupted" in first.last_error and len(mailoutbox) == 3
+
+
 def test_outbox_sends_only_after_commit(company, customer, finance, invoice, mailoutbox):
     from django.db import transaction
 

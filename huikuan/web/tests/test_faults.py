@@ -2,7 +2,14 @@
 
 - a statement batch: the statements issued before the kill stay, the batch is resumed once its heartbeat is
   stale, and each customer ends with exactly one statement in it;
-- an import commit: one transaction, so the kill leaves nothing; the rerun imports every row once.
+- an import commit: one transaction, so the kill leaves nothing; the rerun imports every row once;
+- a dunning run killed inside a chunk's transaction by the daily scheduler: the committed chunks stay, the
+  next `huikuan daily` resumes the unfinished job, closes the dead run as interrupted and dunns every
+  customer exactly once;
+- the dunning outbox killed in the middle of a batch: only the message in flight is in doubt, the rest of
+  the batch is sent by the next worker, nothing is sent twice;
+- a bank statement import killed while applying its lines: importing the file again stores no line twice
+  and applies the rest.
 
 Each runs the real command in a child process on its own PostgreSQL database (PostgreSQL pass only).
 """
@@ -192,3 +199,206 @@ def test_database_restart_under_requests_gives_503_then_the_same_server_recovers
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
         log.close()
+
+
+# ---------------------------------------------------------------- dunning
+
+DUNNING_SEED = f"""
+import datetime as dt
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from huikuan.accounts.models import Company, Role
+from huikuan.customers import services as cs
+from huikuan.customers.models import Contact
+from huikuan.dunning.models import DunningSettings
+from huikuan.ledger import services as ls
+company = Company.objects.create(code="F01", name="故障测试有限公司")
+u = get_user_model().objects.create_user(username="boss", password="pw-123456", role=Role.ADMIN, display_name="boss")
+u.companies.add(company)
+DunningSettings.objects.create(company=company, quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0), working_days_only=False)
+for n in range({CUSTOMERS}):
+    c = cs.create_customer(company=company, actor=u, code=f"K{{n:03d}}", name=f"故障测试客户{{n:03d}}有限公司")
+    Contact.objects.create(customer=c, name="财务", email=f"k{{n:03d}}@example.cn", phone=f"1390000{{n:04d}}", is_primary=True)
+    ls.post_document(company=company, customer_id=c.pk, document_date=dt.date(2026, 10, 5), total=Decimal("1000.00"),
+                     actor=u, number=f"INV-{{n:03d}}")
+"""
+DUNNING_DAY = "2026-10-13"  # eight days after the due date: the default policy's +7 step (email and SMS)
+
+
+def _dunned_once(db):
+    """Every customer has exactly one notice (one item) at the step, each notice one delivery per channel and one
+    audit event."""
+    assert db.execute("SELECT count(*), count(DISTINCT customer_id) FROM dunning_notice").fetchone() == (CUSTOMERS, CUSTOMERS)
+    assert db.execute("SELECT count(*), count(DISTINCT instalment_id) FROM dunning_noticeitem").fetchone() == (
+        CUSTOMERS, CUSTOMERS)
+    assert db.execute("SELECT channel, count(*), count(DISTINCT notice_id) FROM dunning_delivery GROUP BY channel "
+                      "ORDER BY channel").fetchall() == [("email", CUSTOMERS, CUSTOMERS), ("sms", CUSTOMERS, CUSTOMERS)]
+    assert _one(db, "SELECT count(*) FROM common_auditevent WHERE verb = 'dunning.notice.created'") == CUSTOMERS
+    assert _one(db, "SELECT count(DISTINCT target_id) FROM common_auditevent WHERE verb = 'dunning.notice.created'") == CUSTOMERS
+
+
+def test_dunning_run_killed_inside_a_chunk_is_resumed_by_the_next_daily_run_without_duplicates(database, tmp_path):
+    env, db = database["env"], database["db"]
+    _run(env, "manage.py", "shell", "--no-imports", "-c", DUNNING_SEED)
+    mark = tmp_path / "inside-chunk-3"
+    # the scheduler's daily run, with chunks of 4 customers; the third chunk's transaction stops after its notices
+    # and items were inserted (before its deliveries and events) and waits there to be killed
+    killed = f"""
+import pathlib, time
+from django.core.management import call_command
+from huikuan.dunning import services as ds
+ds.CHUNK_CUSTOMERS = 4
+real, calls = ds._first_runs, []
+def first_runs(run, chunk, steps):
+    calls.append(1)
+    if len(calls) == 3:
+        pathlib.Path({str(mark)!r}).write_text("inside")
+        time.sleep(600)
+    return real(run, chunk, steps)
+ds._first_runs = first_runs
+call_command("daily", as_of={DUNNING_DAY!r})
+"""
+    proc = subprocess.Popen([sys.executable, "manage.py", "shell", "--no-imports", "-c", killed], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, mark.exists)
+    # the two committed chunks stay whole; nothing of the third (its transaction died with the process)
+    assert _one(db, "SELECT count(*) FROM dunning_notice") == 8
+    assert _one(db, "SELECT count(*) FROM dunning_noticeitem") == 8
+    assert _one(db, "SELECT count(*) FROM dunning_delivery") == 16
+    assert _one(db, "SELECT count(*) FROM common_auditevent WHERE verb = 'dunning.notice.created'") == 8
+    run_id, status = db.execute("SELECT id, status FROM dunning_dunningrun").fetchone()
+    assert status == "running"
+    assert _one(db, "SELECT count(*) FROM common_jobrun WHERE name LIKE 'dunning-run:%%' AND finished_at IS NULL") == 1
+
+    # the process is gone (its heartbeat stops): the next daily run resumes the unfinished job
+    db.execute("UPDATE dunning_dunningrun SET heartbeat_at = now() - interval '11 minutes' WHERE id = %s", [run_id])
+    out = _run(env, "manage.py", "daily", "--as-of", DUNNING_DAY)
+    assert "dunning-run" in out
+    _dunned_once(db)
+    runs = db.execute("SELECT id, status, notices, items FROM dunning_dunningrun ORDER BY id").fetchall()
+    assert runs == [(run_id, "interrupted", 8, 8), (runs[1][0], "done", CUSTOMERS - 8, CUSTOMERS - 8)]
+    assert _one(db, "SELECT count(*) FROM common_auditevent WHERE verb = 'dunning.run.interrupted'") == 1
+    assert db.execute("SELECT ok, detail LIKE 'resumed after an interrupted run%%' FROM common_jobrun "
+                      "WHERE name LIKE 'dunning-run:%%'").fetchall() == [(True, True)]
+    # and once more: the day is done, nothing new
+    _run(env, "manage.py", "daily", "--as-of", DUNNING_DAY)
+    _run(env, "-m", "huikuan.cli", "dunning", "run", "--as-of", DUNNING_DAY, "--company", "F01", "--no-send")
+    _dunned_once(db)
+
+
+class _SlowSmtp:
+    """An SMTP server that takes a while per message and remembers each message's delivery key."""
+
+    def __init__(self):
+        self.keys = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        import asyncio
+        import email
+
+        await asyncio.sleep(0.3)
+        self.keys.append(email.message_from_bytes(envelope.content)["X-Huikuan-Delivery"])
+        return "250 OK"
+
+
+def test_outbox_killed_in_the_middle_of_a_batch_sends_the_rest_once_and_nothing_twice(database, tmp_path):
+    pytest.importorskip("aiosmtpd")
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    env, db = database["env"], database["db"]
+    _run(env, "manage.py", "shell", "--no-imports", "-c", DUNNING_SEED)
+    _run(env, "-m", "huikuan.cli", "dunning", "run", "--as-of", DUNNING_DAY, "--company", "F01", "--no-send")
+    _dunned_once(db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = _SlowSmtp()
+    smtp = Controller(sink, hostname="127.0.0.1", port=port)
+    smtp.start()
+    env = {**env, "HUIKUAN_EMAIL_HOST": "127.0.0.1", "HUIKUAN_EMAIL_PORT": str(port), "HUIKUAN_EMAIL_FROM": "ar@example.cn"}
+    sms_log = Path(env["HUIKUAN_DATA_DIR"]) / "outbox" / "sms.log"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "huikuan.cli", "dunning", "send"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _kill_when(proc, lambda: len(sink.keys) >= 5)
+        sent_before = len(sink.keys)
+        assert sent_before < CUSTOMERS
+        # at most the row in flight is "sending"; the rest of the claimed batch was never attempted: still pending
+        assert _one(db, "SELECT count(*) FROM dunning_delivery WHERE status = 'sending'") <= 1
+        assert _one(db, "SELECT count(*) FROM dunning_delivery WHERE status = 'pending'") >= CUSTOMERS - sent_before - 1
+        # a worker at once leaves the dead worker's lease alone …
+        _run(env, "-m", "huikuan.cli", "dunning", "send")
+        assert len(sink.keys) == sent_before
+        # … and once the lease (and the in-flight row's staleness) has run out, sends the rest
+        db.execute("UPDATE dunning_delivery SET next_attempt_at = now() - interval '1 minute' "
+                   "WHERE status = 'pending' AND next_attempt_at > now()")
+        db.execute("UPDATE dunning_delivery SET updated_at = now() - interval '16 minutes' WHERE status = 'sending'")
+        _run(env, "-m", "huikuan.cli", "dunning", "send")
+    finally:
+        smtp.stop()
+    assert len(sink.keys) == len(set(sink.keys)), "an email was sent twice"
+    sms_keys = [json.loads(line)["key"] for line in sms_log.read_text(encoding="utf-8").splitlines()]
+    assert len(sms_keys) == len(set(sms_keys)), "an SMS was sent twice"
+    by_status = dict(db.execute("SELECT status, count(*) FROM dunning_delivery GROUP BY status").fetchall())
+    # only the row in flight at the kill may be in doubt: failed "interrupted, check the provider", never resent
+    assert by_status.get("sent", 0) >= 2 * CUSTOMERS - 1 and set(by_status) <= {"sent", "failed"}
+    assert by_status.get("sent", 0) + by_status.get("failed", 0) == 2 * CUSTOMERS
+    sent = {k for (k,) in db.execute("SELECT idempotency_key FROM dunning_delivery WHERE status = 'sent'").fetchall()}
+    assert sent <= set(sink.keys) | set(sms_keys)
+
+
+# ---------------------------------------------------------------- bank statement import
+
+BANK_LINES = 200
+
+BANK_SEED = f"""
+import datetime as dt
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from huikuan.accounts.models import Company, Role
+from huikuan.banking.models import BankAccount
+from huikuan.customers import services as cs
+from huikuan.ledger import services as ls
+company = Company.objects.create(code="F01", name="故障测试有限公司")
+u = get_user_model().objects.create_user(username="boss", password="pw-123456", role=Role.ADMIN, display_name="boss")
+u.companies.add(company)
+BankAccount.objects.create(company=company, bank="招商银行", account_number="755912345610001", currency="CNY")
+for n in range({CUSTOMERS}):
+    c = cs.create_customer(company=company, actor=u, code=f"K{{n:03d}}", name=f"故障测试客户{{n:03d}}有限公司")
+    for k in range({BANK_LINES // CUSTOMERS}):
+        ls.post_document(company=company, customer_id=c.pk, document_date=dt.date(2026, 10, 5),
+                         total=Decimal(f"{{1000 + n * 10 + k}}.{{n:02d}}"), actor=u, number=f"INV-{{n:03d}}-{{k}}")
+"""
+
+
+def test_bank_import_killed_while_applying_is_completed_by_importing_the_file_again(database, tmp_path):
+    env, db = database["env"], database["db"]
+    _run(env, "manage.py", "shell", "--no-imports", "-c", BANK_SEED)
+    path = tmp_path / "招商银行流水.csv"
+    per = BANK_LINES // CUSTOMERS
+    rows = ["交易日期,流水号,借方发生额,贷方发生额,对方户名,对方账号,用途"]
+    for i in range(BANK_LINES):
+        n, k = divmod(i, per)
+        rows.append(f"2026-10-20,HK{i:05d},,{1000 + n * 10 + k}.{n:02d},故障测试客户{n:03d}有限公司,62220210{n:08d},INV-{n:03d}-{k}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    argv = ["-m", "huikuan.cli", "bank", "import", str(path), "--company", "F01", "--user", "boss"]
+    applied = "SELECT count(*) FROM banking_bankline WHERE status = 'auto_applied'"
+    proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: _one(db, applied) >= 10)
+    before = _one(db, applied)
+    assert before < BANK_LINES
+    assert _one(db, "SELECT count(*) FROM banking_bankline") == BANK_LINES  # the lines were stored at once
+    assert _one(db, "SELECT count(*) FROM ledger_credit WHERE kind = 'payment'") == before  # one payment per applied line
+
+    out = _run(env, *argv)
+    assert f"{BANK_LINES} lines, 0 new, {BANK_LINES} already imported" in out, out
+    assert _one(db, "SELECT count(*) FROM banking_bankline") == BANK_LINES
+    assert _one(db, "SELECT count(DISTINCT serial) FROM banking_bankline") == BANK_LINES
+    assert _one(db, applied) == BANK_LINES
+    assert db.execute("SELECT count(*), count(DISTINCT credit_id) FROM banking_bankline").fetchone() == (BANK_LINES, BANK_LINES)
+    assert _one(db, "SELECT count(*) FROM ledger_credit WHERE kind = 'payment'") == BANK_LINES
+    assert _one(db, "SELECT count(*) FROM ledger_instalment WHERE open_amount <> 0") == 0  # each invoice paid once
+    _run(env, "manage.py", "check_ledger")

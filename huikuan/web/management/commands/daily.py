@@ -59,6 +59,6 @@ class Command(BaseCommand):
         for company in Company.objects.all():
             day = dt.date.fromisoformat(as_of) if as_of else clock.today(company)
             for name, fn in daily_jobs(company, day):
-                ran = run_once(name, day, fn, force=force)
+                ran = run_once(name, day, fn, force=force, resume_unfinished=True)  # we hold the scheduler lock
                 if self.verbosity:
                     self.stdout.write(f"{company.code} {name} {day}: {'done' if ran else 'already done'}")
