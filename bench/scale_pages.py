@@ -118,7 +118,39 @@ def main():
         pages_bench(company, finance, as_of, args)
 
 
+def backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend so far (``/proc``: the server on this machine), 0 else."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def full_report_bench(company, finance, as_of):
+    """Issue 19: the aging by customer with every row (what the XLSX export and the API without a page size
+    compute), through the product's entry point: today from the stored aggregate, a past date stored or not."""
+    from huikuan.common import clock
+    from huikuan.insight import aging as insight_aging
+
+    print("\n## aging by customer, every row (insight.aging.aging_report; median of 3: wall, Python CPU, "
+          "PostgreSQL backend CPU)")
+    for label, day in (("today", clock.today(company)), ("the data's end", as_of)):
+        walls, cpus, backs = [], [], []
+        for _ in range(3):
+            t, c, b = time.perf_counter(), time.process_time(), backend_cpu()
+            rep = insight_aging.aging_report(user=finance, company=company, as_of=day)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+            backs.append(backend_cpu() - b)
+        print(f"- {label} ({day}): {statistics.median(walls):.3f} s wall, Python CPU {statistics.median(cpus):.3f} s, "
+              f"backend CPU {statistics.median(backs):.3f} s, {len(rep.rows):,} rows; load {os.getloadavg()[0]:.1f}")
+
+
 def aging_bench(company, finance, as_of, n_open):
+    full_report_bench(company, finance, as_of)
     print("\n## aging (median / max of 5, seconds)")
     for label, day in (("today", as_of), ("3 months ago", as_of - dt.timedelta(days=91)), ("1 year ago", as_of - dt.timedelta(days=365))):
         for group in ("none", "customer"):
@@ -185,6 +217,13 @@ def pages_bench(company, finance, as_of, args):
             continue
         cpu = f", CPU p50 {statistics.median(CPU) * 1000:.0f} ms" if vendor == "sqlite" else ""
         print(f"- {label}: {p50:.0f} / {p95:.0f} ms, {q} queries{cpu}")
+        if "first view" in label:  # the view queued the date's build: run it here, as the task worker would
+            from huikuan.insight.tasks import build_aging_date
+
+            t, b = time.perf_counter(), backend_cpu()
+            out = build_aging_date.call(company.pk, url.split("as_of=")[1])
+            print(f"  - its background build (insight.tasks.build_aging_date, {out}): "
+                  f"{time.perf_counter() - t:.2f} s wall, backend CPU {backend_cpu() - b:.2f} s")
     reset_queries()
 
 

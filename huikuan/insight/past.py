@@ -227,12 +227,13 @@ def keep_dates(*, company, today: dt.date) -> str:
     return f"{built} built, {rebuilt} rebuilt, {dropped} dropped"
 
 
-def current_build(*, company, as_of: dt.date, kpi: bool = True) -> AgingBuild | None:
-    """The stored date to read, built now if missing and possible (the first view of a date); ``kpi``:
-    with the date's KPI facts (the aging page passes False: it reads the aging only)."""
+def current_build(*, company, as_of: dt.date, kpi: bool = True, missing: str = "build") -> AgingBuild | None:
+    """The stored date to read, built now if missing and possible (``missing="none"``: None when missing, for the
+    aging page, whose first view of a date answers live and has it built in the background); ``kpi``: with the
+    date's KPI facts (the aging page passes False: it reads the aging only)."""
     b = AgingBuild.objects.filter(company=company, as_of=as_of).first()
     if b is None:
-        if not can_build():
+        if not can_build() or missing == "none":
             return None
         b = build(company=company, as_of=as_of, kpi=kpi)
         prune(company=company)
@@ -255,8 +256,10 @@ def _rows_sql(*, user, b: AgingBuild, min_total: Decimal | None) -> tuple[str, l
 
 def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", min_total: Decimal | None = None,
                  offset: int = 0, limit: int | None = None) -> AgingReport | None:
-    """``ledger.aging.aging_report`` for the options ``applies`` accepts, from a stored date; None when
-    there is none and none can be built here (the caller computes it live).
+    """``ledger.aging.aging_report`` for the options ``applies`` accepts, from a stored date. A date not stored
+    yet is queued for a build (``request_build``) and this view answers live: by customer from one statement
+    that returns only the page (``report.live_page``), the totals alone by returning None (the caller's live
+    statement costs about what a stored date does).
 
     The totals and the page are two statements, each with its own snapshot; a rebuild or pruning that
     drops the build in between (its rows, and marks only it had not seen) would leave them reading a
@@ -264,14 +267,35 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
     its rows (and with the marks pruning that relies on it), so if it is still there, neither statement
     saw any of that. Otherwise the read is retried on the date's new build."""
     for _attempt in range(3):
-        b = current_build(company=company, as_of=as_of, kpi=False)
+        b = current_build(company=company, as_of=as_of, kpi=False, missing="none")
         if b is None:
-            return None
+            request_build(company=company, as_of=as_of)
+            if group_by != "customer":
+                return None  # the totals alone: the caller's live grouped statement (~ a stored date's cost)
+            # first view of the date: this page from one live statement (nothing stored, ~the live grouping's
+            # cost), and the date stored by the task worker for the views after it
+            return report.live_page(user=user, company=company, as_of=as_of, min_total=min_total, offset=offset,
+                                    limit=limit)
         b.company = company
         rep = _report(user=user, b=b, group_by=group_by, min_total=min_total, offset=offset, limit=limit)
         if AgingBuild.objects.filter(pk=b.pk).exists():
             return rep
     return None
+
+
+BUILD_REQUEST_TTL = 600  # seconds: a date asked for again within this is not queued again
+
+
+def request_build(*, company, as_of: dt.date) -> None:
+    """Queue the build of ``as_of`` (``insight.tasks.build_aging_date``) once the caller's transaction commits;
+    once per date and ``BUILD_REQUEST_TTL`` in this cache (a second request finds the date built, or waits for
+    the company's lock and then finds it: a build never runs twice for a date)."""
+    from django.core.cache import cache
+
+    from .tasks import build_aging_date
+
+    if cache.add(f"aging-build:{company.pk}:{as_of.isoformat()}", 1, BUILD_REQUEST_TTL):
+        transaction.on_commit(lambda: build_aging_date.enqueue(company.pk, as_of.isoformat()))
 
 
 def _report(*, user, b: AgingBuild, group_by: str, min_total: Decimal | None, offset: int,

@@ -17,6 +17,7 @@ from huikuan.ledger.aging import (
     AgingReport,
     AgingRow,
     buckets_for,
+    bulk_objects,
     fetch,
     grouped_sql,
     whole_report,
@@ -90,7 +91,44 @@ def _whole(rows_sql: str, params: list, *, as_of: dt.date, basis: str, buckets) 
     """Every customer's row (the full report: XLSX, API without a page size) in one statement with its label:
     the count and totals are added up here from the integers already fetched instead of a second pass, and
     the labels come joined rather than as a 100,000-id ``IN`` list."""
-    raw = fetch(f"SELECT r.k, c.code || ' ' || c.name, {', '.join(f'r.b{i}' for i in range(N))}, r.total, r.disputed "
-                f"FROM ({rows_sql}) r LEFT JOIN {Customer._meta.db_table} c ON c.id = r.k ORDER BY r.total DESC, r.k",
-                params)
-    return whole_report(raw, as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets)
+    with bulk_objects():
+        raw = fetch(f"SELECT r.k, c.code || ' ' || c.name, {', '.join(f'r.b{i}' for i in range(N))}, r.total, "
+                    f"r.disputed FROM ({rows_sql}) r LEFT JOIN {Customer._meta.db_table} c ON c.id = r.k "
+                    f"ORDER BY r.total DESC, r.k", params)
+        return whole_report(raw, as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets)
+
+
+def live_page(*, user, company, as_of: dt.date, min_total: Decimal | None, offset: int,
+              limit: int | None) -> AgingReport:
+    """The aging by customer of a date not stored yet, for one page, in ONE statement over the instalments: the
+    per-customer rows are grouped once (a materialized CTE) and give both the count and column totals and the
+    page in the report's order with its labels — nothing is stored and only the page's rows reach Python. Same
+    result as ``ledger.aging.aging_report`` (test); the stored date is built in the background meanwhile."""
+    buckets, column, basis = buckets_for(as_of=as_of)
+    n = len(buckets)
+    sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=buckets, column=column,
+                              group_by="customer")
+    if min_total is not None:
+        sql = f"SELECT * FROM ({sql}) f WHERE f.total >= %s"
+        params = [*params, int(min_total * 100)]
+    cols = [f"b{i}" for i in range(n)] + ["total", "disputed"]
+    page = (f"SELECT 1 AS part, g.k, c.code || ' ' || c.name AS label, {', '.join(f'g.{c}' for c in cols)}, 0 AS n "
+            f"FROM g LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k ORDER BY g.total DESC, g.k")
+    page_params: list = []
+    if limit is not None:
+        page += " LIMIT %s OFFSET %s"
+        page_params = [limit, offset]
+    elif offset:
+        page += " LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
+        page_params = [offset]
+    sums = ", ".join(f"CAST(SUM(g.{c}) AS BIGINT)" for c in cols)
+    with bulk_objects():
+        raw = fetch(f"WITH g AS MATERIALIZED ({sql}) SELECT 0, NULL, NULL, {sums}, COUNT(*) FROM g "
+                    f"UNION ALL SELECT * FROM ({page}) p", [*params, *page_params])
+        head = next(r for r in raw if r[0] == 0)
+        rows = sorted((r[1:-1] for r in raw if r[0] == 1), key=lambda r: (-(r[2 + n] or 0), r[0]))  # the page's order
+        rep = whole_report(rows, as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets)
+    totals = tuple(from_minor(v or 0) for v in head[3:3 + n])
+    return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets,
+                       rows=rep.rows, totals=totals, total=sum(totals, ZERO), row_count=head[-1],
+                       disputed=from_minor(head[4 + n] or 0))

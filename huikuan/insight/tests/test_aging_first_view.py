@@ -1,0 +1,115 @@
+"""The first view of a past date answers from one live statement (only the page reaches Python), stores nothing
+and queues the date's build; it equals the full computation for every page, scope and floor."""
+
+import datetime as dt
+import random
+from decimal import Decimal as D
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from huikuan.insight import aging as fast
+from huikuan.insight import past
+from huikuan.insight.models import AgingBuild
+from huikuan.insight.tasks import build_aging_date
+from huikuan.ledger import services as s
+from huikuan.ledger.aging import aging_report
+
+# PostgreSQL: a build needs a transaction of its own (its snapshot), so these tests commit
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Y = dt.date(2026, 6, 17)
+
+
+def _rows(rep):
+    return [(r.key, r.label, r.buckets, r.total, r.disputed) for r in rep.rows]
+
+
+@pytest.fixture
+def book(company, customer, other_customer, finance):
+    from huikuan.customers.models import Customer
+
+    rnd = random.Random(7)
+    custs = [customer, other_customer] + [
+        Customer.objects.create(
+            company=company,
+            code=f"F{i:02d}",
+            name=f"首看客户{i}",
+            owner=customer.owner,
+            payment_term=customer.payment_term,
+        )
+        for i in range(5)
+    ]
+    for c in custs:
+        for _ in range(rnd.randrange(1, 4)):
+            s.post_document(
+                company=company,
+                customer_id=c.pk,
+                total=D(rnd.randrange(100, 500000)) / 100,
+                document_date=dt.date(2026, 1, 1) + dt.timedelta(days=rnd.randrange(200)),
+                actor=finance,
+            )
+    s.record_payment(
+        company=company, customer_id=customer.pk, amount=D("50.00"), date=dt.date(2026, 6, 1), actor=finance
+    )
+    s.record_payment(
+        company=company,
+        customer_id=other_customer.pk,
+        amount=D("20.00"),
+        date=dt.date(2026, 6, 30),
+        actor=finance,
+    )  # after Y: adds back as of Y
+    return custs
+
+
+def test_first_view_is_one_statement_equal_to_the_full_computation(
+    book, company, customer, finance, django_assert_max_num_queries
+):
+    # today's aggregate?, stored date?, the page with its totals, the build queued (a task row)
+    with django_assert_max_num_queries(4) as ctx:
+        first = fast.aging_report(user=finance, company=company, as_of=Y, offset=0, limit=3)
+    assert not AgingBuild.objects.exists()
+    assert sum("ledger_instalment" in q["sql"] for q in ctx.captured_queries) == 1
+    live = aging_report(user=finance, company=company, as_of=Y, offset=0, limit=3)
+    assert (first.totals, first.total, first.disputed, first.row_count, _rows(first)) == (
+        live.totals,
+        live.total,
+        live.disputed,
+        live.row_count,
+        _rows(live),
+    )
+    assert len(first.rows) == 3 and first.row_count == len(book)
+    for kw in (
+        {"offset": 3, "limit": 3},
+        {"offset": 6, "limit": 3},
+        {},
+        {"offset": 2},
+        {"min_total": D("1000")},
+        {"user": customer.owner},
+        {"user": customer.owner, "offset": 1, "limit": 1},
+    ):
+        kw = {"user": finance, **kw}
+        a = fast.aging_report(company=company, as_of=Y, **kw)
+        b = aging_report(company=company, as_of=Y, **kw)
+        assert (a.totals, a.total, a.disputed, a.row_count, _rows(a)) == (
+            b.totals,
+            b.total,
+            b.disputed,
+            b.row_count,
+            _rows(b),
+        ), kw
+    assert not AgingBuild.objects.exists()
+    # one build queued for the date however many views; the worker stores it, later views read it
+    assert DBTaskResult.objects.count() == 1
+    build_aging_date.call(company.pk, Y.isoformat())
+    assert AgingBuild.objects.get(as_of=Y).rows == len(book)
+    stored = fast.aging_report(user=finance, company=company, as_of=Y, offset=0, limit=3)
+    assert _rows(stored) == _rows(first) and stored.totals == first.totals
+    assert (
+        past.current_build(company=company, as_of=Y, missing="none").pk == AgingBuild.objects.get(as_of=Y).pk
+    )
+
+
+def test_first_view_of_an_empty_date(company, customer, finance):
+    rep = fast.aging_report(user=finance, company=company, as_of=Y, offset=0, limit=100)
+    assert rep.row_count == 0 and rep.rows == [] and rep.total == D("0.00") and len(rep.totals) == 6
