@@ -567,8 +567,8 @@ class AgingView(APIView):
             "buckets": [b.label for b in rep.buckets], "totals": rep.totals, "total": rep.total, "disputed": rep.disputed,
             "row_count": rep.row_count, "rows": [],
         }).data
-        # the rows as AgingRowOut writes them, without a serializer per row: all 100,000 customers' rows (no
-        # page_size) took ~5 s through the field machinery, ~0.2 s so
+        # the rows as AgingRowOut writes them, without a serializer per row: all 99,876 customers' rows (no
+        # page_size) took 1.51 s of CPU through the field machinery, 0.37 s so (bench clone, load 18)
         with bulk_objects():
             data["rows"] = [{"key": None if r.key is None else str(r.key), "label": str(r.label),
                              "buckets": [format(v, "f") for v in r.buckets], "total": format(r.total, "f"),
