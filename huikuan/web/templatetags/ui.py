@@ -80,8 +80,9 @@ def sort_th(context, key, label, css="", first="", path=""):
     arrow = ("▼" if state.descending else "▲") if current else ""
     aria = ("descending" if state.descending else "ascending") if current else "none"
     return format_html(
-        '<th class="{} sortable" aria-sort="{}"><a href="{}?{}" data-sort="{}">{}<span class="arrow">{}</span></a></th>',
-        css, aria, path, params.urlencode(), key, label, arrow,
+        # data-label: the card label on a phone (app.js) is the column's name, without the arrow
+        '<th class="{} sortable" data-label="{}" aria-sort="{}"><a href="{}?{}" data-sort="{}">{}<span class="arrow">{}</span></a></th>',
+        css, label, aria, path, params.urlencode(), key, label, arrow,
     )
 
 
