@@ -66,6 +66,9 @@ kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
 step "collections worklist"
 $PY bench/worklist_bench.py --company BENCH01
+step "XLSX exports: the writer alone, then the aging by customer and the whole worklist through the views"
+$PY bench/xlsx_bench.py --rows 100000
+$PY bench/xlsx_bench.py --company BENCH01
 step "credit: re-score, credit checks, order reservations"
 $PY bench/credit_bench.py --company BENCH01
 step "cash application: 10,000 bank lines against the open items"

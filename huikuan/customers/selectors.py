@@ -12,6 +12,7 @@ from django.http import Http404
 
 from huikuan.accounts.scoping import owner_q
 
+from . import search
 from .models import Contact, Customer, CustomerBankAccount, CustomerFile, CustomerGroup, PaymentTerm
 
 # URL value → ORDER BY. Every ordering ends in a unique column so pages are stable.
@@ -55,20 +56,28 @@ def customer_list(
     """Customers for the list page and its export, with owner and group joined (no N+1).
 
     ``q`` matches code or pinyin initials by prefix ("shhd" finds 上海华东…, "C00" finds C001) and
-    name or short name by substring. ``with_balance`` keeps customers with open receivables or
+    name or short name by substring; one or two ASCII characters match by prefix only (name and short name
+    included), through the trigram index (``customers.search``). ``with_balance`` keeps customers with open receivables or
     unapplied cash. ``sort`` is one of ``CUSTOMER_SORTS`` (anything else sorts by code).
     """
     qs = scoped_customers(user=user, company=company).select_related("owner", "group", "collector")
     q = (q or "").strip()
     if q:
         initials = q.lower().replace(" ", "")
-        # CJK text has no case: a plain LIKE avoids UPPER() on every row (much cheaper at 100k rows).
-        contains = "contains" if q.upper() == q.lower() else "icontains"
-        match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
-        if initials.isascii() and initials.isalnum():
+        key = initials if initials.isascii() and initials.isalnum() else ""
+        if search.short_ascii(q):
+            # one or two letters: by prefix of code, name, short name or either initials (customers.search)
+            match = Q(code__istartswith=q) | Q(name__istartswith=q) | Q(short_name__istartswith=q)
+            pre = search.prefilter([q, key], word_start=True)
+        else:
+            # CJK text has no case: a plain LIKE avoids UPPER() on every row (much cheaper at 100k rows).
+            contains = "contains" if q.upper() == q.lower() else "icontains"
+            match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
+            pre = search.prefilter([q, key])
+        if key:
             # name_initials holds "<name initials> <short-name initials>"; both are searchable by prefix.
-            match |= Q(name_initials__startswith=initials) | Q(name_initials__contains=" " + initials)
-        qs = qs.filter(match)
+            match |= Q(name_initials__startswith=key) | Q(name_initials__contains=" " + key)
+        qs = qs.filter(match) if pre is None else qs.filter(pre, match)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     if group_id:
@@ -85,23 +94,41 @@ def customer_list(
 def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
     """Customers for a picker's autocomplete: by code (prefix), name or short name (anywhere), pinyin initials
     or full pinyin at any position ("hd" and "huadong" find 上海华东…), a contact's phone (4+ digits, anywhere)
-    or the 统一社会信用代码 (prefix). Exact code first, then code prefix, then the rest by code; never more
-    than ``limit`` (the picker asks again as the user types — no list is capped for good)."""
+    or the 统一社会信用代码 (prefix); one or two ASCII characters match the start of code, name, short name,
+    initials or pinyin ("hd" finds 华东机械 by its short name), through the trigram index (``customers.search``).
+    Exact code first, then code prefix, then the rest by code; never more than ``limit`` (the picker asks
+    again as the user types — no list is capped for good)."""
     q = " ".join((q or "").split())
     if not q:
         return []
-    contains = "contains" if q.upper() == q.lower() else "icontains"
-    match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
-    key = q.lower().replace(" ", "").replace("'", "")
-    if key.isascii() and key.isalnum():
-        match |= Q(name_initials__contains=key) | Q(name_pinyin__contains=key)
-        if len(key) >= 6:
-            match |= Q(credit_code__startswith=key.upper())
+    compact = q.lower().replace(" ", "").replace("'", "")
+    key = compact if compact.isascii() and compact.isalnum() else ""
+    if search.short_ascii(q):
+        # one or two letters: by prefix (customers.search) — of code, name, short name, initials or pinyin
+        match = Q(code__istartswith=q) | Q(name__istartswith=q) | Q(short_name__istartswith=q)
+        if key:
+            match |= (Q(name_initials__startswith=key) | Q(name_initials__contains=" " + key)
+                      | Q(name_pinyin__startswith=key) | Q(name_pinyin__contains=" " + key))
+        pre = search.prefilter([q, key], word_start=True)
+    else:
+        contains = "contains" if q.upper() == q.lower() else "icontains"
+        match = Q(code__istartswith=q) | Q(**{f"name__{contains}": q}) | Q(**{f"short_name__{contains}": q})
+        if key:
+            match |= Q(name_initials__contains=key) | Q(name_pinyin__contains=key)
+            if len(key) >= 6:
+                match |= Q(credit_code__startswith=key.upper())
+        pre = search.prefilter([q, key])
+    if pre is not None:
+        match = pre & match
     digits = "".join(ch for ch in q if ch.isdigit())
-    if len(digits) >= 4 and len(digits) >= len(key) - 2:  # mostly digits: a phone number
+    if len(digits) >= 4 and len(digits) >= len(compact) - 2:  # mostly digits: a phone number
         match |= Q(pk__in=Contact.objects.filter(customer__company=company, phone__contains=digits).values("customer_id"))
     base = scoped_customers(user=user, company=company).only("pk", "code", "name", "short_name", "status")
-    first = list(base.filter(code__istartswith=q).order_by("code")[:limit])  # the exact code sorts first
+    by_code = Q(code__istartswith=q)
+    code_pre = search.prefilter([q], word_start=search.short_ascii(q))
+    if code_pre is not None:
+        by_code = code_pre & by_code
+    first = list(base.filter(by_code).order_by("code")[:limit])  # the exact code sorts first
     if len(first) < limit:
         first += base.filter(match).exclude(code__istartswith=q).order_by("code")[: limit - len(first)]
     return first

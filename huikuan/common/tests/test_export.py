@@ -1,5 +1,7 @@
 import datetime as dt
 import io
+import re
+import zipfile
 from decimal import Decimal as D
 
 import pytest
@@ -92,6 +94,7 @@ def test_xlsx_formula_injection_is_neutralised():
 def test_xlsx_empty_rows_and_bad_kind():
     wb = _workbook(xlsx_response(filename="e", sheet_title="e", columns=COLUMNS, rows=iter(())))
     assert wb.active.max_row == 1
+    assert [c.value for c in wb.active[1]] == [h for h, _k in COLUMNS]  # the header, even without rows
     with pytest.raises(ValueError):
         xlsx_response(filename="e", sheet_title="e", columns=[("a", "float")], rows=[])
     with pytest.raises(ValueError):
@@ -135,3 +138,46 @@ def test_neutralise():
     assert neutralise("normal") == "normal"
     assert neutralise("") == ""
     assert neutralise("a=b") == "a=b"
+
+
+def test_xlsx_rows_are_valid_and_amounts_exact_at_scale():
+    """Each row element once (a repeated one makes Excel repair the file), money cells hold the amount's own
+    digits, a date column of datetimes shows the time, and 20,000 rows come back in order (issue 19's writer)."""
+    rows = [
+        [f"C{i:05d}", D(i) * 1000 + D("0.07"), dt.datetime(2026, 1, 1, 8, 30) if i % 2 else None]
+        for i in range(20_000)
+    ]
+    columns = [("Code", "text"), ("Amount", "money"), ("At", "date")]
+    for totals in (None, ["Total", sum(r[1] for r in rows), None]):
+        response = xlsx_response(
+            filename="big", sheet_title="big", columns=columns, rows=iter(rows), totals=totals
+        )
+        body = b"".join(response.streaming_content)
+        sheet = zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml").decode()
+        numbers = re.findall(r'<row r="(\d+)"', sheet)
+        assert len(numbers) == len(set(numbers)) == 1 + len(rows) + (totals is not None)
+        assert "<v>19999000.07</v>" in sheet and "<v>1000.07</v>" in sheet
+        ws = load_workbook(io.BytesIO(body), read_only=True).active
+        got = list(ws.iter_rows(min_row=2, max_row=len(rows) + 1, values_only=True))
+        assert [g[0] for g in got] == [r[0] for r in rows]
+        assert all(D(str(g[1])) == r[1] for g, r in zip(got, rows, strict=True))
+        assert got[1][2] == dt.datetime(2026, 1, 1, 8, 30)
+        assert load_workbook(io.BytesIO(body)).active["C3"].number_format == "yyyy-mm-dd hh:mm"
+        if totals:
+            last = load_workbook(io.BytesIO(body)).active[len(rows) + 2]
+            assert last[0].value == "Total" and last[0].font.bold
+            assert D(str(last[1].value)) == totals[1] and last[1].number_format == "#,##0.00"
+
+
+def test_xlsx_repeated_headers_and_long_text():
+    wb = _workbook(
+        xlsx_response(
+            filename="r",
+            sheet_title="r",
+            columns=[("A", "text"), ("A", "text"), ("A", "money")],
+            rows=[["x", "y" * 40_000, D("1")]],
+        )
+    )
+    ws = wb.active
+    assert [c.value for c in ws[1]] == ["A", "A (2)", "A (3)"]
+    assert ws["A2"].value == "x" and len(ws["B2"].value) == 32_767 and ws["C2"].value == 1
