@@ -19,6 +19,10 @@ Then it times, on the job's own code (``insight.early_warnings``):
   2. a rerun of the same day (nothing raised: the unique constraint) — the steady state;
   3. the digests (e-mail to the locmem backend: one per owner and manager; no robot configured);
 and prints each rule's time and count. Run it on a scratch database: it writes warnings and seeds.
+
+Wall-clock times on a shared machine follow its load; ``--cpu`` (PostgreSQL on this host) also prints the CPU
+seconds each run cost — this process plus its database backend (``/proc/<pid>/stat``) — with parallel query
+workers off so that the backend's CPU is all of the database's work: a figure that does not depend on the load.
 """
 
 from __future__ import annotations
@@ -109,6 +113,16 @@ def seed(company, as_of: dt.date, snapshots: bool = True) -> None:
             cur.execute("ANALYZE")
 
 
+def _cpu(backend: int | None) -> float:
+    """CPU seconds used so far by this process and (PostgreSQL on this host) its database backend."""
+    total = time.process_time()
+    if backend:
+        with open(f"/proc/{backend}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--company", default="BENCH01")
@@ -118,6 +132,9 @@ def main() -> None:
                         help="do not seed the two month-end snapshots (aging as of a past date is slow at scale); the "
                              "DSO rule then raises nothing")
     parser.add_argument("--no-digest", action="store_true", help="time the rules only")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print the CPU seconds of each run (this process + its PostgreSQL backend, parallel "
+                             "workers off): independent of the machine's load")
     args = parser.parse_args()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     company = Company.objects.get(code=args.company)
@@ -146,24 +163,45 @@ def main() -> None:
             per_rule[last[1]] = now - last[0]
         last[0], last[1] = now, rule or None
 
+    backend = None
+    if args.cpu and connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+    cpu = _cpu(backend)
+
+    def cpu_line() -> str:
+        nonlocal cpu
+        if not args.cpu:
+            return ""
+        now, before = _cpu(backend), cpu
+        cpu = now
+        return f", CPU {now - before:.2f} s"
+
     t = time.perf_counter()
     counts = ew.run_warnings(company=company, as_of=as_of, progress=progress)
     first = time.perf_counter() - t
     for k, v in counts.items():
         print(f"  {k:<16} {v:>8,} raised  {per_rule.get(k, 0):6.2f} s")
-    print(f"first run of the day: {first:.2f} s, {sum(counts.values()):,} warnings", flush=True)
+    print(f"first run of the day: {first:.2f} s, {sum(counts.values()):,} warnings{cpu_line()}", flush=True)
     if not args.no_digest:
         t = time.perf_counter()
         digests = ew.send_digests(company=company, day=as_of)
         digest_s = time.perf_counter() - t
-        print(f"digests: {digest_s:.2f} s {digests}")
+        print(f"digests: {digest_s:.2f} s {digests}{cpu_line()}")
         print(f"daily job (first run + digests): {first + digest_s:.2f} s  (target ≤ 60 s)")
     t = time.perf_counter()
     again = ew.run_warnings(company=company, as_of=as_of)
-    print(f"rerun of the same day: {time.perf_counter() - t:.2f} s, {sum(again.values())} raised (must be 0)")
+    print(f"rerun of the same day: {time.perf_counter() - t:.2f} s, {sum(again.values())} raised (must be 0)"
+          f"{cpu_line()}", flush=True)
     t = time.perf_counter()
     nxt = ew.run_warnings(company=company, as_of=as_of + dt.timedelta(days=1))
-    print(f"next day: {time.perf_counter() - t:.2f} s, {sum(nxt.values()):,} raised")
+    resolved = EarlyWarning.objects.filter(company=company, resolved_automatically=True).count()
+    print(f"next day: {time.perf_counter() - t:.2f} s, {sum(nxt.values()):,} raised, {resolved:,} resolved "
+          f"automatically{cpu_line()}")
+    with open("/proc/loadavg") as fh:
+        print(f"load average: {' '.join(fh.read().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -91,8 +91,11 @@ def _plain(value):
     return value
 
 
-def record(*, actor, verb: str, target=None, company_id=None, customer_id=None, summary="", data=None):
+def record(*, actor, verb: str, target=None, company_id=None, customer_id=None, summary="", data=None,
+           business_date=None):
     """Append one audit event. Call inside the service's transaction so it commits with the change.
+
+    ``business_date``: a posting's document or credit date (the audit report tells back-dated entries by it).
 
     ``summary`` is either language-neutral data (numbers, amounts, names) or a ``texts.Text``; a Text
     is stored in ``data["_text"]`` and rendered for each reader (the ``summary`` column then keeps its
@@ -112,6 +115,7 @@ def record(*, actor, verb: str, target=None, company_id=None, customer_id=None, 
         customer_id=customer_id if customer_id is not None else getattr(target, "customer_id", None),
         summary=str(summary)[:300],
         data=data,
+        business_date=business_date,
     )
     for tap in TAPS:
         tap(event)

@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
     target_id = models.BigIntegerField(null=True, blank=True)
     summary = models.CharField(max_length=300, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # the business date of a posting (its document or credit date), written with the event: the audit report's
+    # "back-dated entries" compare it with the month of ``at`` within the event, without joining the ledger
+    business_date = models.DateField(null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -6,7 +6,8 @@ overrides of system suggestions, approvals, failed permission attempts, period c
 (plus a condition on the event's data for two of them); the search is the same query without a category and
 with verb, object, user and text filters. Both read through ``events`` (filters) and ``page_after`` (keyset
 paging on ``(at, id)``, newest first): no OFFSET, no COUNT over millions of rows; the per-category counts are
-one aggregate (``category_counts``).
+one aggregate grouped by verb (``category_counts``); "back-dated" compares the business date each posting's
+event stored when it was written (``AuditEvent.business_date``) with the month it was recorded in.
 
 Segregation of duties (``sod_findings``) is two joins in SQL:
 
@@ -30,7 +31,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, Count, DateField, F, OuterRef, Q, QuerySet, Subquery, TextField, When
+from django.db.models import Case, Count, DateField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
@@ -68,7 +69,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("plans", _("Payment plans"),
              ("collections.plan.requested", "collections.plan.approved", "collections.plan.rejected",
               "collections.plan.broken", "collections.plan.completed")),
-    # extra: the business date is in a month before the month the entry was recorded in (see ``_backdated``)
+    # extra: the business date is in a month before the month the entry was recorded in (``_backdated_q``)
     Category("backdated", _("Back-dated entries"), POSTING_VERBS),
     Category("overrides", _("Overrides of system suggestions"),
              ("credit.grade.overridden", "insight.provision.assessment_approved", "banking.line.applied",
@@ -133,20 +134,35 @@ def _bounds(company, f: Filters) -> Q:
     return q
 
 
-def _backdated(qs: QuerySet, company) -> QuerySet:
-    """Postings whose business date is in an earlier month than the day they were recorded (company zone)."""
-    from huikuan.ledger.models import Credit, ReceivableDocument
+def _month_starts(since: dt.date, until: dt.date) -> list[dt.date]:
+    first, out = since.replace(day=1), []
+    while first <= until:
+        out.append(first)
+        first = (first + dt.timedelta(days=32)).replace(day=1)
+    return out
 
+
+def _backdated_q(company, f: Filters | None = None) -> Q:
+    """Postings whose business date (stored in the event when it was written: the document's or credit's date) is
+    in an earlier month than the day they were recorded (company zone) — a comparison within the event.
+
+    Within a bounded period the month an event was recorded in is read off constants (``CASE WHEN at < <start of
+    the next month> THEN <this month's first day> …``: one comparison of instants per month of the period) rather
+    than by converting each event's instant to the company's zone (``TruncMonth(at, tz)``), which cost more than
+    the rest of the report's aggregate together; the same months either way."""
     tz = zoneinfo.ZoneInfo(company.timezone)
-    doc = ReceivableDocument.objects.filter(pk=OuterRef("target_id")).values("document_date")[:1]
-    credit = Credit.objects.filter(pk=OuterRef("target_id")).values("date")[:1]
-    business = Case(
-        When(target_type="ledger.receivabledocument", then=Subquery(doc, output_field=DateField())),
-        When(target_type="ledger.credit", then=Subquery(credit, output_field=DateField())),
-        output_field=DateField())
-    return qs.filter(verb__in=POSTING_VERBS).annotate(
-        business_date=business, recorded_month=TruncMonth("at", tzinfo=tz, output_field=DateField()),
-    ).filter(business_date__lt=F("recorded_month"))
+    month: object = TruncMonth("at", tzinfo=tz, output_field=DateField())
+    if f is not None and f.since and f.until:
+        starts = _month_starts(f.since, f.until)
+        month = Case(*[When(at__lt=dt.datetime.combine(nxt, dt.time.min, tzinfo=tz), then=Value(this))
+                       for this, nxt in zip(starts, starts[1:], strict=False)],
+                     default=Value(starts[-1]), output_field=DateField())
+    return Q(verb__in=POSTING_VERBS, business_date__lt=month)
+
+
+def _extra(cat: Category, company, f: Filters | None = None) -> Q | None:
+    """The category's condition beyond its verbs (the back-dated one depends on the company's zone)."""
+    return _backdated_q(company, f) if cat.code == "backdated" else cat.extra
 
 
 def events(*, company, f: Filters) -> QuerySet:
@@ -157,10 +173,8 @@ def events(*, company, f: Filters) -> QuerySet:
     if f.category:
         cat = BY_CODE[f.category]
         qs = qs.filter(verb__in=cat.verbs)
-        if cat.extra is not None:
-            qs = qs.filter(cat.extra)
-        if cat.code == "backdated":
-            qs = _backdated(qs, company)
+        if (extra := _extra(cat, company, f)) is not None:
+            qs = qs.filter(extra)
     if f.verb:
         qs = qs.filter(verb=f.verb) if "*" not in f.verb else qs.filter(verb__startswith=f.verb.rstrip("*"))
     if f.actor_id is not None:
@@ -178,11 +192,12 @@ def events(*, company, f: Filters) -> QuerySet:
 
 def _text_q(text: str) -> Q:
     """Text in the summary or anywhere in the data (before/after values, notes, reasons): a substring match on
-    the JSON as stored (PostgreSQL: ``data::text``; SQLite keeps JSON as text). Non-ASCII text is stored
-    escaped in the JSON on SQLite, so the needle is searched in both spellings."""
+    the JSON as stored (PostgreSQL: ``data::text``, read through trigram indexes on both upper-cased columns —
+    common migration 0007; SQLite keeps JSON as text). Non-ASCII text is stored escaped in the JSON on SQLite,
+    so there the needle is searched in both spellings (``jsonb`` prints it as it is)."""
     escaped = json.dumps(text)[1:-1]
     q = Q(summary__icontains=text) | Q(data_text__icontains=text)
-    if escaped != text:
+    if escaped != text and connection.vendor != "postgresql":
         q |= Q(data_text__icontains=escaped)
     return q
 
@@ -291,54 +306,21 @@ def page_after(qs: QuerySet, *, after: str = "", size: int = 50, oldest_first: b
 
 
 def category_counts(*, company, f: Filters) -> list[tuple[Category, int]]:
-    """Events per category in the period and filters (one aggregate; back-dated entries counted by their own
-    query, which joins the posted rows)."""
+    """Events per category in the period and filters: one aggregate grouped by verb over the categories' verbs
+    (a few dozen rows back), with a filtered count for each category that also looks at the event itself (manual
+    allocations, people's bank applications, back-dated postings by their stored business date)."""
     check_filters(f)
     base = events(company=company, f=Filters(**{**f.__dict__, "category": ""}))
-    aggregates = {}
-    for cat in CATEGORIES:
-        if cat.code == "backdated":
-            continue
-        cond = Q(verb__in=cat.verbs) & (cat.extra if cat.extra is not None else Q())
-        aggregates[cat.code] = Count("pk", filter=cond)
-    got = base.order_by().aggregate(**aggregates)
-    got["backdated"] = _backdated_count(base, company, f)
+    verbs = sorted({v for cat in CATEGORIES for v in cat.verbs})
+    extras = {cat.code: Count("pk", filter=Q(verb__in=cat.verbs) & extra) for cat in CATEGORIES
+              if (extra := _extra(cat, company, f)) is not None}
+    rows = base.filter(verb__in=verbs).order_by().values("verb").annotate(n=Count("pk"), **extras)
+    got = dict.fromkeys(BY_CODE, 0)
+    for row in rows:
+        for cat in CATEGORIES:
+            if row["verb"] in cat.verbs:
+                got[cat.code] += row[cat.code] if cat.code in extras else row["n"]
     return [(cat, got[cat.code]) for cat in CATEGORIES]
-
-
-def _backdated_count(base: QuerySet, company, f: Filters) -> int:
-    """How many of the postings of ``f`` are back-dated. On PostgreSQL one statement joining the documents and
-    credits (hash joins instead of a look-up per posting, see docs/PERFORMANCE.md); elsewhere the same
-    condition through the ORM."""
-    if connection.vendor != "postgresql" or f.verb or f.text or f.target_type or f.target_id is not None:
-        return _backdated(base.order_by(), company).count()
-    from huikuan.ledger.models import Credit, ReceivableDocument
-
-    q = connection.ops.quote_name
-    where, params = ["e.verb IN (%s, %s, %s)", "(e.company_id = %s OR e.company_id IS NULL)"], [*POSTING_VERBS,
-                                                                                                company.pk]
-    start, end = _instants(company, f)
-    if start is not None:
-        where.append("e.at >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("e.at < %s")
-        params.append(end)
-    if f.actor_id is not None:
-        where.append("e.actor_id = %s")
-        params.append(f.actor_id)
-    if f.customer_id is not None:
-        where.append("e.customer_id = %s")
-        params.append(f.customer_id)
-    sql = (f"SELECT count(*) FROM {q(AuditEvent._meta.db_table)} e "
-           f"LEFT JOIN {q(ReceivableDocument._meta.db_table)} d ON e.target_type = 'ledger.receivabledocument' "
-           f"AND d.id = e.target_id "
-           f"LEFT JOIN {q(Credit._meta.db_table)} c ON e.target_type = 'ledger.credit' AND c.id = e.target_id "
-           f"WHERE {' AND '.join(where)} "
-           f"AND COALESCE(d.document_date, c.date) < date_trunc('month', e.at AT TIME ZONE %s)::date")
-    with connection.cursor() as cur:
-        cur.execute(sql, [*params, company.timezone])
-        return cur.fetchone()[0]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Early warnings (风险预警): rules the company switches on and tunes, raised set-wise in SQL once per cause.
 
-Each rule is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` over the ledger (no Python loop over ledger
-rows): the SELECT yields one row per cause (customer, key, amount in fen, figure, ref), the wrapper adds the
+Each rule is one SELECT over the ledger (no Python loop over ledger rows) yielding one row per cause (customer,
+key, amount in fen, figure, ref), computed once per run into a temporary table (``stage_causes``); from it one
+UPDATE with an anti-join resolves the warnings whose cause ended (``resolve_ended``) and one
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` raises the new ones (``_insert``), which adds the
 routing (owner = the customer's salesperson; the owner's manager — their ``manager`` or their team's
 manager — when the rule's severity is high) and the unique constraint ``(company, kind, key)`` makes a
 rerun of the same day, or of any later day while the cause lasts, raise nothing new. The key names the
@@ -375,29 +377,65 @@ ENDS_BY_CUSTOMER = (WarningKind.OVERDUE_AMOUNT, WarningKind.OVERDUE_DAYS, Warnin
 ENDS_BY_KEY = (WarningKind.REVIEW_OVERDUE,)
 
 
-def resolve_ended(ctx: Ctx, kind: str, select: str, params: list, now) -> list[int]:
-    """Resolve (automatically) the open or acknowledged warnings of rule ``kind`` whose cause is not among
-    ``select``'s causes as of ``ctx.as_of`` — one UPDATE; returns their ids. A disabled rule resolves nothing
-    (its causes are not computed)."""
-    col = "customer_id" if kind in ENDS_BY_CUSTOMER else "key"
-    # NOT IN over the causes (never NULL here): one hashed set, not the causes' SELECT run per warning (a
-    # correlated NOT EXISTS over that grouped SELECT ran for over 18 minutes at 70,000 warnings)
+CAUSES = "hk_warning_cause"  # the run's temporary table: one rule's causes at a time
+
+
+def _create_causes() -> None:
+    """The run's temporary table of causes, indexed by customer and key (dropped at commit on PostgreSQL, by
+    ``_drop_causes`` on SQLite). Each rule's causes are computed into it once, then both the automatic
+    resolution (an anti-join) and the raising (an INSERT … SELECT) read it."""
+    pg = connection.vendor == "postgresql"
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT w.id FROM insight_earlywarning w WHERE w.company_id = %s AND w.kind = %s "
-            f"AND w.status IN ('open', 'acknowledged') AND w.raised_on <= %s "
-            f"AND w.{col} NOT IN (SELECT r.{col} FROM ({select}) r WHERE r.{col} IS NOT NULL)",
-            [ctx.company_id, kind, ctx.as_of, *params])
-        ids = [r[0] for r in cur.fetchall()]
-    for i in range(0, len(ids), 500):
-        EarlyWarning.objects.filter(pk__in=ids[i:i + 500], status__in=[WarningStatus.OPEN, WarningStatus.ACKNOWLEDGED]
-                                    ).update(status=WarningStatus.RESOLVED, resolved_automatically=True, acted_at=now,
-                                            updated_at=now)
-    return ids
+        cur.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{CAUSES}")
+        cur.execute(f"CREATE TEMPORARY TABLE {CAUSES} (customer_id BIGINT, key VARCHAR(80), amount BIGINT, "
+                    f"figure NUMERIC, ref VARCHAR(100)){' ON COMMIT DROP' if pg else ''}")
+        cur.execute(f"CREATE INDEX {CAUSES}_customer ON {CAUSES} (customer_id)")
+        cur.execute(f"CREATE INDEX {CAUSES}_key ON {CAUSES} (key)")
 
 
-def _insert(ctx: Ctx, rule: WarningRule, select: str, params: list, now) -> int:
-    """Insert the causes ``select`` yields that have no warning yet; returns how many were raised."""
+def _drop_causes() -> None:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS temp.{CAUSES}")
+
+
+def stage_causes(select: str, params: list) -> int:
+    """Replace the staged causes by ``select``'s (the rule's SQL, run once); returns how many."""
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {CAUSES}" if pg else f"DELETE FROM {CAUSES}")
+        cur.execute(f"INSERT INTO {CAUSES} (customer_id, key, amount, figure, ref) "
+                    f"SELECT r.customer_id, r.key, r.amount, r.figure, r.ref FROM ({select}) r", params)
+        n = max(cur.rowcount, 0)
+        if pg:  # a temporary table is never analysed by autovacuum: give the planner its size
+            cur.execute(f"ANALYZE {CAUSES}")
+    return n
+
+
+def resolve_sql(ctx: Ctx, kind: str, now) -> tuple[str, list]:
+    """The UPDATE … RETURNING id of ``resolve_ended`` and its parameters."""
+    col = "customer_id" if kind in ENDS_BY_CUSTOMER else "key"
+    adapt = connection.ops.adapt_datetimefield_value
+    return (f"UPDATE insight_earlywarning SET status = %s, resolved_automatically = TRUE, acted_at = %s, "
+            f"updated_at = %s "
+            f"WHERE company_id = %s AND kind = %s AND status IN (%s, %s) AND raised_on <= %s AND {col} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {CAUSES} r WHERE r.{col} = insight_earlywarning.{col}) RETURNING id",
+            [WarningStatus.RESOLVED, adapt(now), adapt(now), ctx.company_id, kind, WarningStatus.OPEN,
+             WarningStatus.ACKNOWLEDGED, ctx.as_of])
+
+
+def resolve_ended(ctx: Ctx, kind: str, now) -> list[int]:
+    """Resolve (automatically) the open or acknowledged warnings of rule ``kind`` whose cause is not among the
+    staged causes (``stage_causes``) as of ``ctx.as_of``: one UPDATE with an anti-join (``NOT EXISTS`` on the
+    staged table's index: a hash anti-join on PostgreSQL, index probes on SQLite); returns their ids. A
+    disabled rule resolves nothing (its causes are not computed)."""
+    with connection.cursor() as cur:
+        cur.execute(*resolve_sql(ctx, kind, now))
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def _insert(ctx: Ctx, rule: WarningRule, now) -> int:
+    """Insert the staged causes that have no warning yet; returns how many were raised."""
     high = rule.severity == Severity.HIGH
     sql = f"""
         INSERT INTO insight_earlywarning (company_id, kind, severity, key, customer_id, owner_id, manager_id, raised_on,
@@ -406,14 +444,16 @@ def _insert(ctx: Ctx, rule: WarningRule, select: str, params: list, now) -> int:
         SELECT %s, %s, %s, r.key, r.customer_id, c.owner_id,
                CASE WHEN %s THEN NULLIF(COALESCE(u.manager_id, t.manager_id), c.owner_id) END, %s,
                r.amount, r.figure, %s, COALESCE(r.ref, ''), 'open', '', FALSE, %s, %s
-        FROM ({select}) r
+        FROM {CAUSES} r
         JOIN customers_customer c ON c.id = r.customer_id
         LEFT JOIN accounts_user u ON u.id = c.owner_id
         LEFT JOIN accounts_team t ON t.id = u.team_id
         WHERE true
         ON CONFLICT (company_id, kind, key) DO NOTHING"""
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cur:
-        cur.execute(sql, [ctx.company_id, rule.kind, rule.severity, high, ctx.as_of, rule.threshold, now, now, *params])
+        cur.execute(sql, [ctx.company_id, rule.kind, rule.severity, high, ctx.as_of, rule.threshold, adapt(now),
+                          adapt(now)])
         return max(cur.rowcount, 0)
 
 
@@ -469,26 +509,29 @@ def _dso_trend(ctx: Ctx, rule: WarningRule, company, now) -> int:
 def run_warnings(*, company, as_of: dt.date, actor=None, progress: Callable[[int, int, str], None] | None = None
                  ) -> dict[str, int]:
     """Raise the day's warnings of every enabled rule (SQL, set-wise); returns {rule: warnings raised}.
-    Idempotent: a cause already warned about raises nothing (unique ``(company, kind, key)``). First, the
-    warnings whose cause has ended are resolved automatically (``resolve_ended``, one audit event for all)."""
+    Idempotent: a cause already warned about raises nothing (unique ``(company, kind, key)``). Each rule's causes
+    are computed once into the run's temporary table; from them, first, the warnings whose cause has ended are
+    resolved automatically (``resolve_ended``, one audit event for all), then the new causes are raised."""
     ctx = Ctx(company_id=company.pk, as_of=as_of, month=f"{as_of:%Y-%m}")
     rules = [r for r in rules_of(company) if r.enabled]
     now = timezone.now()
     counts: dict[str, int] = {}
     resolved: dict[str, list[int]] = {}
     seen = EarlyWarning.objects.filter(company_id=company.pk).order_by("-pk").values_list("pk", flat=True).first() or 0
+    _create_causes()
     for n, rule in enumerate(rules):
         if progress:
             progress(n, len(rules), rule.kind)
         if rule.kind == WarningKind.DSO_TREND:
             counts[rule.kind] = _dso_trend(ctx, rule, company, now)
         else:
-            select, params = SQL_RULES[rule.kind](ctx, rule.threshold)
+            stage_causes(*SQL_RULES[rule.kind](ctx, rule.threshold))
             if rule.kind in ENDS_BY_CUSTOMER or rule.kind in ENDS_BY_KEY:
-                ended = resolve_ended(ctx, rule.kind, select, params, now)
+                ended = resolve_ended(ctx, rule.kind, now)
                 if ended:
                     resolved[rule.kind] = ended
-            counts[rule.kind] = _insert(ctx, rule, select, params, now)
+            counts[rule.kind] = _insert(ctx, rule, now)
+    _drop_causes()
     if progress:
         progress(len(rules), len(rules), "")
     if resolved:

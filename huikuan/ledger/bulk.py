@@ -202,6 +202,7 @@ def _write_chunk(*, company, actor, plans, open_delta) -> list[_Posted]:
             "company_id": company.pk, "customer_id": customer.pk, "summary": f"{number} {total} {currency}"[:300],
             "data": {"total": str(total), "kind": d.kind, "bulk": True,
                      "instalments": [[p.due_date.isoformat(), str(p.amount)] for p in parts]},
+            "business_date": d.document_date,
         })
         open_delta[customer.pk] += total
     _insert_rows(Instalment, instalments)
@@ -677,6 +678,7 @@ def _record_payments(*, company, payments: Sequence[PaymentInput], actor, progre
                 "actor_id": actor_id, "verb": "ledger.payment.recorded", "target_type": credit_type, "target_id": pid,
                 "company_id": company.pk, "customer_id": customer_id, "summary": f"{number} {amount} {currency}"[:300],
                 "data": {"amount": str(amount), "method": p.method, "date": p.date.isoformat()},
+                "business_date": p.date,
             })
             for line, document_id in plan:
                 if line.amount > 0:

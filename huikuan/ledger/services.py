@@ -431,6 +431,7 @@ def post_document(
     audit.record(
         actor=actor, verb="ledger.document.posted", target=doc, summary=f"{number} {total} {currency}",
         data={"total": total, "kind": kind, "instalments": [[p.due_date, p.amount] for p in parts]},
+        business_date=document_date,
     )
     return doc
 
@@ -599,7 +600,7 @@ def record_payment(
            summary=memo or credit.get_method_display())
     _bump_customer(customer.pk, unapplied_delta=amount)
     audit.record(actor=actor, verb="ledger.payment.recorded", target=credit, summary=f"{number} {amount} {currency}",
-                 data={"amount": amount, "method": method, "date": date})
+                 data={"amount": amount, "method": method, "date": date}, business_date=date)
     if auto_allocate:
         _auto_allocate(credit=credit, customer=customer, on=date, actor=actor)
     credit.refresh_from_db()
@@ -742,7 +743,7 @@ def issue_credit_note(
     _bump_customer(customer.pk, unapplied_delta=amount)
     audit.record(actor=actor, verb="ledger.credit_note.issued", target=credit, summary=f"{number} {amount}",
                  data={"amount": amount, "reason": reason, "document_id": document_id,
-                       "keep_rest_as_credit": keep_rest_as_credit})
+                       "keep_rest_as_credit": keep_rest_as_credit}, business_date=date)
     if apply:
         # against a document: that document only (the rest, if kept, stays as credit); else oldest first
         _auto_allocate(credit=credit, customer=customer, on=date, actor=actor, document_id=document_id)

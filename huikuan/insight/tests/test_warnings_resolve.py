@@ -4,7 +4,9 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from huikuan.common.models import AuditEvent
 from huikuan.credit.models import CreditProfile
@@ -101,3 +103,50 @@ def test_still_there_stays_open_and_a_switched_off_rule_resolves_nothing(company
     ew.run_warnings(company=company, as_of=AS_OF + dt.timedelta(days=4))
     w.refresh_from_db()
     assert (w.status, w.resolved_automatically) == ("resolved", True)
+
+
+def test_each_rule_computes_its_causes_once_per_run_and_resolves_by_an_anti_join(company, customer, other_customer,
+                                                                                  finance):
+    """A rerun used to compute each rule's causes twice (once inside a NOT IN to resolve, once to raise): at
+    100,000 customers the NOT IN over a set larger than work_mem was rescanned per warning (166 s a rerun).
+    Now each rule's SELECT runs in exactly one statement per run, into the staged causes, and the resolving
+    UPDATE is an anti-join on them (a hash anti-join on PostgreSQL, the staged index on SQLite)."""
+    from django.db import connection
+
+    rows = [ew.RuleInput(kind=k, enabled=True, threshold=ew.SPECS[k].default, severity=ew.SPECS[k].severity)
+            for k in ew.KINDS]
+    ew.save_rules(company=company, rows=rows, actor=finance)
+    CreditProfile.objects.create(company=company, customer=customer, limit_amount=D("1000"))
+    _doc(company, customer, dt.date(2026, 6, 1), "200000", finance, due=dt.date(2026, 7, 1))
+    _doc(company, other_customer, dt.date(2026, 8, 1), "5000", finance, due=dt.date(2026, 9, 1))
+    ctx = ew.Ctx(company_id=company.pk, as_of=AS_OF, month=f"{AS_OF:%Y-%m}")
+    selects = {r.kind: ew.SQL_RULES[r.kind](ctx, r.threshold)[0] for r in ew.rules_of(company)
+               if r.kind in ew.SQL_RULES}
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        first = ew.run_warnings(company=company, as_of=AS_OF)
+        again = ew.run_warnings(company=company, as_of=AS_OF)
+    assert first["overdue_amount"] == 1 and first["limit_use"] == 1 and sum(first.values()) >= 5
+    assert sum(again.values()) == 0
+    assert {kind: sum(sql in q for q in seen) for kind, sql in selects.items()} == {kind: 2 for kind in selects}
+
+    # the resolving UPDATE's plan: an anti-join on the staged causes, no subplan run per warning
+    with transaction.atomic():
+        ew._create_causes()
+        ew.stage_causes(*ew.SQL_RULES[WarningKind.OVERDUE_AMOUNT](ctx, D("1000")))
+        sql, params = ew.resolve_sql(ctx, WarningKind.OVERDUE_AMOUNT, timezone.now())
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute("EXPLAIN " + sql, params)
+                plan = "\n".join(r[0] for r in cur.fetchall())
+                assert "Anti Join" in plan and "SubPlan" not in plan, plan
+            else:
+                cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+                plan = "\n".join(str(r[-1]) for r in cur.fetchall())
+                assert "INDEX hk_warning_cause_customer" in plan, plan
+        ew._drop_causes()
