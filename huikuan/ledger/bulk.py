@@ -87,55 +87,54 @@ def _converter(field, connection):
     return lambda v: v
 
 
-def _insert_rows(model, rows: list[dict], returning: tuple[str, ...] = (), with_pk: bool = False) -> list[tuple]:
-    """INSERT many rows with multi-row VALUES statements, skipping the ORM's per-row SQL compilation.
+def insert_rows(model, rows: list[dict], with_pk: bool = False) -> None:
+    """INSERT many append-only rows without the ORM's per-row objects and SQL compilation.
 
-    ``rows`` map field attnames to Python values; every other concrete column gets its default
-    (``auto_now_add`` columns get the current time). Only for append-only rows whose pks nobody
-    needs back (instalments, ledger entries, audit events), or whose pks were reserved beforehand
-    (``with_pk``, see ``_reserve_ids``).
+    ``rows`` map field attnames to Python values, every row the same keys; every other concrete column
+    gets its default (``auto_now_add`` / ``auto_now`` columns the current time), converted once for the
+    whole call, not once per row. Only for rows whose pks nobody needs back (instalments, ledger entries,
+    audit events, facts), or whose pks were reserved beforehand (``with_pk``, see ``_reserve_ids``).
+    PostgreSQL: COPY (no SQL text per row, no parameter limit). SQLite: one prepared single-row INSERT
+    bound to every row (``executemany``): the statement is compiled once, and the driver's ``%s`` → ``?``
+    rewrite runs once instead of over a 500-row VALUES list per statement.
     """
     if not rows:
-        return []
+        return
     connection = connections[router.db_for_write(model)]
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    converters = [_converter(f, connection) for f in fields]
-    defaults = []
-    for f in fields:
+    given = rows[0].keys()
+    varying, constant = [], []  # (field, converter, default) of the columns the rows carry / do not carry
+    for f in model._meta.concrete_fields:
+        if f.primary_key and not with_pk:
+            continue
         if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
-            defaults.append(now)
+            default = now
         else:
-            defaults.append(f.get_default())  # "" for text columns without a default, None if nullable
+            default = f.get_default()  # "" for text columns without a default, None if nullable
+        (varying if f.attname in given else constant).append((f, _converter(f, connection), default))
+    fixed = tuple(conv(default) for _f, conv, default in constant)
+    columns = [f.column for f, _c, _d in (*varying, *constant)]
+    plan = [(f.attname, conv, default) for f, conv, default in varying]
     qn = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
-    )
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    if connection.vendor == "postgresql" and not returning:
-        # COPY: no SQL text to parse per statement and no parameter limit (PostgreSQL only)
-        copy_sql = "COPY {} ({}) FROM STDIN".format(qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields))
+    table = qn(model._meta.db_table)
+
+    def values(row):
+        return (*(conv(row.get(name, default)) for name, conv, default in plan), *fixed)
+
+    if connection.vendor == "postgresql":
+        copy_sql = "COPY {} ({}) FROM STDIN".format(table, ", ".join(qn(c) for c in columns))
         with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
             for row in rows:
-                copy.write_row([conv(row.get(f.attname, default))
-                                for f, conv, default in zip(fields, converters, defaults, strict=True)])
-        return []
-    # multi-row VALUES: one round trip per statement (executemany is one per row on PostgreSQL)
-    per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
-    tail = (" RETURNING " + ", ".join(qn(c) for c in returning)) if returning else ""
-    out: list[tuple] = []
+                copy.write_row(values(row))
+        return
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(table, ", ".join(qn(c) for c in columns),
+                                                   ", ".join(["%s"] * len(columns)))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params = [
-                conv(row.get(f.attname, default))
-                for row in chunk
-                for f, conv, default in zip(fields, converters, defaults, strict=True)
-            ]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
-            if returning:
-                out.extend(cursor.fetchall())
-    return out
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, [values(row) for row in rows[start : start + 5000]])
+
+
+_insert_rows = insert_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,20 +165,18 @@ def _refuse(exc_class, message, index: int, field: str):
 
 def _write_chunk(*, company, actor, plans, open_delta) -> list[_Posted]:
     """Insert one chunk of validated documents with their instalments, entries and audit events."""
-    returned = _insert_rows(ReceivableDocument, [
+    ids = _reserve_ids(ReceivableDocument, len(plans))  # ascending, in input order (as one-by-one posting)
+    _insert_rows(ReceivableDocument, [
         {
-            "company_id": company.pk, "customer_id": customer.pk, "kind": d.kind, "number": number,
+            "id": pk, "company_id": company.pk, "customer_id": customer.pk, "kind": d.kind, "number": number,
             "document_date": d.document_date, "currency": currency, "total_amount": total,
             "salesperson_id": customer.owner_id, "payment_term_id": term.pk if term else None,
             "reference": d.reference, "description": d.description, "external_source": d.external_source,
             "external_key": d.external_key, "created_by_id": getattr(actor, "pk", None), "request_key": None,
         }
-        for d, customer, currency, total, term, parts, number in plans
-    ], returning=("number", "id"))
-    # mapped by number, so the order RETURNING yields rows in does not matter
-    numbers = [plan[6] for plan in plans]
-    pks = dict(returned)
-    docs = [_Posted(pk=pks[number], number=number) for number in numbers]
+        for pk, (d, customer, currency, total, term, parts, number) in zip(ids, plans, strict=True)
+    ], with_pk=True)
+    docs = [_Posted(pk=pk, number=plan[6]) for pk, plan in zip(ids, plans, strict=True)]
     instalments, entries, events = [], [], []
     kind_labels = {k: str(label) for k, label in DocumentKind.choices}
     actor_id = getattr(actor, "pk", None)
@@ -231,6 +228,7 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
     plans = []
     seen: set[str] = set()
     lock = periods.lock_date(company.pk)
+    kinds = set(DocumentKind.values)
     for index, d in enumerate(documents):
         if lock is not None and d.document_date <= lock:
             raise periods.closed_error(d.document_date, lock, field="document_date", index=index)
@@ -241,7 +239,7 @@ def _post_documents(*, company, documents: Sequence[DocumentInput], actor, progr
         if currency != customer.currency:
             raise _refuse(CurrencyMismatch, _("This customer's account is kept in %(currency)s.")
                           % {"currency": customer.currency}, index, "currency")
-        if d.kind not in DocumentKind.values:
+        if d.kind not in kinds:
             raise _refuse(LedgerError, _("Unknown document kind."), index, "kind")
         try:
             total = _amount(d.total, currency, field="total")

@@ -81,3 +81,32 @@ def test_bad_history_rows_reported_and_nothing_written(tmp_path, company, financ
     assert by_line[8]["column"] == "客户编码"
     assert by_line[9]["column"] == "到期日"
     assert (ReceivableDocument.objects.count(), Credit.objects.count(), DocumentFacts.objects.count()) == before
+
+
+def test_history_commit_writes_each_ledger_table_set_wise(tmp_path, company, finance, customer):
+    """900 settled invoices (one chunk of the bulk path): each table gets one prepared INSERT bound to every row
+    on SQLite, a COPY on PostgreSQL — never a statement per few hundred rows nor per document."""
+    import re
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [HEAD] + [["C001", f"N{i:04d}", "2024-01-05", "2024-02-04", "10.00", "", "2024-02-10", "",
+                      "是" if i % 3 == 0 else "否", "", ""] for i in range(900)]
+    with translation.override("en"):
+        job = preview_job(job=job_for(write_csv(tmp_path / "n.csv", rows), company=company, actor=finance,
+                                      kind="history"), actor=finance)
+        assert job.status == JobStatus.READY, job.errors
+        with CaptureQueriesContext(connection) as queries:
+            job = commit_job(job_id=job.pk, actor=finance)
+    assert job.status == JobStatus.DONE and job.created_count == 900
+    inserts = Counter(t for q in queries.captured_queries for t in re.findall(r'INSERT INTO "(\w+)"', q["sql"]))
+    once = 1 if connection.vendor == "sqlite" else 0  # PostgreSQL: COPY, not seen as a query
+    for table in ("ledger_receivabledocument", "ledger_instalment", "ledger_credit", "ledger_allocation",
+                  "prediction_documentfacts"):
+        assert inserts[table] == once, (table, inserts)
+    assert inserts["ledger_ledgerentry"] == 2 * once  # the documents' debits, then the payments' credits
+    assert Allocation.objects.filter(instalment__document__number__startswith="N").count() == 900
+    assert DocumentFacts.objects.filter(disputed=True).count() == 300
+    assert check_ledger() == []
