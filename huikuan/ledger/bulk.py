@@ -90,9 +90,9 @@ def _converter(field, connection):
 def insert_rows(model, rows: list[dict], with_pk: bool = False) -> None:
     """INSERT many append-only rows without the ORM's per-row objects and SQL compilation.
 
-    ``rows`` map field attnames to Python values, every row the same keys; every other concrete column
-    gets its default (``auto_now_add`` / ``auto_now`` columns the current time), converted once for the
-    whole call, not once per row. Only for rows whose pks nobody needs back (instalments, ledger entries,
+    ``rows`` map field attnames to Python values (a key missing from a row: the column's default); every
+    other concrete column gets its default (``auto_now_add`` / ``auto_now`` columns the current time),
+    converted once for the whole call, not once per row. Only for rows whose pks nobody needs back (instalments, ledger entries,
     audit events, facts), or whose pks were reserved beforehand (``with_pk``, see ``_reserve_ids``).
     PostgreSQL: COPY (no SQL text per row, no parameter limit). SQLite: one prepared single-row INSERT
     bound to every row (``executemany``): the statement is compiled once, and the driver's ``%s`` → ``?``
@@ -102,7 +102,7 @@ def insert_rows(model, rows: list[dict], with_pk: bool = False) -> None:
         return
     connection = connections[router.db_for_write(model)]
     now = timezone.now()
-    given = rows[0].keys()
+    given = set().union(*(row.keys() for row in rows))  # a key some rows lack: their default
     varying, constant = [], []  # (field, converter, default) of the columns the rows carry / do not carry
     for f in model._meta.concrete_fields:
         if f.primary_key and not with_pk:
