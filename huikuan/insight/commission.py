@@ -30,7 +30,6 @@ from . import kpi_calc
 from .models import (
     BillMode,
     CommissionBand,
-    CommissionLine,
     CommissionRule,
     CommissionStatement,
     StatementStatus,
@@ -118,18 +117,19 @@ def rule_for(company, month_end: dt.date) -> CommissionRule | None:
             .prefetch_related("bands").order_by("-valid_from").first())
 
 
-def _rate_case(rule: CommissionRule, days: str, is_bill: str) -> tuple[str, list]:
-    """SQL CASE giving the rate (percent × 10⁶, integer) of a row from its days late and bill flag."""
+def _band_rows(rule: CommissionRule) -> tuple[str, list]:
+    """The rule's bands as a small SQL table ``bands(lo, hi, cash, bill)``: days late from ``lo`` to ``hi``
+    (NULL: no end), the rate (percent × 10⁶, integer) for cash and for acceptance bills — computed here once,
+    exactly, so the statement only joins on it."""
     share = Decimal(100) if rule.bill_mode == BillMode.SAME else (
         Decimal(0) if rule.bill_mode == BillMode.NONE else Decimal(rule.bill_share))
-    whens, params = [], []
+    rows, params = [], []
     for b in rule.bands.all():
-        cond = f"{days} >= %s" + ("" if b.days_to is None else f" AND {days} <= %s")
         cash = int((Decimal(b.rate) * RATE_UNIT).to_integral_value())
         bill = int((Decimal(b.rate) * share / 100 * RATE_UNIT).quantize(Decimal(1)))
-        whens.append(f"WHEN {cond} THEN CASE WHEN {is_bill} THEN {bill} ELSE {cash} END")
-        params += [b.days_from] + ([] if b.days_to is None else [b.days_to])
-    return f"CASE {' '.join(whens)} ELSE 0 END", params
+        rows.append("(CAST(%s AS INTEGER), CAST(%s AS INTEGER), CAST(%s AS BIGINT), CAST(%s AS BIGINT))")
+        params += [b.days_from, b.days_to, cash, bill]
+    return f"bands(lo, hi, cash, bill) AS (VALUES {', '.join(rows)})", params
 
 
 def _days(later: str, earlier: str) -> str:
@@ -138,10 +138,71 @@ def _days(later: str, earlier: str) -> str:
     return f"({later} - {earlier})"
 
 
+def _candidates(*, company, start: dt.date, end: dt.date, approved_from: dt.date | None) -> tuple[str, list]:
+    """Sub-SELECT of the allocations a month's statements take (any credit kind; the caller keeps payments):
+    those dated in the month, and — when an earlier month has an approved statement — those dated in a month
+    whose statement of their salesperson is approved that no statement took (a back-dated entry or a reversal
+    after approval: an adjustment). Each part is one range of the (company, date) index with an anti-join on
+    the lines' unique allocation index; the second part touches the instalment and statements only for the
+    few allocations no line has."""
+    cols = "a.id, a.date, a.customer_id, a.credit_id, a.instalment_id, a.amount, a.reverses_id"
+    untaken = "NOT EXISTS (SELECT 1 FROM insight_commissionline x WHERE x.allocation_id = a.id)"
+    sql = (f"SELECT {cols} FROM ledger_allocation a WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s "
+           f"AND {untaken}")
+    params: list = [company.pk, start, end]
+    if approved_from is not None:
+        sql += (f" UNION ALL SELECT {cols} FROM ledger_allocation a WHERE a.company_id = %s AND a.date >= %s "
+                f"AND a.date < %s AND {untaken} AND EXISTS (SELECT 1 FROM ledger_instalment i1 "
+                f"JOIN insight_commissionstatement p ON p.salesperson_id = i1.salesperson_id "
+                f"WHERE i1.id = a.instalment_id AND p.company_id = %s AND p.status = 'approved' "
+                f"AND p.month <= a.date AND p.month_end >= a.date)")
+        params += [company.pk, approved_from, start, company.pk]
+    return sql, params
+
+
+ROWS = "insight_commission_rows"  # a temporary table: the month's computed lines before their statements exist
+
+
+def _rows_sql(*, rule: CommissionRule, company, start: dt.date, end: dt.date,
+              approved_from: dt.date | None) -> tuple[str, list]:
+    """SELECT of the month's commission lines, without their statement: one row per candidate payment
+    (``_candidates``) on an instalment with a salesperson — its days late (a reversal: those of the allocation
+    it undoes, 0 when early), the rate of the band it falls in (joined on ``_band_rows``; none: 0) for cash or
+    bills, the commission rounded half away from zero to the fen in integers; a reversal claws back exactly
+    what the allocation it undoes earned (its line's rate and commission, negated), else at the current band.
+    The allocation undone and its line are looked up for reversals only (a CASE guards the sub-SELECTs)."""
+    cand_sql, cand_params = _candidates(company=company, start=start, end=end, approved_from=approved_from)
+    bands_sql, bands_params = _band_rows(rule)
+    paid_on = "CASE WHEN c.reverses_id IS NULL THEN c.date ELSE (SELECT o.date FROM ledger_allocation o WHERE o.id = c.reverses_id) END"
+    late = _days(paid_on, "i.due_date")
+    is_bill = f"cr.method IN ({', '.join(repr(m) for m in BILL_METHODS)})"
+    undone = "CASE WHEN c.reverses_id IS NULL THEN NULL ELSE (SELECT l.{col} FROM insight_commissionline l WHERE l.allocation_id = c.reverses_id) END"
+    inner = (f"SELECT c.id, c.date, c.customer_id, c.credit_id, c.instalment_id, c.amount, i.due_date, "
+             f"i.salesperson_id AS sp, CASE WHEN {late} < 0 THEN 0 ELSE {late} END AS days, "
+             f"CASE WHEN {is_bill} THEN 1 ELSE 0 END AS bill, {undone.format(col='rate')} AS undone_rate, "
+             f"{undone.format(col='commission')} AS undone FROM ({cand_sql}) c "
+             f"JOIN ledger_credit cr ON cr.id = c.credit_id JOIN ledger_instalment i ON i.id = c.instalment_id "
+             f"WHERE cr.kind = 'payment' AND i.salesperson_id IS NOT NULL")
+    rate = "COALESCE(CASE WHEN r.bill = 1 THEN b.bill ELSE b.cash END, 0)"
+    earned = f"(r.amount * {rate} + CASE WHEN r.amount >= 0 THEN 50000000 ELSE -50000000 END) / 100000000"
+    sql = (f"WITH {bands_sql} SELECT r.sp AS sp, r.id AS allocation_id, r.date AS date, r.customer_id AS customer_id, "
+           f"r.credit_id AS credit_id, r.instalment_id AS instalment_id, r.due_date AS due_date, r.amount AS amount, "
+           f"r.days AS days_late, COALESCE(r.undone_rate * {int(RATE_UNIT)}, {rate}) AS rate_unit, "
+           f"r.bill AS bill, COALESCE(-r.undone, {earned}) AS commission, "
+           f"CASE WHEN r.date < %s THEN 1 ELSE 0 END AS adjustment "
+           f"FROM ({inner}) r LEFT JOIN bands b ON r.days >= b.lo AND (b.hi IS NULL OR r.days <= b.hi)")
+    return sql, [*bands_params, start, *cand_params]
+
+
 @transaction.atomic(durable=True)
 def compute_month(*, company, month: dt.date, actor) -> int:
     """(Re)compute the draft statements of ``month`` (any day in it) for every salesperson; approved
-    statements stay as they are. Returns the number of lines written. Raises CommissionError without a rule."""
+    statements stay as they are. Returns the number of lines written. Raises CommissionError without a rule.
+
+    Set-wise and in one pass over the ledger: the month's lines are computed into a temporary table
+    (``_rows_sql``), the statements of the salespeople found there are created, the lines inserted with
+    their draft statement (a VALUES table of salesperson → statement), and the statements' sums taken in one
+    grouped UPDATE."""
     start = month.replace(day=1)
     end = kpi_calc.month_end(start)
     rule = rule_for(company, end)
@@ -149,61 +210,53 @@ def compute_month(*, company, month: dt.date, actor) -> int:
         raise CommissionError(_("Set up a commission rule first."), field="rule")
     # the month's statements are locked while they are rebuilt (concurrent runs wait, then redo)
     list(CommissionStatement.objects.select_for_update().filter(company=company, month=start))
-    CommissionLine.objects.filter(statement__company=company, statement__month=start,
-                                  statement__status=StatementStatus.DRAFT).delete()
-    late = f"({_days('COALESCE(o.date, a.date)', 'i.due_date')})"
-    days = f"CASE WHEN {late} < 0 THEN 0 ELSE {late} END"
-    is_bill = f"cr.method IN ({', '.join(repr(m) for m in BILL_METHODS)})"
-    rate_sql, rate_params = _rate_case(rule, days, is_bill)
-    # candidates: payment allocations of the month, and earlier ones no statement took whose month is approved
-    # candidates, as two index-driven parts (an OR of both made PostgreSQL read every allocation up to the end):
-    # the month's own allocations, and allocations dated in an approved month that no statement took
-    candidates = """
-        FROM (SELECT a0.id FROM ledger_allocation a0 WHERE a0.company_id = %s AND a0.date >= %s AND a0.date <= %s
-              UNION ALL
-              SELECT a1.id FROM insight_commissionstatement p
-              JOIN ledger_allocation a1 ON a1.company_id = p.company_id AND a1.date >= p.month AND a1.date <= p.month_end
-              JOIN ledger_instalment i1 ON i1.id = a1.instalment_id AND i1.salesperson_id = p.salesperson_id
-              WHERE p.company_id = %s AND p.status = 'approved' AND p.month < %s) c
-        JOIN ledger_allocation a ON a.id = c.id
-        JOIN ledger_credit cr ON cr.id = a.credit_id AND cr.kind = 'payment'
-        JOIN ledger_instalment i ON i.id = a.instalment_id
-        LEFT JOIN ledger_allocation o ON o.id = a.reverses_id
-        WHERE i.salesperson_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM insight_commissionline x WHERE x.allocation_id = a.id)"""
-    cand_params = [company.pk, start, end, company.pk, start]
+    with connection.cursor() as cur:  # through the (statement, date) index, not a join over every month's lines
+        cur.execute("DELETE FROM insight_commissionline WHERE statement_id IN (SELECT d.id FROM "
+                    "insight_commissionstatement d WHERE d.company_id = %s AND d.month = %s AND d.status = 'draft')",
+                    [company.pk, start])
+    approved_from = (CommissionStatement.objects.filter(company=company, status=StatementStatus.APPROVED,
+                                                        month__lt=start)
+                     .order_by("month").values_list("month", flat=True).first())
+    rows_sql, rows_params = _rows_sql(rule=rule, company=company, start=start, end=end, approved_from=approved_from)
+    written = 0
     with connection.cursor() as cur:
-        cur.execute(f"SELECT DISTINCT i.salesperson_id {candidates}", cand_params)
+        cur.execute(f"DROP TABLE IF EXISTS {ROWS}")
+        cur.execute(f"CREATE TEMPORARY TABLE {ROWS} AS {rows_sql}", rows_params)
+        cur.execute(f"SELECT DISTINCT sp FROM {ROWS}")
         people = [r[0] for r in cur.fetchall()]
-    approved = set(CommissionStatement.objects.filter(company=company, month=start, status=StatementStatus.APPROVED)
-                   .values_list("salesperson_id", flat=True))
-    CommissionStatement.objects.bulk_create(
-        [CommissionStatement(company=company, salesperson_id=p, month=start, month_end=end) for p in people
-         if p not in approved], ignore_conflicts=True)
-    rate = f"COALESCE((SELECT l.rate * {int(RATE_UNIT)} FROM insight_commissionline l WHERE l.allocation_id = a.reverses_id), {rate_sql})"
-    earned = f"(a.amount * ({rate_sql}) + CASE WHEN a.amount >= 0 THEN 50000000 ELSE -50000000 END) / 100000000"
-    commission = f"COALESCE((SELECT -l.commission FROM insight_commissionline l WHERE l.allocation_id = a.reverses_id), {earned})"
-    sql = f"""
-        INSERT INTO insight_commissionline (statement_id, allocation_id, date, customer_id, credit_id, instalment_id,
-            due_date, amount, days_late, rate, is_bill, commission, adjustment)
-        SELECT st.id, a.id, a.date, a.customer_id, a.credit_id, a.instalment_id, i.due_date, a.amount, {days},
-               CAST({rate} AS NUMERIC) / {int(RATE_UNIT)}.0, {is_bill}, {commission}, a.date < %s
-        {candidates.replace("WHERE i.salesperson_id IS NOT NULL", "JOIN insight_commissionstatement st "
-                            "ON st.company_id = a.company_id AND st.salesperson_id = i.salesperson_id AND st.month = %s "
-                            "AND st.status = 'draft' WHERE i.salesperson_id IS NOT NULL")}"""
-    params = [*rate_params, *rate_params, start, *cand_params, start]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        written = cur.rowcount
-        cur.execute(
-            "UPDATE insight_commissionstatement SET "
-            "collected_amount = COALESCE((SELECT SUM(l.amount) FROM insight_commissionline l "
-            "WHERE l.statement_id = insight_commissionstatement.id), 0), "
-            "commission_amount = COALESCE((SELECT SUM(l.commission) FROM insight_commissionline l "
-            "WHERE l.statement_id = insight_commissionstatement.id), 0), "
-            "adjustment_amount = COALESCE((SELECT SUM(l.commission) FROM insight_commissionline l "
-            "WHERE l.statement_id = insight_commissionstatement.id AND l.adjustment), 0), computed_at = %s "
-            "WHERE company_id = %s AND month = %s AND status = 'draft'", [timezone.now(), company.pk, start])
+        approved = set(CommissionStatement.objects.filter(company=company, month=start,
+                                                          status=StatementStatus.APPROVED)
+                       .values_list("salesperson_id", flat=True))
+        CommissionStatement.objects.bulk_create(
+            [CommissionStatement(company=company, salesperson_id=p, month=start, month_end=end) for p in people
+             if p not in approved], ignore_conflicts=True)
+        drafts = list(CommissionStatement.objects.filter(company=company, month=start, status=StatementStatus.DRAFT)
+                      .values_list("salesperson_id", "pk"))
+        # the month's drafts: zero, then the sums of their lines
+        cur.execute("UPDATE insight_commissionstatement SET collected_amount = 0, commission_amount = 0, "
+                    "adjustment_amount = 0, computed_at = %s WHERE company_id = %s AND month = %s AND status = 'draft'",
+                    [timezone.now(), company.pk, start])
+        if drafts:  # a salesperson whose statement of the month is approved gets no line here (next month's)
+            statements = ("st(sp, id) AS (VALUES "
+                          + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(drafts)) + ")")
+            st_params = [v for pair in drafts for v in pair]
+            cur.execute(
+                f"INSERT INTO insight_commissionline (statement_id, allocation_id, date, customer_id, credit_id, "
+                f"instalment_id, due_date, amount, days_late, rate, is_bill, commission, adjustment) "
+                f"WITH {statements} SELECT st.id, r.allocation_id, r.date, r.customer_id, r.credit_id, "
+                f"r.instalment_id, r.due_date, r.amount, r.days_late, "
+                f"CAST(r.rate_unit AS NUMERIC) / {int(RATE_UNIT)}.0, r.bill = 1, r.commission, r.adjustment = 1 "
+                f"FROM {ROWS} r JOIN st ON st.sp = r.sp", st_params)
+            written = cur.rowcount
+            # the sums of the lines just written, from the temporary table (not read back from the lines)
+            cur.execute(
+                f"UPDATE insight_commissionstatement SET collected_amount = s.collected, "
+                f"commission_amount = s.commission, adjustment_amount = s.adjustment "
+                f"FROM (WITH {statements} SELECT st.id AS sid, SUM(r.amount) AS collected, "
+                f"SUM(r.commission) AS commission, SUM(CASE WHEN r.adjustment = 1 THEN r.commission ELSE 0 END) "
+                f"AS adjustment FROM {ROWS} r JOIN st ON st.sp = r.sp GROUP BY st.id) s "
+                f"WHERE insight_commissionstatement.id = s.sid", st_params)
+        cur.execute(f"DROP TABLE {ROWS}")
     audit.record(actor=actor, verb="insight.commission.computed", company_id=company.pk,
                  summary=f"{start:%Y-%m} {written}", data={"month": start, "lines": written, "rule": rule.pk})
     return written

@@ -379,3 +379,88 @@ def _corrections(*, company, visible, group_by, start, end, months, out, per_mon
             f"AND i.document_date <= %s AND (i.reversed_on IS NULL OR i.reversed_on > %s){scope} GROUP BY {key_sql}",
             [company.pk, start, end, end, end, *sp]):
         slot(_norm(group_by, key))[3 + DUE] += total or 0
+
+
+# ---------------------------------------------------------------- the trend (month by month)
+
+
+def trend(*, user, company, spans: list[tuple[dt.date, dt.date]]) -> dict[int, tuple[int, int, int, int]]:
+    """The KPI trend's monthly figures from the stored dates: {index of ``spans``: (open AR at the span's end,
+    its not-yet-due part, credit sales in the span, payments applied in it)} in fen, or raise ``Unavailable``.
+
+    ``spans`` are ``kpi_calc.months_back(end, n)``: whole months, the latest cut at ``end``; each starts on a
+    month's first day, so its flows are exactly the facts of the build of its last day. Credit sales are
+    those not reversed by ``end`` (as the live trend counts them): documents reversed by then are taken out
+    live from the partial index of reversed instalments. A month end with no build (older than the daily
+    job's twelve, or a build made for the aging page without facts) is built on this first view and kept
+    like any past date; customers changed since a build are read live through its marks."""
+    today = clock.today(company)
+    end = spans[0][1]
+    if end > today:
+        raise Unavailable
+    dates = {b for _a, b in spans}
+    have = set(AgingBuild.objects.filter(company=company, as_of__in=dates, kpi_facts=True)
+               .values_list("as_of", flat=True))
+    for _attempt in range(3):
+        builds = _builds(company, dates, {end} | (dates - have))
+        result = _read_trend(user=user, company=company, builds=builds, spans=spans)
+        used = {b.pk for b in builds.values()}
+        if AgingBuild.objects.filter(pk__in=used).count() == len(used):  # none replaced or dropped meanwhile
+            return result
+        have = set()
+    raise Unavailable
+
+
+def _read_trend(*, user, company, builds: dict[dt.date, AgingBuild], spans) -> dict[int, tuple[int, int, int, int]]:
+    scoped = not ledger_aging.sees_all(user)
+    visible = ledger_aging.scope_sql(user, company) if scoped else None
+    unseen = _unseen(list(builds.values()))
+    if scoped and any(unseen.values()):
+        every = set().union(*unseen.values())
+        marks, ids = _list(every)
+        ok = {r[0] for r in fetch(f"SELECT c.id FROM customers_customer c WHERE c.id IN ({marks}) "
+                                  f"AND c.id IN ({visible[0]})", [*ids, *visible[1]])}
+        unseen = {k: v & ok for k, v in unseen.items()}
+    picked = ("ar", "current", "billed", "collected")
+    cols = ", ".join(f"CAST(SUM(f.{c}) AS BIGINT)" for c in picked)
+    # 1. the stored sums of every build in one statement (per salesperson rows, or the visible customers' rows)
+    bmarks, bids = _list(b.pk for b in builds.values())
+    where, params = ("f.customer_id IS NULL", list(bids)) if not scoped else (
+        f"f.customer_id IS NOT NULL AND f.customer_id IN ({visible[0]})", [*bids, *visible[1]])
+    per_build = {b.pk: [0, 0, 0, 0] for b in builds.values()}
+    for bid, *vec in fetch(f"SELECT f.build_id, {cols} FROM {TABLE} f WHERE f.build_id IN ({bmarks}) AND {where} "
+                           f"GROUP BY f.build_id", params):
+        per_build[bid] = [v or 0 for v in vec]
+    # 2. customers changed since a build: their stored rows out, recomputed live in
+    live_cols = ", ".join(f"CAST(SUM(g.f{FIELDS.index(c)}) AS BIGINT)" for c in picked)
+    for b in builds.values():
+        changed = unseen[b.pk]
+        if not changed:
+            continue
+        marks, ids = _list(changed)
+        (out,) = fetch(f"SELECT {cols} FROM {TABLE} f WHERE f.build_id = %s AND f.customer_id IN ({marks})",
+                       [b.pk, *ids])
+        sql, p = facts_sql(company=company, start=b.as_of.replace(day=1), end=b.as_of, ar_as_of=b.as_of,
+                           customers=(marks, ids))
+        (back,) = fetch(f"SELECT {live_cols} FROM ({sql}) g", p)
+        per_build[b.pk] = [v + (n or 0) - (o or 0) for v, o, n in zip(per_build[b.pk], out, back, strict=True)]
+    result = {}
+    for i, (_a, b) in enumerate(spans):
+        ar, current, billed, collected = per_build[builds[b].pk]
+        result[i] = [ar, current, billed, collected]
+    # 3. credit sales reversed by the trend's end, out of their month (documents reversed: partial index)
+    end, first = spans[0][1], spans[-1][0]
+    scope, sp = _in("d.customer_id", visible)
+    case = " ".join(f"WHEN d.document_date >= %s THEN {i}" for i in range(len(spans)))
+    starts = [a for a, _b in spans]
+    for mi, total in fetch(
+            f"SELECT CASE {case} ELSE -1 END, CAST(SUM(d.total_amount) AS BIGINT) FROM ledger_receivabledocument d "
+            f"WHERE d.id IN (SELECT r.document_id FROM ledger_instalment r WHERE r.company_id = %s "
+            f"AND r.reversed_on IS NOT NULL AND r.reversed_on <= %s AND r.document_date >= %s "
+            f"AND r.document_date <= %s) AND d.company_id = %s AND d.status <> 'posted' "
+            f"AND d.kind IN ('invoice', 'charge') AND d.document_date >= %s AND d.document_date <= %s{scope} "
+            f"GROUP BY CASE {case} ELSE -1 END",
+            [*starts, company.pk, end, first, end, company.pk, first, end, *sp, *starts]):
+        if mi is not None and mi >= 0:
+            result[mi][2] -= total or 0
+    return {i: tuple(v) for i, v in result.items()}

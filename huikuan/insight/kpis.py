@@ -361,11 +361,38 @@ def _monthly(sql_from: str, date_col: str, amount: str, where: str, params: list
 
 
 def kpi_trend(*, user, company, end: dt.date, months: int = 12, customer_id: int | None = None) -> list[TrendPoint]:
-    """Month by month up to ``end`` (the last month cut there), oldest first: AR at each month's end (the
-    stored month-end figures of ``insight.aging`` where they apply), credit sales and collections per
-    month in two statements, and DSO, best possible DSO, collection rate and overdue rate of each month."""
+    """Month by month up to ``end`` (the last month cut there), oldest first: AR at each month's end, credit
+    sales and collections per month, and DSO, best possible DSO, collection rate and overdue rate of each
+    month. Read from the stored month ends (``kpi_store.trend``: one statement over their facts, the customers
+    changed since read live) when they can serve it, else computed live (``_trend_live``); both equal."""
     spans = kpi_calc.months_back(end, months + 1)  # one more for the first month's opening AR
-    first = spans[-1][0]
+    figures = None
+    if customer_id is None:
+        try:
+            figures = kpi_store.trend(user=user, company=company, spans=spans)
+        except kpi_store.Unavailable:
+            figures = None
+    if figures is None:
+        figures = _trend_live(user=user, company=company, spans=spans, customer_id=customer_id)
+    out = []
+    for i in range(months - 1, -1, -1):
+        a, b = spans[i]
+        days = (b - a).days + 1
+        ar_end, current_end, billed, collected = figures[i]
+        s = Sums(ar_begin=from_minor(figures[i + 1][0]), ar_end=from_minor(ar_end), current_end=from_minor(current_end),
+                 billed=from_minor(billed), collected=from_minor(collected))
+        out.append(TrendPoint(
+            start=a, end=b, ar_end=s.ar_end, current_end=s.current_end, billed=s.billed, collected=s.collected,
+            dso=kpi_calc.dso(s.ar_end, s.billed, days), best_dso=kpi_calc.best_possible_dso(s.current_end, s.billed, days),
+            collection_rate=kpi_calc.percent(s.collected, s.ar_begin + s.billed),
+            overdue_rate=kpi_calc.percent(s.ar_end - s.current_end, s.ar_end)))
+    return out
+
+
+def _trend_live(*, user, company, spans, customer_id) -> dict[int, tuple[int, int, int, int]]:
+    """{span index: (AR at its end, not-yet-due part, credit sales, payments applied)} in fen, live: AR at
+    each end (``_open_as_of``), credit sales and collections per month in two statements."""
+    end, first = spans[0][1], spans[-1][0]
     scope, scope_params = _scope(user, company, "d.customer_id", customer_id)
     billed = _monthly(
         "ledger_receivabledocument d", "d.document_date", "d.total_amount",
@@ -377,20 +404,11 @@ def kpi_trend(*, user, company, end: dt.date, months: int = 12, customer_id: int
         "ledger_allocation a JOIN ledger_credit cr ON cr.id = a.credit_id", "a.date", "a.amount",
         f"a.company_id = %s AND a.date >= %s AND a.date <= %s AND cr.kind = 'payment'{scope}",
         [company.pk, first, end, *scope_params], spans)
-    ar = {}
+    out = {}
     for i, (_a, b) in enumerate(spans):
-        ar[i] = _open_as_of(user=user, company=company, as_of=b, group_by="none", customer_id=customer_id).get(1, (0, 0))
-    out = []
-    for i in range(months - 1, -1, -1):
-        a, b = spans[i]
-        days = (b - a).days + 1
-        s = Sums(ar_begin=from_minor(ar[i + 1][0]), ar_end=from_minor(ar[i][0]), current_end=from_minor(ar[i][1]),
-                 billed=from_minor(billed.get(i, 0)), collected=from_minor(collected.get(i, 0)))
-        out.append(TrendPoint(
-            start=a, end=b, ar_end=s.ar_end, current_end=s.current_end, billed=s.billed, collected=s.collected,
-            dso=kpi_calc.dso(s.ar_end, s.billed, days), best_dso=kpi_calc.best_possible_dso(s.current_end, s.billed, days),
-            collection_rate=kpi_calc.percent(s.collected, s.ar_begin + s.billed),
-            overdue_rate=kpi_calc.percent(s.ar_end - s.current_end, s.ar_end)))
+        ar, current = _open_as_of(user=user, company=company, as_of=b, group_by="none",
+                                  customer_id=customer_id).get(1, (0, 0))
+        out[i] = (ar, current, billed.get(i, 0), collected.get(i, 0))
     return out
 
 

@@ -250,12 +250,19 @@ class CommissionLine(models.Model):
     rounded half away from zero). ``adjustment`` marks an allocation dated in an earlier, already approved
     month (a reversal's clawback or a back-dated entry)."""
 
-    statement = models.ForeignKey(CommissionStatement, on_delete=models.CASCADE, related_name="lines")
+    # a month writes one line per payment allocation (150,000 at the bench's scale): each index and each
+    # deferred foreign-key check is paid per line. The statement is found through (statement, date); the
+    # customer, credit and instalment are those of the allocation (append-only, its own foreign keys protect
+    # them), copied for the statement's page, so they carry no constraint or index of their own.
+    statement = models.ForeignKey(CommissionStatement, on_delete=models.CASCADE, related_name="lines", db_index=False)
     allocation = models.OneToOneField("ledger.Allocation", on_delete=models.PROTECT, related_name="+")
     date = models.DateField(_("date"))
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
-    credit = models.ForeignKey("ledger.Credit", on_delete=models.PROTECT, related_name="+")
-    instalment = models.ForeignKey("ledger.Instalment", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+",
+                                 db_constraint=False, db_index=False)
+    credit = models.ForeignKey("ledger.Credit", on_delete=models.PROTECT, related_name="+", db_constraint=False,
+                               db_index=False)
+    instalment = models.ForeignKey("ledger.Instalment", on_delete=models.PROTECT, related_name="+",
+                                   db_constraint=False, db_index=False)
     due_date = models.DateField(_("due date"))
     amount = MoneyField(_("amount applied"))
     days_late = models.IntegerField(_("days late"))

@@ -198,3 +198,64 @@ def test_cash_applied_before_the_invoice_date_after_the_build(monkeypatch, compa
     s.record_payment(company=company, customer_id=customer.pk, amount=D("200"), date=dt.date(2026, 4, 10), actor=finance)
     _same(monkeypatch, [finance], company, [april], groups=("none", "customer"))
     assert kpi_report(user=finance, company=company, period=april).total.sums.collected == D("200.00")
+
+
+def _trend(points):
+    return [(p.start, p.end, p.ar_end, p.current_end, p.billed, p.collected, p.dso, p.best_dso, p.collection_rate,
+             p.overdue_rate) for p in points]
+
+
+def test_the_trend_is_read_from_the_stored_month_ends_and_equals_the_live_one(
+        monkeypatch, book, company, customer, other_customer, finance, users):
+    from huikuan.insight import kpis
+
+    def refuse(**_kw):
+        raise AssertionError("the trend was computed live")
+
+    def unavailable(**_kw):
+        raise kpi_store.Unavailable
+
+    def stored(user, end, months):
+        with monkeypatch.context() as m:
+            m.setattr(kpis, "_trend_live", refuse)
+            return _trend(kpis.kpi_trend(user=user, company=company, end=end, months=months))
+
+    def both(user, end, months):
+        got = stored(user, end, months)
+        with monkeypatch.context() as m:
+            m.setattr(kpi_store, "trend", unavailable)
+            assert got == _trend(kpis.kpi_trend(user=user, company=company, end=end, months=months)), user.username
+        return got
+
+    ends = [dt.date(2026, 11, 30), dt.date(2026, 6, 17)]
+    first = both(finance, ends[0], 12)
+    assert any(p[4] for p in first) and any(p[5] for p in first)  # credit sales and collections in the months
+    # every month end of the trend is stored, with its facts (built on the first view when missing)
+    assert AgingBuild.objects.filter(company=company, kpi_facts=True,
+                                     as_of__in=[b for _a, b in kpis.kpi_calc.months_back(ends[0], 13)]).count() == 13
+    both(finance, ends[1], 12)
+    n_builds = AgingBuild.objects.filter(company=company).count()
+    # after the builds: a back-dated invoice and payment, a reversed invoice, a reversed payment, a write-off
+    _doc(company, customer, dt.date(2026, 6, 3), "70.00", finance, salesperson=users["sales_west"])
+    pay = s.record_payment(company=company, customer_id=other_customer.pk, amount=D("120"), date=dt.date(2026, 6, 5),
+                           actor=finance)
+    doc = customer.documents.filter(document_date=dt.date(2026, 5, 20)).get()
+    s.reverse_document(company=company, document_id=doc.pk, actor=finance, on=dt.date(2026, 6, 10), reason="r")
+    s.reverse_credit(company=company, credit_id=pay.pk, actor=finance, on=dt.date(2026, 8, 12), reason="r")
+    inst = Instalment.objects.filter(customer=other_customer, open_amount__gt=0).order_by("pk").first()
+    req = s.request_write_off(company=company, instalment_id=inst.pk, amount=D("10"), reason="w", actor=finance)
+    s.decide_write_off(company=company, request_id=req.pk, approve=True, actor=users["finance2"], on=dt.date(2026, 4, 2))
+    for user in (finance, users["sales_west"], users["sales_east"]):
+        for end in ends:
+            both(user, end, 12)
+    assert AgingBuild.objects.filter(company=company).count() == n_builds  # read through the marks, not rebuilt
+    older = {b for _a, b in kpis.kpi_calc.months_back(ends[0], 25)} - set(
+        AgingBuild.objects.filter(company=company).values_list("as_of", flat=True))
+    both(finance, ends[0], 24)
+    assert len(older) == 7 and AgingBuild.objects.filter(company=company, as_of__in=older).count() == 7
+    # the stored facts are what is read (tampering shows)
+    march = dt.date(2026, 3, 31)
+    before = {p[1]: p[5] for p in stored(finance, ends[0], 12)}[march]
+    assert before == D("400.00")
+    KpiFact.objects.filter(build__as_of=march, customer__isnull=True, collected__gt=0).update(collected=F("collected") + 1)
+    assert {p[1]: p[5] for p in stored(finance, ends[0], 12)}[march] == before + D("0.01")
