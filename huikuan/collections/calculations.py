@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from huikuan.common.money import ZERO, round_money
@@ -161,6 +161,35 @@ def check_plan_lines(*, lines: Sequence[tuple[dt.date, Decimal]], replaced_open:
 def risk_factor(*, broken_promises: int, broken_plans: int) -> Decimal:
     """The worklist's risk multiplier: 1 + 0.25 per broken promise in the last year (at most 4) + 0.5 per broken plan (at most 2)."""
     return Decimal(1) + Decimal("0.25") * min(broken_promises, 4) + Decimal("0.5") * min(broken_plans, 2)
+
+
+# the worklist's prediction factor: (days from today to the predicted payment of the overdue amount, at most) → ×
+PREDICTION_STEPS = ((7, Decimal("0.5")), (30, Decimal(1)), (90, Decimal("1.5")))
+PREDICTION_BEYOND = Decimal(2)
+
+
+def prediction_factor(wait_days: int | None) -> Decimal:
+    """The worklist's prediction multiplier from the days until the model expects the overdue amount to be paid
+    (amount-weighted): × 0.5 within 7 days (it is coming anyway), × 1 within 30, × 1.5 within 90, × 2 beyond;
+    × 1 when there is no prediction (no model live, or the items were posted after the last refresh)."""
+    if wait_days is None:
+        return Decimal(1)
+    for limit, factor in PREDICTION_STEPS:
+        if wait_days <= limit:
+            return factor
+    return PREDICTION_BEYOND
+
+
+def predicted_wait(*, weight, wait_sum, p90_sum) -> tuple[int | None, Decimal | None]:
+    """(days until the predicted payment, p(90+ days late)) of a customer's overdue amount from the worklist's
+    sums (``worklist._prediction_sums``): amount-weighted means, days rounded half up, the probability to four
+    places. (None, None) when no overdue item has a prediction."""
+    if not weight:
+        return None, None
+    w = Decimal(int(weight))
+    days = (Decimal(int(wait_sum or 0)) / w).to_integral_value(rounding=ROUND_HALF_UP)
+    p90 = (Decimal(int(p90_sum or 0)) / w / 10000).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return int(days), min(p90, Decimal(1))
 
 
 # ---------------------------------------------------------------- promises to pay

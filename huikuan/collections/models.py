@@ -129,6 +129,11 @@ class QueueEntry(models.Model):
     limitation_date = models.DateField(_("limitation date (诉讼时效)"), null=True, blank=True)
     last_outcome = models.CharField(max_length=16, blank=True)
     last_contact_at = models.DateTimeField(null=True, blank=True)
+    # from the prediction app's stored per-item predictions of the overdue items (empty while no model is live):
+    # the amount-weighted predicted payment date and chance of ending 90+ days late; part of the snapshot
+    predicted_date = models.DateField(_("predicted payment date"), null=True, blank=True)
+    p_late_90 = models.DecimalField(_("probability 90+ days late"), max_digits=5, decimal_places=4, null=True,
+                                    blank=True)
 
     class Meta:
         # tier 2 of the worklist (no follow-up set) read in priority order, for everyone or per owner

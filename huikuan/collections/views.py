@@ -129,6 +129,7 @@ def index(request):
         e.days = (today - e.oldest_due).days if e.oldest_due else 0
         e.last = last.get(e.customer_id)
         e.send_now = dunning_send_now_url(e.customer_id, request.user)
+        e.wait = max((e.predicted_date - today).days, 0) if e.predicted_date else None
     can_assign = request.user.can("collections.assign")
     # the page's collectors by name from the list the filter needs anyway (no join; a deactivated one: one query)
     names = {u.pk: str(u) for u in collectors}
@@ -143,6 +144,8 @@ def index(request):
         "outcomes": [c for c in Outcome.choices if c[0]], "kinds": ActivityKind.choices,
         "can_work": request.user.can("collections.work"), "can_refresh": request.user.can("collections.queue.refresh"),
         "who": who, "collectors": collectors, "can_assign": can_assign,
+        # the prediction column only once a model is live (its rows are then in the snapshot): no extra query
+        "predicted": any(e.predicted_date for e in rows),
         "query": _worklist_query(filters, who),
         "tiers": [(0, _("Promises due or broken")), (1, _("Next action due")), (2, _("Overdue")), (3, _("Waiting (promised or put off)"))],
     })
@@ -156,7 +159,7 @@ def _worklist_xlsx(request, company, today, filters):
           .filter(owner_q(request.user, "customer__owner")).prefetch_related(None)
           .values_list("customer__code", "customer__name", "customer__owner_id", "customer__collector_id",
                        "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "next_action_date",
-                       "promise_date", "limitation_date"))
+                       "promise_date", "limitation_date", "predicted_date", "p_late_90"))
     names = {u.pk: str(u) for u in User.objects.filter(companies=company)}
 
     def name(pk):
@@ -166,15 +169,17 @@ def _worklist_xlsx(request, company, today, filters):
             names[pk] = str(User.objects.filter(pk=pk).first() or "")
         return names[pk]
 
-    rows = ((code, cname, name(owner), name(collector), overdue, disputed, oldest, str(risk), *rest)
-            for code, cname, owner, collector, overdue, disputed, oldest, risk, *rest
+    rows = ((code, cname, name(owner), name(collector), overdue, disputed, oldest, str(risk), *rest,
+             None if p90 is None else p90 * 100)
+            for code, cname, owner, collector, overdue, disputed, oldest, risk, *rest, p90
             in qs[:200000].iterator(chunk_size=5000))
     return xlsx_response(
         filename=f"worklist-{today}", sheet_title=_("Worklist"),
         columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Collector"), "text"),
                  (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"), (_("Risk factor"), "text"),
                  (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date"),
-                 (_("Limitation date (诉讼时效)"), "date")],
+                 (_("Limitation date (诉讼时效)"), "date"), (_("Predicted payment date"), "date"),
+                 (_("Probability 90+ days late"), "percent")],
         rows=rows)
 
 

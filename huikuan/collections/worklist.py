@@ -2,6 +2,8 @@
 
 priority = overdue amount (yuan, disputed parts excluded) × days overdue (oldest unpaid due date) × risk
            × 2 when an item's limitation date (诉讼时效, collections.limitation) is within 180 days and not passed
+           × the prediction factor (``calculations.prediction_factor``) when the payment prediction is live:
+             0.5 / 1 / 1.5 / 2 as the overdue amount is expected within 7 / 30 / 90 days / later; else 1
 risk     = 1 + 0.25 per broken promise in the last 365 days (≤ 4) + 0.5 per broken payment plan (≤ 2)
 order    = tier, then priority descending, where tier is
            0 a promise falls due today or earlier / a promise was broken and not yet followed up,
@@ -15,6 +17,11 @@ one aggregate query per table and upserts them; the daily job runs it for the wh
 worklist actions for their customer. Follow-up columns (next action, promise date, broken promise) are
 kept current by ``services``. Reading the page is therefore one indexed query on one table plus the
 customers of the page, whatever the number of open instalments.
+
+The prediction columns come from the prediction app's stored per-item predictions (``ItemPrediction``, one
+row per open instalment, refreshed daily and after each training), read in the same aggregate through the
+ORM relation ``Instalment.prediction`` (one LEFT JOIN; a name, not an import: the prediction app sits above
+this one). No model live → no stored rows → the columns are empty and the factor is 1.
 """
 
 from __future__ import annotations
@@ -24,11 +31,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Least
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Greatest, Least, Round
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.money import ZERO, MoneyField
+from huikuan.credit.scoring import DaysBetween
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
 
@@ -46,10 +67,12 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
         customer_ids = list(customer_ids)
         base = base.filter(customer_id__in=customer_ids)
     disputed = Least(F("disputed_amount"), F("open_amount"))
+    predicted = Q(prediction__isnull=False)
     rows = (base.order_by().values("customer_id").annotate(
         overdue=Sum(F("open_amount") - disputed, output_field=MoneyField()),
         disputed=Sum(disputed, output_field=MoneyField()),
         oldest=Min("due_date"),
+        **_prediction_sums(as_of, predicted),
     ))
     since = as_of - dt.timedelta(days=365)
     promises = Promise.objects.filter(company=company, status=PromiseStatus.BROKEN, settled_on__gt=since)
@@ -70,12 +93,16 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
         days = (as_of - r["oldest"]).days
         overdue = r["overdue"] or ZERO
         lim = limitation.get(r["customer_id"])
+        wait, p90 = calc.predicted_wait(weight=r["pred_weight"], wait_sum=r["pred_wait"], p90_sum=r["pred_p90"])
         entries.append(QueueEntry(
             customer_id=r["customer_id"], company_id=company.pk, owner_id=owner_of.get(r["customer_id"]), overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO,
-            oldest_due=r["oldest"], risk=risk, priority=priority(overdue, days, risk, limitation_days=(lim - as_of).days if lim else None),
+            oldest_due=r["oldest"], risk=risk,
+            priority=priority(overdue, days, risk, limitation_days=(lim - as_of).days if lim else None, wait_days=wait),
             snapshot_on=as_of, limitation_date=lim,
+            predicted_date=None if wait is None else as_of + dt.timedelta(days=wait), p_late_90=p90,
         ))
-    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on", "limitation_date"]
+    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on", "limitation_date",
+              "predicted_date", "p_late_90"]
     for i in range(0, len(entries), CHUNK):
         QueueEntry.objects.bulk_create(entries[i:i + CHUNK], update_conflicts=True, unique_fields=["customer"],
                                        update_fields=fields)
@@ -87,18 +114,35 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
     gone = [cid for cid in stale.values_list("customer_id", flat=True) if cid not in fresh]
     for i in range(0, len(gone), CHUNK):
         QueueEntry.objects.filter(customer_id__in=gone[i:i + CHUNK]).update(
-            overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of, limitation_date=None)
+            overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of, limitation_date=None,
+            predicted_date=None, p_late_90=None)
     if customer_ids is None and connection.vendor == "postgresql":
         with connection.cursor() as cur:  # the whole table changed: fresh planner statistics for the page query
             cur.execute(f"ANALYZE {QueueEntry._meta.db_table}")
     return len(entries)
 
 
-def priority(overdue: Decimal, days: int, risk: Decimal, *, limitation_days: int | None = None) -> int:
+def _prediction_sums(as_of: dt.date, predicted: Q) -> dict:
+    """Per customer, over the overdue items that have a stored prediction: their open amount in fen, the
+    fen × days from ``as_of`` to the predicted payment date (never negative), and the fen × p(90+ days late) in
+    ten-thousandths — integers on both databases, divided in ``calculations.predicted_wait``."""
+    fen = ExpressionWrapper(F("open_amount"), output_field=BigIntegerField())
+    days = Greatest(DaysBetween(F("prediction__predicted_date"), Value(as_of)), Value(0))
+    p90 = Cast(Round(F("prediction__p_late_90") * 10000), IntegerField())
+    return {
+        "pred_weight": Sum(fen, filter=predicted),
+        "pred_wait": Sum(ExpressionWrapper(F("open_amount") * days, output_field=BigIntegerField()), filter=predicted),
+        "pred_p90": Sum(ExpressionWrapper(F("open_amount") * p90, output_field=BigIntegerField()), filter=predicted),
+    }
+
+
+def priority(overdue: Decimal, days: int, risk: Decimal, *, limitation_days: int | None = None,
+             wait_days: int | None = None) -> int:
     """amount (whole yuan) × days overdue × risk (× 2 while an item's limitation date is 0–180 days away: the
-    last chance to restart it), as an integer for SQL ordering."""
+    last chance to restart it) × the prediction factor of ``wait_days`` (days until the predicted payment of
+    the overdue amount; None: no prediction, × 1), as an integer for SQL ordering."""
     boost = 2 if limitation_days is not None and 0 <= limitation_days <= WATCH_DAYS else 1
-    return int(overdue.to_integral_value() * max(days, 0) * risk * boost)
+    return int(overdue.to_integral_value() * max(days, 0) * risk * boost * calc.prediction_factor(wait_days))
 
 
 @dataclass(frozen=True)

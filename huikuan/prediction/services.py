@@ -169,6 +169,7 @@ def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, bat
     if active is None:
         with transaction.atomic():
             deleted, _ = ItemPrediction.objects.filter(company=company).delete()
+        _requeue(company, as_of)
         return 0
     version, trained = active
     pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
@@ -192,4 +193,13 @@ def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, bat
         audit.record(actor=actor, verb="prediction.predictions.refreshed", target=version, company_id=company.pk,
                      summary=f"v{version.version} {as_of} {n}", data={"version": version.version, "as_of": str(as_of),
                                                                          "items": n, "source": pred.source})
+    _requeue(company, as_of)
     return n
+
+
+def _requeue(company, as_of: dt.date) -> None:
+    """The collections worklist's snapshot reads the stored predictions (its prediction column and factor):
+    recompute it now rather than at tomorrow's daily job, which runs before this app's refresh."""
+    from huikuan.collections.worklist import refresh_queue
+
+    refresh_queue(company=company, as_of=as_of)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -152,4 +152,23 @@ def activate(request, version: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Version %(v)s is live; the predictions were refreshed.") % {"v": version})
+    return redirect("prediction:models")
+
+
+@login_required
+def train(request):
+    """Train a new version now, in the worker (the weekly job's training on demand); the result appears on
+    the page as a new version when it is done."""
+    _needs(request, "prediction.activate")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    from django.db import transaction
+
+    from .tasks import train_on_demand
+
+    company = company_of(request)
+    day = clock.today(company)
+    transaction.on_commit(lambda: train_on_demand.enqueue(company.pk, day.isoformat(), request.user.pk))
+    messages.success(request, _("Training on the payment history known on %(day)s has started; the new version "
+                                "appears below when it is done (reload the page).") % {"day": day})
     return redirect("prediction:models")

@@ -1,10 +1,11 @@
 """URL × role rows of the payment-prediction screens and API (issue 16; see tests/e2e/access/__init__.py)."""
 
-from tests.e2e.access import GET_405, OK_ALL, OWN, only
+from tests.e2e.access import GET_405, OK_ALL, OWN, only, post_only
 
 ROWS = {
     "prediction:models": ("/predictions/", only({"admin", "finance", "credit_manager", "auditor"}), 302),
     "prediction:activate": ("/predictions/versions/{pmv}/activate/", GET_405, 302),
+    "prediction:train": ("/predictions/train/", post_only({"admin", "finance"}), 302),
     "prediction:customer-panel": ("/predictions/customers/{c}/", OWN, 302),
     "prediction:document-panel": ("/predictions/documents/{d}/", OWN, 302),
     "api:prediction-list": ("/api/v1/predictions/", OK_ALL, 401),
