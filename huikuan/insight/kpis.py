@@ -521,32 +521,49 @@ class CashOutlook:
     collected_last_month_to_date: Decimal  # last month up to the same day
 
 
-def cash_outlook(*, user, company, today: dt.date) -> CashOutlook:
+def cash_outlook(*, user, company, today: dt.date, now=None, last=None) -> CashOutlook:
     """Cash expected from the due dates of what is open today (this week = today to Sunday, this month
-    = today to its end, next month whole) and cash collected this month against last month. Two statements."""
+    = today to its end, next month whole) and cash collected this month against last month.
+
+    ``now`` and ``last`` (the sums of this month to date and of the whole of last month, from
+    ``kpi_report``, which reads stored figures) give the overdue amount and both months' collections,
+    so what is left is a range of the open-items index (today to the end of next month) and the
+    allocations of last month up to the same day. Without them, two statements over all open items
+    and both months' allocations give the same figures."""
     week_end = today + dt.timedelta(days=6 - today.weekday())
     month_end = kpi_calc.month_end(today)
     next_start = month_end + dt.timedelta(days=1)
     next_end = kpi_calc.month_end(next_start)
-    scope, scope_params = _scope(user, company, "i.customer_id", None)
-    (overdue, week, month, nxt), = fetch(
-        "SELECT CAST(SUM(CASE WHEN i.due_date < %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
-        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
-        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
-        "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT) "
-        f"FROM ledger_instalment i WHERE i.company_id = %s AND i.open_amount > 0{scope}",
-        [today, today, week_end, today, month_end, next_start, next_end, company.pk, *scope_params])
     this_start = today.replace(day=1)
     last_start = kpi_calc.add_months(this_start, -1)
     last_same = kpi_calc.add_months(today, -1)
-    scope, scope_params = _scope(user, company, "a.customer_id", None)
+    windows = ("CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
+               "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT), "
+               "CAST(SUM(CASE WHEN i.due_date >= %s AND i.due_date <= %s THEN i.open_amount ELSE 0 END) AS BIGINT)")
+    window_params = [today, week_end, today, month_end, next_start, next_end]
+    scope, scope_params = _scope(user, company, "i.customer_id", None)
+    a_scope, a_scope_params = _scope(user, company, "a.customer_id", None)
+    paid = "FROM ledger_allocation a JOIN ledger_credit cr ON cr.id = a.credit_id WHERE a.company_id = %s "
+    if now is not None and last is not None:
+        (week, month, nxt), = fetch(
+            f"SELECT {windows} FROM ledger_instalment i WHERE i.company_id = %s AND i.open_amount > 0 "
+            f"AND i.due_date >= %s AND i.due_date <= %s{scope}",
+            [*window_params, company.pk, today, next_end, *scope_params])
+        (last_td,), = fetch(
+            f"SELECT CAST(SUM(a.amount) AS BIGINT) {paid}AND a.date >= %s AND a.date <= %s "
+            f"AND cr.kind = 'payment'{a_scope}", [company.pk, last_start, last_same, *a_scope_params])
+        return CashOutlook(now.ar_end - now.current_end, *(from_minor(v or 0) for v in (week, month, nxt)),
+                           now.collected, last.collected, from_minor(last_td or 0))
+    (overdue, week, month, nxt), = fetch(
+        f"SELECT CAST(SUM(CASE WHEN i.due_date < %s THEN i.open_amount ELSE 0 END) AS BIGINT), {windows} "
+        f"FROM ledger_instalment i WHERE i.company_id = %s AND i.open_amount > 0{scope}",
+        [today, *window_params, company.pk, *scope_params])
     (this_m, last_m, last_td), = fetch(
         "SELECT CAST(SUM(CASE WHEN a.date >= %s THEN a.amount ELSE 0 END) AS BIGINT), "
         "CAST(SUM(CASE WHEN a.date < %s THEN a.amount ELSE 0 END) AS BIGINT), "
         "CAST(SUM(CASE WHEN a.date <= %s THEN a.amount ELSE 0 END) AS BIGINT) "
-        "FROM ledger_allocation a JOIN ledger_credit cr ON cr.id = a.credit_id "
-        f"WHERE a.company_id = %s AND a.date >= %s AND a.date <= %s AND cr.kind = 'payment'{scope}",
-        [this_start, this_start, last_same, company.pk, last_start, today, *scope_params])
+        f"{paid}AND a.date >= %s AND a.date <= %s AND cr.kind = 'payment'{a_scope}",
+        [this_start, this_start, last_same, company.pk, last_start, today, *a_scope_params])
     return CashOutlook(*(from_minor(v or 0) for v in (overdue, week, month, nxt, this_m, last_m, last_td)))
 
 
@@ -564,7 +581,7 @@ def dashboard_kpis(*, user, company, today: dt.date) -> dict:
     return {
         "period": period, "last": last,
         "figures": [{"m": METRIC[c], "now": metric_value(now, c), "prev": metric_value(before, c)} for c in DASHBOARD],
-        "cash": cash_outlook(user=user, company=company, today=today),
+        "cash": cash_outlook(user=user, company=company, today=today, now=now.sums, last=before.sums),
     }
 
 

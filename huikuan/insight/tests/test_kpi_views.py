@@ -104,3 +104,35 @@ def test_dashboard_shows_kpis_and_cash_for_the_users_scope(client, book, finance
         client.force_login(users["sales_west"])
         west = client.get(reverse("insight:dashboard-strip")).context["kpi"]["cash"]
         assert west.next_month == D("600.00") and west.overdue == D("0.00") and west.collected_month == D("400.00")
+
+
+def test_dashboard_cash_from_the_stored_sums_equals_the_full_computation(book, company, customer, other_customer,
+                                                                        finance, users):
+    """The strip's cash outlook takes the overdue amount and both months' collections from the KPI sums it
+    already has (stored figures) and reads only the open items due from today to the end of next month:
+    the same figures as the two full statements, for every scope, after payments across both months."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.insight import kpis
+
+    s.record_payment(company=company, customer_id=customer.pk, amount=D("700"), date=dt.date(2026, 5, 20),
+                     actor=finance)
+    s.record_payment(company=company, customer_id=customer.pk, amount=D("1300"), date=dt.date(2026, 6, 3),
+                     actor=finance)
+    s.record_payment(company=company, customer_id=customer.pk, amount=D("90"), date=dt.date(2026, 5, 28),
+                     actor=finance)
+    today = dt.date(2026, 6, 26)
+    for user in (finance, users["sales_east"], users["sales_west"]):
+        stored = kpis.dashboard_kpis(user=user, company=company, today=today)["cash"]
+        assert stored == kpis.cash_outlook(user=user, company=company, today=today)
+    full = kpis.cash_outlook(user=finance, company=company, today=today)
+    assert full.collected_month == D("1700.00") and full.collected_last_month == D("790.00")
+    assert full.collected_last_month_to_date == D("700.00")  # up to 26 May: not the payment of the 28th
+    # the open items read are a range of due dates (today … end of next month), not every open item
+    with CaptureQueriesContext(connection) as ctx:
+        kpis.dashboard_kpis(user=finance, company=company, today=today)
+    outlook = [q["sql"] for q in ctx.captured_queries if "ledger_instalment i WHERE" in q["sql"]
+               and "i.open_amount > 0" in q["sql"]]
+    where = [q.split(" WHERE ", 1)[1] for q in outlook]
+    assert where and all("i.due_date >= " in w and "i.due_date <= " in w for w in where)
