@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from huikuan.common.errors import DomainError
 
 from . import model as m
-from .features import Items, features, load_items
+from .features import Items, features, load_items, with_labels
 
 TRAIN_SETTLE_GAP = 30  # a training item is due at least this many days before the cutoff
 KNOWN_GAP = 180  # … and the median regressor's, this many (its days late are known by then)
@@ -90,17 +90,18 @@ def backtest(*, company, cutoff: dt.date, items: Items | None = None, X: np.ndar
     terms = (items.due_date[idx] - items.document_date[idx]).astype(float)
     pred = m.predict(trained, Xs)
     figures = {"model": m.metrics(y_dl=y, terms_days=terms, p_late=pred.p_late, dl_pred=pred.dl_p50.astype(float),
-                                  censored=censored)}
+                                  censored=censored, threshold=getattr(trained, "threshold", 0.5))}
     for name in m.BASELINES:
         p, dl = m.baseline(name, trained, Xs)
         figures[name] = m.metrics(y_dl=y, terms_days=terms, p_late=p, dl_pred=dl, censored=censored)
     live = choose_live(figures)
     rows = []
     if with_rows:
+        labelled = with_labels(items.subset(test))  # document numbers and customer codes of the scored items
         for k, i in enumerate(idx):
             due = dt.date.fromordinal(int(items.due_date[i]))
             rows.append({
-                "number": items.number[i], "seq": int(items.seq[i]), "customer": items.customer_code[i],
+                "number": labelled.number[k], "seq": int(items.seq[i]), "customer": labelled.customer_code[k],
                 "document_date": dt.date.fromordinal(int(items.document_date[i])), "due_date": due,
                 "amount": items.amount[i], "p_late": round(float(pred.p_late[k]), 4),
                 "p_late_30": round(float(pred.p_late_30[k]), 4), "p_late_90": round(float(pred.p_late_90[k]), 4),

@@ -37,9 +37,16 @@ FEATURES = (
     "n_prev", "late_rate", "late30_rate", "mean_days_late", "median_days_late", "std_days_late",
     "last6_days_late", "mean_days_to_pay", "late_rate_same_dispute", "amount_ratio", "overdue_open_n",
     "days_since_last_settled", "last6_late_rate",
+    # the "customer × disputed" baseline as features, so the model can always do what it does: how many of the
+    # customer's earlier items had the same disputed flag, and their late share — or, with none, the late share
+    # of every customer's items with that flag settled before t (never a training-window constant: no leakage)
+    "n_same_dispute", "dispute_rate_or_company",
 )
+FEATURES_V1 = FEATURES[:19]  # the features of versions trained before the last two were added
 NAN = float("nan")
 EPOCH = dt.date(2000, 1, 1).toordinal()
+ORDINAL_ZERO = dt.date(1, 1, 1)  # DaysBetween(day, this) + 1 == day.toordinal()
+CHUNK = 50_000
 
 
 @dataclass(slots=True)
@@ -49,7 +56,7 @@ class Items:
     id: np.ndarray
     customer: np.ndarray
     document: np.ndarray
-    number: list
+    number: list | None  # None from ``load_items`` until ``with_labels`` reads them
     seq: np.ndarray
     document_date: np.ndarray
     due_date: np.ndarray
@@ -60,7 +67,7 @@ class Items:
     electronic: np.ndarray  # 1 electronic, 0 paper, nan unknown
     currency: list
     salesperson: np.ndarray
-    customer_code: list
+    customer_code: list | None
 
     def __len__(self) -> int:
         return len(self.id)
@@ -73,7 +80,7 @@ class Items:
         out = {}
         for name in self.__slots__:
             v = getattr(self, name)
-            out[name] = v[idx] if isinstance(v, np.ndarray) else [v[i] for i in idx]
+            out[name] = v[idx] if isinstance(v, np.ndarray) else None if v is None else [v[i] for i in idx]
         return Items(**out)
 
 
@@ -84,60 +91,113 @@ def load_items(*, company, until: dt.date | None = None, customer_ids=None) -> I
     an item settled after ``until`` is treated as open. Disputed: a dispute opened on the document
     (collections) or the history import's flag.
     """
+    from django.db import connection
+    from django.db.models import BigIntegerField, ExpressionWrapper, F, IntegerField, Max, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    from huikuan.credit.scoring import DaysBetween
+    from huikuan.ledger.models import Allocation
+
+    def ordinal_of(field):  # date.toordinal() computed by the database: no date object per row
+        return ExpressionWrapper(DaysBetween(F(field), Value(ORDINAL_ZERO)) + 1, output_field=IntegerField())
+
+    def fen(field):  # a money column's raw hundredths: no Decimal per row
+        return ExpressionWrapper(F(field), output_field=BigIntegerField())
+
+    # every column an annotation, in this order: the SQL selects them in it (read with a plain cursor below)
+    columns = {
+        "c_id": F("id"), "c_customer": F("customer_id"), "c_document": F("document_id"), "c_seq": F("seq"),
+        "c_doc": ordinal_of("document_date"), "c_due": ordinal_of("due_date"), "c_amount": fen("amount"),
+        "c_open": fen("open_amount"), "c_last": Coalesce(ordinal_of("last_allocated_on"), Value(0)),
+        "c_dispute": Exists(Dispute.objects.filter(document_id=OuterRef("document_id"))),
+        "c_sp": Coalesce(F("salesperson_id"), Value(0)), "c_currency": F("currency"),
+    }
+    # no ORDER BY: sorting 2 M rows spilled to disk on the server; numpy sorts them below (lexsort)
     qs = (Instalment.objects.filter(company=company, document__status=Status.POSTED, replaced_on__isnull=True,
-                                    amount__gt=0)
-          .annotate(has_dispute=Exists(Dispute.objects.filter(document_id=OuterRef("document_id"))))
-          .order_by("customer_id", "document_date", "id"))
+                                    amount__gt=0).annotate(**columns).order_by())
     if until is not None:
         qs = qs.filter(document_date__lte=until)
     if customer_ids is not None:
         qs = qs.filter(customer_id__in=customer_ids)
-    past: dict[int, tuple] = {}  # allocated after ``until``: what had been allocated by then, and when last
-    if until is not None:
-        from django.db.models import Max, Sum
-
-        from huikuan.ledger.models import Allocation
-
+    sql, params = qs.values_list(*columns).query.sql_with_params()
+    num: list[np.ndarray] = []
+    currency_codes: list[np.ndarray] = []
+    currencies: dict[str, int] = {}
+    # a server-side cursor on PostgreSQL (the client holds one chunk of Python values at a time, not 2 M rows);
+    # one pass, each chunk converted to numpy at once
+    with connection.chunked_cursor() as cur:
+        cur.execute(sql, params)
+        while chunk := cur.fetchmany(CHUNK):
+            cols = list(zip(*chunk, strict=True))
+            num.append(np.array(cols[:11], dtype=np.int64).T)
+            currency_codes.append(np.array([currencies.setdefault(c, len(currencies)) for c in cols[11]],
+                                           dtype=np.int64))
+    rows = np.concatenate(num) if num else np.zeros((0, 11), dtype=np.int64)
+    codes = np.concatenate(currency_codes) if currency_codes else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((rows[:, 0], rows[:, 4], rows[:, 1]))  # by customer, document date, id
+    rows, codes = rows[order], codes[order]
+    del num, currency_codes
+    pk, cid, did, seq, o_doc, o_due, f_amount, f_open, o_last, has_dispute, sp = rows.T
+    f_open = f_open.copy()
+    o_last = o_last.copy()
+    if until is not None and len(pk):  # as of ``until``: allocations dated after it undone (set-wise)
         alloc = Allocation.objects.filter(instalment__company=company, instalment__last_allocated_on__gt=until)
-        seen = set(alloc.values_list("instalment_id", flat=True).distinct())
-        past = {i: (total, last) for i, total, last in alloc.filter(date__lte=until).values("instalment_id")
-                .annotate(total=Sum("amount"), last=Max("date")).values_list("instalment_id", "total", "last")}
-        past.update({i: (0, None) for i in seen - set(past)})
-    facts = {d: (disp, dl) for d, disp, dl in DocumentFacts.objects.filter(company=company)
-             .values_list("document_id", "disputed", "delivery").iterator(chunk_size=10000)}
-    rows = qs.values_list("id", "customer_id", "document_id", "document__number", "seq", "document_date", "due_date",
-                          "amount", "open_amount", "last_allocated_on", "has_dispute", "currency", "salesperson_id",
-                          "customer__code")
-    cols = [[] for _ in range(15)]
-    for (pk, cid, did, number, seq, ddate, due, amount, open_amount, last, has_dispute, cur, sp, code) in \
-            rows.iterator(chunk_size=20000):
-        if pk in past:  # as of ``until``, before the later allocations
-            allocated, last = past[pk]
-            open_amount = amount - allocated
-        settled = last.toordinal() if (open_amount == 0 and last is not None) else 0
-        disp, delivery = facts.get(did, (False, ""))
-        cols[0].append(pk)
-        cols[1].append(cid)
-        cols[2].append(did)
-        cols[3].append(number)
-        cols[4].append(seq)
-        cols[5].append(ddate.toordinal())
-        cols[6].append(due.toordinal())
-        cols[7].append(float(amount))
-        cols[8].append(float(open_amount) if settled == 0 else 0.0)
-        cols[9].append(settled)
-        cols[10].append(1.0 if (has_dispute or disp) else 0.0)
-        cols[11].append(1.0 if delivery == "electronic" else 0.0 if delivery == "paper" else NAN)
-        cols[12].append(cur)
-        cols[13].append(sp or 0)
-        cols[14].append(code)
-    i64 = np.int64
-    return Items(id=np.array(cols[0], dtype=i64), customer=np.array(cols[1], dtype=i64),
-                 document=np.array(cols[2], dtype=i64), number=cols[3], seq=np.array(cols[4], dtype=i64),
-                 document_date=np.array(cols[5], dtype=i64), due_date=np.array(cols[6], dtype=i64),
-                 amount=np.array(cols[7]), open_amount=np.array(cols[8]), settled_on=np.array(cols[9], dtype=i64),
-                 disputed=np.array(cols[10]), electronic=np.array(cols[11]), currency=cols[12],
-                 salesperson=np.array(cols[13], dtype=i64), customer_code=cols[14])
+        later = np.unique(np.fromiter(alloc.values_list("instalment_id", flat=True).distinct().iterator(), dtype=np.int64))
+        before = list(alloc.filter(date__lte=until).values("instalment_id").order_by()
+                      .annotate(total=Sum(fen("amount")), last=Max(ordinal_of("date")))
+                      .values_list("instalment_id", "total", "last"))
+        b_ids = np.array([r[0] for r in before], dtype=np.int64)
+        b_order = np.argsort(b_ids)
+        b_ids = b_ids[b_order]
+        b_total = np.array([int(r[1]) for r in before], dtype=np.int64)[b_order]
+        b_last = np.array([int(r[2]) for r in before], dtype=np.int64)[b_order]
+        hit = _member(later, pk)
+        f_open[hit] = f_amount[hit]  # nothing allocated by ``until`` …
+        o_last[hit] = 0
+        at = np.searchsorted(b_ids, pk)
+        part = hit & _member(b_ids, pk)  # … or what was, and when last
+        f_open[part] = f_amount[part] - b_total[at[part]]
+        o_last[part] = b_last[at[part]]
+    settled = np.where((f_open == 0) & (o_last > 0), o_last, 0)
+    facts = list(DocumentFacts.objects.filter(company=company).order_by("document_id")
+                 .values_list("document_id", "disputed", "delivery").iterator(chunk_size=10000))
+    f_doc = np.array([f[0] for f in facts], dtype=np.int64)
+    f_disp = np.array([bool(f[1]) for f in facts], dtype=bool)
+    f_elec = np.array([1.0 if f[2] == "electronic" else 0.0 if f[2] == "paper" else NAN for f in facts])
+    known = _member(f_doc, did)
+    at = np.searchsorted(f_doc, did)
+    disputed = (has_dispute > 0) | np.where(known, f_disp[np.minimum(at, max(len(f_doc) - 1, 0))] if len(f_doc)
+                                            else False, False)
+    electronic = np.where(known, f_elec[np.minimum(at, max(len(f_doc) - 1, 0))] if len(f_doc) else NAN, NAN)
+    names = list(currencies)
+    return Items(id=pk.copy(), customer=cid.copy(), document=did.copy(), number=None, seq=seq.copy(),
+                 document_date=o_doc.copy(), due_date=o_due.copy(), amount=f_amount / 100.0,
+                 open_amount=np.where(settled == 0, f_open / 100.0, 0.0), settled_on=settled,
+                 disputed=disputed.astype(np.float64), electronic=electronic,
+                 currency=[names[k] for k in codes.tolist()], salesperson=sp.copy(), customer_code=None)
+
+
+def _member(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """values[i] in sorted_values, element-wise (searchsorted, no Python set)."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[at] == values
+
+
+def with_labels(items: Items) -> Items:
+    """``items`` with document numbers and customer codes (``load_items`` leaves them out: only the backtest's
+    per-item CSV needs them), read for these items only."""
+    if items.number is not None and items.customer_code is not None:
+        return items
+    found: dict[int, tuple[str, str]] = {}
+    ids = items.id.tolist()
+    for s in range(0, len(ids), 900):
+        found.update((pk, (number, code)) for pk, number, code in Instalment.objects.filter(pk__in=ids[s:s + 900])
+                     .values_list("pk", "document__number", "customer__code"))
+    items.number = [found.get(i, ("", ""))[0] for i in ids]
+    items.customer_code = [found.get(i, ("", ""))[1] for i in ids]
+    return items
 
 
 def features(items: Items, at: np.ndarray) -> np.ndarray:
@@ -209,6 +269,18 @@ def features(items: Items, at: np.ndarray) -> np.ndarray:
     same_n = np.where(items.disputed > 0, n_disp, count - n_disp)
     same_late = np.where(items.disputed > 0, n_disp_late, window(c_late, first, pos) - n_disp_late)
     out[:, 14] = np.where(same_n > 0, same_late / np.where(same_n > 0, same_n, 1), np.nan)
+    out[:, 19] = same_n
+    # every customer's items settled before t with the item's disputed flag: their late share (prefix sums
+    # over all settled items in settled-date order, read at t)
+    g_order = np.argsort(items.settled_on[s_idx], kind="stable")
+    g_day = items.settled_on[s_idx][g_order]
+    g_disp, g_late = disp[g_order].astype(np.float64), late[g_order]
+    gpos = np.searchsorted(g_day, at, side="left")
+    g_n_disp, g_late_disp = prefix(g_disp)[gpos], prefix(g_disp * g_late)[gpos]
+    g_n_same = np.where(items.disputed > 0, g_n_disp, gpos - g_n_disp)
+    g_late_same = np.where(items.disputed > 0, g_late_disp, prefix(g_late)[gpos] - g_late_disp)
+    company_rate = np.where(g_n_same > 0, g_late_same / np.where(g_n_same > 0, g_n_same, 1), np.nan)
+    out[:, 20] = np.where(same_n > 0, out[:, 14], company_rate)
     # median days late of the first k settled events of each customer, k = 1 … (running, one pass)
     med_dl = _running_medians(dpos, s_cust)
     out[:, 10] = np.where(has, med_dl[np.maximum(pos - 1, 0)] if len(s_idx) else np.nan, np.nan)
@@ -255,4 +327,4 @@ def ordinal(day: dt.date) -> int:
     return day.toordinal()
 
 
-__all__ = ["FEATURES", "Items", "features", "load_items", "ordinal"]
+__all__ = ["FEATURES", "FEATURES_V1", "Items", "features", "load_items", "ordinal"]

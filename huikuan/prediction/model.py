@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .features import FEATURES
+from .features import FEATURES, FEATURES_V1
 
 EDGES = (-8, 0, 7, 14, 29, 59, 89, 179)  # class k: EDGES[k-1] < DL <= EDGES[k]
 N_CLASSES = len(EDGES) + 1
@@ -39,6 +39,43 @@ F = {name: i for i, name in enumerate(FEATURES)}
 # OpenMP threads for fitting: 1 by default — a worker job on a shared machine; on a busy 2-core box
 # more threads made a 2,000-item fit 20× slower (spinning on oversubscribed cores)
 THREADS = int(os.environ.get("HUIKUAN_ML_THREADS", "1"))
+
+
+VAL_SHARE = 0.2  # the most recent fifth of the training items validates the late / on-time classifier
+VAL_MIN = 50  # … when it holds at least this many items of each kind (late, on time); else threshold 0.5
+VAL_FIT_MAX = 200_000  # the validation fit sees an even sample of at most this many earlier items
+THRESHOLDS = np.round(np.arange(0.30, 0.7001, 0.01), 2)
+# the late / on-time classifier, more regularised than the others (smaller trees, more items per leaf, slower
+# learning, its rounds stopped on the recent fifth): on small companies the default trees overfit and lost to
+# "customer × disputed" (docs/PERFORMANCE.md)
+LATE_PARAMS = {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 80, "max_iter": 300}
+
+
+def _columns(model: Trained, X: np.ndarray) -> np.ndarray:
+    """The feature columns ``model``'s estimators were fitted on (X always holds every current feature)."""
+    names = getattr(model, "features", FEATURES_V1) or FEATURES_V1
+    if len(names) == X.shape[1]:
+        return X
+    return X[:, [F[n] for n in names]]
+
+
+def _filled(X: np.ndarray) -> np.ndarray:
+    """X for fitting: a column without any value (no delivery channel known, say: no history import) becomes
+    0 — scikit-learn's binning fails on an all-missing column; prediction still passes NaN (no split uses it)."""
+    empty = np.isnan(X).all(axis=0)
+    if not empty.any():
+        return X
+    X = X.copy()
+    X[:, empty] = 0
+    return X
+
+
+def choose_threshold(p: np.ndarray, late: np.ndarray) -> float:
+    """The cut on P(late) with the best accuracy on validation items; among cuts within one item of the best,
+    the one nearest 0.5 (a calibrated model's natural cut), so noise does not move it."""
+    acc = np.array([((p >= t) == late).mean() for t in THRESHOLDS])
+    near = np.flatnonzero(acc >= acc.max() - 1.0 / max(len(late), 1) + 1e-12)
+    return float(THRESHOLDS[near[np.argmin(np.abs(THRESHOLDS[near] - 0.5))]])
 
 
 def classes(days_late: np.ndarray) -> np.ndarray:
@@ -60,6 +97,11 @@ class Trained:
     residuals: tuple = (0.0, 0.0)  # 10th / 90th percentile of DL − median, for baseline intervals
     late_classifier: object | None = None  # P(late); the class probabilities are rescaled to agree with it
     median_regressor: object | None = None  # days late, absolute-error loss: the point estimate
+    # the columns the estimators were fitted on (a version pickled before a feature was added keeps its own)
+    features: tuple = FEATURES_V1
+    # late / on-time call: p_late ≥ threshold, chosen on the most recent part of the training window (VAL_SHARE)
+    threshold: float = 0.5
+    validation: dict = field(default_factory=dict)  # what the threshold was chosen on (for the versions page)
 
 
 def _bin_cdf(dl: np.ndarray, cls: np.ndarray) -> np.ndarray:
@@ -110,24 +152,51 @@ def train(X: np.ndarray, days_late: np.ndarray, *, seed: int = 0, classifier: bo
         every = max(1, -(-len(X) // MAX_TRAIN_CLASSES))  # an even sample, every k-th item (still in time order)
 
         def hgb(kind=HistGradientBoostingClassifier, **kw):
-            return kind(max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
-                        early_stopping=len(X) > 2000, validation_fraction=0.15, n_iter_no_change=10,
-                        random_state=seed, **kw)
+            params = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 40,
+                      "l2_regularization": 1.0, "early_stopping": len(X) > 2000, "validation_fraction": 0.15,
+                      "n_iter_no_change": 10, "random_state": seed}
+            return kind(**{**params, **kw})
+
+        trained.features = tuple(FEATURES)
 
         with threadpool_limits(limits=THREADS):
-            trained.classifier = hgb().fit(X[::every], cls[::every])
+            trained.classifier = hgb().fit(_filled(X[::every]), cls[::every])
             if late.any() and not late.all():  # late / on time on its own: the decision that matters most
-                trained.late_classifier = hgb().fit(X, late)
+                trained.late_classifier, trained.threshold, trained.validation = _late_classifier(X, late, hgb)
             if known.sum() >= 50:
                 trained.median_regressor = hgb(HistGradientBoostingRegressor, loss="absolute_error").fit(
-                    X[known], np.clip(days_late[known], GRID[0], GRID[-1]).astype(np.float32))
+                    _filled(X[known]), np.clip(days_late[known], GRID[0], GRID[-1]).astype(np.float32))
     return trained
+
+
+def _late_classifier(X: np.ndarray, late: np.ndarray, hgb) -> tuple[object, float, dict]:
+    """P(late) and its decision threshold, validated on time: a first fit on the older items stops early on
+    the most recent fifth (``X_val``), the threshold is the best cut on that fifth, then the final fit on every
+    item runs the number of rounds the first one kept. Too few items to validate: one fit, threshold 0.5."""
+    n = len(X)
+    n_val = int(n * VAL_SHARE)
+    yv = late[n - n_val:]
+    if n_val < 2 * VAL_MIN or yv.sum() < VAL_MIN or (~yv).sum() < VAL_MIN or late[:n - n_val].all() \
+            or not late[:n - n_val].any():
+        return hgb(**LATE_PARAMS).fit(_filled(X), late), 0.5, {}
+    step = max(1, -(-(n - n_val) // VAL_FIT_MAX))
+    Xf, yf, Xv = X[:n - n_val:step], late[:n - n_val:step], X[n - n_val:]
+    first = hgb(**LATE_PARAMS, early_stopping=True).fit(_filled(Xf), yf, X_val=Xv, y_val=yv)
+    p = first.predict_proba(Xv)[:, 1]
+    threshold = choose_threshold(p, yv)
+    rounds = max(int(first.n_iter_), 10)
+    final = hgb(**{**LATE_PARAMS, "max_iter": rounds}, early_stopping=False).fit(_filled(X), late)
+    info = {"items": int(n_val), "rounds": rounds, "threshold": threshold,
+            "accuracy_at_threshold": round(float(((p >= threshold) == yv).mean()), 4),
+            "accuracy_at_half": round(float(((p >= 0.5) == yv).mean()), 4)}
+    return final, threshold, info
 
 
 def class_probabilities(model: Trained, X: np.ndarray) -> np.ndarray:
     out = np.zeros((len(X), N_CLASSES))
     if model.classifier is None or len(X) == 0:
         return out
+    X = _columns(model, X)
     proba = model.classifier.predict_proba(X)
     out[:, model.classifier.classes_] = proba
     if model.late_classifier is not None:
@@ -203,7 +272,7 @@ def _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, med
         parts["p_late_90"][sl] = 1 - cdf[:, at[89]]
         p10, p50, p90 = _quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9)
         if median is not None and len(Xc):
-            est = np.clip(np.rint(median.predict(Xc)).astype(np.int64), GRID[0], GRID[-1])
+            est = np.clip(np.rint(median.predict(_columns(model, Xc))).astype(np.int64), GRID[0], GRID[-1])
             # the regressor's median (an open item already past it: the mixture's conditional median); the
             # interval widened to hold it — the mixture also learns from lower bounds and runs early
             p50 = np.where(est >= (d if d is not None else GRID[0]), est, p50)
@@ -248,13 +317,15 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def metrics(*, y_dl: np.ndarray, terms_days: np.ndarray, p_late: np.ndarray, dl_pred: np.ndarray,
-            censored: np.ndarray | None = None) -> dict:
+            censored: np.ndarray | None = None, threshold: float = 0.5) -> dict:
     """Accuracy and AUC of late / on time, MAE of days late, RMSE of days to settle, 10-bin calibration.
 
-    ``censored`` items (still open, already late by ``y_dl`` days) count for late / on time only."""
+    An item is called late when ``p_late ≥ threshold`` (0.5 for the baselines; the model's own, chosen on its
+    training window). ``censored`` items (still open, already late by ``y_dl`` days) count for late / on time
+    only."""
     late = y_dl >= 1
     known = ~censored if censored is not None else np.ones(len(y_dl), dtype=bool)
-    pred_late = p_late >= 0.5
+    pred_late = p_late >= threshold
     dl_true = np.maximum(y_dl, 0)
     settle_true = terms_days + y_dl
     settle_pred = terms_days + np.maximum(dl_pred, 0)

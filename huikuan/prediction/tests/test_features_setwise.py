@@ -41,6 +41,19 @@ def features_loop(items: Items, at: np.ndarray) -> np.ndarray:
     for s, e in zip(starts, ends, strict=True):
         members = order[s:e]  # this customer's items, by query date
         _customer_loop(items, members, at, dl_all, out)
+    # every customer's items settled before t with the same disputed flag: the fallback of column 20
+    for flag in (0.0, 1.0):
+        done = sorted((int(items.settled_on[j]), float(dl_all[j]) > 0) for j in range(n)
+                      if items.settled_on[j] > 0 and items.disputed[j] == flag)
+        days = [d for d, _ in done]
+        cum = [0]
+        for _, is_late in done:
+            cum.append(cum[-1] + is_late)
+        for i in range(n):
+            if items.disputed[i] != flag:
+                continue
+            k = bisect.bisect_left(days, int(at[i]))
+            out[i, 20] = out[i, 14] if out[i, 19] > 0 else (cum[k] / k if k else NAN)
     return out
 
 
@@ -96,6 +109,7 @@ def _customer_loop(items: Items, members: np.ndarray, at: np.ndarray, dl_all: np
             row[17] = t - last_settled
             row[18] = sum(1 for v in last6 if v > 0) / len(last6)
         same = by_dispute[float(items.disputed[i])]
+        row[19] = same[0]
         if same[0]:
             row[14] = same[1] / same[0]
         if amounts:
@@ -118,6 +132,68 @@ def test_setwise_features_equal_the_reference_loop(company, finance):
     at = np.full(len(items), day)
     np.testing.assert_allclose(features(items, at), features_loop(items, at).astype(np.float32), rtol=1e-5,
                                atol=1e-4, equal_nan=True)
+
+
+def _load_items_reference(company, until=None):
+    """The former per-row reading of ``load_items`` (Decimal and date objects per row), to check the set-wise one."""
+    from django.db.models import Exists, Max, OuterRef, Sum
+
+    from huikuan.collections.models import Dispute
+    from huikuan.ledger.models import Allocation, Instalment, Status
+    from huikuan.prediction.models import DocumentFacts
+
+    qs = (Instalment.objects.filter(company=company, document__status=Status.POSTED, replaced_on__isnull=True,
+                                    amount__gt=0)
+          .annotate(has_dispute=Exists(Dispute.objects.filter(document_id=OuterRef("document_id"))))
+          .order_by("customer_id", "document_date", "id"))
+    past = {}
+    if until is not None:
+        qs = qs.filter(document_date__lte=until)
+        alloc = Allocation.objects.filter(instalment__company=company, instalment__last_allocated_on__gt=until)
+        seen = set(alloc.values_list("instalment_id", flat=True).distinct())
+        past = {i: (total, last) for i, total, last in alloc.filter(date__lte=until).values("instalment_id")
+                .annotate(total=Sum("amount"), last=Max("date")).values_list("instalment_id", "total", "last")}
+        past.update({i: (0, None) for i in seen - set(past)})
+    facts = {d: (disp, dl) for d, disp, dl in DocumentFacts.objects.filter(company=company)
+             .values_list("document_id", "disputed", "delivery")}
+    rows = []
+    for (pk, cid, did, seq, ddate, due, amount, open_amount, last, has_dispute, cur, sp) in qs.values_list(
+            "id", "customer_id", "document_id", "seq", "document_date", "due_date", "amount", "open_amount",
+            "last_allocated_on", "has_dispute", "currency", "salesperson_id"):
+        if pk in past:
+            allocated, last = past[pk]
+            open_amount = amount - allocated
+        settled = last.toordinal() if (open_amount == 0 and last is not None) else 0
+        disp, delivery = facts.get(did, (False, ""))
+        rows.append((pk, cid, did, seq, ddate.toordinal(), due.toordinal(), float(amount),
+                     float(open_amount) if settled == 0 else 0.0, settled, 1.0 if (has_dispute or disp) else 0.0,
+                     1.0 if delivery == "electronic" else 0.0 if delivery == "paper" else NAN, cur, sp or 0))
+    return rows
+
+
+def test_load_items_reads_what_the_per_row_reading_read(company, finance):
+    from huikuan.collections import services as coll
+    from huikuan.ledger.models import Instalment
+
+    load_synthetic(company, finance, n_invoices=600, n_customers=15, seed=5)
+    # a dispute opened in collections on an invoice still open (the other "disputed" source beside the facts)
+    item = Instalment.objects.filter(company=company, open_amount__gt=0).order_by("id").first()
+    coll.open_dispute(company=company, customer_id=item.customer_id, document_id=item.document_id, reason="price",
+                      amount=item.open_amount, actor=finance, today=dt.date(2026, 1, 5))
+    for until in (None, dt.date(2024, 6, 30), dt.date(2025, 3, 1)):
+        got = load_items(company=company, until=until)
+        want = _load_items_reference(company, until)
+        assert len(got) == len(want) > 0
+        cols = list(zip(*want, strict=True))
+        for k, name in enumerate(("id", "customer", "document", "seq", "document_date", "due_date", "amount",
+                                  "open_amount", "settled_on", "disputed", "electronic")):
+            np.testing.assert_array_equal(getattr(got, name), np.array(cols[k]), err_msg=f"{until} {name}")
+        assert got.currency == list(cols[11])
+        np.testing.assert_array_equal(got.salesperson, np.array(cols[12]))
+    assert ((got.settled_on > 0) & (got.open_amount > 0)).sum() == 0
+    assert (got.electronic == 1).any() and (got.electronic == 0).any() and (got.disputed == 1).any()
+    everything = load_items(company=company)
+    assert everything.disputed[np.flatnonzero(everything.id == item.pk)[0]] == 1
 
 
 def test_empty_items():

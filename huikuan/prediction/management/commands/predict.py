@@ -27,6 +27,7 @@ from huikuan.common.commands import HuikuanCommand
 from huikuan.common.errors import DomainError
 from huikuan.common.export import build_xlsx
 from huikuan.prediction import engine, model, services
+from huikuan.prediction.features import with_labels
 from huikuan.prediction.models import ModelVersion
 from huikuan.prediction.texts import LIVE_LABELS, reasons_text
 
@@ -146,7 +147,7 @@ class Command(HuikuanCommand):
             raise CommandError("no trained model: run `huikuan predict train` first")
         version, trained = active
         pred = engine.predict_open(company=comp, as_of=day, trained=trained, live=version.live)
-        it = pred.items
+        it = with_labels(pred.items)  # document numbers and customer codes of the open items
 
         def d(o):
             return dt.date.fromordinal(int(o))
