@@ -427,9 +427,10 @@ def expected_orders(*, company, user, as_of: dt.date, currency: str, customer_id
 # ---------------------------------------------------------------- chart
 
 
-def chart(fc: Forecast) -> str:
+def chart(fc: Forecast, bar_href=None) -> str:
     """SVG: weekly P50 bars and, on a second scale, the cumulative cash-in with the P10–P90 band (every
-    item at its early / late date) and the naive due-date line. Server-rendered, no JavaScript."""
+    item at its early / late date) and the naive due-date line. Server-rendered, no JavaScript.
+    ``bar_href(k)``: the URL of the rows behind week ``k``'s bar; each bar is then a link to it."""
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
@@ -457,6 +458,7 @@ def chart(fc: Forecast) -> str:
         return pad_l + step * (k + 0.5)
 
     cum_word, due_word, title = escape(_("cumulative")), escape(_("due dates")), escape(_("Cash-in forecast by week"))
+    open_word = escape(_("open the items behind this bar"))
 
     def week_word(k):
         return escape(_("Week %(n)d") % {"n": k + 1})
@@ -483,6 +485,14 @@ def chart(fc: Forecast) -> str:
                  + " ".join(f"{x(k):.1f},{y(p50[k]):.1f}" for k in weeks) + '"/>')
     parts.append('<polyline fill="none" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="5 4" points="'
                  + " ".join(f"{x(k):.1f},{y(naive[k]):.1f}" for k in weeks) + '"/>')
+    if bar_href:  # the links lie over the band and the lines (drawn after the bars), under the dots
+        for k in weeks:
+            bh = max(inner_h * float(bars[k] / top), 8.0)  # an empty week can be opened too
+            start, end = fc.ranges[k]
+            parts.append(f'<a class="bar" href="{escape(bar_href(k))}"><rect class="hit" x="{x(k) - step * 0.3:.1f}" '
+                         f'y="{pad_t + inner_h - bh:.1f}" width="{step * 0.6:.1f}" height="{bh:.1f}" fill="#1f5fd1" '
+                         f'fill-opacity="0"><title>{week_word(k)} ({start:%m-%d}–{end:%m-%d}) · P50 {bars[k]:,.2f} · '
+                         f'{open_word}</title></rect></a>')
     for k in weeks:
         parts.append(f'<circle cx="{x(k):.1f}" cy="{y(p50[k]):.1f}" r="3" fill="#1f5fd1"><title>{week_word(k)} '
                      f'· {cum_word} P10 {p10[k]:,.2f} · P50 {p50[k]:,.2f} · P90 {p90[k]:,.2f} · '

@@ -8,4 +8,5 @@ urlpatterns = [
     path("build/", views_forecast.forecast_build, name="build"),
     path("jobs/<int:pk>/", views_forecast.forecast_job, name="job"),
     path("backtest/", views_forecast.backtest_page, name="backtest"),
+    path("items/", views_forecast.forecast_items, name="items"),
 ]

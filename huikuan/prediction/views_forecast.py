@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,8 +22,12 @@ from huikuan.common import clock
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
+from huikuan.common.listing import Sorting
+from huikuan.common.money import ZERO
+from huikuan.customers.models import CustomerGroup
 
 from . import forecast as fc
+from . import forecast_items as fi
 from . import forecast_jobs
 from .models_forecast import ACTIVE_JOB, ForecastJob, ForecastJobStatus, ForecastRun
 from .texts import LIVE_LABELS
@@ -68,10 +74,27 @@ def table_rows(f: fc.Forecast) -> list[dict]:
                      "within": f.orders.within, "kind": "orders"})
     for line in f.lines:
         rows.append({"label": line.label, "weeks": line.weeks, "total": line.total, "within": line.within,
-                     "kind": "line"})
+                     "kind": "line", "key": line.key})
+    base = reverse("forecast:items")
     for r in rows:
         r["texts"] = [money_text(v) for v in [*r["weeks"], r["total"]]]
+        query = row_query(f, r)
+        r["cells"] = list(zip(r["texts"], [f"{base}?{query}&week={k}" for k in range(fc.BEYOND + 1)]
+                              + [f"{base}?{query}&week={fi.ALL}"] if query else [None] * (fc.BEYOND + 2), strict=True))
     return rows
+
+
+def row_query(f: fc.Forecast, r: dict) -> str | None:
+    """The drill-down query (without its week) of a table row: a scenario, or one line of the breakdown; the
+    orders' row has no items behind it."""
+    if r["kind"] in fc.SCENARIOS:
+        return items_query(as_of=f.run.as_of, currency=f.currency, scenario=r["kind"], week=None)
+    if r["kind"] != "line":
+        return None
+    key = r["key"]
+    if f.by == "currency":
+        return items_query(as_of=f.run.as_of, currency=key, week=None)
+    return items_query(as_of=f.run.as_of, currency=f.currency, **{f.by: key or 0})
 
 
 @login_required
@@ -101,7 +124,14 @@ def forecast_page(request):
                      (_("Total"), "money")],
             rows=([r["label"], *r["weeks"], r["total"]] for r in rows))
     ctx["form"]["currency"] = f.currency
-    ctx.update({"f": f, "rows": rows, "chart": fc.chart(f), "source": source_label(run.source),
+    items_url = reverse("forecast:items")
+
+    def bar_href(k, week=None):
+        return f"{items_url}?" + items_query(as_of=run.as_of, currency=f.currency, week=k if week is None else week,
+                                             orders=orders and week != fi.OVERDUE)
+
+    ctx["links"] = {"all": bar_href(0, fi.ALL), "beyond": bar_href(fc.BEYOND), "overdue": bar_href(0, fi.OVERDUE)}
+    ctx.update({"f": f, "rows": rows, "chart": fc.chart(f, bar_href=bar_href), "source": source_label(run.source),
                 "is_baseline": run.source not in ("model", "due_date"), "no_model": run.source == "due_date",
                 "headers": week_headers(f)})
     return render(request, "prediction/forecast.html", ctx)
@@ -196,3 +226,135 @@ def backtest_page(request):
         ctx["per_date"] = [{**d, "wape_pct": pct(d["wape"]), "naive_pct": pct(d["wape_naive"])} for d in result.per_date]
         ctx["overall"] = {"wape_pct": pct(result.wape), "naive_pct": pct(result.wape_naive)}
     return render(request, "prediction/forecast_backtest.html", ctx)
+
+
+# ---------------------------------------------------------------- the rows behind a bar
+
+ITEMS_PER_PAGE = 50
+ITEMS_XLSX_ROWS = 200_000  # the export's cap (the rows are read into memory before the workbook is written)
+ITEM_SORTS = Sorting({"document": ("document__number", "seq"), "customer": ("customer__name",),
+                      "salesperson": ("sp_name",), "due": ("due_date",), "amount": ("open_as_of",),
+                      "predicted": ("placed_on",), "p_late": ("p_late",)}, default="-amount")
+
+
+def items_query(*, as_of: dt.date, currency: str, scenario: str = "p50", week=None, salesperson=None, group=None,
+                orders: bool = False) -> str:
+    """The query string of the drill-down behind one bar or table cell of the forecast (``week`` None: left out,
+    for the caller to append)."""
+    params = {"as_of": as_of.isoformat(), "currency": currency, "scenario": scenario}
+    if week is not None:
+        params["week"] = week
+    if salesperson is not None:
+        params["salesperson"] = salesperson or 0
+    if group is not None:
+        params["group"] = group or 0
+    if orders:
+        params["orders"] = 1
+    return urlencode(params)
+
+
+def _bucket_of(g) -> fi.Bucket:
+    """The bucket a drill-down's GET parameters ask for; anything malformed is a 404 (links are built here)."""
+    week = g.get("week", "")
+    if week not in (fi.ALL, fi.OVERDUE):
+        week = parse_int(week)
+    ids = {}
+    for name in ("salesperson", "group"):
+        raw = g.get(name)
+        ids[name] = None if raw in (None, "") else parse_int(raw)
+        if raw not in (None, "") and (ids[name] is None or ids[name] < 0):
+            raise Http404
+    try:
+        return fi.Bucket(scenario=g.get("scenario") or "p50", week=week, **ids)
+    except ValueError as exc:
+        raise Http404 from exc
+
+
+def bucket_label(run, bucket: fi.Bucket) -> str:
+    if bucket.week == fi.ALL:
+        return _("All weeks")
+    if bucket.week == fi.OVERDUE:
+        return _("Already overdue on the as-of date")
+    if bucket.week == fc.BEYOND:
+        return _("Beyond 13 weeks (after %(day)s)") % {"day": run.as_of + dt.timedelta(days=7 * fc.WEEKS)}
+    start, end = fc.week_ranges(run.as_of)[bucket.week]
+    label = _("Week %(n)d") % {"n": bucket.week + 1}
+    if bucket.week == 0:
+        return _("%(week)s (up to %(end)s, overdue items included)") % {"week": label, "end": end}
+    return f"{label} ({start} – {end})"
+
+
+def scenario_names() -> dict:
+    return {"p10": _("Early (P10)"), "p50": _("Expected (P50)"), "p90": _("Late (P90)"),
+            "naive": _("If paid on due dates")}
+
+
+@login_required
+def forecast_items(request):
+    """The open items behind one bar (or table cell) of a stored forecast: listed, sorted, paged and exported,
+    with the bar's stored figure beside the rows' total (they differ only when the books moved since the
+    forecast was computed, and the page says so). Scoped like the forecast; an unknown forecast date,
+    bucket, or a salesperson / group that is not in the reader's forecast is a 404."""
+    company = company_of(request)
+    g = request.GET
+    as_of = parse_date(g.get("as_of"))
+    run = get_object_or_404(ForecastRun.objects.select_related("company"), company=company, as_of=as_of)
+    bucket = _bucket_of(g)
+    currency = fi.pick_currency(run, g.get("currency", ""))
+    if bucket.salesperson or bucket.group:
+        if bucket.group and not CustomerGroup.objects.filter(pk=bucket.group, company=company).exists():
+            raise Http404
+        if not fi.in_scope(run=run, user=request.user, currency=currency, salesperson=bucket.salesperson,
+                           group=bucket.group):
+            raise Http404
+    qs = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket)
+    qs = ITEM_SORTS.apply(qs.select_related("document", "customer"), g)
+    listed, count = fi.items_total(qs)
+    bar = fi.bar_value(run=run, user=request.user, currency=currency, bucket=bucket)
+    orders = None
+    whole_scope = bucket.salesperson is None and bucket.group is None
+    if g.get("orders") == "1" and bucket.scenario == "p50" and whole_scope and bucket.week != fi.OVERDUE:
+        line = fc.expected_orders(company=company, user=request.user, as_of=run.as_of, currency=currency)
+        orders = line.total if bucket.week == fi.ALL else line.weeks[bucket.week]
+    label = bucket_label(run, bucket)
+    scenario = scenario_names()[bucket.scenario]
+    if g.get("format") == "xlsx":
+        rows = list(qs[:ITEMS_XLSX_ROWS])
+        return xlsx_response(
+            filename=f"forecast-items-{run.as_of}-{currency}.xlsx", sheet_title=_("Forecast items"),
+            columns=[(_("Document"), "text"), (_("Instalment"), "int"), (_("Customer code"), "text"),
+                     (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Due date"), "date"),
+                     (_("Open amount"), "money"), (_("Expected payment (P50)"), "date"), (_("Early (P10)"), "date"),
+                     (_("Late (P90)"), "date"), (_("Probability late"), "percent"), (_("Predicted"), "text")],
+            rows=([i.document.number, i.seq, i.customer.code, i.customer.name, i.sp_name or "", i.due_date,
+                   i.open_as_of, i.p50_on, i.p10_on, i.p90_on,
+                   None if i.p_late is None else Decimal(i.p_late * 100).quantize(Decimal("0.1")),
+                   _("Yes") if i.predicted else _("No, due date")] for i in rows),
+            totals=[_("Total"), None, None, None, None, None, sum((i.open_as_of for i in rows), ZERO), None, None,
+                    None, None, None])
+    paginator = Paginator(qs, ITEMS_PER_PAGE)
+    paginator.count = count  # counted with the total above: one query fewer
+    page = paginator.get_page(g.get("page"))
+    names = dict(dimension_choices())
+    line_label = None
+    if bucket.salesperson is not None:
+        line_label = (fc._label_users([bucket.salesperson]).get(bucket.salesperson) if bucket.salesperson
+                      else _("No salesperson"))
+        line_label = f"{names['salesperson']}: {line_label}"
+    elif bucket.group is not None:
+        line_label = (CustomerGroup.objects.filter(pk=bucket.group).values_list("name", flat=True).first()
+                      if bucket.group else _("No group"))
+        line_label = f"{names['group']}: {line_label}"
+    back = {"as_of": run.as_of.isoformat(), "currency": currency}
+    if bucket.salesperson is not None:
+        back["by"] = "salesperson"
+    elif bucket.group is not None:
+        back["by"] = "group"
+    if g.get("orders") == "1":
+        back["orders"] = 1
+    return render(request, "prediction/forecast_items.html", {
+        "nav": "forecast", "run": run, "bucket": bucket, "label": label, "scenario": scenario, "currency": currency,
+        "line_label": line_label, "page": page, "items": page.object_list, "listed": listed, "count": count,
+        "bar": bar, "orders": orders, "with_orders": (listed + orders) if orders is not None else None,
+        "matches": listed == bar, "back_url": f"{reverse('forecast:page')}?{urlencode(back)}",
+        "no_model": run.source == "due_date", "xlsx_rows": ITEMS_XLSX_ROWS, **ITEM_SORTS.context(g)})

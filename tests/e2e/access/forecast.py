@@ -1,7 +1,8 @@
 """URL × role rows of the cash-in forecast screens (see tests/e2e/access/__init__.py).
 
 The forecast page is scoped (a salesperson sees their customers' part); computing one and the company-wide
-backtest are for finance-wide roles."""
+backtest are for finance-wide roles. The rows behind a bar of one salesperson's line are a 404 for a reader whose
+forecast has no such line (``huikuan/prediction/tests/test_forecast_items.py``)."""
 
 from tests.e2e.access import OK_ALL, only, post_only
 
@@ -12,6 +13,8 @@ ROWS = {
     "forecast:build": ("/forecast/build/", post_only(BUILD), 302),
     "forecast:job": ("/forecast/jobs/{forecast_job}/", only(BUILD), 302),
     "forecast:backtest": ("/forecast/backtest/", only(BUILD | {"auditor"}), 302),
+    # the rows behind a bar: the whole first week, every reader's own part (sales_west: none of it, an empty list)
+    "forecast:items": ("/forecast/items/?as_of=2026-03-02&week=0", OK_ALL, 302),
     "api:forecast": ("/api/v1/forecast/", OK_ALL, 401),
 }
 

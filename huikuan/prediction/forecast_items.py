@@ -1,0 +1,184 @@
+"""The rows behind a bar of the cash-in forecast (issue 13: "every bar a link to the rows behind it").
+
+A stored forecast (``ForecastRun``) keeps sums only (the cube of ``forecast.py``); this module lists the open
+items that make up one of its sums — a week (0–12, the first one holding everything expected on or before
+the as-of date), "beyond" (13), every week, or the part already overdue on the as-of date — for one scenario
+column (P10 / P50 / P90 / due dates), in one currency, optionally for one salesperson or customer group, as
+the reader may see it (scoped by the customers' owner, like the forecast).
+
+Each item is placed by the rule ``forecast.cube_from_stored`` builds with, in SQL: its stored prediction
+(``ItemPrediction``) when that prediction was made as of the forecast's date by the forecast's model
+version; otherwise its due date, not before the as-of date (a forecast without a model uses the due dates
+throughout). An item counts whole in its bucket (the forecast never splits an item over weeks), with its
+open amount as of the as-of date (allocations dated later are undone, as ``features.load_items`` does).
+
+So the rows add up to the bar exactly when the forecast was built from the predictions stored for its date
+and nothing dated on or before that date was booked since; ``bar_value`` reads the bar from the cube, and the
+page shows both figures and says why when they differ (a forecast of a past date predicted again, payments
+booked later with earlier dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, NullIf
+
+from huikuan.accounts.scoping import owner_q
+from huikuan.common.money import ZERO, MoneyField
+
+from .forecast import SCENARIOS, WEEKS
+from .models_forecast import BEYOND, ForecastCell, ForecastRun
+
+ALL = "all"
+OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """What one bar (or table cell) sums: ``scenario`` (p10 / p50 / p90 / naive), ``week`` (0–13, ALL or
+    OVERDUE), ``salesperson`` / ``group`` (None: any; 0: none set; else the id)."""
+
+    scenario: str = "p50"
+    week: int | str = 0
+    salesperson: int | None = None
+    group: int | None = None
+
+    def __post_init__(self):
+        if self.scenario not in SCENARIOS:
+            raise ValueError(self.scenario)
+        if self.week not in (ALL, OVERDUE) and not (isinstance(self.week, int) and 0 <= self.week <= BEYOND):
+            raise ValueError(self.week)
+
+
+def pick_currency(run: ForecastRun, currency: str) -> str:
+    """The currency the forecast page shows for ``currency`` (its default: the base currency when it has open
+    items, else the largest) — the same choice as ``forecast.read_forecast``."""
+    present = sorted(run.totals, key=lambda c: -Decimal(run.totals[c]["open"]))
+    if currency in present:
+        return currency
+    base = run.company.base_currency
+    return base if base in present or not present else present[0]
+
+
+def week_dates(as_of: dt.date, week: int) -> tuple[dt.date | None, dt.date | None]:
+    """The placement dates of bucket ``week`` (None: open-ended): week 0 takes everything up to as-of + 7."""
+    low = None if week == 0 else as_of + dt.timedelta(days=7 * week + 1)
+    high = None if week == BEYOND else as_of + dt.timedelta(days=7 * week + 7)
+    return low, high
+
+
+def _cells(run: ForecastRun, user, currency: str, bucket: Bucket):
+    cells = ForecastCell.objects.filter(run=run, currency=currency)
+    if user is not None:
+        cells = cells.filter(owner_q(user, "owner"))
+    if bucket.salesperson is not None:
+        cells = cells.filter(salesperson_id=bucket.salesperson or None)
+    if bucket.group is not None:
+        cells = cells.filter(group_id=bucket.group or None)
+    return cells
+
+
+def bar_value(*, run: ForecastRun, user, currency: str, bucket: Bucket) -> Decimal:
+    """The stored figure of the bar: the cube's sum for the bucket, in ``currency``, as ``user`` sees it."""
+    cells = _cells(run, user, currency, bucket)
+    if bucket.week == OVERDUE:  # stored beside the due-date column's first week
+        return cells.aggregate(v=Sum("overdue"))["v"] or ZERO
+    if bucket.week != ALL:
+        cells = cells.filter(week=bucket.week)
+    return cells.aggregate(v=Sum(bucket.scenario))["v"] or ZERO
+
+
+def in_scope(*, run: ForecastRun, user, currency: str, salesperson: int | None = None,
+             group: int | None = None) -> bool:
+    """Whether the forecast as ``user`` sees it has any part for the salesperson / group asked for (the page
+    answers 404 otherwise: another salesperson's line is not there to list)."""
+    return _cells(run, user, currency, Bucket(week=ALL, salesperson=salesperson, group=group)).exists()
+
+
+def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket):
+    """The open instalments behind ``bucket`` of ``run``, annotated (one query; no ordering):
+
+    ``open_as_of`` (Decimal: the open amount on the as-of date), ``placed_on``
+    (the date that puts the item in the bucket), ``p10_on`` / ``p50_on`` / ``p90_on`` (the predicted dates,
+    or the due date not before the as-of date when the item has no prediction of the forecast's date and
+    version), ``predicted`` (1 when it has one), ``p_late`` (its probability of being paid late, or None),
+    ``sp_id`` (the document's salesperson, else the customer's owner) and ``sp_name`` (that person's name)."""
+    from huikuan.ledger.models import Allocation, Instalment, Status
+
+    as_of = run.as_of
+    later = Q(last_allocated_on__gt=as_of)
+    allocated = (Allocation.objects.filter(instalment_id=OuterRef("pk"), date__lte=as_of).order_by()
+                 .values("instalment_id").annotate(s=Sum("amount")).values("s")[:1])
+    money = MoneyField()  # hundredths in the database: the arithmetic below is on integers
+    open_as_of = Case(When(later, then=ExpressionWrapper(
+        F("amount") - Coalesce(Subquery(allocated, output_field=money), Value(0, output_field=money)),
+        output_field=money)), default=F("open_amount"), output_field=money)
+    due = Greatest(F("due_date"), Value(as_of, output_field=DateField()))
+    if run.version_id is not None:
+        mine = Q(prediction__as_of=as_of, prediction__version_id=run.version_id)
+
+        def stored(name):
+            return Case(When(mine, then=F(f"prediction__{name}")), default=due, output_field=DateField())
+
+        dates = {"p10": stored("low_date"), "p50": stored("predicted_date"), "p90": stored("high_date")}
+        predicted = Case(When(mine, then=Value(1)), default=Value(0))
+        p_late = Case(When(mine, then=F("prediction__p_late")), default=None,
+                      output_field=DecimalField(max_digits=5, decimal_places=4))
+    else:
+        dates = {"p10": due, "p50": due, "p90": due}
+        predicted = Value(0)
+        p_late = Value(None, output_field=DecimalField(max_digits=5, decimal_places=4))
+    dates["naive"] = due
+    qs = (Instalment.objects.filter(company=run.company_id, document__status=Status.POSTED, replaced_on__isnull=True,
+                                    amount__gt=0, document_date__lte=as_of, currency=currency)
+          .filter(Q(open_amount__gt=0) | later))
+    if user is not None:
+        qs = qs.filter(owner_q(user, "customer__owner"))
+    sp = Coalesce(F("salesperson_id"), F("customer__owner_id"))
+    qs = qs.annotate(open_as_of=open_as_of, placed_on=dates[bucket.scenario], p10_on=dates["p10"],
+                     p50_on=dates["p50"], p90_on=dates["p90"], predicted=predicted, p_late=p_late, sp_id=sp)
+    qs = qs.filter(open_as_of__gt=0)
+    if bucket.salesperson is not None:
+        qs = qs.filter(sp_id=bucket.salesperson) if bucket.salesperson else qs.filter(sp_id__isnull=True)
+    if bucket.group is not None:
+        qs = qs.filter(customer__group_id=bucket.group) if bucket.group else qs.filter(customer__group__isnull=True)
+    if bucket.week == OVERDUE:
+        qs = qs.filter(due_date__lt=as_of)
+    elif bucket.week != ALL:
+        low, high = week_dates(as_of, bucket.week)
+        if low is not None:
+            qs = qs.filter(placed_on__gte=low)
+        if high is not None:
+            qs = qs.filter(placed_on__lte=high)
+    def name(prefix):
+        return Coalesce(NullIf(F(f"{prefix}__display_name"), Value("")), F(f"{prefix}__username"))
+
+    return qs.annotate(sp_name=Coalesce(name("salesperson"), name("customer__owner")))
+
+
+def items_total(qs) -> tuple[Decimal, int]:
+    """Σ open amount on the as-of date and the number of items of ``forecast_items``' rows (one aggregate)."""
+    from django.db.models import Count
+
+    row = qs.order_by().aggregate(v=Sum("open_as_of"), n=Count("pk"))
+    return row["v"] or ZERO, row["n"] or 0
+
+
+__all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "bar_value", "forecast_items", "in_scope", "items_total",
+           "pick_currency", "week_dates"]

@@ -1,0 +1,180 @@
+"""The rows behind the forecast's bars (issue 13): every bar and table cell opens the open items it sums, whose
+total is the bar's figure to the fen; scoped like the forecast, sorted, paged, exported."""
+
+import datetime as dt
+import html
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from openpyxl import load_workbook
+
+from huikuan.customers.models import Customer, CustomerGroup
+from huikuan.ledger.models import Instalment
+from huikuan.prediction import forecast as fc
+from huikuan.prediction import forecast_items as fi
+from huikuan.prediction import services
+
+from .conftest import END, load_synthetic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small(company, users):
+    load_synthetic(company, users["finance"], n_invoices=900, n_customers=24, seed=11)
+    north = CustomerGroup.objects.create(company=company, name="华北客户")
+    customers = list(Customer.objects.filter(company=company).order_by("code"))
+    for i, c in enumerate(customers):
+        c.owner = users["sales_east"] if i % 2 == 0 else users["sales_west"]
+        c.group = north if i % 3 == 0 else None
+    Customer.objects.bulk_update(customers, ["owner", "group"])
+    return company
+
+
+def _listed(run, user, bucket, currency="CNY"):
+    return fi.items_total(fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket))[0]
+
+
+def _every_bucket_matches(run, user):
+    f = fc.read_forecast(run=run, user=user)
+    for s in fc.SCENARIOS:
+        total = Decimal(0)
+        for k in range(fc.BEYOND + 1):
+            listed = _listed(run, user, fi.Bucket(scenario=s, week=k))
+            assert listed == f.scenarios[s].weeks[k], (s, k)
+            assert listed == fi.bar_value(run=run, user=user, currency=f.currency, bucket=fi.Bucket(scenario=s, week=k))
+            total += listed
+        assert total == f.open_amount  # 13 weeks + beyond = the open amount, to the fen
+    assert _listed(run, user, fi.Bucket(week=fi.OVERDUE)) == f.overdue_amount
+    assert _listed(run, user, fi.Bucket(week=fi.ALL)) == f.open_amount
+    return f
+
+
+@pytest.mark.parametrize("with_model", [False, True])
+def test_the_items_of_each_bar_add_up_to_the_bar_and_all_of_them_to_the_open_amount(small, users, with_model):
+    if with_model:
+        services.train_model(company=small, as_of=END)  # stores the predictions of END, the forecast reads them
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    f = _every_bucket_matches(run, users["finance"])
+    assert f.open_amount == Instalment.objects.filter(company=small, open_amount__gt=0).aggregate(
+        s=Sum("open_amount"))["s"]
+    if with_model:  # the model spreads the items differently from their due dates: the buckets are not trivial
+        assert f.scenarios["p50"].weeks != f.scenarios["naive"].weeks
+    # a salesperson sees their customers' part only, and it adds up too
+    _every_bucket_matches(run, users["sales_east"])
+    mine = fi.forecast_items(run=run, user=users["sales_east"], currency="CNY", bucket=fi.Bucket(week=fi.ALL))
+    assert set(mine.values_list("customer__owner_id", flat=True)) == {users["sales_east"].pk}
+    # the breakdown's lines: by salesperson and by group, every cell
+    for by, field in (("salesperson", "salesperson"), ("group", "group")):
+        fb = fc.read_forecast(run=run, user=users["finance"], by=by)
+        for line in fb.lines:
+            for k in range(fc.BEYOND + 1):
+                bucket = fi.Bucket(week=k, **{field: line.key or 0})
+                assert _listed(run, users["finance"], bucket) == line.weeks[k], (by, line.key, k)
+
+
+def test_a_past_date_lists_the_open_amounts_of_that_day(small, users):
+    past = END - dt.timedelta(days=75)
+    run = fc.build_forecast(company=small, as_of=past, actor=users["finance"])  # no model: due dates
+    f = _every_bucket_matches(run, users["finance"])
+    now_open = Instalment.objects.filter(company=small, open_amount__gt=0, document_date__lte=past) \
+        .aggregate(s=Sum("open_amount"))["s"]
+    assert f.open_amount > now_open  # some of it was paid since: the rows are the amounts of that day
+
+
+def _page(client, url, lang="en"):
+    r = client.get(url, HTTP_ACCEPT_LANGUAGE=lang)
+    assert r.status_code == 200, (url, r.status_code)
+    return r.content.decode()
+
+
+def test_the_chart_bars_and_table_cells_link_to_their_rows(client, small, users):
+    services.train_model(company=small, as_of=END)
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    client.force_login(users["finance"])
+    page = _page(client, f"/forecast/?as_of={END}&by=salesperson")
+    svg = page.split('<svg class="forecast-chart"')[1].split("</svg>")[0]
+    bars = [html.unescape(h) for h in re.findall(r'<a class="bar" href="([^"]+)"><rect class="hit"[^>]*><title>', svg)]
+    assert len(bars) == fc.WEEKS
+    assert "open the items behind this bar" in svg and "<title>" in svg  # the tooltips stay
+    f = fc.read_forecast(run=run, user=users["finance"], by="salesperson")
+    for k, href in enumerate(bars):
+        assert href == f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&week={k}"
+        body = _page(client, href)
+        shown = re.search(r'id="forecast-items-total">([^<]+)<', body).group(1)
+        assert Decimal(shown.replace(",", "")) == f.scenarios["p50"].weeks[k]
+        assert 'id="forecast-items-differ"' not in body
+    table = page.split('id="forecast-table"')[1]
+    cells = [html.unescape(h) for h in re.findall(r'<td class="num"><a href="([^"]+)">', table)]
+    assert len(cells) == (len(fc.SCENARIOS) + len(f.lines)) * (fc.BEYOND + 2)
+    sp = f.lines[0].key
+    assert f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&salesperson={sp}&week=3" in cells
+    assert f"/forecast/items/?as_of={END}&currency=CNY&scenario=p90&week=all" in cells
+    for card in ("forecast-beyond", "forecast-overdue", "forecast-open"):
+        assert re.search(rf'id="{card}"><a href="/forecast/items/\?', page)
+
+
+def test_scoping_and_404s(client, small, users):
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    client.force_login(users["sales_east"])
+    base = f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50"
+    body = _page(client, f"{base}&week=all")
+    listed = {int(pk) for pk in re.findall(r'href="/customers/(\d+)/"', body)}
+    east = set(Customer.objects.filter(company=small, owner=users["sales_east"]).values_list("pk", flat=True))
+    assert listed and listed <= east  # another salesperson's customer's item is not listed
+    # another salesperson's line is not in this reader's forecast: 404, as are unknown dates, weeks, groups
+    assert client.get(f"{base}&week=0&salesperson={users['sales_west'].pk}").status_code == 404
+    assert client.get(f"{base}&week=0&salesperson={users['sales_east'].pk}").status_code == 200
+    other = CustomerGroup.objects.create(company=small, name="空组")
+    assert client.get(f"{base}&week=0&group={other.pk}").status_code == 404
+    for bad in ("week=14", "week=-1", "week=x", "week=0&scenario=p99", "week=0&salesperson=x"):
+        assert client.get(f"{base}&{bad}").status_code == 404, bad
+    assert client.get("/forecast/items/?as_of=2001-01-01&week=0").status_code == 404
+    client.force_login(users["finance"])
+    assert client.get(f"{base}&week=0&salesperson={users['sales_west'].pk}").status_code == 200
+    assert run.as_of == END
+
+
+def test_sorting_paging_and_xlsx(client, small, users, monkeypatch):
+    from huikuan.prediction import views_forecast
+
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 10)
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    client.force_login(users["finance"])
+    url = f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&week=all"
+    body = _page(client, url)
+    assert 'aria-sort="descending"><a href="/forecast/items/?' in body  # the default: largest first
+    amounts = [Decimal(a.replace(",", "")) for a in re.findall(r'<td class="num">([0-9,.]+)</td>\s*<td>', body)]
+    open_items = Instalment.objects.filter(company=small, open_amount__gt=0).count()
+    assert open_items > 10 and len(amounts) == 10 and amounts == sorted(amounts, reverse=True)
+    assert "page=2" in body
+    second = _page(client, url + "&page=2")
+    more = [Decimal(a.replace(",", "")) for a in re.findall(r'<td class="num">([0-9,.]+)</td>\s*<td>', second)]
+    assert more and max(more) <= min(amounts)
+    asc = _page(client, url + "&sort=due")
+    dues = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>\s*<td class=\"num\">", asc)
+    assert dues == sorted(dues) and len(dues) == 10
+    r = client.get(url + "&sort=-due&format=xlsx", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200 and "spreadsheetml" in r["Content-Type"]
+    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content))).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "Document" and rows[-1][0] == "Total"
+    f = fc.read_forecast(run=run, user=users["finance"])
+    assert Decimal(str(rows[-1][6])) == f.open_amount
+    exported = [r[5] for r in rows[1:-1]]
+    assert len(exported) == open_items
+    assert exported == sorted(exported, reverse=True)
+
+
+def test_empty_bucket_and_chinese(client, small, users):
+    fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    client.force_login(users["finance"])
+    group = CustomerGroup.objects.get(company=small, name="华北客户")
+    f = fc.read_forecast(run=fc.run_on(small, END), user=users["finance"], by="group")
+    empty = next(k for k in range(fc.BEYOND + 1) if all(line.weeks[k] == 0 for line in f.lines))
+    body = _page(client, f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&group={group.pk}&week={empty}",
+                 lang="zh-hans")
+    assert 'class="empty-state"' in body and "回款预测" in body and "华北客户" in body
