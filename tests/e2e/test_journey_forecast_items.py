@@ -1,0 +1,71 @@
+"""The rows behind the cash-in forecast's bars (issue 13): a click on a bar of the chart (over the cumulative band
+and lines drawn after the bars) opens the open items of that week, whose total is the bar's figure; the list is
+sorted by a header, its breadcrumb leads back; at 390 px it is cards and no wider than the phone — in English
+and Chinese."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.conf import settings as dj_settings
+from django.test import Client
+
+from huikuan.customers.models import Customer
+from huikuan.prediction import forecast as fc
+from huikuan.prediction import services
+from huikuan.prediction.tests.conftest import END, load_synthetic
+from tests.e2e import TIMEOUT_MS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _context(browser, live_server, user, language, width, height=900):
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    c = Client()
+    c.force_login(user)
+    ctx.add_cookies([
+        {"name": dj_settings.SESSION_COOKIE_NAME, "value": c.cookies[dj_settings.SESSION_COOKIE_NAME].value,
+         "url": live_server.url},
+        {"name": "django_language", "value": language, "url": live_server.url},
+    ])
+    return ctx, page
+
+
+def _amount(text: str) -> Decimal:
+    return Decimal(text.strip().replace(",", ""))
+
+
+def test_journey_a_bar_opens_its_rows(browser, live_server, shot, company, users):
+    load_synthetic(company, users["finance"], n_invoices=700, n_customers=16, seed=9)
+    Customer.objects.filter(company=company).update(owner=users["sales_east"])
+    services.train_model(company=company, as_of=END)
+    run = fc.build_forecast(company=company, as_of=END, actor=users["finance"])
+    f = fc.read_forecast(run=run, user=users["finance"])
+    week = max(range(fc.WEEKS), key=lambda k: f.scenarios["p50"].weeks[k])  # the tallest bar
+
+    for language, width in (("en", 1366), ("zh-hans", 1366), ("zh-hans", 390), ("en", 390)):
+        ctx, page = _context(browser, live_server, users["finance"], language, width, 844 if width == 390 else 768)
+        try:
+            page.goto(f"{live_server.url}/forecast/?as_of={END}")
+            bar = page.locator("svg.forecast-chart a.bar").nth(week)
+            assert "P50" in bar.locator("title").text_content()  # the tooltip is there
+            bar.click()  # a real click at the bar's centre: nothing drawn over it takes it
+            page.wait_for_url(re.compile(rf"/forecast/items/\?as_of={END}&currency=CNY&scenario=p50&week={week}$"))
+            assert _amount(page.locator("#forecast-items-total").inner_text()) == f.scenarios["p50"].weeks[week]
+            assert _amount(page.locator("#forecast-items-bar").inner_text()) == f.scenarios["p50"].weeks[week]
+            assert page.locator("#forecast-items-differ").count() == 0
+            assert page.locator("#forecast-items tbody tr").count() > 0
+            if width == 390:
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 390, wide
+                assert page.locator("#forecast-items thead th.sortable").first.is_visible()  # the sort chips
+            page.locator("#forecast-items thead th.sortable a[data-sort=due]").click()
+            page.wait_for_url(re.compile(r"sort=due"))
+            shot(page, f"forecast-items-{width}-{language}")
+            page.locator("nav.crumbs a").nth(1).click()
+            page.wait_for_url(re.compile(rf"/forecast/\?as_of={END}&currency=CNY$"))
+            assert page.locator("svg.forecast-chart").count() == 1
+        finally:
+            ctx.close()
