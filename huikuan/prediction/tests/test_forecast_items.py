@@ -154,6 +154,17 @@ def test_sorting_paging_and_xlsx(client, small, users, monkeypatch):
     second = _page(client, url + "&page=2")
     more = [Decimal(a.replace(",", "")) for a in re.findall(r'<td class="num">([0-9,.]+)</td>\s*<td>', second)]
     assert more and max(more) <= min(amounts)
+    # the queries do not grow with the rows shown (documents and customers joined, the total counted once)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ten:
+        _page(client, url)
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 20)
+    with CaptureQueriesContext(connection) as twenty:
+        _page(client, url)
+    assert len(ten.captured_queries) == len(twenty.captured_queries) <= 12
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 10)
     asc = _page(client, url + "&sort=due")
     dues = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>\s*<td class=\"num\">", asc)
     assert dues == sorted(dues) and len(dues) == 10
