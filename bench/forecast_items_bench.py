@@ -103,7 +103,7 @@ def main():
             week_times += times
             if amount(TOTAL, body) != amount(BAR, body):
                 mismatched.append(k)
-        rows.append(("each week's bar (14 pages)", week_times, queries))
+        rows.append(("each week's bar (14 pages)", sorted(week_times), queries))
         for label, url in (("every week at once", f"{base}&week=all"), ("overdue part", f"{base}&week=overdue"),
                            ("every week, by predicted date", f"{base}&week=all&sort=predicted"),
                            ("every week, page 2", f"{base}&week=all&page=2"),
