@@ -65,8 +65,9 @@ class Pagination(PageNumberPagination):
             return rows
         number = request.query_params.get(self.page_query_param)
         counted = getattr(view, "count_queryset", None)
+        plan = getattr(view, "page_plan", None)
         self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap,
-                                                                       count_queryset=counted)
+                                                                       count_queryset=counted, plan=plan)
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -98,6 +99,7 @@ class RowsList(generics.ListAPIView):
 
     pagination_class = Pagination
     rows: s.Rows
+    page_plan = None  # a paginator's plan (common.paging): the page's ids read another way once counted
 
     def list(self, request, *args, **kwargs):
         qs = self.filter_queryset(self.get_queryset()).select_related(None).prefetch_related(None)
@@ -232,10 +234,19 @@ class CustomerList(RowsList):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def list(self, request, *args, **kwargs):
+        # counted through the search's index; a page of a frequent term read in code order (customers.search)
+        self.page_plan = customer_selectors.search_page_plan(
+            q=request.query_params.get("q", ""),
+            plain=lambda: self.filter_queryset(self.get_queryset(prefilter=False)).select_related(None)
+            .values_list("pk", flat=True))
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self, prefilter: bool = True):
         qs = customer_selectors.customer_list(
             user=self.request.user, company=company_of(self.request), q=self.request.query_params.get("q", ""),
             status=self.request.query_params.get("status", ""), region=self.request.query_params.get("region", ""),
+            prefilter=prefilter,
         ).select_related("payment_term")
         if isinstance(self.request.auth, ApiKey) and self.request.auth.customer_id:
             qs = qs.filter(pk=self.request.auth.customer_id)

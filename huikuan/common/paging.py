@@ -4,6 +4,11 @@
 count only up to a cap: ``CappedPaginator`` counts at most ``max(cap, page × per_page + 1)`` rows
 (``SELECT COUNT(*) FROM (… LIMIT n)``). Below the cap the count is exact; at the cap the pager
 shows "more than N rows" and still offers the next page while there is one.
+
+A paginator may also take a ``plan``: called with the count, the page's offset and its size once the
+count is known, it may return the same rows in a form cheaper to read for that page (None keeps
+``object_list``). A search counts through an index and reads a first page of frequent matches by a scan
+in the list's order instead (``customers.selectors.search_page_plan``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,23 @@ COUNT_CAP = 10_000
 MAX_PAGE = 1_000_000  # pages past this are counted as if this one was asked (and are empty anyway)
 
 
-class CappedPaginator(Paginator):
+class PlannedPaginator(Paginator):
+    """Django's paginator (exact count) with an optional ``plan`` (see the module docstring)."""
+
+    def __init__(self, object_list, per_page, *, plan=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.plan = plan
+
+    def page(self, number):
+        number = self.validate_number(number)  # counts first: the plan needs the count
+        if self.plan is not None:
+            rows = self.plan(self.count, (number - 1) * self.per_page, self.per_page)
+            if rows is not None:
+                self.object_list = rows
+        return super().page(number)
+
+
+class CappedPaginator(PlannedPaginator):
     def __init__(self, object_list, per_page, *, number=None, cap: int = COUNT_CAP, count_queryset=None, **kwargs):
         """``count_queryset``: the same rows as ``object_list`` in a cheaper form to count (no joins)."""
         super().__init__(object_list, per_page, **kwargs)

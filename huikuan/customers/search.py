@@ -22,6 +22,13 @@ answers it from a second GIN index, over the array of one- and two-character pie
 short name (`GRAMS_TEXT`, migration ``customers/0013``); SQLite has no index for it (FTS5's trigram
 tokenizer needs three characters) and reads the company's customers, stopping once a page and the capped
 count are found.
+
+The prefilter makes a rare term cheap, but not the first page of a frequent one ("上海" in thousands of
+names): the planner, multiplying the prefilter's selectivity by the conditions' as if independent, expects a
+few dozen rows and fetches every match through the index before taking a page in order, where a scan in the
+list's order with the plain conditions stops after the page. So a list counts through the prefilter first,
+then reads a page of a frequent term with the plain conditions (`scan_in_order`;
+``selectors.search_page_plan``, used by the web list and the API): the same rows, another plan.
 """
 
 from __future__ import annotations
@@ -60,6 +67,23 @@ def search_text_sql(table: str = "") -> str:
 
 def grams_sql(table: str = "") -> str:
     return GRAMS_TEXT.format(t=f'"{table}".' if table else "")
+
+
+# A search whose count reaches FREQUENT reads its page by a scan in the list's order (``scan_in_order``):
+# such a scan reads about (offset + limit) × customers / count rows, sequentially, where the index path
+# fetches every match — each one a random heap read, about 30× a row of the ordered scan (bench/customer_search.py).
+FREQUENT = 500
+# Sorts an index serves in order (customers.models: company+code, +name, +open_amount, +unapplied_amount):
+# the others sort every match anyway, which the prefilter keeps few.
+ORDERED_SORTS = frozenset({"code", "-code", "name", "-name", "open_amount", "-open_amount",
+                           "unapplied_amount", "-unapplied_amount"})
+
+
+def scan_in_order(*, count: int, offset: int, limit: int, sort: str = "code") -> bool:
+    """Whether the page ``[offset, offset + limit)`` of a search that matched ``count`` rows (capped counts
+    included: the true count is no lower) is cheaper read by a scan in ``sort`` order with the plain
+    conditions than through the prefilter: the term is frequent and the page lies in the first quarter."""
+    return sort in ORDERED_SORTS and count >= FREQUENT and (offset + limit) * 4 <= count
 
 
 def is_short(term: str) -> bool:

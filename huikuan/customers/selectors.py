@@ -52,13 +52,15 @@ def customer_list(
     status: str = "",
     with_balance: bool = False,
     sort: str = "code",
+    prefilter: bool = True,
 ) -> QuerySet[Customer]:
     """Customers for the list page and its export, with owner and group joined (no N+1).
 
     ``q`` matches code or pinyin initials by prefix ("shhd" finds 上海华东…, "C00" finds C001) and
     name or short name by substring; one or two ASCII characters match by prefix only (name and short name
     included), through the trigram index (``customers.search``). ``with_balance`` keeps customers with open receivables or
-    unapplied cash. ``sort`` is one of ``CUSTOMER_SORTS`` (anything else sorts by code).
+    unapplied cash. ``sort`` is one of ``CUSTOMER_SORTS`` (anything else sorts by code). ``prefilter=False``
+    leaves the index's prefilter out: the same rows, for a page of a frequent term (``search_page_plan``).
     """
     qs = scoped_customers(user=user, company=company).select_related("owner", "group", "collector")
     q = (q or "").strip()
@@ -77,7 +79,7 @@ def customer_list(
         if key:
             # name_initials holds "<name initials> <short-name initials>"; both are searchable by prefix.
             match |= Q(name_initials__startswith=key) | Q(name_initials__contains=" " + key)
-        qs = qs.filter(match) if pre is None else qs.filter(pre, match)
+        qs = qs.filter(match) if pre is None or not prefilter else qs.filter(pre, match)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     if group_id:
@@ -89,6 +91,21 @@ def customer_list(
     if with_balance:
         qs = qs.filter(Q(open_amount__gt=0) | Q(unapplied_amount__gt=0))
     return qs.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["code"]))
+
+
+def search_page_plan(*, q: str, sort: str = "code", plain):
+    """A paginator's ``plan`` (``common.paging``) for a list of ``customer_list`` rows searched for ``q``:
+    once the count (taken through the prefilter) says the term is frequent, the page is read from
+    ``plain()`` — the same rows without the prefilter — by a scan in the list's order that stops after the
+    page (``search.scan_in_order``). None when there is no search."""
+    q = (q or "").strip()
+    if not q:
+        return None
+
+    def plan(count: int, offset: int, limit: int):
+        return plain() if search.scan_in_order(count=count, offset=offset, limit=limit, sort=sort) else None
+
+    return plan
 
 
 def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
