@@ -125,6 +125,19 @@ _CELL = {
 }
 
 
+# Values a kind's cell takes as they are (by exact type): the writer stores a Decimal as the same double that
+# float() gives (tested), so amounts need no conversion in Python — a call per cell was most of the export's
+# own time at 100,000 rows (bench/xlsx_bench.py). A datetime (a date subclass) is not in the set: its time
+# zone is converted.
+_AS_IS = {
+    "money": frozenset({Decimal, type(None)}),
+    "int": frozenset({int, type(None)}),
+    "date": frozenset({dt.date, type(None)}),
+    "percent": frozenset({type(None)}),
+    "text": frozenset({type(None)}),
+}
+
+
 def _cell_value(value, kind: str):
     """Python value written to XLSX for one cell (None → empty)."""
     return _CELL[kind](value)
@@ -182,14 +195,15 @@ def build_xlsx(
         "percent": PERCENT_FORMAT,
         "date": DATE_FORMAT,
     }
-    convert = [_CELL[kind] for kind in kinds]
+    cells = [(key, _AS_IS[kind], _CELL[kind]) for key, kind in zip(keys, kinds, strict=True)]
     datetime_columns: set[int] = set()
 
     def record(values, what) -> dict:
-        if not isinstance(values, (tuple, list)):
+        if type(values) is not tuple and type(values) is not list:
             values = tuple(values)
         _check_width(values, width, what)
-        return {key: fn(value) for key, fn, value in zip(keys, convert, values)}  # noqa: B905 (checked above)
+        return {key: value if type(value) in as_is else fn(value)
+                for (key, as_is, fn), value in zip(cells, values)}  # noqa: B905 (checked above)
 
     converted = (record(row, "row") for row in rows)
     # A date column shows the time when its values are datetimes: the column's format is chosen before the

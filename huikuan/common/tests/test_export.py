@@ -181,3 +181,23 @@ def test_xlsx_repeated_headers_and_long_text():
     ws = wb.active
     assert [c.value for c in ws[1]] == ["A", "A (2)", "A (3)"]
     assert ws["A2"].value == "x" and len(ws["B2"].value) == 32_767 and ws["C2"].value == 1
+
+
+def test_xlsx_amounts_go_to_the_writer_as_decimals(monkeypatch):
+    """Decimal amounts and dates are handed to the writer as they are (no Python call per cell, issue 19); the
+    cell is the same double float() gives, and what is not a Decimal is still converted (str) or refused."""
+    from huikuan.common import export
+
+    calls = []
+    convert = export._CELL["money"]
+    monkeypatch.setitem(export._CELL, "money", lambda v: calls.append(v) or convert(v))
+    amounts = [D("1234567.89"), D("-0.01"), D("9999999999999.99"), D("0.10"), None]
+    with io.BytesIO() as fh:
+        export.build_xlsx(sheet_title="s", columns=[("amount", "money"), ("day", "date")],
+                          rows=[(a, dt.date(2026, 1, 2)) for a in amounts] + [("12.5", None)], fileobj=fh)
+        ws = load_workbook(io.BytesIO(fh.getvalue())).active
+    got = [row[0] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert got == [float(a) if a is not None else None for a in amounts] + [12.5]
+    assert calls == ["12.5"]
+    with pytest.raises(TypeError), io.BytesIO() as fh:
+        export.build_xlsx(sheet_title="s", columns=[("amount", "money")], rows=[(1.5,)], fileobj=fh)
