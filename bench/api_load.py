@@ -37,6 +37,10 @@ ENDPOINTS = [
     ("customers page 50", "/api/v1/customers/?page=50"),
     ("customers search 上海", "/api/v1/customers/?q=%E4%B8%8A%E6%B5%B7"),
     ("customers search sh", "/api/v1/customers/?q=sh"),
+    # issue 19: a frequent term of four characters and rare ones (found in a few hundred customers, in ten)
+    ("customers search 科技有限", "/api/v1/customers/?q=%E7%A7%91%E6%8A%80%E6%9C%89%E9%99%90"),
+    ("customers search 华东机", "/api/v1/customers/?q=%E5%8D%8E%E4%B8%9C%E6%9C%BA"),
+    ("customers search B00012", "/api/v1/customers/?q=B00012"),
     ("documents", "/api/v1/documents/"),
     ("documents open", "/api/v1/documents/?open=true"),
     ("payments", "/api/v1/payments/"),

@@ -4,8 +4,11 @@
     DATABASE_URL=sqlite:////tmp/hk-bench.sqlite3 .venv/bin/python bench/customer_search.py --company BENCH01
 
 For each term, the two statements the API list runs for a search (the count capped at 1,001 and the first
-page's 50 ids in code order), once through ``customers.selectors.customer_list`` (trigram prefilter) and
-once with the plain conditions alone (what the list ran before). Both must give the same rows (checked).
+page's 50 ids in code order), as the list runs them now — counted through the trigram prefilter
+(``customers.selectors.customer_list``), the page read with the plain conditions when the count says the term
+is frequent (``customers.search.scan_in_order``; the plan is shown: "order" or "index") — and with the plain
+conditions alone (what the list ran before the prefilter). Both must give the same rows (checked). Then the
+customer picker's statements (``customer_pick``, up to 20 rows), summed.
 PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)`` execution time and buffers touched, median of 5 — measures of
 the work that do not depend on the machine's load as much as wall time does. SQLite: the CPU time of this
 process (the queries run in it), median of 5. Read only: safe on a clone of ``huikuan_bench``.
@@ -30,11 +33,12 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.db.models import Q  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from huikuan.accounts.models import Company, Role, User  # noqa: E402
 from huikuan.customers import search  # noqa: E402
 from huikuan.customers.models import Customer  # noqa: E402
-from huikuan.customers.selectors import customer_list  # noqa: E402
+from huikuan.customers.selectors import customer_list, customer_pick  # noqa: E402
 
 TERMS = ["上海", "sh", "西湖", "华东机", "shhd", "有限公司", "B00012", "科技有限", "zzzq", "hzxhmy"]
 
@@ -58,6 +62,10 @@ def statements(qs):
 
 def pg_cost(qs) -> tuple[float, int]:
     sql, params = qs.query.sql_with_params()
+    return pg_sql_cost(sql, params)
+
+
+def pg_sql_cost(sql, params) -> tuple[float, int]:
     times, buffers = [], 0
     with connection.cursor() as cur:
         for _ in range(5):
@@ -79,6 +87,30 @@ def sqlite_cost(qs) -> tuple[float, int]:
     return statistics.median(times), 0
 
 
+def picker_cost(finance, company, term, pg) -> tuple[float, int, int]:
+    """The picker's statements for ``term``: (ms, buffers, statements) summed — PostgreSQL by EXPLAIN ANALYZE of
+    each captured statement, SQLite by this process's CPU time for the whole call (median of 5)."""
+    if not pg:
+        times = []
+        for _ in range(5):
+            c = time.process_time()
+            customer_pick(user=finance, company=company, q=term)
+            times.append((time.process_time() - c) * 1000)
+        return statistics.median(times), 0, 0
+    with CaptureQueriesContext(connection) as ctx:
+        customer_pick(user=finance, company=company, q=term)
+    statements = [x["sql"] for x in ctx.captured_queries if "customers_customer" in x["sql"]]
+    ms = buffers = 0
+    with connection.cursor() as cur:
+        for sql in statements:  # captured with the parameters inlined by the driver: run as they are
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
+            plan = cur.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            one, buf = plan[0]["Execution Time"], plan[0]["Plan"].get("Shared Hit Blocks", 0)
+            ms, buffers = ms + one, buffers + buf + plan[0]["Plan"].get("Shared Read Blocks", 0)
+    return ms, buffers, len(statements)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--company", default="BENCH01")
@@ -91,24 +123,31 @@ def main():
     cost = pg_cost if pg else sqlite_cost
     unit = "ms executing, buffers" if pg else "ms CPU"
     print(f"{connection.vendor}: {n:,} customers of {company.code}; median of 5 ({unit})")
-    print(
-        f"{'term':<10} {'matches':>8}  {'count now':>16} {'count before':>16}  {'page now':>16} {'page before':>16}"
-    )
+    print(f"{'term':<10} {'matches':>8}  {'count now':>16} {'count before':>16}  {'page now':>22} "
+          f"{'page by index':>16} {'page before':>16}  {'picker':>16}")
     for term in args.terms.split(","):
         now = customer_list(user=finance, company=company, q=term)
         before = plain(company, term)
         s_now, s_before = statements(now), statements(before)
         matches = len(list(s_now["count"]))
+        in_order = search.scan_in_order(count=matches, offset=0, limit=50)
+        # the page as the list reads it now: by the plain conditions once the count says the term is frequent
+        page_now = (customer_list(user=finance, company=company, q=term, prefilter=False) if in_order else now)
+        page_now = page_now.values_list("pk", flat=True)[:50]
+        assert list(page_now) == list(s_now["page"]), term
         if not search.is_short(term):  # three characters or more: the same rows as before
             assert sorted(s_now["count"]) == sorted(s_before["count"]) or matches > 1000, term
             assert list(s_now["page"]) == list(s_before["page"]), term
         cells = []
-        for kind in ("count", "page"):
-            for qs in (s_now[kind], s_before[kind]):
-                ms, buf = cost(qs)
-                cells.append(f"{ms:8.2f}" + (f" {buf:6d}b" if pg else "        "))
+        for qs in (s_now["count"], s_before["count"], page_now, s_now["page"], s_before["page"]):
+            ms, buf = cost(qs)
+            cells.append(f"{ms:8.2f}" + (f" {buf:6d}b" if pg else "        "))
+        cells[2] = ("order " if in_order else "index ") + cells[2]
+        ms, buf, k = picker_cost(finance, company, term, pg)
+        pick = f"{ms:8.2f}" + (f" {buf:6d}b/{k}" if pg else "")
         shown = f"{matches:,}" if matches <= 1000 else ">1,000"
-        print(f"{term:<10} {shown:>8}  {cells[0]:>16} {cells[1]:>16}  {cells[2]:>16} {cells[3]:>16}")
+        print(f"{term:<10} {shown:>8}  {cells[0]:>16} {cells[1]:>16}  {cells[2]:>22} {cells[3]:>16} {cells[4]:>16}"
+              f"  {pick:>16}")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,14 @@ def prefilter(terms: list[str], *, word_start: bool = False) -> Q | None:
         sql = f'"{table}"."id" IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)'
         return Q(RawSQL(sql, [match], output_field=BooleanField()))
     return None
+
+
+def code_prefilter(term: str) -> Q | None:
+    """A prefilter every row whose code begins with ``term`` (any case) passes. PostgreSQL: the code is the
+    first word of `SEARCH_TEXT`, so "a word begins with it" (``LIKE '% Q%'``, from the word-start trigrams,
+    whatever the term's length or script) — far narrower than "anywhere" for a term common inside names
+    ("有限公司"). SQLite: the FTS match for three characters or more, none below."""
+    if connection.vendor == "postgresql" and term:
+        return Q(RawSQL(f"{search_text_sql('customers_customer')} LIKE UPPER(%s)", [f"% {_like_escape(term)}%"],
+                        output_field=BooleanField()))
+    return prefilter([term], word_start=short_ascii(term))

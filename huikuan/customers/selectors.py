@@ -138,16 +138,26 @@ def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
     if pre is not None:
         match = pre & match
     digits = "".join(ch for ch in q if ch.isdigit())
+    phone = None
     if len(digits) >= 4 and len(digits) >= len(compact) - 2:  # mostly digits: a phone number
-        match |= Q(pk__in=Contact.objects.filter(customer__company=company, phone__contains=digits).values("customer_id"))
+        phone = Q(pk__in=Contact.objects.filter(customer__company=company, phone__contains=digits).values("customer_id"))
     base = scoped_customers(user=user, company=company).only("pk", "code", "name", "short_name", "status")
     by_code = Q(code__istartswith=q)
-    code_pre = search.prefilter([q], word_start=search.short_ascii(q))
+    code_pre = search.code_prefilter(q)
     if code_pre is not None:
         by_code = code_pre & by_code
     first = list(base.filter(by_code).order_by("code")[:limit])  # the exact code sorts first
     if len(first) < limit:
-        first += base.filter(match).exclude(code__istartswith=q).order_by("code")[: limit - len(first)]
+        rest = limit - len(first)
+        found = list(base.filter(match).exclude(code__istartswith=q).order_by("code")[:rest])
+        if phone is not None:
+            # a separate statement, merged by code: OR-ed into ``match`` it would keep the index's prefilter
+            # from being a condition of the whole query, and every customer would be read (bench/customer_search.py)
+            seen = {c.pk for c in found}
+            found += [c for c in base.filter(phone).exclude(code__istartswith=q).order_by("code")[:rest]
+                      if c.pk not in seen]
+            found = sorted(found, key=lambda c: c.code)[:rest]
+        first += found
     return first
 
 

@@ -93,3 +93,25 @@ def test_names_keep_their_pinyin_on_rename(users, company, book):
                                  name="苏州园林贸易有限公司")
     assert "suzhouyuanlin" in e.name_pinyin
     assert _codes(users["sales_east"], company, "yuanlin") == ["E002"]
+
+
+def test_a_phone_like_term_keeps_the_index_and_merges_by_code(users, company, book):
+    """"B0012"-like input is both a code/name search and a phone search: the phone matches are a statement of
+    their own (OR-ed in, they kept the trigram prefilter from being a condition of the query and every customer
+    was read — issue 19), merged with the others in code order, within the limit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.customers import search
+
+    services.add_contact(customer_id=book["E001"].pk, actor=users["admin"], name="李", phone="021 6201 0013")
+    e9 = services.create_customer(company=company, actor=users["admin"], code="E0090", name="无锡0013机电有限公司",
+                                  owner=users["sales_east"])
+    with CaptureQueriesContext(connection) as ctx:
+        found = _codes(users["sales_east"], company, "0013")
+    assert found == ["E001", "E002", "E0090"]  # E001, E002 by a phone; E0090 by its name
+    assert _codes(users["sales_east"], company, "0013", limit=2) == ["E001", "E002"]
+    assert e9.pk
+    marker = (search.search_text_sql("customers_customer") if connection.vendor == "postgresql" else search.FTS_TABLE)
+    for x in ctx.captured_queries:
+        assert not (marker in x["sql"] and "customers_contact" in x["sql"]), x["sql"]

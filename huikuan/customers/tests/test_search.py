@@ -215,3 +215,21 @@ def test_the_web_list_pages_a_frequent_term_without_the_prefilter(client, users,
         in_order = search.scan_in_order(count=len(expected), offset=number - 1, limit=1)
         assert _has_prefilter(pages[-1]) is not in_order, (number, pages[-1])
     assert shown == expected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm")
+def test_the_code_prefix_prefilter_is_a_word_start_from_the_index(users, book):
+    """The picker's "code begins with" statement: a word start of the joined text (the code is its first word),
+    answered by the trigram index for any term — "有限公司" is inside most names but starts none."""
+    for term in ("有限公司", "上", "sh", "A00"):
+        pre = search.code_prefilter(term)
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            plan = Customer.objects.filter(pre).values("pk").explain()
+        assert "customer_search_trgm" in plan, (term, plan)
+        assert "% " in str(Customer.objects.filter(pre).query)
+    starts = Customer.objects.filter(company=book).filter(search.code_prefilter("有限公司"))
+    assert not starts.exists()  # no code and no word begins with it: nothing to fetch
+    for term in ("A00", "a0", "SH0", "s"):
+        assert set(Customer.objects.filter(company=book, code__istartswith=term).values_list("pk", flat=True)) <= set(
+            Customer.objects.filter(company=book).filter(search.code_prefilter(term)).values_list("pk", flat=True))
