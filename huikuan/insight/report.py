@@ -112,15 +112,17 @@ def live_page(*, user, company, as_of: dt.date, min_total: Decimal | None, offse
         sql = f"SELECT * FROM ({sql}) f WHERE f.total >= %s"
         params = [*params, int(min_total * 100)]
     cols = [f"b{i}" for i in range(n)] + ["total", "disputed"]
-    page = (f"SELECT 1 AS part, g.k, c.code || ' ' || c.name AS label, {', '.join(f'g.{c}' for c in cols)}, 0 AS n "
-            f"FROM g LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k ORDER BY g.total DESC, g.k")
+    # the page is cut before its labels are joined: one customer lookup per shown row, not per customer
+    shown = "SELECT * FROM g ORDER BY g.total DESC, g.k"
     page_params: list = []
     if limit is not None:
-        page += " LIMIT %s OFFSET %s"
+        shown += " LIMIT %s OFFSET %s"
         page_params = [limit, offset]
     elif offset:
-        page += " LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
+        shown += " LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
         page_params = [offset]
+    page = (f"SELECT 1 AS part, g.k, c.code || ' ' || c.name AS label, {', '.join(f'g.{c}' for c in cols)}, 0 AS n "
+            f"FROM ({shown}) g LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k")
     sums = ", ".join(f"CAST(SUM(g.{c}) AS BIGINT)" for c in cols)
     with bulk_objects():
         raw = fetch(f"WITH g AS MATERIALIZED ({sql}) SELECT 0, NULL, NULL, {sums}, COUNT(*) FROM g "
