@@ -242,9 +242,13 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
         if b.date_to is not None:
             cond.append(f"{column} <= %s")
             bucket_params.append(b.date_to)
-        sums.append(f"CAST(SUM(CASE WHEN {' AND '.join(cond) or '1=1'} THEN t.x ELSE 0 END) AS BIGINT) AS b{len(sums)}")
+        # FILTER, not SUM(CASE … ELSE 0): a row is added to its own bucket only, one aggregate step instead of one
+        # per bucket (5–15 % less CPU for the whole statement on PostgreSQL, docs/PERFORMANCE.md)
+        sums.append(f"COALESCE(CAST(SUM(t.x) FILTER (WHERE {' AND '.join(cond) or '1=1'}) AS BIGINT), 0) AS b{len(sums)}")
     label_col = f", MIN({label_sql}) AS label" if label_sql else ", NULL AS label"
-    disputed = "CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) AS BIGINT) AS disputed"
+    # min(disputed, x) per row; rows with nothing disputed add 0 (disputed_amount ≥ 0), unless x < 0
+    disputed = ("COALESCE(CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) "
+                "FILTER (WHERE t.disputed > 0 OR t.x < 0) AS BIGINT), 0) AS disputed")
     where, marked_params = "t.x <> 0", []
     if marked is not None:
         if marked_mode not in ("only", "exclude"):
