@@ -270,8 +270,10 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
         b = current_build(company=company, as_of=as_of, kpi=False, missing="none")
         if b is None:
             request_build(company=company, as_of=as_of)
-            if group_by != "customer":
-                return None  # the totals alone: the caller's live grouped statement (~ a stored date's cost)
+            if group_by != "customer" or (limit is None and not offset):
+                # the totals alone, or every row (XLSX, API without a page size): the caller's one live statement
+                # (``ledger.aging.aging_report``; every row reaches Python anyway, no count or totals pass)
+                return None
             # first view of the date: this page from one live statement (nothing stored, ~the live grouping's
             # cost), and the date stored by the task worker for the views after it
             return report.live_page(user=user, company=company, as_of=as_of, min_total=min_total, offset=offset,
