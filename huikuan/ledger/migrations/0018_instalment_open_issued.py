@@ -8,7 +8,7 @@ issued after X. This index serves the range ``document_date <= X`` as an index-o
 Raw SQL, not in the model state, like insight's SQLite-only indexes: on SQLite (no ``INCLUDE``) the same index
 without its covering columns would tempt the planner away from ``insight_open_cover`` into a row lookup per
 instalment. A plain ``CREATE INDEX`` inside the migration's transaction, as the ledger's earlier indexes were
-added (writes to ``ledger_instalment`` wait for it: ~N s at 1 M open instalments, docs/PERFORMANCE.md).
+added (writes to ``ledger_instalment`` wait for it: ~9 s at 1 M open instalments under load, docs/PERFORMANCE.md).
 """
 
 from django.db import migrations
