@@ -114,7 +114,8 @@ def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
     or the 统一社会信用代码 (prefix); one or two ASCII characters match the start of code, name, short name,
     initials or pinyin ("hd" finds 华东机械 by its short name), through the trigram index (``customers.search``).
     Exact code first, then code prefix, then the rest by code; never more than ``limit`` (the picker asks
-    again as the user types — no list is capped for good)."""
+    again as the user types — no list is capped for good). The rest is read like a list's page: counted
+    through the index (up to ``search.FREQUENT``), a frequent term read in code order (``search_page_plan``)."""
     q = " ".join((q or "").split())
     if not q:
         return []
@@ -135,6 +136,7 @@ def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
             if len(key) >= 6:
                 match |= Q(credit_code__startswith=key.upper())
         pre = search.prefilter([q, key])
+    plain = match
     if pre is not None:
         match = pre & match
     digits = "".join(ch for ch in q if ch.isdigit())
@@ -149,7 +151,14 @@ def customer_pick(*, user, company, q: str, limit: int = 20) -> list[Customer]:
     first = list(base.filter(by_code).order_by("code")[:limit])  # the exact code sorts first
     if len(first) < limit:
         rest = limit - len(first)
-        found = list(base.filter(match).exclude(code__istartswith=q).order_by("code")[:rest])
+        others = base.filter(match)
+        if pre is not None:
+            # counted through the index (up to the rows scan_in_order asks for): a frequent term is read in code
+            # order with the plain conditions, a scan that stops after ``rest`` rows
+            counted = others.order_by().values("pk")[: max(search.FREQUENT, 4 * rest)].count()
+            if search.scan_in_order(count=counted, offset=0, limit=rest):
+                others = base.filter(plain)
+        found = list(others.exclude(code__istartswith=q).order_by("code")[:rest])
         if phone is not None:
             # a separate statement, merged by code: OR-ed into ``match`` it would keep the index's prefilter
             # from being a condition of the whole query, and every customer would be read (bench/customer_search.py)

@@ -115,3 +115,23 @@ def test_a_phone_like_term_keeps_the_index_and_merges_by_code(users, company, bo
     marker = (search.search_text_sql("customers_customer") if connection.vendor == "postgresql" else search.FTS_TABLE)
     for x in ctx.captured_queries:
         assert not (marker in x["sql"] and "customers_contact" in x["sql"]), x["sql"]
+
+
+@pytest.mark.parametrize("frequent", [False, True])
+def test_a_frequent_term_is_read_in_code_order(users, company, book, monkeypatch, frequent):
+    """Like a list's page (issue 19): once counted through the index, a term found in many customers is read
+    with the plain conditions in code order (a scan that stops after the limit); a rare one through the index.
+    The rows are the same either way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.customers import search
+
+    if frequent:
+        monkeypatch.setattr(search, "FREQUENT", 3, raising=False)
+    with CaptureQueriesContext(connection) as ctx:
+        found = _codes(users["finance"], company, "youxiangongsi", limit=1)
+    assert found == ["E001"]
+    marker = (search.search_text_sql("customers_customer") if connection.vendor == "postgresql" else search.FTS_TABLE)
+    last = [x["sql"] for x in ctx.captured_queries if "customers_customer" in x["sql"]][-1]
+    assert "COUNT(" not in last.upper() and (marker in last) is not frequent, last
