@@ -91,3 +91,39 @@ def rows(*, n_invoices: int, n_customers: int, start: dt.date, end: dt.date, see
         else:
             settled.append([*base, paid.isoformat(), "", *extra])
     return settled, still_open
+
+
+def ar_rows(*, n_invoices: int = 2500, n_customers: int = 100, start: dt.date, end: dt.date, seed: int = 1,
+            prefix: str = "A") -> tuple[list[list], list[list]]:
+    """A second generator, shaped like the public accounts-receivable sample data sets rather than like ours:
+    about 100 customers, 2,500 invoices, 30-day terms, about a fifth of the invoices disputed, customers moving
+    from paper to electronic bills on a date of their own, payments mostly between a little early and 30 days
+    late (a late share of roughly a third). Each customer has a usual number of days to settle and a spread;
+    a dispute adds 5–20 days, a paper bill a few. Same rows as ``rows`` (a check of robustness: the model is
+    neither designed nor tuned on it)."""
+    rng = random.Random(seed)
+    span = (end - start).days
+    people = []
+    for i in range(n_customers):
+        switch = start + dt.timedelta(days=rng.randrange(-span // 2, span * 2))  # before, during or after
+        people.append((f"A{i:04d}", rng.gauss(24, 7), rng.uniform(2, 9), rng.betavariate(2, 7), switch,
+                       rng.uniform(0.5, 3.0), rng.uniform(20, 90), rng.choice(["391", "406", "770", "818", "897"])))
+    weights = [rng.uniform(0.3, 1.7) for _ in people]
+    settled, still_open = [], []
+    dates = sorted(start + dt.timedelta(days=rng.randrange(span)) for _ in range(n_invoices))
+    for k, day in enumerate(dates):
+        code, usual, spread, dispute_rate, switch, paper_days, size, country = rng.choices(people, weights)[0]
+        amount = round(max(5.0, rng.gauss(size, size / 3)), 2)
+        disputed = rng.random() < dispute_rate
+        electronic = day >= switch
+        settle = rng.gauss(usual, spread) + (rng.uniform(5, 20) if disputed else 0) + (0 if electronic else paper_days)
+        paid = max(day + dt.timedelta(days=max(1, round(settle))), day)
+        due = day + dt.timedelta(days=30)
+        number = f"{prefix}{k:07d}"
+        base = [code, f"合成客户{code}", number, day.isoformat(), due.isoformat(), f"{amount:.2f}", "CNY"]
+        extra = ["是" if disputed else "否", "电子" if electronic else "纸质", country]
+        if paid > end:
+            still_open.append([*base, "", "", *extra])
+        else:
+            settled.append([*base, paid.isoformat(), "", *extra])
+    return settled, still_open

@@ -208,3 +208,21 @@ def test_model_beats_customer_times_disputed_where_it_used_to_tie():
     acc = {k: v["accuracy"] for k, v in bt.figures.items()}
     assert bt.live == "model", acc
     assert all(acc["model"] > acc[b] for b in model.BASELINES), acc
+
+
+def test_training_when_a_lateness_class_holds_one_item():
+    """A small company with a single item 30–59 days late (real histories are like that: days late mostly
+    0–30): the nine-class classifier's early stopping holds out a stratified share, and scikit-learn refused a
+    class of one item ("The least populated classes in y have only 1 member"), so training stopped."""
+    from huikuan.prediction import model as m
+    from huikuan.prediction.features import FEATURES
+
+    rng = np.random.default_rng(5)
+    n = 2500
+    X = rng.normal(size=(n, len(FEATURES))).astype(np.float32)
+    days_late = np.clip(np.round(X[:, FEATURES.index("late_rate")] * 8 + rng.normal(size=n) * 4), -20, 25)
+    days_late[1234] = 40  # the only item of its class
+    trained = m.train(X, days_late)
+    assert trained.classifier is not None and trained.late_classifier is not None
+    pred = m.predict(trained, X[:50])
+    assert np.isfinite(pred.p_late).all() and (pred.p_late_30 <= pred.p_late + 1e-9).all()
