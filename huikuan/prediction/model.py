@@ -18,8 +18,7 @@ P(late) — the late / on-time call, the figure the product is judged on — is 
 recent fifth of the training window (out of time) the trees and a smooth model (a regularised logistic regression
 on the customer's shrunk late rates, disputed, electronic, …) are blended with the weights of least log loss when
 that beats the trees by more than chance, and the cut stays at 0.5 unless another is better there by more than
-chance. The nine classes
-are rescaled to agree with it.
+chance. The nine classes are rescaled to agree with it.
 
 Training items whose payment is not known yet at the cutoff are labelled with the class of the
 lateness they had reached (a lower bound), so the slowest payers are not dropped from training.
@@ -89,7 +88,8 @@ def significant_threshold(p: np.ndarray, late: np.ndarray) -> float:
     """0.5, unless the best cut on the validation items (``choose_threshold``) wins there by more than chance:
     of the items the two cuts call differently, the ones it gets right exceed the ones it gets wrong by more
     than two standard deviations of a fair coin (a sign test). A cut moved by a few items of a small company's
-    recent fifth lost on the later items (0.31 instead of 0.5 on the AR-shaped synthetic company of seed 9: 0.7635 on the scored items, 0.825 at 0.5)."""
+    recent fifth lost on the later items (0.31 instead of 0.5 on the AR-shaped synthetic company of seed 9:
+    accuracy 0.7635 on the scored items, 0.825 at 0.5)."""
     best = choose_threshold(p, late)
     a, b = (p >= 0.5), (p >= best)
     changed = a != b
@@ -224,7 +224,7 @@ def train(X: np.ndarray, days_late: np.ndarray, *, seed: int = 0, classifier: bo
 BLEND_STEP = 0.1  # the blend's weights: multiples of this summing to 1
 PROBABILITY_BASELINES = ("customer_rate", "customer_disputed", "terms")  # baselines that give a probability
 # the best baseline as a third part of the blend: off — on 12 AR-shaped companies it won 8 against 4 without it, but
-# on the synthetic companies it lost 5 of 12 against 6 and the seed-3 company by one item (docs/PERFORMANCE.md);
+# on 12 of our synthetic companies 5 against 6, and it lost the seed-3 company by one item (docs/PERFORMANCE.md);
 # the product's own safety net stays ``engine.choose_live`` (a baseline goes live when the model does not beat it)
 BLEND_BASELINE = False
 SHRINK = 5.0  # pseudo-items of the company's rate in a customer's shrunk late rates
