@@ -47,6 +47,7 @@ NAN = float("nan")
 EPOCH = dt.date(2000, 1, 1).toordinal()
 ORDINAL_ZERO = dt.date(1, 1, 1)  # DaysBetween(day, this) + 1 == day.toordinal()
 CHUNK = 50_000
+BLOCK = 250_000  # items per block of whole customers in ``features`` (its temporaries scale with it)
 
 
 @dataclass(slots=True)
@@ -200,85 +201,153 @@ def with_labels(items: Items) -> Items:
     return items
 
 
-def features(items: Items, at: np.ndarray) -> np.ndarray:
-    """The feature matrix (len(items) × len(FEATURES), float32) of each item as of ``at[i]`` (ordinal dates).
+def features(items: Items, at: np.ndarray, *, rows: np.ndarray | None = None, block: int = BLOCK) -> np.ndarray:
+    """The feature matrix (len(items) × len(FEATURES), float32) of each item as of ``at[i]`` (ordinal dates);
+    with ``rows`` (a boolean mask or ascending indices) only those items' rows, in their order — the history is
+    still every item of ``items``.
 
     Pure: reads only ``items`` (the customer's history is the other items of the same customer).
     Set-wise: the customer's settled items are sorted once by (customer, settled date); the figures of
     "everything settled before t" are prefix sums read at the position ``searchsorted`` gives for
     (customer, t) — no per-item loop, except the two running medians (days late, amount), computed once
     per settled item / per item in one pass each.
+
+    Memory: an item's features read only its own customer's items (and the company-wide late share of column
+    20, prefix sums over every settled item computed once), so the work runs over blocks of whole customers of
+    about ``block`` items: the temporaries are those of one block, not of 2 M items. The sums are of whole
+    numbers (days, counts: exact in float64), so a block gives the same bits as the whole (tested).
     """
     n = len(items)
-    out = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
-    if n == 0:
-        return out
     at = np.asarray(at, dtype=np.int64)
-    cust = items.customer.astype(np.int64)
-    out[:, 0] = np.log1p(items.amount)
-    out[:, 1] = items.due_date - items.document_date
-    out[:, 2] = items.disputed
-    out[:, 3] = items.electronic
-    days = (items.document_date - dt.date(1970, 1, 1).toordinal()).astype("datetime64[D]")
+    if rows is None:
+        sel = np.arange(n)
+    else:
+        rows = np.asarray(rows)
+        sel = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
+    out = np.full((len(sel), len(FEATURES)), np.nan, dtype=np.float32)
+    if n == 0 or len(sel) == 0:
+        return out
+    company = _company_late_shares(items, at)
+    cust = items.customer
+    if (np.diff(cust) >= 0).all():  # ``load_items`` order: blocks are slices (views, no copies)
+        order = None
+        sorted_cust, sel_rank, sel_order = cust, sel, np.arange(len(sel))
+        if len(sel) > 1 and (np.diff(sel) < 0).any():
+            sel_order = np.argsort(sel, kind="stable")
+    else:
+        order = np.argsort(cust, kind="stable")
+        sorted_cust = cust[order]
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        sel_rank = rank[sel]
+        sel_order = np.argsort(sel_rank, kind="stable")
+        del rank
+    ranks = sel_rank[sel_order]
+    # block bounds on customer boundaries: every ``block`` items, moved back to where that customer starts
+    cuts = np.unique(np.concatenate((
+        [0], np.searchsorted(sorted_cust, sorted_cust[np.arange(block, n, max(block, 1))], side="left"), [n])))
+    for s, e in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        a, b = np.searchsorted(ranks, (s, e), side="left")
+        if a == b:
+            continue
+        part = slice(s, e) if order is None else order[s:e]
+        block_items = {name: getattr(items, name)[part] for name in _BLOCK_COLUMNS}
+        out[sel_order[a:b]] = _block_features(block_items, at[part], ranks[a:b] - s, company)
+    return out
+
+
+_BLOCK_COLUMNS = ("customer", "document_date", "due_date", "settled_on", "amount", "disputed", "electronic")
+
+
+def _company_late_shares(items: Items, at: np.ndarray):
+    """Column 20's fallback, company-wide: every customer's items settled before t with a given disputed flag —
+    prefix sums over all settled items in settled-date order (read at t by ``searchsorted``)."""
+    s_idx = np.flatnonzero(items.settled_on > 0)
+    g_order = np.argsort(items.settled_on[s_idx], kind="stable")
+    g = s_idx[g_order]
+    g_day = items.settled_on[g]
+    g_disp = (items.disputed[g] > 0).astype(np.float64)
+    g_late = (items.settled_on[g] - items.due_date[g] > 0).astype(np.float64)
+    return g_day, _prefix(g_disp), _prefix(g_disp * g_late), _prefix(g_late)
+
+
+def _prefix(values):
+    return np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+
+
+def _block_features(b: dict, at_all: np.ndarray, q: np.ndarray, company) -> np.ndarray:
+    """The features of the rows ``q`` of one block of whole customers (``b``: the block's item arrays, ``at_all``:
+    every block item's query date — ties of the "last six" follow them)."""
+    out = np.full((len(q), len(FEATURES)), np.nan, dtype=np.float32)
+    n = len(q)
+    cust_all = b["customer"].astype(np.int64)
+    settled_on, due_date, document_date = b["settled_on"], b["due_date"], b["document_date"]
+    amount_all, disputed_all = b["amount"], b["disputed"]
+    at = at_all[q]
+    cust = cust_all[q]
+    amount, disputed, due_q = amount_all[q], disputed_all[q], due_date[q]
+    out[:, 0] = np.log1p(amount)
+    out[:, 1] = due_q - document_date[q]
+    out[:, 2] = disputed
+    out[:, 3] = b["electronic"][q]
+    days = (document_date[q] - dt.date(1970, 1, 1).toordinal()).astype("datetime64[D]")
     out[:, 4] = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    out[:, 5] = items.due_date % 7  # ordinal 1 is a Monday: 1 % 7 == 1 → weekday + 1
+    out[:, 5] = due_q % 7  # ordinal 1 is a Monday: 1 % 7 == 1 → weekday + 1
     span = np.int64(1 << 22)  # dates are ordinals < 2^22; (customer, date) as one sortable key
     qkey = cust * span + at
+    cstart = cust * span
 
     # ---- the customer's items settled before t (prefix sums over settled items in settled order)
-    s_idx = np.flatnonzero(items.settled_on > 0)
+    s_idx = np.flatnonzero(settled_on > 0)
     # ties on the settled date in the order of the query dates, then the position (the "last six")
-    s_idx = s_idx[np.lexsort((s_idx, at[s_idx], items.settled_on[s_idx], cust[s_idx]))]
-    s_cust = cust[s_idx]
-    s_key = s_cust * span + items.settled_on[s_idx]
+    s_idx = s_idx[np.lexsort((s_idx, at_all[s_idx], settled_on[s_idx], cust_all[s_idx]))]
+    s_cust = cust_all[s_idx]
+    s_settled = settled_on[s_idx]
+    s_key = s_cust * span + s_settled
     pos = np.searchsorted(s_key, qkey, side="left")  # settled events before (customer, t)
-    first = np.searchsorted(s_key, cust * span, side="left")  # the customer's first settled event
+    first = np.searchsorted(s_key, cstart, side="left")  # the customer's first settled event
     count = pos - first
-    d = (items.settled_on[s_idx] - items.due_date[s_idx]).astype(np.float64)
+    d = (s_settled - due_date[s_idx]).astype(np.float64)
     dpos = np.maximum(d, 0.0)
     late = (d > 0).astype(np.float64)
-    disp = items.disputed[s_idx] > 0
-
-    def prefix(values):
-        return np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    disp = disputed_all[s_idx] > 0
 
     def window(cs, lo, hi):
         return cs[hi] - cs[lo]
 
-    c_late, c_late30 = prefix(late), prefix((d >= 30).astype(np.float64))
-    c_dl, c_sq = prefix(dpos), prefix(dpos * dpos)
-    c_pay = prefix((items.settled_on[s_idx] - items.document_date[s_idx]).astype(np.float64))
-    c_disp, c_disp_late = prefix(disp.astype(np.float64)), prefix((disp & (d > 0)).astype(np.float64))
     has = count > 0
     cnt = np.where(has, count, 1).astype(np.float64)
+    c_late = _prefix(late)
+    c_dl = _prefix(dpos)
     mean = window(c_dl, first, pos) / cnt
     out[:, 6] = count
-    out[:, 7] = np.where(has, window(c_late, first, pos) / cnt, np.nan)
-    out[:, 8] = np.where(has, window(c_late30, first, pos) / cnt, np.nan)
+    n_late = window(c_late, first, pos)
+    out[:, 7] = np.where(has, n_late / cnt, np.nan)
+    out[:, 8] = np.where(has, window(_prefix((d >= 30).astype(np.float64)), first, pos) / cnt, np.nan)
     out[:, 9] = np.where(has, mean, np.nan)
-    out[:, 11] = np.where(has, np.sqrt(np.maximum(window(c_sq, first, pos) / cnt - mean * mean, 0.0)), np.nan)
+    out[:, 11] = np.where(has, np.sqrt(np.maximum(window(_prefix(dpos * dpos), first, pos) / cnt - mean * mean, 0.0)),
+                          np.nan)
     lo6 = np.maximum(pos - 6, first)
     k6 = np.where(has, pos - lo6, 1).astype(np.float64)
     out[:, 12] = np.where(has, window(c_dl, lo6, pos) / k6, np.nan)
     out[:, 18] = np.where(has, window(c_late, lo6, pos) / k6, np.nan)
-    out[:, 13] = np.where(has, window(c_pay, first, pos) / cnt, np.nan)
-    last_settled = items.settled_on[s_idx][np.maximum(pos - 1, 0)] if len(s_idx) else np.zeros(n, dtype=np.int64)
+    out[:, 13] = np.where(has, window(_prefix((s_settled - document_date[s_idx]).astype(np.float64)), first, pos)
+                          / cnt, np.nan)
+    last_settled = s_settled[np.maximum(pos - 1, 0)] if len(s_idx) else np.zeros(n, dtype=np.int64)
     out[:, 17] = np.where(has, at - last_settled, np.nan)
-    n_disp = window(c_disp, first, pos)
+    c_disp_late = _prefix((disp & (d > 0)).astype(np.float64))
+    n_disp = window(_prefix(disp.astype(np.float64)), first, pos)
     n_disp_late = window(c_disp_late, first, pos)
-    same_n = np.where(items.disputed > 0, n_disp, count - n_disp)
-    same_late = np.where(items.disputed > 0, n_disp_late, window(c_late, first, pos) - n_disp_late)
+    same_n = np.where(disputed > 0, n_disp, count - n_disp)
+    same_late = np.where(disputed > 0, n_disp_late, n_late - n_disp_late)
     out[:, 14] = np.where(same_n > 0, same_late / np.where(same_n > 0, same_n, 1), np.nan)
     out[:, 19] = same_n
-    # every customer's items settled before t with the item's disputed flag: their late share (prefix sums
-    # over all settled items in settled-date order, read at t)
-    g_order = np.argsort(items.settled_on[s_idx], kind="stable")
-    g_day = items.settled_on[s_idx][g_order]
-    g_disp, g_late = disp[g_order].astype(np.float64), late[g_order]
+    # no earlier item with the same flag: every customer's items settled before t with it (company-wide)
+    g_day, g_n_disp_cs, g_late_disp_cs, g_late_cs = company
     gpos = np.searchsorted(g_day, at, side="left")
-    g_n_disp, g_late_disp = prefix(g_disp)[gpos], prefix(g_disp * g_late)[gpos]
-    g_n_same = np.where(items.disputed > 0, g_n_disp, gpos - g_n_disp)
-    g_late_same = np.where(items.disputed > 0, g_late_disp, prefix(g_late)[gpos] - g_late_disp)
+    g_n_disp, g_late_disp = g_n_disp_cs[gpos], g_late_disp_cs[gpos]
+    g_n_same = np.where(disputed > 0, g_n_disp, gpos - g_n_disp)
+    g_late_same = np.where(disputed > 0, g_late_disp, g_late_cs[gpos] - g_late_disp)
     company_rate = np.where(g_n_same > 0, g_late_same / np.where(g_n_same > 0, g_n_same, 1), np.nan)
     out[:, 20] = np.where(same_n > 0, out[:, 14], company_rate)
     # median days late of the first k settled events of each customer, k = 1 … (running, one pass)
@@ -286,22 +355,22 @@ def features(items: Items, at: np.ndarray) -> np.ndarray:
     out[:, 10] = np.where(has, med_dl[np.maximum(pos - 1, 0)] if len(s_idx) else np.nan, np.nan)
 
     # ---- the customer's earlier documents: median amount
-    a_idx = np.lexsort((items.document_date, cust))
-    a_key = cust[a_idx] * span + items.document_date[a_idx]
+    a_idx = np.lexsort((document_date, cust_all))
+    a_key = cust_all[a_idx] * span + document_date[a_idx]
     apos = np.searchsorted(a_key, qkey, side="left")
-    afirst = np.searchsorted(a_key, cust * span, side="left")
-    med_amount = _running_medians(items.amount[a_idx].astype(np.float64), cust[a_idx])
+    afirst = np.searchsorted(a_key, cstart, side="left")
+    med_amount = _running_medians(amount_all[a_idx].astype(np.float64), cust_all[a_idx])
     median = med_amount[np.maximum(apos - 1, 0)]
     ok = (apos > afirst) & (median > 0)
-    out[:, 15] = np.where(ok, items.amount / np.where(ok, median, 1.0), np.nan)
+    out[:, 15] = np.where(ok, amount / np.where(ok, median, 1.0), np.nan)
 
     # ---- overdue and unpaid at t: the customer's items due before t, less those settled before t and due
     # before t (both "before t": max(due, settled) < t), less the item itself when it is due before t
-    d_key = np.sort(cust * span + items.due_date)
-    m_key = np.sort(s_cust * span + np.maximum(items.due_date[s_idx], items.settled_on[s_idx]))
-    due_before = np.searchsorted(d_key, qkey, side="left") - np.searchsorted(d_key, cust * span, side="left")
-    paid_before = np.searchsorted(m_key, qkey, side="left") - np.searchsorted(m_key, cust * span, side="left")
-    out[:, 16] = due_before - paid_before - (items.due_date < at)
+    d_key = np.sort(cust_all * span + due_date)
+    m_key = np.sort(s_cust * span + np.maximum(due_date[s_idx], s_settled))
+    due_before = np.searchsorted(d_key, qkey, side="left") - np.searchsorted(d_key, cstart, side="left")
+    paid_before = np.searchsorted(m_key, qkey, side="left") - np.searchsorted(m_key, cstart, side="left")
+    out[:, 16] = due_before - paid_before - (due_q < at)
     return out
 
 

@@ -200,3 +200,22 @@ def test_empty_items():
     empty = Items(**{k: (np.array([], dtype=np.int64) if k not in ("number", "currency", "customer_code") else [])
                      for k in Items.__slots__})
     assert features(empty, np.array([], dtype=np.int64)).shape == (0, len(FEATURES))
+
+
+def test_features_by_customer_blocks_equal_the_whole(company, finance):
+    """Blocks of whole customers (and only some rows, and items in any order) give the bits of one pass."""
+    load_synthetic(company, finance, n_invoices=1500, n_customers=25, seed=11)
+    items = load_items(company=company)
+    live = np.full(len(items), dt.date(2025, 6, 30).toordinal())
+    for at in (items.document_date, live):
+        whole = features(items, at, block=len(items) + 1)
+        for block in (1, 37, 400):
+            assert features(items, at, block=block).tobytes() == whole.tobytes(), block
+        still_open = items.settled_on == 0
+        assert features(items, at, rows=still_open, block=100).tobytes() == whole[still_open].tobytes()
+        shuffle = np.random.default_rng(7).permutation(len(items))
+        mixed = items.subset(np.ones(len(items), dtype=bool))
+        for name in ("id", "customer", "document", "seq", "document_date", "due_date", "amount", "open_amount",
+                     "settled_on", "disputed", "electronic", "salesperson"):
+            setattr(mixed, name, getattr(mixed, name)[shuffle])
+        assert features(mixed, at[shuffle], block=60).tobytes() == whole[shuffle].tobytes()

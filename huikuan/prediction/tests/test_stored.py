@@ -34,6 +34,21 @@ def test_training_stores_one_prediction_per_open_instalment(synthetic_company, f
     assert row.customer_id == live.items.customer[k] and row.document_id == live.items.document[k]
     assert row.reasons and all(isinstance(reason(code, params), str) for code, params in row.reasons)
     assert AuditEvent.objects.filter(verb="prediction.predictions.refreshed").count() == 1
+    # every row as the former per-item path stored it: Decimal of the rounded ten-thousandths, ``reasons`` per item
+    overdue = AS_OF.toordinal() - live.items.due_date
+    d = dt.date.fromordinal
+    want = {int(live.items.id[k]): (
+        int(live.items.customer[k]), int(live.items.document[k]), d(int(live.items.due_date[k])),
+        *(Decimal(int(round(float(p[k]) * 10000))) * Decimal("0.0001") for p in (live.p_late, live.p_late_30,
+                                                                                  live.p_late_90)),
+        d(int(live.predicted[k])), d(int(live.low[k])), d(int(live.high[k])),
+        [[code, {key: (float(v) if isinstance(v, float) else int(v)) for key, v in params.items()}]
+         for code, params in engine.reasons(live.X[k], overdue=int(overdue[k]))])
+        for k in range(len(live.items))}
+    got = {r[0]: r[1:] for r in stored.values_list("instalment_id", "customer_id", "document_id", "due_date", "p_late",
+                                                    "p_late_30", "p_late_90", "predicted_date", "low_date", "high_date",
+                                                    "reasons")}
+    assert got == want
 
 
 def test_refresh_replaces_the_rows_and_follows_the_active_version(synthetic_company, finance):
