@@ -5,16 +5,20 @@ Run it on a scratch clone of the full-scale bench database, never on the templat
     createdb -U postgres -h 127.0.0.1 -T huikuan_bench hk_<name>
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_<name> .venv/bin/python manage.py migrate
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_<name> .venv/bin/python bench/prediction_scale.py \
-        --company BENCH01 --as-of 2026-11-30 [--stage train|predict|all] [--no-store]
+        --company BENCH01 --as-of 2026-11-30 [--stage train|predict|all] [--no-store] [--breakdown]
 
 ``train``: the steps of ``services.train_model`` one by one, timed — reading the items (``load_items``), the
 features of every item as of its document date, the company's own backtest (a model trained on what was known
 before the cutoff, scored on what followed, the baselines beside it), the final fit on every item due 30+
-days before ``--as-of`` — then the version stored. ``predict``: ``services.refresh_predictions`` with the
-active version (reading the books as of ``--as-of``, features as of that day, the prediction of every open
-item, the reasons, the bulk write of ``ItemPrediction``; ``--no-store`` stops before the write). Each step
-prints wall time, the process's CPU time (user + system: what the load of the machine does not inflate much)
-and the peak RSS so far (``ru_maxrss``). Wall times on the shared machine are not verdicts.
+days before ``--as-of`` — then the version stored. ``predict``: the steps of ``services.refresh_predictions``
+with the active version — ``engine.predict_open`` (reading the books as of ``--as-of``, the open items' features
+as of that day, the model's distribution of each), ``services.store_predictions`` (in one transaction: the
+company's rows deleted, the reasons of every item computed with numpy, the rows written by COPY, the audit
+event) and the worklist's requeue; ``--no-store`` stops after ``predict_open``; ``--breakdown`` first times the
+steps inside ``predict_open`` (and the reasons) one by one. Each step prints wall time, the process's CPU time
+(user + system: what the load of the machine does not inflate much), the CPU time of the connection's
+PostgreSQL backend (from /proc: the server runs on this machine; parallel query workers not counted) and the
+peak RSS so far (``ru_maxrss``). Wall times on the shared machine are not verdicts.
 """
 
 from __future__ import annotations
@@ -52,23 +56,45 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _backend_cpu() -> float:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far, from /proc (the server runs on
+    this machine); 0 on SQLite or when /proc does not show it. Parallel query workers are not counted."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Step:
     total_wall = 0.0
     total_cpu = 0.0
+    total_backend = 0.0
 
     def __init__(self, name: str):
         self.name = name
 
     def __enter__(self):
+        self.b = _backend_cpu()
         self.w, self.c = time.perf_counter(), _cpu()
         return self
 
     def __exit__(self, *exc):
         wall, cpu = time.perf_counter() - self.w, _cpu() - self.c
+        backend = _backend_cpu() - self.b
         Step.total_wall += wall
         Step.total_cpu += cpu
+        Step.total_backend += backend
         print(
-            f"  {self.name:52s} wall {wall:8.1f} s   cpu {cpu:8.1f} s   peak RSS {_rss_mb():7.0f} MB",
+            f"  {self.name:52s} wall {wall:8.1f} s   cpu {cpu:8.1f} s   backend cpu {backend:7.1f} s   "
+            f"peak RSS {_rss_mb():7.0f} MB",
             flush=True,
         )
 
@@ -116,31 +142,50 @@ def train(company, as_of: dt.date, seed: int) -> None:
             seconds=round(Step.total_wall, 2),
         )
     print(
-        f"  training total: wall {Step.total_wall:.1f} s, cpu {Step.total_cpu:.1f} s, peak RSS {_rss_mb():.0f} MB; "
+        f"  training total: wall {Step.total_wall:.1f} s, cpu {Step.total_cpu:.1f} s, backend cpu "
+        f"{Step.total_backend:.1f} s, peak RSS {_rss_mb():.0f} MB; "
         f"v{v.version} ({len(blob) / 1e6:.1f} MB pickled)",
         flush=True,
     )
 
 
-def predict(company, as_of: dt.date, store: bool) -> None:
-    Step.total_wall = Step.total_cpu = 0.0
+def predict(company, as_of: dt.date, store: bool, breakdown: bool) -> None:
+    Step.total_wall = Step.total_cpu = Step.total_backend = 0.0
     print(f"predicting as of {as_of} (load average {os.getloadavg()[0]:.1f})", flush=True)
     active = services.active_model(company)
     if active is None:
         raise SystemExit("no active model: run --stage train first")
     version, trained = active
+    if breakdown:  # the inner steps of predict_open one by one (then the service runs them again, below)
+        with Step("  load_items (the books as of the day)"):
+            everything = load_items(company=company, until=as_of)
+        open_mask = (everything.settled_on == 0) & (everything.open_amount > 0)
+        print(f"      {len(everything):,} instalments, {open_mask.sum():,} open", flush=True)
+        with Step("  features of the open items as of the day"):
+            X = features(everything, np.full(len(everything), as_of.toordinal()), rows=open_mask)
+        overdue = as_of.toordinal() - everything.due_date[open_mask]
+        del everything
+        with Step("  model: the distribution of every open item"):
+            m.predict(trained, X, overdue_days=overdue)
+        with Step("  reasons of every open item (numpy, JSON texts)"):
+            engine.reasons_json(X, overdue)
+        del X, overdue
+        print("    — the service:", flush=True)
+        Step.total_wall = Step.total_cpu = Step.total_backend = 0.0
+    with Step("predict_open (read, features, predict)"):
+        pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
+    print(f"    {len(pred.items):,} open instalments; mean p_late {np.mean(pred.p_late):.3f} (live: {version.live})",
+          flush=True)
     if store:
-        with Step("refresh_predictions (read, predict, reasons, write)"):
-            n = services.refresh_predictions(company=company, as_of=as_of, active=active)
-        print(f"    {n:,} open instalments predicted and stored (live: {version.live})", flush=True)
-    else:
-        with Step("predict_open (read, features, predict)"):
-            pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
-        with Step("reasons"):
-            engine.reasons_all(pred)
-        print(f"    {len(pred.items):,} open instalments; mean p_late {np.mean(pred.p_late):.3f}", flush=True)
+        with Step("store_predictions (delete, reasons, COPY, audit)"):
+            n = services.store_predictions(company=company, version=version, pred=pred)
+        del pred
+        with Step("worklist requeue (collections.refresh_queue)"):
+            services._requeue(company, as_of)
+        print(f"    {n:,} rows stored", flush=True)
     print(
-        f"  prediction total: wall {Step.total_wall:.1f} s, cpu {Step.total_cpu:.1f} s, peak RSS {_rss_mb():.0f} MB",
+        f"  prediction total: wall {Step.total_wall:.1f} s, cpu {Step.total_cpu:.1f} s, backend cpu "
+        f"{Step.total_backend:.1f} s, peak RSS {_rss_mb():.0f} MB",
         flush=True,
     )
 
@@ -151,6 +196,7 @@ def main():
     ap.add_argument("--as-of", default="2026-11-30")
     ap.add_argument("--stage", choices=("train", "predict", "all"), default="all")
     ap.add_argument("--no-store", action="store_true")
+    ap.add_argument("--breakdown", action="store_true", help="predict: also time the steps inside predict_open")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     company = Company.objects.get(code=args.company)
@@ -161,7 +207,7 @@ def main():
     if args.stage in ("train", "all"):
         train(company, as_of, args.seed)
     if args.stage in ("predict", "all"):
-        predict(company, as_of, store=not args.no_store)
+        predict(company, as_of, store=not args.no_store, breakdown=args.breakdown)
 
 
 if __name__ == "__main__":

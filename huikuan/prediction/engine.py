@@ -156,10 +156,10 @@ def predict_open(*, company, as_of: dt.date, trained: m.Trained, live: str = "mo
     everything = load_items(company=company, until=as_of, customer_ids=customer_ids)
     t = as_of.toordinal()
     at = np.full(len(everything), t)
-    X_all = features(everything, at)
     open_mask = (everything.settled_on == 0) & (everything.open_amount > 0)
+    X = features(everything, at, rows=open_mask)  # the open items' rows only; their history is every item
     items = everything.subset(open_mask)
-    X = X_all[open_mask]
+    del everything, at
     overdue = t - items.due_date
     if live == "model" and trained.classifier is not None:
         pred = m.predict(trained, X, overdue_days=overdue)

@@ -52,7 +52,7 @@ BLOCK = 250_000  # items per block of whole customers in ``features`` (its tempo
 
 @dataclass(slots=True)
 class Items:
-    """The company's instalments as parallel numpy arrays (dates as ordinals)."""
+    """The company's instalments as parallel numpy arrays (dates as int32 ordinals, ids int64, amounts float)."""
 
     id: np.ndarray
     customer: np.ndarray
@@ -121,7 +121,11 @@ def load_items(*, company, until: dt.date | None = None, customer_ids=None) -> I
     if customer_ids is not None:
         qs = qs.filter(customer_id__in=customer_ids)
     sql, params = qs.values_list(*columns).query.sql_with_params()
-    num: list[np.ndarray] = []
+    # one list of numpy chunks per column, in a compact dtype (dates int32: ordinals < 2^22; ids and hundredths
+    # int64): no 2-D int64 table of every row, so the peak is one column twice, not the whole table three times
+    dtypes = (np.int64, np.int64, np.int64, np.int32, np.int32, np.int32, np.int64, np.int64, np.int32, np.bool_,
+              np.int64)
+    parts: list[list[np.ndarray]] = [[] for _ in dtypes]
     currency_codes: list[np.ndarray] = []
     currencies: dict[str, int] = {}
     # a server-side cursor on PostgreSQL (the client holds one chunk of Python values at a time, not 2 M rows);
@@ -130,17 +134,23 @@ def load_items(*, company, until: dt.date | None = None, customer_ids=None) -> I
         cur.execute(sql, params)
         while chunk := cur.fetchmany(CHUNK):
             cols = list(zip(*chunk, strict=True))
-            num.append(np.array(cols[:11], dtype=np.int64).T)
+            for k, dtype in enumerate(dtypes):
+                parts[k].append(np.array(cols[k], dtype=dtype))
             currency_codes.append(np.array([currencies.setdefault(c, len(currencies)) for c in cols[11]],
-                                           dtype=np.int64))
-    rows = np.concatenate(num) if num else np.zeros((0, 11), dtype=np.int64)
-    codes = np.concatenate(currency_codes) if currency_codes else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((rows[:, 0], rows[:, 4], rows[:, 1]))  # by customer, document date, id
-    rows, codes = rows[order], codes[order]
-    del num, currency_codes
-    pk, cid, did, seq, o_doc, o_due, f_amount, f_open, o_last, has_dispute, sp = rows.T
-    f_open = f_open.copy()
-    o_last = o_last.copy()
+                                           dtype=np.int32))
+            del chunk, cols
+
+    def column(k: int) -> np.ndarray:  # concatenated, its chunks released
+        out = np.concatenate(parts[k]) if parts[k] else np.zeros(0, dtype=dtypes[k])
+        parts[k] = []
+        return out
+
+    pk, cid, o_doc = column(0), column(1), column(4)
+    order = np.lexsort((pk, o_doc, cid))  # by customer, document date, id
+    pk, cid, o_doc = pk[order], cid[order], o_doc[order]
+    did, seq, o_due, f_amount, f_open, o_last, has_dispute, sp = (column(k)[order] for k in (2, 3, 5, 6, 7, 8, 9, 10))
+    codes = (np.concatenate(currency_codes) if currency_codes else np.zeros(0, dtype=np.int32))[order]
+    del currency_codes, order
     if until is not None and len(pk):  # as of ``until``: allocations dated after it undone (set-wise)
         alloc = Allocation.objects.filter(instalment__company=company, instalment__last_allocated_on__gt=until)
         later = np.unique(np.fromiter(alloc.values_list("instalment_id", flat=True).distinct().iterator(), dtype=np.int64))
@@ -171,11 +181,10 @@ def load_items(*, company, until: dt.date | None = None, customer_ids=None) -> I
                                             else False, False)
     electronic = np.where(known, f_elec[np.minimum(at, max(len(f_doc) - 1, 0))] if len(f_doc) else NAN, NAN)
     names = list(currencies)
-    return Items(id=pk.copy(), customer=cid.copy(), document=did.copy(), number=None, seq=seq.copy(),
-                 document_date=o_doc.copy(), due_date=o_due.copy(), amount=f_amount / 100.0,
-                 open_amount=np.where(settled == 0, f_open / 100.0, 0.0), settled_on=settled,
+    return Items(id=pk, customer=cid, document=did, number=None, seq=seq, document_date=o_doc, due_date=o_due,
+                 amount=f_amount / 100.0, open_amount=np.where(settled == 0, f_open / 100.0, 0.0), settled_on=settled,
                  disputed=disputed.astype(np.float64), electronic=electronic,
-                 currency=[names[k] for k in codes.tolist()], salesperson=sp.copy(), customer_code=None)
+                 currency=[names[k] for k in codes.tolist()], salesperson=sp, customer_code=None)
 
 
 def _member(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -186,8 +186,6 @@ def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, chu
     SQLite (no model instances, no Decimal or date object per row: probabilities are ten-thousandths rounded
     half-even, dates ISO texts looked up once per distinct day) — and one audit event. No active model: the
     stored rows are removed (nothing predicts). Then the worklist is recomputed. Returns rows stored."""
-    from django.utils import timezone
-
     active = active or active_model(company)
     if active is None:
         with transaction.atomic():
@@ -196,16 +194,26 @@ def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, chu
         return 0
     version, trained = active
     pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
-    n = len(pred.items)
-    now = timezone.now()
-    with transaction.atomic(durable=True):
-        Company.objects.select_for_update().filter(pk=company.pk).first()  # one refresh at a time
-        ItemPrediction.objects.filter(company=company).delete()
-        _write_predictions(company=company, version=version, pred=pred, as_of=as_of, now=now, chunk=chunk)
-        audit.record(actor=actor, verb="prediction.predictions.refreshed", target=version, company_id=company.pk,
-                     summary=f"v{version.version} {as_of} {n}", data={"version": version.version, "as_of": str(as_of),
-                                                                         "items": n, "source": pred.source})
+    n = store_predictions(company=company, version=version, pred=pred, actor=actor, chunk=chunk)
     _requeue(company, as_of)
+    return n
+
+
+@transaction.atomic(durable=True)
+def store_predictions(*, company, version: ModelVersion, pred: engine.OpenPredictions, actor=None,
+                      chunk: int = WRITE_CHUNK) -> int:
+    """The writing half of ``refresh_predictions``: with the company locked (one refresh at a time), its stored
+    rows deleted and ``pred``'s written, one audit event, in one transaction. Returns rows stored."""
+    from django.utils import timezone
+
+    Company.objects.select_for_update().filter(pk=company.pk).first()
+    ItemPrediction.objects.filter(company=company).delete()
+    n = len(pred.items)
+    _write_predictions(company=company, version=version, pred=pred, as_of=pred.as_of, now=timezone.now(), chunk=chunk)
+    audit.record(actor=actor, verb="prediction.predictions.refreshed", target=version, company_id=company.pk,
+                 summary=f"v{version.version} {pred.as_of} {n}", data={"version": version.version,
+                                                                       "as_of": str(pred.as_of), "items": n,
+                                                                       "source": pred.source})
     return n
 
 
