@@ -106,10 +106,9 @@ def train(company, as_of: dt.date, seed: int) -> None:
     print(f"    {len(items):,} instalments, {(items.settled_on > 0).sum():,} settled", flush=True)
     with Step("features as of each document date"):
         X = features(items, items.document_date)
-    with Step("training set (due 30+ days before)"):
-        Xt, dlt, known = engine.training_set(items, X, as_of.toordinal(), with_known=True)
-    print(f"    {len(Xt):,} training items ({known.sum():,} with days late known)", flush=True)
     cutoff = engine.default_cutoff(items)
+    first = dt.date.fromordinal(int(items.document_date.min()))
+    # the order of services._fit: the backtest first, then the final training set, the items and X released
     with Step(f"backtest at {cutoff} (fit + score + baselines)"):
         bt = engine.backtest(company=company, cutoff=cutoff, items=items, X=X, seed=seed)
     print(f"    trained on {bt.train_items:,}; live: {bt.live}", flush=True)
@@ -119,11 +118,14 @@ def train(company, as_of: dt.date, seed: int) -> None:
             f"mae {f['mae_days_late']:.2f}  rmse {f['rmse_days_to_settle']:.2f}",
             flush=True,
         )
+    with Step("training set (due 30+ days before)"):
+        Xt, dlt, known = engine.training_set(items, X, as_of.toordinal(), with_known=True)
+        del items, X
+    print(f"    {len(Xt):,} training items ({known.sum():,} with days late known)", flush=True)
     with Step("final fit on every training item"):
         trained = m.train(Xt, dlt, seed=seed, known=known)
     with Step("store the version (pickle, insert, activate)"):
         blob = pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL)
-        first = dt.date.fromordinal(int(items.document_date.min()))
         meta = {
             "window_start": first,
             "window_end": as_of,

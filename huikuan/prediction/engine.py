@@ -83,6 +83,8 @@ def backtest(*, company, cutoff: dt.date, items: Items | None = None, X: np.ndar
                               "score (at least 50 and 20).") % {"cutoff": cutoff, "train": len(Xt), "test": int(test.sum())},
                             field="cutoff")
     trained = m.train(Xt, dlt, seed=seed, known=known)
+    n_train = len(Xt)
+    del Xt, dlt, known  # the scoring below needs the memory more (at 2 M items: 110 MB)
     idx = np.flatnonzero(test)
     Xs = X[idx]
     censored = items.settled_on[idx] == 0
@@ -109,7 +111,7 @@ def backtest(*, company, cutoff: dt.date, items: Items | None = None, X: np.ndar
                 "low": due + dt.timedelta(days=int(pred.dl_p10[k])), "high": due + dt.timedelta(days=int(pred.dl_p90[k])),
                 "actual": None if censored[k] else dt.date.fromordinal(int(items.settled_on[i])),
             })
-    return Backtest(cutoff=cutoff, data_from=first, data_to=last, train_items=len(Xt), figures=figures, live=live,
+    return Backtest(cutoff=cutoff, data_from=first, data_to=last, train_items=n_train, figures=figures, live=live,
                     rows=rows)
 
 
@@ -227,12 +229,13 @@ def reasons_json(X: np.ndarray, overdue: np.ndarray) -> np.ndarray:
     n = X[:, f["n_prev"]].astype(np.int64)  # int(x) of a float32 count: truncation, as astype
     late_share = X[:, f["late_rate"]]
     # round(late_share * n) per item multiplies a float32 by an int in float32, then rounds half-even: the same here
-    late_n = np.rint(late_share * n.astype(np.float32)).astype(np.int64, copy=False) if k else n
-    mean_dl = np.rint(X[:, f["mean_days_late"]].astype(np.float64))
+    history = n != 0
+    shown = np.where(history, late_share, np.float32(0))  # no history: NaN, never shown (no cast warning)
+    late_n = np.rint(shown * n.astype(np.float32)).astype(np.int64)
+    mean_dl = np.rint(np.where(history, X[:, f["mean_days_late"]], np.float32(0)).astype(np.float64))
     last6 = X[:, f["last6_days_late"]]
     ratio = X[:, f["amount_ratio"]].astype(np.float64)
     others = X[:, f["overdue_open_n"]]
-    history = n != 0
     usually_late = history & (late_share >= 0.5)
     with np.errstate(invalid="ignore"):  # NaN compares false, as in ``reasons``
         kinds = (

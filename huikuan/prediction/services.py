@@ -57,15 +57,19 @@ class NothingToTrain(DomainError):
 
 
 def _fit(*, company, as_of: dt.date, seed: int = 0):
-    """Everything a version needs, computed outside the writing transaction (it takes seconds)."""
+    """Everything a version needs, computed outside the writing transaction (it takes seconds).
+
+    Memory: the backtest runs first, then the final training set is copied out and the items and the full
+    feature matrix are released before the final fit (at 2 M items the three together passed 1 GB)."""
     from .features import FEATURES, features, load_items
 
     items = load_items(company=company, until=as_of)
-    X = features(items, items.document_date)
-    Xt, dlt, known = engine.training_set(items, X, as_of.toordinal(), with_known=True)
-    if len(Xt) < 50:
+    n_train = int((items.due_date < as_of.toordinal() - engine.TRAIN_SETTLE_GAP).sum())  # len(training_set)
+    if n_train < 50:
         raise NothingToTrain(_("Too little payment history to train on: %(n)d items due more than 30 days before "
-                               "%(day)s (at least 50).") % {"n": len(Xt), "day": as_of}, field="as_of")
+                               "%(day)s (at least 50).") % {"n": n_train, "day": as_of}, field="as_of")
+    X = features(items, items.document_date)
+    first = dt.date.fromordinal(int(items.document_date.min()))
     cutoff = engine.default_cutoff(items)
     figures, live = {}, "model"
     if cutoff is not None:
@@ -74,8 +78,9 @@ def _fit(*, company, as_of: dt.date, seed: int = 0):
             figures, live = bt.figures, bt.live
         except engine.BacktestError:
             cutoff = None
+    Xt, dlt, known = engine.training_set(items, X, as_of.toordinal(), with_known=True)
+    del items, X
     trained = model.train(Xt, dlt, seed=seed, known=known)
-    first = dt.date.fromordinal(int(items.document_date.min()))
     return trained, {"window_start": first, "window_end": as_of, "cutoff": cutoff or as_of, "items": len(Xt),
                      "features": list(FEATURES), "backtest": figures, "live": live}
 
