@@ -81,8 +81,9 @@ def main():
         print(f"computed the forecast as of {as_of}: {run.items} items, {time.perf_counter() - t:.1f} s")
     print(f"{connection.vendor}; forecast as of {as_of}: {run.items} open items, source {run.source}; "
           f"load average {os.getloadavg()[0]:.2f}")
-    finance = User.objects.filter(companies=company, role="finance", is_active=True).order_by("pk").first() \
-        or User.objects.filter(companies=company, role="admin", is_active=True).order_by("pk").first()
+    finance = (User.objects.filter(companies=company, role="finance", is_active=True).order_by("pk").first()
+               or User.objects.filter(role="finance", is_active=True).order_by("pk").first())
+    finance.companies.add(company)  # the bench data's users may not be members of its company yet
     top = (Customer.objects.filter(company=company, owner__role="salesperson").values("owner_id")
            .annotate(n=Count("pk")).order_by("-n").first())
     readers = [("finance", finance)]
@@ -94,6 +95,9 @@ def main():
     for name, user in readers:
         client = Client()
         client.force_login(user)
+        session = client.session
+        session["company_id"] = company.pk
+        session.save()
         client.cookies["django_language"] = "en"
         rows = []
         week_times = []

@@ -111,25 +111,23 @@ def in_scope(*, run: ForecastRun, user, currency: str, salesperson: int | None =
     return _cells(run, user, currency, Bucket(week=ALL, salesperson=salesperson, group=group)).exists()
 
 
-def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket):
-    """The open instalments behind ``bucket`` of ``run``, annotated (one query; no ordering):
-
-    ``open_as_of`` (Decimal: the open amount on the as-of date), ``placed_on``
-    (the date that puts the item in the bucket), ``p10_on`` / ``p50_on`` / ``p90_on`` (the predicted dates,
-    or the due date not before the as-of date when the item has no prediction of the forecast's date and
-    version), ``predicted`` (1 when it has one), ``p_late`` (its probability of being paid late, or None),
-    ``sp_id`` (the document's salesperson, else the customer's owner) and ``sp_name`` (that person's name)."""
-    from huikuan.ledger.models import Allocation, Instalment, Status
+def _expressions(run: ForecastRun, *, moved: bool) -> dict:
+    """The SQL expressions of an item's facts in ``run`` (see ``forecast_items``); ``moved``: whether any
+    allocation is dated after the as-of date (else the open amount column is the as-of amount)."""
+    from huikuan.ledger.models import Allocation
 
     as_of = run.as_of
-    later = Q(last_allocated_on__gt=as_of)
-    allocated = (Allocation.objects.filter(instalment_id=OuterRef("pk"), date__lte=as_of).order_by()
-                 .values("instalment_id").annotate(s=Sum("amount")).values("s")[:1])
     money = MoneyField()  # hundredths in the database: the arithmetic below is on integers
-    open_as_of = Case(When(later, then=ExpressionWrapper(
-        F("amount") - Coalesce(Subquery(allocated, output_field=money), Value(0, output_field=money)),
-        output_field=money)), default=F("open_amount"), output_field=money)
+    if moved:
+        allocated = (Allocation.objects.filter(instalment_id=OuterRef("pk"), date__lte=as_of).order_by()
+                     .values("instalment_id").annotate(s=Sum("amount")).values("s")[:1])
+        open_as_of = Case(When(Q(last_allocated_on__gt=as_of), then=ExpressionWrapper(
+            F("amount") - Coalesce(Subquery(allocated, output_field=money), Value(0, output_field=money)),
+            output_field=money)), default=F("open_amount"), output_field=money)
+    else:
+        open_as_of = ExpressionWrapper(F("open_amount"), output_field=money)
     due = Greatest(F("due_date"), Value(as_of, output_field=DateField()))
+    probability = DecimalField(max_digits=5, decimal_places=4)
     if run.version_id is not None:
         mine = Q(prediction__as_of=as_of, prediction__version_id=run.version_id)
 
@@ -138,23 +136,57 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket):
 
         dates = {"p10": stored("low_date"), "p50": stored("predicted_date"), "p90": stored("high_date")}
         predicted = Case(When(mine, then=Value(1)), default=Value(0))
-        p_late = Case(When(mine, then=F("prediction__p_late")), default=None,
-                      output_field=DecimalField(max_digits=5, decimal_places=4))
+        p_late = Case(When(mine, then=F("prediction__p_late")), default=None, output_field=probability)
     else:
         dates = {"p10": due, "p50": due, "p90": due}
         predicted = Value(0)
-        p_late = Value(None, output_field=DecimalField(max_digits=5, decimal_places=4))
+        p_late = Value(None, output_field=probability)
     dates["naive"] = due
-    qs = (Instalment.objects.filter(company=run.company_id, document__status=Status.POSTED, replaced_on__isnull=True,
-                                    amount__gt=0, document_date__lte=as_of, currency=currency)
-          .filter(Q(open_amount__gt=0) | later))
+
+    def name(prefix):
+        return Coalesce(NullIf(F(f"{prefix}__display_name"), Value("")), F(f"{prefix}__username"))
+
+    return {"open_as_of": open_as_of, "dates": dates, "predicted": predicted, "p_late": p_late,
+            "sp": Coalesce(F("salesperson_id"), F("customer__owner_id")),
+            "sp_name": Coalesce(name("salesperson"), name("customer__owner"))}
+
+
+def books_moved(run: ForecastRun) -> bool:
+    """Whether an allocation is dated after the forecast's as-of date (then the open amounts of that date are
+    computed back; otherwise they are today's)."""
+    from huikuan.ledger.models import Allocation
+
+    # an instalment's last_allocated_on is the date of one of its allocations: asking the allocations uses their
+    # (company, date) index (the instalments' column has no index of its own)
+    return Allocation.objects.filter(company=run.company_id, date__gt=run.as_of).exists()
+
+
+def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_name: bool = False,
+                   moved: bool | None = None):
+    """The open instalments behind ``bucket`` of ``run`` (no ordering), for counting, totalling, ordering and
+    paging: the aliases ``open_as_of`` (Decimal: the open amount on the as-of date), ``placed_on`` (the date
+    that puts the item in the bucket), ``p_late`` and — ``by_name`` — ``sp_name`` can be ordered by;
+    ``item_rows`` reads what a row shows. An item is open on the as-of date when its open amount then is
+    positive; it is placed by its stored prediction of the forecast's date and version, else by its due date
+    not before the as-of date.
+
+    Where the placement is the due date (no model, or the due-date column), the bucket's dates are also
+    given as plain ``due_date`` bounds, so the open-items index narrows a week to its own rows."""
+    from huikuan.ledger.models import Instalment, Status
+
+    as_of = run.as_of
+    moved = books_moved(run) if moved is None else moved
+    e = _expressions(run, moved=moved)
+    qs = Instalment.objects.filter(company=run.company_id, document__status=Status.POSTED, replaced_on__isnull=True,
+                                   amount__gt=0, document_date__lte=as_of, currency=currency)
+    qs = qs.filter(Q(open_amount__gt=0) | Q(last_allocated_on__gt=as_of)) if moved else qs.filter(open_amount__gt=0)
     if user is not None:
         qs = qs.filter(owner_q(user, "customer__owner"))
-    sp = Coalesce(F("salesperson_id"), F("customer__owner_id"))
-    qs = qs.annotate(open_as_of=open_as_of, placed_on=dates[bucket.scenario], p10_on=dates["p10"],
-                     p50_on=dates["p50"], p90_on=dates["p90"], predicted=predicted, p_late=p_late, sp_id=sp)
-    qs = qs.filter(open_as_of__gt=0)
+    qs = qs.alias(open_as_of=e["open_as_of"], placed_on=e["dates"][bucket.scenario], p_late=e["p_late"])
+    if moved:
+        qs = qs.filter(open_as_of__gt=0)
     if bucket.salesperson is not None:
+        qs = qs.alias(sp_id=e["sp"])
         qs = qs.filter(sp_id=bucket.salesperson) if bucket.salesperson else qs.filter(sp_id__isnull=True)
     if bucket.group is not None:
         qs = qs.filter(customer__group_id=bucket.group) if bucket.group else qs.filter(customer__group__isnull=True)
@@ -162,23 +194,44 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket):
         qs = qs.filter(due_date__lt=as_of)
     elif bucket.week != ALL:
         low, high = week_dates(as_of, bucket.week)
+        by_due = run.version_id is None or bucket.scenario == "naive"
         if low is not None:
-            qs = qs.filter(placed_on__gte=low)
+            qs = qs.filter(placed_on__gte=low, **({"due_date__gte": low} if by_due else {}))
         if high is not None:
-            qs = qs.filter(placed_on__lte=high)
-    def name(prefix):
-        return Coalesce(NullIf(F(f"{prefix}__display_name"), Value("")), F(f"{prefix}__username"))
+            qs = qs.filter(placed_on__lte=high, **({"due_date__lte": high} if by_due else {}))
+    if by_name:
+        qs = qs.alias(sp_name=e["sp_name"])
+    return qs
 
-    return qs.annotate(sp_name=Coalesce(name("salesperson"), name("customer__owner")))
+
+def item_rows(*, run: ForecastRun, ids: list[int], moved: bool | None = None) -> list:
+    """The instalments ``ids`` (in that order) with what a row of the drill-down shows: ``amount_open`` (on the
+    as-of date), ``p10_on`` / ``p50_on`` / ``p90_on`` (the predicted dates, or the due date not before the
+    as-of date when the item has no prediction of the forecast's date and version), ``predicted`` (1 when it
+    has one), ``p_late`` (or None), ``sp_name`` (the document's salesperson, else the customer's owner);
+    document and customer joined. One query per 2,000 ids."""
+    from huikuan.ledger.models import Instalment
+
+    e = _expressions(run, moved=books_moved(run) if moved is None else moved) if ids else None
+    found = {}
+    for s in range(0, len(ids), 2000):
+        chunk = ids[s:s + 2000]
+        for i in (Instalment.objects.filter(pk__in=chunk).select_related("document", "customer")
+                  .annotate(amount_open=e["open_as_of"], p10_on=e["dates"]["p10"], p50_on=e["dates"]["p50"],
+                            p90_on=e["dates"]["p90"], predicted=e["predicted"], p_late=e["p_late"],
+                            sp_name=e["sp_name"])):
+            found[i.pk] = i
+    return [found[pk] for pk in ids if pk in found]
 
 
-def items_total(qs) -> tuple[Decimal, int]:
+def items_total(qs, *, run: ForecastRun, moved: bool | None = None) -> tuple[Decimal, int]:
     """Σ open amount on the as-of date and the number of items of ``forecast_items``' rows (one aggregate)."""
     from django.db.models import Count
 
-    row = qs.order_by().aggregate(v=Sum("open_as_of"), n=Count("pk"))
+    e = _expressions(run, moved=books_moved(run) if moved is None else moved)
+    row = qs.order_by().aggregate(v=Sum(e["open_as_of"]), n=Count("pk"))
     return row["v"] or ZERO, row["n"] or 0
 
 
-__all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "bar_value", "forecast_items", "in_scope", "items_total",
+__all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "bar_value", "forecast_items", "books_moved", "in_scope", "item_rows", "items_total",
            "pick_currency", "week_dates"]

@@ -307,9 +307,11 @@ def forecast_items(request):
         if not fi.in_scope(run=run, user=request.user, currency=currency, salesperson=bucket.salesperson,
                            group=bucket.group):
             raise Http404
-    qs = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket)
-    qs = ITEM_SORTS.apply(qs.select_related("document", "customer"), g)
-    listed, count = fi.items_total(qs)
+    moved = fi.books_moved(run)
+    qs = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket, moved=moved,
+                           by_name=ITEM_SORTS.state(g).key == "salesperson")
+    listed, count = fi.items_total(qs, run=run, moved=moved)
+    ordered = ITEM_SORTS.apply(qs, g).values_list("pk", flat=True)  # ordered and paged by id, shown by item_rows
     bar = fi.bar_value(run=run, user=request.user, currency=currency, bucket=bucket)
     orders = None
     whole_scope = bucket.salesperson is None and bucket.group is None
@@ -319,7 +321,7 @@ def forecast_items(request):
     label = bucket_label(run, bucket)
     scenario = scenario_names()[bucket.scenario]
     if g.get("format") == "xlsx":
-        rows = list(qs[:ITEMS_XLSX_ROWS])
+        rows = fi.item_rows(run=run, ids=list(ordered[:ITEMS_XLSX_ROWS]), moved=moved)
         return xlsx_response(
             filename=f"forecast-items-{run.as_of}-{currency}.xlsx", sheet_title=_("Forecast items"),
             columns=[(_("Document"), "text"), (_("Instalment"), "int"), (_("Customer code"), "text"),
@@ -327,14 +329,15 @@ def forecast_items(request):
                      (_("Open amount"), "money"), (_("Expected payment (P50)"), "date"), (_("Early (P10)"), "date"),
                      (_("Late (P90)"), "date"), (_("Probability late"), "percent"), (_("Predicted"), "text")],
             rows=([i.document.number, i.seq, i.customer.code, i.customer.name, i.sp_name or "", i.due_date,
-                   i.open_as_of, i.p50_on, i.p10_on, i.p90_on,
+                   i.amount_open, i.p50_on, i.p10_on, i.p90_on,
                    None if i.p_late is None else Decimal(i.p_late * 100).quantize(Decimal("0.1")),
                    _("Yes") if i.predicted else _("No, due date")] for i in rows),
-            totals=[_("Total"), None, None, None, None, None, sum((i.open_as_of for i in rows), ZERO), None, None,
+            totals=[_("Total"), None, None, None, None, None, sum((i.amount_open for i in rows), ZERO), None, None,
                     None, None, None])
-    paginator = Paginator(qs, ITEMS_PER_PAGE)
+    paginator = Paginator(ordered, ITEMS_PER_PAGE)
     paginator.count = count  # counted with the total above: one query fewer
     page = paginator.get_page(g.get("page"))
+    items = fi.item_rows(run=run, ids=list(page.object_list), moved=moved)
     names = dict(dimension_choices())
     line_label = None
     if bucket.salesperson is not None:
@@ -354,7 +357,7 @@ def forecast_items(request):
         back["orders"] = 1
     return render(request, "prediction/forecast_items.html", {
         "nav": "forecast", "run": run, "bucket": bucket, "label": label, "scenario": scenario, "currency": currency,
-        "line_label": line_label, "page": page, "items": page.object_list, "listed": listed, "count": count,
+        "line_label": line_label, "page": page, "items": items, "listed": listed, "count": count,
         "bar": bar, "orders": orders, "with_orders": (listed + orders) if orders is not None else None,
         "matches": listed == bar, "back_url": f"{reverse('forecast:page')}?{urlencode(back)}",
         "no_model": run.source == "due_date", "xlsx_rows": ITEMS_XLSX_ROWS, **ITEM_SORTS.context(g)})

@@ -35,7 +35,7 @@ def small(company, users):
 
 
 def _listed(run, user, bucket, currency="CNY"):
-    return fi.items_total(fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket))[0]
+    return fi.items_total(fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket), run=run)[0]
 
 
 def _every_bucket_matches(run, user):
