@@ -37,7 +37,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, NullIf
+from django.db.models.functions import Cast, Coalesce, Greatest, NullIf
 
 from huikuan.accounts.scoping import owner_q
 from huikuan.common.money import ZERO, MoneyField
@@ -140,7 +140,8 @@ def _expressions(run: ForecastRun, *, moved: bool) -> dict:
     else:
         dates = {"p10": due, "p50": due, "p90": due}
         predicted = Value(0)
-        p_late = Value(None, output_field=probability)
+        # a typed NULL, not a bare one: PostgreSQL refuses ORDER BY NULL ("non-integer constant"), sorting by it does not
+        p_late = Cast(Value(None), output_field=probability)
     dates["naive"] = due
 
     def name(prefix):
