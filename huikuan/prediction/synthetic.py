@@ -127,3 +127,38 @@ def ar_rows(*, n_invoices: int = 2500, n_customers: int = 100, start: dt.date, e
         else:
             settled.append([*base, paid.isoformat(), "", *extra])
     return settled, still_open
+
+
+def items_from(settled, still_open):
+    """``Items`` as the history import would post these rows, without a database (one instalment per invoice;
+    an invoice paid in parts is settled on its last payment) — for tests and bench/prediction_bench.py."""
+    import numpy as np
+
+    from .features import Items
+
+    docs: dict[str, list] = {}
+    for r in settled:
+        d = docs.setdefault(r[2], [r, ""])
+        d[1] = max(d[1], r[7])
+    for r in still_open:
+        docs[r[2]] = [r, ""]
+    codes: dict[str, int] = {}
+    cols: dict[str, list] = {k: [] for k in Items.__slots__}
+    for k, (r, paid) in enumerate(docs.values()):
+        due = dt.date.fromisoformat(r[4]).toordinal()
+        cols["id"].append(k)
+        cols["customer"].append(codes.setdefault(r[0], len(codes)))
+        cols["document"].append(k)
+        cols["number"].append(r[2])
+        cols["seq"].append(1)
+        cols["document_date"].append(dt.date.fromisoformat(r[3]).toordinal())
+        cols["due_date"].append(due)
+        cols["amount"].append(float(r[5]))
+        cols["open_amount"].append(0.0 if paid else float(r[5]))
+        cols["settled_on"].append(dt.date.fromisoformat(paid).toordinal() if paid else 0)
+        cols["disputed"].append(1.0 if r[9] == "是" else 0.0)
+        cols["electronic"].append(1.0 if r[10] == "电子" else 0.0)
+        cols["currency"].append("CNY")
+        cols["salesperson"].append(0)
+        cols["customer_code"].append(r[0])
+    return Items(**{k: v if k in ("number", "currency", "customer_code") else np.array(v) for k, v in cols.items()})

@@ -11,7 +11,7 @@ from huikuan.ledger import bulk
 from huikuan.ledger.checks import check_ledger
 from huikuan.ledger.models import Instalment
 from huikuan.ledger.services import ScheduleInput
-from huikuan.prediction import engine, model, services
+from huikuan.prediction import engine, model, services, synthetic
 from huikuan.prediction.features import features, load_items
 from huikuan.prediction.models import ModelVersion
 
@@ -164,46 +164,14 @@ def test_threshold_is_the_best_cut_on_validation_items_nearest_half_among_ties()
     assert fig["accuracy"] == 1.0  # 0.55 is on time at this cut (it was late at 0.5)
 
 
-def _in_memory_items(settled, still_open):
-    """Items as the history import would post them, without a database (one instalment per invoice)."""
-    from huikuan.prediction.features import Items
-
-    docs: dict[str, list] = {}
-    for r in settled:
-        d = docs.setdefault(r[2], [r, ""])
-        d[1] = max(d[1], r[7])
-    for r in still_open:
-        docs[r[2]] = [r, ""]
-    codes: dict[str, int] = {}
-    cols: dict[str, list] = {k: [] for k in Items.__slots__}
-    for k, (r, paid) in enumerate(docs.values()):
-        cols["id"].append(k)
-        cols["customer"].append(codes.setdefault(r[0], len(codes)))
-        cols["document"].append(k)
-        cols["number"].append(r[2])
-        cols["seq"].append(1)
-        cols["document_date"].append(dt.date.fromisoformat(r[3]).toordinal())
-        cols["due_date"].append(dt.date.fromisoformat(r[4]).toordinal())
-        cols["amount"].append(float(r[5]))
-        cols["open_amount"].append(0.0 if paid else float(r[5]))
-        cols["settled_on"].append(dt.date.fromisoformat(paid).toordinal() if paid else 0)
-        cols["disputed"].append(1.0 if r[9] == "是" else 0.0)
-        cols["electronic"].append(1.0 if r[10] == "电子" else 0.0)
-        cols["currency"].append("CNY")
-        cols["salesperson"].append(0)
-        cols["customer_code"].append(r[0])
-    return Items(**{k: v if k in ("number", "currency", "customer_code") else np.array(v) for k, v in cols.items()})
-
-
 def test_model_beats_customer_times_disputed_where_it_used_to_tie():
     """The synthetic company (seed 4) on which the model lost to "customer × disputed" on late / on-time
     accuracy (0.7728 / 0.7747 at the 0.5 cut, PERFORMANCE): with that baseline's figures among the features,
     a regularised late / on-time classifier and its cut chosen on the recent fifth of the training window,
     it beats every baseline."""
-    from huikuan.prediction import synthetic
 
     settled, still_open = synthetic.rows(n_invoices=5000, n_customers=80, start=dt.date(2022, 1, 1), end=END, seed=4)
-    items = _in_memory_items(settled, still_open)
+    items = synthetic.items_from(settled, still_open)
     bt = engine.backtest(company=None, cutoff=dt.date(2025, 1, 1), items=items)
     acc = {k: v["accuracy"] for k, v in bt.figures.items()}
     assert bt.live == "model", acc
@@ -235,10 +203,9 @@ def test_model_beats_every_baseline_on_an_ar_shaped_company():
     window's recent fifth. With the cut kept at 0.5 unless a move wins there beyond chance (and the trees blended
     with the smooth model only when that wins beyond chance) the model beats every baseline; on those recent
     items the blend is never worse than the trees alone (by log loss: the grid holds them)."""
-    from huikuan.prediction import synthetic
 
     settled, still_open = synthetic.ar_rows(start=dt.date(2024, 1, 1), end=END, seed=2)
-    items = _in_memory_items(settled, still_open)
+    items = synthetic.items_from(settled, still_open)
     bt = engine.backtest(company=None, cutoff=dt.date(2025, 7, 1), items=items)
     acc = {k: v["accuracy"] for k, v in bt.figures.items()}
     assert all(acc["model"] > acc[b] for b in model.BASELINES), acc
