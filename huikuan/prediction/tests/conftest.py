@@ -43,6 +43,21 @@ def load_synthetic(company, actor, *, n_invoices=5000, n_customers=80, seed=3, e
     return settled, still_open
 
 
+def spread_customers(company, users, *, n_invoices, n_customers, seed):
+    """A synthetic company whose customers alternate between two salespeople (east, west) and of which every
+    third is in the group 华北客户 — for the forecast's lines by salesperson and by group."""
+    from huikuan.customers.models import CustomerGroup
+
+    load_synthetic(company, users["finance"], n_invoices=n_invoices, n_customers=n_customers, seed=seed)
+    north = CustomerGroup.objects.create(company=company, name="华北客户")
+    customers = list(Customer.objects.filter(company=company).order_by("code"))
+    for i, c in enumerate(customers):
+        c.owner = users["sales_east"] if i % 2 == 0 else users["sales_west"]
+        c.group = north if i % 3 == 0 else None
+    Customer.objects.bulk_update(customers, ["owner", "group"])
+    return company
+
+
 @pytest.fixture
 def synthetic_company(company, finance):
     load_synthetic(company, finance)

@@ -10,13 +10,13 @@ from openpyxl import load_workbook
 
 from huikuan.common.audit import AuditEvent
 from huikuan.credit.models import OrderStatus, SalesOrder
-from huikuan.customers.models import Customer, CustomerGroup, PaymentTerm
+from huikuan.customers.models import Customer, PaymentTerm
 from huikuan.ledger.models import Allocation, Instalment
 from huikuan.prediction import forecast as fc
 from huikuan.prediction import services
 from huikuan.prediction.models import ForecastCell, ForecastRun
 
-from .conftest import END, load_synthetic
+from .conftest import END, spread_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,7 @@ def _open_on(company, day, customers=None) -> Decimal:
 
 @pytest.fixture
 def small(company, users):
-    load_synthetic(company, users["finance"], n_invoices=1500, n_customers=30, seed=5)
-    north = CustomerGroup.objects.create(company=company, name="华北客户")
-    customers = list(Customer.objects.filter(company=company).order_by("code"))
-    for i, c in enumerate(customers):
-        c.owner = users["sales_east"] if i % 2 == 0 else users["sales_west"]
-        c.group = north if i % 3 == 0 else None
-    Customer.objects.bulk_update(customers, ["owner", "group"])
-    return company
+    return spread_customers(company, users, n_invoices=1500, n_customers=30, seed=5)
 
 
 def _weeks_sum(f, s):

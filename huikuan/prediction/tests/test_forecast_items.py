@@ -17,21 +17,14 @@ from huikuan.prediction import forecast as fc
 from huikuan.prediction import forecast_items as fi
 from huikuan.prediction import services
 
-from .conftest import END, load_synthetic
+from .conftest import END, spread_customers
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def small(company, users):
-    load_synthetic(company, users["finance"], n_invoices=900, n_customers=24, seed=11)
-    north = CustomerGroup.objects.create(company=company, name="华北客户")
-    customers = list(Customer.objects.filter(company=company).order_by("code"))
-    for i, c in enumerate(customers):
-        c.owner = users["sales_east"] if i % 2 == 0 else users["sales_west"]
-        c.group = north if i % 3 == 0 else None
-    Customer.objects.bulk_update(customers, ["owner", "group"])
-    return company
+    return spread_customers(company, users, n_invoices=900, n_customers=24, seed=11)
 
 
 def _listed(run, user, bucket, currency="CNY"):
