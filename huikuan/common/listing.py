@@ -40,13 +40,14 @@ class Sorting:
         *,
         default: str,
         tiebreak: str = "pk",
-        nulls_last: bool = True,
+        nulls_last: bool | frozenset[str] = True,
     ):
         self.columns = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in columns.items()}
         self.default = default
         self.tiebreak = tiebreak
         # False for lists whose sort columns are NOT NULL and served by an index: PostgreSQL matches an
-        # index only when the ORDER BY's NULLS FIRST/LAST is the index's own (DESC defaults to NULLS FIRST)
+        # index only when the ORDER BY's NULLS FIRST/LAST is the index's own (DESC defaults to NULLS FIRST);
+        # or the set of the keys that may be empty (those keep NULLS LAST, the others the index's order)
         self.nulls_last = nulls_last
         assert default.lstrip("-") in self.columns, default
 
@@ -61,11 +62,12 @@ class Sorting:
         field written ``-name`` in the column runs against it: ``("-is_active", "name")`` lists active rows
         first when the column sorts ascending)."""
         s = self.state(data)
+        nulls_last = self.nulls_last if isinstance(self.nulls_last, bool) else s.key in self.nulls_last
         out = []
         for f in [*self.columns[s.key], self.tiebreak]:
             descending = s.descending != f.startswith("-")
             expr = F(f.lstrip("-"))
-            if not self.nulls_last:
+            if not nulls_last:
                 out.append(expr.desc() if descending else expr.asc())
             else:
                 out.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))

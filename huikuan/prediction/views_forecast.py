@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
 from huikuan.common.listing import Sorting
 from huikuan.common.money import ZERO
+from huikuan.common.paging import MAX_PAGE, CappedPaginator
 from huikuan.customers.models import CustomerGroup
 
 from . import forecast as fc
@@ -232,9 +232,11 @@ def backtest_page(request):
 
 ITEMS_PER_PAGE = 50
 ITEMS_XLSX_ROWS = 200_000  # the export's cap (the rows are read into memory before the workbook is written)
+ADD_UP_TO = 10_000  # a bar of more items shows the forecast's stored figure unless asked to add the rows up
 ITEM_SORTS = Sorting({"document": ("document__number", "seq"), "customer": ("customer__name",),
                       "salesperson": ("sp_name",), "due": ("due_date",), "amount": ("open_as_of",),
-                      "predicted": ("placed_on",), "p_late": ("p_late",)}, default="-amount")
+                      "predicted": ("placed_on",), "p_late": ("p_late",)}, default="-amount",
+                     nulls_last=frozenset({"salesperson", "p_late"}))  # the others are NOT NULL: an index's order
 
 
 def items_query(*, as_of: dt.date, currency: str, scenario: str = "p50", week=None, salesperson=None, group=None,
@@ -308,10 +310,9 @@ def forecast_items(request):
                            group=bucket.group):
             raise Http404
     moved = fi.books_moved(run)
+    sort_key = ITEM_SORTS.state(g).key
     qs = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket, moved=moved,
-                           by_name=ITEM_SORTS.state(g).key == "salesperson")
-    listed, count = fi.items_total(qs, run=run, moved=moved)
-    ordered = ITEM_SORTS.apply(qs, g).values_list("pk", flat=True)  # ordered and paged by id, shown by item_rows
+                           by_name=sort_key == "salesperson")
     bar = fi.bar_value(run=run, user=request.user, currency=currency, bucket=bucket)
     orders = None
     whole_scope = bucket.salesperson is None and bucket.group is None
@@ -321,21 +322,33 @@ def forecast_items(request):
     label = bucket_label(run, bucket)
     scenario = scenario_names()[bucket.scenario]
     if g.get("format") == "xlsx":
-        rows = fi.item_rows(run=run, ids=list(ordered[:ITEMS_XLSX_ROWS]), moved=moved)
+        rows = list(fi.export_rows(ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), run=run,
+                                   limit=ITEMS_XLSX_ROWS, moved=moved))
+        yes, no = _("Yes"), _("No, due date")
         return xlsx_response(
             filename=f"forecast-items-{run.as_of}-{currency}.xlsx", sheet_title=_("Forecast items"),
             columns=[(_("Document"), "text"), (_("Instalment"), "int"), (_("Customer code"), "text"),
                      (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Due date"), "date"),
                      (_("Open amount"), "money"), (_("Expected payment (P50)"), "date"), (_("Early (P10)"), "date"),
                      (_("Late (P90)"), "date"), (_("Probability late"), "percent"), (_("Predicted"), "text")],
-            rows=([i.document.number, i.seq, i.customer.code, i.customer.name, i.sp_name or "", i.due_date,
-                   i.amount_open, i.p50_on, i.p10_on, i.p90_on,
-                   None if i.p_late is None else Decimal(i.p_late * 100).quantize(Decimal("0.1")),
-                   _("Yes") if i.predicted else _("No, due date")] for i in rows),
-            totals=[_("Total"), None, None, None, None, None, sum((i.amount_open for i in rows), ZERO), None, None,
+            rows=((number, seq, code, name, sp or "", due, amount, p50, p10, p90,
+                   None if p_late is None else (p_late * 100).quantize(Decimal("0.1")), yes if predicted else no)
+                  for number, seq, code, name, sp, due, amount, p50, p10, p90, p_late, predicted in rows),
+            totals=[_("Total"), None, None, None, None, None, sum((r[6] for r in rows), ZERO), None, None,
                     None, None, None])
-    paginator = Paginator(ordered, ITEMS_PER_PAGE)
-    paginator.count = count  # counted with the total above: one query fewer
+    # Counted and summed in one statement that stops after ADD_UP_TO rows (or the rows up to the asked page): a bar
+    # of ~850,000 items (the first week holds everything already overdue) is not added up again on every view — its
+    # figure is the forecast's own, its count the cube's, and "add up" (check=1) re-adds it on demand.
+    check = g.get("check") == "1"
+    wanted = min(max(1, parse_int(g.get("page")) or 1), MAX_PAGE)
+    limit = None if check else max(ADD_UP_TO + 1, wanted * ITEMS_PER_PAGE + 1)
+    listed, count = fi.items_total(qs, run=run, moved=moved, limit=limit)
+    added_up = limit is None or count < limit
+    stored_count = None if added_up else fi.bar_items(run=run, user=request.user, currency=currency, bucket=bucket)
+    # ordered and paged by id (an index walk for the amount, due date, customer and document), shown by item_rows
+    ordered = ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g).values_list("pk", flat=True)
+    paginator = CappedPaginator(ordered, ITEMS_PER_PAGE, number=wanted)
+    paginator.count, paginator.capped = count, not added_up  # counted above: one query fewer
     page = paginator.get_page(g.get("page"))
     items = fi.item_rows(run=run, ids=list(page.object_list), moved=moved)
     names = dict(dimension_choices())
@@ -357,7 +370,8 @@ def forecast_items(request):
         back["orders"] = 1
     return render(request, "prediction/forecast_items.html", {
         "nav": "forecast", "run": run, "bucket": bucket, "label": label, "scenario": scenario, "currency": currency,
-        "line_label": line_label, "page": page, "items": items, "listed": listed, "count": count,
-        "bar": bar, "orders": orders, "with_orders": (listed + orders) if orders is not None else None,
-        "matches": listed == bar, "back_url": f"{reverse('forecast:page')}?{urlencode(back)}",
+        "line_label": line_label, "page": page, "items": items, "listed": listed if added_up else bar, "count": count,
+        "added_up": added_up, "stored_count": stored_count, "add_up_to": ADD_UP_TO,
+        "bar": bar, "orders": orders, "with_orders": ((listed if added_up else bar) + orders) if orders is not None else None,
+        "matches": not added_up or listed == bar, "back_url": f"{reverse('forecast:page')}?{urlencode(back)}",
         "no_model": run.source == "due_date", "xlsx_rows": ITEMS_XLSX_ROWS, **ITEM_SORTS.context(g)})

@@ -21,6 +21,9 @@ from .conftest import END, spread_customers
 
 pytestmark = pytest.mark.django_db
 
+AMOUNT = re.compile(r'<td class="num" data-label="Open amount">([0-9,.]+)</td>')
+DUE = re.compile(r'<td data-label="Due date"><span class="nowrap">(\d{4}-\d\d-\d\d)</span></td>')
+
 
 @pytest.fixture
 def small(company, users):
@@ -140,12 +143,12 @@ def test_sorting_paging_and_xlsx(client, small, users, monkeypatch):
     url = f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&week=all"
     body = _page(client, url)
     assert 'aria-sort="descending"><a href="/forecast/items/?' in body  # the default: largest first
-    amounts = [Decimal(a.replace(",", "")) for a in re.findall(r'<td class="num">([0-9,.]+)</td>\s*<td>', body)]
+    amounts = [Decimal(a.replace(",", "")) for a in re.findall(AMOUNT, body)]
     open_items = Instalment.objects.filter(company=small, open_amount__gt=0).count()
     assert open_items > 10 and len(amounts) == 10 and amounts == sorted(amounts, reverse=True)
     assert "page=2" in body
     second = _page(client, url + "&page=2")
-    more = [Decimal(a.replace(",", "")) for a in re.findall(r'<td class="num">([0-9,.]+)</td>\s*<td>', second)]
+    more = [Decimal(a.replace(",", "")) for a in re.findall(AMOUNT, second)]
     assert more and max(more) <= min(amounts)
     # the queries do not grow with the rows shown (documents and customers joined, the total counted once)
     from django.db import connection
@@ -159,7 +162,7 @@ def test_sorting_paging_and_xlsx(client, small, users, monkeypatch):
     assert len(ten.captured_queries) == len(twenty.captured_queries) <= 12
     monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 10)
     asc = _page(client, url + "&sort=due")
-    dues = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>\s*<td class=\"num\">", asc)
+    dues = re.findall(DUE, asc)
     assert dues == sorted(dues) and len(dues) == 10
     r = client.get(url + "&sort=-due&format=xlsx", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 200 and "spreadsheetml" in r["Content-Type"]
@@ -182,3 +185,52 @@ def test_empty_bucket_and_chinese(client, small, users):
     body = _page(client, f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&group={group.pk}&week={empty}",
                  lang="zh-hans")
     assert 'class="empty-state"' in body and "回款预测" in body and "华北客户" in body
+
+
+def test_a_bar_of_many_items_shows_the_forecasts_figure_and_adds_up_on_demand(client, small, users, monkeypatch):
+    """Above ADD_UP_TO items the page does not re-add the bucket on every view (a bar of ~850,000 items at full
+    scale): it shows the forecast's figure and count and a link that adds the rows up, which still finds the
+    difference when the books moved since the forecast."""
+    from huikuan.ledger import services as ledger
+    from huikuan.prediction import views_forecast
+
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 10)
+    monkeypatch.setattr(views_forecast, "ADD_UP_TO", 5)
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    f = fc.read_forecast(run=run, user=users["finance"])
+    client.force_login(users["finance"])
+    url = f"/forecast/items/?as_of={END}&currency=CNY&scenario=p50&week=all"
+    open_items = Instalment.objects.filter(company=small, open_amount__gt=0).count()
+    assert open_items > 11
+    body = _page(client, url)
+    assert 'id="forecast-items-total"' not in body and 'id="forecast-items-differ"' not in body
+    card = body.split('id="forecast-items-not-added"')[1].split("</a>")[0]
+    assert f"{open_items} items in the forecast" in card and "check=1" in card
+    assert "more than 10 rows" in body  # the pager: counted up to the page asked, no further
+    assert len(re.findall(AMOUNT, body)) == 10  # the rows are listed all the same
+    footer = body.split("<tfoot>")[1]
+    assert "the forecast's figure" in html.unescape(footer) and f"{f.open_amount:,.2f}" in footer
+    # a bucket the cube does not count (not the P50 column): "more than"
+    assert Instalment.objects.filter(company=small, open_amount__gt=0, due_date__lt=END).count() > 4
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 3)
+    monkeypatch.setattr(views_forecast, "ADD_UP_TO", 2)
+    assert "More than 2 items" in _page(client, url.replace("week=all", "week=overdue"))
+    monkeypatch.setattr(views_forecast, "ITEMS_PER_PAGE", 10)
+    monkeypatch.setattr(views_forecast, "ADD_UP_TO", 5)
+    # added up on demand: the rows' own total, equal to the bar while the books did not move
+    checked = _page(client, url + "&check=1")
+    shown = re.search(r'id="forecast-items-total">([^<]+)<', checked).group(1)
+    assert Decimal(shown.replace(",", "")) == f.open_amount and f"{open_items} items" in checked
+    assert 'id="forecast-items-differ"' not in checked
+    # a payment booked afterwards with the forecast's date: only the added-up page can tell, and it does
+    item = Instalment.objects.filter(company=small, open_amount__gt=0).order_by("due_date", "pk").first()
+    ledger.record_payment(company=small, customer_id=item.customer_id, amount=Decimal("10.00"), date=END,
+                          actor=users["finance"], today=END)
+    assert 'id="forecast-items-differ"' not in _page(client, url)
+    checked = _page(client, url + "&check=1")
+    assert 'id="forecast-items-differ"' in checked
+    shown = re.search(r'id="forecast-items-total">([^<]+)<', checked).group(1)
+    assert Decimal(shown.replace(",", "")) == f.open_amount - Decimal("10.00")
+    # below the threshold nothing changes: the rows are added up on every view
+    monkeypatch.setattr(views_forecast, "ADD_UP_TO", 10_000)
+    assert 'id="forecast-items-differ"' in _page(client, url)
