@@ -1,13 +1,27 @@
 """The rows behind the cash-in forecast's bars (issue 13, ``/forecast/items/``), timed through Django's test client.
 
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 .venv/bin/python bench/forecast_items_bench.py \
-        [--company HK01] [--as-of 2026-11-30] [--requests 20]
+        [--company HK01] [--as-of 2026-11-30] [--requests 20] [--serial] [--xlsx-requests 3] [--readers finance,sales]
+
+At full scale (a clone of the bench database, company BENCH01, ~1 M open items):
+
+    createdb -h 127.0.0.1 -U postgres -T huikuan_bench hk_<name>
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_<name> .venv/bin/python manage.py migrate
+    psql -h 127.0.0.1 -U postgres hk_<name> -c ANALYZE
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_<name> .venv/bin/python bench/forecast_items_bench.py \
+        --company BENCH01 --as-of 2026-11-30 --requests 10 --serial
 
 Uses the stored forecast of ``--as-of`` (computed first, timed, when there is none: run it on a scratch copy,
 it writes the forecast's rows). Then, as finance and as the salesperson with the most customers, times the
-drill-down of every week's bar (13 weeks and "beyond"), of every week at once, of the overdue part, sorted by
-predicted date, page 2, and the XLSX of the largest week: p50 / p95 of ``--requests`` requests after one
-warm-up, the queries of one request, and whether the rows' total equals the bar. Prints the load average.
+drill-down of every week's bar (13 weeks and "beyond"); of the big buckets — the first week (everything already
+overdue is expected in it), every week at once, the overdue part — in their default order (largest first) and
+sorted by amount, due date (both ways), customer and document, page 2 and a deep page; sorted by predicted date;
+the bucket added up on demand (``check=1``); and the XLSX of the first week (its row cap). For each: the bucket's
+size, p50 / p95 of the wall time of ``--requests`` requests after one warm-up, the CPU time of a request (the
+Django process plus its PostgreSQL backend, read from /proc: the server runs on this machine) and the queries of
+one request; and whether the rows' total equals the bar where the page adds it up. ``--serial`` keeps PostgreSQL
+from starting parallel workers (whose CPU the backend's /proc does not count), so the CPU figure is the whole cost.
+Prints the load average: wall times on a shared machine are not verdicts, CPU times mostly are.
 """
 
 from __future__ import annotations
@@ -38,26 +52,49 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from huikuan.accounts.models import Company, User  # noqa: E402
 from huikuan.customers.models import Customer  # noqa: E402
 from huikuan.prediction import forecast as fc  # noqa: E402
+from huikuan.prediction import forecast_items as fi  # noqa: E402
 
 TOTAL = re.compile(r'id="forecast-items-total">([^<]+)<')
 BAR = re.compile(r'id="forecast-items-bar">([^<]+)<')
 
 
+def backend_cpu() -> float:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far (0 on SQLite)."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # the server is on another machine
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[max(0, int(round(q * len(values))) - 1)]
+
+
 def timed(client, url, n):
+    """(wall ms of n requests, CPU ms of each — process + backend —, queries of one, the warm-up's HTML)."""
     with CaptureQueriesContext(connection) as ctx:
         r = client.get(url)
         assert r.status_code == 200, (url, r.status_code)
+        if hasattr(r, "streaming_content"):
+            b"".join(r.streaming_content)
         queries = len(ctx.captured_queries)
     body = r.content.decode() if r.get("Content-Type", "").startswith("text/html") else ""
-    times = []
+    walls, cpus = [], []
     for _ in range(n):
-        t = time.perf_counter()
+        b, p, t = backend_cpu(), time.process_time(), time.perf_counter()
         r = client.get(url)
         if hasattr(r, "streaming_content"):
             b"".join(r.streaming_content)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return times, queries, body
+        walls.append((time.perf_counter() - t) * 1000)
+        cpus.append((time.process_time() - p + backend_cpu() - b) * 1000)
+    return walls, cpus, queries, body
 
 
 def amount(pattern, body):
@@ -70,6 +107,9 @@ def main():
     p.add_argument("--company", default="HK01")
     p.add_argument("--as-of", default="2026-11-30")
     p.add_argument("--requests", type=int, default=20)
+    p.add_argument("--xlsx-requests", type=int, default=3)
+    p.add_argument("--serial", action="store_true", help="PostgreSQL: no parallel workers (CPU fully counted)")
+    p.add_argument("--readers", default="finance,sales")
     a = p.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     company = Company.objects.get(code=a.company)
@@ -79,19 +119,26 @@ def main():
         t = time.perf_counter()
         run = fc.build_forecast(company=company, as_of=as_of)
         print(f"computed the forecast as of {as_of}: {run.items} items, {time.perf_counter() - t:.1f} s")
+    if a.serial and connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
     print(f"{connection.vendor}; forecast as of {as_of}: {run.items} open items, source {run.source}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"serial {a.serial}; load average {os.getloadavg()[0]:.2f}")
     finance = (User.objects.filter(companies=company, role="finance", is_active=True).order_by("pk").first()
                or User.objects.filter(role="finance", is_active=True).order_by("pk").first())
     finance.companies.add(company)  # the bench data's users may not be members of its company yet
     top = (Customer.objects.filter(company=company, owner__role="salesperson").values("owner_id")
            .annotate(n=Count("pk")).order_by("-n").first())
-    readers = [("finance", finance)]
-    if top:
-        readers.append((f"salesperson ({top['n']} customers)", User.objects.get(pk=top["owner_id"])))
+    readers = []
+    if "finance" in a.readers:
+        readers.append(("finance", finance))
+    if top and "sales" in a.readers:
+        sales = User.objects.get(pk=top["owner_id"])
+        sales.companies.add(company)
+        readers.append((f"salesperson ({top['n']} customers)", sales))
     currency = fc.read_forecast(run=run, user=finance).currency
     base = f"/forecast/items/?as_of={as_of}&currency={currency}&scenario=p50"
-    everything = []
+    html_walls, html_cpus = [], []
     for name, user in readers:
         client = Client()
         client.force_login(user)
@@ -99,33 +146,54 @@ def main():
         session["company_id"] = company.pk
         session.save()
         client.cookies["django_language"] = "en"
+
+        def size(week, user=user):
+            qs = fi.forecast_items(run=run, user=user, currency=currency, bucket=fi.Bucket(week=week))
+            return qs.count()
+
         rows = []
-        week_times = []
-        mismatched = []
+        week_walls, week_cpus, mismatched, checked = [], [], [], 0
         for k in range(fc.BEYOND + 1):
-            times, queries, body = timed(client, f"{base}&week={k}", a.requests)
-            week_times += times
-            if amount(TOTAL, body) != amount(BAR, body):
-                mismatched.append(k)
-        rows.append(("each week's bar (14 pages)", sorted(week_times), queries))
-        for label, url in (("every week at once", f"{base}&week=all"), ("overdue part", f"{base}&week=overdue"),
-                           ("every week, by predicted date", f"{base}&week=all&sort=predicted"),
-                           ("every week, page 2", f"{base}&week=all&page=2"),
-                           ("week 1 as XLSX", f"{base}&week=0&format=xlsx")):
-            times, queries, body = timed(client, url, a.requests)
-            rows.append((label, times, queries))
-        print(f"\n{name}: rows' total = the bar in {fc.BEYOND + 1 - len(mismatched)} of {fc.BEYOND + 1} weeks"
+            walls, cpus, queries, body = timed(client, f"{base}&week={k}", a.requests)
+            week_walls += walls
+            week_cpus += cpus
+            if amount(TOTAL, body) is not None:
+                checked += 1
+                if amount(TOTAL, body) != amount(BAR, body):
+                    mismatched.append(k)
+        rows.append(("each week's bar (14 pages)", "", week_walls, week_cpus, queries))
+        sizes = {w: size(w) for w in (0, fi.ALL, fi.OVERDUE)}
+        cases = [(f"week 1 ({sizes[0]:,} items), {s or 'default'}", f"{base}&week=0" + (f"&sort={s}" if s else ""))
+                 for s in ("", "amount", "due", "-due", "customer", "-customer", "document")]
+        cases += [(f"every week ({sizes[fi.ALL]:,}), default", f"{base}&week=all"),
+                  (f"every week ({sizes[fi.ALL]:,}), by customer", f"{base}&week=all&sort=customer"),
+                  (f"every week ({sizes[fi.ALL]:,}), page 2", f"{base}&week=all&page=2"),
+                  (f"every week ({sizes[fi.ALL]:,}), page 150", f"{base}&week=all&page=150"),
+                  (f"overdue part ({sizes[fi.OVERDUE]:,}), default", f"{base}&week=overdue"),
+                  (f"overdue part ({sizes[fi.OVERDUE]:,}), by due date", f"{base}&week=overdue&sort=due"),
+                  (f"every week ({sizes[fi.ALL]:,}), by predicted date", f"{base}&week=all&sort=predicted")]
+        for label, url in cases:
+            walls, cpus, queries, body = timed(client, url, a.requests)
+            rows.append((label, "html", walls, cpus, queries))
+        for label, url, n in ((f"week 1 ({sizes[0]:,}) added up (check=1)", f"{base}&week=0&check=1", a.requests),
+                              ("week 1 as XLSX (its row cap)", f"{base}&week=0&format=xlsx", a.xlsx_requests)):
+            walls, cpus, queries, body = timed(client, url, n)
+            rows.append((label, "on demand", walls, cpus, queries))
+            if body and amount(TOTAL, body) is not None:
+                print(f"  (week 1 added up: {amount(TOTAL, body):,} against the bar {amount(BAR, body):,})")
+        print(f"\n{name}: the page adds the rows up in {checked} of {fc.BEYOND + 1} weeks (the others are larger than "
+              f"ADD_UP_TO); rows' total = the bar in {checked - len(mismatched)} of them"
               + (f" (differ: {mismatched})" if mismatched else ""))
-        print(f"  {'what':34} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-        for label, times, queries in rows:
-            p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
-            print(f"  {label:34} {statistics.median(times):8.1f} {p95:8.1f} {queries:8d}")
-            if "XLSX" not in label:
-                everything += times
-    everything.sort()
-    print(f"\nall HTML drill-downs: n={len(everything)} p50 {statistics.median(everything):.1f} ms, "
-          f"p95 {everything[max(0, int(round(0.95 * len(everything))) - 1)]:.1f} ms; "
-          f"load average {os.getloadavg()[0]:.2f}")
+        print(f"  {'what':46} {'wall p50':>9} {'p95 ms':>8} {'CPU p50':>8} {'p95 ms':>8} {'queries':>8}")
+        for label, kind, walls, cpus, queries in rows:
+            print(f"  {label:46} {statistics.median(walls):9.1f} {pct(walls, .95):8.1f} {statistics.median(cpus):8.1f} "
+                  f"{pct(cpus, .95):8.1f} {queries:8d}")
+            if kind != "on demand":
+                html_walls += walls
+                html_cpus += cpus
+    print(f"\nall HTML drill-downs: n={len(html_walls)} wall p50 {statistics.median(html_walls):.1f} ms, "
+          f"p95 {pct(html_walls, .95):.1f} ms; CPU p50 {statistics.median(html_cpus):.1f} ms, "
+          f"p95 {pct(html_cpus, .95):.1f} ms; load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
