@@ -27,7 +27,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = raw.split("_")
         if len(parts) < 3 or parts[0] != "hk":
             raise exceptions.AuthenticationFailed(_("Invalid API key."))
-        key = ApiKey.objects.select_related("user", "company").filter(prefix=parts[1]).first()
+        # prefix is unique: no ORDER BY (first() would sort by the model's ordering — a third of this look-up's CPU)
+        key = next(iter(ApiKey.objects.select_related("user", "company").filter(prefix=parts[1]).order_by()[:1]), None)
         if key is None or not hmac.compare_digest(key.hashed_key, hash_secret(raw)):
             raise exceptions.AuthenticationFailed(_("Invalid API key."))
         if key.revoked_at is not None:
