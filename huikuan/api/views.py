@@ -5,6 +5,7 @@ its company; a key limited to a customer sees only that customer; out of scope i
 """
 
 import contextlib
+import hashlib
 
 from django.db.models import Exists, OuterRef
 from django.http import Http404
@@ -45,7 +46,10 @@ class Pagination(PageNumberPagination):
     """Page-number pages whose ``count`` stops at 1,000 rows (or just past the requested page):
     ``count_capped`` is true when there are more rows than ``count`` (see huikuan/common/paging.py).
     The cap is lower than the web lists' 10,000: an integration pages on with ``next`` and needs no
-    exact total, and counting 10,000 rows on every call cost more than the page itself under load."""
+    exact total, and counting 10,000 rows on every call cost more than the page itself under load.
+
+    A view may set ``count_cache`` (``(key, seconds)``, see huikuan/common/paging.py): a capped count is then
+    remembered that long, and the next calls for the same rows skip the count (the customer search does)."""
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -66,8 +70,10 @@ class Pagination(PageNumberPagination):
         number = request.query_params.get(self.page_query_param)
         counted = getattr(view, "count_queryset", None)
         plan = getattr(view, "page_plan", None)
+        remembered = getattr(view, "count_cache", None)
         self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap,
-                                                                       count_queryset=counted, plan=plan)
+                                                                       count_queryset=counted, plan=plan,
+                                                                       count_cache=remembered)
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -227,14 +233,22 @@ def _known_key_on_conflict(model, request, key: str, visible):
 class CustomerList(RowsList):
     serializer_class = s.CustomerOut
     rows = s.Rows(s.CustomerOut)
+    # A search's capped count ("more than 1,000") is remembered this long for the same caller and filters: a
+    # frequent term's count is the costliest statement of its page (docs/ARCHITECTURE.md, "Capped counts …").
+    search_count_seconds = 5
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="code, name or pinyin initials"),
+    @extend_schema(parameters=[OpenApiParameter("q", str, description=(
+                                   "code, name or pinyin initials. With `q`, a capped count (`count_capped`: "
+                                   "more than 1,000 matches) may be up to 5 seconds old; a count under the cap "
+                                   "is always exact.")),
                                OpenApiParameter("status", str), OpenApiParameter("region", str),
                                *sync.EXTERNAL_KEY_PARAMETERS, *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
+        if request.query_params.get("q", "").strip():
+            self.count_cache = (_search_count_key(request), self.search_count_seconds)
         # counted through the search's index; a page of a frequent term read in code order (customers.search)
         self.page_plan = customer_selectors.search_page_plan(
             q=request.query_params.get("q", ""),
@@ -269,6 +283,17 @@ class CustomerList(RowsList):
                 channel="api", external_source=SOURCE if ext else "", external_key=ext,
             )
         return Response(_with_terms_request(customer), status=status.HTTP_201_CREATED)
+
+
+def _search_count_key(request) -> str:
+    """The cache key of a customer search's capped count: everything the rows depend on — the company, the
+    caller's visibility (user, role, team, a key's customer) and every query parameter but the page's."""
+    auth = request.auth if isinstance(request.auth, ApiKey) else None
+    user = request.user
+    scope = (company_of(request).pk, user.pk, user.role, user.team_id, auth.customer_id if auth else None)
+    params = sorted((k, v) for k, values in request.query_params.lists() if k not in ("page", "page_size")
+                    for v in values)
+    return "api:customer-search-count:" + hashlib.sha256(repr((scope, params)).encode()).hexdigest()
 
 
 def _with_terms_request(customer) -> dict:
