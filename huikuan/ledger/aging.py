@@ -144,7 +144,8 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None, 
     A document reversed on or before X appears in none of them. Payment plans never rewrite the past: a
     replaced instalment counts, before ``replaced_on``, with the open amount the plan took over
     (``replaced_amount``) added back, and a plan's new instalment counts only from ``plan_from``.
-    ``part``: "all", "open" (A only) or "closed" (B, C and D), for grouping A on its own (``grouped_sql``).
+    ``part``: "all", "open" (A only) or "closed" (B, C and D), for grouping A on its own (``grouped_sql``), or
+    "arms": a list of (sql, params), one per part, each aggregated on its own (``totals_by_date_sql``).
     """
     visible, scope_params = ("", []) if sees_all(user) else scope_sql(user, company)
     scope = f" AND i.customer_id IN ({visible})" if visible else ""
@@ -178,26 +179,26 @@ def _base_sql(*, user, company, as_of: dt.date, customer_id: int | None = None, 
     open_sql = f"""
         SELECT {cols_open} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.open_amount > 0 AND i.document_date <= %s{born}{scope}"""
-    closed_sql = f"""
+    closed_arms = [f"""
         SELECT {cols} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.open_amount = 0 AND i.last_allocated_on > %s AND i.document_date <= %s
           AND (i.reversed_on IS NULL OR i.reversed_on > %s){born}{scope}
-        UNION ALL
+    """, f"""
         SELECT {cols} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.reversed_on > %s AND i.open_amount = 0
           AND (i.last_allocated_on IS NULL OR i.last_allocated_on <= %s) AND i.document_date <= %s{born}{scope}
-        UNION ALL
+    """, f"""
         SELECT {cols} FROM ledger_instalment i
         WHERE i.company_id = %s AND i.replaced_on > %s AND i.open_amount = 0 AND i.reversed_on IS NULL
           AND (i.last_allocated_on IS NULL OR i.last_allocated_on <= %s) AND i.document_date <= %s{born}{scope}
-    """
+    """]
     xp = [as_of] * 6
     open_params = [*xp[:3], company.pk, as_of, as_of, *scope_params]
-    closed_params = [
-        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
-        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
-        *xp, company.pk, as_of, as_of, as_of, as_of, *scope_params,
-    ]
+    closed_params = [*xp, company.pk, as_of, as_of, as_of, as_of, *scope_params]
+    if part == "arms":  # A, B, C, D one by one: [(sql, params), …]
+        return [(open_sql, open_params), *((arm, list(closed_params)) for arm in closed_arms)]
+    closed_sql = "        UNION ALL".join(closed_arms)
+    closed_params = closed_params * len(closed_arms)
     if part == "open":
         return open_sql, open_params
     if part == "closed":
@@ -238,6 +239,11 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
     (insight's aggregate recomputes its changed customers with it). ``marked`` (a sub-SELECT of instalment
     ids, e.g. the items financed as of the date) keeps only those instalments (``marked_mode`` "only") or
     leaves them out ("exclude")."""
+    # totals on PostgreSQL: summed per date first (totals_by_date_sql)
+    if group_by == "none" and connection.vendor == "postgresql":
+        return totals_by_date_sql(user=user, company=company, as_of=as_of, buckets=buckets, column=column,
+                                  customer_id=customer_id, customers=customers, marked=marked, marked_mode=marked_mode)
+
     column = f"t.{column}"
     key_sql, label_sql, join = _GROUP_SQL[group_by]
     sums = []
@@ -274,13 +280,61 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
         return grouped("all")
     # By customer on PostgreSQL: the open instalments (~all the rows) are grouped on their own, read in customer
     # order from ``instalment_open_customer`` (no sort of ~1 M rows; parallel workers may split the scan), the
-    # few settled / reversed / replaced after the date on their own, and the two sets of rows added up per customer.
+    # few settled / reversed / replaced after the date on their own, and the two rows of a customer added up by a
+    # full join on the customer (a merge of two ordered inputs, integer additions) — not a second GROUP BY over the
+    # union, whose numeric sums per customer cost ~130 ms at 100,000 customers (docs/PERFORMANCE.md).
     open_sql, open_params = grouped("open")
     closed_sql, closed_params = grouped("closed")
     cols = [f"b{i}" for i in range(len(sums))] + ["total", "disputed"]
-    sql = (f"SELECT u.k, NULL AS label, {', '.join(f'CAST(SUM(u.{c}) AS BIGINT) AS {c}' for c in cols)} "
-           f"FROM ({open_sql} UNION ALL {closed_sql}) u GROUP BY u.k")
+    sql = (f"SELECT COALESCE(o.k, s.k) AS k, NULL AS label, "
+           f"{', '.join(f'COALESCE(o.{c}, 0) + COALESCE(s.{c}, 0) AS {c}' for c in cols)} "
+           f"FROM ({open_sql}) o FULL JOIN ({closed_sql}) s ON s.k = o.k")
     return sql, open_params + closed_params
+
+
+def totals_by_date_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column: str,
+                       customer_id: int | None = None, customers: tuple[str, list] | None = None,
+                       marked: tuple[str, list] | None = None, marked_mode: str = "only") -> tuple[str, list]:
+    """The totals row of ``grouped_sql(group_by="none")`` — same columns, same values — summed first per date of the
+    bucket column within each part (A, B, C, D of ``_base_sql``: a few hundred dates), then bucketed over those sums.
+
+    Why (PostgreSQL, issue 19): summed row by row into six ``FILTER``ed bucket sums over the four parts' ``UNION ALL``,
+    every instalment went through a sub-query scan, an append and eight aggregate filters; here each part is scanned
+    by its own aggregate (one hash entry per date: the open amount, the disputed part, the count of rows not zero)
+    and the buckets are cut from a few hundred rows (docs/PERFORMANCE.md). A row whose open amount as of the date is
+    zero adds nothing to any sum; the count keeps the "no row when nothing is open" of the row-wise statement."""
+    if marked is not None and marked_mode not in ("only", "exclude"):
+        raise ValueError("bad marked_mode")
+    keep, keep_params = "", []
+    if marked is not None:
+        keep = f" WHERE t.id {'NOT ' if marked_mode == 'exclude' else ''}IN ({marked[0]})"
+        keep_params = list(marked[1])
+    arms, params = [], []
+    for i, (inner, inner_params) in enumerate(_base_sql(user=user, company=company, as_of=as_of,
+                                                         customer_id=customer_id, customers=customers, part="arms")):
+        # ``t.x`` is written four times below and PostgreSQL evaluates it at each: cheap for the open part (A), whose
+        # rows rarely need their allocations summed; the settled part (B: ~1 % of its rows a year back, one function
+        # call each) is kept a sub-query (OFFSET 0), so each row's x is computed once
+        fence = " OFFSET 0" if i and connection.vendor == "postgresql" else ""
+        arms.append(
+            f"SELECT t.{column} AS d, SUM(t.x) AS x, "
+            f"SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) FILTER (WHERE t.disputed > 0 OR t.x < 0) "
+            f"AS disputed, COUNT(*) FILTER (WHERE t.x <> 0) AS n FROM ({inner}{fence}) t{keep} GROUP BY t.{column}")
+        params += [*inner_params, *keep_params]
+    sums, bucket_params = [], []
+    for b in buckets:
+        cond = []
+        if b.date_from is not None:
+            cond.append("u.d >= %s")
+            bucket_params.append(b.date_from)
+        if b.date_to is not None:
+            cond.append("u.d <= %s")
+            bucket_params.append(b.date_to)
+        sums.append(f"COALESCE(CAST(SUM(u.x) FILTER (WHERE {' AND '.join(cond) or '1=1'}) AS BIGINT), 0) AS b{len(sums)}")
+    sql = (f"SELECT 1 AS k, NULL AS label, {''.join(x + ', ' for x in sums)}CAST(SUM(u.x) AS BIGINT) AS total, "
+           f"COALESCE(CAST(SUM(u.disputed) AS BIGINT), 0) AS disputed FROM ({' UNION ALL '.join(arms)}) u "
+           f"HAVING SUM(u.n) > 0")
+    return sql, bucket_params + params
 
 
 def aging_report(

@@ -149,6 +149,10 @@ def test_buckets_partition_the_open_balance(company, customer, finance, docs, pa
     if row:
         assert sum(row.buckets) == row.total
         assert row.disputed == expected_disputed
+    # the totals alone (on PostgreSQL their own statement, summed per due date first): the same, or no row
+    tot = aging_report(user=finance, company=company, as_of=x, edges=edges, group_by="none", customer_id=cust.pk)
+    assert (tot.totals, tot.disputed, tot.row_count) == ((tuple(expected), expected_disputed, 1) if row else
+                                                         (tuple(D("0.00") for _ in rep.buckets), D("0.00"), 0))
     # the same through the unscoped path (snapshots) and a salesperson's scoped path
     for who in (None, customer.owner):
         again = aging_report(user=who, company=company, as_of=x, edges=edges, group_by="customer", customer_id=cust.pk)
