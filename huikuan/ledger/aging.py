@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.accounts.scoping import owner_q
-from huikuan.common.money import ZERO, from_minor
+from huikuan.common.money import ZERO, from_minor, from_minor_each
 from huikuan.customers.models import Customer
 
 COLLECTION_EDGES = (30, 60, 90, 120)
@@ -415,9 +415,11 @@ def whole_report(raw: list[tuple], *, as_of: dt.date, basis: str, scheme: str, g
     n = len(buckets)
     cols = list(zip(*raw, strict=True)) or [()] * (n + 4)
     totals = tuple(from_minor(sum(filter(None, cols[2 + i]))) for i in range(n))
-    conv = from_minor
-    rows = [AgingRow(key=r[0], label=r[1] or "", buckets=tuple([conv(v or 0) for v in r[2:2 + n]]),
-                     total=conv(r[2 + n] or 0), disputed=conv(r[3 + n] or 0)) for r in raw]
+    rows = []
+    add, conv = rows.append, from_minor_each
+    for r in raw:  # one conversion call per row (buckets, total, disputed), not one per value
+        v = conv(r[2:4 + n])
+        add(AgingRow(key=r[0], label=r[1] or "", buckets=v[:n], total=v[n], disputed=v[n + 1]))
     return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets, rows=rows,
                        totals=totals, total=sum(totals, ZERO), row_count=len(raw),
                        disputed=from_minor(sum(filter(None, cols[3 + n]))))

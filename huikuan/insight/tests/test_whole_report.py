@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from huikuan.common.money import QUANT, ZERO, from_minor
+from huikuan.common.money import QUANT, ZERO, from_minor, from_minor_each
 from huikuan.insight import aging as fast
 from huikuan.insight.services import refresh_customer_aging
 from huikuan.ledger import services as s
@@ -98,3 +98,9 @@ def test_from_minor_by_exponent_equals_the_division():
         want = (D(v) / 100).quantize(QUANT)
         assert got == want and str(got) == str(want) and got.as_tuple().exponent == -2, v
     assert from_minor(None) is None and str(from_minor("1234")) == "12.34"
+    # the row-wise constructor the full report uses: the same values, scale and text, None and 0 as 0.00
+    each = from_minor_each([*values, None, 9_223_372_036_854_775_807, -9_223_372_036_854_775_808])
+    for v, got in zip([*values, 0, 9_223_372_036_854_775_807, -9_223_372_036_854_775_808], each, strict=True):
+        want = from_minor(v)
+        assert got == want and str(got) == str(want) and got.as_tuple().exponent == -2, v
+    assert from_minor_each([]) == ()
