@@ -112,7 +112,8 @@ class RowsList(generics.ListAPIView):
         self.count_queryset = qs  # counted without the joins the rows' lookups add
         # The page's ids first (index order, no joins for the skipped rows of a deep page), then its rows.
         ids = self.paginate_queryset(qs.values_list("pk", flat=True))
-        by_pk = {row["pk"]: row for row in self.rows.values(qs.model._default_manager.filter(pk__in=ids))}
+        # unsorted: the page's order is the ids' (the model's ordering would only add a sort and its compiling)
+        by_pk = {row["pk"]: row for row in self.rows.values(qs.model._default_manager.filter(pk__in=ids).order_by())}
         return self.get_paginated_response(self.rows.render([by_pk[pk] for pk in ids]))
 
 
