@@ -4,7 +4,8 @@ An item's features as of ``t`` use only what was known before ``t``:
 
 - the customer's settled items count only if they were settled **before** ``t`` (``settled_on < t``):
   how many, the share paid late / 30+ days late, mean, median and spread of days late, the mean and the late share of the
-  last six, the mean days to pay, the late share among the earlier items with the same disputed flag;
+  last six, the mean days to pay and its spread, the late share among the earlier items with the same disputed
+  flag, the mean days late (not clipped at 0) of the earlier undisputed and of the earlier disputed items;
 - the customer's earlier documents (``document_date < t``): their median amount (the item's amount is
   compared with it) and how many are overdue and unpaid at ``t``;
 - the item's own data: amount, terms (due − document date), disputed, delivery channel, month, weekday.
@@ -41,8 +42,12 @@ FEATURES = (
     # customer's earlier items had the same disputed flag, and their late share — or, with none, the late share
     # of every customer's items with that flag settled before t (never a training-window constant: no leakage)
     "n_same_dispute", "dispute_rate_or_company",
+    # the customer's spread of days to pay and its mean days late (not clipped at 0) of its earlier undisputed and
+    # disputed items: the location and the scale of its lateness, for the late / on-time model (``model.Smooth``)
+    "std_days_to_pay", "mean_dl_undisputed", "mean_dl_disputed",
 )
-FEATURES_V1 = FEATURES[:19]  # the features of versions trained before the last two were added
+FEATURES_V1 = FEATURES[:19]  # the features of versions trained before columns 19–20 were added
+FEATURES_V2 = FEATURES[:21]  # … and before columns 21–23
 NAN = float("nan")
 EPOCH = dt.date(2000, 1, 1).toordinal()
 ORDINAL_ZERO = dt.date(1, 1, 1)  # DaysBetween(day, this) + 1 == day.toordinal()
@@ -340,8 +345,11 @@ def _block_features(b: dict, at_all: np.ndarray, q: np.ndarray, company) -> np.n
     k6 = np.where(has, pos - lo6, 1).astype(np.float64)
     out[:, 12] = np.where(has, window(c_dl, lo6, pos) / k6, np.nan)
     out[:, 18] = np.where(has, window(c_late, lo6, pos) / k6, np.nan)
-    out[:, 13] = np.where(has, window(_prefix((s_settled - document_date[s_idx]).astype(np.float64)), first, pos)
-                          / cnt, np.nan)
+    pay = (s_settled - document_date[s_idx]).astype(np.float64)
+    mean_pay = window(_prefix(pay), first, pos) / cnt
+    out[:, 13] = np.where(has, mean_pay, np.nan)
+    out[:, 21] = np.where(has, np.sqrt(np.maximum(window(_prefix(pay * pay), first, pos) / cnt - mean_pay * mean_pay,
+                                                  0.0)), np.nan)
     last_settled = s_settled[np.maximum(pos - 1, 0)] if len(s_idx) else np.zeros(n, dtype=np.int64)
     out[:, 17] = np.where(has, at - last_settled, np.nan)
     c_disp_late = _prefix((disp & (d > 0)).astype(np.float64))
@@ -351,6 +359,11 @@ def _block_features(b: dict, at_all: np.ndarray, q: np.ndarray, company) -> np.n
     same_late = np.where(disputed > 0, n_disp_late, n_late - n_disp_late)
     out[:, 14] = np.where(same_n > 0, same_late / np.where(same_n > 0, same_n, 1), np.nan)
     out[:, 19] = same_n
+    disp_dl = window(_prefix(np.where(disp, d, 0.0)), first, pos)
+    n_undisp = count - n_disp
+    out[:, 22] = np.where(n_undisp > 0, (window(_prefix(d), first, pos) - disp_dl) / np.where(n_undisp > 0, n_undisp, 1),
+                          np.nan)
+    out[:, 23] = np.where(n_disp > 0, disp_dl / np.where(n_disp > 0, n_disp, 1), np.nan)
     # no earlier item with the same flag: every customer's items settled before t with it (company-wide)
     g_day, g_n_disp_cs, g_late_disp_cs, g_late_cs = company
     gpos = np.searchsorted(g_day, at, side="left")
@@ -405,4 +418,4 @@ def ordinal(day: dt.date) -> int:
     return day.toordinal()
 
 
-__all__ = ["FEATURES", "FEATURES_V1", "Items", "features", "load_items", "ordinal"]
+__all__ = ["FEATURES", "FEATURES_V1", "FEATURES_V2", "Items", "features", "load_items", "ordinal"]

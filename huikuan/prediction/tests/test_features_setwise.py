@@ -65,10 +65,10 @@ def _customer_loop(items: Items, members: np.ndarray, at: np.ndarray, dl_all: np
     p_settle = 0
     p_doc = 0
     count = late = late30 = 0
-    sum_dl = sum_sq = sum_pay = 0.0
+    sum_dl = sum_sq = sum_pay = sum_pay_sq = 0.0
     dls: list[float] = []
     last6: deque = deque(maxlen=6)
-    by_dispute = {0.0: [0, 0], 1.0: [0, 0]}
+    by_dispute = {0.0: [0, 0, 0.0], 1.0: [0, 0, 0.0]}  # count, late, sum of days late (not clipped)
     settled_dues: list[int] = []
     amounts: list[float] = []
     last_settled = 0
@@ -85,11 +85,13 @@ def _customer_loop(items: Items, members: np.ndarray, at: np.ndarray, dl_all: np
             sum_dl += dpos
             sum_sq += dpos * dpos
             sum_pay += float(items.settled_on[j] - items.document_date[j])
+            sum_pay_sq += float(items.settled_on[j] - items.document_date[j]) ** 2
             bisect.insort(dls, dpos)
             last6.append(dpos)
             bucket = by_dispute[float(items.disputed[j])]
             bucket[0] += 1
             bucket[1] += d > 0
+            bucket[2] += d
             bisect.insort(settled_dues, int(items.due_date[j]))
             last_settled = int(items.settled_on[j])
         while p_doc < len(by_doc) and items.document_date[by_doc[p_doc]] < t:
@@ -107,7 +109,11 @@ def _customer_loop(items: Items, members: np.ndarray, at: np.ndarray, dl_all: np
             row[12] = sum(last6) / len(last6)
             row[13] = sum_pay / count
             row[17] = t - last_settled
+            row[21] = math.sqrt(max(sum_pay_sq / count - (sum_pay / count) ** 2, 0.0))
             row[18] = sum(1 for v in last6 if v > 0) / len(last6)
+        for flag, col in ((0.0, 22), (1.0, 23)):
+            if by_dispute[flag][0]:
+                row[col] = by_dispute[flag][2] / by_dispute[flag][0]
         same = by_dispute[float(items.disputed[i])]
         row[19] = same[0]
         if same[0]:
