@@ -3,13 +3,15 @@
     .venv/bin/python bench/prediction_bench.py --invoices 5000 --customers 80 --seeds 3,4
     .venv/bin/python bench/prediction_bench.py --invoices 200000 --customers 4000 --seeds 1 --timing
     .venv/bin/python bench/prediction_bench.py --shape ar --seeds 1-12        # shaped like the public AR data sets
+    .venv/bin/python bench/prediction_bench.py --shape ar --seeds 1 --predict-cost 1000000  # CPU of P(late)'s parts
 
 Each seed: ``prediction.synthetic`` rows (2022-01-01 … 2025-12-31) → items as the history import would
 post them → ``engine.backtest`` at cutoff 2025-01-01 (the same code as ``huikuan predict backtest``):
 the model and the five baselines side by side. ``--shape ar``: ``synthetic.ar_rows`` (defaults 2,500 invoices,
 100 customers, 2024-01-01 … 2025-12-31, cutoff 2025-07-01). The last line counts the seeds on which the model's
-late / on-time accuracy beats every baseline's, and the mean margin over the best baseline. ``--timing`` also times features, training on every
-item due before the end, and predicting all items; peak RSS from ``resource.getrusage``.
+late / on-time accuracy beats every baseline's, and the mean margin over the best baseline.
+``--trees-weight 1 --cut-sigmas 2``: the former late / on-time rule (the trees alone unless a blend wins beyond
+chance; the cut moved at 2σ). ``--timing`` also times features, training on every item due before the end, and predicting all items; peak RSS from ``resource.getrusage``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ def main():
     ap.add_argument("--customers", type=int, default=0, help="default 80 (ours) / 100 (ar)")
     ap.add_argument("--seeds", default="3,4", help="a list (3,4) or a range (1-12)")
     ap.add_argument("--timing", action="store_true")
+    ap.add_argument("--trees-weight", type=float, default=m.DEFAULT_W_MODEL,
+                    help="the trees' default weight in P(late) (1: the former default, the trees alone)")
+    ap.add_argument("--cut-sigmas", type=float, default=m.CUT_SIGMAS, help="the sign test's bar (2: the former one)")
+    ap.add_argument("--predict-cost", type=int, default=0, metavar="N",
+                    help="CPU time (process) of each part of P(late) and of the nine classes on N items (the "
+                         "company's items repeated), model trained at the backtest's cutoff")
     args = ap.parse_args()
+    m.DEFAULT_W_MODEL, m.CUT_SIGMAS = args.trees_weight, args.cut_sigmas
     ar = args.shape == "ar"
     generate = synthetic.ar_rows if ar else synthetic.rows
     start, cutoff = (dt.date(2024, 1, 1), dt.date(2025, 7, 1)) if ar else (dt.date(2022, 1, 1), dt.date(2025, 1, 1))
@@ -72,6 +81,8 @@ def main():
         for name, f in bt.figures.items():
             print(f"  {name:18s} {f['n']:6d} {f['late_share']:6.3f} {f['accuracy']:7.4f} {f['auc'] or 0:7.4f} "
                   f"{f['mae_days_late']:7.2f} {f['rmse_days_to_settle']:8.2f}")
+        if args.predict_cost:
+            predict_cost(items, X, cutoff, args.predict_cost)
         if args.timing:
             Xt, dl = engine.training_set(items, X, END.toordinal())
             t0 = time.perf_counter()
@@ -85,6 +96,30 @@ def main():
                   f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"model beats every baseline on {wins} of {len(seeds)} seeds; mean margin over the best baseline "
           f"{np.mean(margins):+.4f}")
+
+
+def predict_cost(items, X, cutoff, n):
+    """Process CPU time (one thread, as the product predicts) of the parts of a prediction on ``n`` items."""
+    from threadpoolctl import threadpool_limits
+
+    Xt, dl, known = engine.training_set(items, X, cutoff.toordinal(), with_known=True)
+    trained = m.train(Xt, dl, known=known)
+    big = np.resize(X, (n, X.shape[1])).astype(np.float32)
+    smooth = (trained.blend or {}).get("smooth")
+    parts = {"late trees": lambda: trained.late_classifier.predict_proba(m._columns(trained, big)),
+             "smooth model": (lambda: smooth.predict_proba(big)) if smooth is not None else None,
+             "P(late), blended": lambda: m.late_probability(trained, big),
+             "nine classes": lambda: trained.classifier.predict_proba(m._columns(trained, big)),
+             "whole predict": lambda: m.predict(trained, big)}
+    with threadpool_limits(limits=m.THREADS):
+        for name, run in parts.items():
+            if run is None:
+                continue
+            t0 = time.process_time()
+            run()
+            print(f"  predict cost, {name}: {time.process_time() - t0:.2f} s CPU for {n} items "
+                  f"(late trees: {trained.late_classifier.n_iter_} rounds; nine classes: "
+                  f"{trained.classifier.n_iter_} rounds × {len(trained.classifier.classes_)} classes)")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def choose_threshold(p: np.ndarray, late: np.ndarray) -> float:
 def significant_threshold(p: np.ndarray, late: np.ndarray) -> float:
     """0.5, unless the best cut on the validation items (``choose_threshold``) wins there by more than chance:
     of the items the two cuts call differently, the ones it gets right exceed the ones it gets wrong by more
-    than two standard deviations of a fair coin (a sign test). A cut moved by a few items of a small company's
+    than ``CUT_SIGMAS`` standard deviations of a fair coin (a sign test). A cut moved by a few items of a small company's
     recent fifth lost on the later items (0.31 instead of 0.5 on the AR-shaped synthetic company of seed 9:
     accuracy 0.7635 on the scored items, 0.825 at 0.5)."""
     best = choose_threshold(p, late)
@@ -95,7 +95,7 @@ def significant_threshold(p: np.ndarray, late: np.ndarray) -> float:
     changed = a != b
     gains = int((b[changed] == late[changed]).sum())
     losses = int(changed.sum()) - gains
-    return best if gains - losses > 2 * math.sqrt(gains + losses) else 0.5
+    return best if gains - losses > CUT_SIGMAS * math.sqrt(gains + losses) else 0.5
 
 
 def classes(days_late: np.ndarray) -> np.ndarray:
@@ -227,6 +227,13 @@ PROBABILITY_BASELINES = ("customer_rate", "customer_disputed", "terms")  # basel
 # on 12 of our synthetic companies 5 against 6, and it lost the seed-3 company by one item (docs/PERFORMANCE.md);
 # the product's own safety net stays ``engine.choose_live`` (a baseline goes live when the model does not beat it)
 BLEND_BASELINE = False
+# P(late) by default: the trees and the smooth model half and half — two models of different kinds averaged (less
+# variance than either); other weights only when the validation items prefer them beyond chance. The trees alone by
+# default lost more AR-shaped synthetic companies (docs/PERFORMANCE.md): their gate kept them on noise.
+DEFAULT_W_MODEL = 0.5
+# the cut moves from 0.5 only beyond three standard deviations of a fair coin: the best of 41 cuts is tested on the
+# items it was chosen on (multiple comparisons — two moved it on noise: 0.35 / 0.54 lost AR-shaped companies)
+CUT_SIGMAS = 3.0
 SHRINK = 5.0  # pseudo-items of the company's rate in a customer's shrunk late rates
 
 
@@ -235,14 +242,18 @@ def _late_classifier(X: np.ndarray, days_late: np.ndarray, hgb) -> tuple[object,
     stops early on the most recent fifth (``X_val``); on that fifth, the boosted trees, the smooth model (fitted
     on the same older items) and the baselines (from the older items' figures) are scored and the blend and the
     cut are chosen (``_choose_blend``); then the final fits run on every item (the trees for the number of rounds
-    the first one kept). Too few items to validate: the trees alone, threshold 0.5."""
+    the first one kept). Too few items to validate: the default blend (``DEFAULT_W_MODEL``), threshold 0.5."""
     late = days_late >= 1
     n = len(X)
     n_val = int(n * VAL_SHARE)
     yv = late[n - n_val:]
     if n_val < 2 * VAL_MIN or yv.sum() < VAL_MIN or (~yv).sum() < VAL_MIN or late[:n - n_val].all() \
             or not late[:n - n_val].any():
-        return hgb(**LATE_PARAMS).fit(_filled(X), late), 0.5, {}, {}
+        blend = {}
+        if DEFAULT_W_MODEL < 1:  # nothing to decide on: the default blend
+            blend = {"w_model": DEFAULT_W_MODEL, "w_smooth": 1 - DEFAULT_W_MODEL, "baseline": "",
+                     "smooth": Smooth(X, late, float(late.mean()))}
+        return hgb(**LATE_PARAMS).fit(_filled(X), late), 0.5, {}, blend
     step = max(1, -(-(n - n_val) // VAL_FIT_MAX))
     Xf, yf, Xv = X[:n - n_val:step], late[:n - n_val:step], X[n - n_val:]
     first = hgb(**LATE_PARAMS, early_stopping=True).fit(_filled(Xf), yf, X_val=Xv, y_val=yv)
@@ -250,13 +261,13 @@ def _late_classifier(X: np.ndarray, days_late: np.ndarray, hgb) -> tuple[object,
     rounds = max(int(first.n_iter_), 10)
     final = hgb(**{**LATE_PARAMS, "max_iter": rounds}, early_stopping=False).fit(_filled(X), late)
     older = Trained(classifier=None, bin_cdf=np.zeros(0), **_summary(X[:n - n_val], days_late[:n - n_val]))
-    smooth_v = fit_smooth(Xf, yf, older.late_rate).predict_proba(smooth_inputs(Xv, older.late_rate))[:, 1]
+    smooth_v = Smooth(Xf, yf, older.late_rate).predict_proba(Xv)[:, 1]
     base = {b: baseline(b, older, Xv)[0] for b in PROBABILITY_BASELINES}
     info = {"items": int(n_val), "rounds": rounds,
             "accuracy_at_half": round(float(((p >= 0.5) == yv).mean()), 4)}
     blend, threshold = _choose_blend(p, smooth_v, base, yv, info)
     if blend.get("w_smooth"):
-        blend["smooth"] = fit_smooth(X, late, float(late.mean()))
+        blend["smooth"] = Smooth(X, late, float(late.mean()))
     return final, threshold, info, blend
 
 
@@ -273,9 +284,10 @@ def _choose_blend(p: np.ndarray, smooth: np.ndarray, base: dict, yv: np.ndarray,
     """The weights of P(late) = w_model × trees + w_smooth × smooth model (+ the rest × the baseline of least log
     loss when ``BLEND_BASELINE``), on the validation items, by log loss — a proper score: it rewards calibrated
     probabilities, not a lucky cut; the grid holds each part alone, so on these items the blend is never worse
-    than any part alone. The trees alone stay unless the blend's gain is beyond chance. The cut: 0.5 — the
-    natural cut of a calibrated probability — unless another cut is better on the validation items by more than
-    chance (``significant_threshold``)."""
+    than any part alone. The default weights (``DEFAULT_W_MODEL``: trees and smooth model half and half) stay
+    unless the best blend's gain over them is beyond chance. The cut: 0.5 — the natural cut of a calibrated
+    probability — unless another cut is better on the validation items by more than chance
+    (``significant_threshold``)."""
     best_base = min(base, key=lambda b: (_log_loss(base[b], yv), PROBABILITY_BASELINES.index(b)))
     k = int(round(1 / BLEND_STEP))
     best = None
@@ -288,11 +300,12 @@ def _choose_blend(p: np.ndarray, smooth: np.ndarray, base: dict, yv: np.ndarray,
             if best is None or score < best[0] - 1e-12:
                 best = (score, i / k, j / k, q)
     score, w_model, w_smooth, q = best
-    # the trees alone unless the blend's gain in log loss on these items is beyond chance (two standard errors
-    # of the mean per-item difference): a blend chosen on noise lost to the trees on the later items
-    diff = _item_log_loss(p, yv) - _item_log_loss(q, yv)
-    if w_model < 1 and diff.mean() <= 2 * diff.std(ddof=1) / math.sqrt(len(diff)):
-        score, w_model, w_smooth, q = _log_loss(p, yv), 1.0, 0.0, p
+    # the default weights unless the best blend's gain in log loss on these items is beyond chance (two standard
+    # errors of the mean per-item difference): a blend chosen on noise lost on the later items
+    q0 = DEFAULT_W_MODEL * p + (1 - DEFAULT_W_MODEL) * smooth
+    diff = _item_log_loss(q0, yv) - _item_log_loss(q, yv)
+    if w_model != DEFAULT_W_MODEL and diff.mean() <= 2 * diff.std(ddof=1) / math.sqrt(len(diff)):
+        score, w_model, w_smooth, q = _log_loss(q0, yv), DEFAULT_W_MODEL, 1 - DEFAULT_W_MODEL, q0
     threshold = significant_threshold(q, yv)
     info.update({"blend": {"model": w_model, "smooth": w_smooth, "baseline": best_base,
                            "weight_baseline": round(1 - w_model - w_smooth, 1)},
@@ -317,34 +330,80 @@ def smooth_inputs(X: np.ndarray, prior: float) -> np.ndarray:
     the customer's mean days late not clipped at 0 (days to pay − terms, in months, shrunk the same way);
     overdue items; the amount against the customer's usual; no history yet. ``prior``: the company's late
     rate of the training window."""
-    X = np.asarray(X, dtype=np.float64)
-    n = np.nan_to_num(X[:, F["n_prev"]], nan=0.0)
-    rate = np.nan_to_num(X[:, F["late_rate"]], nan=prior)
+    def c(name):  # one column as float64 (not the whole X: 400,000 × 24 in float64 is 77 MB at each call)
+        return np.asarray(X[:, F[name]], dtype=np.float64)
+
+    n = np.nan_to_num(c("n_prev"), nan=0.0)
+    rate = np.nan_to_num(c("late_rate"), nan=prior)
     shrunk = (rate * n + SHRINK * prior) / (n + SHRINK)
-    n_same = np.nan_to_num(X[:, F["n_same_dispute"]], nan=0.0)
-    same = np.nan_to_num(X[:, F["late_rate_same_dispute"]], nan=0.0)
+    n_same = np.nan_to_num(c("n_same_dispute"), nan=0.0)
+    same = np.nan_to_num(c("late_rate_same_dispute"), nan=0.0)
     # towards the customer's own rate when it has items of that flag, else the company's rate for the flag
-    toward = np.where(n_same > 0, shrunk, np.nan_to_num(X[:, F["dispute_rate_or_company"]], nan=prior))
+    toward = np.where(n_same > 0, shrunk, np.nan_to_num(c("dispute_rate_or_company"), nan=prior))
     same_shrunk = (same * n_same + SHRINK * toward) / (n_same + SHRINK)
     k6 = np.minimum(n, 6)
-    recent = (np.nan_to_num(X[:, F["last6_late_rate"]], nan=0.0) * k6 + SHRINK * shrunk) / (k6 + SHRINK)
-    mean_dl = np.clip(np.nan_to_num(X[:, F["mean_days_to_pay"]] - X[:, F["terms_days"]], nan=0.0), -60, 120)
-    ratio = np.log(np.clip(np.nan_to_num(X[:, F["amount_ratio"]], nan=1.0), 0.05, 20))
+    recent = (np.nan_to_num(c("last6_late_rate"), nan=0.0) * k6 + SHRINK * shrunk) / (k6 + SHRINK)
+    mean_dl = np.clip(np.nan_to_num(c("mean_days_to_pay") - c("terms_days"), nan=0.0), -60, 120)
+    ratio = np.log(np.clip(np.nan_to_num(c("amount_ratio"), nan=1.0), 0.05, 20))
     return np.column_stack([
-        _logit(shrunk), _logit(same_shrunk), _logit(recent), X[:, F["disputed"]],
-        np.nan_to_num(X[:, F["electronic"]], nan=0.5), mean_dl * n / (n + SHRINK) / 30,
-        np.log1p(np.maximum(np.nan_to_num(X[:, F["overdue_open_n"]], nan=0.0), 0)), ratio, (n == 0).astype(float)])
+        _logit(shrunk), _logit(same_shrunk), _logit(recent), c("disputed"),
+        np.nan_to_num(c("electronic"), nan=0.5), mean_dl * n / (n + SHRINK) / 30,
+        np.log1p(np.maximum(np.nan_to_num(c("overdue_open_n"), nan=0.0), 0)), ratio, (n == 0).astype(float)])
 
 
-def fit_smooth(X: np.ndarray, late: np.ndarray, prior: float):
-    """A regularised logistic regression on ``smooth_inputs``: few parameters, so it estimates the company-wide
-    effects (a dispute, a paper bill) from every customer at once where the trees and "customer × disputed" split
-    the few items of each customer."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+SCALE_SHRINK = 3.0  # pseudo-items of the company's typical spread in a customer's spread of days to pay
+MEAN_SHRINK = 2.0  # … of its location (undisputed items) in the customer's mean days late
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=500)).fit(smooth_inputs(X, prior), late)
+
+class Smooth:
+    """The smooth late / on-time model: a regularised logistic regression on ``smooth_inputs`` and on a location
+    and a scale of the customer's lateness — P(late) ≈ P(μ + δ·disputed + π·paper + ε > 0), ε of the customer's
+    spread σ: the inputs μ/σ, disputed/σ, paper/σ, 1/σ let one logistic regression read that for every customer
+    (a heteroscedastic location-scale model of days late, not the generator's: nothing in it is specific to one
+    data set). μ: the customer's mean days late (not clipped) of its earlier undisputed items, shrunk towards its
+    overall mean and that towards the company's; σ: its spread of days to pay shrunk towards the company's
+    typical one. The company figures (``priors``) are the training items' own, fixed at fitting."""
+
+    def __init__(self, X: np.ndarray, late: np.ndarray, prior: float):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        def c(name):
+            return np.asarray(X[:, F[name]], dtype=np.float64)
+
+        n = np.nan_to_num(c("n_prev"), nan=0.0)
+        std = c("std_days_to_pay")
+        typical = np.nanmedian(std[n >= 5]) if np.isfinite(std[n >= 5]).any() else np.nan
+        mean_dl = c("mean_days_to_pay") - c("terms_days")
+        self.priors = {"late": prior, "scale": float(typical) if np.isfinite(typical) and typical > 0 else 10.0,
+                       "mean": float(np.nanmedian(mean_dl)) if np.isfinite(mean_dl).any() else 0.0}
+        self.fitted = make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=1000)).fit(
+            self.inputs(X), late)
+
+    def inputs(self, X: np.ndarray) -> np.ndarray:
+        def c(name):
+            return np.asarray(X[:, F[name]], dtype=np.float64)
+
+        pr = self.priors
+        n = np.maximum(np.nan_to_num(c("n_prev"), nan=0.0), 0)
+        n_same = np.clip(np.nan_to_num(c("n_same_dispute"), nan=0.0), 0, n)
+        disputed = c("disputed") > 0
+        n_undisputed = np.where(disputed, n - n_same, n_same)
+        std = np.maximum(np.nan_to_num(c("std_days_to_pay"), nan=0.0), 0)
+        # at least half a day: a customer always paying on the same day would make μ/σ infinite
+        scale = np.maximum(np.sqrt((std * std * n + SCALE_SHRINK * pr["scale"] ** 2) / (n + SCALE_SHRINK)), 0.5)
+        overall = np.nan_to_num(c("mean_days_to_pay") - c("terms_days"), nan=pr["mean"])
+        overall = (overall * n + MEAN_SHRINK * pr["mean"]) / (n + MEAN_SHRINK)
+        undisputed = np.nan_to_num(c("mean_dl_undisputed"), nan=0.0)
+        mu = (undisputed * n_undisputed + MEAN_SHRINK * overall) / (n_undisputed + MEAN_SHRINK)
+        paper = 1 - np.nan_to_num(c("electronic"), nan=0.5)
+        return np.nan_to_num(np.column_stack([smooth_inputs(X, pr["late"]), mu / scale, disputed / scale,
+                                              paper / scale, 1 / scale, np.log(scale)]), nan=0.0, posinf=0.0,
+                             neginf=0.0)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.fitted.predict_proba(self.inputs(X))
 
 
 def late_probability(model: Trained, X: np.ndarray) -> np.ndarray:
@@ -356,7 +415,9 @@ def late_probability(model: Trained, X: np.ndarray) -> np.ndarray:
         return p
     q = blend["w_model"] * p
     if blend.get("w_smooth"):
-        q = q + blend["w_smooth"] * blend["smooth"].predict_proba(smooth_inputs(X, model.late_rate))[:, 1]
+        smooth = blend["smooth"]
+        q = q + blend["w_smooth"] * (smooth.predict_proba(X) if isinstance(smooth, Smooth) else  # version 1: inputs
+                                     smooth.predict_proba(smooth_inputs(X, model.late_rate)))[:, 1]
     if blend.get("baseline"):
         q = q + (1 - blend["w_model"] - blend["w_smooth"]) * baseline(blend["baseline"], model, X)[0]
     return np.clip(q, 0.0, 1.0)

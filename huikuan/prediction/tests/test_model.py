@@ -201,8 +201,8 @@ def test_model_beats_every_baseline_on_an_ar_shaped_company():
     2,500 invoices, 30-day terms, a fifth disputed, paper bills turning electronic): the trees alone lost to
     "customer × disputed" (0.8076 / 0.8165, seed 2): its cut was moved to 0.44 by a few items of the training
     window's recent fifth. With the cut kept at 0.5 unless a move wins there beyond chance (and the trees blended
-    with the smooth model only when that wins beyond chance) the model beats every baseline; on those recent
-    items the blend is never worse than the trees alone (by log loss: the grid holds them)."""
+    with the smooth model) the model beats every baseline; on those recent items its probabilities beat the best
+    baseline's by log loss."""
 
     settled, still_open = synthetic.ar_rows(start=dt.date(2024, 1, 1), end=END, seed=2)
     items = synthetic.items_from(settled, still_open)
@@ -213,7 +213,57 @@ def test_model_beats_every_baseline_on_an_ar_shaped_company():
     X = features(items, items.document_date)
     Xt, dl = engine.training_set(items, X, dt.date(2025, 7, 1).toordinal())
     v = model.train(Xt, dl).validation
-    assert v["log_loss"] <= v["log_loss_trees"] + 1e-9, v
+    assert v["log_loss"] < v["log_loss_baseline"], v
+
+
+@pytest.mark.parametrize("seed", [4, 10])
+def test_model_beats_every_baseline_on_ar_shaped_companies_it_lost(seed):
+    """Two AR-shaped companies the model lost to "customer × disputed" (seed 4: 0.8265 against 0.8433, seed 10:
+    0.8268 against 0.8361): the trees alone were kept (a blend had to win beyond chance to replace them) and the
+    cut was moved to 0.35 / 0.54 by a 2σ sign test over the best of 41 cuts. With the trees and the smooth
+    location-scale model half and half by default and the cut moved only beyond 3σ, the model beats them."""
+    settled, still_open = synthetic.ar_rows(start=dt.date(2024, 1, 1), end=END, seed=seed)
+    bt = engine.backtest(company=None, cutoff=dt.date(2025, 7, 1), items=synthetic.items_from(settled, still_open))
+    acc = {k: v["accuracy"] for k, v in bt.figures.items()}
+    assert all(acc["model"] > acc[b] for b in model.BASELINES), acc
+    assert bt.live == "model"
+
+
+def test_cut_needs_three_sigmas_to_move(monkeypatch):
+    """The best of 41 cuts, tested on the items it was chosen on, wins by 2σ on noise too often: 36 items at 0.45,
+    26 late — the cut 0.45 gains 16 more than it loses (2.7σ of a fair coin over 36): not enough."""
+    from huikuan.prediction import model as m
+
+    p = np.concatenate([np.full(200, 0.1), np.full(200, 0.9), np.full(36, 0.45)])
+    late = np.concatenate([np.zeros(200, bool), np.ones(200, bool), np.arange(36) < 26])
+    assert m.choose_threshold(p, late) == 0.45
+    assert m.significant_threshold(p, late) == 0.5
+    monkeypatch.setattr(m, "CUT_SIGMAS", 2.0)
+    assert m.significant_threshold(p, late) == 0.45
+
+
+def test_a_version_with_the_former_smooth_model_still_predicts():
+    """Versions pickled before ``Smooth`` hold a scikit-learn pipeline on ``smooth_inputs`` in their blend: P(late)
+    reads it as before; the new ``Smooth`` reads the location and scale columns and survives pickling."""
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    settled, still_open = synthetic.ar_rows(n_invoices=800, n_customers=30, start=dt.date(2024, 1, 1), end=END, seed=3)
+    items = synthetic.items_from(settled, still_open)
+    X = features(items, items.document_date)
+    Xt, dl = engine.training_set(items, X, dt.date(2025, 7, 1).toordinal())
+    trained = model.train(Xt, dl)
+    late = dl >= 1
+    old = make_pipeline(StandardScaler(), LogisticRegression()).fit(model.smooth_inputs(Xt, float(late.mean())), late)
+    trained.blend = {"w_model": 0.5, "w_smooth": 0.5, "smooth": old, "baseline": ""}
+    p_old = model.late_probability(trained, X)
+    assert np.isfinite(p_old).all() and ((p_old >= 0) & (p_old <= 1)).all()
+    trained.blend["smooth"] = model.Smooth(Xt, late, float(late.mean()))
+    again = pickle.loads(pickle.dumps(trained))
+    np.testing.assert_array_equal(model.late_probability(again, X), model.late_probability(trained, X))
 
 
 def test_cut_moves_from_half_only_when_validation_says_so_beyond_chance():
