@@ -4,6 +4,7 @@
     .venv/bin/python bench/prediction_bench.py --invoices 200000 --customers 4000 --seeds 1 --timing
     .venv/bin/python bench/prediction_bench.py --shape ar --seeds 1-12        # shaped like the public AR data sets
     .venv/bin/python bench/prediction_bench.py --shape ar --seeds 1 --predict-cost 1000000  # CPU of P(late)'s parts
+    .venv/bin/python bench/prediction_bench.py --invoices 2000 --customers 80 --seeds 1-6 --sign  # losses vs chance
 
 Each seed: ``prediction.synthetic`` rows (2022-01-01 … 2025-12-31) → items as the history import would
 post them → ``engine.backtest`` at cutoff 2025-01-01 (the same code as ``huikuan predict backtest``):
@@ -53,6 +54,9 @@ def main():
     ap.add_argument("--predict-cost", type=int, default=0, metavar="N",
                     help="CPU time (process) of each part of P(late) and of the nine classes on N items (the "
                          "company's items repeated), model trained at the backtest's cutoff")
+    ap.add_argument("--sign", action="store_true",
+                    help="on seeds the model does not win: a sign test against the best baseline over the items the "
+                         "two call differently (trains the model once more)")
     args = ap.parse_args()
     m.DEFAULT_W_MODEL, m.CUT_SIGMAS = args.trees_weight, args.cut_sigmas
     ar = args.shape == "ar"
@@ -81,6 +85,8 @@ def main():
         for name, f in bt.figures.items():
             print(f"  {name:18s} {f['n']:6d} {f['late_share']:6.3f} {f['accuracy']:7.4f} {f['auc'] or 0:7.4f} "
                   f"{f['mae_days_late']:7.2f} {f['rmse_days_to_settle']:8.2f}")
+        if args.sign and bt.figures["model"]["accuracy"] <= best:
+            sign_test(items, X, cutoff, bt)
         if args.predict_cost:
             predict_cost(items, X, cutoff, args.predict_cost)
         if args.timing:
@@ -96,6 +102,25 @@ def main():
                   f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"model beats every baseline on {wins} of {len(seeds)} seeds; mean margin over the best baseline "
           f"{np.mean(margins):+.4f}")
+
+
+def sign_test(items, X, cutoff, bt):
+    """The model against the best baseline on the scored items the two call differently: (right − wrong) / √n, in
+    standard deviations of a fair coin (|value| ≤ 2: within chance). The same training and scoring as the backtest."""
+    c = cutoff.toordinal()
+    Xt, dl, known = engine.training_set(items, X, c, with_known=True)
+    trained = m.train(Xt, dl, known=known)
+    end = max(int(items.document_date.max()), int(items.settled_on.max()))
+    idx = np.flatnonzero((items.document_date >= c) & ((items.settled_on > 0) | (items.due_date < end)))
+    settled = items.settled_on[idx] > 0
+    late = np.where(settled, items.settled_on[idx] - items.due_date[idx], end - items.due_date[idx]) >= 1
+    name = max(m.BASELINES, key=lambda b: (bt.figures[b]["accuracy"], -m.BASELINES.index(b)))
+    ours = m.predict(trained, X[idx]).p_late >= trained.threshold
+    theirs = m.baseline(name, trained, X[idx])[0] >= 0.5
+    differ = ours != theirs
+    right = int((ours[differ] == late[differ]).sum())
+    print(f"  sign test against {name}: {int(differ.sum())} items called differently, the model right on {right}: "
+          f"{(2 * right - int(differ.sum())) / max(np.sqrt(differ.sum()), 1):+.2f} σ")
 
 
 def predict_cost(items, X, cutoff, n):

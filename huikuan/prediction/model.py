@@ -353,6 +353,7 @@ def smooth_inputs(X: np.ndarray, prior: float) -> np.ndarray:
 
 SCALE_SHRINK = 3.0  # pseudo-items of the company's typical spread in a customer's spread of days to pay
 MEAN_SHRINK = 2.0  # … of its location (undisputed items) in the customer's mean days late
+SMOOTH_FIT_MAX = 100_000  # the smooth model fits on an even sample of at most this many items (in time order)
 
 
 class Smooth:
@@ -369,6 +370,8 @@ class Smooth:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        step = max(1, -(-len(X) // SMOOTH_FIT_MAX))  # fourteen coefficients: an even sample is plenty (memory)
+        X, late = X[::step], late[::step]
         def c(name):
             return np.asarray(X[:, F[name]], dtype=np.float64)
 
