@@ -12,7 +12,8 @@ the model and the five baselines side by side. ``--shape ar``: ``synthetic.ar_ro
 100 customers, 2024-01-01 … 2025-12-31, cutoff 2025-07-01). The last line counts the seeds on which the model's
 late / on-time accuracy beats every baseline's, and the mean margin over the best baseline.
 ``--trees-weight 1 --cut-sigmas 2``: the former late / on-time rule (the trees alone unless a blend wins beyond
-chance; the cut moved at 2σ). ``--timing`` also times features, training on every item due before the end, and predicting all items; peak RSS from ``resource.getrusage``.
+chance; the cut moved at 2σ). ``--timing`` also times features, training on every item due before the end,
+and predicting all items; peak RSS from ``resource.getrusage``.
 """
 
 from __future__ import annotations

@@ -361,8 +361,8 @@ def _block_features(b: dict, at_all: np.ndarray, q: np.ndarray, company) -> np.n
     out[:, 19] = same_n
     disp_dl = window(_prefix(np.where(disp, d, 0.0)), first, pos)
     n_undisp = count - n_disp
-    out[:, 22] = np.where(n_undisp > 0, (window(_prefix(d), first, pos) - disp_dl) / np.where(n_undisp > 0, n_undisp, 1),
-                          np.nan)
+    undisp_dl = window(_prefix(d), first, pos) - disp_dl
+    out[:, 22] = np.where(n_undisp > 0, undisp_dl / np.where(n_undisp > 0, n_undisp, 1), np.nan)
     out[:, 23] = np.where(n_disp > 0, disp_dl / np.where(n_disp > 0, n_disp, 1), np.nan)
     # no earlier item with the same flag: every customer's items settled before t with it (company-wide)
     g_day, g_n_disp_cs, g_late_disp_cs, g_late_cs = company

@@ -87,8 +87,8 @@ def choose_threshold(p: np.ndarray, late: np.ndarray) -> float:
 def significant_threshold(p: np.ndarray, late: np.ndarray) -> float:
     """0.5, unless the best cut on the validation items (``choose_threshold``) wins there by more than chance:
     of the items the two cuts call differently, the ones it gets right exceed the ones it gets wrong by more
-    than ``CUT_SIGMAS`` standard deviations of a fair coin (a sign test). A cut moved by a few items of a small company's
-    recent fifth lost on the later items (0.31 instead of 0.5 on the AR-shaped synthetic company of seed 9:
+    than ``CUT_SIGMAS`` standard deviations of a fair coin (a sign test). A cut moved by a few items of a small
+    company's recent fifth lost on the later items (0.31 instead of 0.5 on the AR-shaped synthetic company of seed 9:
     accuracy 0.7635 on the scored items, 0.825 at 0.5)."""
     best = choose_threshold(p, late)
     a, b = (p >= 0.5), (p >= best)
