@@ -70,18 +70,24 @@ class ItemPrediction(models.Model):
     last refresh (or no model exists yet). ``reasons``: [[code, params], …] rendered by ``texts.reason``
     in the reader's language."""
 
-    # company, customer and document are the instalment's own, copied from the same row when written; only the
-    # instalment is checked by a database foreign key. Checking the copies too locked every referenced row (FOR KEY
-    # SHARE) once per written row: 4 of the 5 checks were ~75 % of the time of writing 1 M rows (ARCHITECTURE.md).
-    # The ORM's on_delete still applies; the indexes a composite index already covers are left out.
+    # company, customer and document are the instalment's own, copied from the same row when written. No database
+    # foreign key: checking the copies locked every referenced row (FOR KEY SHARE) once per written row — 4 of the 5
+    # checks were ~75 % of the time of writing 1 M rows — and the instalment's own check, the last one, cost ~6 s of
+    # the backend's ~13 s for 1 M rows and marked every open instalment's row as locked; the rows are derived data
+    # replaced set-wise from the instalments themselves, and instalments are not deleted (ARCHITECTURE.md). The
+    # ORM's on_delete still applies. Indexes only where a read uses them (ARCHITECTURE.md): the instalment's (unique;
+    # the worklist, forecast and drill-down join through it), (company, customer) (customer 360, API filter),
+    # document (document page, API filter), (company, updated_at) (API ``updated_since``).
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+", db_constraint=False,
                                 db_index=False)
-    instalment = models.OneToOneField("ledger.Instalment", on_delete=models.CASCADE, related_name="prediction")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    instalment = models.OneToOneField("ledger.Instalment", on_delete=models.CASCADE, related_name="prediction",
+                                      db_constraint=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                                 db_index=False)
     document = models.ForeignKey("ledger.ReceivableDocument", on_delete=models.CASCADE, related_name="+",
                                  db_constraint=False, db_index=False)
     version = models.ForeignKey(ModelVersion, null=True, on_delete=models.SET_NULL, related_name="+",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     source = models.CharField(_("predicted by"), max_length=30, default="model")
     as_of = models.DateField(_("as of"))
     due_date = models.DateField(_("due date"))
@@ -99,7 +105,6 @@ class ItemPrediction(models.Model):
         indexes = [
             models.Index(fields=["company", "customer"], name="prediction_item_customer"),
             models.Index(fields=["company", "updated_at"], name="prediction_item_updated"),
-            models.Index(fields=["company", "predicted_date"], name="prediction_item_date"),
             models.Index(fields=["document"], name="prediction_item_document"),
         ]
 
