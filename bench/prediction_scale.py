@@ -11,10 +11,11 @@ Run it on a scratch clone of the full-scale bench database, never on the templat
 features of every item as of its document date, the company's own backtest (a model trained on what was known
 before the cutoff, scored on what followed, the baselines beside it), the final fit on every item due 30+
 days before ``--as-of`` — then the version stored. ``predict``: the steps of ``services.refresh_predictions``
-with the active version — ``engine.predict_open`` (reading the books as of ``--as-of``, the open items' features
-as of that day, the model's distribution of each), ``services.store_predictions`` (in one transaction: the
-company's rows deleted, the reasons of every item computed with numpy, the rows written by COPY, the audit
-event) and the worklist's requeue; ``--no-store`` stops after ``predict_open``; ``--breakdown`` first times the
+with the active version — ``engine.open_items`` (reading the books as of ``--as-of``, the open items' features as of
+that day), ``services.store_predictions`` (in one transaction: the company's rows deleted, then 50,000 items at a
+time predicted by the model, their reasons computed with numpy and the rows sent through one COPY by a writer
+thread — the backend stores a chunk while this process predicts the next —, the audit event) and the worklist's
+requeue; ``--no-store`` runs ``engine.predict_open`` (everything predicted at once) and stops; ``--breakdown`` first times the
 steps inside ``predict_open`` (and the reasons) one by one. Each step prints wall time, the process's CPU time
 (user + system: what the load of the machine does not inflate much), the CPU time of the connection's
 PostgreSQL backend (from /proc: the server runs on this machine; parallel query workers not counted) and the
@@ -174,14 +175,18 @@ def predict(company, as_of: dt.date, store: bool, breakdown: bool) -> None:
         del X, overdue
         print("    — the service:", flush=True)
         Step.total_wall = Step.total_cpu = Step.total_backend = 0.0
-    with Step("predict_open (read, features, predict)"):
-        pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
-    print(f"    {len(pred.items):,} open instalments; mean p_late {np.mean(pred.p_late):.3f} (live: {version.live})",
-          flush=True)
-    if store:
-        with Step("store_predictions (delete, reasons, COPY, audit)"):
-            n = services.store_predictions(company=company, version=version, pred=pred)
-        del pred
+    if not store:
+        with Step("predict_open (read, features, predict)"):
+            pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
+        print(f"    {len(pred.items):,} open instalments; mean p_late {np.mean(pred.p_late):.3f} (live: {version.live})",
+              flush=True)
+    else:  # what services.refresh_predictions runs
+        with Step("open_items (read, features of the open items)"):
+            opened = engine.open_items(company=company, as_of=as_of, trained=trained, live=version.live)
+        print(f"    {len(opened):,} open instalments (live: {version.live})", flush=True)
+        with Step("store_predictions (delete; predict, reasons, COPY by chunk; audit)"):
+            n = services.store_predictions(company=company, version=version, pred=opened)
+        del opened
         with Step("worklist requeue (collections.refresh_queue)"):
             services._requeue(company, as_of)
         print(f"    {n:,} rows stored", flush=True)

@@ -146,8 +146,62 @@ class OpenPredictions:
     X: np.ndarray
     source: str  # "model" or a baseline's name
 
+    def __len__(self) -> int:
+        return len(self.items)
+
     def reasons(self, k: int) -> list[tuple[str, dict]]:
         return reasons(self.X[k], overdue=int(self.as_of.toordinal() - self.items.due_date[k]))
+
+    def rows(self, start: int, stop: int) -> OpenPredictions:
+        """The predictions of items ``start`` to ``stop`` (what ``OpenItems.rows`` computes for them)."""
+        sl = slice(start, stop)
+        return OpenPredictions(as_of=self.as_of, items=_items_slice(self.items, start, stop), p_late=self.p_late[sl],
+                               p_late_30=self.p_late_30[sl], p_late_90=self.p_late_90[sl], low=self.low[sl],
+                               predicted=self.predicted[sl], high=self.high[sl], X=self.X[sl], source=self.source)
+
+
+@dataclass
+class OpenItems:
+    """The items open on ``as_of`` and their features, not predicted yet: ``rows`` predicts a slice at a time, so the
+    service that stores the predictions computes the next slice while the database writes the last one (two
+    processes on two cores). Each row's prediction is its own (no row depends on another): the same numbers as
+    ``predict_open`` (tested)."""
+
+    as_of: dt.date
+    items: Items
+    X: np.ndarray
+    trained: m.Trained
+    live: str = "model"
+
+    @property
+    def source(self) -> str:
+        return self.live
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rows(self, start: int, stop: int) -> OpenPredictions:
+        return predict_items(items=_items_slice(self.items, start, stop), X=self.X[start:stop], as_of=self.as_of,
+                             trained=self.trained, live=self.live)
+
+
+def _items_slice(items: Items, start: int, stop: int) -> Items:
+    if start == 0 and stop >= len(items):
+        return items
+    mask = np.zeros(len(items), dtype=bool)
+    mask[start:stop] = True
+    return items.subset(mask)
+
+
+def open_items(*, company, as_of: dt.date, trained: m.Trained, live: str = "model", customer_ids=None) -> OpenItems:
+    """Every instalment open on ``as_of`` with its features as of ``as_of`` (the history is every item, read once),
+    to be predicted by ``OpenItems.rows`` or at once by ``predict_open``."""
+    everything = load_items(company=company, until=as_of, customer_ids=customer_ids)
+    at = np.full(len(everything), as_of.toordinal())
+    open_mask = (everything.settled_on == 0) & (everything.open_amount > 0)
+    X = features(everything, at, rows=open_mask)  # the open items' rows only; their history is every item
+    items = everything.subset(open_mask)
+    return OpenItems(as_of=as_of, items=items, X=X, trained=trained, live=live)
 
 
 def predict_open(*, company, as_of: dt.date, trained: m.Trained, live: str = "model",
@@ -155,13 +209,14 @@ def predict_open(*, company, as_of: dt.date, trained: m.Trained, live: str = "mo
     """Every instalment open on ``as_of``: features as of ``as_of``, the distribution conditioned on not
     being paid before ``as_of``; dates never before ``as_of``. ``live`` names a baseline when the
     company's backtest chose one (see ``choose_live``)."""
-    everything = load_items(company=company, until=as_of, customer_ids=customer_ids)
+    opened = open_items(company=company, as_of=as_of, trained=trained, live=live, customer_ids=customer_ids)
+    return opened.rows(0, len(opened))
+
+
+def predict_items(*, items: Items, X: np.ndarray, as_of: dt.date, trained: m.Trained, live: str = "model"
+                  ) -> OpenPredictions:
+    """The predictions of ``items`` (open on ``as_of``, ``X`` their features as of that day): see ``predict_open``."""
     t = as_of.toordinal()
-    at = np.full(len(everything), t)
-    open_mask = (everything.settled_on == 0) & (everything.open_amount > 0)
-    X = features(everything, at, rows=open_mask)  # the open items' rows only; their history is every item
-    items = everything.subset(open_mask)
-    del everything, at
     overdue = t - items.due_date
     if live == "model" and trained.classifier is not None:
         pred = m.predict(trained, X, overdue_days=overdue)

@@ -185,12 +185,14 @@ def _p4_texts(k: np.ndarray) -> list[str]:
 
 def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, chunk: int = WRITE_CHUNK) -> int:
     """Replace ``company``'s stored predictions with the live model's output for every instalment open on
-    ``as_of``. Set-wise: one computation (features, model, the reasons of every item at once —
-    ``engine.reasons_json``), then, in one transaction with the company locked, the company's rows deleted and the
-    new ones written ``chunk`` rows at a time — COPY on PostgreSQL, one prepared INSERT bound to every row on
-    SQLite (no model instances, no Decimal or date object per row: probabilities are ten-thousandths rounded
-    half-even, dates ISO texts looked up once per distinct day) — and one audit event. No active model: the
-    stored rows are removed (nothing predicts). Then the worklist is recomputed. Returns rows stored."""
+    ``as_of``. Set-wise: the open items and their features read once (``engine.open_items``), then, in one
+    transaction with the company locked, the company's rows deleted and the new ones predicted and written ``chunk``
+    rows at a time (the model, the reasons of the chunk's items at once — ``engine.reasons_json`` — then COPY on
+    PostgreSQL, sent by a writer thread so the next chunk is predicted while the database stores this one; one
+    prepared INSERT bound to every row on SQLite; no model instances, no Decimal or date object per row:
+    probabilities are ten-thousandths rounded half-even, dates ISO texts looked up once per distinct day) — and
+    one audit event. No active model: the stored rows are removed (nothing predicts). Then the worklist is
+    recomputed. Returns rows stored."""
     active = active or active_model(company)
     if active is None:
         with transaction.atomic():
@@ -198,22 +200,23 @@ def refresh_predictions(*, company, as_of: dt.date, actor=None, active=None, chu
         _requeue(company, as_of)
         return 0
     version, trained = active
-    pred = engine.predict_open(company=company, as_of=as_of, trained=trained, live=version.live)
-    n = store_predictions(company=company, version=version, pred=pred, actor=actor, chunk=chunk)
+    opened = engine.open_items(company=company, as_of=as_of, trained=trained, live=version.live)
+    n = store_predictions(company=company, version=version, pred=opened, actor=actor, chunk=chunk)
     _requeue(company, as_of)
     return n
 
 
 @transaction.atomic(durable=True)
-def store_predictions(*, company, version: ModelVersion, pred: engine.OpenPredictions, actor=None,
-                      chunk: int = WRITE_CHUNK) -> int:
+def store_predictions(*, company, version: ModelVersion, pred: engine.OpenPredictions | engine.OpenItems,
+                      actor=None, chunk: int = WRITE_CHUNK) -> int:
     """The writing half of ``refresh_predictions``: with the company locked (one refresh at a time), its stored
-    rows deleted and ``pred``'s written, one audit event, in one transaction. Returns rows stored."""
+    rows deleted and ``pred``'s written (``engine.OpenItems``: predicted chunk by chunk as they are written), one
+    audit event, in one transaction. Returns rows stored."""
     from django.utils import timezone
 
     Company.objects.select_for_update().filter(pk=company.pk).first()
     ItemPrediction.objects.filter(company=company).delete()
-    n = len(pred.items)
+    n = len(pred)
     _write_predictions(company=company, version=version, pred=pred, as_of=pred.as_of, now=timezone.now(), chunk=chunk)
     audit.record(actor=actor, verb="prediction.predictions.refreshed", target=version, company_id=company.pk,
                  summary=f"v{version.version} {pred.as_of} {n}", data={"version": version.version,
@@ -223,12 +226,12 @@ def store_predictions(*, company, version: ModelVersion, pred: engine.OpenPredic
 
 
 def _write_predictions(*, company, version, pred, as_of: dt.date, now, chunk: int) -> None:
-    """Insert one ``ItemPrediction`` row per item of ``pred`` (inside the caller's transaction)."""
+    """Insert one ``ItemPrediction`` row per item of ``pred`` (inside the caller's transaction), ``chunk`` items at a
+    time: ``pred.rows(start, stop)`` gives (or computes) their predictions."""
     from django.db import connections, router
 
     connection = connections[router.db_for_write(ItemPrediction)]
-    it = pred.items
-    n = len(it)
+    n = len(pred)
     if not n:
         return
     fields = {f.attname: f for f in ItemPrediction._meta.concrete_fields}
@@ -236,33 +239,41 @@ def _write_predictions(*, company, version, pred, as_of: dt.date, now, chunk: in
     constant = [fields[name].get_db_prep_save(value, connection) for name, value in
                 (("company_id", company.pk), ("version_id", version.pk), ("source", pred.source), ("as_of", as_of),
                  ("updated_at", now))]
-    # every date column through one table of the distinct days (ISO text)
-    day_cols = (it.due_date, pred.predicted, pred.low, pred.high)
-    days, inverse = np.unique(np.concatenate([np.asarray(c, dtype=np.int64) for c in day_cols]), return_inverse=True)
-    iso = np.array([dt.date.fromordinal(int(d)).isoformat() for d in days.tolist()], dtype=object)
-    day_index = inverse.reshape(len(day_cols), n)
-    probabilities = [_p4(pred.p_late), _p4(pred.p_late_30), _p4(pred.p_late_90)]
-    overdue = as_of.toordinal() - it.due_date
     qn = connection.ops.quote_name
     table = qn(ItemPrediction._meta.db_table)
     columns = ", ".join(qn(fields[name].column) for name in _COLUMNS)
-    with connection.cursor() as cursor:
+
+    def chunks():
         for s in range(0, n, chunk):
-            sl = slice(s, min(s + chunk, n))
+            part = pred.rows(s, min(s + chunk, n))
+            it = part.items
+            # every date column through one table of the chunk's distinct days (ISO text)
+            day_cols = (it.due_date, part.predicted, part.low, part.high)
+            days, inverse = np.unique(np.concatenate([np.asarray(c, dtype=np.int64) for c in day_cols]),
+                                      return_inverse=True)
+            iso = np.array([dt.date.fromordinal(int(d)).isoformat() for d in days.tolist()], dtype=object)
+            day_index = inverse.reshape(len(day_cols), len(it))
             # JSON texts of the reasons (codes, numbers: never a tab, newline or backslash to escape for COPY)
-            reasons = engine.reasons_json(pred.X[sl], overdue[sl])
-            varying = (it.id[sl].tolist(), it.customer[sl].tolist(), it.document[sl].tolist(),
-                       *(iso[day_index[k, sl]].tolist() for k in range(1)),
-                       *(_p4_texts(p[sl]) for p in probabilities),
-                       *(iso[day_index[k, sl]].tolist() for k in range(1, 4)), reasons.tolist())
-            if connection.vendor == "postgresql":
-                head = "\t".join(str(v) for v in constant) + "\t"
-                text = "".join([head + "\t".join(map(str, row)) + "\n" for row in zip(*varying, strict=True)])
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    copy.write(text)
-            else:
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
-                                   [(*constant, *row) for row in zip(*varying, strict=True)])
+            reasons = engine.reasons_json(part.X, as_of.toordinal() - it.due_date)
+            yield zip(it.id.tolist(), it.customer.tolist(), it.document.tolist(), iso[day_index[0]].tolist(),
+                      *(_p4_texts(_p4(p)) for p in (part.p_late, part.p_late_30, part.p_late_90)),
+                      *(iso[day_index[k]].tolist() for k in range(1, 4)), reasons.tolist(), strict=True)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg.copy import QueuedLibpqWriter
+
+            # one COPY for every chunk, sent by a writer thread: the backend stores a chunk while this process
+            # predicts and formats the next (the model's trees and numpy run without the interpreter lock)
+            head = "\t".join(str(v) for v in constant) + "\t"
+            raw = cursor.cursor
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(raw)) as copy:
+                for rows in chunks():
+                    copy.write("".join([head + "\t".join(map(str, row)) + "\n" for row in rows]))
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+            for rows in chunks():
+                cursor.executemany(sql, [(*constant, *row) for row in rows])
 
 
 def _requeue(company, as_of: dt.date) -> None:

@@ -35,9 +35,13 @@ def test_training_stores_one_prediction_per_open_instalment(synthetic_company, f
     assert row.reasons and all(isinstance(reason(code, params), str) for code, params in row.reasons)
     assert AuditEvent.objects.filter(verb="prediction.predictions.refreshed").count() == 1
     # every row as the former per-item path stored it: Decimal of the rounded ten-thousandths, ``reasons`` per item
-    overdue = AS_OF.toordinal() - live.items.due_date
+    assert _stored(stored) == _expected(live)
+
+
+def _expected(live) -> dict:
+    overdue = live.as_of.toordinal() - live.items.due_date
     d = dt.date.fromordinal
-    want = {int(live.items.id[k]): (
+    return {int(live.items.id[k]): (
         int(live.items.customer[k]), int(live.items.document[k]), d(int(live.items.due_date[k])),
         *(Decimal(int(round(float(p[k]) * 10000))) * Decimal("0.0001") for p in (live.p_late, live.p_late_30,
                                                                                   live.p_late_90)),
@@ -45,10 +49,33 @@ def test_training_stores_one_prediction_per_open_instalment(synthetic_company, f
         [[code, {key: (float(v) if isinstance(v, float) else int(v)) for key, v in params.items()}]
          for code, params in engine.reasons(live.X[k], overdue=int(overdue[k]))])
         for k in range(len(live.items))}
-    got = {r[0]: r[1:] for r in stored.values_list("instalment_id", "customer_id", "document_id", "due_date", "p_late",
+
+
+def _stored(stored) -> dict:
+    return {r[0]: r[1:] for r in stored.values_list("instalment_id", "customer_id", "document_id", "due_date", "p_late",
                                                     "p_late_30", "p_late_90", "predicted_date", "low_date", "high_date",
                                                     "reasons")}
-    assert got == want
+
+
+def test_model_predicted_chunk_by_chunk_while_written_stores_what_predict_open_gives(synthetic_company, finance):
+    """``refresh_predictions`` predicts each chunk as it writes it (``engine.OpenItems``): with the model itself live,
+    and chunks of 7 items, every stored row is what predicting every open item at once gives."""
+    services.train_model(company=synthetic_company, as_of=AS_OF, actor=finance, activate=False)
+    version = services.activate_version(company=synthetic_company, version=1, actor=finance)
+    version.live = "model"
+    version.save(update_fields=["live"])
+    version, trained = services.active_model(synthetic_company)
+    assert trained.classifier is not None
+    later = AS_OF + dt.timedelta(days=10)
+    n = services.refresh_predictions(company=synthetic_company, as_of=later, chunk=7)
+    live = engine.predict_open(company=synthetic_company, as_of=later, trained=trained, live="model")
+    assert n == len(live.items) > 14
+    stored = ItemPrediction.objects.filter(company=synthetic_company)
+    assert set(stored.values_list("source", flat=True)) == {"model"}
+    assert _stored(stored) == _expected(live)
+    # the slices of a whole prediction are that prediction
+    part = live.rows(7, 14)
+    assert (part.items.id == live.items.id[7:14]).all() and (part.p_late == live.p_late[7:14]).all()
 
 
 def test_refresh_replaces_the_rows_and_follows_the_active_version(synthetic_company, finance):
