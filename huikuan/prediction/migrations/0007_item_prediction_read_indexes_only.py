@@ -13,10 +13,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='itemprediction',
-            name='prediction_item_date',
-        ),
         migrations.AlterField(
             model_name='itemprediction',
             name='customer',
