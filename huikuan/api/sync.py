@@ -56,7 +56,16 @@ def parse_since(raw: str) -> dt.datetime:
         value = dt.datetime.combine(day, dt.time.min)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
-    return value
+    return _utc(value)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC. ISO 8601 admits offsets up to ±23:59, PostgreSQL only up to ±15:59, so an offset is
+    never sent to the database as given; a time that leaves the calendar in UTC is a ``ValueError``."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError(str(value)) from exc
 
 
 def _invalid(name: str, message) -> ApiError:
@@ -74,8 +83,11 @@ def decode_cursor(raw: str) -> tuple[dt.datetime, int]:
         value = parse_datetime(at)
         if value is None or timezone.is_naive(value):
             raise ValueError(text)
-        return value, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        pk = int(pk)
+        if not 0 <= pk < 2**63:
+            raise ValueError(text)
+        return _utc(value), pk
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise _invalid("cursor", _("This cursor is not valid; start again from the first page.")) from exc
 
 

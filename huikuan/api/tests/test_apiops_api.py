@@ -49,6 +49,27 @@ def test_disputes_sync_meets_a_resolution(company, customer, finance, api):
     assert c.get("/api/v1/disputes/", {"updated_since": "yesterday"}).status_code == 422
 
 
+def test_sync_times_with_any_iso_offset(company, customer, finance, api):
+    """ISO 8601 offsets reach ±23:59 but PostgreSQL refuses beyond ±15:59 (a 500 found by schemathesis):
+    the time is compared in UTC; one that leaves the calendar is a 422, as is a forged cursor."""
+    import base64
+
+    doc = ledger.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 1, 5),
+                               total=D("1000.00"), actor=finance)
+    d1 = coll.open_dispute(company=company, customer_id=customer.pk, reason="price", amount=D("10.00"), actor=finance,
+                           today=dt.date(2026, 1, 6), document_id=doc.pk)
+    c = api()
+    assert _ids(c, "/api/v1/disputes/", updated_since="2000-01-01T00:00:00-23:27") == [d1.pk]
+    assert _ids(c, "/api/v1/disputes/", updated_since="2999-01-01T00:00:00+23:59") == []
+    assert c.get("/api/v1/disputes/", {"updated_since": "0001-01-01T00:00:00+23:00"}).status_code == 422
+    for forged in ("2000-01-01T00:00:00-23:27|1", f"2000-01-01T00:00:00+00:00|{2**70}", "0001-01-01T00:00:00+23:00|1"):
+        cursor = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+        r = c.get("/api/v1/disputes/", {"cursor": cursor})
+        assert r.status_code in (200, 422), (forged, r.status_code)
+    ok = base64.urlsafe_b64encode(b"2000-01-01T00:00:00-23:27|0").decode().rstrip("=")
+    assert [r["id"] for r in c.get("/api/v1/disputes/", {"cursor": ok}).json()["results"]] == [d1.pk]
+
+
 def _warning(company, customer, key="x"):
     return EarlyWarning.objects.create(company=company, kind="overdue_days", severity="medium",
                                        key=f"c{customer.pk}:{key}", customer=customer, owner=customer.owner,
