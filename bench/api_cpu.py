@@ -31,23 +31,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.measure import backend_pid  # noqa: E402
+from bench.measure import process_cpu as backend_cpu  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from api_load import ENDPOINTS, issue_key  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid: int) -> float:
-    """The PostgreSQL backend's CPU seconds so far (user + system; it runs on this machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def backend_pid(connection) -> int:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        return cur.fetchone()[0]
 
 
 def main() -> None:

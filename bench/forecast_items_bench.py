@@ -37,6 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.measure import backend_cpu  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -56,20 +58,6 @@ from huikuan.prediction import forecast_items as fi  # noqa: E402
 
 TOTAL = re.compile(r'id="forecast-items-total">([^<]+)<')
 BAR = re.compile(r'id="forecast-items-bar">([^<]+)<')
-
-
-def backend_cpu() -> float:
-    """CPU seconds (user + system) of this connection's PostgreSQL backend so far (0 on SQLite)."""
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # the server is on another machine
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values, q):

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.measure import backend_cpu  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -116,17 +118,6 @@ def main():
         aging_bench(company, finance, as_of, n_open)
     if args.only != "aging":
         pages_bench(company, finance, as_of, args)
-
-
-def backend_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend so far (``/proc``: the server on this machine), 0 else."""
-    if connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def full_report_bench(company, finance, as_of):
