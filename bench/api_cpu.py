@@ -9,7 +9,7 @@ Django's test client with an API key of the finance user — the whole stack: mi
 throttle, view, rendering — and prints, per request: this process's CPU (``time.process_time``, the
 Python share), the PostgreSQL backend's CPU (``/proc/<backend pid>/stat``, user + system: the SQL's share,
 planning included), their sum, the statements and the response's bytes. Each endpoint twice: "repeated" — the same call over and over, as the
-load bench sends it (a search's capped count is then remembered: huikuan/api/views.py, ``search_count_seconds``)
+load bench sends it (a capped count is then remembered: huikuan/api/views.py, ``count_seconds``; the key too: api/auth.py)
 — and "first" — the cache emptied before each call, what the first search of a term costs. CPU, unlike wall
 time, is less changed by other work on the machine, so a before/after comparison holds better under load
 (the load bench's latencies do not); run before and after alternately all the same. ``--profile TERM`` prints cProfile's top functions for the search of TERM (or "" for the
@@ -70,7 +70,7 @@ def main() -> None:
             get(path)
         prof.disable()
         stats = pstats.Stats(prof).strip_dirs()
-        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("cumulative").print_stats(int(os.environ.get("HK_PROFILE_LINES", "45")))
         stats.sort_stats("tottime").print_stats(35)
         return
 

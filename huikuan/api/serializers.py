@@ -1,11 +1,14 @@
 """Explicit input and output serializers, one pair per operation."""
 
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from huikuan.common.money import to_decimal
 from huikuan.customers.models import Channel, Contact, Customer, CustomerBankAccount, CustomerStatus
@@ -343,6 +346,34 @@ class StatementOut(serializers.Serializer):
 # ------------------------------------------------------------------ fast list output
 
 
+def _formatter(field):
+    """The function a value row's field goes through: the field's ``to_representation``, or what it amounts to
+    for the plainest fields (a call per value is most of a page's rendering)."""
+    if isinstance(field, serializers.RelatedField):
+        return lambda v: v
+    kind = type(field)
+    if kind is serializers.CharField:
+        return str  # CharField.to_representation is str(value)
+    if kind is serializers.IntegerField:
+        return int
+    output = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if kind is serializers.DateTimeField and isinstance(output, str) and output.lower() == ISO_8601 \
+            and not hasattr(field, "timezone"):
+        return field  # rendered by _iso_datetime with the page's timezone
+    return field.to_representation
+
+
+def _iso_datetime(field, tz, value):
+    """DateTimeField.to_representation in ISO 8601 for an aware value, the current timezone looked up once."""
+    if isinstance(value, str) or value.tzinfo is None:
+        return field.to_representation(value)
+    try:
+        text = value.astimezone(tz).isoformat()
+    except OverflowError:
+        return field.to_representation(value)  # the field's own error
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class Rows:
     """The JSON of ``serializer_class(objects, many=True).data`` for a page of a list endpoint, built
     from ``QuerySet.values()`` rows: no model instance and no DRF field walk per row (the API load
@@ -368,17 +399,27 @@ class Rows:
             if isinstance(field, serializers.SerializerMethodField | serializers.BaseSerializer):
                 raise TypeError(f"{serializer_class.__name__}.{name}: not supported by Rows")
             lookup = field.source.replace(".", "__")
-            fmt = (lambda v: v) if isinstance(field, serializers.RelatedField) else field.to_representation
-            self.fields.append((name, lookup, fmt))
+            self.fields.append((name, lookup, _formatter(field)))
         self.lookups = [lookup for _n, lookup, _f in self.fields]
+        self._bases: dict = {}  # model → its unevaluated values() query (by_pk)
 
     def values(self, qs):
         """The page's queryset as value rows (joins come from the lookups; no select_related needed)."""
         return qs.select_related(None).prefetch_related(None).values("pk", *self.lookups)
 
+    def by_pk(self, model, ids) -> dict:
+        """The value rows of ``model``'s rows ``ids``, by pk, unsorted. The values() query is resolved once per
+        model and filtered per page: resolving the lookups' joins was ~0.6 ms of every list request's CPU."""
+        base = self._bases.get(model)
+        if base is None:
+            base = self._bases[model] = self.values(model._default_manager.order_by())
+        return {row["pk"]: row for row in base.filter(pk__in=ids)}
+
     def render(self, rows) -> list[dict]:
-        out = [{name: (None if (v := row[lookup]) is None else fmt(v)) for name, lookup, fmt in self.fields}
-               for row in rows]
+        tz = timezone.get_current_timezone()  # once per page, not per value as DateTimeField asks for it
+        fields = [(name, lookup, partial(_iso_datetime, fmt, tz) if isinstance(fmt, serializers.DateTimeField) else fmt)
+                  for name, lookup, fmt in self.fields]
+        out = [{name: (None if (v := row[lookup]) is None else fmt(v)) for name, lookup, fmt in fields} for row in rows]
         for name, fk, model, rows_of in self.nested:
             ids = [row["pk"] for row in rows]
             children: dict[int, list] = {i: [] for i in ids}

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from huikuan.common import audit
 from huikuan.common.errors import DomainError, NotAllowed
 
+from .auth import forget_key
 from .models import ApiKey, hash_secret
 
 
@@ -46,4 +47,6 @@ def revoke_api_key(*, actor, key_id: int) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
         audit.record(actor=actor, verb="api.key.revoked", target=key, company_id=key.company_id, summary=key.name)
+        hashed = key.hashed_key
+        transaction.on_commit(lambda: forget_key(hashed))  # not the few seconds a remembered key lives (api.auth)
     return key

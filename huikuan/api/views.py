@@ -113,7 +113,7 @@ class RowsList(generics.ListAPIView):
         # The page's ids first (index order, no joins for the skipped rows of a deep page), then its rows.
         ids = self.paginate_queryset(qs.values_list("pk", flat=True))
         # unsorted: the page's order is the ids' (the model's ordering would only add a sort and its compiling)
-        by_pk = {row["pk"]: row for row in self.rows.values(qs.model._default_manager.filter(pk__in=ids).order_by())}
+        by_pk = self.rows.by_pk(qs.model, ids)
         return self.get_paginated_response(self.rows.render([by_pk[pk] for pk in ids]))
 
 
@@ -234,22 +234,21 @@ def _known_key_on_conflict(model, request, key: str, visible):
 class CustomerList(RowsList):
     serializer_class = s.CustomerOut
     rows = s.Rows(s.CustomerOut)
-    # A search's capped count ("more than 1,000") is remembered this long for the same caller and filters: a
-    # frequent term's count is the costliest statement of its page (docs/ARCHITECTURE.md, "Capped counts …").
-    search_count_seconds = 5
+    # A capped count ("more than 1,000") is remembered this long for the same caller and filters: a frequent
+    # term's count is the costliest statement of its page, and the plain list's a tenth of its request's CPU
+    # (docs/ARCHITECTURE.md, "Capped counts …").
+    count_seconds = 5
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description=(
-                                   "code, name or pinyin initials. With `q`, a capped count (`count_capped`: "
-                                   "more than 1,000 matches) may be up to 5 seconds old; a count under the cap "
-                                   "is always exact.")),
+    @extend_schema(description=("A capped count (`count_capped`: more than 1,000 customers) may be up to 5 seconds "
+                                "old; a count under the cap is always exact."),
+                   parameters=[OpenApiParameter("q", str, description="code, name or pinyin initials"),
                                OpenApiParameter("status", str), OpenApiParameter("region", str),
                                *sync.EXTERNAL_KEY_PARAMETERS, *sync.SYNC_PARAMETERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
-        if request.query_params.get("q", "").strip():
-            self.count_cache = (_search_count_key(request), self.search_count_seconds)
+        self.count_cache = (_count_key(request), self.count_seconds)
         # counted through the search's index; a page of a frequent term read in code order (customers.search)
         self.page_plan = customer_selectors.search_page_plan(
             q=request.query_params.get("q", ""),
@@ -286,8 +285,8 @@ class CustomerList(RowsList):
         return Response(_with_terms_request(customer), status=status.HTTP_201_CREATED)
 
 
-def _search_count_key(request) -> str:
-    """The cache key of a customer search's capped count: everything the rows depend on — the company, the
+def _count_key(request) -> str:
+    """The cache key of the customer list's capped count: everything the rows depend on — the company, the
     caller's visibility (user, role, team, a key's customer) and every query parameter but the page's."""
     auth = request.auth if isinstance(request.auth, ApiKey) else None
     user = request.user

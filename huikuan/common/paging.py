@@ -14,7 +14,7 @@ A paginator may also take a ``count_cache`` (a cache key naming the rows, and se
 than the cap" — is then remembered for that long under the key and the limit, and the next page of the same
 list within those seconds skips the count statement. Only the capped verdict is kept: a count below the cap is
 always taken anew, so an exact figure is never stale; "more than 1,000" may be a few seconds old
-(docs/ARCHITECTURE.md, "Capped counts of a search, remembered for seconds").
+(docs/ARCHITECTURE.md, "Capped counts of the customer list, remembered for seconds").
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""A customer search's capped count is remembered for a few seconds (issue 19): the next pages and the next calls
-of the same caller with the same filters skip the count statement; a count under the cap is always taken anew."""
+"""The customer list's capped count (a search's or the plain list's) is remembered for a few seconds (issue 19): the
+next pages and the next calls of the same caller with the same filters skip the count statement; a count under the
+cap is always taken anew."""
 
 import pytest
 from django.db import connection
@@ -73,16 +74,20 @@ def test_other_filters_and_other_callers_count_for_themselves(api, customers, us
     assert (body["count"], body["count_capped"], body["results"][0]["code"]) == (1, False, "A007")
 
 
-def test_the_list_without_a_search_counts_every_time(api, customers):
+def test_the_list_without_a_search_remembers_its_capped_count_too(api, customers):
     c = api()
-    for _ in range(2):
-        body, counted = _get(c, page_size=1)
-        assert counted == 1
-        assert body["count_capped"] is True
+    body, counted = _get(c, page_size=1)
+    assert counted == 1
+    assert (body["count"], body["count_capped"]) == (3, True)
+    again, counted = _get(c, page_size=1)
+    assert counted == 0
+    assert again == body
+    _body, counted = _get(c, page_size=1, status="suspended")  # other filters: counted for themselves
+    assert counted == 1
 
 
 def test_nothing_is_remembered_when_the_seconds_are_zero(api, customers, monkeypatch):
-    monkeypatch.setattr(CustomerList, "search_count_seconds", 0)
+    monkeypatch.setattr(CustomerList, "count_seconds", 0)
     c = api()
     for _ in range(2):
         _body, counted = _get(c, q="有限公司", page_size=1)

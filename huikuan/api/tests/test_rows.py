@@ -56,3 +56,18 @@ def test_list_endpoints_use_rows(ledger_rows, api):
     assert [(i["amount"], i["open_amount"]) for i in first["instalments"]] == [("300.00", "0.00"), ("700.00", "700.00")]
     assert body["count"] == 3 and body["count_capped"] is False
     assert {p["amount"] for p in c.get("/api/v1/payments/").json()["results"]} == {"450.55", "99999.99"}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_rows_datetimes_equal_the_serializer_in_every_timezone(ledger_rows, zone):
+    """Rows formats a page's datetimes with the timezone looked up once (serializers._iso_datetime): in UTC the
+    serializer writes "Z" instead of "+00:00"; elsewhere the offset, half hours included."""
+    from django.utils import timezone
+
+    qs = Customer.objects.select_related("owner", "group", "payment_term").order_by("pk")
+    with timezone.override(zone):
+        expected = [dict(e) for e in s.CustomerOut(list(qs), many=True).data]
+        rows = s.Rows(s.CustomerOut)
+        got = rows.render(list(rows.values(qs)))
+    assert got == expected
+    assert all(row["created_at"].endswith("Z") for row in got) == (zone == "UTC")
