@@ -45,6 +45,39 @@ def _flush_past_append_only_guards():
 
 _flush_past_append_only_guards()
 
+# What gives a test the database: pytest-django refuses every query of a test that requests none of these,
+# is not a Django TestCase with `databases` and has no fixture of its own unblocking the database through
+# `django_db_blocker` (pytest-django's autouse fixtures request that one for every test) — so such a test
+# cannot depend on the backend.
+_DB_FIXTURES = frozenset({"_django_db_helper", "db", "transactional_db", "django_db_reset_sequences",
+                          "django_db_serialized_rollback", "live_server", "django_db_setup"})
+
+
+def _touches_database(item) -> bool:
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    names = getattr(item, "fixturenames", ())
+    if _DB_FIXTURES.intersection(names):
+        return True
+    cls = getattr(item, "cls", None)
+    if cls is not None and getattr(cls, "databases", None):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        for fd in defs:
+            if "django_db_blocker" in fd.argnames and not fd.func.__module__.startswith("pytest_django"):
+                return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark `db_agnostic` every test that cannot reach the database (see _touches_database): scripts/run-tests
+    runs those in the SQLite pass only, since a second backend cannot change their outcome."""
+    for item in items:
+        if not _touches_database(item):
+            item.add_marker(pytest.mark.db_agnostic)
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
@@ -137,3 +170,17 @@ def _no_language_leak():
 
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """PostgreSQL test sessions commit without waiting for the WAL flush (`synchronous_commit = off`): what a
+    transaction sees, locks and makes visible is unchanged — only a crash of the server could lose the last
+    commits, of a throw-away test database. The suite commits a lot (migrations, transactional tests and
+    their TRUNCATE, live-server requests) and each flush waited ~8 ms for the disk on this machine."""
+    from django.conf import settings
+
+    for db in settings.DATABASES.values():
+        if db["ENGINE"].endswith("postgresql"):
+            options = db.setdefault("OPTIONS", {})
+            options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()

@@ -17,8 +17,6 @@ from huikuan.prediction.models import ModelVersion
 
 from .conftest import END
 
-pytestmark = pytest.mark.django_db
-
 
 def _append_later_events(company, actor, after: dt.date):
     """New invoices dated after ``after`` and payments (dated after it) of every open invoice."""

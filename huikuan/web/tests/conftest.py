@@ -21,8 +21,11 @@ def child_env(url: str, data_dir, **extra) -> dict:
 
 
 @pytest.fixture(scope="session")
-def pg_template(tmp_path_factory):
-    """(admin connection, template name): a migrated database to clone; skips unless PostgreSQL is the suite's."""
+def pg_template(tmp_path_factory, django_db_blocker):
+    """(admin connection, template name): a migrated database to clone; skips unless PostgreSQL is the suite's.
+
+    It asks for ``django_db_blocker`` because it reads the suite's backend: the root conftest then counts its
+    tests as database tests, so the PostgreSQL pass (which leaves out db_agnostic tests) still runs them."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
