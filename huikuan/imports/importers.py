@@ -40,7 +40,7 @@ from huikuan.prediction import services as prediction_services
 from . import pipeline
 from .models import ImportKind
 from .parsing import CellError
-from .pipeline import BAD, SOURCE, Importer, Op, Problem, chunks
+from .pipeline import BAD, SOURCE, Importer, NewCustomer, Op, Problem, chunks, customer_pk
 from .problems import msg as _  # problems are stored as msgid + params (problems.py)
 from .resolve import PendingTerm, term_pk
 from .values import parse_currency
@@ -319,7 +319,7 @@ class ContactImporter(Importer):
 @dataclass
 class _Doc:
     line: int
-    customer_id: int
+    customer_id: int | NewCustomer  # a NewCustomer is created by the commit (``create_customers``)
     currency: str
     number: str
     document_date: dt.date
@@ -545,12 +545,13 @@ class DocumentImporter(Importer):
     batch_size = 10**9  # one bulk call: each customer's balance is then updated once
 
     def lock(self, ops):
-        lock_customers({op.data["doc"].customer_id for op in ops})
+        lock_customers({customer_pk(op.data["doc"].customer_id) for op in ops})
 
     def apply_batch(self, ops):
         inner(ledger_bulk.post_documents)(company=self.company, actor=self.actor, progress=self.write_progress, documents=[
             ledger_bulk.DocumentInput(
-                customer_id=doc.customer_id, document_date=doc.document_date, total=doc.total, number=doc.number,
+                customer_id=customer_pk(doc.customer_id), document_date=doc.document_date, total=doc.total,
+                number=doc.number,
                 kind=self.doc_kind, currency=doc.currency, payment_term_id=term_pk(doc.term),
                 schedule=[ledger_services.ScheduleInput(due_date=d, amount=a, discount_amount=doc.discount[0],
                                                         discount_date=doc.discount[1]) if doc.discount else
@@ -827,7 +828,7 @@ class FapiaoImporter(Importer):
 @dataclass(slots=True)
 class _Settled:
     line: int
-    customer_id: int
+    customer_id: int | NewCustomer  # a NewCustomer is created by the commit (``create_customers``)
     currency: str
     number: str
     document_date: dt.date
@@ -932,21 +933,22 @@ class HistoryImporter(Importer):
     batch_size = 10**9  # one bulk call per table: each customer's balance and each instalment updated once
 
     def lock(self, ops):
-        lock_customers({op.data["doc"].customer_id for op in ops})
+        lock_customers({customer_pk(op.data["doc"].customer_id) for op in ops})
 
     def apply_batch(self, ops):
         docs = [op.data["doc"] for op in ops]
         posted = inner(ledger_bulk.post_documents)(
             company=self.company, actor=self.actor, progress=self.write_progress, documents=[
                 ledger_bulk.DocumentInput(
-                    customer_id=d.customer_id, document_date=d.document_date, total=d.amount, number=d.number,
+                    customer_id=customer_pk(d.customer_id), document_date=d.document_date, total=d.amount,
+                    number=d.number,
                     kind=DocumentKind.INVOICE, currency=d.currency,
                     schedule=[ledger_services.ScheduleInput(due_date=d.due_date, amount=d.amount)],
                     external_source=SOURCE, external_key=f"history:{d.number}")
                 for d in docs])
         payments = [
             (day, line, ledger_bulk.PaymentInput(
-                customer_id=d.customer_id, amount=paid, date=day, currency=d.currency, memo=d.number,
+                customer_id=customer_pk(d.customer_id), amount=paid, date=day, currency=d.currency, memo=d.number,
                 external_source=SOURCE, external_key=f"history:{d.number}:{n}", document_id=p.pk))
             for d, p, op in zip(docs, posted, ops, strict=True)
             for n, (line, day, paid) in enumerate(op.data["payments"], start=1)

@@ -52,6 +52,7 @@ class Kind:
     fields: tuple[Field, ...]
     notes: object = ""
     groups_instalments: bool = False
+    creates_customers: bool = False  # rows may create the customers they name (the user's choice)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -220,6 +221,7 @@ KINDS: dict[str, Kind] = {
             "instalment with due date and instalment amount, grouped by document number."
         ),
         groups_instalments=True,
+        creates_customers=True,
     ),
     ImportKind.PAYMENTS: Kind(
         ImportKind.PAYMENTS,
@@ -301,6 +303,7 @@ KINDS: dict[str, Kind] = {
                 "settled amount pays what is left of the invoice). Documents and payments are posted through the "
                 "ledger, each payment applied to its own invoice."),
         groups_instalments=True,
+        creates_customers=True,
     ),
 }
 

@@ -79,12 +79,15 @@ class ImportJob(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     warning_rows = models.PositiveIntegerField(_("rows with warnings"), default=0)
     # the user's decisions for this file: {"terms": {spelling key: "create" | terms code},
-    # "due_dates": "file" | "terms"}
+    # "due_dates": "file" | "terms", "date_order": "mdy" | "dmy", "create_customers": true}
     options = models.JSONField(default=dict, blank=True)
     # spellings of payment terms the install does not have: [{"text", "rows", "first_line", "code", "meaning"}]
     unknown_terms = models.JSONField(default=list, blank=True)
     # documents whose due date in the file differs from their payment terms' schedule (the user chooses)
     due_date_conflicts = models.PositiveIntegerField(default=0)
+    # what checking found that the user may want to know or decide: {"dates": how year-last dates such as
+    # 1/26/2013 were read (order, chosen, proofs, an example line), "new_customers": how many the commit creates}
+    findings = models.JSONField(default=dict, blank=True)
     # the first three values of every column, {header: [v1, v2, v3]}, for the mapping step
     samples = models.JSONField(default=dict, blank=True)
     # why the job failed, in the reader's language (a stored text code, see common.texts)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from huikuan.common import datetext
 from huikuan.common.cleantext import first_control
 from huikuan.common.money import MINOR_UNITS
 
@@ -125,48 +126,75 @@ def parse_money(value, *, currency: str = "CNY", allow_negative: bool = False, a
     return amount.quantize(Decimal("0.01"))
 
 
-_DATE_PATTERNS = (
-    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"),
-    re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?"),
-    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
+_NOT_A_DATE = _("Not a date: write it as 2026-01-05, 2026/1/5, 2026年1月5日, 1/26/2026 or 26 Jan 2026.")
+# a date in words, in the reader's language (the day and year as numbers, the month a word in English)
+_LONG_DATES = (
+    _("%(day)d January %(year)d"), _("%(day)d February %(year)d"), _("%(day)d March %(year)d"),
+    _("%(day)d April %(year)d"), _("%(day)d May %(year)d"), _("%(day)d June %(year)d"), _("%(day)d July %(year)d"),
+    _("%(day)d August %(year)d"), _("%(day)d September %(year)d"), _("%(day)d October %(year)d"),
+    _("%(day)d November %(year)d"), _("%(day)d December %(year)d"),
 )
-_TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+ORDER_NAMES = {
+    datetext.MDY: _("month first (month/day/year)"),
+    datetext.DMY: _("day first (day/month/year)"),
+}
 
 
-def parse_date(value) -> dt.date:
-    """2026-01-05, 2026/1/5, 2026.1.5, 2026年1月5日, 20260105, Excel serials (46027) and date cells."""
+def long_date(day: dt.date):
+    """``day`` in words for a problem message ("2 January 2013" / "2013年1月2日"), unambiguous in any locale."""
+    return _LONG_DATES[day.month - 1] % {"day": day.day, "year": day.year}
+
+
+def parse_date(value, *, order: str | None = None) -> dt.date:
+    """2026-01-05, 2026/1/5, 2026.1.5, 2026年1月5日, 20260105, Excel serials (46027), date cells, and what
+    other countries' exports write: 1/26/2026, 26.01.2026, 1/26/26, 26-Jan-2026, Jan 26, 2026.
+
+    Year-last numeric dates are read in ``order`` (``datetext.MDY`` / ``DMY``), the order of the whole
+    file (see ``pipeline.Importer.date_order``); with None, a value that could be two dates is an error
+    naming both.
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _serial(value)
-    return _parse_date_text(str(value or ""))
+    return _parse_date_text(str(value or ""), order)
 
 
 @functools.lru_cache(maxsize=8192)
-def _parse_date_text(value: str) -> dt.date:
+def _parse_date_text(value: str, order: str | None) -> dt.date:
     """Cached: a file of 100,000 rows holds a few hundred distinct dates, each read once."""
     text = normalise(value)
     if not text:
         raise CellError(_("Enter a date."))
-    text = _TIME_TAIL.sub("", text).strip()
-    if re.fullmatch(r"\d{1,7}(\.0+)?", text) and len(text.split(".")[0]) != 8:
-        return _serial(float(text.split(".")[0]))
-    for pattern in _DATE_PATTERNS:
-        m = pattern.fullmatch(text)
-        if m:
-            try:
-                return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
-            except ValueError as exc:
-                raise CellError(_("No such date.")) from exc
-    raise CellError(_("Not a date: write it as 2026-01-05, 2026/1/5 or 2026年1月5日."))
+    bare = datetext.strip_time(text)
+    if re.fullmatch(r"\d{1,7}(\.0+)?", bare) and len(bare.split(".")[0]) != 8:
+        return _serial(float(bare.split(".")[0]))
+    try:
+        return datetext.read(text, order)
+    except datetext.AmbiguousDate as exc:
+        raise CellError(_("%(value)s could be %(month_first)s or %(day_first)s: choose the date order of this "
+                          "file (month first or day first).")
+                        % {"value": value.strip(), "month_first": long_date(exc.month_first),
+                           "day_first": long_date(exc.day_first)}) from exc
+    except datetext.NotInOrder as exc:
+        if exc.reading is None:
+            raise CellError(_("No such date.")) from exc
+        raise CellError(_("%(value)s cannot be read %(order)s, the date order chosen for this file; read the other "
+                          "way it is %(date)s.")
+                        % {"value": value.strip(), "order": ORDER_NAMES[exc.order].text(),
+                           "date": long_date(exc.reading)}) from exc
+    except datetext.NoSuchDate as exc:
+        raise CellError(_("No such date.")) from exc
+    except datetext.NotADate as exc:
+        raise CellError(_NOT_A_DATE) from exc
 
 
 def _serial(number) -> dt.date:
     whole = int(number)
     if whole != number or not (_SERIAL_MIN <= whole <= _SERIAL_MAX):
-        raise CellError(_("Not a date: write it as 2026-01-05, 2026/1/5 or 2026年1月5日."))
+        raise CellError(_NOT_A_DATE)
     return _EXCEL_EPOCH + dt.timedelta(days=whole)
 
 

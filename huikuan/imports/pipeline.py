@@ -28,14 +28,24 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 
 from huikuan.accounts.scoping import owner_q
-from huikuan.common import clock, texts
+from huikuan.common import clock, datetext, texts
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.uploads import Table
 from huikuan.customers import services as customer_services
 from huikuan.customers.models import Customer
 
 from .kinds import KINDS, Field, Kind
-from .parsing import CellError, cell_text, parse_choice, parse_date, parse_int, parse_money, parse_text
+from .parsing import (
+    CellError,
+    cell_text,
+    long_date,
+    normalise,
+    parse_choice,
+    parse_date,
+    parse_int,
+    parse_money,
+    parse_text,
+)
 from .problems import msg as _  # problems are stored as msgid + params (problems.py)
 from .problems import problem_text
 from .resolve import People, Terms
@@ -88,6 +98,9 @@ class Preview:
     warnings: list[Problem] = field(default_factory=list)  # the row imports; the user is told what to check
     unknown_terms: list[dict] = field(default_factory=list)  # spellings of terms the install does not have
     due_date_conflicts: int = 0  # documents whose file due date differs from their terms' schedule
+    # how year-last dates (1/26/2013) were read: {"order", "chosen", "mdy", "dmy", "ambiguous", "line", "value"}
+    date_reading: dict = field(default_factory=dict)
+    new_customers: int = 0  # customers the commit creates (``create_customers``)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -116,6 +129,24 @@ class CommitFailed(DomainError):
     def __init__(self, problem: Problem):
         super().__init__(str(problem.reason))
         self.problem = problem
+
+
+@dataclass(eq=False)
+class NewCustomer:
+    """A customer code the file uses and the company does not have, created by the commit (the user
+    chose ``create_customers``); ``pk`` is set once it exists."""
+
+    code: str
+    name: str
+    currency: str
+    line: int
+    named: bool  # False: the file has no name for it, the code is used
+    pk: int | None = None
+
+
+def customer_pk(customer) -> int:
+    """The id of a row's customer: an existing customer's id, or a NewCustomer's once created."""
+    return customer.pk if isinstance(customer, NewCustomer) else customer
 
 
 def chunks(items: list, size: int = BATCH) -> Iterable[list]:
@@ -168,6 +199,12 @@ class Importer:
         self._customer_names: dict[str, list[tuple[int, str]]] | None = None
         self._synonyms: dict[str, dict[str, str]] = {}
         self._currencies: dict[str, str] = {}
+        order = self.options.get("date_order")
+        self.date_choice: str | None = order if order in datetext.ORDERS else None
+        self._vote: datetext.OrderVote | None = None
+        self._year_last: dict[str, str] = {}
+        self.create_customers = self.kind.creates_customers and bool(self.options.get("create_customers"))
+        self.new_customers: dict[str, NewCustomer] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -238,7 +275,7 @@ class Importer:
             if f.type == "money":
                 return parse_money(value, currency=currency)
             if f.type == "date":
-                return parse_date(value)
+                return self.read_date(value)
             if f.type == "int":
                 return parse_int(value)
             if f.type == "choice":  # the synonym table once per field, not once per cell (~1 ms each)
@@ -250,6 +287,74 @@ class Importer:
             self.problem(line, f.name, value, exc.reason)
             return BAD
         raise ValueError(f.type)  # pragma: no cover
+
+    # ------------------------------------------------------------ dates written year last (1/26/2013)
+
+    def date_vote(self) -> datetext.OrderVote:
+        """What the year-last dates of every mapped date column show, counted on first need (one more
+        pass over the file, only for files that have such dates)."""
+        if self._vote is None:
+            vote = datetext.OrderVote()
+            cols = [(self.col[f.name], self.column(f.name)) for f in self.kind.fields
+                    if f.type == "date" and f.name in self.col]
+            for line, cells in self.table.rows():
+                for i, column in cols:
+                    value = cells[i] if i < len(cells) else None
+                    if isinstance(value, str) and value:
+                        vote.add(line, column, normalise(value))
+            self._vote = vote
+        return self._vote
+
+    @property
+    def date_order(self) -> str | None:
+        """The user's choice, else the order the file's dates prove (None: undecided)."""
+        return self.date_choice or self.date_vote().order
+
+    def read_date(self, value):
+        """A date cell; year-last values in the file's order, and one that proves the order the rest of
+        the file outvotes is refused (a file must use one order)."""
+        if not isinstance(value, str):
+            return parse_date(value)
+        kind = self._year_last.get(value)
+        if kind is None:
+            text = normalise(value)
+            kind = self._year_last[value] = self.date_vote().kind(text) if datetext.year_last_parts(text) else ""
+        if not kind:
+            return parse_date(value)
+        if self.date_choice is None and kind in datetext.ORDERS and self.date_vote().outvoted(kind):
+            other = datetext.DMY if kind == datetext.MDY else datetext.MDY
+            line, _column, example = self.date_vote().first[other]
+            if kind == datetext.MDY:
+                reason = _("%(value)s can only be month first (%(date)s), but other dates in this file are day first "
+                           "(line %(line)d: %(other)s): correct the dates so that the file uses one order.")
+            else:
+                reason = _("%(value)s can only be day first (%(date)s), but other dates in this file are month first "
+                           "(line %(line)d: %(other)s): correct the dates so that the file uses one order.")
+            raise CellError(reason % {"value": value.strip(), "date": long_date(parse_date(value, order=kind)),
+                                      "line": line, "other": example})
+        return parse_date(value, order=self.date_order)
+
+    def date_findings(self) -> None:
+        """Record how the file's year-last dates were read; all of them ambiguous and no order chosen is a
+        file problem besides each row's."""
+        vote = self._vote
+        if vote is None:
+            if self.date_choice:
+                self.preview.date_reading = {"order": self.date_choice, "chosen": True}
+            return
+        order = self.date_order
+        example = vote.first.get(order) if order else None
+        self.preview.date_reading = {
+            "order": order or "", "chosen": bool(self.date_choice), "mdy": vote.proofs[datetext.MDY],
+            "dmy": vote.proofs[datetext.DMY], "ambiguous": vote.ambiguous,
+            **({"line": example[0], "column": example[1], "value": example[2]} if example else {}),
+        }
+        if order is None and vote.ambiguous and vote.first_ambiguous:
+            line, column, text = vote.first_ambiguous
+            self.preview.file_problems.append(Problem(
+                self.table.header_line, column, text,
+                _("Dates such as %(value)s (line %(line)d) could be month first or day first, and no date in this "
+                  "file shows which: choose the date order of the file.") % {"value": text, "line": line}))
 
     def parse_row(self, line: int, cells: list, *, skip: tuple[str, ...] = ()) -> dict | None:
         rec, bad = {}, False
@@ -293,13 +398,24 @@ class Importer:
             return None
         return customer, rec, amount
 
-    def resolve_customer(self, line: int, cells: list) -> tuple[int, str] | None:
+    def resolve_customer(self, line: int, cells: list) -> tuple[int | NewCustomer, str] | None:
+        """(customer id, currency) of the row's customer, or (NewCustomer, currency) when the user chose to
+        create the customers the file names; None after a problem (reported)."""
         code_raw = self.raw(cells, "customer_code")
         code = cell_text(code_raw)
         if code:
             found = self.customers().get(code)
             if found is None:
-                self.problem(line, "customer_code", code_raw, _("Unknown customer code (or a customer you cannot see)."))
+                if self.create_customers:
+                    return self.new_customer(line, cells, code_raw)
+                if self.kind.creates_customers:
+                    self.problem(line, "customer_code", code_raw, _(
+                        "Unknown customer code (or a customer you cannot see). To create the customers of the file "
+                        "as they are imported, choose “Create customers that do not exist yet” (command line: "
+                        "--create-customers)."))
+                else:
+                    self.problem(line, "customer_code", code_raw,
+                                 _("Unknown customer code (or a customer you cannot see)."))
             return found
         name = cell_text(self.raw(cells, "customer_name"))
         if not name:
@@ -309,10 +425,72 @@ class Importer:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            self.problem(line, "customer_name", name, _("Unknown customer name (or a customer you cannot see)."))
+            if self.create_customers:
+                self.problem(line, "customer_name", name, _("Unknown customer name: new customers need a customer "
+                                                            "code column."))
+            else:
+                self.problem(line, "customer_name", name, _("Unknown customer name (or a customer you cannot see)."))
         else:
             self.problem(line, "customer_name", name, _("Several customers have this name: add a customer code column."))
         return None
+
+    def new_customer(self, line: int, cells: list, code_raw) -> tuple[NewCustomer, str] | None:
+        """The customer a row names by an unknown code, planned for creation (first row: code, name,
+        currency); a later row naming it otherwise is a problem."""
+        try:
+            code = parse_text(code_raw, max_length=Customer._meta.get_field("code").max_length)
+            name = parse_text(self.raw(cells, "customer_name"), max_length=Customer._meta.get_field("name").max_length)
+        except CellError as exc:
+            self.problem(line, "customer_code", code_raw, exc.reason)
+            return None
+        pending = self.new_customers.get(code)
+        if pending is None:
+            currency_text = cell_text(self.raw(cells, "currency"))
+            try:
+                currency = parse_currency(currency_text) if currency_text else self.company.base_currency
+            except CellError as exc:
+                self.problem(line, "currency", currency_text, exc.reason)
+                return None
+            pending = self.new_customers[code] = NewCustomer(code=code, name=name or code, currency=currency,
+                                                             line=line, named=bool(name))
+            if not name:
+                self.warn(line, "customer_code", code, _(
+                    "Customer %(code)s is new and the file gives no name for it: it is created with its code as its "
+                    "name; rename it afterwards.") % {"code": code})
+        elif name and name != pending.name:
+            self.problem(line, "customer_name", name, _(
+                "Line %(line)d names the new customer %(code)s “%(name)s”: one customer code needs one name.")
+                % {"line": pending.line, "code": code, "name": pending.name})
+            return None
+        return pending, pending.currency
+
+    def check_new_customers(self) -> None:
+        """Codes planned for creation that a customer the actor cannot see already has, and the right to
+        create customers at all."""
+        if not self.new_customers:
+            return
+        if not self.actor.can("customer.edit"):
+            self.preview.file_problems.append(Problem(
+                self.table.header_line, self.column("customer_code"), "",
+                _("You are not allowed to create customers: import the customers first, or ask someone who may.")))
+        for chunk in chunks(sorted(self.new_customers)):
+            for code in Customer.objects.filter(company=self.company, code__in=chunk).values_list("code", flat=True):
+                pending = self.new_customers.pop(code)
+                self.problem(pending.line, "customer_code", code,
+                             _("This code belongs to a customer you cannot see."))
+        self.preview.new_customers = len(self.new_customers)
+
+    def create_new_customers(self) -> None:
+        """Inside the commit's transaction, before any row: create the planned customers (audited by the
+        customers' service), in code order."""
+        for pending in sorted(self.new_customers.values(), key=lambda c: c.code):
+            try:
+                customer = inner(customer_services.create_customer)(
+                    company=self.company, actor=self.actor, code=pending.code, name=pending.name,
+                    currency=pending.currency, channel="import")
+            except DomainError as exc:
+                raise CommitFailed(Problem(pending.line, self.column("customer_code"), pending.code, exc)) from exc
+            pending.pk = customer.pk
 
     def row_currency(self, line: int, cells: list, customer_currency: str) -> str | None:
         text = cell_text(self.raw(cells, "currency"))
@@ -387,6 +565,8 @@ class Importer:
             if n % 2000 == 0:
                 self.progress("checking", n, 0)
         self.preview.total_rows = n
+        self.date_findings()
+        self.check_new_customers()
         self.finish()
         self.preview.file_problems.extend(self.unknown_terms_problems())
         for op in self.ops:
@@ -409,11 +589,12 @@ class Importer:
         size = self.batch_size
         try:
             with transaction.atomic(durable=True), _large_page_cache():
-                self.lock(todo)
                 try:  # terms the user chose to create, before the rows that use them
                     self.terms_index.create_pending(actor=self.actor, create=inner(customer_services.create_payment_term))
                 except DomainError as exc:
                     raise CommitFailed(Problem(0, self.column("payment_term"), "", str(exc))) from exc
+                self.create_new_customers()
+                self.lock(todo)
                 for start in range(0, len(todo), size):
                     batch = todo[start : start + size]
                     try:
@@ -472,4 +653,5 @@ def bad_row_cells(table: Table, lines: set[int], limit: int = 20000) -> dict[str
     return out
 
 
-__all__ = ["SOURCE", "CommitFailed", "Importer", "Op", "Preview", "Problem", "bad_row_cells", "inner"]
+__all__ = ["SOURCE", "CommitFailed", "Importer", "NewCustomer", "Op", "Preview", "Problem", "bad_row_cells",
+           "customer_pk", "inner"]

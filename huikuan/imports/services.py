@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from huikuan.common import audit, texts
+from huikuan.common import audit, datetext, texts
 from huikuan.common.dbstats import analyze
 from huikuan.common.errors import DomainError, NotAllowed
 from huikuan.common.headers import header_key
@@ -235,6 +235,7 @@ def _store(job: ImportJob, preview: Preview, table, *, status: str) -> None:
     job.warning_rows = preview.warning_lines
     job.unknown_terms = preview.unknown_terms
     job.due_date_conflicts = preview.due_date_conflicts
+    job.findings = {"dates": preview.date_reading, "new_customers": preview.new_customers}
     # the original cells of every line the report lists: problems and warnings
     lines = {p.line for p in preview.problems} | {p.line for p in preview.warnings}
     job.bad_rows = bad_row_cells(table, lines) if lines else {}
@@ -329,11 +330,15 @@ def commit_job(*, job_id: int, actor=None, dry_run: bool = False, on_progress=No
     return job
 
 
-def set_options(*, job: ImportJob, actor, terms: dict[str, str] | None = None, due_dates: str | None = None) -> ImportJob:
+def set_options(*, job: ImportJob, actor, terms: dict[str, str] | None = None, due_dates: str | None = None,
+                date_order: str | None = None, create_customers: bool | None = None) -> ImportJob:
     """Record the user's decisions for this file and check it again.
 
     ``terms``: {spelling as in the file: "create" or the code of existing terms} — "" leaves it undecided;
-    ``due_dates``: "file" (keep the file's due dates) or "terms" (derive the schedule from the terms).
+    ``due_dates``: "file" (keep the file's due dates) or "terms" (derive the schedule from the terms);
+    ``date_order``: how year-last dates such as 1/2/2013 read — "mdy", "dmy", or "" (as the file shows);
+    ``create_customers``: create the customers the file names and the company does not have (history and
+    documents).
     """
     _require(actor, job.kind)
     if job.is_active or job.status == JobStatus.DONE:
@@ -352,6 +357,18 @@ def set_options(*, job: ImportJob, actor, terms: dict[str, str] | None = None, d
         if due_dates not in ("file", "terms"):
             raise FileRejected(_("Choose the file's due dates or the terms' schedule."))
         options["due_dates"] = due_dates
+    if date_order is not None:
+        if date_order not in ("", *datetext.ORDERS):
+            raise FileRejected(_("Choose month first, day first, or as the file shows."))
+        if date_order:
+            options["date_order"] = date_order
+        else:
+            options.pop("date_order", None)
+    if create_customers is not None:
+        if create_customers:
+            options["create_customers"] = True
+        else:
+            options.pop("create_customers", None)
     job.options = options
     job.save(update_fields=["options", "updated_at"])
     return preview_job(job=job, actor=actor)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from huikuan.common import texts
+from huikuan.common import datetext, texts
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.listing import Sorting, date_range
@@ -21,6 +21,7 @@ from huikuan.customers.models import PaymentTerm
 from . import services
 from .kinds import KINDS, PRESETS
 from .models import ImportJob, ImportKind, JobStatus, MappingProfile
+from .parsing import normalise
 from .spreadsheets import error_report_response, template_response
 
 PREVIEW_LIMIT = 500
@@ -130,12 +131,29 @@ def _detail_context(request, job, **extra):
     field_of = {header: kind.field(name) for name, header in job.mapping.items()}
     samples = [{"header": h, "values": job.samples.get(h, []), "field": field_of.get(h)} for h in job.headers if h]
     terms = PaymentTerm.objects.filter(company=job.company, active=True).order_by("code") if job.unknown_terms else []
+    dates = (job.findings or {}).get("dates") or {}
     return {
         "nav": "imports", "job": job, "kind": kind, "fields": fields, "profiles": profiles, "samples": samples,
+        "dates": dates, "dates_matter": bool(dates) or _year_last_samples(job, kind),
+        "can_create_customers": kind.creates_customers and request.user.can("customer.edit"),
+        "new_customers": (job.findings or {}).get("new_customers") or 0,
         "terms": terms, "warnings": _shown(job.warnings[:PREVIEW_LIMIT]), "more_warnings": max(0, len(job.warnings) - PREVIEW_LIMIT),
         "errors": _shown(job.errors[:PREVIEW_LIMIT]), "more_errors": max(0, len(job.errors) - PREVIEW_LIMIT),
         "progress": services.live_progress(job), **extra,
     }
+
+
+def _year_last_samples(job, kind) -> bool:
+    """Whether a mapped date column's sample values are written year last (1/26/2013): then the mapping
+    step offers the date order."""
+    for name, header in job.mapping.items():
+        try:
+            is_date = kind.field(name).type == "date"
+        except KeyError:
+            continue
+        if is_date and any(datetext.year_last_parts(normalise(v)) for v in job.samples.get(header, [])):
+            return True
+    return False
 
 
 @login_required
@@ -180,7 +198,12 @@ def job_detail(request, pk):
             except DomainError as exc:
                 return render(request, "imports/job.html", _detail_context(request, job, form_error=str(exc)),
                               status=422)
-        services.preview_job(job=job, actor=request.user)
+        create = bool(request.POST.get("create_customers")) if KINDS[job.kind].creates_customers else None
+        try:
+            services.set_options(job=job, actor=request.user, date_order=request.POST.get("date_order"),
+                                 create_customers=create)
+        except DomainError as exc:
+            return render(request, "imports/job.html", _detail_context(request, job, form_error=str(exc)), status=422)
         status = 200 if job.status == JobStatus.READY else 422
         return render(request, "imports/job.html", _detail_context(request, job), status=status)
     return render(request, "imports/job.html", _detail_context(request, job))

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.common import datetext
 from huikuan.common.errors import DomainError
 
 
@@ -113,11 +114,14 @@ def parse_amount(value, *, what: str = "") -> Decimal | None:
     return -amount if negative else amount
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
+def parse_day(value, order: str | None = None) -> dt.date | None:
+    """A date cell (date, datetime, '2026-03-02', '2026/3/2 10:11:12', '20260302', '2026年3月2日', and
+    what foreign banks export: '02/03/2026', '3/2/2026', '2 Mar 2026').
 
-
-def parse_day(value) -> dt.date | None:
-    """A date cell (date, datetime, '2026-03-02', '2026/3/2 10:11:12', '20260302', '2026年3月2日')."""
+    Read by ``common.datetext``, the grammar the imports use: year-last numeric dates in ``order``
+    (``datetext.MDY`` / ``DMY``, the statement's own, see ``date_order``); without one, a value that could
+    be two dates raises ``datetext.AmbiguousDate``. Every failure is a ``ValueError``.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -127,13 +131,22 @@ def parse_day(value) -> dt.date | None:
     text = clean_text(value)
     if not text:
         return None
-    head = text.split(" ")[0].split("T")[0]
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(head, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+    try:
+        return datetext.read(text, order)
+    except datetext.NotADate:
+        head = text.split(" ")[0].split("T")[0]  # a time or zone the grammar does not know
+        if head == text:
+            raise
+        return datetext.read(head, order)
+
+
+def date_order(values) -> str | None:
+    """The order (MDY / DMY) a statement's year-last dates show, by majority; None when none shows one."""
+    vote = datetext.OrderVote()
+    for value in values:
+        if isinstance(value, str) and value:
+            vote.add(0, "", clean_text(value))
+    return vote.order
 
 
 def dedupe_keys(lines: list[ParsedLine]) -> list[tuple[str, int]]:
@@ -158,3 +171,5 @@ def refuse(message) -> StatementError:
 
 
 BAD_CELL = _("Line %(line)s: %(column)s “%(value)s” is not a valid %(what)s.")
+AMBIGUOUS_DATE = _("Line %(line)s: %(column)s “%(value)s” could be month first or day first, and no date of the "
+                   "statement shows which.")

@@ -26,10 +26,21 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huikuan.common import datetext
 from huikuan.common import headers as common_headers
 from huikuan.common.headers import header_key
 
-from .base import BAD_CELL, ParsedLine, ParsedStatement, StatementError, clean_text, parse_amount, parse_day
+from .base import (
+    AMBIGUOUS_DATE,
+    BAD_CELL,
+    ParsedLine,
+    ParsedStatement,
+    StatementError,
+    clean_text,
+    date_order,
+    parse_amount,
+    parse_day,
+)
 from .reading import check_size, read_rows  # noqa: F401
 
 HEADER_SCAN_ROWS = 40
@@ -168,6 +179,7 @@ def parse_rows(rows, profile: Profile) -> ParsedStatement:
         i = where.get(name)
         return cells[i] if i is not None and i < len(cells) else ""
 
+    order = date_order(cell(cells, "date") for _line, cells in rows[idx + 1:])  # 1/2/2026: the file's own order
     for line, cells in rows[idx + 1:]:
         first = clean_text(cells[0]) if cells else ""
         raw_date = cell(cells, "date")
@@ -178,7 +190,11 @@ def parse_rows(rows, profile: Profile) -> ParsedStatement:
                                             "what": _("date")})
             continue
         try:
-            day = parse_day(raw_date)
+            day = parse_day(raw_date, order)
+        except datetext.AmbiguousDate:
+            problems.append(AMBIGUOUS_DATE % {"line": line, "column": _label(profile, "date"),
+                                              "value": clean_text(raw_date)})
+            continue
         except ValueError:
             problems.append(BAD_CELL % {"line": line, "column": _label(profile, "date"), "value": clean_text(raw_date),
                                         "what": _("date")})
@@ -492,11 +508,16 @@ def guess_mapping(headers: list[str], samples: dict | None = None) -> dict[str, 
                 break
     samples = samples or {}
 
-    def _all_dates(values) -> bool:
+    def _date(value) -> bool:
         try:
-            return bool(values) and all(parse_day(v) for v in values)
+            return bool(parse_day(value))
+        except datetext.AmbiguousDate:  # a date either way
+            return True
         except ValueError:
             return False
+
+    def _all_dates(values) -> bool:
+        return bool(values) and all(_date(v) for v in values)
 
     free = [h for h in headers if h and h not in taken]
     if "date" not in out:

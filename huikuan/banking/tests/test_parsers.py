@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 
 from huikuan.banking.parsers import StatementError, dedupe_keys, parse_file
 from huikuan.banking.parsers.base import ParsedLine, parse_amount, parse_day
@@ -97,6 +98,21 @@ def test_dates():
     assert parse_day("２０２６-０３-０２ 10:00") == dt.date(2026, 3, 2)
     with pytest.raises(ValueError):
         parse_day("32/13/2026")
+
+
+def test_year_last_dates_read_in_the_statements_own_order(write):
+    """The imports' date grammar (common.datetext): a foreign bank's 3/15/2026 proves month first, so its
+    3/2/2026 is 2 March; a statement whose every date reads both ways is refused naming the line."""
+    path = write("us.csv", "交易日期,借方发生额,贷方发生额,对方户名\n3/2/2026,,100,甲\n3/15/2026,,50,乙\n")
+    assert [ln.date for ln in parse_file(path, "us.csv").lines] == [dt.date(2026, 3, 2), dt.date(2026, 3, 15)]
+    path = write("eu.csv", "交易日期,借方发生额,贷方发生额,对方户名\n3/2/2026,,100,甲\n15.03.2026,,50,乙\n")
+    assert [ln.date for ln in parse_file(path, "eu.csv").lines] == [dt.date(2026, 2, 3), dt.date(2026, 3, 15)]
+    path = write("amb.csv", "交易日期,借方发生额,贷方发生额,对方户名\n3/2/2026,,100,甲\n4/5/2026,,50,乙\n")
+    with pytest.raises(StatementError) as exc, translation.override("en"):
+        parse_file(path, "amb.csv")
+    with translation.override("en"):
+        assert "Line 2: " in str(exc.value.message) and "could be month first or day first" in str(exc.value.message)
+    assert parse_day("2 Mar 2026") == dt.date(2026, 3, 2)
 
 
 def test_forced_profile_with_missing_columns_lists_them(write):

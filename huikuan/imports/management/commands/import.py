@@ -1,11 +1,18 @@
 """`huikuan import KIND FILE [--map "列名=field"]… [--ignore "列名"]… [--profile NAME] [--preset P]
-[--terms "月结45天=create"]… [--due-dates file|terms] [--company CODE] [--user NAME] [--commit] [--dry-run]`
+[--terms "月结45天=create"]… [--due-dates file|terms] [--date-order mdy|dmy] [--create-customers]
+[--company CODE] [--user NAME] [--commit] [--dry-run]`
 
 Columns are matched to fields automatically (known Chinese/English names); ``--map`` gives a column
 to a field (by code such as ``total`` or by label such as 金额), ``--ignore`` leaves a column out.
 ``--profile NAME`` reuses a saved mapping, or, together with ``--map``/``--ignore``, saves this one
 under NAME. Terms spellings the install does not have are listed; ``--terms "TEXT=create"`` creates
 them (their meaning is printed first), ``--terms "TEXT=CODE"`` uses existing terms.
+
+Dates written year last (1/26/2013, 26.01.2013) are read in the order the file's own dates show (a
+value above 12 in the first or second place); when every such date could be read both ways
+(1/2/2013), ``--date-order mdy`` (month first, US) or ``--date-order dmy`` (day first) says which.
+``--create-customers`` (history and documents) creates the customers whose codes the company does not
+have, from the row's code and name, in the same all-or-nothing transaction.
 
 Without --commit (or with --dry-run) the file is only checked: every bad row is printed with its
 line, column, value and reason, and nothing is written. With --commit the whole file is written in
@@ -26,6 +33,8 @@ from huikuan.imports.models import JobStatus
 from huikuan.imports.parsing import choice_key
 from huikuan.imports.services import commit_job, create_job, preview_job
 
+ORDER_WORDS = {"mdy": "month first (month/day/year)", "dmy": "day first (day/month/year)"}
+
 
 class Command(BaseCommand):
     help = "Import customers, contacts, documents, payments, opening balances or fapiao from CSV/XLSX/XLS."
@@ -43,6 +52,12 @@ class Command(BaseCommand):
                             help="what unknown payment terms in the file mean: create them, or use existing terms; repeatable")
         parser.add_argument("--due-dates", choices=["file", "terms"], default=None,
                             help="when the file's due dates disagree with the terms: keep the file's or use the terms' schedule")
+        parser.add_argument("--date-order", choices=["mdy", "dmy"], default=None,
+                            help="how year-last dates such as 1/2/2013 read: mdy = month first (US), dmy = day first; "
+                                 "needed only when no date of the file shows it")
+        parser.add_argument("--create-customers", action="store_true",
+                            help="history and documents: create the customers the file names and the company does "
+                                 "not have yet (from the code and name columns)")
         parser.add_argument("--preset", default="", choices=["", *PRESETS], help="column names of a typical export")
         parser.add_argument("--company", default="", help="company code (default: the only one)")
         parser.add_argument("--user", default="", help="who imports (default: the first active administrator)")
@@ -66,9 +81,15 @@ class Command(BaseCommand):
                                  chunks=iter(lambda: fh.read(1024 * 1024), b""), size=path.stat().st_size,
                                  profile_name=profile, preset=preset, overrides=overrides, ignore=opts["ignore"],
                                  save_profile_as=profile if (overrides or opts["ignore"]) else "")
-            if terms or opts["due_dates"]:
-                job.options = {"terms": {choice_key(k): v for k, v in terms.items()},
-                               **({"due_dates": opts["due_dates"]} if opts["due_dates"] else {})}
+            if opts["create_customers"] and not KINDS[kind].creates_customers:
+                raise CommandError("--create-customers applies to: "
+                                   + ", ".join(code for code, k in KINDS.items() if k.creates_customers))
+            options = {"terms": {choice_key(k): v for k, v in terms.items()},
+                       **({"due_dates": opts["due_dates"]} if opts["due_dates"] else {}),
+                       **({"date_order": opts["date_order"]} if opts["date_order"] else {}),
+                       **({"create_customers": True} if opts["create_customers"] else {})}
+            if any(options.values()):
+                job.options = options
                 job.save(update_fields=["options"])
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
@@ -137,8 +158,16 @@ class Command(BaseCommand):
             meaning = f"would be created as {u['code']}: {u['meaning']}" if u["code"] else "cannot be read; map it to a code"
             self.stdout.write(f"unknown terms “{u['text']}” ({u['rows']} rows) — {meaning}; "
                               f"--terms \"{u['text']}=create\" or --terms \"{u['text']}=CODE\"")
+        dates = (job.findings or {}).get("dates") or {}
+        if dates.get("order"):
+            how = "as chosen (--date-order)" if dates.get("chosen") else (
+                f"as the file shows (line {dates['line']} [{dates.get('column', '')}]: {dates['value']})" if dates.get("line") else "")
+            self.stdout.write(f"dates written year last read {ORDER_WORDS[dates['order']]} {how}".rstrip())
         summary = (f"{job.total_rows} rows, {job.error_rows} with problems, {job.warning_rows} with warnings; "
                    f"{job.created_count} new, {job.updated_count} changed, {job.unchanged_count} unchanged")
+        new_customers = (job.findings or {}).get("new_customers") or 0
+        if new_customers:
+            summary += f"; {new_customers} new customer{'s' if new_customers != 1 else ''}"
         self.stdout.write(summary)
         if job.status == JobStatus.DONE:
             self.stdout.write(self.style.SUCCESS("imported"))
