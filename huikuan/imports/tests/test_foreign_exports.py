@@ -192,7 +192,7 @@ def test_new_customer_names_from_the_file_and_bad_rows_reported_row_by_row(tmp_p
     head = ["客户编码", "客户名称", "单据编号", "单据日期", "到期日", "金额", "收款日期"]
     rows = [head,
             ["N1", "新客户甲", "H1", "26-Jan-2024", "Feb 25, 2024", "100.00", "2024/3/1"],   # 2 fine, creates N1
-            ["N1", "新客户甲", "H2", "1/2/2024", "2/2/2024", "50.00", "3/3/2024"],           # 3 ambiguous dates
+            ["N1", "新客户甲", "H2", "1/2/2024", "2/3/2024", "50.00", "3/4/2024"],           # 3 ambiguous dates
             ["N1", "别的名字", "H3", "2024-01-05", "2024-02-04", "10.00", "2024-03-01"],     # 4 another name for N1
             ["C001", "", "H4", "2024-01-05", "2024-02-04", "10.00", "2024-03-01"]]          # 5 existing customer
     with translation.override("en"):
