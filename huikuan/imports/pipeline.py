@@ -149,6 +149,21 @@ def customer_pk(customer) -> int:
     return customer.pk if isinstance(customer, NewCustomer) else customer
 
 
+def vote_dates(table: Table, cols: list[tuple[int, str]]) -> datetext.OrderVote:
+    """Count what the year-last dates of the columns ``cols`` ((index, name)) show, in one pass."""
+    vote = datetext.OrderVote()
+    texts_seen: dict[str, str] = {}  # raw cell → normalised text (a file repeats a few hundred dates)
+    for line, cells in table.rows():
+        for i, column in cols:
+            value = cells[i] if i < len(cells) else None
+            if isinstance(value, str) and value:
+                text = texts_seen.get(value)
+                if text is None:
+                    text = texts_seen[value] = normalise(value)
+                vote.add(line, column, text)
+    return vote
+
+
 def chunks(items: list, size: int = BATCH) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -294,15 +309,9 @@ class Importer:
         """What the year-last dates of every mapped date column show, counted on first need (one more
         pass over the file, only for files that have such dates)."""
         if self._vote is None:
-            vote = datetext.OrderVote()
             cols = [(self.col[f.name], self.column(f.name)) for f in self.kind.fields
                     if f.type == "date" and f.name in self.col]
-            for line, cells in self.table.rows():
-                for i, column in cols:
-                    value = cells[i] if i < len(cells) else None
-                    if isinstance(value, str) and value:
-                        vote.add(line, column, normalise(value))
-            self._vote = vote
+            self._vote = vote_dates(self.table, cols)
         return self._vote
 
     @property
