@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -477,18 +478,13 @@ def streamed_report(sql: str, params: list, *, floor: int | None, as_of: dt.date
     n = len(buckets)
     raw: list[tuple] = []
     rows: list[AgingRow] = []
-    keep = raw.append
     with bulk_objects():
-        chunk: list[tuple] = []
-        for r in stream(sql, params):
-            if floor is not None and (r[2 + n] or 0) < floor:
-                continue
-            keep(r)
-            chunk.append(r)
-            if len(chunk) == STREAM_ROWS:
-                rows += row_objects(chunk, n)
-                chunk = []
-        rows += row_objects(chunk, n)
+        arriving = stream(sql, params)
+        while chunk := list(itertools.islice(arriving, STREAM_ROWS)):  # a chunk at a time, no Python step per row
+            if floor is not None:
+                chunk = [r for r in chunk if (r[2 + n] or 0) >= floor]
+            raw += chunk
+            rows += row_objects(chunk, n)
         order = sorted(range(len(raw)), key=[(-(r[2 + n] or 0), r[0]) for r in raw].__getitem__)
         cols = list(zip(*raw, strict=True)) or [()] * (n + 4)
         totals = tuple(from_minor(sum(filter(None, cols[2 + i]))) for i in range(n))
