@@ -20,7 +20,6 @@ from huikuan.ledger.aging import (
     bulk_objects,
     fetch,
     grouped_sql,
-    streamed_report,
     whole_report,
 )
 
@@ -89,14 +88,14 @@ def assemble(rows_sql: str, params: list, *, as_of: dt.date, group_by: str, min_
 
 
 def _whole(rows_sql: str, params: list, *, as_of: dt.date, basis: str, buckets) -> AgingReport:
-    """Every customer's row (the full report: XLSX, API without a page size) in one statement with its label,
-    streamed (``ledger.aging.streamed_report``: rows made while the server computes, ordered in Python): the count and
-    totals are added up from the integers already fetched instead of a second pass, and the labels come joined
-    rather than as a 100,000-id ``IN`` list."""
-    return streamed_report(
-        f"SELECT r.k, c.code || ' ' || c.name, {', '.join(f'r.b{i}' for i in range(N))}, r.total, r.disputed "
-        f"FROM ({rows_sql}) r LEFT JOIN {Customer._meta.db_table} c ON c.id = r.k", params,
-        floor=None, as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets)
+    """Every customer's row (the full report: XLSX, API without a page size) in one statement with its label:
+    the count and totals are added up here from the integers already fetched instead of a second pass, and
+    the labels come joined rather than as a 100,000-id ``IN`` list."""
+    with bulk_objects():
+        raw = fetch(f"SELECT r.k, c.code || ' ' || c.name, {', '.join(f'r.b{i}' for i in range(N))}, r.total, "
+                    f"r.disputed FROM ({rows_sql}) r LEFT JOIN {Customer._meta.db_table} c ON c.id = r.k "
+                    f"ORDER BY r.total DESC, r.k", params)
+        return whole_report(raw, as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets)
 
 
 def live_page(*, user, company, as_of: dt.date, min_total: Decimal | None, offset: int,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -219,39 +218,6 @@ def fetch(sql: str, params: list) -> list[tuple]:
         return cur.fetchall()
 
 
-STREAM_ROWS = 2000  # rows a chunk of a streamed statement (PostgreSQL)
-
-
-def stream(sql: str, params: list, *, size: int = STREAM_ROWS):
-    """The rows of one statement as the server sends them: on PostgreSQL psycopg's chunked stream (libpq 17+), so the
-    caller turns the first rows into objects while the server is still computing the next ones — two processes on
-    two cores instead of one after the other (the full aging report: ~100,000 rows, docs/PERFORMANCE.md). Logged and
-    wrapped like ``cursor.execute`` (query-count assertions, execute wrappers, Django's database errors). SQLite
-    runs in this process anyway: its rows are fetched in chunks. Consume it to the end before the next statement."""
-    with connection.cursor() as cur:
-        if connection.vendor != "postgresql":
-            cur.execute(sql, params)
-            while chunk := cur.fetchmany(size):
-                yield from chunk
-            return
-
-        def start(sql, params, *_args):
-            connection.validate_no_broken_transaction()
-            with connection.wrap_database_errors:
-                rows = cur.cursor.stream(sql, params, size=size)
-                first = next(rows, None)  # the statement is sent and its first chunk read here, inside the wrappers
-            return first, rows
-
-        logged = getattr(cur, "debug_sql", None)  # CursorDebugWrapper: DEBUG or a query-count assertion
-        with logged(sql, params) if logged else contextlib.nullcontext():
-            first, rows = cur._execute_with_wrappers(sql, params, many=False, executor=start)
-        if first is None:
-            return
-        yield first
-        with connection.wrap_database_errors:
-            yield from rows
-
-
 _GROUP_SQL = {
     # grouped on the instalment's own column; labels are read for the shown page only (_labels)
     "customer": ("t.customer_id", None, ""),
@@ -407,12 +373,12 @@ def aging_report(
         cols = ", ".join(f"g.b{i}" for i in range(n))
         sql = (f"SELECT g.k, c.code || ' ' || c.name, {cols}, g.total, g.disputed FROM ({sql}) g "
                f"LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k")
-        return streamed_report(sql, params, floor=floor, as_of=as_of, basis=basis, scheme=scheme, group_by=group_by,
-                               buckets=buckets)
     with bulk_objects():
         raw = fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params)  # integers (minor units): cheap to total before any Decimal
         if floor is not None:
             raw = [r for r in raw if (r[2 + n] or 0) >= floor]
+        if whole:
+            return whole_report(raw, as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets)
     totals = tuple(from_minor(sum((r[2 + i] or 0) for r in raw)) for i in range(n))
     page = raw[offset: None if limit is None else offset + limit]
     labels = _labels(group_by, [r[0] for r in page])
@@ -467,30 +433,6 @@ def row_objects(raw, n: int) -> list[AgingRow]:
         row.__dict__.update(key=r[0], label=r[1] or "", buckets=v[:n], total=v[n], extra={}, disputed=v[n + 1])
         add(row)
     return rows
-
-
-def streamed_report(sql: str, params: list, *, floor: int | None, as_of: dt.date, basis: str, scheme: str,
-                    group_by: str, buckets: list[Bucket]) -> AgingReport:
-    """``whole_report`` of the rows of ``sql`` — (key, label, bucket sums…, total, disputed) in minor units, in any
-    order — streamed (``stream``): each chunk becomes rows while the server computes the next, then they are put
-    in the report's order (total descending, then key) in Python by their integer totals. ``floor``: rows whose
-    total (minor units) is below it are left out."""
-    n = len(buckets)
-    raw: list[tuple] = []
-    rows: list[AgingRow] = []
-    with bulk_objects():
-        arriving = stream(sql, params)
-        while chunk := list(itertools.islice(arriving, STREAM_ROWS)):  # a chunk at a time, no Python step per row
-            if floor is not None:
-                chunk = [r for r in chunk if (r[2 + n] or 0) >= floor]
-            raw += chunk
-            rows += row_objects(chunk, n)
-        order = sorted(range(len(raw)), key=[(-(r[2 + n] or 0), r[0]) for r in raw].__getitem__)
-        cols = list(zip(*raw, strict=True)) or [()] * (n + 4)
-        totals = tuple(from_minor(sum(filter(None, cols[2 + i]))) for i in range(n))
-        return AgingReport(as_of=as_of, basis=basis, scheme=scheme, group_by=group_by, buckets=buckets,
-                           rows=[rows[i] for i in order], totals=totals, total=sum(totals, ZERO), row_count=len(raw),
-                           disputed=from_minor(sum(filter(None, cols[3 + n]))))
 
 
 def _labels(group_by: str, keys: list) -> dict:

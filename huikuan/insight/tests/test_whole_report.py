@@ -82,7 +82,7 @@ def test_whole_report_is_one_statement_and_equals_the_live_one(
 def test_live_whole_report_reads_labels_in_the_same_statement(
     many, company, finance, django_assert_num_queries
 ):
-    with django_assert_num_queries(1):  # streamed, and still counted
+    with django_assert_num_queries(1):
         rep = aging_report(user=finance, company=company, as_of=X - dt.timedelta(days=3))
     page = aging_report(user=finance, company=company, as_of=X - dt.timedelta(days=3), limit=len(many))
     assert _rows(rep) == _rows(page) and rep.totals == page.totals and rep.row_count == len(many)
@@ -122,26 +122,3 @@ def test_rows_made_at_once_equal_the_dataclass_rows():
         made[0].total = ZERO
     assert replace(made[0], extra={"financed": ZERO}).extra == {"financed": ZERO}
 
-
-def test_streamed_rows_come_in_the_reports_order(company):
-    """The full report's rows arrive in any order (streamed) and are ordered in Python: total descending, then
-    key — ties included — the same as the SQL ``ORDER BY`` of the paged report; totals added up as integers."""
-    from huikuan.ledger.aging import STREAM_ROWS, buckets_for, streamed_report, whole_report
-
-    buckets = buckets_for(as_of=X)[0]
-    rnd = random.Random(3)
-    raw = []
-    for k in rnd.sample(range(1, 10**6), STREAM_ROWS * 2 + 17):  # more than one chunk
-        b = [rnd.choice([0, 0, rnd.randrange(-500, 10**7)]) for _ in range(6)]
-        total = sum(b) if rnd.random() < 0.9 else rnd.choice([100, 0, -7])  # ties
-        raw.append((k, f"C{k}", *b, total, rnd.randrange(0, 50)))
-    # integers written into the statement (no limit on parameters or compound SELECTs on SQLite)
-    sql = "SELECT * FROM (VALUES " + ", ".join(f"({r[0]}, 'C{r[0]}', {', '.join(map(str, r[2:]))})" for r in raw) + ") v"
-    params = []
-    for floor in (None, 100, 5 * 10**6):
-        got = streamed_report(sql, params, floor=floor, as_of=X, basis="due", scheme="collections",
-                              group_by="customer", buckets=buckets)
-        kept = sorted((r for r in raw if floor is None or r[8] >= floor), key=lambda r: (-r[8], r[0]))
-        want = whole_report(kept, as_of=X, basis="due", scheme="collections", group_by="customer", buckets=buckets)
-        assert got == want and [r.key for r in got.rows] == [r[0] for r in kept]
-        assert got.row_count == len(kept) and got.total == from_minor(sum(sum(r[2:8]) for r in kept))

@@ -1,5 +1,7 @@
-"""The full aging report by customer (every row: XLSX, API without a page size) fetched whole and ordered by the
-server, against streamed and ordered in Python (``ledger.aging.streamed_report``), alternately on one connection.
+"""The full aging report by customer (every row: XLSX, API without a page size): its ~100,000 rows made the former
+way (``AgingRow(...)`` per row, the frozen dataclass's ``__init__``) against ``ledger.aging.row_objects`` (fields set
+at once), alternately over the same fetched rows. (As `bench/full_report_stream.py`, in the commit that added it, this script also weighed streaming the rows,
+``ledger.aging.streamed_report``, not taken: docs/PERFORMANCE.md.)
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_copy .venv/bin/python bench/full_report_stream.py \\
         [--company BENCH01] [--as-of 2026-11-30] [--pairs 9]
@@ -9,8 +11,8 @@ server, against streamed and ordered in Python (``ledger.aging.streamed_report``
 Without ``--synthetic``: the live whole-report statement of ``ledger.aging.aging_report`` (a date not stored) on
 the bench company. With it: a stand-in of the same shape in temporary tables of this session — 1,000,000 rows over
 100,000 customers (index on the customer, every column included), grouped into the six default buckets and the
-total in index order, each customer's label joined — for when no bench copy is at hand. Prints medians of wall
-clock, this process's CPU and the PostgreSQL backend's CPU for both ways; checks that both reports are equal.
+total in index order, each customer's label joined — for when no bench copy is at hand. Prints the median CPU
+of making the rows each way (this process; the rows are fetched once, not timed); checks that they are equal.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.measure import backend_cpu  # noqa: E402
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -88,31 +88,30 @@ def main():
         sys.exit("PostgreSQL only")
     sql, params, buckets = statement(args)
     n = len(buckets)
-    kw = dict(as_of=dt.date.fromisoformat(args.as_of), basis="due", scheme="collections", group_by="customer",
-              buckets=buckets)
+    with aging.bulk_objects():
+        raw = aging.fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params)
 
-    def whole():  # main before session 27: ordered by the server, fetched whole, then made into rows
-        with aging.bulk_objects():
-            return aging.whole_report(aging.fetch(f"{sql} ORDER BY {3 + n} DESC, 1", params), **kw)
+    def former():  # main before session 27: the dataclass's __init__ per row
+        out = []
+        for r in raw:
+            v = aging.from_minor_each(r[2:4 + n])
+            out.append(aging.AgingRow(key=r[0], label=r[1] or "", buckets=v[:n], total=v[n], disputed=v[n + 1]))
+        return out
 
-    def streamed():
-        return aging.streamed_report(sql, params, floor=None, **kw)
-
-    ways = {"fetched whole, ordered by the server": whole, "streamed, ordered in Python": streamed}
-    if whole() != streamed():
+    ways = {"AgingRow(...) per row": former, "row_objects": lambda: aging.row_objects(raw, n)}
+    if former() != ways["row_objects"]():
         sys.exit("the two ways differ")
     seen: dict[str, list] = {k: [] for k in ways}
     for _ in range(args.pairs):
         for name, fn in ways.items():
-            t, c, b = time.perf_counter(), time.process_time(), backend_cpu()
-            fn()
-            seen[name].append((time.perf_counter() - t, time.process_time() - c, backend_cpu() - b))
-    print(f"# {'synthetic' if args.synthetic else args.company + ' as of ' + args.as_of}: medians of {args.pairs} "
-          f"alternating runs; load average {os.getloadavg()[0]:.1f}")
+            with aging.bulk_objects():
+                c = time.process_time()
+                fn()
+                seen[name].append(time.process_time() - c)
+    print(f"# {'synthetic' if args.synthetic else args.company + ' as of ' + args.as_of}: {len(raw):,} rows, CPU "
+          f"medians of {args.pairs} alternating runs; load average {os.getloadavg()[0]:.1f}")
     for name, runs in seen.items():
-        wall, cpu, back = (statistics.median(v) for v in zip(*runs, strict=True))
-        print(f"- {name}: wall {wall:.3f} s (min {min(r[0] for r in runs):.3f}), Python CPU {cpu:.3f} s, "
-              f"backend CPU {back:.3f} s")
+        print(f"- {name}: {statistics.median(runs):.3f} s (min {min(runs):.3f})")
 
 
 if __name__ == "__main__":
