@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -48,7 +48,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Greatest, Least, Round
 
 from huikuan.accounts.scoping import owner_q
-from huikuan.common.money import ZERO, MoneyField
+from huikuan.common.money import from_minor
 from huikuan.credit.scoring import DaysBetween
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Instalment
@@ -61,7 +61,15 @@ CHUNK = 2000
 
 
 def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
-    """Recompute the snapshot columns for the company's customers (or only ``customer_ids``). Returns rows written."""
+    """Recompute the snapshot columns for the company's customers (or only ``customer_ids``). Returns rows written.
+
+    Set-wise: one aggregate query per table (instalments with their stored predictions, broken promises, broken
+    plans, owners, limitation dates), each customer's priority computed from the aggregates (``priority``), then
+    every row upserted by one statement per ``UPSERT_CHUNK`` customers — on PostgreSQL an ``INSERT … SELECT FROM
+    unnest(arrays) ON CONFLICT DO UPDATE`` (no model instance or per-value conversion per row), on SQLite one
+    prepared ``INSERT … ON CONFLICT DO UPDATE`` bound to every row — and the customers no longer overdue zeroed by
+    one UPDATE per chunk. In one transaction (a reader never sees half a refresh). The follow-up columns (next
+    action, promise, broken promise, last contact) are never touched by it."""
     base = Instalment.objects.filter(company=company, open_amount__gt=0, due_date__lt=as_of, replaced_on__isnull=True)
     if customer_ids is not None:
         customer_ids = list(customer_ids)
@@ -69,11 +77,11 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
     disputed = Least(F("disputed_amount"), F("open_amount"))
     predicted = Q(prediction__isnull=False)
     rows = (base.order_by().values("customer_id").annotate(
-        overdue=Sum(F("open_amount") - disputed, output_field=MoneyField()),
-        disputed=Sum(disputed, output_field=MoneyField()),
+        overdue=Sum(F("open_amount") - disputed, output_field=BigIntegerField()),  # fen
+        disputed=Sum(disputed, output_field=BigIntegerField()),
         oldest=Min("due_date"),
         **_prediction_sums(as_of, predicted),
-    ))
+    ).values_list("customer_id", "overdue", "disputed", "oldest", "pred_weight", "pred_wait", "pred_p90"))
     since = as_of - dt.timedelta(days=365)
     promises = Promise.objects.filter(company=company, status=PromiseStatus.BROKEN, settled_on__gt=since)
     plans = PaymentPlan.objects.filter(company=company, status=PlanStatus.BROKEN, broken_on__gt=since)
@@ -87,39 +95,76 @@ def refresh_queue(*, company, as_of: dt.date, customer_ids=None) -> int:
         owners = owners.filter(pk__in=customer_ids)
     owner_of = dict(owners.values_list("pk", "owner_id").iterator(chunk_size=CHUNK * 5))
     limitation = earliest_by_customer(company=company, as_of=as_of, customer_ids=customer_ids)
-    entries = []
-    for r in rows.iterator(chunk_size=CHUNK):
-        risk = calc.risk_factor(broken_promises=broken_p.get(r["customer_id"], 0), broken_plans=broken_pl.get(r["customer_id"], 0))
-        days = (as_of - r["oldest"]).days
-        overdue = r["overdue"] or ZERO
-        lim = limitation.get(r["customer_id"])
-        wait, p90 = calc.predicted_wait(weight=r["pred_weight"], wait_sum=r["pred_wait"], p90_sum=r["pred_p90"])
-        entries.append(QueueEntry(
-            customer_id=r["customer_id"], company_id=company.pk, owner_id=owner_of.get(r["customer_id"]), overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO,
-            oldest_due=r["oldest"], risk=risk,
-            priority=priority(overdue, days, risk, limitation_days=(lim - as_of).days if lim else None, wait_days=wait),
-            snapshot_on=as_of, limitation_date=lim,
-            predicted_date=None if wait is None else as_of + dt.timedelta(days=wait), p_late_90=p90,
-        ))
-    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on", "limitation_date",
-              "predicted_date", "p_late_90"]
-    for i in range(0, len(entries), CHUNK):
-        QueueEntry.objects.bulk_create(entries[i:i + CHUNK], update_conflicts=True, unique_fields=["customer"],
-                                       update_fields=fields)
-    # customers that no longer have anything overdue
-    fresh = {e.customer_id for e in entries}
+    fresh = []  # (customer, owner, overdue fen, disputed fen, oldest due, risk, priority, limitation, predicted, p90)
+    for cid, overdue_fen, disputed_fen, oldest, weight, wait_sum, p90_sum in rows.iterator(chunk_size=CHUNK):
+        risk = calc.risk_factor(broken_promises=broken_p.get(cid, 0), broken_plans=broken_pl.get(cid, 0))
+        lim = limitation.get(cid)
+        wait, p90 = calc.predicted_wait(weight=weight, wait_sum=wait_sum, p90_sum=p90_sum)
+        rank = priority(from_minor(overdue_fen or 0), (as_of - oldest).days, risk,
+                        limitation_days=(lim - as_of).days if lim else None, wait_days=wait)
+        fresh.append((cid, owner_of.get(cid), overdue_fen or 0, disputed_fen or 0, oldest, risk, rank, lim,
+                      None if wait is None else as_of + dt.timedelta(days=wait), p90))
     stale = QueueEntry.objects.filter(company=company).filter(Q(overdue_amount__gt=0) | Q(disputed_amount__gt=0))
     if customer_ids is not None:
         stale = stale.filter(customer_id__in=customer_ids)
-    gone = [cid for cid in stale.values_list("customer_id", flat=True) if cid not in fresh]
-    for i in range(0, len(gone), CHUNK):
-        QueueEntry.objects.filter(customer_id__in=gone[i:i + CHUNK]).update(
-            overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of, limitation_date=None,
-            predicted_date=None, p_late_90=None)
+    with transaction.atomic():
+        _upsert(company=company, as_of=as_of, rows=fresh)
+        # customers that no longer have anything overdue
+        seen = {r[0] for r in fresh}
+        gone = [cid for cid in stale.values_list("customer_id", flat=True) if cid not in seen]
+        for i in range(0, len(gone), CHUNK):
+            QueueEntry.objects.filter(customer_id__in=gone[i:i + CHUNK]).update(
+                overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of,
+                limitation_date=None, predicted_date=None, p_late_90=None)
     if customer_ids is None and connection.vendor == "postgresql":
         with connection.cursor() as cur:  # the whole table changed: fresh planner statistics for the page query
             cur.execute(f"ANALYZE {QueueEntry._meta.db_table}")
-    return len(entries)
+    return len(fresh)
+
+
+UPSERT_CHUNK = 20_000  # queue rows per upsert statement
+# the snapshot columns ``refresh_queue`` writes, in the order of its row tuples (after customer_id)
+_SNAPSHOT = ("owner_id", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "limitation_date",
+             "predicted_date", "p_late_90")
+_ARRAY_TYPES = ("bigint", "bigint", "bigint", "bigint", "date", "numeric", "bigint", "date", "date", "numeric")
+
+
+def _upsert(*, company, as_of: dt.date, rows: list[tuple]) -> None:
+    """Insert or update one queue row per tuple of ``rows`` (customer id, then the ``_SNAPSHOT`` columns; money in
+    fen, as stored), with ``snapshot_on`` = ``as_of``; a new row gets the follow-up columns empty (the model's
+    defaults), an existing one keeps them. What ``bulk_create(update_conflicts=True)`` of model instances wrote,
+    without building them."""
+    meta = QueueEntry._meta
+    qn = connection.ops.quote_name
+    col = {f.attname: f.column for f in meta.concrete_fields}
+    snapshot = [col[name] for name in _SNAPSHOT]
+    # a new row: the follow-up columns as the model's defaults would write them
+    followups = [f for f in meta.concrete_fields
+                 if f.attname not in {"customer_id", "company_id", "snapshot_on", *_SNAPSHOT}]
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in followups]
+    columns = [col["customer_id"], col["company_id"], col["snapshot_on"], *snapshot, *(f.column for f in followups)]
+    updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in [col["snapshot_on"], *snapshot])
+    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+    tail = f" ON CONFLICT ({qn(col['customer_id'])}) DO UPDATE SET {updates}"
+    with connection.cursor() as cur:
+        for i in range(0, len(rows), UPSERT_CHUNK):
+            part = rows[i:i + UPSERT_CHUNK]
+            if connection.vendor == "postgresql":
+                names = [f"c{k}" for k in range(len(_ARRAY_TYPES))]
+                arrays = ", ".join(f"%s::{t}[]" for t in _ARRAY_TYPES)
+                # typed placeholders: a SELECT list gives an untyped parameter no column type to take
+                consts = ", ".join(f"%s::{f.db_type(connection)}" for f in followups)
+                sql = (f"{head}SELECT c0, %s::{meta.get_field('company').target_field.db_type(connection)}, %s::date, "
+                       f"{', '.join(names[1:])}, {consts} FROM unnest({arrays}) AS u({', '.join(names)}){tail}")
+                cur.execute(sql, [company.pk, as_of, *defaults, *(list(c) for c in zip(*part, strict=True))])
+            else:
+                fields = [meta.get_field(name) for name in ("customer_id", *_SNAPSHOT)]
+                sql = f"{head}VALUES ({', '.join(['%s'] * len(columns))}){tail}"
+                prep_day = meta.get_field("snapshot_on").get_db_prep_save(as_of, connection)
+                cur.executemany(sql, [
+                    (r[0], company.pk, prep_day,
+                     *(f.get_db_prep_save(v, connection) if f.attname not in ("overdue_amount", "disputed_amount")
+                       else v for f, v in zip(fields[1:], r[1:], strict=True)), *defaults) for r in part])
 
 
 def _prediction_sums(as_of: dt.date, predicted: Q) -> dict:

@@ -187,3 +187,124 @@ def test_train_now_runs_the_training_in_the_worker(
     v = ModelVersion.objects.get(company=company)
     assert v.is_active and v.trained_by == users["finance"] and v.window_end == TODAY
     assert ItemPrediction.objects.filter(company=company, as_of=TODAY).exists()
+
+
+# ---------------------------------------------------------------- the set-wise refresh against the former one
+
+
+def _former_refresh_queue(*, company, as_of, customer_ids=None) -> int:
+    """``worklist.refresh_queue`` as it was before the set-wise upsert (session 27): the reference the new one is
+    compared with — model instances, ``bulk_create(update_conflicts=True)`` 2,000 at a time."""
+    from django.db.models import Count, F, Min, Q, Sum
+    from django.db.models.functions import Least
+
+    from huikuan.collections.limitation import earliest_by_customer
+    from huikuan.collections.models import PaymentPlan, PlanStatus, Promise, PromiseStatus
+    from huikuan.collections.worklist import _prediction_sums
+    from huikuan.common.money import ZERO, MoneyField
+
+    base = Instalment.objects.filter(company=company, open_amount__gt=0, due_date__lt=as_of, replaced_on__isnull=True)
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
+        base = base.filter(customer_id__in=customer_ids)
+    disputed = Least(F("disputed_amount"), F("open_amount"))
+    rows = base.order_by().values("customer_id").annotate(
+        overdue=Sum(F("open_amount") - disputed, output_field=MoneyField()),
+        disputed=Sum(disputed, output_field=MoneyField()), oldest=Min("due_date"),
+        **_prediction_sums(as_of, Q(prediction__isnull=False)))
+    since = as_of - dt.timedelta(days=365)
+    promises = Promise.objects.filter(company=company, status=PromiseStatus.BROKEN, settled_on__gt=since)
+    plans = PaymentPlan.objects.filter(company=company, status=PlanStatus.BROKEN, broken_on__gt=since)
+    if customer_ids is not None:
+        promises = promises.filter(customer_id__in=customer_ids)
+        plans = plans.filter(customer_id__in=customer_ids)
+    broken_p = dict(promises.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
+    broken_pl = dict(plans.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
+    owners = Customer.objects.filter(company=company)
+    if customer_ids is not None:
+        owners = owners.filter(pk__in=customer_ids)
+    owner_of = dict(owners.values_list("pk", "owner_id"))
+    limitation = earliest_by_customer(company=company, as_of=as_of, customer_ids=customer_ids)
+    entries = []
+    for r in rows:
+        risk = calc.risk_factor(broken_promises=broken_p.get(r["customer_id"], 0),
+                                broken_plans=broken_pl.get(r["customer_id"], 0))
+        days = (as_of - r["oldest"]).days
+        overdue = r["overdue"] or ZERO
+        lim = limitation.get(r["customer_id"])
+        wait, p90 = calc.predicted_wait(weight=r["pred_weight"], wait_sum=r["pred_wait"], p90_sum=r["pred_p90"])
+        entries.append(QueueEntry(
+            customer_id=r["customer_id"], company_id=company.pk, owner_id=owner_of.get(r["customer_id"]),
+            overdue_amount=overdue, disputed_amount=r["disputed"] or ZERO, oldest_due=r["oldest"], risk=risk,
+            priority=priority(overdue, days, risk, limitation_days=(lim - as_of).days if lim else None, wait_days=wait),
+            snapshot_on=as_of, limitation_date=lim,
+            predicted_date=None if wait is None else as_of + dt.timedelta(days=wait), p_late_90=p90))
+    fields = ["owner", "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "snapshot_on",
+              "limitation_date", "predicted_date", "p_late_90"]
+    for i in range(0, len(entries), 2000):
+        QueueEntry.objects.bulk_create(entries[i:i + 2000], update_conflicts=True, unique_fields=["customer"],
+                                       update_fields=fields)
+    fresh = {e.customer_id for e in entries}
+    stale = QueueEntry.objects.filter(company=company).filter(Q(overdue_amount__gt=0) | Q(disputed_amount__gt=0))
+    if customer_ids is not None:
+        stale = stale.filter(customer_id__in=customer_ids)
+    gone = [cid for cid in stale.values_list("customer_id", flat=True) if cid not in fresh]
+    QueueEntry.objects.filter(customer_id__in=gone).update(
+        overdue_amount=0, disputed_amount=0, oldest_due=None, priority=0, snapshot_on=as_of, limitation_date=None,
+        predicted_date=None, p_late_90=None)
+    return len(entries)
+
+
+def _queue_rows(company):
+    return sorted(QueueEntry.objects.filter(company=company).values(), key=lambda r: r["customer_id"])
+
+
+def _restore(company, rows):
+    QueueEntry.objects.filter(company=company).delete()
+    QueueEntry.objects.bulk_create([QueueEntry(**r) for r in rows])
+
+
+def test_setwise_refresh_writes_what_the_former_one_wrote(company, finance, terms, users):
+    """Every column of every queue row equal after the former refresh and after the set-wise one, from the same
+    starting rows: new customers, rows updated (follow-up columns kept), rows of customers no longer overdue
+    zeroed, broken promises and plans in the risk, a disputed part, a limitation date in the watch window, stored
+    predictions (the factor and the columns), with and without ``customer_ids``."""
+    from huikuan.collections.models import PaymentPlan, PlanStatus, Promise, PromiseStatus
+
+    customers = [_customer(company, terms, f"S{k:02d}") for k in range(8)]
+    for k, c in enumerate(customers):
+        c.owner = users["sales_east"] if k % 2 else None
+        c.save(update_fields=["owner"])
+    items = []
+    for k, c in enumerate(customers[:6]):
+        items.append(_invoice(company, c, finance, f"{1000 + 137 * k}.{k}5", day=dt.date(2025, 11, 1 + 3 * k)))
+        items.append(_invoice(company, c, finance, f"{250 + k}.50", day=dt.date(2026, 1, 10 + k)))
+    old = _invoice(company, customers[2], finance, "880.00", day=dt.date(2023, 1, 20))  # 诉讼时效 within 180 days
+    Instalment.objects.filter(pk=items[3].pk).update(disputed_amount=D("100.00"))
+    for k, item in enumerate(items[:7]):
+        _predict(item, TODAY + dt.timedelta(days=(3, 12, 40, 95, 0, 200, 20)[k]), ("0.0500", "0.1250", "0.3333",
+                                                                                 "0.5000", "0.9999", "1.0000",
+                                                                                 "0.0001")[k])
+    _predict(old, TODAY + dt.timedelta(days=60), "0.7000")
+    for c, n in ((customers[1], 2), (customers[3], 5)):
+        for _ in range(n):
+            Promise.objects.create(company=company, customer=c, amount=D("10.00"), promised_date=TODAY,
+                                   made_on=TODAY - dt.timedelta(days=40), status=PromiseStatus.BROKEN,
+                                   settled_on=TODAY - dt.timedelta(days=30))
+    PaymentPlan.objects.create(company=company, customer=customers[4], status=PlanStatus.BROKEN, total_amount=D("9.00"),
+                               requested_by=finance, broken_on=TODAY - dt.timedelta(days=10))
+    # starting rows: an existing row with a follow-up (kept), one of a customer with nothing overdue (zeroed)
+    QueueEntry.objects.create(customer=customers[0], company=company, overdue_amount=D("1.00"), priority=5,
+                              next_action_date=TODAY, last_outcome="called")
+    QueueEntry.objects.create(customer=customers[7], company=company, overdue_amount=D("3.00"),
+                              disputed_amount=D("2.00"), priority=7, promise_date=TODAY)
+    start = _queue_rows(company)
+    for day, ids in ((TODAY, None), (TODAY, [customers[1].pk, customers[7].pk]), (TODAY + dt.timedelta(days=45), None)):
+        _restore(company, start)
+        n_former = _former_refresh_queue(company=company, as_of=day, customer_ids=ids)
+        former = _queue_rows(company)
+        _restore(company, start)
+        assert refresh_queue(company=company, as_of=day, customer_ids=ids) == n_former
+        assert _queue_rows(company) == former
+    assert len(former) == 7 and any(r["limitation_date"] for r in former) and any(r["p_late_90"] for r in former)
+    assert {r["risk"] for r in former} >= {D("1.50"), D("2.00")} and any(r["disputed_amount"] for r in former)
