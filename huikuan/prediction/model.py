@@ -481,37 +481,86 @@ def predict(model: Trained, X: np.ndarray, *, overdue_days: np.ndarray | None = 
     return Prediction(**parts)
 
 
+DEEP = EDGES[-1] + 1  # an open item this many days past due or more is in the last class whatever its features
+
+
 def _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, median) -> None:
     n = len(X)
+    deep_ok = overdue_days is not None and model.classifier is not None
     for s in range(0, n, chunk):
         Xc = np.asarray(X[s : s + chunk], dtype=np.float32)
-        cdf = class_probabilities(model, Xc).astype(np.float32) @ bin_cdf
         d = None
         if overdue_days is not None:
             d = np.clip(overdue_days[s : s + chunk].astype(np.int32), GRID[0], GRID[-1])
-            i0 = d - GRID[0]  # index of DL = d
-            below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], np.float32(0))
-            surv = 1.0 - below
-            ok = surv > 1e-4
-            cdf -= below[:, None]
-            cdf /= np.where(ok, surv, 1.0).astype(np.float32)[:, None]
-            np.clip(cdf, 0, 1, out=cdf)
-            cdf[grid[None, :] < d[:, None]] = 0.0
-            if not ok.all():  # beyond everything the training saw: spread over the next 60 days
-                bad = np.flatnonzero(~ok)
-                cdf[bad] = np.clip((grid[None, :] - d[bad, None] + 1) / 61.0, 0, 1)
-        sl = slice(s, s + len(cdf))
-        parts["p_late"][sl] = 1 - cdf[:, at[0]]
-        parts["p_late_30"][sl] = 1 - cdf[:, at[29]]
-        parts["p_late_90"][sl] = 1 - cdf[:, at[89]]
-        p10, p50, p90 = _quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9)
-        if median is not None and len(Xc):
-            est = np.clip(np.rint(median.predict(_columns(model, Xc))).astype(np.int64), GRID[0], GRID[-1])
-            # the regressor's median (an open item already past it: the mixture's conditional median); the
-            # interval widened to hold it — the mixture also learns from lower bounds and runs early
-            p50 = np.where(est >= (d if d is not None else GRID[0]), est, p50)
-            p10, p90 = np.minimum(p10, p50), np.maximum(p90, p50)
-        parts["dl_p10"][sl], parts["dl_p50"][sl], parts["dl_p90"][sl] = p10, p50, p90
+        deep = d >= DEEP if deep_ok else np.zeros(len(Xc), dtype=bool)
+        rows = np.arange(s, s + len(Xc))
+        if deep.any():  # the classifiers are not run for them: nothing they say changes these rows
+            _predict_deep(model, Xc[deep], d[deep], rows[deep], parts, bin_cdf, median)
+            keep = ~deep
+            Xc, d, rows = Xc[keep], d[keep], rows[keep]
+        if len(Xc):
+            _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median)
+
+
+def _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median) -> None:
+    """The rows ``rows`` of ``parts`` from their features ``Xc`` (and days past due ``d``, or None)."""
+    cdf = class_probabilities(model, Xc).astype(np.float32) @ bin_cdf
+    if d is not None:
+        i0 = d - GRID[0]  # index of DL = d
+        below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], np.float32(0))
+        surv = 1.0 - below
+        ok = surv > 1e-4
+        cdf -= below[:, None]
+        cdf /= np.where(ok, surv, 1.0).astype(np.float32)[:, None]
+        np.clip(cdf, 0, 1, out=cdf)
+        cdf[grid[None, :] < d[:, None]] = 0.0
+        if not ok.all():  # beyond everything the training saw: spread over the next 60 days
+            bad = np.flatnonzero(~ok)
+            cdf[bad] = np.clip((grid[None, :] - d[bad, None] + 1) / 61.0, 0, 1)
+    parts["p_late"][rows] = 1 - cdf[:, at[0]]
+    parts["p_late_30"][rows] = 1 - cdf[:, at[29]]
+    parts["p_late_90"][rows] = 1 - cdf[:, at[89]]
+    _store_quantiles(model, Xc, d, rows, parts, cdf, median)
+
+
+def _predict_deep(model, Xc, d, rows, parts, bin_cdf, median) -> None:
+    """Open items already ``d`` ≥ ``DEEP`` days past due: every class below the last lies wholly before ``d``, so
+    the distribution conditioned on DL ≥ ``d`` is the last class's own days beyond ``d`` — the same for every such
+    item whatever its class probabilities (they cancel in the conditioning), so neither classifier is run: late,
+    30+ and 90+ days late with probability 1, the quantiles read from one conditioned row per distinct ``d``. The
+    training saw (almost) no item as late as ``d`` (the class's share beyond it ≤ 1e-4): spread over the next 60
+    days. The median regressor, when there is one, still sets the point estimate as for any open item."""
+    days, inverse = np.unique(d, return_inverse=True)
+    for key in ("p_late", "p_late_30", "p_late_90"):
+        parts[key][rows] = 1.0
+    _store_quantiles(model, Xc, d, rows, parts, deep_cdf(bin_cdf, days)[inverse], median)
+
+
+def deep_cdf(bin_cdf: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The CDF of DL on ``GRID`` conditioned on DL ≥ each of ``days`` (all ≥ ``DEEP``), from the last class's own
+    (``bin_cdf[-1]``); float32, one row per day."""
+    grid = GRID.astype(np.int32)
+    last = np.asarray(bin_cdf[-1], dtype=np.float32)
+    below = last[days - GRID[0] - 1]  # days ≥ DEEP > GRID[0]: the index before d is inside the grid
+    surv = np.float32(1.0) - below
+    ok = surv > 1e-4
+    cdf = np.clip((last[None, :] - below[:, None]) / np.where(ok, surv, np.float32(1.0))[:, None], 0, 1)
+    cdf[grid[None, :] < days[:, None]] = 0.0
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        cdf[bad] = np.clip((grid[None, :] - days[bad, None] + 1) / 61.0, 0, 1)
+    return cdf.astype(np.float32)
+
+
+def _store_quantiles(model, Xc, d, rows, parts, cdf, median) -> None:
+    p10, p50, p90 = _quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9)
+    if median is not None and len(Xc):
+        est = np.clip(np.rint(median.predict(_columns(model, Xc))).astype(np.int64), GRID[0], GRID[-1])
+        # the regressor's median (an open item already past it: the mixture's conditional median); the
+        # interval widened to hold it — the mixture also learns from lower bounds and runs early
+        p50 = np.where(est >= (d if d is not None else GRID[0]), est, p50)
+        p10, p90 = np.minimum(p10, p50), np.maximum(p90, p50)
+    parts["dl_p10"][rows], parts["dl_p50"][rows], parts["dl_p90"][rows] = p10, p50, p90
 
 
 def baseline(name: str, model: Trained, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

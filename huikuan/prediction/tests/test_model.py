@@ -273,3 +273,60 @@ def test_cut_moves_from_half_only_when_validation_says_so_beyond_chance():
     assert m.significant_threshold(p, late) == 0.5
     late = p >= 0.35  # every item between 0.35 and 0.5 is late: 0.35 wins by ~60 items
     assert m.significant_threshold(p, late) == m.choose_threshold(p, late) == 0.35
+
+
+def test_items_past_the_last_class_skip_the_classifiers_with_the_same_distribution():
+    """An open item ≥ ``DEEP`` days past due: its distribution conditioned on DL ≥ d is the last class's tail
+    whatever its class probabilities, so ``predict`` reads it without the classifiers — the same probabilities
+    (1) and quantiles as the classifiers' path gives, wherever that path had mass beyond d (where it had none, both
+    spread over the next 60 days: the classifiers' path because P(DL ≥ d) ≤ 1e-4, this one only when the last
+    class's own days end before d)."""
+    from huikuan.prediction import model as m
+
+    settled, still_open = synthetic.rows(n_invoices=3000, n_customers=60, start=dt.date(2022, 1, 1), end=END, seed=5)
+    items = synthetic.items_from(settled, still_open)
+    X = features(items, items.document_date)
+    Xt, dlt, known = engine.training_set(items, X, END.toordinal(), with_known=True)
+    dlt[::7] += 200  # a populated last class (≥ 180 days late) with a tail well past it
+    trained = m.train(Xt, dlt, known=known)
+    assert trained.median_regressor is not None
+    rng = np.random.default_rng(1)
+    n = 3000
+    Xo = X[rng.integers(0, len(X), n)]
+    overdue = rng.integers(-30, 800, n)
+    overdue[:200] = m.DEEP  # the boundary itself
+    pred = m.predict(trained, Xo, overdue_days=overdue, chunk=700)
+    deep = overdue >= m.DEEP
+    assert 1000 < deep.sum() < n
+    # the classifiers' path on the same rows
+    parts = {k: np.zeros(n) for k in ("p_late", "p_late_30", "p_late_90", "dl_p10", "dl_p50", "dl_p90")}
+    d = np.clip(overdue, m.GRID[0], m.GRID[-1]).astype(np.int32)
+    bin_cdf = trained.bin_cdf.astype(np.float32)
+    m._predict_rows(trained, Xo.astype(np.float32), d, np.arange(n), parts, bin_cdf, m.GRID.astype(np.int32),
+                    {v: v - m.GRID[0] for v in (0, 29, 89)}, trained.median_regressor)
+    for k in ("p_late", "p_late_30", "p_late_90"):
+        assert (pred.__dict__[k][deep] == 1).all() and (np.abs(parts[k][deep] - 1) < 1e-6).all()
+        # the other rows: the same path (a chunk's matrix product sums in another order: float32 noise)
+        assert np.allclose(pred.__dict__[k][~deep], parts[k][~deep], atol=1e-5)
+    for k in ("dl_p10", "dl_p50", "dl_p90"):  # the other rows: the same path
+        assert (np.abs(pred.__dict__[k][~deep] - parts[k][~deep]) <= 1).all()
+        assert (pred.__dict__[k][~deep] == parts[k][~deep]).mean() > 0.99
+    # the deep rows' distribution: the classifiers' mixture conditioned on DL ≥ d, in float64 (the float32 path
+    # subtracts nearly equal sums when the last class is unlikely), wherever it had mass beyond d
+    i = np.flatnonzero(deep)
+    mix = m.class_probabilities(trained, Xo[i].astype(np.float32)) @ trained.bin_cdf
+    below = mix[np.arange(len(i)), d[i] - m.GRID[0] - 1]
+    cond = np.clip((mix - below[:, None]) / (1 - below)[:, None], 0, 1)
+    cond[m.GRID[None, :] < d[i, None]] = 0
+    got = m.deep_cdf(bin_cdf, d[i])
+    likely = (1 - below) > 1e-3
+    assert likely.sum() > 500 and np.abs(got[likely] - cond[likely]).max() < 1e-3
+    # the stored figures are read from that distribution, the median regressor's estimate as on every open item
+    est = np.clip(np.rint(trained.median_regressor.predict(Xo[i].astype(np.float32))), m.GRID[0], m.GRID[-1])
+    p50 = np.where(est >= d[i], est, m._quantile(got, 0.5))
+    assert (pred.dl_p50[i] == p50).all()
+    assert (pred.dl_p10[i] == np.minimum(m._quantile(got, 0.1), p50)).all()
+    assert (pred.dl_p90[i] == np.maximum(m._quantile(got, 0.9), p50)).all()
+    tail = 1 - bin_cdf[-1][d[i] - m.GRID[0] - 1]
+    nothing = tail <= 1e-4  # beyond every training item of the last class: spread over the next 60 days
+    assert (got[nothing][:, m.GRID >= d[i][nothing].max() + 60] == 1).all()
