@@ -2,7 +2,7 @@
 
 DATABASE_URL    sqlite:///path or postgres://user@host:port/name (default: var/huikuan.sqlite3)
 REDIS_URL       redis://host:6379/0 — cache, API throttles and sign-in limits shared by every process
-HUIKUAN_SECRET_KEY, HUIKUAN_DEBUG, HUIKUAN_DEMO, HUIKUAN_ALLOWED_HOSTS, HUIKUAN_DATA_DIR
+HUIKUAN_SECRET_KEY, HUIKUAN_DEBUG, HUIKUAN_DEMO, HUIKUAN_ALLOWED_HOSTS, HUIKUAN_DATA_DIR, HUIKUAN_EXPORT_KEEP_DAYS
 HUIKUAN_HTTPS, HUIKUAN_SECURE_COOKIES, HUIKUAN_SSL_REDIRECT, HUIKUAN_HSTS_SECONDS, HUIKUAN_HSTS_INCLUDE_SUBDOMAINS,
 HUIKUAN_HSTS_PRELOAD, HUIKUAN_PROXY_SSL_HEADER, HUIKUAN_PROXY_COUNT, HUIKUAN_CSRF_TRUSTED_ORIGINS (README, Production)
 """
@@ -197,6 +197,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
+# large exports written by the worker (DATA_DIR / "exports") are deleted this many days after they were written
+EXPORT_KEEP_DAYS = int(os.environ.get("HUIKUAN_EXPORT_KEEP_DAYS", "7"))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024

@@ -1,8 +1,12 @@
-"""Cross-cutting records: the audit trail and the working-day override table."""
+"""Cross-cutting records: the audit trail, the working-day override table, periodic job runs and export jobs."""
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .texts import StoredTextField
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -93,3 +97,69 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.date}"
+
+
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for the worker")
+    RUNNING = "running", _("Writing")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Deleted (expired)")
+
+
+ACTIVE_EXPORT = (ExportJobStatus.QUEUED, ExportJobStatus.RUNNING)
+
+
+class ExportJob(models.Model):
+    """A large export (XLSX) written by the worker for the user who asked for it (``common.export_jobs``): the
+    rows are read as that user sees them, the file is kept in the data directory (``exports/``) until it expires
+    (``EXPORT_KEEP_DAYS``) and only its requester may follow or download it. ``kind`` names the registered exporter
+    and ``params`` the list's query (filters and sort) it is given again in the worker."""
+
+    company_id = models.BigIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=60)
+    params = models.JSONField(default=dict)
+    language = models.CharField(max_length=10)  # the requester's: the workbook's headers and labels
+    title = models.CharField(max_length=200, blank=True)  # what the page shows, in the requester's language
+    status = models.CharField(_("status"), max_length=10, choices=ExportJobStatus.choices,
+                              default=ExportJobStatus.QUEUED)
+    total = models.PositiveIntegerField(null=True, blank=True)  # rows expected (None: not known yet)
+    done = models.PositiveIntegerField(default=0)  # rows written so far
+    filename = models.CharField(max_length=200, blank=True)  # the download's name
+    path = models.CharField(max_length=200, blank=True)  # the file, relative to DATA_DIR / "exports"
+    size = models.PositiveBigIntegerField(default=0)
+    error = StoredTextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # a job silent this long lost its worker (queued with none taking it, or running with one that stopped)
+    STALE_AFTER = dt.timedelta(minutes=10)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="export_job_user"),
+                   models.Index(fields=["status", "finished_at"], name="export_job_expiry")]
+        verbose_name = _("export")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_EXPORT
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportJobStatus.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, self.done * 100 // self.total)
+
+    def is_stale(self, now: dt.datetime) -> bool:
+        if not self.is_active:
+            return False
+        return now - (self.heartbeat_at or self.started_at or self.created_at) >= self.STALE_AFTER

@@ -55,6 +55,13 @@ def _daily_forecast(company, day: dt.date):
     return run
 
 
+def _forecast_items_export(**kwargs):
+    """The forecast drill-down's XLSX, for ``common.export_jobs`` (the view module is read when first asked)."""
+    from .views_forecast import items_export
+
+    return items_export(**kwargs)
+
+
 class PredictionConfig(AppConfig):
     name = "huikuan.prediction"
     label = "prediction"
@@ -68,6 +75,9 @@ class PredictionConfig(AppConfig):
         register_daily("prediction-training", _weekly_training)
         register_daily("prediction-refresh", _daily_refresh)
         register_daily("cash-forecast", _daily_forecast)
+        from huikuan.common.export_jobs import register_exporter
+
+        register_exporter("prediction.forecast_items", _forecast_items_export)
         from huikuan.common.audit import register_verb_labels
 
         register_verb_labels({

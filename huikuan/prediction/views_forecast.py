@@ -5,6 +5,7 @@ a salesperson sees the forecast of their customers only."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -14,10 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
-from huikuan.common import clock
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
@@ -233,6 +235,7 @@ def backtest_page(request):
 ITEMS_PER_PAGE = 50
 ITEMS_XLSX_ROWS = 200_000  # the export's cap (the rows are read into memory before the workbook is written)
 ADD_UP_TO = 10_000  # a bar of more items shows the forecast's stored figure unless asked to add the rows up
+EXPORT_KIND = "prediction.forecast_items"  # its exporter (common.export_jobs), registered in PredictionConfig.ready()
 FEW_ITEMS = 100_000  # a P50 week of at most this many items (the whole company's) is found through its predictions
 ITEM_SORTS = Sorting({"document": ("document__number", "seq"), "customer": ("customer__name",),
                       "salesperson": ("sp_name",), "due": ("due_date",), "amount": ("open_as_of",),
@@ -273,18 +276,27 @@ def _bucket_of(g) -> fi.Bucket:
         raise Http404 from exc
 
 
-def bucket_label(run, bucket: fi.Bucket) -> str:
+def bucket_label(run, bucket: fi.Bucket, *, html: bool = False) -> str:
+    """The bucket's name (a week with its dates); ``html``: each date in a ``nowrap`` span, so a heading breaks at
+    a space only, never at a date's hyphens (a phone's 390 px)."""
+
+    def day(d):
+        return format_html('<span class="nowrap">{}</span>', d) if html else str(d)
+
+    fmt = format_html if html else (lambda text, **kw: text.format(**kw))
     if bucket.week == fi.ALL:
         return _("All weeks")
     if bucket.week == fi.OVERDUE:
         return _("Already overdue on the as-of date")
     if bucket.week == fc.BEYOND:
-        return _("Beyond 13 weeks (after %(day)s)") % {"day": run.as_of + dt.timedelta(days=7 * fc.WEEKS)}
+        text = _("Beyond 13 weeks (after %(day)s)") % {"day": "{day}"}
+        return fmt(text, day=day(run.as_of + dt.timedelta(days=7 * fc.WEEKS)))
     start, end = fc.week_ranges(run.as_of)[bucket.week]
     label = _("Week %(n)d") % {"n": bucket.week + 1}
     if bucket.week == 0:
-        return _("%(week)s (up to %(end)s, overdue items included)") % {"week": label, "end": end}
-    return f"{label} ({start} – {end})"
+        text = _("%(week)s (up to %(end)s, overdue items included)") % {"week": "{week}", "end": "{end}"}
+        return fmt(text, week=label, end=day(end))
+    return fmt("{label} ({start} – {end})", label=label, start=day(start), end=day(end))
 
 
 def scenario_names() -> dict:
@@ -292,14 +304,23 @@ def scenario_names() -> dict:
             "naive": _("If paid on due dates")}
 
 
-@login_required
-def forecast_items(request):
-    """The open items behind one bar (or table cell) of a stored forecast: listed, sorted, paged and exported,
-    with the bar's stored figure beside the rows' total (they differ only when the books moved since the
-    forecast was computed, and the page says so). Scoped like the forecast; an unknown forecast date,
-    bucket, or a salesperson / group that is not in the reader's forecast is a 404."""
-    company = company_of(request)
-    g = request.GET
+@dataclass(frozen=True)
+class _Items:
+    """A drill-down's list as its query asks for it: the forecast, bucket, currency, whether the books moved since,
+    the sort, the rows to order (``ordered``) and to count / sum (``counted``)."""
+
+    run: ForecastRun
+    bucket: fi.Bucket
+    currency: str
+    moved: bool
+    sort_key: str
+    ordered: object
+    counted: object
+
+
+def _items_of(company, user, g) -> _Items:
+    """Resolve a drill-down's GET parameters ``g`` for ``user``; an unknown forecast date or bucket, or a
+    salesperson / group that is not in the reader's forecast, is a 404 (the page and its export alike)."""
     as_of = parse_date(g.get("as_of"))
     run = get_object_or_404(ForecastRun.objects.select_related("company"), company=company, as_of=as_of)
     bucket = _bucket_of(g)
@@ -307,7 +328,7 @@ def forecast_items(request):
     if bucket.salesperson or bucket.group:
         if bucket.group and not CustomerGroup.objects.filter(pk=bucket.group, company=company).exists():
             raise Http404
-        if not fi.in_scope(run=run, user=request.user, currency=currency, salesperson=bucket.salesperson,
+        if not fi.in_scope(run=run, user=user, currency=currency, salesperson=bucket.salesperson,
                            group=bucket.group):
             raise Http404
     moved = fi.books_moved(run)
@@ -316,15 +337,70 @@ def forecast_items(request):
     few = (run.version_id is not None and bucket.scenario == "p50" and isinstance(bucket.week, int) and not moved
            and (fi.bar_items(run=run, user=None, currency=currency, bucket=fi.Bucket(week=bucket.week))
                 <= FEW_ITEMS))
-    qs = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket, moved=moved,
+    qs = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
                            by_name=sort_key == "salesperson")
     # counted (and summed) narrowed; ordered so by due date, document, predicted date, probability or salesperson (walking the
     # due-date or document index meets the week's items anywhere; the others have none: sorting the week is cheaper),
     # but by amount or customer walking that order's index finds a page sooner (measured, PERFORMANCE.md)
-    counted = fi.forecast_items(run=run, user=request.user, currency=currency, bucket=bucket, moved=moved,
+    counted = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
                                 by_name=sort_key == "salesperson", few=True) if few else qs
     if sort_key not in ("amount", "customer"):
         qs = counted
+    return _Items(run=run, bucket=bucket, currency=currency, moved=moved, sort_key=sort_key,
+                  ordered=ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), counted=counted)
+
+
+def items_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The drill-down's XLSX (``common.export_jobs`` exporter ``prediction.forecast_items``): its first
+    ``ITEMS_XLSX_ROWS`` rows in the list's order, with the open amounts' total as the last row. A list that is not
+    there for ``user`` (any more) raises ``ExportUnavailable``."""
+    from huikuan.accounts.models import Company
+
+    company = Company.objects.get(pk=company_id)
+    try:
+        it = _items_of(company, user, params)
+    except Http404 as exc:
+        raise export_jobs.ExportUnavailable(_("These forecast items are not there any more.")) from exc
+    yes, no = _("Yes"), _("No, due date")
+    total = [ZERO]
+
+    def rows():
+        for number, seq, code, name, sp, due, amount, p50, p10, p90, p_late, predicted in fi.export_rows(
+                it.ordered, run=it.run, limit=ITEMS_XLSX_ROWS, moved=it.moved):
+            total[0] += amount
+            yield (number, seq, code, name, sp or "", due, amount, p50, p10, p90,
+                   None if p_late is None else (p_late * 100).quantize(Decimal("0.1")), yes if predicted else no)
+
+    def count():
+        return fi.items_total(it.counted, run=it.run, moved=it.moved, limit=ITEMS_XLSX_ROWS)[1]
+
+    return export_jobs.Export(
+        filename=f"forecast-items-{it.run.as_of}-{it.currency}.xlsx", sheet_title=_("Forecast items"),
+        columns=[(_("Document"), "text"), (_("Instalment"), "int"), (_("Customer code"), "text"),
+                 (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Due date"), "date"),
+                 (_("Open amount"), "money"), (_("Expected payment (P50)"), "date"), (_("Early (P10)"), "date"),
+                 (_("Late (P90)"), "date"), (_("Probability late"), "percent"), (_("Predicted"), "text")],
+        rows=rows(), totals=lambda: [_("Total"), None, None, None, None, None, total[0], None, None, None, None, None],
+        count=count)
+
+
+@login_required
+def forecast_items(request):
+    """The open items behind one bar (or table cell) of a stored forecast: listed, sorted, paged and exported,
+    with the bar's stored figure beside the rows' total (they differ only when the books moved since the
+    forecast was computed, and the page says so). Scoped like the forecast; an unknown forecast date,
+    bucket, or a salesperson / group that is not in the reader's forecast is a 404. The XLSX of more than
+    ``export_jobs.EXPORT_NOW_ROWS`` rows is written by the worker (``items_export``)."""
+    company = company_of(request)
+    g = request.GET
+    it = _items_of(company, request.user, g)
+    if g.get("format") == "xlsx":
+        rows = fi.items_total(it.counted, run=it.run, moved=it.moved, limit=export_jobs.EXPORT_NOW_ROWS + 1)[1]
+        title = (f"{_('Forecast items')} · {bucket_label(it.run, it.bucket)} · {scenario_names()[it.bucket.scenario]}"
+                 f" · {it.currency}")
+        return export_jobs.export_or_queue(request, kind=EXPORT_KIND, params=g, rows=rows, title=title)
+    run, bucket, currency, moved = it.run, it.bucket, it.currency, it.moved
+    counted = it.counted
     bar = fi.bar_value(run=run, user=request.user, currency=currency, bucket=bucket)
     orders = None
     whole_scope = bucket.salesperson is None and bucket.group is None
@@ -333,21 +409,6 @@ def forecast_items(request):
         orders = line.total if bucket.week == fi.ALL else line.weeks[bucket.week]
     label = bucket_label(run, bucket)
     scenario = scenario_names()[bucket.scenario]
-    if g.get("format") == "xlsx":
-        rows = list(fi.export_rows(ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), run=run,
-                                   limit=ITEMS_XLSX_ROWS, moved=moved))
-        yes, no = _("Yes"), _("No, due date")
-        return xlsx_response(
-            filename=f"forecast-items-{run.as_of}-{currency}.xlsx", sheet_title=_("Forecast items"),
-            columns=[(_("Document"), "text"), (_("Instalment"), "int"), (_("Customer code"), "text"),
-                     (_("Customer"), "text"), (_("Salesperson"), "text"), (_("Due date"), "date"),
-                     (_("Open amount"), "money"), (_("Expected payment (P50)"), "date"), (_("Early (P10)"), "date"),
-                     (_("Late (P90)"), "date"), (_("Probability late"), "percent"), (_("Predicted"), "text")],
-            rows=((number, seq, code, name, sp or "", due, amount, p50, p10, p90,
-                   None if p_late is None else (p_late * 100).quantize(Decimal("0.1")), yes if predicted else no)
-                  for number, seq, code, name, sp, due, amount, p50, p10, p90, p_late, predicted in rows),
-            totals=[_("Total"), None, None, None, None, None, sum((r[6] for r in rows), ZERO), None, None,
-                    None, None, None])
     # Counted and summed in one statement that stops after ADD_UP_TO rows (or the rows up to the asked page): a bar
     # of ~850,000 items (the first week holds everything already overdue) is not added up again on every view — its
     # figure is the forecast's own, its count the cube's, and "add up" (check=1) re-adds it on demand.
@@ -358,7 +419,7 @@ def forecast_items(request):
     added_up = limit is None or count < limit
     stored_count = None if added_up else fi.bar_items(run=run, user=request.user, currency=currency, bucket=bucket)
     # ordered and paged by id (an index walk for the amount, due date, customer and document), shown by item_rows
-    ordered = ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g).values_list("pk", flat=True)
+    ordered = it.ordered.values_list("pk", flat=True)
     paginator = CappedPaginator(ordered, ITEMS_PER_PAGE, number=wanted)
     paginator.count, paginator.capped = count, not added_up  # counted above: one query fewer
     page = paginator.get_page(g.get("page"))
@@ -381,7 +442,7 @@ def forecast_items(request):
     if g.get("orders") == "1":
         back["orders"] = 1
     return render(request, "prediction/forecast_items.html", {
-        "nav": "forecast", "run": run, "bucket": bucket, "label": label, "scenario": scenario, "currency": currency,
+        "nav": "forecast", "run": run, "bucket": bucket, "label": label, "heading": bucket_label(run, bucket, html=True), "scenario": scenario, "currency": currency,
         "line_label": line_label, "page": page, "items": items, "listed": listed if added_up else bar, "count": count,
         "added_up": added_up, "stored_count": stored_count, "add_up_to": ADD_UP_TO,
         "bar": bar, "orders": orders, "with_orders": ((listed if added_up else bar) + orders) if orders is not None else None,

@@ -1,8 +1,8 @@
-"""Reports: aging with drill-down; statements, replies and bulk batches."""
+"""Reports: aging with drill-down; statements, replies and bulk batches; large exports written by the worker."""
 
 from django.urls import path
 
-from .views import reports
+from .views import exports, reports
 
 urlpatterns = [
     path("reports/aging/", reports.aging, name="aging"),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("statements/batches/<int:pk>/resume/", reports.statement_batch_resume, name="statement-batch-resume"),
     path("statements/<int:pk>/pdf/", reports.statement_pdf, name="statement-pdf"),
     path("statements/<int:pk>/reply/", reports.statement_reply, name="statement-reply"),
+    path("exports/", exports.export_list, name="export-list"),
+    path("exports/<int:pk>/", exports.export_job, name="export-job"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
 ]

@@ -12,7 +12,9 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
+from django.utils import timezone
 
+from huikuan.common.models import ExportJob
 from huikuan.customers import services as cs
 from huikuan.customers.models import Contact, CustomerGroup
 from huikuan.imports.models import ImportJob
@@ -40,10 +42,12 @@ pytestmark = pytest.mark.django_db
 IMPORTERS = {"admin", "finance", "credit_manager", "sales_east", "sales_west", "manager_east"}
 # import jobs are visible to their creator (here finance) and administrators only
 JOB = {r: (200 if r in ("admin", "finance") else 404) for r in STAFF}
+# a large export written by the worker is its requester's (here finance) only: administrators too get 404
+EXPORT = {r: (200 if r == "finance" else 404) for r in STAFF}
 
 # name → (path template, expected by role, anonymous status). Objects: {c} customer, {d} document, {p} payment,
 # {a} allocation, {i} instalment, {w} write-off request, {f} fapiao, {ct} contact, {fl} file, {t} term,
-# {st} statement, {b} statement batch, {j} import job.
+# {st} statement, {b} statement batch, {j} import job, {ex} export job (written).
 MATRIX = {
     "set_language": ("/i18n/setlang/", {r: 302 for r in STAFF}, 302),
     "web:login": ("/login/", {r: 302 for r in STAFF}, 200),
@@ -98,6 +102,9 @@ MATRIX = {
     "web:statement-batch-resume": ("/statements/batches/{b}/resume/", GET_405, 302),
     "web:statement-pdf": ("/statements/{st}/pdf/", OWN, 302),
     "web:statement-reply": ("/statements/{st}/reply/", OWN, 302),
+    "web:export-list": ("/exports/", OK_ALL, 302),
+    "web:export-job": ("/exports/{ex}/", EXPORT, 302),
+    "web:export-download": ("/exports/{ex}/download/", EXPORT, 302),
     "imports:index": ("/imports/", only(IMPORTERS, other=404), 302),
     "imports:upload": ("/imports/upload/", GET_405, 302),
     "imports:export": ("/imports/export.xlsx", OK_ALL, 302),
@@ -148,6 +155,12 @@ def test_every_url_has_a_row():
 @pytest.fixture
 def world(company, customer, users, finance, net30, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "x.xlsx").write_bytes(b"PK")
+    ex = ExportJob.objects.create(company_id=company.pk, created_by=finance, kind="prediction.forecast_items",
+                                  language="en", title="x", status="done", path="x.xlsx", filename="x.xlsx",
+                                  finished_at=timezone.now())
     doc = s.post_document(company=company, customer_id=customer.pk, document_date=dt.date(2026, 1, 5),
                           total=D("1000.00"), actor=finance)
     inst = doc.instalments.get()
@@ -166,7 +179,7 @@ def world(company, customer, users, finance, net30, settings, tmp_path):
     j = ImportJob.objects.create(company=company, kind="customers", file_name="x.csv", created_by=finance)
     CustomerGroup.objects.create(company=company, name="G")
     world = {"c": customer.pk, "d": doc.pk, "p": pay.pk, "a": alloc.pk, "i": inst.pk, "w": wo.pk, "f": fp.pk,
-            "ct": ct.pk, "fl": fl.pk, "t": net30.pk, "st": st.pk, "b": b.pk, "j": j.pk}
+            "ct": ct.pk, "fl": fl.pk, "t": net30.pk, "st": st.pk, "b": b.pk, "j": j.pk, "ex": ex.pk}
     for ext in extensions():
         objs = ext.objects(world=world, company=company, customer=customer, users=users, finance=finance)
         clash = set(objs) & set(world)  # one name, two objects: a row would silently test the wrong one

@@ -37,7 +37,7 @@ def _amount(text: str) -> Decimal:
     return Decimal(text.strip().replace(",", ""))
 
 
-def test_journey_a_bar_opens_its_rows(browser, live_server, shot, company, users):
+def test_journey_a_bar_opens_its_rows(browser, live_server, shot, company, users, settings, tmp_path, monkeypatch):
     load_synthetic(company, users["finance"], n_invoices=700, n_customers=16, seed=9)
     Customer.objects.filter(company=company).update(owner=users["sales_east"])
     services.train_model(company=company, as_of=END)
@@ -57,6 +57,11 @@ def test_journey_a_bar_opens_its_rows(browser, live_server, shot, company, users
             assert _amount(page.locator("#forecast-items-bar").inner_text()) == f.scenarios["p50"].weeks[week]
             assert page.locator("#forecast-items-differ").count() == 0
             assert page.locator("#forecast-items tbody tr").count() > 0
+            assert page.locator("#forecast-items-xlsx").is_visible()
+            # the week's dates in the title never break at their hyphens (a phone's width): one line box each
+            assert page.evaluate("""[...document.querySelectorAll('h1 .nowrap')].every(
+                s => s.getClientRects().length === 1)""")
+            assert page.locator("h1 .nowrap").count() == (1 if week == 0 else 2)
             if width == 390:
                 wide = page.evaluate("document.documentElement.scrollWidth")
                 assert wide <= 390, wide
@@ -67,5 +72,30 @@ def test_journey_a_bar_opens_its_rows(browser, live_server, shot, company, users
             page.locator("nav.crumbs a").nth(1).click()
             page.wait_for_url(re.compile(rf"/forecast/\?as_of={END}&currency=CNY$"))
             assert page.locator("svg.forecast-chart").count() == 1
+        finally:
+            ctx.close()
+
+    # a list of more rows than EXPORT_NOW_ROWS: "Export XLSX" queues a job for the worker (run at once here), its
+    # page shows the progress, then the download link; the file is the list's
+    settings.DATA_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    from huikuan.common import export_jobs
+
+    monkeypatch.setattr(export_jobs, "EXPORT_NOW_ROWS", 5)
+    for language, width in (("en", 1366), ("zh-hans", 390)):
+        ctx, page = _context(browser, live_server, users["finance"], language, width, 844 if width == 390 else 768)
+        try:
+            page.goto(f"{live_server.url}/forecast/items/?as_of={END}&currency=CNY&scenario=p50&week=all")
+            page.locator("#forecast-items-xlsx").click()
+            page.wait_for_url(re.compile(r"/exports/\d+/$"))
+            link = page.locator("#export-download")
+            link.wait_for()
+            assert page.locator(".progress[aria-valuenow='100']").count() == 1
+            if width == 390:
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            shot(page, f"export-job-{width}-{language}")
+            with page.expect_download() as download:
+                link.click()
+            assert download.value.suggested_filename == f"forecast-items-{END}-CNY.xlsx"
         finally:
             ctx.close()
