@@ -68,6 +68,7 @@ NOT_LISTS = {
     "forecast:backtest": "a report: weeks in time order",
     "prediction:customer-panel": "a panel of one customer's open items by due date",
     "prediction:document-panel": "a panel of one document's instalments",
+    "web:export-list": "the user's own exports, newest first (a few, kept EXPORT_KEEP_DAYS days)",
 }
 
 _TABLE = re.compile(r'<table class="list[^"]*"[^>]*>(.*?)</table>', re.S)
