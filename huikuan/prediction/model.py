@@ -504,7 +504,9 @@ def _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, med
 
 def _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median) -> None:
     """The rows ``rows`` of ``parts`` from their features ``Xc`` (and days past due ``d``, or None)."""
-    cdf = class_probabilities(model, Xc).astype(np.float32) @ bin_cdf
+    # the product in float64, then float32: a float32 GEMM's rounding depends on the batch's shape (the BLAS
+    # kernel and its blocking), so an item predicted in a chunk of 7 or among 50,000 could land a day apart
+    cdf = (class_probabilities(model, Xc) @ bin_cdf.astype(np.float64)).astype(np.float32)
     if d is not None:
         i0 = d - GRID[0]  # index of DL = d
         below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], np.float32(0))
