@@ -66,3 +66,17 @@ def test_client_address_behind_proxies(rf, settings):
     assert client_address(request) == "10.0.0.2"  # X-Forwarded-For is not trusted without a proxy
     settings.HUIKUAN_PROXY_COUNT = 1
     assert client_address(request) == "203.0.113.7"  # not the spoofed first hop
+
+
+def test_no_model_field_has_a_fixed_date_or_time_default():
+    """Django's check fields.W161 warns about a fixed date / time default whenever the check happens to run within
+    10 seconds of that moment (a TimeField's default of 08:00 made `check --deploy` fail at 08:00:0x UTC): every
+    such default is a callable."""
+    import datetime as dt
+
+    from django.apps import apps
+    from django.db.models.fields import NOT_PROVIDED
+
+    fixed = [f"{m._meta.label}.{f.name}" for m in apps.get_models() for f in m._meta.get_fields()
+             if getattr(f, "default", NOT_PROVIDED) is not NOT_PROVIDED and isinstance(f.default, dt.date | dt.time)]
+    assert fixed == []
