@@ -294,7 +294,8 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
 
 def totals_by_date_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column: str,
                        customer_id: int | None = None, customers: tuple[str, list] | None = None,
-                       marked: tuple[str, list] | None = None, marked_mode: str = "only") -> tuple[str, list]:
+                       marked: tuple[str, list] | None = None, marked_mode: str = "only",
+                       flow: bool = True) -> tuple[str, list]:
     """The totals row of ``grouped_sql(group_by="none")`` — same columns, same values — summed first per date of the
     bucket column within each part (A, B, C, D of ``_base_sql``: a few hundred dates), then bucketed over those sums.
 
@@ -302,9 +303,16 @@ def totals_by_date_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], 
     every instalment went through a sub-query scan, an append and eight aggregate filters; here each part is scanned
     by its own aggregate (one hash entry per date: the open amount, the disputed part, the count of rows not zero)
     and the buckets are cut from a few hundred rows (docs/PERFORMANCE.md). A row whose open amount as of the date is
-    zero adds nothing to any sum; the count keeps the "no row when nothing is open" of the row-wise statement."""
+    zero adds nothing to any sum; the count keeps the "no row when nothing is open" of the row-wise statement.
+
+    On PostgreSQL, for the whole company by due date (``flow``, the default), the open amounts per due date come from
+    the running sums of ``ledger_agingflow`` instead (``flow_arms``)."""
     if marked is not None and marked_mode not in ("only", "exclude"):
         raise ValueError("bad marked_mode")
+    if (flow and connection.vendor == "postgresql" and column == "due_date" and sees_all(user) and customer_id is None
+            and customers is None and marked is None):
+        arms, params = flow_arms(company=company, as_of=as_of)
+        return _totals_over(arms, params, buckets)
     keep, keep_params = "", []
     if marked is not None:
         keep = f" WHERE t.id {'NOT ' if marked_mode == 'exclude' else ''}IN ({marked[0]})"
@@ -321,6 +329,11 @@ def totals_by_date_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], 
             f"SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) FILTER (WHERE t.disputed > 0 OR t.x < 0) "
             f"AS disputed, COUNT(*) FILTER (WHERE t.x <> 0) AS n FROM ({inner}{fence}) t{keep} GROUP BY t.{column}")
         params += [*inner_params, *keep_params]
+    return _totals_over(arms, params, buckets)
+
+
+def _totals_over(arms: list[str], params: list, buckets: list[Bucket]) -> tuple[str, list]:
+    """The totals row from ``arms`` of (d: the bucket column's date, x, disputed, n: rows not zero) per date."""
     sums, bucket_params = [], []
     for b in buckets:
         cond = []
@@ -335,6 +348,46 @@ def totals_by_date_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], 
            f"COALESCE(CAST(SUM(u.disputed) AS BIGINT), 0) AS disputed FROM ({' UNION ALL '.join(arms)}) u "
            f"HAVING SUM(u.n) > 0")
     return sql, bucket_params + params
+
+
+def flow_arms(*, company, as_of: dt.date) -> tuple[list[str], list]:
+    """The arms of ``_totals_over`` for the whole company by due date, PostgreSQL: the open amount as of ``as_of``
+    per due date summed from ``ledger_agingflow`` (its rows dated ≤ the date: a few thousand, whatever the date), and
+    the disputed part computed from the instalments that can have one — those with a disputed amount, and those with
+    a reversed allocation (the only ones whose open amount as of a past date can be below zero, which the row-wise
+    statement adds to the disputed part as it is) — each read by its index.
+
+    Same row as the row-wise statement: every sum is linear in the rows; a row exists when one instalment is open by
+    a non-zero amount as of the date, i.e. when a due date's sum is not zero or one of the instalments read here is
+    not zero (the others are never below zero, so they cannot add up to zero unless each is zero)."""
+    x = ("i.amount + CASE WHEN i.replaced_on > %s THEN COALESCE(i.replaced_amount, 0) ELSE 0 END "
+         "- ledger_allocated_upto(i.id, %s)")
+    summed = ("SELECT f.due_date AS d, SUM(f.amount) AS x, NULL::numeric AS disputed, "
+              "CASE WHEN SUM(f.amount) <> 0 THEN 1 ELSE 0 END AS n "
+              "FROM ledger_agingflow f WHERE f.company_id = %s AND f.day <= %s GROUP BY f.due_date")
+    live = (f"SELECT t.d, 0 AS x, SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) "
+            f"FILTER (WHERE t.disputed > 0 OR t.x < 0) AS disputed, COUNT(*) FILTER (WHERE t.x <> 0) AS n "
+            f"FROM (SELECT i.due_date AS d, i.disputed_amount AS disputed, {x} AS x FROM ledger_instalment i "
+            f"WHERE i.company_id = %s AND i.document_date <= %s AND (i.plan_from IS NULL OR i.plan_from <= %s) "
+            f"AND (i.reversed_on IS NULL OR i.reversed_on > %s) AND i.id IN ("
+            f"SELECT d.id FROM ledger_instalment d WHERE d.company_id = %s AND d.disputed_amount > 0 UNION "
+            f"SELECT a.instalment_id FROM ledger_allocation a WHERE a.company_id = %s AND a.amount < 0) OFFSET 0) t "
+            f"GROUP BY t.d")
+    return [summed, live], [company.pk, as_of, as_of, as_of, company.pk, as_of, as_of, as_of, company.pk, company.pk]
+
+
+def compact_flow(*, company) -> int:
+    """Merge a company's ``ledger_agingflow`` rows into one per (due date, day), dropping those that add up to zero;
+    returns the rows left. Rows written meanwhile by other transactions are not in this statement's snapshot and
+    stay as they are (PostgreSQL; nothing to do on SQLite)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cur:
+        cur.execute("WITH gone AS (DELETE FROM ledger_agingflow WHERE company_id = %s RETURNING due_date, day, amount) "
+                    "INSERT INTO ledger_agingflow (company_id, due_date, day, amount) "
+                    "SELECT %s, due_date, day, SUM(amount) FROM gone GROUP BY due_date, day HAVING SUM(amount) <> 0",
+                    [company.pk, company.pk])
+        return cur.rowcount
 
 
 def aging_report(

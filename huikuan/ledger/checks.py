@@ -6,18 +6,22 @@
 - customer.open_amount − customer.unapplied_amount = Σ entry.debit − Σ entry.credit
 - instalment.first/last_allocated_on = min/max date of its allocation rows; reversed_on = the date of
   its document's reversal entry (NULL when none)
+- PostgreSQL: the aging's running sums (``AgingFlow``, kept by triggers) = the changes re-derived from the
+  instalments and allocations, per company, due date and day
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Case, DateField, F, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from huikuan.common.money import ZERO, MoneyField
+from huikuan.common.money import ZERO, MoneyField, from_minor
 from huikuan.customers.models import Customer
 
 from .models import Allocation, Credit, EntryKind, Instalment, LedgerEntry, Status
@@ -117,4 +121,24 @@ def check_ledger(*, company_id: int | None = None) -> list[Discrepancy]:
             problems.append(Discrepancy("customer.unapplied_amount", c.pk, c.unapplied_amount, c.cred_open))
         if c.inst_open - c.cred_open != c.debits - c.credits_:
             problems.append(Discrepancy("customer.entries_balance", c.pk, c.inst_open - c.cred_open, c.debits - c.credits_))
+    problems += _flow_problems(company_id)
     return problems
+
+
+def _flow_problems(company_id: int | None) -> list[Discrepancy]:
+    """``ledger_agingflow`` against the changes re-derived with the very SQL its migration filled it with."""
+    if connection.vendor != "postgresql":
+        return []
+    flow = importlib.import_module("huikuan.ledger.migrations.0020_aging_flow")
+    where, params = ("WHERE company_id = %s", [company_id]) if company_id is not None else ("", [])
+    rows = f"(SELECT * FROM ledger_instalment {where})"
+    expected = flow.summed(flow.own_events(rows, ""), flow.alloc_events(rows, "ledger_allocation", ""))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT COALESCE(e.company_id, f.company_id), COALESCE(e.due_date, f.due_date), COALESCE(e.day, f.day), "
+            f"f.amount, e.amount FROM ({expected}) e FULL JOIN (SELECT company_id, due_date, day, SUM(amount) "
+            f"AS amount FROM ledger_agingflow {where} GROUP BY company_id, due_date, day HAVING SUM(amount) <> 0) f "
+            f"ON f.company_id = e.company_id AND f.due_date = e.due_date AND f.day = e.day "
+            f"WHERE e.amount IS DISTINCT FROM f.amount", params * 3)  # the instalments twice, the flow once
+        return [Discrepancy(f"aging_flow due {due} on {day}", company, from_minor(stored or 0),
+                            from_minor(exp or 0)) for company, due, day, stored, exp in cur.fetchall()]

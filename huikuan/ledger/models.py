@@ -336,6 +336,27 @@ class Allocation(models.Model):
         raise RuntimeError("allocations are append-only")
 
 
+class AgingFlow(models.Model):
+    """The open amount of a company's instalments by due date as a sum of dated changes (issue 19): the rows of
+    one due date with ``day`` ≤ X add up to the open amount as of X of the instalments due that day — what
+    ``ledger.aging`` computes row by row (issued by X, not yet a payment plan's, not reversed by X: amount, plus
+    what a plan took over before it did, minus allocations dated ≤ X). So the aging totals as of any date read a
+    few thousand rows instead of every instalment (``aging.totals_by_date_sql``).
+
+    PostgreSQL only: written by triggers on ``ledger_instalment`` and ``ledger_allocation`` (migration 0020) in
+    the writing transaction itself, so it is exact in every snapshot, whatever code path wrote; rows are only
+    added (a change adds its difference), and ``compact_aging_flow`` merges them. On SQLite the table stays empty
+    and the totals are computed from the instalments (docs/ARCHITECTURE.md). ``check_ledger`` re-derives it."""
+
+    company = models.ForeignKey("accounts.Company", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    due_date = models.DateField()
+    day = models.DateField()
+    amount = models.BigIntegerField()  # minor units
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "day"], name="agingflow_company_day", include=["due_date", "amount"])]
+
+
 class EntryKind(models.TextChoices):
     DOCUMENT = "document", _("Document")
     PAYMENT = "payment", _("Payment")
