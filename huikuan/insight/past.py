@@ -257,8 +257,8 @@ def _rows_sql(*, user, b: AgingBuild, min_total: Decimal | None) -> tuple[str, l
 def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", min_total: Decimal | None = None,
                  offset: int = 0, limit: int | None = None) -> AgingReport | None:
     """``ledger.aging.aging_report`` for the options ``applies`` accepts, from a stored date. A date not stored
-    yet is queued for a build (``request_build``) and this view answers live: by customer from one statement
-    that returns only the page (``report.live_page``), the totals alone by returning None (the caller's live
+    yet is queued for a build (``request_build``) and this view answers live: by customer from statements that
+    return only the page (``report.live_page_by_total``; with a floor ``report.live_page``), the totals alone by returning None (the caller's live
     statement costs about what a stored date does).
 
     The totals and the page are two statements, each with its own snapshot; a rebuild or pruning that
@@ -274,8 +274,10 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
                 # the totals alone, or every row (XLSX, API without a page size): the caller's one live statement
                 # (``ledger.aging.aging_report``; every row reaches Python anyway, no count or totals pass)
                 return None
-            # first view of the date: this page from one live statement (nothing stored, ~the live grouping's
-            # cost), and the date stored by the task worker for the views after it
+            # first view of the date: this page computed live (nothing stored; each customer's total alone, then
+            # the page's buckets and the column totals), and the date stored by the task worker for the views after it
+            if min_total is None:
+                return report.live_page_by_total(user=user, company=company, as_of=as_of, offset=offset, limit=limit)
             return report.live_page(user=user, company=company, as_of=as_of, min_total=min_total, offset=offset,
                                     limit=limit)
         b.company = company
