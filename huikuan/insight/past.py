@@ -276,7 +276,8 @@ def aging_report(*, user, company, as_of: dt.date, group_by: str = "customer", m
                 return None
             # first view of the date: this page computed live (nothing stored; each customer's total alone, then
             # the page's buckets and the column totals), and the date stored by the task worker for the views after it
-            if min_total is None:
+            # (PostgreSQL: its column totals read the running sums; SQLite, without them, would group twice)
+            if min_total is None and _pg():
                 return report.live_page_by_total(user=user, company=company, as_of=as_of, offset=offset, limit=limit)
             return report.live_page(user=user, company=company, as_of=as_of, min_total=min_total, offset=offset,
                                     limit=limit)

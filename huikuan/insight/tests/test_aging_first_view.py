@@ -71,9 +71,12 @@ def test_first_view_is_computed_live_equal_to_the_full_computation(
     with django_assert_max_num_queries(10) as ctx:
         first = fast.aging_report(user=finance, company=company, as_of=Y, offset=0, limit=3)
     assert not AgingBuild.objects.exists()
-    # every customer's figures are grouped once: the page's buckets are read for its three customers only
     grouped = [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"] and "ledger_instalment" in q["sql"]]
-    assert len(grouped) >= 2 and "customers_customer WHERE id IN" in grouped[1]
+    if connection.vendor == "postgresql":
+        # every customer's total is grouped once; the page's buckets are read for its three customers only
+        assert len(grouped) >= 2 and "customers_customer WHERE id IN" in grouped[1]
+    else:  # one statement (no running sums for the column totals on SQLite)
+        assert len(grouped) == 1
     live = aging_report(user=finance, company=company, as_of=Y, offset=0, limit=3)
     assert (first.totals, first.total, first.disputed, first.row_count, _rows(first)) == (
         live.totals,
