@@ -28,7 +28,6 @@ from django.db.models import (
     Case,
     DateField,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -112,9 +111,12 @@ def in_scope(*, run: ForecastRun, user, currency: str, salesperson: int | None =
     return _cells(run, user, currency, Bucket(week=ALL, salesperson=salesperson, group=group)).exists()
 
 
-def _expressions(run: ForecastRun, *, moved: bool) -> dict:
+def _expressions(run: ForecastRun, *, moved: bool, predictions: str = "case") -> dict:
     """The SQL expressions of an item's facts in ``run`` (see ``forecast_items``); ``moved``: whether any
-    allocation is dated after the as-of date (else the open amount column is the as-of amount)."""
+    allocation is dated after the as-of date (else the open amount column is the as-of amount). ``predictions``:
+    "case" (an item's prediction is used when it is of the run's date and version: a LEFT JOIN), "joined" (the
+    rows are already joined to such a prediction: its columns as they are, which an index can order) or "none"
+    (no item has one: the due dates)."""
     from huikuan.ledger.models import Allocation
 
     as_of = run.as_of
@@ -129,7 +131,12 @@ def _expressions(run: ForecastRun, *, moved: bool) -> dict:
         open_as_of = ExpressionWrapper(F("open_amount"), output_field=money)
     due = Greatest(F("due_date"), Value(as_of, output_field=DateField()))
     probability = DecimalField(max_digits=5, decimal_places=4)
-    if run.version_id is not None:
+    if run.version_id is not None and predictions == "joined":
+        dates = {"p10": F("prediction__low_date"), "p50": F("prediction__predicted_date"),
+                 "p90": F("prediction__high_date")}
+        predicted = Value(1)
+        p_late = F("prediction__p_late")
+    elif run.version_id is not None and predictions == "case":
         mine = Q(prediction__as_of=as_of, prediction__version_id=run.version_id)
 
         def stored(name):
@@ -163,8 +170,45 @@ def books_moved(run: ForecastRun) -> bool:
     return Allocation.objects.filter(company=run.company_id, date__gt=run.as_of).exists()
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the company's stored predictions (``ItemPrediction``) are to a forecast ``run`` whose books have not
+    moved: ``of_run`` — they were made as of its date by its version (a refresh replaces all of a company's rows at
+    once, one date and one version: ``services.store_predictions``, so one row tells); ``unpredicted`` — the open
+    items of the currency that have none, with their due dates (they are placed on those)."""
+
+    of_run: bool
+    unpredicted: tuple[tuple[int, dt.date], ...] = ()
+
+
+def stored_predictions(run: ForecastRun, currency: str) -> Stored:
+    """``Stored`` for ``run`` (with a model, books not moved) in ``currency``, in three index reads, never a pass
+    over the ~1 M open items. An open item has no stored prediction only when it was not open at the refresh —
+    posted since (an instalment id above the highest the refresh predicted: ids only grow) or reopened since (the
+    one way an open amount grows is a reversal allocation, ``ledger.services._reverse_allocation_row``; allocations
+    are append-only) — so those are the only candidates looked at, each still asked whether it has a row. Not
+    covered: an instalment inserted by a transaction still uncommitted when the refresh read the open items, with
+    an id below one committed before it (ARCHITECTURE.md)."""
+    from huikuan.ledger.models import Allocation, Instalment
+
+    from .models import ItemPrediction
+
+    last = (ItemPrediction.objects.filter(company_id=run.company_id).order_by("-instalment_id")
+            .values_list("instalment_id", "as_of", "version_id").first())
+    if last is None or (last[1], last[2]) != (run.as_of, run.version_id):
+        return Stored(of_run=False)
+    base = Instalment.objects.filter(company_id=run.company_id, currency=currency, document_date__lte=run.as_of,
+                                     open_amount__gt=0).order_by()
+    reopened = Allocation.objects.filter(company_id=run.company_id, reverses__isnull=False).values("instalment_id")
+    candidates = (base.filter(pk__gt=last[0]).values_list("pk", "due_date")
+                  .union(base.filter(pk__in=reopened).values_list("pk", "due_date")))
+    found = dict(candidates)
+    have = set(ItemPrediction.objects.filter(instalment_id__in=list(found)).values_list("instalment_id", flat=True))
+    return Stored(of_run=True, unpredicted=tuple(sorted((pk, due) for pk, due in found.items() if pk not in have)))
+
+
 def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_name: bool = False,
-                   moved: bool | None = None, few: bool = False):
+                   moved: bool | None = None, few: bool = False, stored: Stored | None = None):
     """The open instalments behind ``bucket`` of ``run`` (no ordering), for counting, totalling, ordering and
     paging: the aliases ``open_as_of`` (Decimal: the open amount on the as-of date), ``placed_on`` (the date
     that puts the item in the bucket), ``p_late`` and — ``by_name`` — ``sp_name`` can be ordered by;
@@ -173,16 +217,34 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_
     not before the as-of date.
 
     Where the placement is the due date (no model, or the due-date column), the bucket's dates are also
-    given as plain ``due_date`` bounds, so the open-items index narrows a week to its own rows. ``few``: the caller
-    knows the bucket is a small part of the open items (the cube's count of a P50 week): a week of the P50 column
-    placed by the model is then first narrowed to the items whose stored prediction of that date falls in it (the
-    predictions' date index) and those without one whose due date does — a superset, the placement still applies —
-    instead of joining every open item to its prediction (a sparse week read all ~1 M of them)."""
+    given as plain ``due_date`` bounds, so the open-items index narrows a week to its own rows. ``few`` (or
+    ``stored``, ``stored_predictions`` already read): a P50 week or every week of a forecast placed by the model,
+    books not moved, is found through the stored predictions instead of joining every open item to its prediction
+    (a sparse week read all ~1 M of them): when no open item without a stored prediction falls in the bucket (the
+    usual case: the refresh predicted every open item), the rows are the instalments joined to a prediction of the
+    run in the bucket's dates — an inner join whose date, probability and (company, predicted_date, instalment)
+    index order the page; otherwise the items whose stored prediction falls in it and those listed unpredicted
+    whose due date does (a superset, the placement still applies); when the stored predictions are not the run's,
+    every item is placed on its due date."""
     from huikuan.ledger.models import Instalment, Status
 
     as_of = run.as_of
     moved = books_moved(run) if moved is None else moved
-    e = _expressions(run, moved=moved)
+    placed = "case"
+    narrow = ((few or stored is not None) and run.version_id is not None and bucket.scenario == "p50"
+              and not moved and bucket.week != OVERDUE)
+    u_in = None  # the unpredicted open items the bucket's dates take (their due date, not before the as-of date)
+    if narrow:
+        stored = stored or stored_predictions(run, currency)
+        if not stored.of_run:
+            placed = "none"
+        else:
+            low, high = week_dates(as_of, bucket.week) if bucket.week != ALL else (None, None)
+            u_in = [pk for pk, due in stored.unpredicted
+                    if (low is None or max(due, as_of) >= low) and (high is None or max(due, as_of) <= high)]
+            if not u_in:
+                placed = "joined"
+    e = _expressions(run, moved=moved, predictions=placed)
     qs = Instalment.objects.filter(company=run.company_id, document_date__lte=as_of, currency=currency)
     if moved:
         qs = qs.filter(Q(open_amount__gt=0) | Q(last_allocated_on__gt=as_of), document__status=Status.POSTED,
@@ -195,6 +257,9 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_
         qs = qs.filter(open_amount__gt=0)
     if user is not None:
         qs = qs.filter(owner_q(user, "customer__owner"))
+    if placed == "joined":  # every row's own prediction, of the run's date and version (an inner join)
+        qs = qs.filter(prediction__company_id=run.company_id, prediction__as_of=as_of,
+                       prediction__version_id=run.version_id)
     qs = qs.alias(open_as_of=e["open_as_of"], placed_on=e["dates"][bucket.scenario], p_late=e["p_late"])
     if moved:
         qs = qs.filter(open_as_of__gt=0)
@@ -207,21 +272,19 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_
         qs = qs.filter(due_date__lt=as_of)
     elif bucket.week != ALL:
         low, high = week_dates(as_of, bucket.week)
-        by_due = run.version_id is None or bucket.scenario == "naive"
+        by_due = run.version_id is None or bucket.scenario == "naive" or placed == "none"
         if low is not None:
             qs = qs.filter(placed_on__gte=low, **({"due_date__gte": low} if by_due else {}))
         if high is not None:
             qs = qs.filter(placed_on__lte=high, **({"due_date__lte": high} if by_due else {}))
-        if few and not by_due and not moved and bucket.scenario == "p50":
+        if narrow and placed == "case":  # some unpredicted item falls in the week: those and the week's predicted ones
             from .models import ItemPrediction
 
             mine = ItemPrediction.objects.filter(as_of=as_of, version_id=run.version_id)
             within = {**({"gte": low} if low else {}), **({"lte": high} if high else {})}
             predicted = mine.filter(company_id=run.company_id,
                                     **{f"predicted_date__{k}": v for k, v in within.items()}).values("instalment_id")
-            on_due = (Instalment.objects.filter(company_id=run.company_id, open_amount__gt=0,
-                                                **{f"due_date__{k}": v for k, v in within.items()})
-                      .filter(~Exists(mine.filter(instalment_id=OuterRef("pk")))).values("pk"))
+            on_due = Instalment.objects.filter(pk__in=u_in).values("pk")
             qs = qs.filter(pk__in=predicted.union(on_due, all=True))
     if by_name:
         qs = qs.alias(sp_name=e["sp_name"])
@@ -299,5 +362,5 @@ def bar_items(*, run: ForecastRun, user, currency: str, bucket: Bucket) -> int |
     return cells.aggregate(n=Sum("items"))["n"] or 0
 
 
-__all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "bar_items", "bar_value", "books_moved", "export_rows", "for_order",
-           "forecast_items", "in_scope", "item_rows", "items_total", "pick_currency", "week_dates"]
+__all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "Stored", "bar_items", "bar_value", "books_moved", "export_rows", "for_order",
+           "forecast_items", "in_scope", "item_rows", "items_total", "pick_currency", "stored_predictions", "week_dates"]

@@ -236,7 +236,6 @@ ITEMS_PER_PAGE = 50
 ITEMS_XLSX_ROWS = 200_000  # the export's cap (the rows are read into memory before the workbook is written)
 ADD_UP_TO = 10_000  # a bar of more items shows the forecast's stored figure unless asked to add the rows up
 EXPORT_KIND = "prediction.forecast_items"  # its exporter (common.export_jobs), registered in PredictionConfig.ready()
-FEW_ITEMS = 100_000  # a P50 week of at most this many items (the whole company's) is found through its predictions
 ITEM_SORTS = Sorting({"document": ("document__number", "seq"), "customer": ("customer__name",),
                       "salesperson": ("sp_name",), "due": ("due_date",), "amount": ("open_as_of",),
                       "predicted": ("placed_on",), "p_late": ("p_late",)}, default="-amount",
@@ -333,19 +332,13 @@ def _items_of(company, user, g) -> _Items:
             raise Http404
     moved = fi.books_moved(run)
     sort_key = ITEM_SORTS.state(g).key
-    # a P50 week placed by the model that the cube counted small: narrowed through the predictions' date index first
-    few = (run.version_id is not None and bucket.scenario == "p50" and isinstance(bucket.week, int) and not moved
-           and (fi.bar_items(run=run, user=None, currency=currency, bucket=fi.Bucket(week=bucket.week))
-                <= FEW_ITEMS))
+    # a P50 bar (or every week) placed by the model, books not moved: found through the stored predictions
+    # (fi.forecast_items' ``stored``), which also order it by predicted date and probability
+    narrow = run.version_id is not None and bucket.scenario == "p50" and bucket.week != fi.OVERDUE and not moved
+    stored = fi.stored_predictions(run, currency) if narrow else None
     qs = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
-                           by_name=sort_key == "salesperson")
-    # counted (and summed) narrowed; ordered so by due date, document, predicted date, probability or salesperson (walking the
-    # due-date or document index meets the week's items anywhere; the others have none: sorting the week is cheaper),
-    # but by amount or customer walking that order's index finds a page sooner (measured, PERFORMANCE.md)
-    counted = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
-                                by_name=sort_key == "salesperson", few=True) if few else qs
-    if sort_key not in ("amount", "customer"):
-        qs = counted
+                           by_name=sort_key == "salesperson", stored=stored)
+    counted = qs
     return _Items(run=run, bucket=bucket, currency=currency, moved=moved, sort_key=sort_key,
                   ordered=ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), counted=counted)
 

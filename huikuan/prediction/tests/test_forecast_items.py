@@ -66,7 +66,8 @@ def test_the_items_of_each_bar_add_up_to_the_bar_and_all_of_them_to_the_open_amo
                 assert _listed(run, user, fi.Bucket(week=k), few=True) == fu.scenarios["p50"].weeks[k], k
         some = next(k for k in range(fc.BEYOND + 1) if f.scenarios["p50"].weeks[k])
         narrowed = fi.forecast_items(run=run, user=users["finance"], currency="CNY", bucket=fi.Bucket(week=some), few=True)
-        assert "UNION" in str(narrowed.query).upper()
+        # every open item has its stored prediction: the week is the instalments joined to those of its dates
+        assert JOINED in str(narrowed.query).upper() and "UNION" not in str(narrowed.query).upper()
     # a salesperson sees their customers' part only, and it adds up too
     _every_bucket_matches(run, users["sales_east"])
     mine = fi.forecast_items(run=run, user=users["sales_east"], currency="CNY", bucket=fi.Bucket(week=fi.ALL))
@@ -242,3 +243,81 @@ def test_a_bar_of_many_items_shows_the_forecasts_figure_and_adds_up_on_demand(cl
     # below the threshold nothing changes: the rows are added up on every view
     monkeypatch.setattr(views_forecast, "ADD_UP_TO", 10_000)
     assert 'id="forecast-items-differ"' in _page(client, url)
+
+
+JOINED = 'INNER JOIN "PREDICTION_ITEMPREDICTION"'
+SORTS = ("-amount", "amount", "due", "-due", "customer", "-customer", "document", "-document", "predicted",
+         "-predicted", "p_late", "-p_late", "salesperson", "-salesperson")
+
+
+def _narrowed_as_the_full_rule(run, users, *, unpredicted=()):
+    """Every P50 week and every week at once, as finance and as a salesperson: the bucket found through the stored
+    predictions (what the page reads) holds the items the full placement rule (every open item joined to its
+    prediction) puts there, with the same total, and every sort gives the same first rows in the same order.
+    Returns the SQL of each narrowed week (finance)."""
+    from huikuan.prediction.views_forecast import ITEM_SORTS
+
+    stored = fi.stored_predictions(run, "CNY")
+    assert {pk for pk, _ in stored.unpredicted} == set(unpredicted)
+    sql = {}
+    for user in (users["finance"], users["sales_east"]):
+        for week in [*range(fc.BEYOND + 1), fi.ALL]:
+            bucket = fi.Bucket(week=week)
+            for sort in SORTS:
+                by_name = sort.endswith("salesperson")
+                full = fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket, by_name=by_name)
+                narrowed = fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket, by_name=by_name,
+                                             stored=stored)
+                order = ITEM_SORTS.order({"sort": sort})
+                key = sort.lstrip("-")
+                first = [list(fi.for_order(q, run=run, key=key).order_by(*order).values_list("pk", flat=True)[:12])
+                         for q in (full, narrowed)]
+                assert first[0] == first[1], (user.username, week, sort)
+            assert set(narrowed.values_list("pk", flat=True)) == set(full.values_list("pk", flat=True)), week
+            assert fi.items_total(narrowed, run=run) == fi.items_total(full, run=run), week
+            if user == users["finance"]:
+                sql[week] = str(fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket,
+                                                  stored=stored).query).upper()
+    return sql
+
+
+def test_a_week_placed_by_the_model_is_found_through_its_predictions_exactly_as_by_the_full_rule(small, users):
+    """The drill-down finds a P50 week (and every week, sorted by predicted date) through the stored predictions
+    — an inner join ordered by their indexes — and never by asking every open item whether it has one. The items
+    without one (posted or reopened since the refresh) are found from the instalment ids the refresh had not seen
+    and the reversal allocations; each week is the same set, total and order as by the full rule: before, with a
+    new invoice due in a week and one already overdue, with a settled item reopened, and when the stored
+    predictions are another date's (every item then on its due date)."""
+    from huikuan.ledger import services as ledger
+    from huikuan.ledger.models import Allocation
+    from huikuan.prediction.models import ItemPrediction
+
+    services.train_model(company=small, as_of=END)  # stores the predictions of END, the forecast reads them
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    assert run.version_id is not None
+    sql = _narrowed_as_the_full_rule(run, users)
+    assert all(JOINED in q and "UNION" not in q for q in sql.values())
+    # posted after the refresh, dated on or before the forecast's date: one due in the fifth week, one overdue
+    customer = Customer.objects.filter(company=small, owner=users["sales_east"]).order_by("code").first()
+    new = []
+    for day, due in ((END - dt.timedelta(days=3), END + dt.timedelta(days=30)),
+                     (END - dt.timedelta(days=60), END - dt.timedelta(days=20))):
+        doc = ledger.post_document(company=small, customer_id=customer.pk, document_date=day, total=Decimal("1234.56"),
+                                   actor=users["finance"], schedule=[ledger.ScheduleInput(due, Decimal("1234.56"))])
+        new.append(Instalment.objects.get(document=doc).pk)
+    # a settled item reopened: its payment's allocation reversed on the forecast's date (the books do not move)
+    settled = (Allocation.objects.filter(company=small, reverses__isnull=True, instalment__open_amount=0,
+                                         instalment__customer__owner=users["sales_east"], date__lt=END)
+               .order_by("-instalment_id").first())
+    ledger.reverse_allocation(company=small, allocation_id=settled.pk, actor=users["finance"], on=END)
+    assert not fi.books_moved(run) and not ItemPrediction.objects.filter(instalment_id=settled.instalment_id).exists()
+    sql = _narrowed_as_the_full_rule(run, users, unpredicted=(*new, settled.instalment_id))
+    due = Instalment.objects.filter(pk__in=[*new, settled.instalment_id]).values_list("due_date", flat=True)
+    weeks = {min(fc.BEYOND, max(0, -(-(d - END).days // 7) - 1)) for d in due}
+    assert {0, 4} <= weeks
+    for week in range(fc.BEYOND + 1):  # the weeks an unpredicted item falls in add it; the others the join alone
+        assert ("UNION" in sql[week]) == (week in weeks) and (JOINED in sql[week]) == (week not in weeks), week
+    # the stored predictions of another date: nothing is the run's, every item on its due date
+    ItemPrediction.objects.filter(company=small).update(as_of=END - dt.timedelta(days=1))
+    assert not fi.stored_predictions(run, "CNY").of_run
+    _narrowed_as_the_full_rule(run, users)
