@@ -207,6 +207,21 @@ def stored_predictions(run: ForecastRun, currency: str) -> Stored:
     return Stored(of_run=True, unpredicted=tuple(sorted((pk, due) for pk, due in found.items() if pk not in have)))
 
 
+def placement(run: ForecastRun, bucket: Bucket, stored: Stored | None) -> tuple[str, list[int]]:
+    """How ``forecast_items`` finds ``bucket`` with ``stored`` (None: not narrowed): "joined" (the instalments
+    inner-joined to their prediction of the run: no unpredicted item falls in the bucket), "none" (no stored
+    prediction is the run's: every item on its due date) or "case" (each item asked), and the unpredicted items
+    the bucket's dates take (their due date, not before the as-of date)."""
+    if stored is None:
+        return "case", []
+    if not stored.of_run:
+        return "none", []
+    low, high = week_dates(run.as_of, bucket.week) if bucket.week != ALL else (None, None)
+    u_in = [pk for pk, due in stored.unpredicted
+            if (low is None or max(due, run.as_of) >= low) and (high is None or max(due, run.as_of) <= high)]
+    return ("case" if u_in else "joined"), u_in
+
+
 def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_name: bool = False,
                    moved: bool | None = None, few: bool = False, stored: Stored | None = None):
     """The open instalments behind ``bucket`` of ``run`` (no ordering), for counting, totalling, ordering and
@@ -230,20 +245,11 @@ def forecast_items(*, run: ForecastRun, user, currency: str, bucket: Bucket, by_
 
     as_of = run.as_of
     moved = books_moved(run) if moved is None else moved
-    placed = "case"
     narrow = ((few or stored is not None) and run.version_id is not None and bucket.scenario == "p50"
               and not moved and bucket.week != OVERDUE)
-    u_in = None  # the unpredicted open items the bucket's dates take (their due date, not before the as-of date)
     if narrow:
         stored = stored or stored_predictions(run, currency)
-        if not stored.of_run:
-            placed = "none"
-        else:
-            low, high = week_dates(as_of, bucket.week) if bucket.week != ALL else (None, None)
-            u_in = [pk for pk, due in stored.unpredicted
-                    if (low is None or max(due, as_of) >= low) and (high is None or max(due, as_of) <= high)]
-            if not u_in:
-                placed = "joined"
+    placed, u_in = placement(run, bucket, stored if narrow else None)
     e = _expressions(run, moved=moved, predictions=placed)
     qs = Instalment.objects.filter(company=run.company_id, document_date__lte=as_of, currency=currency)
     if moved:
@@ -338,15 +344,16 @@ def export_rows(qs, *, run: ForecastRun, limit: int, moved: bool | None = None):
 
 def items_total(qs, *, run: ForecastRun, moved: bool | None = None, limit: int | None = None) -> tuple[Decimal, int]:
     """Σ open amount on the as-of date and the number of items of ``forecast_items``' rows (one aggregate); with
-    ``limit``, of at most that many of them (any; the statement stops there): a count of ``limit`` means "at
-    least", and the sum is then of an arbitrary part (the caller shows the bar's stored figure instead)."""
+    ``limit``, of at most that many of them (any — the first in ``qs``'s order when it has one; the statement stops
+    there): a count of ``limit`` means "at least", and the sum is then of a part (the caller shows the bar's stored
+    figure instead)."""
     from django.db.models import Count
 
     e = _expressions(run, moved=books_moved(run) if moved is None else moved)
     if limit is None:
         row = qs.order_by().aggregate(v=Sum(e["open_as_of"]), n=Count("pk"))
-    else:
-        row = qs.order_by().annotate(x_amount=e["open_as_of"]).values("pk", "x_amount")[:limit].aggregate(
+    else:  # in ``qs``'s order if it has one (an index's: the statement then stops after ``limit`` rows of it)
+        row = qs.annotate(x_amount=e["open_as_of"]).values("pk", "x_amount")[:limit].aggregate(
             v=Sum("x_amount"), n=Count("pk"))
     return row["v"] or ZERO, row["n"] or 0
 
@@ -363,4 +370,4 @@ def bar_items(*, run: ForecastRun, user, currency: str, bucket: Bucket) -> int |
 
 
 __all__ = ["ALL", "OVERDUE", "WEEKS", "Bucket", "Stored", "bar_items", "bar_value", "books_moved", "export_rows", "for_order",
-           "forecast_items", "in_scope", "item_rows", "items_total", "pick_currency", "stored_predictions", "week_dates"]
+           "forecast_items", "in_scope", "item_rows", "items_total", "pick_currency", "placement", "stored_predictions", "week_dates"]

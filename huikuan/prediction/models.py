@@ -78,8 +78,9 @@ class ItemPrediction(models.Model):
     # ORM's on_delete still applies. Indexes only where a read uses them (ARCHITECTURE.md): the instalment's (unique;
     # the worklist, forecast and drill-down join through it), (company, customer) (customer 360, API filter),
     # document (document page, API filter), (company, updated_at) (API ``updated_since``), (company, predicted_date,
-    # instalment) (the forecast drill-down finds a P50 week's items through it, and lists them by predicted date in
-    # the page's order — the instalment is the tie-breaker — stopping after a page).
+    # instalment) covering the date and version asked and the probability (the forecast drill-down finds a P50 week's
+    # items through it without reading the rows, and lists them by predicted date in the page's order — the
+    # instalment is the tie-breaker — stopping after a page; by probability from the week's entries alone).
     company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+", db_constraint=False,
                                 db_index=False)
     instalment = models.OneToOneField("ledger.Instalment", on_delete=models.CASCADE, related_name="prediction",
@@ -107,7 +108,8 @@ class ItemPrediction(models.Model):
         indexes = [
             models.Index(fields=["company", "customer"], name="prediction_item_customer"),
             models.Index(fields=["company", "updated_at"], name="prediction_item_updated"),
-            models.Index(fields=["company", "predicted_date", "instalment"], name="prediction_item_date_id"),
+            models.Index(fields=["company", "predicted_date", "instalment"], name="prediction_item_date_id",
+                         include=["as_of", "version", "p_late"]),
             models.Index(fields=["document"], name="prediction_item_document"),
         ]
 

@@ -338,7 +338,9 @@ def _items_of(company, user, g) -> _Items:
     stored = fi.stored_predictions(run, currency) if narrow else None
     qs = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
                            by_name=sort_key == "salesperson", stored=stored)
-    counted = qs
+    # joined to its predictions, a bucket is counted (up to ADD_UP_TO + 1) along their date index: PostgreSQL otherwise
+    # hashed the week's predictions and read the open items until enough matched (~400,000 rows for a later week)
+    counted = qs.order_by("placed_on", "pk") if fi.placement(run, bucket, stored)[0] == "joined" else qs
     return _Items(run=run, bucket=bucket, currency=currency, moved=moved, sort_key=sort_key,
                   ordered=ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), counted=counted)
 
