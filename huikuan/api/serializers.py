@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from huikuan.common.compiled import ValuesIn
 from huikuan.common.money import to_decimal
 from huikuan.customers.models import Channel, Contact, Customer, CustomerBankAccount, CustomerStatus
 from huikuan.ledger.models import Credit, DocumentKind, Instalment, Method, ReceivableDocument
@@ -388,42 +389,45 @@ class Rows:
 
     def __init__(self, serializer_class, nested: dict[str, str] | None = None):
         self.fields: list[tuple[str, str, object]] = []
-        self.nested: list[tuple[str, str, str, Rows]] = []
+        self.nested: list[tuple[str, str, ValuesIn, Rows]] = []
         nested = nested or {}
         for name, field in serializer_class().fields.items():
             if name in nested:
                 child = field.child
                 related = serializer_class.Meta.model._meta.get_field(field.source).related_model
-                self.nested.append((name, nested[name], related, Rows(type(child))))
+                rows_of = Rows(type(child))
+                statement = ValuesIn(related.objects.values(nested[name], "pk", *rows_of.lookups), nested[name])
+                self.nested.append((name, nested[name], statement, rows_of))
                 continue
             if isinstance(field, serializers.SerializerMethodField | serializers.BaseSerializer):
                 raise TypeError(f"{serializer_class.__name__}.{name}: not supported by Rows")
             lookup = field.source.replace(".", "__")
             self.fields.append((name, lookup, _formatter(field)))
         self.lookups = [lookup for _n, lookup, _f in self.fields]
-        self._bases: dict = {}  # model → its unevaluated values() query (by_pk)
+        self._by_pk: dict = {}  # model → its rows' statement by ids (by_pk)
 
     def values(self, qs):
         """The page's queryset as value rows (joins come from the lookups; no select_related needed)."""
         return qs.select_related(None).prefetch_related(None).values("pk", *self.lookups)
 
     def by_pk(self, model, ids) -> dict:
-        """The value rows of ``model``'s rows ``ids``, by pk, unsorted. The values() query is resolved once per
-        model and filtered per page: resolving the lookups' joins was ~0.6 ms of every list request's CPU."""
-        base = self._bases.get(model)
-        if base is None:
-            base = self._bases[model] = self.values(model._default_manager.order_by())
-        return {row["pk"]: row for row in base.filter(pk__in=ids)}
+        """The value rows of ``model``'s rows ``ids``, by pk, unsorted. The statement is compiled once per model
+        and number of ids (``common.compiled.ValuesIn``): building and compiling the lookups' joins was about
+        a third of reading a page's rows."""
+        statement = self._by_pk.get(model)
+        if statement is None:
+            statement = self._by_pk[model] = ValuesIn(self.values(model._default_manager.order_by()))
+        return {row["pk"]: row for row in statement(ids)}
 
     def render(self, rows) -> list[dict]:
         tz = timezone.get_current_timezone()  # once per page, not per value as DateTimeField asks for it
         fields = [(name, lookup, partial(_iso_datetime, fmt, tz) if isinstance(fmt, serializers.DateTimeField) else fmt)
                   for name, lookup, fmt in self.fields]
         out = [{name: (None if (v := row[lookup]) is None else fmt(v)) for name, lookup, fmt in fields} for row in rows]
-        for name, fk, model, rows_of in self.nested:
+        for name, fk, statement, rows_of in self.nested:
             ids = [row["pk"] for row in rows]
             children: dict[int, list] = {i: [] for i in ids}
-            for child in model.objects.filter(**{f"{fk}__in": ids}).values(fk, "pk", *rows_of.lookups):
+            for child in statement(ids):  # in the related model's order
                 children[child[fk]].append(child)
             for parent, row in zip(out, rows, strict=True):
                 parent[name] = rows_of.render(children[row["pk"]])

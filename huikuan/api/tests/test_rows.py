@@ -71,3 +71,40 @@ def test_rows_datetimes_equal_the_serializer_in_every_timezone(ledger_rows, zone
         got = rows.render(list(rows.values(qs)))
     assert got == expected
     assert all(row["created_at"].endswith("Z") for row in got) == (zone == "UTC")
+
+
+def test_values_in_equals_the_orm(ledger_rows, customer, other_customer, django_assert_num_queries):
+    """The page's rows by ids (``common.compiled.ValuesIn``, compiled once per number of ids) are what values()
+    gives: the same dicts, money and datetimes converted, the base's order kept, unknown and repeated ids
+    ignored; each call is one statement the query counts see."""
+    from huikuan.common.compiled import ValuesIn
+    from huikuan.ledger.models import Instalment
+
+    rows = s.Rows(s.CustomerOut)
+    base = rows.values(Customer.objects.order_by())
+    statement = ValuesIn(base)
+    ids = [customer.pk, other_customer.pk]
+    for asked in (ids, ids[::-1], [customer.pk], [customer.pk, customer.pk, 10**12], [10**12], []):
+        expected = {r["pk"]: r for r in base.filter(pk__in=asked)}
+        with django_assert_num_queries(1 if asked else 0):
+            got = statement(asked)
+        assert {r["pk"]: r for r in got} == expected
+        assert len(got) == len(expected)
+    assert [r["open_amount"] for r in statement(ids)] and all(
+        type(r["created_at"]).__name__ == "datetime" and r["created_at"].tzinfo is not None for r in statement(ids))
+    assert sorted(statement._statements) == [("default", 1), ("default", 2)]  # one statement per number of ids
+
+    by_document = ValuesIn(Instalment.objects.values("document_id", "pk", "due_date", "amount"), "document_id")
+    documents = list(ReceivableDocument.objects.values_list("pk", flat=True))
+    assert by_document(documents) == list(
+        Instalment.objects.filter(document_id__in=documents).values("document_id", "pk", "due_date", "amount"))
+
+
+def test_values_in_falls_back_to_the_orm_when_the_stand_ins_are_ambiguous(ledger_rows, customer):
+    """A base whose own parameters include a negative integer cannot tell its ids apart: run through the ORM."""
+    from huikuan.common.compiled import ValuesIn
+
+    base = Customer.objects.exclude(pk=-7).values("pk", "code")
+    statement = ValuesIn(base)
+    assert statement([customer.pk]) == [{"pk": customer.pk, "code": customer.code}]
+    assert statement._statements == {("default", 1): None}
