@@ -64,14 +64,27 @@ class Command(BaseCommand):
 
             serve(application, host=host, port=port, threads=threads, ident="huikuan")
         else:
-            _Gunicorn(application, {
-                "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
-                "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120,
-                # No keep-alive by default: a kept-alive connection stays with the worker that accepted it,
-                # and the load bench's 20 clients ended up on one worker (9 s vs 1 s of CPU); closing after
-                # each answer lets every request go to an idle worker (docs/PERFORMANCE.md, API under load).
-                "keepalive": int(os.environ.get("HUIKUAN_WEB_KEEPALIVE", "0")),
-            }).run()
+            _Gunicorn(application, gunicorn_options(host=host, port=port, processes=processes, threads=threads)).run()
+
+
+def gunicorn_options(*, host: str, port: int, processes: int, threads: int) -> dict:
+    """gunicorn's settings for ``--processes`` above 1 (environment: HUIKUAN_WEB_KEEPALIVE, HUIKUAN_WEB_CONNECTIONS)."""
+    # No keep-alive by default: a kept-alive connection stays with the worker that accepted it, and the load
+    # bench's 20 clients ended up on one worker (9 s vs 1 s of CPU); closing after each answer lets every
+    # request go to an idle worker (docs/PERFORMANCE.md, API under load).
+    keepalive = int(os.environ.get("HUIKUAN_WEB_KEEPALIVE", "0"))
+    # A worker accepts a connection only when one of its threads is free or about to be (threads + 1): the
+    # rest wait in the kernel's queue, which every worker takes from in arrival order. gunicorn's default
+    # (1,000) let a worker accept whatever was waiting and queue it behind its own two threads while the other
+    # worker might be idle — the 20-client bench's p95 was ~1.5x what the same CPU gives with a shared queue
+    # (docs/PERFORMANCE.md, issue 19). Kept-alive connections count against the limit, so with keep-alive on
+    # gunicorn's default stays.
+    connections = os.environ.get("HUIKUAN_WEB_CONNECTIONS") or (threads + 1 if not keepalive else 1000)
+    return {
+        "bind": f"{host}:{port}", "workers": processes, "threads": threads, "worker_class": "gthread",
+        "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120,
+        "keepalive": keepalive, "worker_connections": int(connections),
+    }
 
 
 def _child(argv: list[str]) -> None:
