@@ -49,7 +49,9 @@ class Pagination(PageNumberPagination):
     exact total, and counting 10,000 rows on every call cost more than the page itself under load.
 
     A view may set ``count_cache`` (``(key, seconds)``, see huikuan/common/paging.py): a capped count is then
-    remembered that long, and the next calls for the same rows skip the count (the customer search does)."""
+    remembered that long, and the next calls for the same rows skip the count (the customer search does); and
+    ``ids_with_count``: counting reads the page's ids in the same statement, which a count under the cap spares
+    the page's own statement."""
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -71,9 +73,10 @@ class Pagination(PageNumberPagination):
         counted = getattr(view, "count_queryset", None)
         plan = getattr(view, "page_plan", None)
         remembered = getattr(view, "count_cache", None)
+        with_ids = getattr(view, "ids_with_count", False)
         self.django_paginator_class = lambda qs, size: CappedPaginator(qs, size, number=number, cap=self.count_cap,
                                                                        count_queryset=counted, plan=plan,
-                                                                       count_cache=remembered)
+                                                                       count_cache=remembered, ids_with_count=with_ids)
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
@@ -238,6 +241,8 @@ class CustomerList(RowsList):
     # term's count is the costliest statement of its page, and the plain list's a tenth of its request's CPU
     # (docs/ARCHITECTURE.md, "Capped counts …").
     count_seconds = 5
+    # A count under the cap (a rare term) reads the page's ids in the same statement (common.paging.count_and_page).
+    ids_with_count = True
 
     @extend_schema(description=("A capped count (`count_capped`: more than 1,000 customers) may be up to 5 seconds "
                                 "old; a count under the cap is always exact."),
