@@ -315,6 +315,15 @@ class _Items:
     sort_key: str
     ordered: object
     counted: object
+    user: object = None
+    joined: bool = False  # found through its predictions alone (fi.placement): counted along their date index
+
+    def total(self, limit: int | None = None) -> tuple[Decimal, int]:
+        """Σ open amount and number of the rows (up to ``limit``: see ``fi.items_total``)."""
+        if self.joined and limit is not None:
+            return fi.joined_total(run=self.run, user=self.user, currency=self.currency, bucket=self.bucket,
+                                   limit=limit)
+        return fi.items_total(self.counted, run=self.run, moved=self.moved, limit=limit)
 
 
 def _items_of(company, user, g) -> _Items:
@@ -338,11 +347,9 @@ def _items_of(company, user, g) -> _Items:
     stored = fi.stored_predictions(run, currency) if narrow else None
     qs = fi.forecast_items(run=run, user=user, currency=currency, bucket=bucket, moved=moved,
                            by_name=sort_key == "salesperson", stored=stored)
-    # joined to its predictions, a bucket is counted (up to ADD_UP_TO + 1) along their date index: PostgreSQL otherwise
-    # hashed the week's predictions and read the open items until enough matched (~400,000 rows for a later week)
-    counted = qs.order_by("placed_on", "pk") if fi.placement(run, bucket, stored)[0] == "joined" else qs
     return _Items(run=run, bucket=bucket, currency=currency, moved=moved, sort_key=sort_key,
-                  ordered=ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), counted=counted)
+                  ordered=ITEM_SORTS.apply(fi.for_order(qs, run=run, key=sort_key), g), counted=qs,
+                  user=user, joined=fi.placement(run, bucket, stored)[0] == "joined")
 
 
 def items_export(*, company_id: int, user, params) -> export_jobs.Export:
@@ -367,7 +374,7 @@ def items_export(*, company_id: int, user, params) -> export_jobs.Export:
                    None if p_late is None else (p_late * 100).quantize(Decimal("0.1")), yes if predicted else no)
 
     def count():
-        return fi.items_total(it.counted, run=it.run, moved=it.moved, limit=ITEMS_XLSX_ROWS)[1]
+        return it.total(ITEMS_XLSX_ROWS)[1]
 
     return export_jobs.Export(
         filename=f"forecast-items-{it.run.as_of}-{it.currency}.xlsx", sheet_title=_("Forecast items"),
@@ -390,12 +397,11 @@ def forecast_items(request):
     g = request.GET
     it = _items_of(company, request.user, g)
     if g.get("format") == "xlsx":
-        rows = fi.items_total(it.counted, run=it.run, moved=it.moved, limit=export_jobs.EXPORT_NOW_ROWS + 1)[1]
+        rows = it.total(export_jobs.EXPORT_NOW_ROWS + 1)[1]
         title = (f"{_('Forecast items')} · {bucket_label(it.run, it.bucket)} · {scenario_names()[it.bucket.scenario]}"
                  f" · {it.currency}")
         return export_jobs.export_or_queue(request, kind=EXPORT_KIND, params=g, rows=rows, title=title)
     run, bucket, currency, moved = it.run, it.bucket, it.currency, it.moved
-    counted = it.counted
     bar = fi.bar_value(run=run, user=request.user, currency=currency, bucket=bucket)
     orders = None
     whole_scope = bucket.salesperson is None and bucket.group is None
@@ -410,7 +416,7 @@ def forecast_items(request):
     check = g.get("check") == "1"
     wanted = min(max(1, parse_int(g.get("page")) or 1), MAX_PAGE)
     limit = None if check else max(ADD_UP_TO + 1, wanted * ITEMS_PER_PAGE + 1)
-    listed, count = fi.items_total(counted, run=run, moved=moved, limit=limit)
+    listed, count = it.total(limit)
     added_up = limit is None or count < limit
     stored_count = None if added_up else fi.bar_items(run=run, user=request.user, currency=currency, bucket=bucket)
     # ordered and paged by id (an index walk for the amount, due date, customer and document), shown by item_rows

@@ -250,6 +250,21 @@ SORTS = ("-amount", "amount", "due", "-due", "customer", "-customer", "document"
          "-predicted", "p_late", "-p_late", "salesperson", "-salesperson")
 
 
+def _counted_along_the_index_as_by_the_full_rule(run, user, bucket, stored, whole, salesperson):
+    """The page's capped count (and its sum below the cap) of a joined bucket, walked along the predictions' date
+    index (``joined_total``), equals the full rule's: below, at and above the cap, for the bucket and its lines."""
+    if fi.placement(run, bucket, stored)[0] != "joined":
+        return
+    for limit in (1, max(1, whole[1]), whole[1] + 1, 10_001):
+        v, n = fi.joined_total(run=run, user=user, currency="CNY", bucket=bucket, limit=limit)
+        assert n == min(whole[1], limit), (bucket, limit)
+        if n < limit:
+            assert v == whole[0], (bucket, limit)
+    for line in (fi.Bucket(week=bucket.week, salesperson=salesperson), fi.Bucket(week=bucket.week, group=0)):
+        full = fi.items_total(fi.forecast_items(run=run, user=user, currency="CNY", bucket=line), run=run)
+        assert fi.joined_total(run=run, user=user, currency="CNY", bucket=line, limit=10_001) == full, line
+
+
 def _narrowed_as_the_full_rule(run, users, *, unpredicted=()):
     """Every P50 week and every week at once, as finance and as a salesperson: the bucket found through the stored
     predictions (what the page reads) holds the items the full placement rule (every open item joined to its
@@ -274,7 +289,9 @@ def _narrowed_as_the_full_rule(run, users, *, unpredicted=()):
                          for q in (full, narrowed)]
                 assert first[0] == first[1], (user.username, week, sort)
             assert set(narrowed.values_list("pk", flat=True)) == set(full.values_list("pk", flat=True)), week
-            assert fi.items_total(narrowed, run=run) == fi.items_total(full, run=run), week
+            whole = fi.items_total(full, run=run)
+            assert fi.items_total(narrowed, run=run) == whole, week
+            _counted_along_the_index_as_by_the_full_rule(run, user, bucket, stored, whole, users["sales_east"].pk)
             if user == users["finance"]:
                 sql[week] = str(fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket,
                                                   stored=stored).query).upper()
