@@ -15,10 +15,11 @@ Uses the stored forecast of ``--as-of`` (computed first, timed, when there is no
 it writes the forecast's rows). Then, as finance and as the salesperson with the most customers, times the
 drill-down of every week's bar (13 weeks and "beyond"); of the big buckets — the first week (everything already
 overdue is expected in it), every week at once, the overdue part — in their default order (largest first) and
-sorted by amount, due date (both ways), customer and document, page 2 and a deep page; sorted by predicted date;
+sorted by amount, due date (both ways), customer, document, predicted date (both ways), probability late and
+salesperson (the first week), page 2 and a deep page; every week sorted by predicted date;
 the bucket added up on demand (``check=1``); and the XLSX of the first week (its row cap): the request, which
 queues an export job, and the job run in this process as the worker runs it (``--xlsx-requests`` times each). For each: the bucket's
-size, p50 / p95 of the wall time of ``--requests`` requests after one warm-up, the CPU time of a request (the
+size (and each week's own line under the weeks' row), p50 / p95 of the wall time of ``--requests`` requests after one warm-up, the CPU time of a request (the
 Django process plus its PostgreSQL backend, read from /proc: the server runs on this machine) and the queries of
 one request; and whether the rows' total equals the bar where the page adds it up. ``--serial`` keeps PostgreSQL
 from starting parallel workers (whose CPU the backend's /proc does not count), so the CPU figure is the whole cost.
