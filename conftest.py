@@ -204,3 +204,69 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         if db["ENGINE"].endswith("postgresql"):
             options = db.setdefault("OPTIONS", {})
             options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+
+
+def pytest_configure(config):
+    """The xdist controller makes the directory its workers share for the run's migrated template
+    (tests/dbtemplate.py): set before the workers start, so they inherit it."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    import os
+    import tempfile
+
+    from tests import dbtemplate
+
+    os.environ[dbtemplate.RUN_DIR_ENV] = tempfile.mkdtemp(prefix="hk-testrun-")
+
+
+def pytest_sessionfinish(session):
+    import os
+    import shutil
+
+    from tests import dbtemplate
+
+    if hasattr(session.config, "workerinput") or not os.environ.get(dbtemplate.RUN_DIR_ENV):
+        return
+    if dbtemplate.pg_template_name():
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
+
+        try:
+            with session.config.stash[blocking_manager_key].unblock():
+                dbtemplate.drop_pg_template(connection)
+        except Exception as exc:  # the server gone: the next run's template replaces it anyway
+            print(f"could not drop the test template database: {exc!r}")
+    shutil.rmtree(os.environ[dbtemplate.RUN_DIR_ENV], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """pytest-django's test database setup, except under xdist: each worker's database is a clone of the run's
+    migrated template (tests/dbtemplate.py), so a run migrates once per backend instead of once per worker."""
+    import os
+
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tests import dbtemplate
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get(dbtemplate.RUN_DIR_ENV) and django_db_use_migrations and not django_db_keepdb:
+        with django_db_blocker.unblock():
+            old_name, clone = dbtemplate.setup_worker_database(connection, worker)
+        yield
+        with django_db_blocker.unblock():
+            dbtemplate.teardown_worker_database(connection, old_name, clone)
+        return
+    if not django_db_use_migrations:
+        from pytest_django.fixtures import _disable_migrations
+
+        _disable_migrations()
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False,
+                                 keepdb=bool(django_db_keepdb and not django_db_createdb))
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)

@@ -1,6 +1,6 @@
 """A migrated PostgreSQL template for the tests that run real `huikuan` processes on a database of their own
-(test_two_nodes, test_faults): migrated once per test process, then cloned per test in about a second
-(`CREATE DATABASE … TEMPLATE`) instead of migrating each one."""
+(test_two_nodes, test_faults, test_backup_restore): the run's template (tests/dbtemplate.py) or, without xdist,
+one migrated per test process, then cloned per test in about a second (`CREATE DATABASE … TEMPLATE`)."""
 
 import os
 import subprocess
@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests import dbtemplate
 
 ROOT = Path(__file__).resolve().parents[3]
 PG = os.environ.get("HUIKUAN_BACKUP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -21,11 +23,13 @@ def child_env(url: str, data_dir, **extra) -> dict:
 
 
 @pytest.fixture(scope="session")
-def pg_template(tmp_path_factory, django_db_blocker):
+def pg_template(tmp_path_factory, django_db_setup, django_db_blocker):
     """(admin connection, template name): a migrated database to clone; skips unless PostgreSQL is the suite's.
 
-    It asks for ``django_db_blocker`` because it reads the suite's backend: the root conftest then counts its
-    tests as database tests, so the PostgreSQL pass (which leaves out db_agnostic tests) still runs them."""
+    Under xdist it is the run's own template, which the workers' test databases are cloned from
+    (tests/dbtemplate.py); otherwise one is migrated here. It asks for ``django_db_blocker`` because it reads
+    the suite's backend: the root conftest then counts its tests as database tests, so the PostgreSQL pass
+    (which leaves out db_agnostic tests) still runs them."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -35,6 +39,11 @@ def pg_template(tmp_path_factory, django_db_blocker):
         admin = psycopg.connect(PG, autocommit=True)
     except psycopg.OperationalError:
         pytest.skip("PostgreSQL is not reachable")
+    shared = dbtemplate.pg_template_name() if os.environ.get(dbtemplate.RUN_DIR_ENV) else None
+    if shared:
+        yield admin, shared
+        admin.close()
+        return
     name = f"hk_tmpl_{uuid.uuid4().hex[:10]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -53,7 +62,8 @@ def pg_clone(pg_template):
     """(admin connection, database name, url) of a fresh migrated database, dropped after the test."""
     admin, template = pg_template
     name = f"hk_t_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    with dbtemplate.locked():  # a template being copied must have no other session: one copy at a time
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield admin, name, PG.rsplit("/", 1)[0] + "/" + name
     finally:

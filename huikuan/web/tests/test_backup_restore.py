@@ -5,14 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-PG = os.environ.get("HUIKUAN_BACKUP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+from tests import dbtemplate
 
+ROOT = Path(__file__).resolve().parents[3]
 SEED = """
 import datetime as dt
 from decimal import Decimal as D
@@ -36,46 +35,39 @@ def _cli(env, *args, check=True):
     return r
 
 
-def _pg_database():
+def test_backup_then_restore_on_sqlite(tmp_path):
+    _backup_then_restore_brings_back_the_data_and_checks_the_ledger(
+        tmp_path, dbtemplate.migrated_sqlite(tmp_path / "live.sqlite3"), "sqlite")
+
+
+def test_backup_then_restore_on_postgresql(tmp_path, pg_clone):
+    """A clone of the run's migrated template (web/tests/conftest.py): runs in the PostgreSQL pass."""
     if not shutil.which("pg_dump"):
-        return None
-    name = f"test_security_backup_{uuid.uuid4().hex[:8]}"
-    base = PG.rsplit("/", 1)[0]
-    r = subprocess.run(["psql", PG, "-c", f"CREATE DATABASE {name}"], capture_output=True, text=True)
-    return (f"{base}/{name}", name) if r.returncode == 0 else None
+        pytest.skip("pg_dump is not installed")
+    _admin, _name, url = pg_clone
+    _backup_then_restore_brings_back_the_data_and_checks_the_ledger(tmp_path, url, "postgresql")
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_backup_then_restore_brings_back_the_data_and_checks_the_ledger(tmp_path, engine):
-    created = None
-    if engine == "sqlite":
-        url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    else:
-        created = _pg_database()
-        if created is None:
-            pytest.skip("PostgreSQL is not reachable")
-        url = created[0]
+def _backup_then_restore_brings_back_the_data_and_checks_the_ledger(tmp_path, url, engine):
+    """The database starts as a copy of the run's migrated template (tests/dbtemplate.py): `migrate` then has
+    nothing left to do, as on an installation being backed up."""
     env = {**os.environ, "DATABASE_URL": url, "HUIKUAN_DATA_DIR": str(tmp_path), "HUIKUAN_FAST_HASHER": "1"}
-    try:
-        _cli(env, "migrate", "--verbosity", "0")
-        _cli(env, "shell", "--no-imports", "-c", SEED.format(amount="100.00"))
-        backup = tmp_path / ("b.sqlite3" if engine == "sqlite" else "b.dump")
-        out = _cli(env, "backup", str(backup)).stdout
-        assert "Backup written" in out and backup.stat().st_size > 0
-        assert _cli(env, "backup", str(backup), check=False).returncode != 0  # never overwrites
+    _cli(env, "migrate", "--verbosity", "0")
+    _cli(env, "shell", "--no-imports", "-c", SEED.format(amount="100.00"))
+    backup = tmp_path / ("b.sqlite3" if engine == "sqlite" else "b.dump")
+    out = _cli(env, "backup", str(backup)).stdout
+    assert "Backup written" in out and backup.stat().st_size > 0
+    assert _cli(env, "backup", str(backup), check=False).returncode != 0  # never overwrites
 
-        _cli(env, "shell", "--no-imports", "-c", SEED.format(amount="55.00"))
-        assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["2", "155.00"]
+    _cli(env, "shell", "--no-imports", "-c", SEED.format(amount="55.00"))
+    assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["2", "155.00"]
 
-        assert _cli(env, "restore", str(backup), check=False).returncode != 0  # needs --yes
-        r = _cli(env, "restore", str(backup), "--yes")
-        assert "Restored from" in r.stdout  # after check-ledger passed (it exits non-zero otherwise)
-        assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["1", "100.00"]
+    assert _cli(env, "restore", str(backup), check=False).returncode != 0  # needs --yes
+    r = _cli(env, "restore", str(backup), "--yes")
+    assert "Restored from" in r.stdout  # after check-ledger passed (it exits non-zero otherwise)
+    assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["1", "100.00"]
 
-        junk = tmp_path / "junk.bin"
-        junk.write_bytes(b"not a backup" * 100)
-        assert _cli(env, "restore", str(junk), "--yes", check=False).returncode != 0
-        assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["1", "100.00"]
-    finally:
-        if created:
-            subprocess.run(["psql", PG, "-c", f"DROP DATABASE IF EXISTS {created[1]} WITH (FORCE)"], capture_output=True)
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a backup" * 100)
+    assert _cli(env, "restore", str(junk), "--yes", check=False).returncode != 0
+    assert _cli(env, "shell", "--no-imports", "-c", COUNT).stdout.split() == ["1", "100.00"]
