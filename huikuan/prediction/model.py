@@ -482,31 +482,92 @@ def predict(model: Trained, X: np.ndarray, *, overdue_days: np.ndarray | None = 
 
 
 DEEP = EDGES[-1] + 1  # an open item this many days past due or more is in the last class whatever its features
+TREE_BLOCK = 65_536  # rows whose class probabilities are computed at once (n × 9 floats; the trees' calls amortised)
 
 
 def _predict_chunks(model, X, overdue_days, chunk, parts, bin_cdf, grid, at, median) -> None:
+    """Blocks of ``TREE_BLOCK`` rows: the long-overdue ones without the classifiers (``_predict_deep``), the class
+    probabilities of the others at once — of an open item already past due only the classes it can still fall in
+    (``past_due_probabilities``) —, then their distributions ``chunk`` rows at a time (float32 grids)."""
     n = len(X)
     deep_ok = overdue_days is not None and model.classifier is not None
-    for s in range(0, n, chunk):
-        Xc = np.asarray(X[s : s + chunk], dtype=np.float32)
+    past_ok = deep_ok and len(getattr(model.classifier, "classes_", ())) > 2
+    for s in range(0, n, TREE_BLOCK):
+        Xb = np.asarray(X[s : s + TREE_BLOCK], dtype=np.float32)
         d = None
         if overdue_days is not None:
-            d = np.clip(overdue_days[s : s + chunk].astype(np.int32), GRID[0], GRID[-1])
-        deep = d >= DEEP if deep_ok else np.zeros(len(Xc), dtype=bool)
-        rows = np.arange(s, s + len(Xc))
+            d = np.clip(overdue_days[s : s + TREE_BLOCK].astype(np.int32), GRID[0], GRID[-1])
+        rows = np.arange(s, s + len(Xb))
+        deep = d >= DEEP if deep_ok else np.zeros(len(Xb), dtype=bool)
         if deep.any():  # the classifiers are not run for them: nothing they say changes these rows
-            _predict_deep(model, Xc[deep], d[deep], rows[deep], parts, bin_cdf, median)
-            keep = ~deep
-            Xc, d, rows = Xc[keep], d[keep], rows[keep]
-        if len(Xc):
-            _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median)
+            _predict_deep(model, Xb[deep], d[deep], rows[deep], parts, bin_cdf, median)
+        past = (d >= 1) & ~deep if past_ok else np.zeros(len(Xb), dtype=bool)
+        rest = ~deep & ~past
+        probs = np.zeros((len(Xb), N_CLASSES))
+        if past.any():
+            probs[past] = past_due_probabilities(model, Xb[past], classes(d[past]))
+        if rest.any():
+            probs[rest] = class_probabilities(model, Xb[rest])
+        keep = np.flatnonzero(~deep)
+        for c in range(0, len(keep), chunk):
+            k = keep[c : c + chunk]
+            _predict_rows(model, Xb[k], None if d is None else d[k], rows[k], parts, bin_cdf, grid, at, median,
+                          probs=probs[k])
 
 
-def _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median) -> None:
-    """The rows ``rows`` of ``parts`` from their features ``Xc`` (and days past due ``d``, or None)."""
+def past_due_probabilities(model: Trained, X: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The class probabilities of open items already past due, ``first[i]`` the class their days past due fall in
+    (≥ ``LATE``), each item's conditioned on its class being ≥ ``first[i]``: the softmax of the nine-class trees'
+    scores over those classes only — the trees of the classes below are not run. It is all the conditioning on
+    DL ≥ d needs: the classes wholly before d drop out of it, and so does the late / on-time rescaling (every class
+    left is on the late side: one factor, cancelled by the conditioning), so neither the late / on-time classifier
+    nor the smooth model is run either. The scores are the classifier's own (its trees summed in its order, from its
+    baseline: the same bits as ``predict_proba``'s; tested); rows sorted by ``first``, each class's trees run on the
+    prefix of rows that need it. Items past every class the classifier has: ``class_probabilities``."""
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    clf = model.classifier
+    out = np.zeros((len(X), N_CLASSES))
+    if not len(X):
+        return out
+    order = np.argsort(first, kind="stable")
+    first = first[order]
+    labels = np.asarray(clf.classes_)
+    none = first > labels.max()  # nothing left to condition on (a rare class merged away): the former path
+    if none.any():
+        out[order[none]] = class_probabilities(model, X[order[none]])
+    m = int((~none).sum())
+    if not m:
+        return out
+    Xp = clf._preprocess_X(_columns(model, X[order[:m]]), reset=False)  # float64, as predict_proba's
+    bitsets, f_idx_map = clf._bin_mapper.make_known_categories_bitsets()
+    threads = _openmp_effective_n_threads()
+    raw = np.full((m, len(labels)), -np.inf)
+    for j, k in enumerate(labels.tolist()):
+        need = int(np.searchsorted(first[:m], k, side="right"))  # the rows whose first class is ≤ k
+        if not need:
+            continue
+        score = np.zeros(need) + clf._baseline_prediction[0, j]
+        for trees in clf._predictors:
+            score += trees[j].predict(Xp[:need], bitsets, f_idx_map, threads)
+        raw[:need, j] = score
+    raw -= raw.max(axis=1, keepdims=True)
+    np.exp(raw, out=raw)
+    raw /= raw.sum(axis=1, keepdims=True)
+    sub = np.zeros((m, N_CLASSES))
+    sub[:, labels] = raw
+    out[order[:m]] = sub
+    return out
+
+
+def _predict_rows(model, Xc, d, rows, parts, bin_cdf, grid, at, median, probs=None) -> None:
+    """The rows ``rows`` of ``parts`` from their features ``Xc`` (and days past due ``d``, or None); ``probs``: their
+    class probabilities when already computed (else ``class_probabilities``)."""
+    if probs is None:
+        probs = class_probabilities(model, Xc)
     # the product in float64, then float32: a float32 GEMM's rounding depends on the batch's shape (the BLAS
     # kernel and its blocking), so an item predicted in a chunk of 7 or among 50,000 could land a day apart
-    cdf = (class_probabilities(model, Xc) @ bin_cdf.astype(np.float64)).astype(np.float32)
+    cdf = (probs @ bin_cdf.astype(np.float64)).astype(np.float32)
     if d is not None:
         i0 = d - GRID[0]  # index of DL = d
         below = np.where(i0 > 0, cdf[np.arange(len(d)), np.maximum(i0 - 1, 0)], np.float32(0))
@@ -529,13 +590,16 @@ def _predict_deep(model, Xc, d, rows, parts, bin_cdf, median) -> None:
     """Open items already ``d`` ≥ ``DEEP`` days past due: every class below the last lies wholly before ``d``, so
     the distribution conditioned on DL ≥ ``d`` is the last class's own days beyond ``d`` — the same for every such
     item whatever its class probabilities (they cancel in the conditioning), so neither classifier is run: late,
-    30+ and 90+ days late with probability 1, the quantiles read from one conditioned row per distinct ``d``. The
-    training saw (almost) no item as late as ``d`` (the class's share beyond it ≤ 1e-4): spread over the next 60
-    days. The median regressor, when there is one, still sets the point estimate as for any open item."""
+    30+ and 90+ days late with probability 1, the quantiles read from one conditioned row per distinct ``d`` (and
+    spread to the items by it). The training saw (almost) no item as late as ``d`` (the class's share beyond it ≤
+    1e-4): spread over the next 60 days. The median regressor, when there is one, still sets the point estimate as
+    for any open item."""
     days, inverse = np.unique(d, return_inverse=True)
     for key in ("p_late", "p_late_30", "p_late_90"):
         parts[key][rows] = 1.0
-    _store_quantiles(model, Xc, d, rows, parts, deep_cdf(bin_cdf, days)[inverse], median)
+    cdf = deep_cdf(bin_cdf, days)
+    _store_quantiles(model, Xc, d, rows, parts, None, median,
+                     quantiles=tuple(_quantile(cdf, q)[inverse] for q in (0.1, 0.5, 0.9)))
 
 
 def deep_cdf(bin_cdf: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -554,8 +618,8 @@ def deep_cdf(bin_cdf: np.ndarray, days: np.ndarray) -> np.ndarray:
     return cdf.astype(np.float32)
 
 
-def _store_quantiles(model, Xc, d, rows, parts, cdf, median) -> None:
-    p10, p50, p90 = _quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9)
+def _store_quantiles(model, Xc, d, rows, parts, cdf, median, quantiles=None) -> None:
+    p10, p50, p90 = quantiles or (_quantile(cdf, 0.1), _quantile(cdf, 0.5), _quantile(cdf, 0.9))
     if median is not None and len(Xc):
         est = np.clip(np.rint(median.predict(_columns(model, Xc))).astype(np.int64), GRID[0], GRID[-1])
         # the regressor's median (an open item already past it: the mixture's conditional median); the

@@ -330,3 +330,53 @@ def test_items_past_the_last_class_skip_the_classifiers_with_the_same_distributi
     tail = 1 - bin_cdf[-1][d[i] - m.GRID[0] - 1]
     nothing = tail <= 1e-4  # beyond every training item of the last class: spread over the next 60 days
     assert (got[nothing][:, m.GRID >= d[i][nothing].max() + 60] == 1).all()
+
+
+def test_items_past_due_run_only_the_classes_they_can_still_fall_in():
+    """An open item ``d`` ≥ 1 days past due: only the nine-class trees of the classes from the one holding ``d`` on
+    are run (the classes before it, and the late / on-time rescaling, drop out of the conditioning on DL ≥ d) —
+    the scores are the classifier's own, and ``predict`` gives what the full computation gives."""
+    from huikuan.prediction import model as m
+
+    settled, still_open = synthetic.rows(n_invoices=3000, n_customers=60, start=dt.date(2022, 1, 1), end=END, seed=5)
+    items = synthetic.items_from(settled, still_open)
+    X = features(items, items.document_date)
+    Xt, dlt, known = engine.training_set(items, X, END.toordinal(), with_known=True)
+    dlt[::7] += 200  # every class populated, the last with a tail
+    trained = m.train(Xt, dlt, known=known)
+    clf = trained.classifier
+    assert len(clf.classes_) == m.N_CLASSES and trained.late_classifier is not None
+    rng = np.random.default_rng(2)
+    n = 3000
+    Xo = X[rng.integers(0, len(X), n)].astype(np.float32)
+    # the scores: over every class, the classifier's own probabilities; from class k on, those renormalised
+    full = clf.predict_proba(Xo)
+    np.testing.assert_allclose(m.past_due_probabilities(trained, Xo, np.zeros(n, dtype=np.int64)), full,
+                               rtol=0, atol=1e-12)
+    first = rng.integers(m.LATE, m.N_CLASSES, n)
+    got = m.past_due_probabilities(trained, Xo, first)
+    want = np.where(np.arange(m.N_CLASSES)[None, :] >= first[:, None], full, 0.0)
+    np.testing.assert_allclose(got, want / want.sum(axis=1, keepdims=True), rtol=0, atol=1e-12)
+    # predict: the same figures as the full computation (every class, the late / on-time rescaling)
+    for median in (trained.median_regressor, None):
+        trained.median_regressor = median
+        overdue = rng.integers(-40, 200, n)
+        pred = m.predict(trained, Xo, overdue_days=overdue, chunk=700)
+        parts = {k: np.zeros(n) for k in ("p_late", "p_late_30", "p_late_90", "dl_p10", "dl_p50", "dl_p90")}
+        d = np.clip(overdue, m.GRID[0], m.GRID[-1]).astype(np.int32)
+        m._predict_rows(trained, Xo, d, np.arange(n), parts, trained.bin_cdf.astype(np.float32),
+                        m.GRID.astype(np.int32), {v: v - m.GRID[0] for v in (0, 29, 89)}, median)
+        past, due = (overdue >= 1) & (overdue < m.DEEP), overdue < 1  # (the deep rows: the test above)
+        assert past.sum() > 2000 and due.sum() > 400
+        # where the full computation had mass beyond d (else it spread the item over 60 days: float32 noise)
+        mix = m.class_probabilities(trained, Xo) @ trained.bin_cdf
+        surv = 1 - mix[np.arange(n), np.maximum(d - m.GRID[0] - 1, 0)]
+        sure = past & (surv > 1e-3)
+        assert sure.sum() > 1500
+        for k in ("p_late", "p_late_30", "p_late_90"):
+            np.testing.assert_array_equal(pred.__dict__[k][due], parts[k][due])  # not due yet: the same path
+            assert np.abs(pred.__dict__[k][sure] - parts[k][sure]).max() < 1e-4
+        for k in ("dl_p10", "dl_p50", "dl_p90"):
+            np.testing.assert_array_equal(pred.__dict__[k][due], parts[k][due])
+            assert np.abs(pred.__dict__[k][sure] - parts[k][sure]).max() <= 1
+            assert (pred.__dict__[k][sure] == parts[k][sure]).mean() > 0.995
