@@ -186,6 +186,14 @@ def test_load_items_reads_what_the_per_row_reading_read(company, finance):
     item = Instalment.objects.filter(company=company, open_amount__gt=0).order_by("id").first()
     coll.open_dispute(company=company, customer_id=item.customer_id, document_id=item.document_id, reason="price",
                       amount=item.open_amount, actor=finance, today=dt.date(2026, 1, 5))
+    # a reversed document: its instalments are not read (``load_items`` leaves out the unposted documents by id)
+    from huikuan.ledger import services as ledger
+
+    gone = Instalment.objects.filter(company=company, open_amount__gt=0).exclude(document_id=item.document_id) \
+        .order_by("-id").first()
+    ledger.reverse_document(company=company, document_id=gone.document_id, actor=finance, on=dt.date(2026, 1, 6),
+                            reason="wrong customer")
+    assert gone.id not in load_items(company=company).id
     for until in (None, dt.date(2024, 6, 30), dt.date(2025, 3, 1)):
         got = load_items(company=company, until=until)
         want = _load_items_reference(company, until)
@@ -225,3 +233,41 @@ def test_features_by_customer_blocks_equal_the_whole(company, finance):
                      "settled_on", "disputed", "electronic", "salesperson"):
             setattr(mixed, name, getattr(mixed, name)[shuffle])
         assert features(mixed, at[shuffle], block=60).tobytes() == whole[shuffle].tobytes()
+
+
+def _same_items(a: Items, b: Items) -> None:
+    for name in a.__slots__:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=name)
+        else:
+            assert x == y, name
+
+
+def test_load_items_by_binary_copy_reads_what_the_cursor_reads(company, finance, monkeypatch):
+    """On PostgreSQL the rows come by ``COPY … (FORMAT binary)`` parsed by numpy: the same ``Items`` as the cursor's
+    reading, and a row not of the fixed layout (a currency code that is not three ASCII letters) makes it read by the
+    cursor instead."""
+    from django.db import connection
+
+    from huikuan.ledger.models import Instalment
+    from huikuan.prediction import features as f
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the binary COPY is PostgreSQL's")
+    load_synthetic(company, finance, n_invoices=400, n_customers=12, seed=3)
+    copied = []
+    real = f._copy_columns
+    monkeypatch.setattr(f, "_copy_columns", lambda *a: copied.append(real(*a)) or copied[-1])
+    monkeypatch.setattr(f, "COPY_BATCH", 5000)  # many batches, rows split across the stream's blocks
+    got = load_items(company=company, until=dt.date(2025, 3, 1))
+    assert copied[-1] is not None and len(got) > 300
+    with monkeypatch.context() as m:
+        m.setattr(f, "_copy_columns", lambda *a: None)
+        _same_items(got, load_items(company=company, until=dt.date(2025, 3, 1)))
+    Instalment.objects.filter(pk=got.id[5]).update(currency="¥")  # two bytes in UTF-8: not the fixed layout
+    again = load_items(company=company, until=dt.date(2025, 3, 1))
+    assert copied[-1] is None and again.currency[5] == "¥" and again.currency.count("¥") == 1
+    with monkeypatch.context() as m:
+        m.setattr(f, "_copy_columns", lambda *a: None)
+        _same_items(again, load_items(company=company, until=dt.date(2025, 3, 1)))
