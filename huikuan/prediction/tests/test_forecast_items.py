@@ -288,6 +288,12 @@ def _narrowed_as_the_full_rule(run, users, *, unpredicted=()):
                 first = [list(fi.for_order(q, run=run, key=key).order_by(*order).values_list("pk", flat=True)[:12])
                          for q in (full, narrowed)]
                 assert first[0] == first[1], (user.username, week, sort)
+                if key in fi.ENTRY_ORDERS and fi.placement(run, bucket, stored)[0] == "joined":
+                    entries = fi.joined_order(run=run, user=user, currency="CNY", bucket=bucket, key=key,
+                                              descending=sort.startswith("-"))
+                    assert list(entries[:12]) == first[0], (user.username, week, sort)
+                    assert list(entries[12:24]) == list(fi.for_order(full, run=run, key=key).order_by(*order)
+                                                        .values_list("pk", flat=True)[12:24])
             assert set(narrowed.values_list("pk", flat=True)) == set(full.values_list("pk", flat=True)), week
             whole = fi.items_total(full, run=run)
             assert fi.items_total(narrowed, run=run) == whole, week
