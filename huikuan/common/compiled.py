@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -88,7 +89,10 @@ class ValuesIn:
         qs = self.base.filter(**{f"{self.field}__in": stand_ins})
         query = qs.query
         compiler = query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # the base matches nothing: the ORM answers that without a statement
+            return None
         params = list(params)
         slots = [i for i, p in enumerate(params) if type(p) is int and p < 0]
         if [params[i] for i in slots] != stand_ins:

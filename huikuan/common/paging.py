@@ -24,7 +24,7 @@ then costs one statement instead of two; a capped list reads its page as before.
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
@@ -139,7 +139,10 @@ def count_and_page(qs, *, order_of, limit: int, offset: int, size: int) -> tuple
         return None
     names = list(dict.fromkeys(["pk", *(name for name, _desc in ordering)]))
     inner = qs.order_by().values(*names)[:limit]
-    sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+    try:
+        sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+    except EmptyResultSet:  # no row can match (none(), an empty IN list): nothing to count or read
+        return 0, []
     connection = connections[inner.db]
     quote = connection.ops.quote_name
     order = ", ".join(f"{quote(name)} {'DESC' if desc else 'ASC'}" for name, desc in ordering)

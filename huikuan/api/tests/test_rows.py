@@ -108,3 +108,5 @@ def test_values_in_falls_back_to_the_orm_when_the_stand_ins_are_ambiguous(ledger
     statement = ValuesIn(base)
     assert statement([customer.pk]) == [{"pk": customer.pk, "code": customer.code}]
     assert statement._statements == {("default", 1): None}
+    nothing = ValuesIn(Customer.objects.filter(pk__in=[]).values("pk"))  # matches nothing: no SQL can be made
+    assert nothing([customer.pk]) == []

@@ -79,6 +79,10 @@ def test_ids_with_count_past_the_cap_or_the_last_page_read_the_usual_way(company
     none = CappedPaginator(ids.filter(code="nothing"), 2, number=1, cap=5, ids_with_count=True)
     with django_assert_num_queries(1):
         assert (none.count, list(none.page(1))) == (0, [])
+    for empty in (ids.none(), ids.filter(pk__in=[])):  # no statement can be made: none is run
+        p = CappedPaginator(empty, 2, number=1, cap=5, ids_with_count=True)
+        with django_assert_num_queries(0):
+            assert (p.count, list(p.page(1))) == (0, [])
 
 
 def test_ids_with_count_need_a_plain_ordering(company, users, django_assert_num_queries):
