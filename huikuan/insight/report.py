@@ -113,14 +113,8 @@ def live_page(*, user, company, as_of: dt.date, min_total: Decimal | None, offse
         params = [*params, int(min_total * 100)]
     cols = [f"b{i}" for i in range(n)] + ["total", "disputed"]
     # the page is cut before its labels are joined: one customer lookup per shown row, not per customer
-    shown = "SELECT * FROM g ORDER BY g.total DESC, g.k"
-    page_params: list = []
-    if limit is not None:
-        shown += " LIMIT %s OFFSET %s"
-        page_params = [limit, offset]
-    elif offset:
-        shown += " LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
-        page_params = [offset]
+    cut, page_params = _page_clause(offset=offset, limit=limit)
+    shown = f"SELECT * FROM g ORDER BY g.total DESC, g.k{cut}"
     page = (f"SELECT 1 AS part, g.k, c.code || ' ' || c.name AS label, {', '.join(f'g.{c}' for c in cols)}, 0 AS n "
             f"FROM ({shown}) g LEFT JOIN {Customer._meta.db_table} c ON c.id = g.k")
     sums = ", ".join(f"CAST(SUM(g.{c}) AS BIGINT)" for c in cols)
@@ -134,6 +128,15 @@ def live_page(*, user, company, as_of: dt.date, min_total: Decimal | None, offse
     return AgingReport(as_of=as_of, basis=basis, scheme="collections", group_by="customer", buckets=buckets,
                        rows=rep.rows, totals=totals, total=sum(totals, ZERO), row_count=head[-1],
                        disputed=from_minor(head[4 + n] or 0))
+
+
+def _page_clause(*, offset: int, limit: int | None) -> tuple[str, list]:
+    """`` LIMIT … OFFSET …`` of a page and its parameters (SQLite needs a LIMIT before an OFFSET: -1 is none)."""
+    if limit is not None:
+        return " LIMIT %s OFFSET %s", [limit, offset]
+    if offset:
+        return (" LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"), [offset]
+    return "", []
 
 
 def live_page_by_total(*, user, company, as_of: dt.date, offset: int, limit: int | None) -> AgingReport:
@@ -158,14 +161,8 @@ def _live_page_by_total(*, user, company, as_of: dt.date, offset: int, limit: in
     buckets, column, basis = buckets_for(as_of=as_of)
     n = len(buckets)
     sql, params = grouped_sql(user=user, company=company, as_of=as_of, buckets=[], column=column, group_by="customer")
-    shown = "SELECT g.k, g.total FROM g ORDER BY g.total DESC, g.k"
-    page_params: list = []
-    if limit is not None:
-        shown += " LIMIT %s OFFSET %s"
-        page_params = [limit, offset]
-    elif offset:
-        shown += " LIMIT -1 OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
-        page_params = [offset]
+    cut, page_params = _page_clause(offset=offset, limit=limit)
+    shown = f"SELECT g.k, g.total FROM g ORDER BY g.total DESC, g.k{cut}"
     with bulk_objects():
         raw = fetch(f"WITH g AS MATERIALIZED ({sql}) SELECT 0, COUNT(*), NULL FROM g "
                     f"UNION ALL SELECT 1, p.k, p.total FROM ({shown}) p", [*params, *page_params])
