@@ -113,7 +113,7 @@ def test_htmx_search_returns_table_fragment(as_user, book):
 
 def test_list_page_has_search_box_and_export_link(as_user, book):
     body = as_user("finance").get(reverse("web:customer-list"), {"region": "华东"}).content.decode()
-    assert "data-search" in body and 'hx-trigger="keyup changed delay:250ms' in body
+    assert "data-search" in body and 'hx-trigger="input changed delay:250ms' in body
     assert reverse("web:customer-export") + "?region=%E5%8D%8E%E4%B8%9C" in body
 
 
