@@ -10,6 +10,9 @@ class BankingConfig(AppConfig):
 
     def ready(self):
         from huikuan.common.audit import register_verb_labels
+        from huikuan.common.export_jobs import register_exporter
+
+        register_exporter("banking.queue", "huikuan.banking.views:queue_lines_export")
 
         register_verb_labels({
             "banking.line.applied": _("Bank receipt applied"),

@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from huikuan.common import clock
+from huikuan.accounts.models import Company
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
@@ -392,12 +393,27 @@ def queue(request):
     })
 
 
+QUEUE_EXPORT = "banking.queue"  # the queue's exporter (common.export_jobs), registered in BankingConfig.ready()
+
+
+def queue_lines_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The review queue's XLSX (filters and sort of ``params``); ``banking.view`` is needed when it is written too
+    (a requester who lost it gets ``ExportUnavailable``)."""
+    if not user.can("banking.view"):
+        raise export_jobs.ExportUnavailable(export_jobs.SCOPE_LOST)
+    company = Company.objects.get(pk=company_id)
+    qs = queue_reads.queue_lines(company=company, filters=queue_reads.read_filters(params, company=company))
+    return export_jobs.Export(filename="bank-review-queue.xlsx", sheet_title=_("Review queue"),
+                              columns=_line_columns(), rows=_line_rows(qs), count=qs.count)
+
+
 @login_required
 def queue_export(request):
+    """The queue's "Export XLSX": at once up to ``export_jobs.EXPORT_NOW_ROWS`` lines, else a job."""
     company = _need(request, "banking.view")
-    f = _queue_filters(request, company)
-    return xlsx_response(filename="bank-review-queue.xlsx", sheet_title=_("Review queue"), columns=_line_columns(),
-                         rows=_line_rows(queue_reads.queue_lines(company=company, filters=f)))
+    qs = queue_reads.queue_lines(company=company, filters=_queue_filters(request, company))
+    return export_jobs.export_or_queue(request, kind=QUEUE_EXPORT, params=request.GET,
+                                       rows=export_jobs.capped_count(qs), title=_("Review queue"))
 
 
 @_post_only("banking.confirm")

@@ -67,6 +67,9 @@ class CollectionsConfig(AppConfig):
         hooks.register_limitation_source(_earliest_limitation)
         register_daily("collections", _daily)
         register_daily("bill-reminders", _bill_reminders)
+        from huikuan.common.export_jobs import register_exporter
+
+        register_exporter("collections.worklist", "huikuan.collections.views:worklist_export")
         register_verb_labels({
             "collections.task.created": _("Task created"),
             "collections.task.closed": _("Task closed"),

@@ -24,9 +24,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from huikuan.accounts.models import Role, User
+from huikuan.accounts.models import Company, Role, User
 from huikuan.accounts.scoping import owner_q
-from huikuan.common import clock
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
@@ -105,15 +105,13 @@ def index(request):
     company = company_of(request)
     today = clock.today(company)
     g = request.GET
-    # the collectors (for the filter and the names on the page) with whether each has customers: one query
-    collectors = list(cust_services.assignable_collectors(company=company).annotate(
-        assigned=Exists(Customer.objects.filter(company=company, collector=OuterRef("pk")))))
-    who = _collector_param(request, collectors)
-    filters = worklist.Filters(q=(g.get("q") or "").strip()[:60], owner_id=parse_int(g.get("owner")),
-                               tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None,
-                               collector_id=_collector_id(request, who))
+    collectors = _collectors(company)
+    who, filters = _worklist_filters(g, user=request.user, collectors=collectors)
     if g.get("export") == "xlsx":
-        return _worklist_xlsx(request, company, today, filters)
+        return export_jobs.export_or_queue(
+            request, kind=WORKLIST_EXPORT, params=g, title=_("Worklist"),
+            rows=export_jobs.capped_count(_worklist_rows(user=request.user, company=company, today=today,
+                                                         filters=filters)))
     # no COUNT(*) over the whole queue: a collector works from the top; "next" shows when more rows exist
     number = max(1, min(parse_int(g.get("page")) or 1, 100000))
     fetched = worklist.queue_page(user=request.user, company=company, today=today, filters=filters,
@@ -151,15 +149,43 @@ def index(request):
     })
 
 
-def _worklist_xlsx(request, company, today, filters):
-    """The whole queue in rank order as XLSX: one streaming query of value rows (no model per row — at
-    100,000 rows the instances cost more than writing the file), scope checked in SQL, people by name
-    from one query of the company's users."""
-    qs = (worklist.queue(user=request.user, company=company, today=today, filters=filters)
-          .filter(owner_q(request.user, "customer__owner")).prefetch_related(None)
-          .values_list("customer__code", "customer__name", "customer__owner_id", "customer__collector_id",
-                       "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "next_action_date",
-                       "promise_date", "limitation_date", "predicted_date", "p_late_90"))
+def _collectors(company) -> list:
+    """The company's collectors (for the filter and the names on the page) with whether each has customers: one
+    query."""
+    return list(cust_services.assignable_collectors(company=company).annotate(
+        assigned=Exists(Customer.objects.filter(company=company, collector=OuterRef("pk")))))
+
+
+def _worklist_filters(g, *, user, collectors) -> tuple[str, worklist.Filters]:
+    """The collector asked for ("me", "none", an id or "") and the worklist's filters from the GET parameters
+    ``g`` (the page's, or an export job's copy) as ``user`` asks them."""
+    who = _collector_param(g, user, collectors)
+    return who, worklist.Filters(q=(g.get("q") or "").strip()[:60], owner_id=parse_int(g.get("owner")),
+                                 tier=parse_int(g.get("tier")) if g.get("tier") in ("0", "1", "2", "3") else None,
+                                 collector_id=_collector_id(user, who))
+
+
+WORKLIST_EXPORT = "collections.worklist"  # the queue's exporter (common.export_jobs), in CollectionsConfig.ready()
+
+
+def _worklist_rows(*, user, company, today, filters):
+    """The queue in rank order as value rows, scope checked in SQL."""
+    return (worklist.queue(user=user, company=company, today=today, filters=filters)
+            .filter(owner_q(user, "customer__owner")).prefetch_related(None)
+            .values_list("customer__code", "customer__name", "customer__owner_id", "customer__collector_id",
+                         "overdue_amount", "disputed_amount", "oldest_due", "risk", "priority", "next_action_date",
+                         "promise_date", "limitation_date", "predicted_date", "p_late_90"))
+
+
+def worklist_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The whole queue in rank order as XLSX (up to 200,000 customers) as ``user`` sees it: one streaming query
+    of value rows (no model per row — at 100,000 rows the instances cost more than writing the file), scope
+    checked in SQL, people by name from one query of the company's users. Today is the company's today when the
+    file is written."""
+    company = Company.objects.get(pk=company_id)
+    today = clock.today(company)
+    _who, filters = _worklist_filters(params, user=user, collectors=_collectors(company))
+    qs = _worklist_rows(user=user, company=company, today=today, filters=filters)
     names = {u.pk: str(u) for u in User.objects.filter(companies=company)}
 
     def name(pk):
@@ -173,29 +199,29 @@ def _worklist_xlsx(request, company, today, filters):
              None if p90 is None else p90 * 100)
             for code, cname, owner, collector, overdue, disputed, oldest, risk, *rest, p90
             in qs[:200000].iterator(chunk_size=5000))
-    return xlsx_response(
+    return export_jobs.Export(
         filename=f"worklist-{today}", sheet_title=_("Worklist"),
         columns=[(_("Customer code"), "text"), (_("Customer"), "text"), (_("Owner"), "text"), (_("Collector"), "text"),
                  (_("Overdue"), "money"), (_("Disputed"), "money"), (_("Oldest due"), "date"), (_("Risk factor"), "text"),
                  (_("Priority"), "int"), (_("Next action"), "date"), (_("Promise due"), "date"),
                  (_("Limitation date (诉讼时效)"), "date"), (_("Predicted payment date"), "date"),
                  (_("Probability 90+ days late"), "percent")],
-        rows=rows)
+        rows=rows, count=lambda: min(qs.count(), 200000))
 
 
-def _collector_param(request, collectors) -> str:
+def _collector_param(g, user, collectors) -> str:
     """"me", "none" (no collector yet), a user id, or "" (everyone). A collector with customers assigned
     opens on their own queue; where the company assigns nobody, collectors keep working the whole list."""
-    raw = request.GET.get("collector")
+    raw = g.get("collector")
     if raw is None:
-        mine = request.user.role == Role.COLLECTOR and any(u.pk == request.user.pk and u.assigned for u in collectors)
+        mine = user.role == Role.COLLECTOR and any(u.pk == user.pk and u.assigned for u in collectors)
         return "me" if mine else ""
     return raw if raw in ("me", "none") or parse_int(raw) else ""
 
 
-def _collector_id(request, who: str) -> int | None:
+def _collector_id(user, who: str) -> int | None:
     if who == "me":
-        return request.user.pk
+        return user.pk
     if who == "none":
         return worklist.UNASSIGNED
     return parse_int(who) if who else None

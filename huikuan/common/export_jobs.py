@@ -68,6 +68,11 @@ audit.register_verb_labels(
 )
 
 
+# an exporter's refusal when the requester may not see the list any more (scope, permission or membership lost);
+# lazy, so the failed job shows it in the reader's language (stored as its msgid, ``texts.from_error``)
+SCOPE_LOST = gettext_lazy("You may no longer see this list.")
+
+
 class ExportUnavailable(DomainError):
     """The list an export was asked of is not there (any more) for its requester."""
 
@@ -95,27 +100,50 @@ Exporter = Callable[..., Export]
 EXPORTERS: dict[str, Exporter] = {}
 
 
-def register_exporter(kind: str, exporter: Exporter) -> None:
+def register_exporter(kind: str, exporter: Exporter | str) -> None:
     """Register a list's exporter under ``kind`` (``<app>.<list>``); ``exporter(company_id=…, user=…,
     params=…)`` raises ``ExportUnavailable`` (or another ``DomainError``) when the list is not there for the
-    user."""
+    user. ``exporter`` may be a dotted path ``"package.module:function"``, imported when first called (a view
+    module is not read while the apps load)."""
+    if isinstance(exporter, str):
+        exporter = _lazy(exporter)
     EXPORTERS[kind] = exporter
+
+
+def _lazy(path: str) -> Exporter:
+    import importlib
+
+    module, _sep, name = path.partition(":")
+
+    def exporter(**kwargs) -> Export:
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
+    exporter.__qualname__ = path
+    return exporter
+
+
+def capped_count(qs) -> int:
+    """How many rows the queryset ``qs`` holds, counted up to ``EXPORT_NOW_ROWS + 1`` (all ``export_or_queue``
+    needs to decide): one ``SELECT COUNT(*)`` over the unordered, limited rows."""
+    return qs.order_by()[: EXPORT_NOW_ROWS + 1].count()
 
 
 def _params(params) -> dict[str, str]:
     # a list's query as plain strings (a QueryDict keeps the last value of each key, as the list reads it); the
-    # format and page say how the request was asked, not which rows
-    return {str(k): str(params.get(k)) for k in params if k not in ("format", "page")}
+    # format (``export`` on the collections lists) and page say how the request was asked, not which rows
+    return {str(k): str(params.get(k)) for k in params if k not in ("format", "export", "page")}
 
 
-def export_or_queue(request, *, kind: str, params, rows: int, title: str):
+def export_or_queue(request, *, kind: str, params, rows: int, title: str, spec: Export | None = None):
     """The list's "Export XLSX": the file at once when ``rows`` (the caller's count of the list, which may stop
     counting past ``EXPORT_NOW_ROWS``) is at most ``EXPORT_NOW_ROWS``; else a job queued for the worker (or the
     same one still queued or running for this user) and a redirect to its page. ``title`` names the list on the
-    job's page (in the requester's language)."""
+    job's page (in the requester's language). ``spec``: the small file's export when the caller already read its
+    rows to count them (else the exporter is called)."""
     company_id = company_of(request).pk
     if rows <= EXPORT_NOW_ROWS:
-        spec = EXPORTERS[kind](company_id=company_id, user=request.user, params=_params(params))
+        if spec is None:
+            spec = EXPORTERS[kind](company_id=company_id, user=request.user, params=_params(params))
         data = list(spec.rows)
         return xlsx_response(filename=spec.filename, sheet_title=spec.sheet_title, columns=spec.columns, rows=data,
                              totals=spec.totals() if spec.totals is not None else None)
@@ -184,6 +212,11 @@ def _write(job: ExportJob) -> None:
     exporter = EXPORTERS.get(job.kind)
     if exporter is None:
         raise ExportUnavailable(gettext_lazy("This kind of export no longer exists."))
+    user = job.created_by
+    member = user.companies.filter(pk=job.company_id).exists() or (user.is_superuser and not user.companies.exists())
+    if not user.is_active or not member:  # (a superuser of no company works in every one, as the middleware has it)
+        # the requester left the company (or was deactivated) since: nothing of it is theirs to read any more
+        raise ExportUnavailable(SCOPE_LOST)
     spec = exporter(company_id=job.company_id, user=job.created_by, params=job.params)
     if spec.count is not None:
         ExportJob.objects.filter(pk=job.pk).update(total=spec.count(), heartbeat_at=timezone.now())
@@ -290,6 +323,6 @@ def expire_exports(*, now=None) -> int:
     return deleted
 
 
-__all__ = ["EXPORT_NOW_ROWS", "Export", "ExportUnavailable", "export_file", "export_or_queue", "expire_exports",
+__all__ = ["EXPORT_NOW_ROWS", "Export", "ExportUnavailable", "capped_count", "export_file", "export_or_queue", "expire_exports",
            "is_expired", "queue_export", "record_download", "register_exporter", "run_export_job",
            "run_export_task"]

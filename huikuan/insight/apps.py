@@ -45,6 +45,10 @@ class InsightConfig(AppConfig):
         register_daily("customer-aging", _customer_aging_job)
         register_daily("aging-dates", _aging_dates_job)  # month ends stored for past-date aging (insight.past)
         register_daily("warnings", _warnings_job)  # early warnings and their digests (insight.early_warnings)
+        from huikuan.common.export_jobs import register_exporter
+
+        register_exporter("insight.audit_log", "huikuan.insight.views_audit:audit_log_export")
+        register_exporter("insight.audit_events", "huikuan.insight.views_audit:audit_events_export")
 
         from huikuan.common.audit import register_verb_labels
 

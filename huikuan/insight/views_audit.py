@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from huikuan.common import clock
+from huikuan.accounts.models import Company
+from huikuan.common import clock, export_jobs
 from huikuan.common.audit import VERB_LABELS, verb_label
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_date, parse_int
@@ -26,9 +27,9 @@ PER_PAGE = 50
 XLSX_MAX = 100_000
 
 
-def _filters(request, company, *, search: bool) -> tuple[ar.Filters, dict, str | None]:
-    """The filters asked for, the form's values, and an error for a bad input (the default period then)."""
-    g = request.GET
+def _filters(g, company, *, search: bool) -> tuple[ar.Filters, dict, str | None]:
+    """The filters the GET parameters ``g`` ask for, the form's values, and an error for a bad input (the
+    default period then)."""
     today = clock.today(company)
     error = None
     raw_from, raw_to = (g.get("from") or "").strip(), (g.get("to") or "").strip()
@@ -57,9 +58,40 @@ def _filters(request, company, *, search: bool) -> tuple[ar.Filters, dict, str |
     return f, form, error
 
 
-def _xlsx(company, qs, name: str, title: str):
-    return xlsx_response(filename=f"{name}-{clock.today(company)}.xlsx", sheet_title=title, columns=ar.columns(),
-                         rows=ar.xlsx_rows(company, qs, XLSX_MAX))
+AUDIT_LOG_EXPORT = "insight.audit_log"  # the log search's exporter (common.export_jobs), in InsightConfig.ready()
+AUDIT_EVENTS_EXPORT = "insight.audit_events"  # a category's events of the audit report, the same way
+
+
+def _export(*, company_id: int, user, params, search: bool) -> export_jobs.Export:
+    if not user.can("audit.report"):
+        raise export_jobs.ExportUnavailable(export_jobs.SCOPE_LOST)
+    company = Company.objects.get(pk=company_id)
+    f, _form, error = _filters(params, company, search=search)
+    if error:
+        raise export_jobs.ExportUnavailable(error)
+    qs = EVENT_SORTS.apply(ar.events(company=company, f=f), params)
+    if search:
+        name, title = "audit-log", _("Audit log")
+    else:
+        name, title = f"audit-{f.category}", str(ar.BY_CODE[f.category].label)
+    return export_jobs.Export(filename=f"{name}-{clock.today(company)}.xlsx", sheet_title=title, columns=ar.columns(),
+                              rows=ar.xlsx_rows(company, qs, XLSX_MAX), count=lambda: min(qs.count(), XLSX_MAX))
+
+
+def audit_log_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The audit-log search's XLSX (up to ``XLSX_MAX`` events; ``audit.report`` needed when written too)."""
+    return _export(company_id=company_id, user=user, params=params, search=True)
+
+
+def audit_events_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The events of one category of the audit report as XLSX (up to ``XLSX_MAX``)."""
+    return _export(company_id=company_id, user=user, params=params, search=False)
+
+
+def _xlsx(request, kind: str, qs, title: str):
+    """The list's "Export XLSX": at once up to ``export_jobs.EXPORT_NOW_ROWS`` events, else a job."""
+    return export_jobs.export_or_queue(request, kind=kind, params=request.GET, rows=export_jobs.capped_count(qs),
+                                       title=title)
 
 
 # The log pages by keyset on (at, id), so it sorts by time only, both ways; who, action and object are
@@ -96,12 +128,11 @@ def _people(company):
 @login_required
 def audit_report(request):
     company = _allowed(request)
-    f, form, error = _filters(request, company, search=False)
+    f, form, error = _filters(request.GET, company, search=False)
     if request.GET.get("format") == "xlsx":
         if f.category:
             label = str(ar.BY_CODE[f.category].label)
-            return _xlsx(company, EVENT_SORTS.apply(ar.events(company=company, f=f), request.GET), f"audit-{f.category}",
-                         label)
+            return _xlsx(request, AUDIT_EVENTS_EXPORT, ar.events(company=company, f=f), f"{_('Internal audit report')} · {label}")
         return _findings_xlsx(company, f)
     counts = ar.category_counts(company=company, f=f)
     top = max((n for _c, n in counts), default=0) or 1
@@ -140,10 +171,10 @@ def _findings_xlsx(company, f):
 @login_required
 def audit_search(request):
     company = _allowed(request)
-    f, form, error = _filters(request, company, search=True)
+    f, form, error = _filters(request.GET, company, search=True)
     qs = ar.events(company=company, f=f)
     if request.GET.get("format") == "xlsx" and not error:
-        return _xlsx(company, EVENT_SORTS.apply(qs, request.GET), "audit-log", _("Audit log"))
+        return _xlsx(request, AUDIT_LOG_EXPORT, qs, _("Audit log"))
     events, after, error = _page(qs, request, error)
     params = request.GET.copy()
     for k in ("after", "format"):

@@ -78,6 +78,7 @@ class PredictionConfig(AppConfig):
         from huikuan.common.export_jobs import register_exporter
 
         register_exporter("prediction.forecast_items", _forecast_items_export)
+        register_exporter("prediction.customer_items", "huikuan.prediction.views:customer_items_export")
         from huikuan.common.audit import register_verb_labels
 
         register_verb_labels({

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from huikuan.common import clock
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of, parse_int
@@ -43,14 +43,35 @@ def _export(qs, *, filename: str):
                          rows=sel.export_rows(qs))
 
 
+CUSTOMER_EXPORT = "prediction.customer_items"  # its exporter (common.export_jobs), in PredictionConfig.ready()
+
+
+def customer_items_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """Every open item's prediction of the customer ``params["customer"]`` as XLSX, if ``user`` sees the
+    customer (else ``ExportUnavailable``)."""
+    from huikuan.accounts.models import Company
+
+    try:
+        customer = ledger_sel.get_customer(user=user, company=Company.objects.get(pk=company_id),
+                                           pk=parse_int(params.get("customer")) or 0)
+    except Http404 as exc:
+        raise export_jobs.ExportUnavailable(export_jobs.SCOPE_LOST) from exc
+    qs = sel.for_customer(customer)
+    return export_jobs.Export(filename=f"predictions-{customer.code}.xlsx", sheet_title=_("Payment predictions"),
+                              columns=sel.export_columns(), rows=sel.export_rows(qs), count=qs.count)
+
+
 @login_required
 def customer_panel(request, pk: int):
-    """The prediction section of the customer 360 page (htmx; ?format=xlsx: every open item)."""
+    """The prediction section of the customer 360 page (htmx; ?format=xlsx: every open item, by the worker
+    above ``export_jobs.EXPORT_NOW_ROWS``)."""
     company = company_of(request)
     customer = ledger_sel.get_customer(user=request.user, company=company, pk=pk)
     qs = sel.for_customer(customer)
     if _wants_xlsx(request):
-        return _export(qs, filename=f"predictions-{customer.code}.xlsx")
+        return export_jobs.export_or_queue(
+            request, kind=CUSTOMER_EXPORT, params={"customer": str(customer.pk)}, rows=export_jobs.capped_count(qs),
+            title=f"{_('Payment predictions')} · {customer.code} {customer.name}")
     return render(request, "prediction/_customer_panel.html", {
         "customer": customer, "rows": sel.rows(qs[:PANEL_ROWS]), "s": sel.summary(qs), "more": PANEL_ROWS,
         "has_model": ModelVersion.objects.filter(company=company, is_active=True).exists()})

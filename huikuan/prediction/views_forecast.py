@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 
 from huikuan.common import clock, export_jobs
@@ -371,7 +372,7 @@ def items_export(*, company_id: int, user, params) -> export_jobs.Export:
     try:
         it = _items_of(company, user, params)
     except Http404 as exc:
-        raise export_jobs.ExportUnavailable(_("These forecast items are not there any more.")) from exc
+        raise export_jobs.ExportUnavailable(gettext_lazy("These forecast items are not there any more.")) from exc
     yes, no = _("Yes"), _("No, due date")
     total = [ZERO]
 

@@ -53,6 +53,50 @@ def test_customer_panel_shows_predictions_in_both_languages_and_exports(client, 
     assert client.get(f"/predictions/customers/{p.customer_id}/?format=xlsx").status_code == 404
 
 
+def test_a_customer_s_many_predictions_are_exported_by_the_worker_for_the_requester_only(
+    client, trained, users, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from huikuan.common import export_jobs
+    from huikuan.common.models import ExportJob
+
+    settings.DATA_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    from django.db.models import Count
+
+    busiest = (ItemPrediction.objects.filter(customer__owner=users["sales_east"]).values("customer_id")
+               .annotate(n=Count("id")).order_by("-n").first())
+    assert busiest["n"] > 1
+    p = ItemPrediction.objects.filter(customer_id=busiest["customer_id"]).select_related("customer").first()
+    url = f"/predictions/customers/{p.customer_id}/?format=xlsx"
+    client.force_login(users["sales_east"])
+    client.cookies["django_language"] = "en"
+    direct = list(openpyxl.load_workbook(io.BytesIO(b"".join(client.get(url).streaming_content))).active
+                  .iter_rows(values_only=True))
+    monkeypatch.setattr(export_jobs, "EXPORT_NOW_ROWS", 1)  # this customer's items are more than that
+    with django_capture_on_commit_callbacks() as callbacks:
+        r = client.get(url)
+    job = ExportJob.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/exports/{job.pk}/" and job.params == {"customer": str(p.customer_id)}
+    assert p.customer.code in client.get(r["Location"]).content.decode()  # the page names the customer
+    callbacks[0]()
+    d = client.get(f"/exports/{job.pk}/download/")
+    rows = list(openpyxl.load_workbook(io.BytesIO(b"".join(d.streaming_content))).active.iter_rows(values_only=True))
+    assert len(rows) > 2 and rows == direct
+    # another salesperson: 404 for the list (no job) and for this job
+    client.force_login(users["sales_west"])
+    assert client.get(url).status_code == 404 and ExportJob.objects.count() == 1
+    assert client.get(f"/exports/{job.pk}/download/").status_code == 404
+    # the customer handed to another owner before the worker runs: the job fails, nothing written
+    client.force_login(users["sales_east"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.get(url + "&again=1")
+    Customer.objects.filter(pk=p.customer_id).update(owner=users["sales_west"])
+    callbacks[0]()
+    failed = ExportJob.objects.latest("pk")
+    assert failed.status == "failed" and "You may no longer see this list." in client.get(
+        f"/exports/{failed.pk}/").content.decode()
+
+
 def test_document_panel_shows_each_open_instalment(client, trained, users):
     p = _east_prediction(users)
     client.force_login(users["collector"])

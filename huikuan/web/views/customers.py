@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from huikuan.accounts.models import Company
+from huikuan.common import export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
@@ -89,9 +91,12 @@ class CustomerFilters:
         self.sort = sort if sort in selectors.CUSTOMER_SORTS else "code"
 
     def queryset(self, request, *, prefilter: bool = True):
+        return self.queryset_for(user=request.user, company=_company(request), prefilter=prefilter)
+
+    def queryset_for(self, *, user, company, prefilter: bool = True):
         return selectors.customer_list(
-            user=request.user,
-            company=_company(request),
+            user=user,
+            company=company,
             q=self.q,
             owner_id=self.owner,
             group_id=self.group,
@@ -176,11 +181,13 @@ def customer_list(request):
     return render(request, "customers/list.html", context)
 
 
-@login_required
-def customer_export(request):
-    filters = CustomerFilters(request.GET)
-    qs = filters.queryset(request)
-    totals = qs.aggregate(open=Sum("open_amount"), unapplied=Sum("unapplied_amount"))
+CUSTOMERS_EXPORT = "customers.list"  # the list's exporter (common.export_jobs), registered in WebConfig.ready()
+
+
+def customers_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The customer list's XLSX as ``user`` sees it (scope, filters and sort of ``params``), the totals last."""
+    company = Company.objects.get(pk=company_id)
+    qs = CustomerFilters(params).queryset_for(user=user, company=company)
     status_label = dict(CustomerStatus.choices)
     columns = [
         (_("Code"), "text"),
@@ -243,26 +250,20 @@ def customer_export(request):
                 str(status_label.get(st, st)),
             ]
 
-    return xlsx_response(
-        filename=f"customers-{_company(request).code}.xlsx",
-        sheet_title=_("Customers"),
-        columns=columns,
-        rows=rows(),
-        totals=[
-            _("Total"),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            totals["open"],
-            totals["unapplied"],
-            None,
-        ],
-    )
+    def totals():
+        t = qs.aggregate(open=Sum("open_amount"), unapplied=Sum("unapplied_amount"))
+        return [_("Total"), None, None, None, None, None, None, None, None, t["open"], t["unapplied"], None]
+
+    return export_jobs.Export(filename=f"customers-{company.code}.xlsx", sheet_title=_("Customers"),
+                              columns=columns, rows=rows(), totals=totals, count=qs.count)
+
+
+@login_required
+def customer_export(request):
+    """The list's "Export XLSX": the file at once up to ``export_jobs.EXPORT_NOW_ROWS`` customers, else a job."""
+    qs = CustomerFilters(request.GET).queryset(request)
+    return export_jobs.export_or_queue(request, kind=CUSTOMERS_EXPORT, params=request.GET,
+                                       rows=export_jobs.capped_count(qs), title=_("Customers"))
 
 
 # ---------------------------------------------------------------- customer form

@@ -22,7 +22,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from huikuan.common import clock
+from huikuan.accounts.models import Company
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
@@ -175,15 +176,15 @@ def customer_detail(request, pk: int):
 # ---------------------------------------------------------------- documents
 
 
-def _document_filters(request) -> dict:
-    g = request.GET
+def _document_filters(g, *, company, user) -> dict:
+    """The document list's filters from its GET parameters ``g`` (the page's, or an export job's copy)."""
     return {
         "q": g.get("q", "").strip(), "kind": g.get("kind", ""), "status": g.get("status", ""),
         "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
         "open_only": g.get("open") == "1", "customer_id": _int(g.get("customer")),
         "due_from": _date(g.get("due_from")), "due_to": _date(g.get("due_to")),
-        "overdue_on": clock.today(_company(request)) if g.get("overdue") == "1" else None,
-        "owner_id": request.user.pk if g.get("mine") == "1" else None,
+        "overdue_on": clock.today(company) if g.get("overdue") == "1" else None,
+        "owner_id": user.pk if g.get("mine") == "1" else None,
     }
 
 
@@ -199,23 +200,39 @@ CREDIT_SORTS = Sorting({
 }, default="-date")
 
 
+def _documents(g, *, company, user):
+    return DOCUMENT_SORTS.apply(sel.document_list(user=user, company=company,
+                                                  **_document_filters(g, company=company, user=user)), g)
+
+
+DOCUMENTS_EXPORT = "ledger.documents"  # the list's exporter (common.export_jobs), registered in WebConfig.ready()
+
+
+def documents_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The document list's XLSX as ``user`` sees it (scope, filters and sort of ``params``), the totals last; in
+    the request up to ``export_jobs.EXPORT_NOW_ROWS`` rows, else written by the worker."""
+    qs = _documents(params, company=Company.objects.get(pk=company_id), user=user)
+    return export_jobs.Export(
+        filename="documents.xlsx", sheet_title=_("Documents"),
+        columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Next due"), "date"), (_("Kind"), "text"),
+                 (_("Customer code"), "text"), (_("Customer"), "text"), (_("Salesperson"), "text"),
+                 (_("Reference"), "text"), (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
+        rows=((d.number, d.document_date, d.next_due, d.get_kind_display(), d.customer.code, d.customer.name,
+               str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
+              for d in qs.iterator(chunk_size=2000)),
+        totals=lambda: ["", "", "", "", "", "", "", "", _("Total"),
+                        sel.list_totals(qs, total="total_amount")["total"], None],
+        count=qs.count)
+
+
 @login_required
 def document_list(request):
     company = _company(request)
-    filters = _document_filters(request)
-    qs = DOCUMENT_SORTS.apply(sel.document_list(user=request.user, company=company, **filters), request.GET)
+    filters = _document_filters(request.GET, company=company, user=request.user)
+    qs = _documents(request.GET, company=company, user=request.user)
     if _wants_xlsx(request):
-        totals = sel.list_totals(qs, total="total_amount")
-        return xlsx_response(
-            filename="documents.xlsx", sheet_title=_("Documents"),
-            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Next due"), "date"), (_("Kind"), "text"),
-                     (_("Customer code"), "text"), (_("Customer"), "text"), (_("Salesperson"), "text"),
-                     (_("Reference"), "text"), (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
-            rows=((d.number, d.document_date, d.next_due, d.get_kind_display(), d.customer.code, d.customer.name,
-                   str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
-                  for d in qs.iterator(chunk_size=2000)),
-            totals=["", "", "", "", "", "", "", "", _("Total"), totals["total"], None],
-        )
+        return export_jobs.export_or_queue(request, kind=DOCUMENTS_EXPORT, params=request.GET,
+                                           rows=export_jobs.capped_count(qs), title=_("Documents"))
     page, params = _page(request, qs)
     return render(request, "ledger/document_list.html", {
         "nav": "documents", "page": page, "params": params, "f": filters, "GET": request.GET,
@@ -401,8 +418,7 @@ def document_reverse(request, pk: int):
 # ---------------------------------------------------------------- payments & credit notes
 
 
-def _credit_filters(request) -> dict:
-    g = request.GET
+def _credit_filters(g) -> dict:
     return {
         "q": g.get("q", "").strip(), "kind": g.get("kind", ""), "method": g.get("method", ""),
         "status": g.get("status", ""), "date_from": _date(g.get("date_from")), "date_to": _date(g.get("date_to")),
@@ -410,23 +426,40 @@ def _credit_filters(request) -> dict:
     }
 
 
+def _credits(g, *, company, user):
+    return CREDIT_SORTS.apply(sel.credit_list(user=user, company=company, **_credit_filters(g)), g)
+
+
+PAYMENTS_EXPORT = "ledger.payments"  # the list's exporter (common.export_jobs), registered in WebConfig.ready()
+
+
+def payments_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The payments and credits list's XLSX as ``user`` sees it (scope, filters and sort of ``params``)."""
+    qs = _credits(params, company=Company.objects.get(pk=company_id), user=user)
+
+    def totals():
+        t = sel.list_totals(qs, amount="amount", unapplied="unapplied_amount")
+        return ["", "", "", "", "", "", "", _("Total"), t["amount"], t["unapplied"]]
+
+    return export_jobs.Export(
+        filename="payments.xlsx", sheet_title=_("Payments and credits"),
+        columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Method"), "text"),
+                 (_("Customer code"), "text"), (_("Customer"), "text"), (_("Reference"), "text"),
+                 (_("Status"), "text"), (_("Amount"), "money"), (_("Unapplied"), "money")],
+        rows=((c.number, c.date, c.get_kind_display(), c.get_method_display() if c.method else "", c.customer.code,
+               c.customer.name, c.reference or c.bill_number, c.get_status_display(), c.amount, c.unapplied_amount)
+              for c in qs.iterator(chunk_size=2000)),
+        totals=totals, count=qs.count)
+
+
 @login_required
 def payment_list(request):
     company = _company(request)
-    filters = _credit_filters(request)
-    qs = CREDIT_SORTS.apply(sel.credit_list(user=request.user, company=company, **filters), request.GET)
+    filters = _credit_filters(request.GET)
+    qs = _credits(request.GET, company=company, user=request.user)
     if _wants_xlsx(request):
-        totals = sel.list_totals(qs, amount="amount", unapplied="unapplied_amount")
-        return xlsx_response(
-            filename="payments.xlsx", sheet_title=_("Payments and credits"),
-            columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Method"), "text"),
-                     (_("Customer code"), "text"), (_("Customer"), "text"), (_("Reference"), "text"),
-                     (_("Status"), "text"), (_("Amount"), "money"), (_("Unapplied"), "money")],
-            rows=((c.number, c.date, c.get_kind_display(), c.get_method_display() if c.method else "", c.customer.code,
-                   c.customer.name, c.reference or c.bill_number, c.get_status_display(), c.amount, c.unapplied_amount)
-                  for c in qs.iterator(chunk_size=2000)),
-            totals=["", "", "", "", "", "", "", _("Total"), totals["amount"], totals["unapplied"]],
-        )
+        return export_jobs.export_or_queue(request, kind=PAYMENTS_EXPORT, params=request.GET,
+                                           rows=export_jobs.capped_count(qs), title=_("Payments and credits"))
     page, params = _page(request, qs)
     return render(request, "ledger/payment_list.html", {
         "nav": "payments", "page": page, "params": params, "f": filters, "GET": request.GET,

@@ -13,10 +13,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from huikuan.accounts.models import Role, User
-from huikuan.common import clock
+from huikuan.accounts.models import Company, Role, User
+from huikuan.common import clock, export_jobs
 from huikuan.common.errors import DomainError
 from huikuan.common.export import xlsx_response
 from huikuan.common.http import company_of as _company
@@ -51,9 +52,10 @@ GROUP_LABELS = {
 }
 
 
-def _aging_params(request):
-    company = _company(request)
-    g = request.GET
+def _aging_params(request, *, company=None, g=None):
+    """The aging's parameters from the request's GET (or ``g``, an export job's copy, with its ``company``)."""
+    company = company or _company(request)
+    g = request.GET if g is None else g
     as_of = _date(g.get("as_of"), clock.today(company))
     scheme = g.get("scheme") if g.get("scheme") in ("collections", "accounting") else "collections"
     basis = g.get("basis") if g.get("basis") in ("due", "document") else "due"
@@ -65,13 +67,15 @@ def _aging_params(request):
 
 AGING_PAGE = 100
 DRILL_PAGE = 500  # instalments listed under one aging cell (oldest due first)
-XLSX_ROWS = 200_000  # the export's cap (the drill reads all rows into memory before writing)
+XLSX_ROWS = 200_000  # the export's cap (the drill reads all rows into memory before writing; above
+# export_jobs.EXPORT_NOW_ROWS that is the worker)
 
 
-def _financed(request, company, as_of):
-    """(mode, marked sub-SELECT or None): the aging's financed filter ("only" / "exclude" / "") and the items
-    with a bank on ``as_of`` (None when there are none, so the report stays on its fast path)."""
-    mode = request.GET.get("financed") if request.GET.get("financed") in ("only", "exclude") else ""
+def _financed(g, company, as_of):
+    """(mode, marked sub-SELECT or None): the aging's financed filter ("only" / "exclude" / "") of the GET
+    parameters ``g`` and the items with a bank on ``as_of`` (None when there are none, so the report stays on
+    its fast path)."""
+    mode = g.get("financed") if g.get("financed") in ("only", "exclude") else ""
     if not financing.as_of(company=company, day=as_of).exists():
         return mode, None
     return mode, financing.instalments_sql(company=company, day=as_of)
@@ -82,7 +86,7 @@ def aging(request):
     company, as_of, scheme, basis, group, edges, years, edge_error = _aging_params(request)
     options = dict(user=request.user, company=company, as_of=as_of, scheme=scheme, basis=basis, group_by=group,
                    edges=edges, years=years)
-    mode, marked = _financed(request, company, as_of)
+    mode, marked = _financed(request.GET, company, as_of)
 
     def run(**kw):
         if mode == "only" and marked is None:  # nothing financed: an empty report
@@ -136,16 +140,20 @@ def aging(request):
 DRILL_SORTS = Sorting({key: key for key in DRILL_ORDER}, default="due")
 
 
-@login_required
-def aging_drill(request):
-    company, as_of, scheme, basis, group, edges, years, _err = _aging_params(request)
+AGING_ITEMS_EXPORT = "ledger.aging_items"  # the drill's exporter (common.export_jobs), in WebConfig.ready()
+
+
+def _drill_items(g, *, company, user, limit: int):
+    """The instalments behind the cell the GET parameters ``g`` ask for, as ``user`` sees them, in the asked
+    order (up to ``limit``), with the as-of date; a malformed key is a 404."""
+    _c, as_of, scheme, basis, group, edges, years, _err = _aging_params(None, company=company, g=g)
     report_buckets, column, _basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
     try:
-        idx = int(request.GET.get("bucket", ""))
+        idx = int(g.get("bucket", ""))
         bucket = report_buckets[idx] if idx >= 0 else None
     except (ValueError, IndexError):
         bucket = None
-    key = request.GET.get("key")
+    key = g.get("key")
     if group in ("customer", "salesperson", "team", "group", "owner") and key not in (None, "", "None"):
         try:
             key = int(key)
@@ -153,29 +161,54 @@ def aging_drill(request):
             raise Http404 from exc
     elif key in ("", "None"):
         key = None
-    mode, marked = _financed(request, company, as_of)
+    mode, marked = _financed(g, company, as_of)
     if mode == "only" and marked is None:
         marked = ("SELECT NULL WHERE 1=0", [])
-    export = request.GET.get("format") == "xlsx"
-    # the page lists the oldest DRILL_PAGE instalments (and says so when there are more), the export up to XLSX_ROWS
-    limit = XLSX_ROWS if export else DRILL_PAGE
-    order = DRILL_SORTS.state(request.GET)
-    items = aging_items(user=request.user, company=company, as_of=as_of, bucket=bucket, column=column,
+    order = DRILL_SORTS.state(g)
+    items = aging_items(user=user, company=company, as_of=as_of, bucket=bucket, column=column,
                         group_by=group if key is not None or group != "none" else "none", key=key,
-                        marked=marked, marked_mode=mode or None, limit=limit + 1, order=order.key,
+                        marked=marked, marked_mode=mode or None, limit=limit, order=order.key,
                         descending=order.descending)
-    truncated = len(items) > limit
-    items = items[:limit]
-    if export:
-        return xlsx_response(
-            filename=f"aging-items-{as_of}.xlsx", sheet_title=_("Aging items"),
-            columns=[(_("Document"), "text"), (_("Customer"), "text"), (_("Document date"), "date"), (_("Due date"), "date"),
-                     (_("Days past due"), "int"), (_("Amount"), "money"), (_("Open as of"), "money"), (_("Financed"), "text")],
-            rows=((i.document_number, i.customer_label, i.document_date, i.due_date, i.days_past_due, i.amount, i.open_amount,
-                   _("Yes") if i.marked else "")
-                  for i in items),
-            totals=[_("Total"), "", "", "", "", sum((i.amount for i in items), 0), sum((i.open_amount for i in items), 0), ""],
-        )
+    return items, bucket, as_of, order
+
+
+def _drill_export(items, as_of) -> export_jobs.Export:
+    return export_jobs.Export(
+        filename=f"aging-items-{as_of}.xlsx", sheet_title=_("Aging items"),
+        columns=[(_("Document"), "text"), (_("Customer"), "text"), (_("Document date"), "date"), (_("Due date"), "date"),
+                 (_("Days past due"), "int"), (_("Amount"), "money"), (_("Open as of"), "money"), (_("Financed"), "text")],
+        rows=((i.document_number, i.customer_label, i.document_date, i.due_date, i.days_past_due, i.amount, i.open_amount,
+               _("Yes") if i.marked else "")
+              for i in items),
+        totals=lambda: [_("Total"), "", "", "", "", sum((i.amount for i in items), 0),
+                        sum((i.open_amount for i in items), 0), ""],
+        count=lambda: len(items))
+
+
+def aging_items_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The drill-down's XLSX (up to ``XLSX_ROWS`` instalments) as ``user`` sees it; a key that is not a number
+    is ``ExportUnavailable``."""
+    try:
+        items, _b, as_of, _o = _drill_items(params, company=Company.objects.get(pk=company_id), user=user,
+                                            limit=XLSX_ROWS)
+    except Http404 as exc:
+        raise export_jobs.ExportUnavailable(gettext_lazy("These aging items are not there any more.")) from exc
+    return _drill_export(items, as_of)
+
+
+@login_required
+def aging_drill(request):
+    company = _company(request)
+    if request.GET.get("format") == "xlsx":
+        # read once up to the request's limit: a small cell is written from these rows, a larger one by the worker
+        items, _b, as_of, _o = _drill_items(request.GET, company=company, user=request.user,
+                                            limit=export_jobs.EXPORT_NOW_ROWS + 1)
+        return export_jobs.export_or_queue(request, kind=AGING_ITEMS_EXPORT, params=request.GET, rows=len(items),
+                                           title=_("Aging items"), spec=_drill_export(items, as_of))
+    # the page lists the oldest DRILL_PAGE instalments (and says so when there are more), the export up to XLSX_ROWS
+    items, bucket, as_of, order = _drill_items(request.GET, company=company, user=request.user, limit=DRILL_PAGE + 1)
+    truncated = len(items) > DRILL_PAGE
+    items = items[:DRILL_PAGE]
     tpl = "reports/aging.html#drill" if getattr(request, "htmx", False) else "reports/aging_drill.html"
     return render(request, tpl, {"nav": "aging", "items": items, "bucket": bucket, "as_of": as_of, "truncated": truncated,
                                  "xlsx_rows": XLSX_ROWS, **DRILL_SORTS.context(request.GET),
