@@ -122,3 +122,38 @@ def test_rows_made_at_once_equal_the_dataclass_rows():
         made[0].total = ZERO
     assert replace(made[0], extra={"financed": ZERO}).extra == {"financed": ZERO}
 
+
+
+def test_bulk_objects_leaves_its_objects_to_the_oldest_generation():
+    """The rows made while the collector is paused are not left in the youngest generation, where the first
+    allocation after it resumes would start a collection traversing every one of them; objects frozen by someone
+    else stay frozen."""
+    import gc
+
+    from huikuan.ledger.aging import bulk_objects
+
+    started = []
+    def seen(phase, info):
+        started.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.callbacks.append(seen)
+    try:
+        with bulk_objects():
+            made = [[i] for i in range(20_000)]  # tracked containers, as the report's rows are
+            assert not gc.isenabled() and gc.get_count()[0] >= 20_000
+        after = [[i] for i in range(100)]  # a few allocations once it has resumed
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled() and started == []  # no collection traversed what was made meanwhile
+    assert all(gc.is_tracked(m) for m in made[:10])  # still tracked: a full collection finds any cycle
+    kept = [[i] for i in range(10)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_objects():
+            more = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()  # another's frozen heap is left frozen
+    finally:
+        gc.unfreeze()
+    del made, after, more, kept
