@@ -230,6 +230,16 @@ _GROUP_SQL = {
 }
 
 
+def sum_bigint(arg: str, where: str = "") -> str:
+    """SQL of the sum of the BIGINT expression ``arg`` (over the rows where ``where`` holds) as a BIGINT, NULL over no
+    row. PostgreSQL: ``ledger_sum_bigint`` (migration ledger 0021), whose state is a BIGINT — ``SUM`` keeps a 128-bit
+    state per group, which parallel workers serialize for their leader, and returns ``numeric``, cast back here;
+    SQLite: ``SUM``, already 64-bit."""
+    if connection.vendor == "postgresql":
+        return f"ledger_sum_bigint({arg})" + (f" FILTER (WHERE {where})" if where else "")
+    return f"CAST(SUM({arg})" + (f" FILTER (WHERE {where})" if where else "") + " AS BIGINT)"
+
+
 def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column: str, group_by: str,
                 customer_id: int | None = None, customers: tuple[str, list] | None = None,
                 marked: tuple[str, list] | None = None, marked_mode: str = "only") -> tuple[str, list]:
@@ -258,11 +268,11 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
             bucket_params.append(b.date_to)
         # FILTER, not SUM(CASE … ELSE 0): a row is added to its own bucket only, one aggregate step instead of one
         # per bucket (5–15 % less CPU for the whole statement on PostgreSQL, docs/PERFORMANCE.md)
-        sums.append(f"COALESCE(CAST(SUM(t.x) FILTER (WHERE {' AND '.join(cond) or '1=1'}) AS BIGINT), 0) AS b{len(sums)}")
+        sums.append(f"COALESCE({sum_bigint('t.x', ' AND '.join(cond) or '1=1')}, 0) AS b{len(sums)}")
     label_col = f", MIN({label_sql}) AS label" if label_sql else ", NULL AS label"
     # min(disputed, x) per row; rows with nothing disputed add 0 (disputed_amount ≥ 0), unless x < 0
-    disputed = ("COALESCE(CAST(SUM(CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END) "
-                "FILTER (WHERE t.disputed > 0 OR t.x < 0) AS BIGINT), 0) AS disputed")
+    disputed = (f"COALESCE({sum_bigint('CASE WHEN t.disputed < t.x THEN t.disputed ELSE t.x END',
+                                       't.disputed > 0 OR t.x < 0')}, 0) AS disputed")
     where, marked_params = "t.x <> 0", []
     if marked is not None:
         if marked_mode not in ("only", "exclude"):
@@ -272,7 +282,7 @@ def grouped_sql(*, user, company, as_of: dt.date, buckets: list[Bucket], column:
     def grouped(part: str) -> tuple[str, list]:
         inner, params = _base_sql(user=user, company=company, as_of=as_of, customer_id=customer_id,
                                   customers=customers, part=part)
-        sql = (f"SELECT {key_sql} AS k{label_col}, {''.join(x + ', ' for x in sums)}CAST(SUM(t.x) AS BIGINT) AS total, "
+        sql = (f"SELECT {key_sql} AS k{label_col}, {''.join(x + ', ' for x in sums)}{sum_bigint('t.x')} AS total, "
                f"{disputed} FROM ({inner}) t {join} WHERE {where} GROUP BY {key_sql}")
         return sql, bucket_params + params + marked_params
 

@@ -175,3 +175,29 @@ def test_paging_keeps_totals_over_all_groups(company, finance, users):
     assert [r.total for r in page.rows] == [D("400.00"), D("300.00")]
     assert page.row_count == 5 and page.totals == full.totals and page.total == D("1500.00")
     assert aging_report(user=finance, company=company, as_of=x, min_total=D("300.00")).row_count == 3
+
+
+def test_sum_bigint_equals_the_cast_sum():
+    """``sum_bigint`` (PostgreSQL: the BIGINT-state aggregate of migration 0021) gives what ``CAST(SUM(…) AS BIGINT)``
+    gives: per group, with a filter, NULL over no row, negative and near-limit values, an error beyond the range."""
+    from django.db import DatabaseError, connection, transaction
+
+    from huikuan.ledger.aging import sum_bigint
+
+    big = 2**62
+    values = [(1, 5), (1, -7), (1, 123456789012), (2, big), (2, big - 1), (2, -big), (3, 0), (4, 9)]
+    rows = " UNION ALL ".join(f"SELECT {g} AS g, CAST({v} AS BIGINT) AS v" for g, v in values)
+    cols = [("t.v", ""), ("t.v", "t.v > 0"), ("t.v", "t.g = 4"), ("t.v", "t.v < 0")]
+    ours = ", ".join(sum_bigint(a, w) for a, w in cols)
+    cast = ", ".join(f"CAST(SUM({a})" + (f" FILTER (WHERE {w})" if w else "") + " AS BIGINT)" for a, w in cols)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT t.g, {ours} FROM ({rows}) t GROUP BY t.g ORDER BY t.g")
+        got = cur.fetchall()
+        cur.execute(f"SELECT t.g, {cast} FROM ({rows}) t GROUP BY t.g ORDER BY t.g")
+        assert got == cur.fetchall()
+    assert got[0] == (1, 123456789010, 123456789017, None, -7)
+    assert got[2] == (3, 0, None, None, None) and got[1][1:] == (big - 1, 2 * big - 1, None, -big)
+    if connection.vendor == "postgresql":
+        assert sum_bigint("t.v").startswith("ledger_sum_bigint(")
+        with pytest.raises(DatabaseError, match="out of range"), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(f"SELECT {sum_bigint('t.v')} FROM (SELECT {big} AS v UNION ALL SELECT {big}) t")
