@@ -1,6 +1,7 @@
 """Shared fixtures: a company, users per role, a customer, and the ledger check after money tests."""
 
 import datetime as dt
+import os
 import re
 import time
 
@@ -64,6 +65,11 @@ def _flush_past_append_only_guards():
 
 
 _flush_past_append_only_guards()
+
+if not os.environ.get("HUIKUAN_TEST_FIT_EVERY_TIME"):  # set it to fit the prediction model on every call again
+    from tests import training_memo
+
+    training_memo.install()
 
 # What gives a test the database: pytest-django refuses every query of a test that requests none of these,
 # is not a Django TestCase with `databases` and has no fixture of its own unblocking the database through
@@ -211,7 +217,6 @@ def pytest_configure(config):
     (tests/dbtemplate.py): set before the workers start, so they inherit it."""
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
-    import os
     import tempfile
 
     from tests import dbtemplate
@@ -220,7 +225,6 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session):
-    import os
     import shutil
 
     from tests import dbtemplate
@@ -244,8 +248,6 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
                     django_db_createdb, django_db_modify_db_settings):
     """pytest-django's test database setup, except under xdist: each worker's database is a clone of the run's
     migrated template (tests/dbtemplate.py), so a run migrates once per backend instead of once per worker."""
-    import os
-
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
