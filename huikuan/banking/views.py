@@ -402,7 +402,8 @@ def queue_lines_export(*, company_id: int, user, params) -> export_jobs.Export:
     if not user.can("banking.view"):
         raise export_jobs.ExportUnavailable(export_jobs.SCOPE_LOST)
     company = Company.objects.get(pk=company_id)
-    qs = queue_reads.queue_lines(company=company, filters=queue_reads.read_filters(params, company=company))
+    qs = queue_reads.queue_lines(company=company, filters=queue_reads.read_filters(params, company=company))[
+        :export_jobs.EXPORT_MAX_ROWS]
     return export_jobs.Export(filename="bank-review-queue.xlsx", sheet_title=_("Review queue"),
                               columns=_line_columns(), rows=_line_rows(qs), count=qs.count)
 

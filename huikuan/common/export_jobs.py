@@ -48,6 +48,9 @@ from .models import ACTIVE_EXPORT, ExportJob, ExportJobStatus
 
 EXPORT_NOW_ROWS = 10_000  # a list of at most this many rows is exported in the request
 PROGRESS_EVERY = 5_000  # rows between two progress writes (each also the job's heartbeat)
+# the most rows a list's file holds (the first ones in the list's order): a sheet takes 1,048,576 rows, and the
+# documents list at full scale holds ~1.9 M; the file says so when it stops there (the job's page)
+EXPORT_MAX_ROWS = 200_000
 
 texts.register(
     {
@@ -148,13 +151,16 @@ def export_or_queue(request, *, kind: str, params, rows: int, title: str, spec: 
         return xlsx_response(filename=spec.filename, sheet_title=spec.sheet_title, columns=spec.columns, rows=data,
                              totals=spec.totals() if spec.totals is not None else None)
     job, _created = queue_export(kind=kind, params=params, user=request.user, company_id=company_id, title=title,
-                                 language=translation.get_language() or settings.LANGUAGE_CODE)
+                                 language=translation.get_language() or settings.LANGUAGE_CODE,
+                                 url=request.get_full_path())
     return redirect(reverse("web:export-job", args=[job.pk]))
 
 
 @transaction.atomic(durable=True)
-def queue_export(*, kind: str, params, user, company_id: int, title: str, language: str) -> tuple[ExportJob, bool]:
-    """Ask the worker to write the export ``kind`` of the list ``params`` for ``user``. Returns ``(job, True)``
+def queue_export(*, kind: str, params, user, company_id: int, title: str, language: str,
+                 url: str = "") -> tuple[ExportJob, bool]:
+    """Ask the worker to write the export ``kind`` of the list ``params`` for ``user`` (``url``: the request that
+    asked, offered as "Export again" when the file expired or the worker failed it). Returns ``(job, True)``
     for a new job (its task is enqueued when this transaction commits), or ``(job, False)`` for the same export
     of this user still queued or running (a second click waits for the first; a stale one is marked failed and
     replaced). Locks the user's row (one user's requests one at a time); one audit event for a new job."""
@@ -172,7 +178,8 @@ def queue_export(*, kind: str, params, user, company_id: int, title: str, langua
         ExportJob.objects.filter(pk=current.pk, status=current.status).update(
             status=ExportJobStatus.FAILED, finished_at=now, error=texts.Text("common.export.stale"))
     job = ExportJob.objects.create(company_id=company_id, created_by=user, kind=kind, params=params,
-                                   language=language[:10], title=str(title)[:200])
+                                   language=language[:10], title=str(title)[:200],
+                                   url=url if len(url) <= 2000 else "")
     audit.record(actor=user, verb="export.queued", target=job, company_id=company_id, summary=kind,
                  data={"kind": kind, "params": params, "job": job.pk})
     transaction.on_commit(lambda: run_export_task.enqueue(job.pk))
@@ -323,6 +330,6 @@ def expire_exports(*, now=None) -> int:
     return deleted
 
 
-__all__ = ["EXPORT_NOW_ROWS", "Export", "ExportUnavailable", "capped_count", "export_file", "export_or_queue", "expire_exports",
+__all__ = ["EXPORT_MAX_ROWS", "EXPORT_NOW_ROWS", "Export", "ExportUnavailable", "capped_count", "export_file", "export_or_queue", "expire_exports",
            "is_expired", "queue_export", "record_download", "register_exporter", "run_export_job",
            "run_export_task"]

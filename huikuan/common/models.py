@@ -122,6 +122,7 @@ class ExportJob(models.Model):
     params = models.JSONField(default=dict)
     language = models.CharField(max_length=10)  # the requester's: the workbook's headers and labels
     title = models.CharField(max_length=200, blank=True)  # what the page shows, in the requester's language
+    url = models.CharField(max_length=2000, blank=True)  # the request that asked for it: "Export again"
     status = models.CharField(_("status"), max_length=10, choices=ExportJobStatus.choices,
                               default=ExportJobStatus.QUEUED)
     total = models.PositiveIntegerField(null=True, blank=True)  # rows expected (None: not known yet)
@@ -158,6 +159,12 @@ class ExportJob(models.Model):
         if not self.total:
             return 0
         return min(99, self.done * 100 // self.total)
+
+    @property
+    def may_retry(self) -> bool:
+        """Failed for a reason exporting again may cure (the worker stopped or crashed), unlike a refusal."""
+        return self.status == ExportJobStatus.FAILED and getattr(self.error, "code", "") in (
+            "common.export.stale", "common.export.crashed")
 
     def is_stale(self, now: dt.datetime) -> bool:
         if not self.is_active:

@@ -56,7 +56,7 @@ def customer_items_export(*, company_id: int, user, params) -> export_jobs.Expor
                                            pk=parse_int(params.get("customer")) or 0)
     except Http404 as exc:
         raise export_jobs.ExportUnavailable(export_jobs.SCOPE_LOST) from exc
-    qs = sel.for_customer(customer)
+    qs = sel.for_customer(customer)[:export_jobs.EXPORT_MAX_ROWS]
     return export_jobs.Export(filename=f"predictions-{customer.code}.xlsx", sheet_title=_("Payment predictions"),
                               columns=sel.export_columns(), rows=sel.export_rows(qs), count=qs.count)
 

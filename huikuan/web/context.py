@@ -1,7 +1,7 @@
 from django.conf import settings
 
 NAV_MORE = ("kpis", "people", "warnings", "dunning", "imports", "writeoffs", "fapiao", "terms", "users", "periods",
-            "provisions", "webhooks", "vouchers", "financing", "prediction", "audit", "forecast")
+            "provisions", "webhooks", "vouchers", "financing", "prediction", "audit", "forecast", "exports")
 
 
 def shell(request):

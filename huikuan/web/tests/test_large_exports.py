@@ -71,7 +71,7 @@ def both_ways(client, url, worker, capture, *, user):
         r = client.get(url)
     job = ExportJob.objects.filter(created_by=user).latest("pk")
     assert r.status_code == 302 and r["Location"] == f"/exports/{job.pk}/", (url, r.status_code)
-    assert job.status == "queued" and "format" not in job.params and "export" not in job.params
+    assert job.status == "queued" and "format" not in job.params and "export" not in job.params and job.url == url
     for callback in callbacks:
         callback()  # the commit's callback enqueues the task; the immediate backend runs it here
     job.refresh_from_db()
@@ -178,3 +178,20 @@ def test_at_the_threshold_the_file_comes_at_once(client, books, users, worker):
     worker.setattr(export_jobs, "EXPORT_NOW_ROWS", n - 1)
     assert client.get("/customers/export.xlsx").status_code == 302
     assert not ExportJob.objects.exclude(kind="customers.list").exists()
+
+
+def test_a_list_longer_than_a_file_takes_stops_at_its_first_rows_and_says_so(
+    client, books, users, worker, django_capture_on_commit_callbacks
+):
+    _login(client, users["finance"])
+    worker.setattr(export_jobs, "EXPORT_NOW_ROWS", 1)
+    worker.setattr(export_jobs, "EXPORT_MAX_ROWS", 2)  # the six documents: the first two by amount, largest first
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.get("/documents/?format=xlsx&sort=-amount")
+    callbacks[0]()
+    job = ExportJob.objects.get()
+    rows = _rows(b"".join(client.get(f"/exports/{job.pk}/download/").streaming_content))
+    assert [r[9] for r in rows[1:]] == [1005, 1004, 2009]  # the rows, then their total
+    assert job.done == job.total == 2
+    page = client.get(f"/exports/{job.pk}/").content.decode()
+    assert "The file holds the list's first 2 rows" in page

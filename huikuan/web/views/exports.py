@@ -22,17 +22,22 @@ def _mine(request):
 def _view(job: ExportJob, now) -> dict:
     stale = job.is_stale(now)
     expired = export_jobs.is_expired(job, now)
-    return {"job": job, "stale": stale, "expired": expired,
+    # what the clerk reads: a job whose worker went silent has stopped, whatever its row still says
+    state = "expired" if expired else "stale" if stale else job.status
+    return {"job": job, "stale": stale, "expired": expired, "state": state,
             "ready": job.status == ExportJobStatus.DONE and not expired,
-            "polling": job.is_active and not stale, "expires_at": (job.finished_at + export_jobs.keep_for()
-                                                                   if job.finished_at else None)}
+            # a file that stopped at the most rows a list's file holds (the list may hold more)
+            "capped": job.status == ExportJobStatus.DONE and job.done >= export_jobs.EXPORT_MAX_ROWS,
+            "polling": job.is_active and not stale,
+            "again": job.url if job.url and (expired or stale or job.may_retry) else "",
+            "expires_at": (job.finished_at + export_jobs.keep_for() if job.finished_at else None)}
 
 
 @login_required
 def export_job(request, pk: int):
     """Where the export stands: polled every second while queued or running (the partial), then the link."""
     job = get_object_or_404(_mine(request), pk=pk)
-    ctx = _view(job, timezone.now())
+    ctx = {"nav": "exports", **_view(job, timezone.now())}
     if request.htmx:
         return render(request, "web/export_job.html#progress", ctx)
     return render(request, "web/export_job.html", ctx)
@@ -40,11 +45,16 @@ def export_job(request, pk: int):
 
 @login_required
 def export_list(request):
-    """The user's exports of the last ``EXPORT_KEEP_DAYS`` days (newest first), to find one again."""
+    """The user's exports of the last ``EXPORT_KEEP_DAYS`` days (newest first), to find one again; polled every
+    two seconds (the table) while one is queued or running."""
     now = timezone.now()
     jobs = _mine(request).filter(created_at__gte=now - export_jobs.keep_for())[:100]
-    return render(request, "web/exports.html", {"rows": [_view(j, now) for j in jobs],
-                                                       "now_rows": export_jobs.EXPORT_NOW_ROWS})
+    rows = [_view(j, now) for j in jobs]
+    ctx = {"nav": "exports", "rows": rows, "now_rows": export_jobs.EXPORT_NOW_ROWS,
+           "polling": any(r["polling"] for r in rows), "keep_days": export_jobs.keep_for().days}
+    if request.htmx:
+        return render(request, "web/exports.html#table", ctx)
+    return render(request, "web/exports.html", ctx)
 
 
 @login_required

@@ -211,18 +211,21 @@ DOCUMENTS_EXPORT = "ledger.documents"  # the list's exporter (common.export_jobs
 def documents_export(*, company_id: int, user, params) -> export_jobs.Export:
     """The document list's XLSX as ``user`` sees it (scope, filters and sort of ``params``), the totals last; in
     the request up to ``export_jobs.EXPORT_NOW_ROWS`` rows, else written by the worker."""
-    qs = _documents(params, company=Company.objects.get(pk=company_id), user=user)
+    qs = _documents(params, company=Company.objects.get(pk=company_id), user=user)[:export_jobs.EXPORT_MAX_ROWS]
+    total = [ZERO]  # the written rows' sum (the same as the list's below the cap)
+
+    def rows():
+        for d in qs.iterator(chunk_size=2000):
+            total[0] += d.total_amount
+            yield (d.number, d.document_date, d.next_due, d.get_kind_display(), d.customer.code, d.customer.name,
+                   str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
+
     return export_jobs.Export(
         filename="documents.xlsx", sheet_title=_("Documents"),
         columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Next due"), "date"), (_("Kind"), "text"),
                  (_("Customer code"), "text"), (_("Customer"), "text"), (_("Salesperson"), "text"),
                  (_("Reference"), "text"), (_("Status"), "text"), (_("Amount"), "money"), (_("Open"), "money")],
-        rows=((d.number, d.document_date, d.next_due, d.get_kind_display(), d.customer.code, d.customer.name,
-               str(d.salesperson or ""), d.reference, d.get_status_display(), d.total_amount, d.open_sum)
-              for d in qs.iterator(chunk_size=2000)),
-        totals=lambda: ["", "", "", "", "", "", "", "", _("Total"),
-                        sel.list_totals(qs, total="total_amount")["total"], None],
-        count=qs.count)
+        rows=rows(), totals=lambda: ["", "", "", "", "", "", "", "", _("Total"), total[0], None], count=qs.count)
 
 
 @login_required
@@ -435,21 +438,22 @@ PAYMENTS_EXPORT = "ledger.payments"  # the list's exporter (common.export_jobs),
 
 def payments_export(*, company_id: int, user, params) -> export_jobs.Export:
     """The payments and credits list's XLSX as ``user`` sees it (scope, filters and sort of ``params``)."""
-    qs = _credits(params, company=Company.objects.get(pk=company_id), user=user)
+    qs = _credits(params, company=Company.objects.get(pk=company_id), user=user)[:export_jobs.EXPORT_MAX_ROWS]
+    sums = [ZERO, ZERO]  # the written rows' sums (the same as the list's below the cap)
 
-    def totals():
-        t = sel.list_totals(qs, amount="amount", unapplied="unapplied_amount")
-        return ["", "", "", "", "", "", "", _("Total"), t["amount"], t["unapplied"]]
+    def rows():
+        for c in qs.iterator(chunk_size=2000):
+            sums[0] += c.amount
+            sums[1] += c.unapplied_amount
+            yield (c.number, c.date, c.get_kind_display(), c.get_method_display() if c.method else "", c.customer.code,
+                   c.customer.name, c.reference or c.bill_number, c.get_status_display(), c.amount, c.unapplied_amount)
 
     return export_jobs.Export(
         filename="payments.xlsx", sheet_title=_("Payments and credits"),
         columns=[(_("Number"), "text"), (_("Date"), "date"), (_("Kind"), "text"), (_("Method"), "text"),
                  (_("Customer code"), "text"), (_("Customer"), "text"), (_("Reference"), "text"),
                  (_("Status"), "text"), (_("Amount"), "money"), (_("Unapplied"), "money")],
-        rows=((c.number, c.date, c.get_kind_display(), c.get_method_display() if c.method else "", c.customer.code,
-               c.customer.name, c.reference or c.bill_number, c.get_status_display(), c.amount, c.unapplied_amount)
-              for c in qs.iterator(chunk_size=2000)),
-        totals=totals, count=qs.count)
+        rows=rows(), totals=lambda: ["", "", "", "", "", "", "", _("Total"), sums[0], sums[1]], count=qs.count)
 
 
 @login_required
