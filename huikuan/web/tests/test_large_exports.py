@@ -10,7 +10,7 @@ import io
 from decimal import Decimal as D
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from huikuan.accounts.models import Role
@@ -195,3 +195,20 @@ def test_a_list_longer_than_a_file_takes_stops_at_its_first_rows_and_says_so(
     assert job.done == job.total == 2
     page = client.get(f"/exports/{job.pk}/").content.decode()
     assert "The file holds the list's first 2 rows" in page
+
+
+def test_my_exports_polls_while_a_job_is_active_and_stops_after(client, company, users):
+    from huikuan.common.models import ExportJobStatus
+
+    _login(client, users["finance"])
+    assert 'id="exports-empty"' in client.get("/exports/").content.decode()
+    job = ExportJob.objects.create(company_id=company.pk, created_by=users["finance"], kind="ledger.documents",
+                                   params={}, language="en", title="Documents", status=ExportJobStatus.RUNNING,
+                                   done=3, total=4, started_at=timezone.now(), heartbeat_at=timezone.now())
+    page = client.get("/exports/").content.decode()
+    assert 'hx-trigger="every 2s"' in page and "3 / 4" in page and "Writing 75%" in page
+    table = client.get("/exports/", HTTP_HX_REQUEST="true").content.decode()
+    assert table.startswith('\n<div class="table-scroll" id="exports-table"') or 'id="exports-table"' in table
+    assert "<html" not in table
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJobStatus.FAILED, error=None)
+    assert "hx-trigger" not in client.get("/exports/").content.decode()
