@@ -4,11 +4,13 @@ run in this process as the worker runs it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hk_<name> .venv/bin/python bench/list_exports_bench.py \
         --company BENCH01 [--lists documents,payments,customers,aging,worklist,audit,bank] [--requests 3] [--serial]
-        [--reader finance|sales]
+        [--reader finance|sales] [--refresh-queue]
 
 Each list is exported whole, unfiltered, as the first active finance clerk of the company (``--reader sales``: the
 salesperson with the most customers; the bank queue and the audit log need a finance / auditor role and are left
-out). For each: the rows the job wrote, the file's size, p50 / max of the wall time and of the CPU time (the Django
+out; the audit log is read by the company's first auditor or administrator). ``--refresh-queue`` first
+refreshes the worklist's snapshot as of today (it is empty in freshly generated data). One warm-up request (``/exports/``)
+comes first. For each: the rows the job wrote, the file's size, p50 / max of the wall time and of the CPU time (the Django
 process plus its PostgreSQL backend, read from /proc: the server runs on this machine) of ``--requests`` requests
 and jobs. ``--serial`` keeps PostgreSQL from starting parallel workers (whose CPU the backend's /proc does not
 count). Prints the load average: wall times on a shared machine are not verdicts, CPU times mostly are. Writes
@@ -61,6 +63,7 @@ def main():
     p.add_argument("--requests", type=int, default=3)
     p.add_argument("--serial", action="store_true", help="PostgreSQL: no parallel workers (CPU fully counted)")
     p.add_argument("--reader", default="finance", choices=("finance", "sales"))
+    p.add_argument("--refresh-queue", action="store_true", help="refresh the worklist's snapshot first (writes)")
     a = p.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # run here, timed
@@ -79,10 +82,20 @@ def main():
         user = User.objects.get(pk=top["owner_id"])
         label = f"salesperson ({top['n']} customers)"
     user.companies.add(company)  # the bench data's users may not be members of its company yet
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = "zh-hans"
     today = clock.today(company)
+    if a.refresh_queue:
+        from huikuan.collections.worklist import refresh_queue
+
+        t = time.perf_counter()
+        print(f"worklist refreshed: {refresh_queue(company=company, as_of=today):,} rows, {time.perf_counter() - t:.1f} s")
+    auditor = User.objects.filter(role__in=("auditor", "admin"), is_active=True).order_by("role", "pk").first()
+    auditor.companies.add(company)
+    clients = {}
+    for who in (user, auditor):
+        clients[who.pk] = Client()
+        clients[who.pk].force_login(who)
+        clients[who.pk].cookies["django_language"] = "zh-hans"
+        clients[who.pk].get("/exports/")  # warm-up
     print(f"{connection.vendor}; reader {label}; EXPORT_NOW_ROWS {export_jobs.EXPORT_NOW_ROWS:,}; serial {a.serial}; "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"  {'list':10} {'rows':>9} {'MB':>6} {'request wall p50/max ms':>24} {'CPU p50/max ms':>16} "
@@ -91,6 +104,7 @@ def main():
         if a.reader == "sales" and name in ("audit", "bank"):
             continue
         url = LISTS[name].format(today=today)
+        client = clients[auditor.pk if name == "audit" else user.pk]
         rw, rc, jw, jc = [], [], [], []
         job = None
         for _ in range(a.requests):

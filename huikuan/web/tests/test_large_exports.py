@@ -212,3 +212,32 @@ def test_my_exports_polls_while_a_job_is_active_and_stops_after(client, company,
     assert "<html" not in table
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJobStatus.FAILED, error=None)
     assert "hx-trigger" not in client.get("/exports/").content.decode()
+
+
+def test_the_documents_and_payments_files_read_as_values_equal_the_rows_of_their_models(books, company, users):
+    """The exporters read value rows (labels from the choices, the salesperson's name as ``str(user)``): the same
+    cells as the list's model instances give, for each kind of name a salesperson may have."""
+    from huikuan.ledger.models import Credit, ReceivableDocument
+    from huikuan.web.views.ledger import documents_export, payments_export
+
+    east, west = users["sales_east"], users["sales_west"]
+    east.display_name, east.first_name, east.last_name = "", "小明", "王"
+    east.save()
+    west.display_name = west.first_name = west.last_name = ""
+    west.save()
+    docs = list(ReceivableDocument.objects.all())
+    docs[0].salesperson, docs[1].salesperson, docs[2].salesperson = east, west, None
+    ReceivableDocument.objects.bulk_update(docs[:3], ["salesperson"])
+    Credit.objects.filter(pk=Credit.objects.first().pk).update(method="", reference="", bill_number="B-1")
+    finance = users["finance"]
+    with translation.override("zh-hans"):
+        got = {r[0]: r for r in documents_export(company_id=company.pk, user=finance, params={}).rows}
+        for d in ReceivableDocument.objects.select_related("customer", "salesperson"):
+            assert got[d.number][3:9] == (d.get_kind_display(), d.customer.code, d.customer.name,
+                                          str(d.salesperson or ""), d.reference, d.get_status_display()), d.number
+        assert {got[d.number][6] for d in docs[:3]} == {"小明 王", "sales_west", ""}
+        got = {r[0]: r for r in payments_export(company_id=company.pk, user=finance, params={}).rows}
+        for c in Credit.objects.select_related("customer"):
+            assert got[c.number][2:8] == (c.get_kind_display(), c.get_method_display() if c.method else "",
+                                          c.customer.code, c.customer.name, c.reference or c.bill_number,
+                                          c.get_status_display()), c.number
