@@ -319,13 +319,20 @@ class _Items:
     user: object = None
     joined: bool = False  # found through its predictions alone (fi.placement): counted along their date index
 
-    def page_ids(self, g):
-        """The rows' ids in the page's order (a queryset to page): a joined bucket by probability or by due date
-        descending from its prediction entries (``fi.joined_order``), else the ordered rows."""
+    def page_ids(self, g, *, large: bool = False):
+        """The rows' ids in the page's order (something to slice, as a paginator reads a page): a joined bucket by
+        probability or by due date descending from its prediction entries (``fi.joined_order``); a ``large`` bucket
+        (more than ``ADD_UP_TO`` items) by salesperson a salesperson at a time, or from a joined week's entries of the
+        reader's customers (``fi.salesperson_order``); else the ordered rows."""
         s = ITEM_SORTS.state(g)
         if self.joined and (s.key == "p_late" or (s.key == "due" and s.descending)):
             return fi.joined_order(run=self.run, user=self.user, currency=self.currency, bucket=self.bucket, key=s.key,
                                    descending=s.descending)
+        if large and s.key == "salesperson":
+            pages = fi.salesperson_order(qs=self.counted, run=self.run, user=self.user, currency=self.currency,
+                                         bucket=self.bucket, descending=s.descending, joined=self.joined)
+            if pages is not None:
+                return pages
         return self.ordered.values_list("pk", flat=True)
 
     def total(self, limit: int | None = None) -> tuple[Decimal, int]:
@@ -430,7 +437,7 @@ def forecast_items(request):
     added_up = limit is None or count < limit
     stored_count = None if added_up else fi.bar_items(run=run, user=request.user, currency=currency, bucket=bucket)
     # ordered and paged by id (an index walk for the amount, due date, customer and document), shown by item_rows
-    ordered = it.page_ids(g)
+    ordered = it.page_ids(g, large=not added_up)
     paginator = CappedPaginator(ordered, ITEMS_PER_PAGE, number=wanted)
     paginator.count, paginator.capped = count, not added_up  # counted above: one query fewer
     page = paginator.get_page(g.get("page"))

@@ -344,3 +344,105 @@ def test_a_week_placed_by_the_model_is_found_through_its_predictions_exactly_as_
     ItemPrediction.objects.filter(company=small).update(as_of=END - dt.timedelta(days=1))
     assert not fi.stored_predictions(run, "CNY").of_run
     _narrowed_as_the_full_rule(run, users)
+
+
+def test_a_joined_page_in_an_entry_order_asks_the_first_entries_only_and_equals_the_full_rule(small, users,
+                                                                                              monkeypatch):
+    """By probability or due date, a joined week's page is read from the week's first prediction entries in that
+    order (``FirstFound``), their instalments asked only for those, widened while too few are the reader's: every
+    slice — the first, in the middle, across the end, past it — is the full rule's, for finance and a salesperson
+    (who sees about half of every week's entries), widened from a head of one entry and from the default head."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.prediction.views_forecast import ITEM_SORTS
+
+    services.train_model(company=small, as_of=END)
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    stored = fi.stored_predictions(run, "CNY")
+    weeks = [w for w in [*range(fc.BEYOND + 1), fi.ALL] if fi.placement(run, fi.Bucket(week=w), stored)[0] == "joined"]
+    assert len(weeks) == fc.BEYOND + 2
+    for head, widen in ((1, 2), (fi.HEAD_ROWS, fi.HEAD_WIDEN)):
+        monkeypatch.setattr(fi, "HEAD_ROWS", head)
+        monkeypatch.setattr(fi, "HEAD_WIDEN", widen)
+        for user in (users["finance"], users["sales_east"]):
+            for week in weeks:
+                bucket = fi.Bucket(week=week)
+                full = fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket)
+                for sort in ("p_late", "-p_late", "due", "-due"):
+                    key = sort.lstrip("-")
+                    want = list(full.order_by(*ITEM_SORTS.order({"sort": sort})).values_list("pk", flat=True))
+                    ids = fi.joined_order(run=run, user=user, currency="CNY", bucket=bucket, key=key,
+                                          descending=sort.startswith("-"))
+                    n = len(want)
+                    for a, b in ((0, 3), (0, 50), (3, 9), (max(0, n - 4), n + 3), (n, n + 5), (n // 2, n // 2 + 1)):
+                        assert ids[a:b] == want[a:b], (user.username, week, sort, a, b)
+    # the first page of a week whose entries are all the reader's: one statement, which asks the first entries only
+    bucket = fi.Bucket(week=fi.ALL)
+    with CaptureQueriesContext(connection) as ctx:
+        page = fi.joined_order(run=run, user=users["finance"], currency="CNY", bucket=bucket, key="p_late",
+                               descending=True)[0:10]
+    assert len(page) == 10 and len(ctx.captured_queries) == 1
+    sql = ctx.captured_queries[0]["sql"].upper()
+    assert re.search(r"IN \(SELECT .* LIMIT 256\)", sql), sql
+
+
+def test_a_large_bucket_by_salesperson_is_read_a_salesperson_at_a_time_exactly_as_the_full_sort(small, users):
+    """Sorted by salesperson (the item's own, else its customer's owner; empty last), a bucket is read for a reader
+    who sees the whole company a rank of names at a time in id order (``SalespersonPages``), and a joined week for a
+    salesperson or a sales manager from its entries of their customers (``ScopedSalespersonPages``): every slice
+    equals the full sort's — items with a salesperson of their own that is not the owner, items without one (their
+    owner's), a customer without an owner, two salespeople of the same name (one rank, their items by id), a name from
+    the username — for every week, every week at once, the overdue part, a P90 week, a salesperson's and a group's
+    line, both ways; a salesperson's line for a salesperson is sorted whole as before."""
+    from django.http import QueryDict
+
+    from huikuan.prediction import views_forecast
+    from huikuan.prediction.views_forecast import ITEM_SORTS
+
+    east, west, manager = users["sales_east"], users["sales_west"], users["manager_east"]
+    manager.display_name = east.display_name  # the same name as east: one rank
+    manager.save()
+    west.display_name = ""  # shown by the username
+    west.save()
+    items = list(Instalment.objects.filter(company=small, open_amount__gt=0).order_by("pk").values_list("pk", flat=True))
+    Instalment.objects.filter(pk__in=items[::3]).update(salesperson=west)
+    Instalment.objects.filter(pk__in=items[1::7]).update(salesperson=manager)
+    lonely = Customer.objects.filter(company=small).order_by("code").last()
+    Customer.objects.filter(pk=lonely.pk).update(owner=None)
+    Customer.objects.filter(pk=Customer.objects.filter(company=small, owner=west).order_by("code").first().pk).update(
+        owner=manager)  # a customer of the manager's own
+    services.train_model(company=small, as_of=END)
+    run = fc.build_forecast(company=small, as_of=END, actor=users["finance"])
+    group = CustomerGroup.objects.get(company=small, name="华北客户")
+    stored = fi.stored_predictions(run, "CNY")
+    seen, kinds = set(), set()
+    for user in (users["finance"], east, manager):
+        buckets = [fi.Bucket(week=w) for w in [*range(fc.BEYOND + 1), fi.ALL, fi.OVERDUE]]
+        buckets += [fi.Bucket(scenario="p90", week=2), fi.Bucket(week=fi.ALL, group=group.pk),
+                    fi.Bucket(week=fi.ALL, salesperson=east.pk)]
+        for bucket in buckets:
+            qs = fi.forecast_items(run=run, user=user, currency="CNY", bucket=bucket, by_name=True, stored=stored)
+            joined = (bucket.scenario == "p50" and bucket.week != fi.OVERDUE
+                      and fi.placement(run, bucket, stored)[0] == "joined")
+            for sort in ("salesperson", "-salesperson"):
+                want = list(qs.order_by(*ITEM_SORTS.order({"sort": sort})).values_list("pk", flat=True))
+                pages = fi.salesperson_order(qs=qs, run=run, user=user, currency="CNY", bucket=bucket,
+                                             descending=sort.startswith("-"), joined=joined)
+                if pages is None:
+                    assert user != users["finance"] and (not joined or bucket.salesperson), (user, bucket)
+                    continue
+                kinds.add(type(pages))
+                n = len(want)
+                for a, b in ((0, 3), (0, 50), (5, 40), (n // 2, n // 2 + 7), (max(0, n - 3), n + 2), (n, n + 4), (0, n)):
+                    assert pages[a:b] == want[a:b], (user.username, bucket, sort, a, b)
+                seen |= set(Instalment.objects.filter(pk__in=want).values_list("salesperson_id", flat=True))
+    assert {None, west.pk, manager.pk} <= seen
+    assert kinds == {fi.SalespersonPages, fi.ScopedSalespersonPages}
+    # the page takes it for a large bucket only (above ADD_UP_TO items: the rows are not added up)
+    for user in (users["finance"], east):
+        it = views_forecast._items_of(small, user, QueryDict(f"as_of={END}&currency=CNY&week=all&sort=salesperson"))
+        assert isinstance(it.page_ids(QueryDict("sort=salesperson"), large=True),
+                          (fi.SalespersonPages, fi.ScopedSalespersonPages))
+        assert not isinstance(it.page_ids(QueryDict("sort=salesperson")),
+                              (fi.SalespersonPages, fi.ScopedSalespersonPages))
