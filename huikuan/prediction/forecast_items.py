@@ -40,7 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, NullIf
 
 from huikuan.accounts.scoping import owner_q, sees_all
-from huikuan.common.money import ZERO, MoneyField
+from huikuan.common.money import ZERO, MoneyField, from_minor
 
 from .forecast import SCENARIOS, WEEKS
 from .models_forecast import BEYOND, ForecastCell, ForecastRun
@@ -578,16 +578,29 @@ def joined_total(*, run: ForecastRun, user, currency: str, bucket: Bucket, limit
     (company, predicted_date, instalment) index walked in order, each entry's instalment asked by a sub-select (its
     open amount if it is open, in the currency and the reader's scope and line), which PostgreSQL runs per entry and
     cannot turn into a join — as a join the planner could hash the week's predictions and read the ~1 M open items
-    until enough matched (0.4–0.9 s for a week of ~30,000). One statement counts up to ``limit``; the sum is asked
-    only when fewer (the page shows the bar's figure above). Books not moved: the open amount is the as-of date's."""
+    until enough matched (0.4–0.9 s for a week of ~30,000). One statement counts and sums up to ``limit`` entries
+    found, each entry's sub-select run once (a derived table behind PostgreSQL's ``OFFSET 0`` fence, so the filter on
+    its value is not pushed down and the sub-select repeated there): a week under the cap was asked twice before, once
+    to count and once to sum (~0.5 s of a salesperson's sparse week, docs/PERFORMANCE.md). The sum is of at most
+    ``limit`` rows: only meaningful when fewer are counted (the page shows the bar's figure above). Books not moved:
+    the open amount is the as-of date's."""
+    from django.db import connections
+
     entries, mine = _entries(run=run, user=user, currency=currency, bucket=bucket)
     amount = Subquery(mine.order_by().filter(pk=OuterRef("instalment_id")).values("open_amount")[:1],
                       output_field=MoneyField())
-    n = entries.annotate(x_amount=amount).filter(x_amount__isnull=False).order_by(
-        "predicted_date", "instalment_id").values("instalment_id")[:limit].count()
+    inner = entries.annotate(x_amount=amount).order_by("predicted_date", "instalment_id").values("x_amount")
+    sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+    connection = connections[inner.db]
+    q = connection.ops.quote_name
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), SUM({q('x_amount')}) FROM (SELECT {q('x_amount')} FROM ({sql}{fence}) "
+                       f"{q('entries')} WHERE {q('x_amount')} IS NOT NULL LIMIT %s) {q('found')}", [*params, limit])
+        n, v = cursor.fetchone()
     if n >= limit:
         return ZERO, n
-    return entries.aggregate(v=Sum(amount))["v"] or ZERO, n
+    return from_minor(v) or ZERO, n
 
 
 def bar_items(*, run: ForecastRun, user, currency: str, bucket: Bucket) -> int | None:
