@@ -562,13 +562,14 @@ def _name_ranks(ids) -> list[list[int]]:
 def salesperson_order(*, qs, run: ForecastRun, user, currency: str, bucket: Bucket, descending: bool,
                       joined: bool = False):
     """``forecast_items``' rows ``qs`` (of ``bucket``) sorted by salesperson, read by slices: a reader who sees the
-    whole company a salesperson at a time (``SalespersonPages``); another, for a bucket ``placement`` finds "joined"
+    whole company a salesperson at a time (``SalespersonPages``); another, for a week ``placement`` finds "joined"
     and not one salesperson's line, from the week's entries of their customers (``ScopedSalespersonPages``). None
     otherwise (the bucket is sorted whole, as before): for a reader who sees some customers, a salesperson's rank could
-    only be found empty by reading every item of that salesperson."""
+    only be found empty by reading every item of that salesperson; and every week at once has all ~1 M entries, whose
+    ~280,000 of a salesperson's probed one by one cost more than the join (0.76 against 0.55 s of CPU)."""
     if sees_all(user):
         return SalespersonPages(qs, run=run, currency=currency, descending=descending)
-    if joined and bucket.salesperson is None:
+    if joined and bucket.salesperson is None and bucket.week != ALL:  # every week: ~1 M entries, the join is cheaper
         return ScopedSalespersonPages(run=run, user=user, currency=currency, bucket=bucket, descending=descending)
     return None
 
