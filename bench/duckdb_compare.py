@@ -168,7 +168,9 @@ def native_sql(company_id: int, day: dt.date, group: str) -> str:
 
 
 def duck_sql(sql: str) -> str:
-    return sql.replace("%s", "?")
+    """The product's statement for DuckDB: its placeholders, and SUM for the product's BIGINT-state aggregate
+    (ledger 0021, PostgreSQL only; the same values)."""
+    return sql.replace("%s", "?").replace("ledger_sum_bigint(", "sum(")
 
 
 def run_pg(sql: str, params: list, runs: int):
