@@ -553,27 +553,10 @@ DRILL_ORDER = {
 }
 
 
-def aging_items(
-    *,
-    user,
-    company,
-    as_of: dt.date,
-    bucket: Bucket | None = None,
-    column: str = "due_date",
-    group_by: str = "none",
-    key=None,
-    limit: int = 500,
-    marked: tuple[str, list] | None = None,
-    marked_mode: str | None = None,
-    order: str = "due",
-    descending: bool = False,
-) -> list[AgingItem]:
-    """The instalments behind one cell of the aging report (drill-down), open amounts as of ``as_of``;
-    ``marked`` (a sub-SELECT of instalment ids) flags those items (``AgingItem.marked``), and with
-    ``marked_mode`` "only" / "exclude" keeps only them / leaves them out. Sorted by ``order`` (a key of
-    ``DRILL_ORDER``; days past due run against the due date), then the instalment id, in one direction."""
-    if order not in DRILL_ORDER:
-        raise ValueError("bad order")
+def _items_where(*, user, company, as_of, bucket, column, group_by, key, marked, marked_mode, counting=False):
+    """The drill-down's rows as SQL: (FROM … WHERE … text, its parameters) over the instalments open on ``as_of``
+    joined to their document, customer and salesperson (``aging_items``); ``counting``: only the join the group's
+    key needs (each instalment has exactly one document and customer, so the count is the same)."""
     inner, params = _base_sql(user=user, company=company, as_of=as_of)
     where = ["t.x <> 0"]
     extra: list = []
@@ -596,15 +579,65 @@ def aging_items(
         else:
             where.append(f"{key_sql} = %s")
             extra.append(key)
+    joins = (_GROUP_SQL[group_by][2] if counting else
+             "JOIN ledger_receivabledocument d ON d.id = t.document_id JOIN customers_customer c ON c.id = t.customer_id "
+             "LEFT JOIN accounts_user u ON u.id = t.salesperson_id")
+    return f"FROM ({inner}) t {joins} WHERE {' AND '.join(where)}", params + extra
+
+
+def count_aging_items(
+    *,
+    user,
+    company,
+    as_of: dt.date,
+    cap: int,
+    bucket: Bucket | None = None,
+    column: str = "due_date",
+    group_by: str = "none",
+    key=None,
+    marked: tuple[str, list] | None = None,
+    marked_mode: str | None = None,
+) -> int:
+    """How many instalments ``aging_items`` would list for the same cell, counted up to ``cap``: without an
+    order, so the scan stops at the ``cap``-th row — what an export needs to choose between the file now and
+    the worker, at a fraction of reading the first ``cap`` items in order (every open item's amount as of the
+    date is computed before an ordered top-N is known)."""
+    body, params = _items_where(user=user, company=company, as_of=as_of, bucket=bucket, column=column,
+                                group_by=group_by, key=key, marked=marked, marked_mode=marked_mode, counting=True)
+    rows = fetch(f"SELECT COUNT(*) FROM (SELECT 1 {body} LIMIT %s) capped", [*params, int(cap)])
+    return int(rows[0][0])
+
+
+def aging_items(
+    *,
+    user,
+    company,
+    as_of: dt.date,
+    bucket: Bucket | None = None,
+    column: str = "due_date",
+    group_by: str = "none",
+    key=None,
+    limit: int = 500,
+    marked: tuple[str, list] | None = None,
+    marked_mode: str | None = None,
+    order: str = "due",
+    descending: bool = False,
+) -> list[AgingItem]:
+    """The instalments behind one cell of the aging report (drill-down), open amounts as of ``as_of``;
+    ``marked`` (a sub-SELECT of instalment ids) flags those items (``AgingItem.marked``), and with
+    ``marked_mode`` "only" / "exclude" keeps only them / leaves them out. Sorted by ``order`` (a key of
+    ``DRILL_ORDER``; days past due run against the due date), then the instalment id, in one direction."""
+    if order not in DRILL_ORDER:
+        raise ValueError("bad order")
+    body, params = _items_where(user=user, company=company, as_of=as_of, bucket=bucket, column=column,
+                                group_by=group_by, key=key, marked=marked, marked_mode=marked_mode)
     direction = "DESC" if descending != (order == "days") else "ASC"
     flag, flag_params = (f"CASE WHEN t.id IN ({marked[0]}) THEN 1 ELSE 0 END", list(marked[1])) if marked else ("0", [])
     sql = (
         f"SELECT t.id, t.document_id, d.number, c.id, c.code || ' ' || c.name, t.document_date, t.due_date, t.amount, t.x, "
-        f"{flag} FROM ({inner}) t JOIN ledger_receivabledocument d ON d.id = t.document_id "
-        f"JOIN customers_customer c ON c.id = t.customer_id LEFT JOIN accounts_user u ON u.id = t.salesperson_id "
-        f"WHERE {' AND '.join(where)} ORDER BY {DRILL_ORDER[order]} {direction}, t.id {direction} LIMIT %s"
+        f"{flag} {body} ORDER BY {DRILL_ORDER[order]} {direction}, t.id {direction} LIMIT %s"
     )
-    rows = fetch(sql, flag_params + params + extra + [limit])
+    rows = fetch(sql, flag_params + params + [limit])
     out = []
     for r in rows:
         due = r[6] if isinstance(r[6], dt.date) else dt.date.fromisoformat(r[6])

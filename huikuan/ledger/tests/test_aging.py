@@ -6,7 +6,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huikuan.ledger import services as s
-from huikuan.ledger.aging import accounting_buckets, aging_items, aging_report, collection_buckets
+from huikuan.ledger.aging import (
+    accounting_buckets,
+    aging_items,
+    aging_report,
+    collection_buckets,
+    count_aging_items,
+)
 from huikuan.ledger.models import Instalment, LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +72,33 @@ def test_scope_and_grouping(company, customer, other_customer, users, finance):
     assert {r.label for r in by_team.rows} == {"East", "West"}
     items = aging_items(user=finance, company=company, as_of=x, group_by="customer", key=customer.pk)
     assert [i.open_amount for i in items] == [D("100.00")]
+
+
+def test_the_drill_down_counted_up_to_a_cap_equals_its_items(company, customer, other_customer, users, finance):
+    """``count_aging_items`` (the export's choice between the file now and the worker) counts exactly what
+    ``aging_items`` lists for the same cell — every grouping, a bucket, marked items kept or left out, a
+    salesperson's scope, a past date — and stops at its cap."""
+    for n in range(4):
+        _inv(company, customer, finance, f"{100 + n}.00", dt.date(2026, 1, 5 + n))
+    _inv(company, other_customer, finance, "70.00", dt.date(2026, 2, 1))
+    s.record_payment(company=company, customer_id=customer.pk, amount=D("101.00"), date=dt.date(2026, 3, 2), actor=finance)
+    first = Instalment.objects.filter(document__customer=customer).order_by("pk").first()
+    marked = ("SELECT %s", [first.pk])
+    x = dt.date(2026, 3, 5)
+    buckets = collection_buckets(x)
+    cells = [{}, {"group_by": "customer", "key": customer.pk}, {"group_by": "customer", "key": other_customer.pk},
+             {"group_by": "salesperson", "key": users["sales_east"].pk}, {"group_by": "team", "key": None},
+             {"group_by": "region", "key": None}, {"group_by": "owner", "key": users["sales_west"].pk},
+             {"bucket": buckets[2]}, {"bucket": buckets[0]}, {"marked": marked, "marked_mode": "only"},
+             {"marked": marked, "marked_mode": "exclude"}]
+    for who in (finance, users["sales_east"]):
+        for as_of in (x, dt.date(2026, 1, 31), dt.date(2026, 3, 1)):
+            for cell in cells:
+                listed = aging_items(user=who, company=company, as_of=as_of, limit=1000, **cell)
+                assert count_aging_items(user=who, company=company, as_of=as_of, cap=1000, **cell) == len(listed), cell
+    assert len(aging_items(user=finance, company=company, as_of=x)) == 4  # one instalment fully paid on 03-02
+    assert count_aging_items(user=finance, company=company, as_of=x, cap=2) == 2
+    assert count_aging_items(user=users["sales_west"], company=company, as_of=x, cap=10) == 1
 
 
 def test_accounting_aging_by_years(company, customer, finance):

@@ -28,7 +28,14 @@ from huikuan.customers.selectors import customer_groups, get_customer, scoped_cu
 from huikuan.insight.aging import aging_report
 from huikuan.integrations import financing
 from huikuan.ledger import aging as ledger_aging
-from huikuan.ledger.aging import COLLECTION_EDGES, DRILL_ORDER, GROUPS, aging_items, buckets_for
+from huikuan.ledger.aging import (
+    COLLECTION_EDGES,
+    DRILL_ORDER,
+    GROUPS,
+    aging_items,
+    buckets_for,
+    count_aging_items,
+)
 from huikuan.statements import services as st_services
 from huikuan.statements.export import statement_xlsx_response
 from huikuan.statements.models import ReplyStatus, Statement, StatementBatch
@@ -143,9 +150,10 @@ DRILL_SORTS = Sorting({key: key for key in DRILL_ORDER}, default="due")
 AGING_ITEMS_EXPORT = "ledger.aging_items"  # the drill's exporter (common.export_jobs), in WebConfig.ready()
 
 
-def _drill_items(g, *, company, user, limit: int):
+def _drill_items(g, *, company, user, limit: int | None, count_up_to: int | None = None):
     """The instalments behind the cell the GET parameters ``g`` ask for, as ``user`` sees them, in the asked
-    order (up to ``limit``), with the as-of date; a malformed key is a 404."""
+    order (up to ``limit``), with the as-of date; a malformed key is a 404. With ``count_up_to`` the first value
+    is instead how many there are, counted up to that number (``ledger.aging.count_aging_items``)."""
     _c, as_of, scheme, basis, group, edges, years, _err = _aging_params(None, company=company, g=g)
     report_buckets, column, _basis = buckets_for(as_of=as_of, scheme=scheme, basis=basis, edges=edges, years=years)
     try:
@@ -165,10 +173,12 @@ def _drill_items(g, *, company, user, limit: int):
     if mode == "only" and marked is None:
         marked = ("SELECT NULL WHERE 1=0", [])
     order = DRILL_SORTS.state(g)
-    items = aging_items(user=user, company=company, as_of=as_of, bucket=bucket, column=column,
-                        group_by=group if key is not None or group != "none" else "none", key=key,
-                        marked=marked, marked_mode=mode or None, limit=limit, order=order.key,
-                        descending=order.descending)
+    cell = {"user": user, "company": company, "as_of": as_of, "bucket": bucket, "column": column,
+            "group_by": group if key is not None or group != "none" else "none", "key": key,
+            "marked": marked, "marked_mode": mode or None}
+    if count_up_to is not None:
+        return count_aging_items(**cell, cap=count_up_to), bucket, as_of, order
+    items = aging_items(**cell, limit=limit, order=order.key, descending=order.descending)
     return items, bucket, as_of, order
 
 
@@ -200,9 +210,14 @@ def aging_items_export(*, company_id: int, user, params) -> export_jobs.Export:
 def aging_drill(request):
     company = _company(request)
     if request.GET.get("format") == "xlsx":
-        # read once up to the request's limit: a small cell is written from these rows, a larger one by the worker
-        items, _b, as_of, _o = _drill_items(request.GET, company=company, user=request.user,
-                                            limit=export_jobs.EXPORT_NOW_ROWS + 1)
+        # counted first, up to the request's limit and in no order (the scan stops there): a larger cell goes to the
+        # worker without its items being read here; a small one is read once and written from these rows
+        cap = export_jobs.EXPORT_NOW_ROWS + 1
+        n, _b, as_of, _o = _drill_items(request.GET, company=company, user=request.user, limit=None, count_up_to=cap)
+        if n > export_jobs.EXPORT_NOW_ROWS:
+            return export_jobs.export_or_queue(request, kind=AGING_ITEMS_EXPORT, params=request.GET, rows=n,
+                                               title=_("Aging items"))
+        items, _b, as_of, _o = _drill_items(request.GET, company=company, user=request.user, limit=cap)
         return export_jobs.export_or_queue(request, kind=AGING_ITEMS_EXPORT, params=request.GET, rows=len(items),
                                            title=_("Aging items"), spec=_drill_export(items, as_of))
     # the page lists the oldest DRILL_PAGE instalments (and says so when there are more), the export up to XLSX_ROWS
