@@ -23,6 +23,29 @@ def _login(page, live_server, user):
     ])
 
 
+def test_a_field_typed_into_keeps_its_focus_when_its_table_is_wrapped(page, live_server, customer, finance):
+    """app.js wraps each list table in its own scroll container on htmx:load, which fires a little after the swap:
+    a field the user is already typing into (a schedule row just previewed) keeps its focus and selection, so no
+    keystroke is lost (seen in CI as a schedule amount that kept its old value)."""
+    _login(page, live_server, finance)
+    page.goto(f"{live_server.url}/documents/new/?customer={customer.pk}")
+    kept = page.evaluate("""() => {
+        const box = document.createElement("div");
+        box.innerHTML = '<table class="list"><thead><tr><th>Amount</th></tr></thead>'
+                      + '<tbody><tr><td><input name="probe" value="1000.00"></td></tr></tbody></table>';
+        document.querySelector("main, body").appendChild(box);
+        const input = box.querySelector("input");
+        input.focus();
+        input.setSelectionRange(0, 4);
+        document.body.dispatchEvent(new CustomEvent("htmx:load", {bubbles: true}));
+        return [box.querySelector(".table-scroll") !== null, document.activeElement === input,
+                input.selectionStart, input.selectionEnd];
+    }""")
+    assert kept == [True, True, 0, 4]
+    page.keyboard.type("4")
+    assert page.input_value("input[name=probe]") == "4.00"
+
+
 def test_invoice_schedule_payment_and_customer_360(page, live_server, shot, customer, finance):
     _login(page, live_server, finance)
     page.goto(f"{live_server.url}/documents/new/?customer={customer.pk}")
@@ -31,6 +54,7 @@ def test_invoice_schedule_payment_and_customer_360(page, live_server, shot, cust
     page.click("text=Preview schedule")
     amount = page.locator("input[name=sched_amount]").first
     amount.wait_for()
+    page.locator("#schedule .table-scroll").wait_for()  # htmx has settled the swap (app.js wrapped the table)
     assert amount.input_value() == "1000.00"
     # split the single instalment in two by hand
     amount.fill("400.00")

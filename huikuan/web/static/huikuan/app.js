@@ -58,10 +58,20 @@
     for (const table of tables) {
       const parent = table.parentElement;
       if (parent && !parent.classList.contains("table-scroll")) {
+        // moving the table takes the focus from a field inside it: give it back, with its selection, in the same
+        // task — a user (or a test) typing into a row just swapped in by htmx must not lose what they type
+        const active = document.activeElement;
+        const inside = active && active !== document.body && table.contains(active);
+        let start = null, end = null;
+        if (inside) { try { start = active.selectionStart; end = active.selectionEnd; } catch (err) { start = null; } }
         const wrap = document.createElement("div");
         wrap.className = "table-scroll";
         parent.insertBefore(wrap, table);
         wrap.appendChild(table);
+        if (inside && document.activeElement !== active) {
+          active.focus({ preventScroll: true });
+          if (start !== null && active.setSelectionRange) { try { active.setSelectionRange(start, end); } catch (err) { /* not a text field */ } }
+        }
       }
       const labels = headerLabels(table);
       if (!labels) continue;
