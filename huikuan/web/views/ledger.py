@@ -42,6 +42,7 @@ from huikuan.ledger.models import (
     CreditKind,
     DocumentKind,
     FapiaoStatus,
+    FapiaoType,
     Method,
     ReceivableDocument,
     Status,
@@ -823,6 +824,38 @@ def writeoff_decide(request, pk: int):
 FAPIAO_VIEWS = ("all", "invoiced_unpaid", "paid_not_invoiced")
 
 
+def _fapiao(g, *, company, user):
+    """The fapiao register as ``user`` sees it, filtered and sorted by the GET parameters ``g``."""
+    qs = sel.fapiao_list(user=user, company=company, q=g.get("q", "").strip(), status=g.get("status", ""),
+                         customer_id=_int(g.get("customer")))
+    return FAPIAO_SORTS.apply(date_range(qs, "issue_date", g), g)
+
+
+FAPIAO_EXPORT = "ledger.fapiao"  # the register's exporter (common.export_jobs), registered in WebConfig.ready()
+
+
+def fapiao_export(*, company_id: int, user, params) -> export_jobs.Export:
+    """The fapiao register's XLSX as ``user`` sees it (filters and sort of ``params``), the total last; in the request
+    up to ``export_jobs.EXPORT_NOW_ROWS`` rows, else written by the worker (56,000 fapiao took 6.9 s in a request)."""
+    qs = _fapiao(params, company=Company.objects.get(pk=company_id), user=user)[:export_jobs.EXPORT_MAX_ROWS]
+    total = [ZERO]
+    types, statuses = dict(FapiaoType.choices), dict(FapiaoStatus.choices)
+    values = qs.values_list("number", "issue_date", "fapiao_type", "customer__name", "document__number", "status",
+                            "amount")
+
+    def rows():
+        for number, day, kind, customer, document, status, amount in values.iterator(2000):
+            total[0] += amount
+            yield (number, day, str(types.get(kind, kind)), customer, document or "", str(statuses.get(status, status)),
+                   amount)
+
+    return export_jobs.Export(
+        filename="fapiao.xlsx", sheet_title=_("Fapiao"),
+        columns=[(_("Fapiao number"), "text"), (_("Issue date"), "date"), (_("Type"), "text"),
+                 (_("Customer"), "text"), (_("Document"), "text"), (_("Status"), "text"), (_("Amount"), "money")],
+        rows=rows(), totals=lambda: ["", "", "", "", "", _("Total"), total[0]], count=qs.count)
+
+
 @login_required
 def fapiao_list(request):
     company = _company(request)
@@ -833,21 +866,11 @@ def fapiao_list(request):
     ctx = {"nav": "fapiao", "view": view, "q": q, "GET": request.GET, "can_record": request.user.can("ledger.fapiao"),
            "statuses": FapiaoStatus.choices, "status": request.GET.get("status", "")}
     if view == "all":
-        qs = sel.fapiao_list(user=request.user, company=company, q=q, status=ctx["status"],
-                             customer_id=_int(request.GET.get("customer")))
-        qs = FAPIAO_SORTS.apply(date_range(qs, "issue_date", request.GET), request.GET)
+        qs = _fapiao(request.GET, company=company, user=request.user)
         ctx.update(FAPIAO_SORTS.context(request.GET))
         if _wants_xlsx(request):
-            totals = sel.list_totals(qs, amount="amount")
-            return xlsx_response(
-                filename="fapiao.xlsx", sheet_title=_("Fapiao"),
-                columns=[(_("Fapiao number"), "text"), (_("Issue date"), "date"), (_("Type"), "text"),
-                         (_("Customer"), "text"), (_("Document"), "text"), (_("Status"), "text"), (_("Amount"), "money")],
-                rows=((f.number, f.issue_date, f.get_fapiao_type_display(), f.customer.name,
-                       f.document.number if f.document_id else "", f.get_status_display(), f.amount)
-                      for f in qs.iterator(chunk_size=2000)),
-                totals=["", "", "", "", "", _("Total"), totals["amount"]],
-            )
+            return export_jobs.export_or_queue(request, kind=FAPIAO_EXPORT, params=request.GET,
+                                               rows=export_jobs.capped_count(qs), title=_("Fapiao"))
     else:
         qs = (sel.invoiced_unpaid if view == "invoiced_unpaid" else sel.paid_not_invoiced)(user=request.user, company=company)
         if q:
