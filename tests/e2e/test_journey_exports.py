@@ -8,30 +8,17 @@ import re
 from decimal import Decimal as D
 
 import pytest
-from django.conf import settings as dj_settings
-from django.test import Client
 from django.utils import timezone
 
 from huikuan.common import clock, export_jobs, texts
 from huikuan.common.models import ExportJob, ExportJobStatus
 from huikuan.ledger import services as ls
-from tests.e2e import TIMEOUT_MS
+from tests.e2e import signed_in_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _context(browser, live_server, user, language, width, height):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    page = ctx.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    c = Client()
-    c.force_login(user)
-    ctx.add_cookies([
-        {"name": dj_settings.SESSION_COOKIE_NAME, "value": c.cookies[dj_settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": "django_language", "value": language, "url": live_server.url},
-    ])
-    return ctx, page
+_context = signed_in_context
 
 
 def _fits(page, width):

@@ -7,30 +7,17 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as dj_settings
-from django.test import Client
 
 from huikuan.customers.models import Customer
 from huikuan.prediction import forecast as fc
 from huikuan.prediction import services
 from huikuan.prediction.tests.conftest import END, load_synthetic
-from tests.e2e import TIMEOUT_MS
+from tests.e2e import signed_in_context
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _context(browser, live_server, user, language, width, height=900):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    page = ctx.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    c = Client()
-    c.force_login(user)
-    ctx.add_cookies([
-        {"name": dj_settings.SESSION_COOKIE_NAME, "value": c.cookies[dj_settings.SESSION_COOKIE_NAME].value,
-         "url": live_server.url},
-        {"name": "django_language", "value": language, "url": live_server.url},
-    ])
-    return ctx, page
+_context = signed_in_context
 
 
 def _amount(text: str) -> Decimal:
