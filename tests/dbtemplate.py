@@ -117,7 +117,13 @@ def setup_worker_database(connection, suffix: str):
 
 def teardown_worker_database(connection, old_name: str, clone: str) -> None:
     connection.close()
-    connection.creation._destroy_test_db(clone, verbosity=0)
+    if connection.vendor == "postgresql":
+        # WITH (FORCE): a process a test started (a serve node, its worker) may still be closing its session when the
+        # worker finishes — a plain DROP then fails the run's last test at teardown ("being accessed by other users")
+        with connection.creation._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{clone}" WITH (FORCE)')
+    else:
+        connection.creation._destroy_test_db(clone, verbosity=0)
     connection.settings_dict["NAME"] = old_name
 
 
